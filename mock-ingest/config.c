@@ -1,0 +1,296 @@
+/*
+ * Ingest configuration file: parsing and strict validation. Every error names
+ * the file, the JSON path and what was expected, because a silently ignored
+ * typo in a cap would make a whole experiment wrong.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct parse_ctx {
+    const char *name;
+    char *err;
+    size_t errlen;
+} parse_ctx;
+
+static int fail(parse_ctx *pc, const char *path, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(pc->err, pc->errlen, "%s: %s: %s", pc->name, path, msg);
+    return ING_CONFIG;
+}
+
+void ing_config_defaults(ing_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_body_bytes = ING_DEFAULT_MAX_BODY_BYTES;
+    cfg->connection_limit = ING_DEFAULT_CONNECTION_LIMIT;
+    cfg->connection_timeout_s = ING_DEFAULT_CONNECTION_TIMEOUT_S;
+}
+
+void ing_config_free(ing_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        free(cfg->keys[i].key);
+    free(cfg->keys);
+    free(cfg);
+}
+
+ing_config *ing_config_dup(const ing_config *src)
+{
+    ing_config *cfg = malloc(sizeof *cfg);
+    if (!cfg)
+        return NULL;
+    *cfg = *src;
+    cfg->keys = NULL;
+    cfg->nkeys = 0;
+    if (src->nkeys) {
+        cfg->keys = calloc(src->nkeys, sizeof *cfg->keys);
+        if (!cfg->keys) {
+            free(cfg);
+            return NULL;
+        }
+        for (size_t i = 0; i < src->nkeys; i++) {
+            cfg->keys[i].cap = src->keys[i].cap;
+            cfg->keys[i].key = strdup(src->keys[i].key);
+            cfg->nkeys = i + 1;
+            if (!cfg->keys[i].key) {
+                ing_config_free(cfg);
+                return NULL;
+            }
+        }
+    }
+    return cfg;
+}
+
+ing_cap ing_config_cap_for(const ing_config *cfg, const char *key)
+{
+    if (key) {
+        for (size_t i = 0; i < cfg->nkeys; i++)
+            if (strcmp(cfg->keys[i].key, key) == 0 && cfg->keys[i].cap.items > 0)
+                return cfg->keys[i].cap;
+    }
+    return cfg->cap;
+}
+
+bool ing_config_has_key(const ing_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (strcmp(cfg->keys[i].key, key) == 0)
+            return true;
+    return false;
+}
+
+/* A whole number in [lo, hi]; cJSON stores numbers as double, exact up to 2^53. */
+static int get_uint(parse_ctx *pc, const cJSON *v, const char *path, double lo, double hi,
+                    double *out)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
+        return fail(pc, path, "expected a whole number");
+    if (v->valuedouble < lo || v->valuedouble > hi)
+        return fail(pc, path, "expected a number from %.0f to %.0f, got %.0f", lo, hi,
+                    v->valuedouble);
+    *out = v->valuedouble;
+    return ING_OK;
+}
+
+static int parse_cap(parse_ctx *pc, const cJSON *obj, const char *path, ing_cap *cap)
+{
+    char sub[128];
+    if (!cJSON_IsObject(obj))
+        return fail(pc, path, "expected an object {\"items\": N, \"window_s\": S}");
+    bool have_items = false, have_window = false;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, obj)
+    {
+        snprintf(sub, sizeof sub, "%s.%s", path, m->string);
+        double d;
+        if (strcmp(m->string, "items") == 0) {
+            if (get_uint(pc, m, sub, 1, 9007199254740992.0, &d))
+                return ING_CONFIG;
+            cap->items = (int64_t)d;
+            have_items = true;
+        } else if (strcmp(m->string, "window_s") == 0) {
+            if (!cJSON_IsNumber(m) || !(m->valuedouble > 0) || m->valuedouble > 9.2e9)
+                return fail(pc, sub, "expected a number of seconds > 0");
+            cap->window_ns = (int64_t)llround(m->valuedouble * 1e9);
+            if (cap->window_ns <= 0)
+                return fail(pc, sub, "expected at least 1 ns");
+            have_window = true;
+        } else {
+            return fail(pc, sub, "unknown key (expected \"items\" or \"window_s\")");
+        }
+    }
+    if (!have_items)
+        return fail(pc, path, "missing \"items\"");
+    if (!have_window)
+        return fail(pc, path, "missing \"window_s\"");
+    return ING_OK;
+}
+
+static int parse_keys(parse_ctx *pc, const cJSON *arr, ing_config *cfg)
+{
+    if (!cJSON_IsArray(arr))
+        return fail(pc, "$.keys", "expected an array of strings or {\"key\": K, \"cap\": {...}}");
+    int n = cJSON_GetArraySize(arr);
+    if (n == 0)
+        return fail(pc, "$.keys", "expected at least one key (omit \"keys\" to turn auth off)");
+    cfg->keys = calloc((size_t)n, sizeof *cfg->keys);
+    if (!cfg->keys)
+        return fail(pc, "$.keys", "out of memory");
+    char path[96];
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        snprintf(path, sizeof path, "$.keys[%d]", i);
+        ing_key *k = &cfg->keys[i];
+        const char *key = NULL;
+        if (cJSON_IsString(e)) {
+            key = e->valuestring;
+        } else if (cJSON_IsObject(e)) {
+            const cJSON *m;
+            cJSON_ArrayForEach(m, e)
+            {
+                char sub[128];
+                snprintf(sub, sizeof sub, "%s.%s", path, m->string);
+                if (strcmp(m->string, "key") == 0) {
+                    if (!cJSON_IsString(m))
+                        return fail(pc, sub, "expected a string");
+                    key = m->valuestring;
+                } else if (strcmp(m->string, "cap") == 0) {
+                    if (parse_cap(pc, m, sub, &k->cap))
+                        return ING_CONFIG;
+                } else {
+                    return fail(pc, sub, "unknown key (expected \"key\" or \"cap\")");
+                }
+            }
+            if (!key)
+                return fail(pc, path, "missing \"key\"");
+        } else {
+            return fail(pc, path, "expected a string or an object");
+        }
+        if (key[0] == '\0' || strpbrk(key, " \t\r\n"))
+            return fail(pc, path, "expected a non-empty key without whitespace");
+        for (int j = 0; j < i; j++)
+            if (strcmp(cfg->keys[j].key, key) == 0)
+                return fail(pc, path, "duplicate key \"%s\"", key);
+        k->key = strdup(key);
+        if (!k->key)
+            return fail(pc, path, "out of memory");
+        cfg->nkeys = (size_t)++i;
+    }
+    return ING_OK;
+}
+
+int ing_config_parse(const char *json, const char *name, ing_config **out, char *err, size_t errlen)
+{
+    parse_ctx pc = {name ? name : "config", err, errlen};
+    *out = NULL;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
+    if (!root) {
+        size_t off = end ? (size_t)(end - json) : 0;
+        return fail(&pc, "$", "not valid JSON (error near byte %zu)", off);
+    }
+    ing_config *cfg = malloc(sizeof *cfg);
+    if (!cfg) {
+        cJSON_Delete(root);
+        return fail(&pc, "$", "out of memory");
+    }
+    ing_config_defaults(cfg);
+    int rc = ING_OK;
+    if (!cJSON_IsObject(root)) {
+        rc = fail(&pc, "$", "expected an object");
+        goto done;
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, root)
+    {
+        char path[96];
+        snprintf(path, sizeof path, "$.%s", m->string);
+        double d;
+        if (strcmp(m->string, "keys") == 0) {
+            rc = parse_keys(&pc, m, cfg);
+        } else if (strcmp(m->string, "cap") == 0) {
+            rc = parse_cap(&pc, m, path, &cfg->cap);
+        } else if (strcmp(m->string, "max_body_bytes") == 0) {
+            rc = get_uint(&pc, m, path, 1024, 1 << 30, &d);
+            cfg->max_body_bytes = (size_t)d;
+        } else if (strcmp(m->string, "connection_limit") == 0) {
+            rc = get_uint(&pc, m, path, 1, 65536, &d);
+            cfg->connection_limit = (unsigned)d;
+        } else if (strcmp(m->string, "connection_timeout_s") == 0) {
+            rc = get_uint(&pc, m, path, 1, 3600, &d);
+            cfg->connection_timeout_s = (unsigned)d;
+        } else if (strcmp(m->string, "waf") == 0) {
+            rc = fail(&pc, path, "not supported yet");
+        } else {
+            rc = fail(&pc, path,
+                      "unknown key (expected one of keys, cap, max_body_bytes, "
+                      "connection_limit, connection_timeout_s)");
+        }
+        if (rc)
+            break;
+    }
+done:
+    cJSON_Delete(root);
+    if (rc) {
+        ing_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return ING_OK;
+}
+
+int ing_config_load(const char *path, ing_config **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return ING_CONFIG;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return ING_NOMEM;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        free(buf);
+        snprintf(err, errlen, "%s: read error", path);
+        return ING_CONFIG;
+    }
+    buf[len] = '\0';
+    int rc = ing_config_parse(buf, path, out, err, errlen);
+    free(buf);
+    return rc;
+}

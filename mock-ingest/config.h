@@ -1,0 +1,45 @@
+/*
+ * Internal: the parsed ingest configuration (ing_config is opaque outside).
+ */
+#ifndef ING_CONFIG_H
+#define ING_CONFIG_H
+
+#include "ingest.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ING_DEFAULT_MAX_BODY_BYTES       ((size_t)4 << 20)
+#define ING_DEFAULT_CONNECTION_LIMIT     128u
+#define ING_DEFAULT_CONNECTION_TIMEOUT_S 10u
+
+typedef struct ing_cap {
+    int64_t items;     /* most items accepted per window; 0 = no cap */
+    int64_t window_ns; /* fixed windows aligned to time 0 */
+} ing_cap;
+
+typedef struct ing_key {
+    char *key;
+    ing_cap cap; /* items == 0: the config's default cap applies */
+} ing_key;
+
+struct ing_config {
+    ing_key *keys; /* nkeys > 0 turns authentication on */
+    size_t nkeys;
+    ing_cap cap; /* default cap for every key (and for anonymous senders) */
+    size_t max_body_bytes;
+    unsigned connection_limit;
+    unsigned connection_timeout_s;
+};
+
+/* Defaults for a server opened without a config. */
+void ing_config_defaults(ing_config *cfg);
+/* Deep copy; returns NULL on allocation failure. */
+ing_config *ing_config_dup(const ing_config *cfg);
+/* The cap that applies to `key` (NULL: anonymous). */
+ing_cap ing_config_cap_for(const ing_config *cfg, const char *key);
+/* Whether `key` is one of the configured keys. */
+bool ing_config_has_key(const ing_config *cfg, const char *key);
+
+#endif

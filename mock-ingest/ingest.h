@@ -1,0 +1,97 @@
+/*
+ * mock-ingest: an OTLP/HTTP JSON ingest server that records every request and
+ * every item it receives into SQLite. Public API of the library; the standalone
+ * binary (main.c) and the simulator both use only this header.
+ *
+ * Contract, in one place:
+ *  - A 2xx is sent only after the transaction holding the request's rows has
+ *    committed (WAL, synchronous=NORMAL: durable across a process kill).
+ *  - Nothing is deduplicated: an item received twice is two rows.
+ *  - When a request carries X-Edgeloss-Time-Ns, that virtual time is used for
+ *    recording and for every time-based decision (caps); else the wall clock.
+ *  - Requests are decoded and committed on one thread: the server's own
+ *    thread (ING_RUN_THREAD) or the caller's (ING_RUN_EXTERNAL, pumped with
+ *    ing_server_pump). Both run the same code; only who calls it differs.
+ *    Commits are grouped: everything decoded in one pump is one transaction.
+ *
+ * The database schema is documented in mock-ingest/README.md.
+ */
+#ifndef EDGELOSS_INGEST_H
+#define EDGELOSS_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One vocabulary of error codes: enum, names and messages from one table. */
+#define ING_ERR_MAP(XX)                                                                            \
+    XX(OK, "success")                                                                              \
+    XX(USAGE, "invalid argument")                                                                  \
+    XX(CONFIG, "invalid configuration")                                                            \
+    XX(NOMEM, "out of memory")                                                                     \
+    XX(DB, "database error")                                                                       \
+    XX(LISTEN, "cannot listen")                                                                    \
+    XX(THREAD, "cannot start thread")
+
+typedef enum {
+#define ING_ERR_ENUM(name, msg) ING_##name,
+    ING_ERR_MAP(ING_ERR_ENUM)
+#undef ING_ERR_ENUM
+} ing_err;
+
+const char *ing_strerror(int err);
+
+typedef enum {
+    ING_RUN_THREAD,   /* the server runs its own thread; the caller only opens and closes */
+    ING_RUN_EXTERNAL, /* the caller drives it with ing_server_pump() */
+} ing_run_mode;
+
+typedef struct ing_config ing_config; /* keys, caps and limits; see ing_config_load */
+
+typedef struct ing_options {
+    const char *listen_host;  /* numeric IPv4 address; NULL means 127.0.0.1 */
+    uint16_t port;            /* 0 picks a free port */
+    const char *db_path;      /* SQLite file, created if missing; required */
+    const ing_config *config; /* NULL: no keys, no caps, default limits */
+    ing_run_mode mode;
+} ing_options;
+
+typedef struct ing_server ing_server;
+
+/*
+ * Loads a JSON config file. On error returns ING_CONFIG with a message naming
+ * the file, the JSON path and what was expected. Free with ing_config_free.
+ */
+int ing_config_load(const char *path, ing_config **out, char *err, size_t errlen);
+/* Same from a string; `name` stands for the file in messages. */
+int ing_config_parse(const char *json, const char *name, ing_config **out, char *err,
+                     size_t errlen);
+void ing_config_free(ing_config *cfg);
+
+/*
+ * Opens the database and starts listening. The config is copied; the caller
+ * may free it afterwards. On error nothing is left open.
+ */
+int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t errlen);
+
+/* The bound port (the real one when 0 was asked) and "http://HOST:PORT". */
+uint16_t ing_server_port(const ing_server *srv);
+const char *ing_server_url(const ing_server *srv);
+
+/*
+ * ING_RUN_EXTERNAL only. A file descriptor that becomes readable when the
+ * server has work; poll it together with the caller's own (e.g. pass it to
+ * curl_multi_poll as an extra fd), then call ing_server_pump(srv, 0).
+ */
+int ing_server_fd(const ing_server *srv);
+
+/*
+ * ING_RUN_EXTERNAL only. Waits up to timeout_ms (0: do not wait) for network
+ * activity, handles every ready connection, then commits what was decoded
+ * and releases those responses. Returns ING_OK or ING_DB.
+ */
+int ing_server_pump(ing_server *srv, int timeout_ms);
+
+/* Stops listening, commits what is pending, closes the database. NULL is fine. */
+void ing_server_close(ing_server *srv);
+
+#endif

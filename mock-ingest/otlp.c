@@ -1,0 +1,646 @@
+/*
+ * OTLP/HTTP JSON decoder. Parses into a per-batch arena (jsonarena.h), walks
+ * the cJSON tree once and builds only what the store writes: a flat array of
+ * items whose strings are copied into the batch's arena, and the non-key
+ * attributes re-encoded as one compact JSON object per item (so they can be
+ * queried with sqlite's json_extract).
+ */
+#include "otlp.h"
+
+#include "jsonarena.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-resource and per-scope context inherited by the items below them. */
+typedef struct ctx {
+    otlp_batch *b;
+    const char *service;
+    const char *scope;
+    const char *sent_for;
+} ctx;
+
+const char *otlp_kind_name(otlp_kind k)
+{
+    switch (k) {
+    case OTLP_SPAN:
+        return "span";
+    case OTLP_METRIC:
+        return "metric";
+    case OTLP_LOG:
+        return "log";
+    }
+    return "?";
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * An id field: absent or "" leaves `out` empty and is fine when optional.
+ * Otherwise exactly `ndig` hex digits, not all zero (the spec's invalid id).
+ */
+static bool parse_id(const cJSON *v, char *out, size_t ndig, bool required)
+{
+    out[0] = '\0';
+    if (!v || cJSON_IsNull(v))
+        return !required;
+    if (!cJSON_IsString(v))
+        return false;
+    const char *s = v->valuestring;
+    if (s[0] == '\0')
+        return !required;
+    bool nonzero = false;
+    size_t i = 0;
+    for (; i < ndig && s[i]; i++) {
+        int h = hexval((unsigned char)s[i]);
+        if (h < 0)
+            return false;
+        nonzero |= h != 0;
+        out[i] = "0123456789abcdef"[h];
+    }
+    out[i] = '\0';
+    if (i != ndig || s[i] != '\0' || !nonzero) {
+        out[0] = '\0';
+        return false;
+    }
+    return true;
+}
+
+/* A uint64 as string of digits or JSON number; must fit int64 (year 2262). */
+static bool parse_u64(const cJSON *v, int64_t *out)
+{
+    *out = 0;
+    if (!v || cJSON_IsNull(v))
+        return true;
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (!(d >= 0) || d >= 9223372036854775807.0 || d != floor(d))
+            return false;
+        *out = (int64_t)d;
+        return true;
+    }
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+        return false;
+    int64_t acc = 0;
+    for (const char *p = v->valuestring; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        int d = *p - '0';
+        if (acc > (INT64_MAX - d) / 10)
+            return false;
+        acc = acc * 10 + d;
+    }
+    *out = acc;
+    return true;
+}
+
+/* A signed int64 as string or number (intValue, asInt, severityNumber). */
+static bool parse_i64(const cJSON *v, int64_t *out)
+{
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (!(d > -9223372036854775808.0 && d < 9223372036854775807.0) || d != floor(d))
+            return false;
+        *out = (int64_t)d;
+        return true;
+    }
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+        return false;
+    errno = 0;
+    char *end;
+    long long x = strtoll(v->valuestring, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = x;
+    return true;
+}
+
+/* proto3 JSON doubles: a number, or "NaN"/"Infinity"/"-Infinity", or a numeric string. */
+static bool parse_double(const cJSON *v, double *out)
+{
+    if (cJSON_IsNumber(v)) {
+        *out = v->valuedouble;
+        return true;
+    }
+    if (!cJSON_IsString(v))
+        return false;
+    const char *s = v->valuestring;
+    if (strcmp(s, "NaN") == 0)
+        *out = NAN;
+    else if (strcmp(s, "Infinity") == 0)
+        *out = INFINITY;
+    else if (strcmp(s, "-Infinity") == 0)
+        *out = -INFINITY;
+    else {
+        char *end;
+        errno = 0;
+        *out = strtod(s, &end);
+        if (errno || *end || end == s)
+            return false;
+    }
+    return true;
+}
+
+static const cJSON *field(const cJSON *obj, const char *name)
+{
+    /* Case-sensitive as proto3 JSON is; cJSON's default lookup is not. */
+    return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+static bool append_any(ing_buf *o, const cJSON *any);
+
+static bool append_number(ing_buf *o, double d)
+{
+    if (isnan(d))
+        return ing_buf_puts(o, "\"NaN\"");
+    if (isinf(d))
+        return ing_buf_puts(o, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    if (d == floor(d) && fabs(d) < 9.007199254740992e15)
+        return ing_buf_printf(o, "%.0f", d);
+    return ing_buf_printf(o, "%.17g", d);
+}
+
+static bool append_kvlist(ing_buf *o, const cJSON *values)
+{
+    if (!ing_buf_putc(o, '{'))
+        return false;
+    bool first = true;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, values)
+    {
+        const cJSON *k = field(kv, "key");
+        if (!cJSON_IsString(k))
+            continue;
+        if (!first && !ing_buf_putc(o, ','))
+            return false;
+        first = false;
+        if (!ing_buf_json_str(o, k->valuestring) || !ing_buf_putc(o, ':') ||
+            !append_any(o, field(kv, "value")))
+            return false;
+    }
+    return ing_buf_putc(o, '}');
+}
+
+/* An AnyValue as plain JSON: strings, numbers, booleans, arrays, objects, null. */
+static bool append_any(ing_buf *o, const cJSON *any)
+{
+    const cJSON *v;
+    int64_t i;
+    double d;
+    if (!cJSON_IsObject(any))
+        return ing_buf_puts(o, "null");
+    if ((v = field(any, "stringValue")) && cJSON_IsString(v))
+        return ing_buf_json_str(o, v->valuestring);
+    if ((v = field(any, "boolValue")) && cJSON_IsBool(v))
+        return ing_buf_puts(o, cJSON_IsTrue(v) ? "true" : "false");
+    if ((v = field(any, "intValue"))) {
+        if (parse_i64(v, &i))
+            return ing_buf_printf(o, "%lld", (long long)i);
+        return ing_buf_puts(o, "null");
+    }
+    if ((v = field(any, "doubleValue"))) {
+        if (parse_double(v, &d))
+            return append_number(o, d);
+        return ing_buf_puts(o, "null");
+    }
+    if ((v = field(any, "bytesValue")) && cJSON_IsString(v))
+        return ing_buf_json_str(o, v->valuestring); /* base64 as sent */
+    if ((v = field(any, "arrayValue"))) {
+        const cJSON *vals = field(v, "values");
+        if (!ing_buf_putc(o, '['))
+            return false;
+        bool first = true;
+        const cJSON *e;
+        if (cJSON_IsArray(vals)) {
+            cJSON_ArrayForEach(e, vals)
+            {
+                if (!first && !ing_buf_putc(o, ','))
+                    return false;
+                first = false;
+                if (!append_any(o, e))
+                    return false;
+            }
+        }
+        return ing_buf_putc(o, ']');
+    }
+    if ((v = field(any, "kvlistValue"))) {
+        const cJSON *vals = field(v, "values");
+        return cJSON_IsArray(vals) ? append_kvlist(o, vals) : ing_buf_puts(o, "{}");
+    }
+    return ing_buf_puts(o, "null"); /* an empty AnyValue */
+}
+
+/* A string field copied into the batch's arena (NULL when absent or not a string). */
+static const char *keep(otlp_batch *b, const cJSON *v)
+{
+    if (!cJSON_IsString(v))
+        return NULL;
+    return ing_arena_strndup(&b->arena, v->valuestring, strlen(v->valuestring));
+}
+
+/* The string form of a join-key attribute (a string, or an int written out). */
+static const char *key_value(otlp_batch *b, const cJSON *any)
+{
+    const cJSON *v = field(any, "stringValue");
+    if (cJSON_IsString(v))
+        return keep(b, v);
+    int64_t i;
+    if ((v = field(any, "intValue")) && parse_i64(v, &i)) {
+        char tmp[24];
+        int n = snprintf(tmp, sizeof tmp, "%lld", (long long)i);
+        return ing_arena_strndup(&b->arena, tmp, (size_t)n);
+    }
+    return NULL;
+}
+
+/*
+ * Splits an attributes array into the two join keys and a JSON object text of
+ * the rest. Returns false on allocation failure; a malformed entry (no string
+ * key) is skipped, as the spec leaves its meaning undefined.
+ */
+static bool take_attrs(otlp_batch *b, const cJSON *attrs, const char **item_id,
+                       const char **request_id, const char **json)
+{
+    *json = NULL;
+    if (!cJSON_IsArray(attrs))
+        return true;
+    ing_buf *o = &b->scratch;
+    ing_buf_reset(o);
+    bool any = false;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, attrs)
+    {
+        const cJSON *k = field(kv, "key");
+        if (!cJSON_IsString(k))
+            continue;
+        const char *key = k->valuestring;
+        const cJSON *val = field(kv, "value");
+        if (item_id && strcmp(key, OTLP_ATTR_ITEM_ID) == 0) {
+            *item_id = key_value(b, val);
+            continue;
+        }
+        if (request_id && strcmp(key, OTLP_ATTR_REQUEST_ID) == 0) {
+            *request_id = key_value(b, val);
+            continue;
+        }
+        if (!ing_buf_putc(o, any ? ',' : '{') || !ing_buf_json_str(o, key) ||
+            !ing_buf_putc(o, ':') || !append_any(o, val))
+            return false;
+        any = true;
+    }
+    if (!any)
+        return true;
+    if (!ing_buf_putc(o, '}'))
+        return false;
+    *json = ing_arena_strndup(&b->arena, o->data, o->len);
+    return *json != NULL;
+}
+
+static otlp_item *new_item(ctx *c, otlp_kind kind)
+{
+    otlp_batch *b = c->b;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        otlp_item *p = realloc(b->items, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        b->items = p;
+        b->cap = cap;
+    }
+    otlp_item *it = &b->items[b->n++];
+    memset(it, 0, sizeof *it);
+    it->kind = kind;
+    it->service = c->service;
+    it->scope = c->scope;
+    it->sent_for = c->sent_for;
+    it->count = -1;
+    return it;
+}
+
+static void reject(otlp_batch *b, otlp_item *it, const char *reason, const char *what, size_t index)
+{
+    if (it->reject)
+        return;
+    it->reject = reason;
+    if (b->rejected++ == 0)
+        snprintf(b->first_error, sizeof b->first_error, "%s #%zu: %s", otlp_kind_name(it->kind),
+                 index, what);
+}
+
+static int decode_span(ctx *c, const cJSON *sp)
+{
+    otlp_batch *b = c->b;
+    size_t index = b->n;
+    otlp_item *it = new_item(c, OTLP_SPAN);
+    if (!it)
+        return OTLP_NOMEM;
+    if (!take_attrs(b, field(sp, "attributes"), &it->item_id, &it->request_id, &it->attrs))
+        return OTLP_NOMEM;
+    it->name = keep(b, field(sp, "name"));
+    if (!parse_id(field(sp, "traceId"), it->trace_id, 32, true))
+        reject(b, it, "bad_trace_id", "traceId must be 32 hex digits, not all zero", index);
+    if (!parse_id(field(sp, "spanId"), it->span_id, 16, true))
+        reject(b, it, "bad_span_id", "spanId must be 16 hex digits, not all zero", index);
+    if (!parse_id(field(sp, "parentSpanId"), it->parent_span_id, 16, false))
+        reject(b, it, "bad_parent_span_id", "parentSpanId must be empty or 16 hex digits", index);
+    if (!parse_u64(field(sp, "startTimeUnixNano"), &it->start_ns) ||
+        !parse_u64(field(sp, "endTimeUnixNano"), &it->end_ns))
+        reject(b, it, "bad_time", "times must be unsigned nanoseconds", index);
+    const cJSON *st = field(sp, "status");
+    int64_t code = 0;
+    if (cJSON_IsObject(st) && field(st, "code"))
+        parse_i64(field(st, "code"), &code);
+    it->severity = (int32_t)code;
+    return OTLP_OK;
+}
+
+static int decode_point(ctx *c, const cJSON *pt, const char *name, const char *mtype)
+{
+    otlp_batch *b = c->b;
+    size_t index = b->n;
+    otlp_item *it = new_item(c, OTLP_METRIC);
+    if (!it)
+        return OTLP_NOMEM;
+    if (!cJSON_IsObject(pt)) {
+        reject(b, it, "bad_point", "a data point must be an object", index);
+        return OTLP_OK;
+    }
+    it->name = name;
+    it->metric_type = mtype;
+    if (!take_attrs(b, field(pt, "attributes"), &it->item_id, &it->request_id, &it->attrs))
+        return OTLP_NOMEM;
+    if (!parse_u64(field(pt, "startTimeUnixNano"), &it->start_ns) ||
+        !parse_u64(field(pt, "timeUnixNano"), &it->end_ns))
+        reject(b, it, "bad_time", "times must be unsigned nanoseconds", index);
+    const cJSON *v;
+    int64_t i;
+    if ((v = field(pt, "asDouble"))) {
+        it->has_value = parse_double(v, &it->value);
+    } else if ((v = field(pt, "asInt"))) {
+        it->has_value = parse_i64(v, &i);
+        it->value = (double)i;
+    } else if ((v = field(pt, "sum"))) {
+        it->has_value = parse_double(v, &it->value);
+    }
+    if (v && !it->has_value)
+        reject(b, it, "bad_value", "the point's value is not a number", index);
+    if ((v = field(pt, "count")) && !parse_u64(v, &it->count))
+        reject(b, it, "bad_value", "count must be an unsigned integer", index);
+    return OTLP_OK;
+}
+
+static int decode_metric(ctx *c, const cJSON *m)
+{
+    static const struct {
+        const char *json;
+        const char *type;
+    } types[] = {
+        {"gauge", "gauge"},         {"sum", "sum"},
+        {"histogram", "histogram"}, {"exponentialHistogram", "exponential_histogram"},
+        {"summary", "summary"},
+    };
+    const char *name = keep(c->b, field(m, "name"));
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        const cJSON *data = field(m, types[t].json);
+        if (!data)
+            continue;
+        const cJSON *pts = field(data, "dataPoints");
+        if (!cJSON_IsArray(pts))
+            continue;
+        const cJSON *pt;
+        cJSON_ArrayForEach(pt, pts)
+        {
+            int rc = decode_point(c, pt, name, types[t].type);
+            if (rc)
+                return rc;
+        }
+    }
+    return OTLP_OK;
+}
+
+static int decode_log(ctx *c, const cJSON *lr)
+{
+    otlp_batch *b = c->b;
+    size_t index = b->n;
+    otlp_item *it = new_item(c, OTLP_LOG);
+    if (!it)
+        return OTLP_NOMEM;
+    if (!take_attrs(b, field(lr, "attributes"), &it->item_id, &it->request_id, &it->attrs))
+        return OTLP_NOMEM;
+    it->name = keep(b, field(lr, "eventName"));
+    if (!parse_u64(field(lr, "observedTimeUnixNano"), &it->start_ns) ||
+        !parse_u64(field(lr, "timeUnixNano"), &it->end_ns))
+        reject(b, it, "bad_time", "times must be unsigned nanoseconds", index);
+    if (!parse_id(field(lr, "traceId"), it->trace_id, 32, false))
+        reject(b, it, "bad_trace_id", "traceId must be empty or 32 hex digits", index);
+    if (!parse_id(field(lr, "spanId"), it->span_id, 16, false))
+        reject(b, it, "bad_span_id", "spanId must be empty or 16 hex digits", index);
+    const cJSON *sev = field(lr, "severityNumber");
+    int64_t s = 0;
+    if (sev && !cJSON_IsNull(sev) && !parse_i64(sev, &s) && cJSON_IsString(sev))
+        s = 0; /* an enum name instead of a number: keep the record, drop the number */
+    it->severity = (int32_t)s;
+    const cJSON *body = field(lr, "body");
+    if (cJSON_IsObject(body)) {
+        const cJSON *sv = field(body, "stringValue");
+        if (cJSON_IsString(sv)) {
+            it->body = keep(b, sv);
+        } else {
+            ing_buf *o = &b->scratch;
+            ing_buf_reset(o);
+            if (!append_any(o, body))
+                return OTLP_NOMEM;
+            it->body = ing_arena_strndup(&b->arena, o->data, o->len);
+            if (!it->body)
+                return OTLP_NOMEM;
+        }
+    }
+    return OTLP_OK;
+}
+
+/* Walks resource → scope → item arrays; containers of the wrong type are a bad request. */
+typedef int (*item_fn)(ctx *c, const cJSON *item);
+
+static int walk(otlp_batch *b, const cJSON *root, const char *top, const char *scopes,
+                const char *items, item_fn fn, char *err, size_t errlen)
+{
+    const cJSON *rs_arr = field(root, top);
+    if (!rs_arr || cJSON_IsNull(rs_arr))
+        return OTLP_OK;
+    if (!cJSON_IsArray(rs_arr)) {
+        snprintf(err, errlen, "$.%s: expected an array", top);
+        return OTLP_BAD_REQUEST;
+    }
+    int ri = 0;
+    const cJSON *rs;
+    cJSON_ArrayForEach(rs, rs_arr)
+    {
+        if (!cJSON_IsObject(rs)) {
+            snprintf(err, errlen, "$.%s[%d]: expected an object", top, ri);
+            return OTLP_BAD_REQUEST;
+        }
+        ctx c = {b, NULL, NULL, NULL};
+        const char *res_rid = NULL;
+        const cJSON *res = field(rs, "resource");
+        if (cJSON_IsObject(res)) {
+            const cJSON *kv;
+            const cJSON *attrs = field(res, "attributes");
+            if (cJSON_IsArray(attrs)) {
+                cJSON_ArrayForEach(kv, attrs)
+                {
+                    const cJSON *k = field(kv, "key");
+                    if (!cJSON_IsString(k))
+                        continue;
+                    if (strcmp(k->valuestring, "service.name") == 0)
+                        c.service = keep(b, field(field(kv, "value"), "stringValue"));
+                    else if (strcmp(k->valuestring, OTLP_ATTR_REQUEST_ID) == 0)
+                        res_rid = key_value(b, field(kv, "value"));
+                }
+            }
+        }
+        const cJSON *ss_arr = field(rs, scopes);
+        if (ss_arr && !cJSON_IsNull(ss_arr) && !cJSON_IsArray(ss_arr)) {
+            snprintf(err, errlen, "$.%s[%d].%s: expected an array", top, ri, scopes);
+            return OTLP_BAD_REQUEST;
+        }
+        int si = 0;
+        const cJSON *ss;
+        cJSON_ArrayForEach(ss, ss_arr)
+        {
+            if (!cJSON_IsObject(ss)) {
+                snprintf(err, errlen, "$.%s[%d].%s[%d]: expected an object", top, ri, scopes, si);
+                return OTLP_BAD_REQUEST;
+            }
+            const cJSON *scope = field(ss, "scope");
+            c.scope = keep(b, field(scope, "name"));
+            c.sent_for = res_rid;
+            const cJSON *sattrs = field(scope, "attributes");
+            if (cJSON_IsArray(sattrs)) {
+                const cJSON *kv;
+                cJSON_ArrayForEach(kv, sattrs)
+                {
+                    const cJSON *k = field(kv, "key");
+                    if (cJSON_IsString(k) && strcmp(k->valuestring, OTLP_ATTR_REQUEST_ID) == 0)
+                        c.sent_for = key_value(b, field(kv, "value"));
+                }
+            }
+            const cJSON *it_arr = field(ss, items);
+            if (it_arr && !cJSON_IsNull(it_arr) && !cJSON_IsArray(it_arr)) {
+                snprintf(err, errlen, "$.%s[%d].%s[%d].%s: expected an array", top, ri, scopes, si,
+                         items);
+                return OTLP_BAD_REQUEST;
+            }
+            int ii = 0;
+            const cJSON *item;
+            cJSON_ArrayForEach(item, it_arr)
+            {
+                if (!cJSON_IsObject(item)) {
+                    snprintf(err, errlen, "$.%s[%d].%s[%d].%s[%d]: expected an object", top, ri,
+                             scopes, si, items, ii);
+                    return OTLP_BAD_REQUEST;
+                }
+                int rc = fn(&c, item);
+                if (rc)
+                    return rc;
+                ii++;
+            }
+            si++;
+        }
+        ri++;
+    }
+    return OTLP_OK;
+}
+
+void otlp_batch_clear(otlp_batch *b)
+{
+    b->n = 0;
+    b->rejected = 0;
+    b->first_error[0] = '\0';
+    ing_arena_reset(&b->arena);
+}
+
+static int parse_and_walk(otlp_batch *b, otlp_signal sig, const char *body, size_t len, char *err,
+                          size_t errlen);
+
+int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len, char *err,
+                size_t errlen)
+{
+    otlp_batch_clear(b);
+    if (len == 0) {
+        snprintf(err, errlen, "empty body: expected a JSON object");
+        return OTLP_BAD_REQUEST;
+    }
+    json_arena_begin(&b->json);
+    int rc = parse_and_walk(b, sig, body, len, err, errlen);
+    /* Items hold copies in b->arena: the tree dies with the scope. */
+    json_arena_end(&b->json);
+    if (rc) {
+        if (rc == OTLP_NOMEM)
+            snprintf(err, errlen, "out of memory");
+        otlp_batch_clear(b);
+    }
+    return rc;
+}
+
+static int parse_and_walk(otlp_batch *b, otlp_signal sig, const char *body, size_t len, char *err,
+                          size_t errlen)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (!root) {
+        size_t off = end && end >= body ? (size_t)(end - body) : 0;
+        snprintf(err, errlen, "body is not valid JSON (error near byte %zu)", off);
+        return OTLP_BAD_REQUEST;
+    }
+    /* Trailing garbage after the value makes the body invalid too. */
+    while (end && (size_t)(end - body) < len &&
+           (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+        end++;
+    if (end && (size_t)(end - body) < len && *end != '\0') {
+        snprintf(err, errlen, "body is not valid JSON (trailing data at byte %zu)",
+                 (size_t)(end - body));
+        return OTLP_BAD_REQUEST;
+    }
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "$: expected a JSON object at the top level");
+        return OTLP_BAD_REQUEST;
+    }
+    int rc;
+    switch (sig) {
+    case OTLP_SIGNAL_TRACES:
+        rc = walk(b, root, "resourceSpans", "scopeSpans", "spans", decode_span, err, errlen);
+        break;
+    case OTLP_SIGNAL_METRICS:
+        rc =
+            walk(b, root, "resourceMetrics", "scopeMetrics", "metrics", decode_metric, err, errlen);
+        break;
+    default:
+        rc = walk(b, root, "resourceLogs", "scopeLogs", "logRecords", decode_log, err, errlen);
+        break;
+    }
+    return rc;
+}
+
+void otlp_batch_free(otlp_batch *b)
+{
+    otlp_batch_clear(b);
+    free(b->items);
+    b->items = NULL;
+    b->cap = 0;
+    ing_arena_free(&b->arena);
+    ing_arena_free(&b->json);
+    ing_buf_free(&b->scratch);
+}

@@ -1,0 +1,82 @@
+/*
+ * OTLP/HTTP JSON decoding (the only cJSON user on the request path).
+ *
+ * Accepts the encoding as the official SDKs send it: hex ids in either case,
+ * nanosecond times as strings or numbers, intValue as a number or a string,
+ * resource/scope nesting, every metric point type, log records. Unknown fields
+ * are ignored and every optional field may be absent.
+ *
+ * Two levels of failure:
+ *  - the body is not JSON, or a container has the wrong type: the request is
+ *    bad as a whole (otlp_decode returns OTLP_BAD_REQUEST);
+ *  - one item is malformed (a bad id or time): only that item is rejected,
+ *    with a reason code, and the rest is accepted (OTLP partial success).
+ */
+#ifndef ING_OTLP_H
+#define ING_OTLP_H
+
+#include "buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { OTLP_SPAN, OTLP_METRIC, OTLP_LOG } otlp_kind;
+
+/* The attribute names carrying the join keys. */
+#define OTLP_ATTR_ITEM_ID    "edgeloss.item_id"
+#define OTLP_ATTR_REQUEST_ID "edgeloss.request_id"
+
+typedef struct otlp_item {
+    otlp_kind kind;
+    const char *reject;     /* NULL, or why the decoder rejected the item */
+    const char *item_id;    /* edgeloss.item_id, NULL when absent */
+    const char *request_id; /* item's edgeloss.request_id: the request it was created for */
+    const char *sent_for;   /* scope's or resource's edgeloss.request_id: payload's request */
+    const char *service;    /* resource service.name */
+    const char *scope;      /* instrumentation scope name */
+    const char *name;       /* span name, metric name, or log event name */
+    char trace_id[33];      /* lower-case hex, "" when absent */
+    char span_id[17];
+    char parent_span_id[17];
+    int64_t start_ns;        /* span start, point start, log observed time; 0 when absent */
+    int64_t end_ns;          /* span end, point time, log time; 0 when absent */
+    const char *metric_type; /* gauge, sum, histogram, exponential_histogram, summary */
+    bool has_value;
+    double value;      /* number point value, or histogram/summary sum */
+    int64_t count;     /* histogram/summary count; -1 when not applicable */
+    int32_t severity;  /* log severityNumber, or span status code */
+    const char *body;  /* log body as text (strings as-is, other values as JSON) */
+    const char *attrs; /* other attributes as a JSON object text, NULL when none */
+} otlp_item;
+
+typedef struct otlp_batch {
+    otlp_item *items;
+    size_t n;
+    size_t cap;
+    size_t rejected;
+    char first_error[192]; /* message for partialSuccess.errorMessage */
+    ing_arena arena;       /* every string the items point to */
+    ing_buf scratch;
+    ing_arena json; /* the parsed body's nodes, only during otlp_decode */
+} otlp_batch;
+
+enum { OTLP_OK = 0, OTLP_BAD_REQUEST = 1, OTLP_NOMEM = 2 };
+
+typedef enum { OTLP_SIGNAL_TRACES, OTLP_SIGNAL_METRICS, OTLP_SIGNAL_LOGS } otlp_signal;
+
+/*
+ * Decodes `len` bytes of `body` (need not be NUL-terminated) into `b`, which
+ * is reset first and may be reused across calls. On OTLP_BAD_REQUEST, `err`
+ * says what was wrong and `b` holds no items.
+ */
+int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len, char *err,
+                size_t errlen);
+/* Drops the items and the parsed body, keeps the memory for reuse. */
+void otlp_batch_clear(otlp_batch *b);
+void otlp_batch_free(otlp_batch *b);
+
+/* "span", "metric", "log". */
+const char *otlp_kind_name(otlp_kind k);
+
+#endif

@@ -1,0 +1,737 @@
+/*
+ * The HTTP side of mock-ingest (the only libmicrohttpd user).
+ *
+ * libmicrohttpd runs in "external" epoll mode, pumped by ing_server_pump():
+ * from the server's own HTTP thread (ING_RUN_THREAD) or from the caller's
+ * loop (ING_RUN_EXTERNAL). Requests refused on their headers are answered at
+ * once. A complete OTLP body is decoded on this thread, then its connection
+ * is suspended and the request handed to the writer (writer.h), which admits,
+ * records and commits it with whatever else is queued, and only then resumes
+ * the connection with its answer: a 2xx always follows its commit.
+ *
+ * In ING_RUN_THREAD the writer has its own thread, so decoding the next
+ * requests overlaps the SQLite work of the previous group; embedded
+ * (ING_RUN_EXTERNAL) the pump drains the writer inline, because the
+ * simulator sends one request at a time and a cross-thread hand-off would
+ * only add wake-ups.
+ */
+#include "ingest.h"
+
+#include "buf.h"
+#include "config.h"
+#include "otlp.h"
+#include "policy.h"
+#include "store.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <zlib.h>
+
+const char *ing_strerror(int err)
+{
+    switch (err) {
+#define ING_ERR_MSG(name, msg)                                                                     \
+    case ING_##name:                                                                               \
+        return msg;
+        ING_ERR_MAP(ING_ERR_MSG)
+#undef ING_ERR_MSG
+    }
+    return "unknown error";
+}
+
+typedef enum { ROUTE_TRACES, ROUTE_METRICS, ROUTE_LOGS, ROUTE_STATS, ROUTE_NONE } route;
+
+typedef struct conn conn;
+
+struct ing_server {
+    struct MHD_Daemon *d;
+    ing_store *st;
+    ing_policy *pol;
+    ing_writer *w;
+    ing_config *cfg;
+    ing_run_mode mode;
+    uint16_t port;
+    char url[64];
+    int epoll_fd;
+    int wake_fd; /* eventfd: the writer and close() wake the HTTP thread */
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    ing_buf inflated;                 /* HTTP-thread scratch */
+    ing_job *decided, **decided_tail; /* this turn's jobs, handed over after MHD_run */
+};
+
+/* One HTTP request (libmicrohttpd's per-request closure). */
+struct conn {
+    ing_server *srv;
+    struct MHD_Connection *mc;
+    route rt;
+    bool answered; /* response decided; queue it on the next call */
+    bool suspended;
+    bool queued; /* the response has been handed to libmicrohttpd */
+    int status;
+    int64_t retry_after_s;
+    ing_buf body;
+    ing_buf resp;
+    store_request rec;
+    ing_job job; /* while suspended: owned by the writer */
+    char key[256];
+    char message[256];
+};
+
+/*
+ * A request answered before the writer saw it (refused on its headers or
+ * for its size): its row is recorded later, from copies, because the
+ * connection may be gone by then.
+ */
+typedef struct detached {
+    ing_job job;
+    store_request rec;
+    char text[2048];
+} detached;
+
+static int64_t wall_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static const char *header(struct MHD_Connection *mc, const char *name)
+{
+    return MHD_lookup_connection_value(mc, MHD_HEADER_KIND, name);
+}
+
+static bool parse_int64(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return false;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* google.rpc.Status code for an HTTP error status, as OTLP asks for error bodies. */
+static int rpc_code(int status)
+{
+    switch (status) {
+    case 400:
+    case 413:
+        return 3; /* INVALID_ARGUMENT */
+    case 401:
+        return 16; /* UNAUTHENTICATED */
+    case 403:
+        return 8; /* RESOURCE_EXHAUSTED: the cap */
+    case 404:
+        return 5;
+    case 405:
+    case 415:
+        return 12; /* UNIMPLEMENTED */
+    case 503:
+        return 14;
+    default:
+        return 13;
+    }
+}
+
+/* Decides the outcome recorded for the request (its row's status, reason, message). */
+static void decide(conn *c, int status, const char *reason, const char *message)
+{
+    c->status = status;
+    c->rec.status = status;
+    c->rec.reason = reason;
+    if (message) {
+        snprintf(c->message, sizeof c->message, "%s", message);
+        c->rec.message = c->message;
+    } else {
+        c->rec.message = NULL;
+    }
+}
+
+/* Decides an error answer and its body; the request row records the same. */
+static void set_error(conn *c, int status, const char *reason, const char *message)
+{
+    decide(c, status, reason, message);
+    ing_buf_reset(&c->resp);
+    ing_buf_printf(&c->resp, "{\"code\":%d,\"message\":", rpc_code(status));
+    ing_buf_json_str(&c->resp, message ? message : "");
+    ing_buf_putc(&c->resp, '}');
+    c->answered = true;
+}
+
+static const char *route_path(route r)
+{
+    static const char *const p[] = {"/v1/traces", "/v1/metrics", "/v1/logs", "/stats", NULL};
+    return p[r];
+}
+
+static route route_of(const char *url)
+{
+    for (route r = ROUTE_TRACES; r < ROUTE_NONE; r++)
+        if (strcmp(url, route_path(r)) == 0)
+            return r;
+    return ROUTE_NONE;
+}
+
+/* Collects a job for the writer; the whole turn is submitted at once. */
+static void hand_over(ing_server *srv, ing_job *job)
+{
+    job->next = NULL;
+    if (!srv->decided_tail)
+        srv->decided_tail = &srv->decided;
+    *srv->decided_tail = job;
+    srv->decided_tail = &job->next;
+}
+
+static const char *copy_into(char **pos, char *end, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if ((size_t)(end - *pos) < n + 1)
+        n = end - *pos > 0 ? (size_t)(end - *pos) - 1 : 0;
+    if (*pos >= end)
+        return "";
+    char *out = *pos;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    *pos += n + 1;
+    return out;
+}
+
+static void detached_done(ing_job *job)
+{
+    free(job->ud);
+}
+
+/* Queues the row of a request already answered (no items, a non-2xx status). */
+static void record_detached(conn *c)
+{
+    detached *d = calloc(1, sizeof *d);
+    if (!d)
+        return; /* only the record of a refusal is lost, never an acknowledged item */
+    d->rec = c->rec;
+    char *pos = d->text, *end = d->text + sizeof d->text;
+    d->rec.method = copy_into(&pos, end, c->rec.method);
+    d->rec.path = copy_into(&pos, end, c->rec.path);
+    d->rec.message = copy_into(&pos, end, c->rec.message);
+    d->rec.content_type = copy_into(&pos, end, c->rec.content_type);
+    d->rec.content_encoding = copy_into(&pos, end, c->rec.content_encoding);
+    d->rec.api_key = copy_into(&pos, end, c->rec.api_key);
+    d->rec.run = copy_into(&pos, end, c->rec.run);
+    d->job.rec = &d->rec;
+    d->job.done = detached_done;
+    d->job.ud = d;
+    hand_over(c->srv, &d->job);
+}
+
+static void on_headers(conn *c, const char *url, const char *method)
+{
+    struct MHD_Connection *mc = c->mc;
+    ing_server *srv = c->srv;
+    store_request *r = &c->rec;
+    r->wall_ns = wall_now_ns();
+    r->time_ns = r->wall_ns;
+    r->method = method;
+    r->path = url;
+    r->attempt = -1;
+    r->status = 200;
+    r->content_type = header(mc, MHD_HTTP_HEADER_CONTENT_TYPE);
+    r->content_encoding = header(mc, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    r->run = header(mc, "X-Edgeloss-Run");
+    c->rt = route_of(url);
+
+    const char *vt = header(mc, "X-Edgeloss-Time-Ns");
+    if (vt) {
+        if (!parse_int64(vt, &r->time_ns) || r->time_ns < 0) {
+            r->time_ns = r->wall_ns;
+            set_error(c, 400, "bad_header", "X-Edgeloss-Time-Ns must be a whole number >= 0");
+            return;
+        }
+        r->time_virtual = true;
+    }
+    const char *att = header(mc, "X-Edgeloss-Attempt");
+    if (att && (!parse_int64(att, &r->attempt) || r->attempt < 0)) {
+        r->attempt = -1;
+        set_error(c, 400, "bad_header", "X-Edgeloss-Attempt must be a whole number >= 0");
+        return;
+    }
+    if (c->rt == ROUTE_NONE) {
+        set_error(c, 404, "not_found",
+                  "unknown path: expected /v1/traces, /v1/metrics, /v1/logs or /stats");
+        return;
+    }
+    if (c->rt == ROUTE_STATS) {
+        if (strcmp(method, "GET") != 0)
+            set_error(c, 405, "method_not_allowed", "/stats accepts GET");
+        return;
+    }
+    if (strcmp(method, "POST") != 0) {
+        set_error(c, 405, "method_not_allowed", "OTLP/HTTP endpoints accept POST only");
+        return;
+    }
+    const char *ct = r->content_type;
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+        if (ct && (strncasecmp(ct, "application/x-protobuf", 22) == 0 ||
+                   strncasecmp(ct, "application/protobuf", 20) == 0))
+            set_error(c, 415, "unsupported_media_type",
+                      "protobuf bodies are not supported: send JSON, e.g. set "
+                      "OTEL_EXPORTER_OTLP_PROTOCOL=http/json");
+        else
+            set_error(c, 415, "unsupported_media_type",
+                      "Content-Type must be application/json (OTLP/HTTP JSON)");
+        return;
+    }
+    const char *ce = r->content_encoding;
+    if (ce && strcasecmp(ce, "gzip") != 0 && strcasecmp(ce, "identity") != 0) {
+        set_error(c, 415, "unsupported_encoding", "Content-Encoding must be gzip or identity");
+        return;
+    }
+    policy_verdict v;
+    if (policy_auth(srv->pol, header(mc, MHD_HTTP_HEADER_AUTHORIZATION), c->key, sizeof c->key,
+                    &v)) {
+        set_error(c, v.status, v.reason, v.message);
+        return;
+    }
+    if (c->key[0])
+        r->api_key = c->key;
+    int64_t clen;
+    if (parse_int64(header(mc, MHD_HTTP_HEADER_CONTENT_LENGTH), &clen) &&
+        (uint64_t)clen > srv->cfg->max_body_bytes) {
+        set_error(c, 413, "too_large", "body exceeds the size limit");
+        return;
+    }
+    if (clen > 0)
+        ing_buf_reserve(&c->body, (size_t)clen); /* one allocation instead of doublings */
+}
+
+/* Inflates a gzip body into srv->inflated, refusing past `limit` bytes. */
+static int inflate_body(ing_server *srv, const ing_buf *in, size_t limit, const char **msg)
+{
+    ing_buf *out = &srv->inflated;
+    ing_buf_reset(out);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+        *msg = "cannot initialise gzip";
+        return 500;
+    }
+    zs.next_in = (Bytef *)in->data;
+    zs.avail_in = (uInt)in->len;
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+        if (!ing_buf_reserve(out, 65536)) {
+            inflateEnd(&zs);
+            *msg = "out of memory";
+            return 500;
+        }
+        size_t room = out->cap - out->len - 1;
+        if (room > limit + 1 - out->len)
+            room = limit + 1 - out->len; /* one past the limit tells us it was exceeded */
+        zs.next_out = (Bytef *)out->data + out->len;
+        zs.avail_out = (uInt)room;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        out->len += room - zs.avail_out;
+        if (out->len > limit) {
+            inflateEnd(&zs);
+            *msg = "decompressed body exceeds the size limit";
+            return 413;
+        }
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
+            inflateEnd(&zs);
+            *msg = "body is not valid gzip";
+            return 400;
+        }
+    }
+    inflateEnd(&zs);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+static const char *rejected_field(route r)
+{
+    return r == ROUTE_TRACES    ? "rejectedSpans"
+           : r == ROUTE_METRICS ? "rejectedDataPoints"
+                                : "rejectedLogRecords";
+}
+
+/* Final call of an OTLP request: decode it into c->job for the writer. */
+static void on_body(conn *c)
+{
+    ing_server *srv = c->srv;
+    store_request *r = &c->rec;
+    r->bytes_wire = (int64_t)c->body.len;
+    r->bytes_body = r->bytes_wire;
+    const char *data = c->body.data ? c->body.data : "";
+    size_t len = c->body.len;
+    if (r->content_encoding && strcasecmp(r->content_encoding, "gzip") == 0) {
+        const char *msg = NULL;
+        int st = inflate_body(srv, &c->body, srv->cfg->max_body_bytes, &msg);
+        if (st) {
+            decide(c, st, st == 413 ? "too_large" : st == 400 ? "bad_gzip" : "internal", msg);
+            return;
+        }
+        data = srv->inflated.data;
+        len = srv->inflated.len;
+        r->bytes_body = (int64_t)len;
+    }
+    otlp_batch *b = writer_batch_get(srv->w);
+    if (!b) {
+        decide(c, 503, "internal", "out of memory; retry");
+        return;
+    }
+    char err[256];
+    otlp_signal sig = c->rt == ROUTE_TRACES    ? OTLP_SIGNAL_TRACES
+                      : c->rt == ROUTE_METRICS ? OTLP_SIGNAL_METRICS
+                                               : OTLP_SIGNAL_LOGS;
+    int rc = otlp_decode(b, sig, data, len, err, sizeof err);
+    if (rc != OTLP_OK) {
+        writer_batch_put(srv->w, b);
+        decide(c, rc == OTLP_NOMEM ? 503 : 400, rc == OTLP_NOMEM ? "internal" : "bad_json", err);
+        return;
+    }
+    decide(c, 200, b->rejected ? "partial" : NULL, b->rejected ? b->first_error : NULL);
+    c->job.batch = b;
+    c->job.admit = true;
+}
+
+/* Writer thread, after the commit: the answer, then the connection resumes. */
+static void conn_done(ing_job *job)
+{
+    conn *c = job->ud;
+    c->retry_after_s = job->retry_after_s;
+    if (job->status >= 200 && job->status < 300) {
+        c->status = job->status;
+        ing_buf_reset(&c->resp);
+        const otlp_batch *b = job->batch;
+        if (b && b->rejected) {
+            ing_buf_printf(&c->resp, "{\"partialSuccess\":{\"%s\":\"%zu\",\"errorMessage\":",
+                           rejected_field(c->rt), b->rejected);
+            ing_buf_json_str(&c->resp, b->first_error);
+            ing_buf_puts(&c->resp, "}}");
+        } else {
+            ing_buf_puts(&c->resp, "{}");
+        }
+        c->answered = true;
+    } else {
+        set_error(c, job->status, job->reason, job->message);
+    }
+    c->suspended = false;
+    MHD_resume_connection(c->mc);
+}
+
+static void stats_body(ing_server *srv, ing_buf *o)
+{
+    store_stats s;
+    writer_stats(srv->w, &s);
+    ing_buf_printf(o, "{\"requests\":{\"total\":%lld,\"by_status\":{", (long long)s.requests);
+    for (int i = 0; i < STORE_MAX_STATUS && s.by_status[i].status; i++)
+        ing_buf_printf(o, "%s\"%d\":%lld", i ? "," : "", s.by_status[i].status,
+                       (long long)s.by_status[i].n);
+    ing_buf_puts(o, "}},\"items\":{");
+    const char *what[2] = {"accepted", "rejected"};
+    for (int a = 0; a < 2; a++) {
+        const int64_t *v = a == 0 ? s.items_accepted : s.items_rejected;
+        ing_buf_printf(o, "%s\"%s\":{\"span\":%lld,\"metric\":%lld,\"log\":%lld}", a ? "," : "",
+                       what[a], (long long)v[OTLP_SPAN], (long long)v[OTLP_METRIC],
+                       (long long)v[OTLP_LOG]);
+    }
+    ing_buf_puts(o, "},\"rejected_by_reason\":{");
+    for (int i = 0; i < STORE_MAX_REASONS && s.rejected_by_reason[i].reason[0]; i++) {
+        if (i)
+            ing_buf_putc(o, ',');
+        ing_buf_json_str(o, s.rejected_by_reason[i].reason);
+        ing_buf_printf(o, ":%lld", (long long)s.rejected_by_reason[i].n);
+    }
+    ing_buf_puts(o, "}}");
+}
+
+static enum MHD_Result queue(conn *c)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        c->resp.len, c->resp.data ? c->resp.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (c->status == 405)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, c->rt == ROUTE_STATS ? "GET" : "POST");
+    if (c->retry_after_s > 0) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld", (long long)c->retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    enum MHD_Result rc = MHD_queue_response(c->mc, (unsigned)c->status, resp);
+    MHD_destroy_response(resp);
+    c->queued = rc == MHD_YES;
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    ing_server *srv = cls;
+    conn *c = *con_cls;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return MHD_NO;
+        c->srv = srv;
+        c->mc = mc;
+        *con_cls = c;
+        on_headers(c, url, method);
+        if (c->answered) {
+            /* Refused on its headers: answer now, without reading the body. */
+            record_detached(c);
+            return queue(c);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (c->answered)
+            return MHD_YES; /* discard: the answer is already decided */
+        if (c->body.len + n > srv->cfg->max_body_bytes) {
+            /* A body without Content-Length grew past the limit: refuse it now
+             * if libmicrohttpd allows an answer mid-upload, else discard the rest. */
+            ing_buf_free(&c->body);
+            set_error(c, 413, "too_large", "body exceeds the size limit");
+            record_detached(c);
+            queue(c);
+            return MHD_YES;
+        }
+        if (!ing_buf_append(&c->body, upload_data, n))
+            return MHD_NO;
+        return MHD_YES;
+    }
+    /* Final call (again after a resume, or after an early answer could not be queued). */
+    if (c->suspended || c->queued)
+        return MHD_YES;
+    if (c->answered)
+        return queue(c);
+    if (c->rt == ROUTE_STATS) {
+        c->status = 200;
+        stats_body(srv, &c->resp);
+        return queue(c);
+    }
+    on_body(c);
+    c->job.rec = &c->rec;
+    c->job.done = conn_done;
+    c->job.ud = c;
+    /* Suspended before it is submitted (after this turn): the writer may resume it at once. */
+    c->suspended = true;
+    MHD_suspend_connection(mc);
+    hand_over(srv, &c->job);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)mc;
+    (void)toe;
+    conn *c = *con_cls;
+    if (!c)
+        return;
+    ing_buf_free(&c->body);
+    ing_buf_free(&c->resp);
+    free(c);
+    *con_cls = NULL;
+}
+
+static void wake(void *ud)
+{
+    ing_server *srv = ud;
+    uint64_t one = 1;
+    ssize_t n = write(srv->wake_fd, &one, sizeof one);
+    (void)n; /* a full counter already means "wake up" */
+}
+
+/* One turn of the HTTP loop; `inline_writer` also records and commits what it decoded. */
+static int pump(ing_server *srv, int timeout_ms, bool inline_writer)
+{
+    MHD_UNSIGNED_LONG_LONG mhd_to;
+    if (timeout_ms != 0 && MHD_get_timeout(srv->d, &mhd_to) == MHD_YES &&
+        (timeout_ms < 0 || mhd_to < (MHD_UNSIGNED_LONG_LONG)timeout_ms))
+        timeout_ms = (int)mhd_to;
+    if (timeout_ms != 0) {
+        struct pollfd fds[2] = {{.fd = srv->epoll_fd, .events = POLLIN},
+                                {.fd = srv->wake_fd, .events = POLLIN}};
+        if (poll(fds, 2, timeout_ms) > 0 && (fds[1].revents & POLLIN)) {
+            uint64_t v;
+            ssize_t n = read(srv->wake_fd, &v, sizeof v);
+            (void)n;
+        }
+    }
+    MHD_run(srv->d);
+    writer_submit(srv->w, srv->decided);
+    srv->decided = NULL;
+    srv->decided_tail = &srv->decided;
+    if (!inline_writer)
+        return ING_OK;
+    int rc = writer_drain(srv->w);
+    /* Send the answers the commit released now, not on the next wake-up. */
+    MHD_run(srv->d);
+    return rc;
+}
+
+int ing_server_pump(ing_server *srv, int timeout_ms)
+{
+    return pump(srv, timeout_ms, true);
+}
+
+int ing_server_fd(const ing_server *srv)
+{
+    return srv->epoll_fd;
+}
+
+uint16_t ing_server_port(const ing_server *srv)
+{
+    return srv->port;
+}
+
+const char *ing_server_url(const ing_server *srv)
+{
+    return srv->url;
+}
+
+static void *http_thread(void *arg)
+{
+    ing_server *srv = arg;
+    while (!atomic_load(&srv->stop))
+        pump(srv, 1000, false);
+    return NULL;
+}
+
+int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!opt || !opt->db_path) {
+        snprintf(err, errlen, "a database path is required");
+        return ING_USAGE;
+    }
+    ing_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return ING_NOMEM;
+    }
+    srv->epoll_fd = -1;
+    srv->wake_fd = -1;
+    srv->mode = opt->mode;
+    int rc = ING_NOMEM;
+    if (opt->config) {
+        srv->cfg = ing_config_dup(opt->config);
+    } else {
+        ing_config defaults;
+        ing_config_defaults(&defaults);
+        srv->cfg = ing_config_dup(&defaults);
+    }
+    if (!srv->cfg || !(srv->pol = policy_new(srv->cfg))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(opt->port);
+    const char *host = opt->listen_host ? opt->listen_host : "127.0.0.1";
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "listen address %s: expected a numeric IPv4 address", host);
+        rc = ING_USAGE;
+        goto fail;
+    }
+    rc = store_open(opt->db_path, &srv->st, err, errlen);
+    if (rc)
+        goto fail;
+    srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->wake_fd < 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        rc = ING_LISTEN;
+        goto fail;
+    }
+    bool threaded = srv->mode == ING_RUN_THREAD;
+    rc = writer_open(&srv->w, srv->st, srv->pol, threaded, threaded ? wake : NULL, srv);
+    if (rc) {
+        snprintf(err, errlen, "cannot start the writer");
+        goto fail;
+    }
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    srv->d = MHD_start_daemon(flags, opt->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+                              &sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                              MHD_OPTION_CONNECTION_LIMIT, srv->cfg->connection_limit,
+                              MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg->connection_timeout_s,
+                              MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    if (!srv->d) {
+        snprintf(err, errlen, "cannot listen on %s:%u", host, (unsigned)opt->port);
+        rc = ING_LISTEN;
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : opt->port;
+    info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD);
+    srv->epoll_fd = info ? info->epoll_fd : -1;
+    snprintf(srv->url, sizeof srv->url, "http://%s:%u", host, (unsigned)srv->port);
+    if (threaded) {
+        if (pthread_create(&srv->thread, NULL, http_thread, srv) != 0) {
+            snprintf(err, errlen, "cannot start the server thread");
+            rc = ING_THREAD;
+            goto fail;
+        }
+        srv->thread_started = true;
+    }
+    *out = srv;
+    return ING_OK;
+fail:
+    ing_server_close(srv);
+    return rc;
+}
+
+void ing_server_close(ing_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->thread_started) {
+        atomic_store(&srv->stop, true);
+        wake(srv);
+        pthread_join(srv->thread, NULL);
+    }
+    /* Record and answer what is in flight (the writer resumes every suspended
+     * connection), then let libmicrohttpd send those answers before it stops. */
+    writer_close(srv->w);
+    if (srv->d) {
+        for (int i = 0; i < 4; i++)
+            MHD_run(srv->d);
+        MHD_stop_daemon(srv->d);
+    }
+    store_close(srv->st);
+    policy_free(srv->pol);
+    ing_config_free(srv->cfg);
+    ing_buf_free(&srv->inflated);
+    if (srv->wake_fd >= 0)
+        close(srv->wake_fd);
+    free(srv);
+}

@@ -1,0 +1,442 @@
+/*
+ * SQLite recorder. WAL with synchronous=NORMAL: a committed transaction
+ * survives the process being killed (power loss is out of scope), and
+ * commits do not wait for fsync, which keeps grouped commits cheap.
+ * The schema is documented in mock-ingest/README.md; keep the two in step.
+ */
+#include "store.h"
+
+#include "ingest.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+#define STORE_STR2(x)  #x
+#define STORE_STR(x)   STORE_STR2(x)
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS requests ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time_ns INTEGER NOT NULL,"
+    "  wall_ns INTEGER NOT NULL,"
+    "  time_source TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  reason TEXT,"
+    "  message TEXT,"
+    "  content_type TEXT,"
+    "  content_encoding TEXT,"
+    "  bytes_wire INTEGER NOT NULL,"
+    "  bytes_body INTEGER NOT NULL,"
+    "  api_key TEXT,"
+    "  items_received INTEGER NOT NULL,"
+    "  items_accepted INTEGER NOT NULL,"
+    "  items_rejected INTEGER NOT NULL,"
+    "  run TEXT,"
+    "  attempt INTEGER"
+    ");"
+    "CREATE INDEX IF NOT EXISTS requests_key_time ON requests(api_key, time_ns);"
+    "CREATE TABLE IF NOT EXISTS items ("
+    "  id INTEGER PRIMARY KEY,"
+    "  request INTEGER NOT NULL REFERENCES requests(id),"
+    "  kind TEXT NOT NULL,"
+    "  accepted INTEGER NOT NULL,"
+    "  reason TEXT,"
+    "  time_ns INTEGER NOT NULL,"
+    "  item_id TEXT,"
+    "  request_id TEXT,"
+    "  sent_for TEXT,"
+    "  service TEXT,"
+    "  scope TEXT,"
+    "  name TEXT,"
+    "  trace_id TEXT,"
+    "  span_id TEXT,"
+    "  parent_span_id TEXT,"
+    "  start_ns INTEGER,"
+    "  end_ns INTEGER,"
+    "  metric_type TEXT,"
+    "  value REAL,"
+    "  count INTEGER,"
+    "  severity INTEGER,"
+    "  body TEXT,"
+    "  attrs TEXT"
+    ");"
+    "CREATE INDEX IF NOT EXISTS items_item_id ON items(item_id);"
+    "CREATE INDEX IF NOT EXISTS items_request_id ON items(request_id);";
+
+enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_SAVEPOINT,
+    Q_RELEASE,
+    Q_ROLLBACK_TO,
+    Q_INSERT_REQUEST,
+    Q_INSERT_ITEM,
+    Q_ACCEPTED_IN,
+    Q_COUNT
+};
+
+static const char *const query_sql[Q_COUNT] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT req",
+    [Q_RELEASE] = "RELEASE req",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO req",
+    [Q_INSERT_REQUEST] =
+        "INSERT INTO requests (time_ns, wall_ns, time_source, method, path, status, reason,"
+        " message, content_type, content_encoding, bytes_wire, bytes_body, api_key,"
+        " items_received, items_accepted, items_rejected, run, attempt)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_INSERT_ITEM] =
+        "INSERT INTO items (request, kind, accepted, reason, time_ns, item_id, request_id,"
+        " sent_for, service, scope, name, trace_id, span_id, parent_span_id, start_ns, end_ns,"
+        " metric_type, value, count, severity, body, attrs)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_ACCEPTED_IN] = "SELECT COALESCE(SUM(items_accepted), 0) FROM requests"
+                      " WHERE api_key IS ? AND time_ns >= ? AND time_ns < ?"
+                      " AND status BETWEEN 200 AND 299",
+};
+
+struct ing_store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
+    bool in_txn;
+    store_stats committed;
+    store_stats pending; /* what the open group adds; merged on commit */
+};
+
+const char *store_schema_sql(void)
+{
+    return schema_sql;
+}
+
+static int db_fail(ing_store *st, const char *what, char *err, size_t errlen)
+{
+    if (err)
+        snprintf(err, errlen, "%s: %s", what, st && st->db ? sqlite3_errmsg(st->db) : "?");
+    return ING_DB;
+}
+
+static int exec_stmt(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static void stats_add_status(store_stats *s, int status, int64_t n)
+{
+    for (int i = 0; i < STORE_MAX_STATUS; i++) {
+        if (s->by_status[i].status == status || s->by_status[i].status == 0) {
+            s->by_status[i].status = status;
+            s->by_status[i].n += n;
+            return;
+        }
+    }
+    /* More distinct statuses than slots: fold into the last one as "other" (0 stays unused). */
+    s->by_status[STORE_MAX_STATUS - 1].n += n;
+}
+
+static void stats_add_reason(store_stats *s, const char *reason, int64_t n)
+{
+    for (int i = 0; i < STORE_MAX_REASONS; i++) {
+        if (s->rejected_by_reason[i].reason[0] == '\0') {
+            snprintf(s->rejected_by_reason[i].reason, sizeof s->rejected_by_reason[i].reason, "%s",
+                     reason);
+        }
+        if (strncmp(s->rejected_by_reason[i].reason, reason,
+                    sizeof s->rejected_by_reason[i].reason - 1) == 0) {
+            s->rejected_by_reason[i].n += n;
+            return;
+        }
+    }
+    s->rejected_by_reason[STORE_MAX_REASONS - 1].n += n;
+}
+
+static void stats_merge(store_stats *into, const store_stats *add)
+{
+    into->requests += add->requests;
+    for (int i = 0; i < STORE_MAX_STATUS && add->by_status[i].status; i++)
+        stats_add_status(into, add->by_status[i].status, add->by_status[i].n);
+    for (int k = 0; k < 3; k++) {
+        into->items_accepted[k] += add->items_accepted[k];
+        into->items_rejected[k] += add->items_rejected[k];
+    }
+    for (int i = 0; i < STORE_MAX_REASONS && add->rejected_by_reason[i].reason[0]; i++)
+        stats_add_reason(into, add->rejected_by_reason[i].reason, add->rejected_by_reason[i].n);
+}
+
+static int kind_index(const char *kind)
+{
+    return strcmp(kind, "span") == 0     ? OTLP_SPAN
+           : strcmp(kind, "metric") == 0 ? OTLP_METRIC
+                                         : OTLP_LOG;
+}
+
+/* Counts what an existing database already holds, so /stats survives a restart. */
+static int load_stats(ing_store *st)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "SELECT status, COUNT(*) FROM requests GROUP BY status", -1, &s,
+                           NULL) != SQLITE_OK)
+        return SQLITE_ERROR;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(s, 1);
+        stats_add_status(&st->committed, sqlite3_column_int(s, 0), n);
+        st->committed.requests += n;
+    }
+    sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT kind, accepted, reason, COUNT(*) FROM items"
+                           " GROUP BY kind, accepted, reason",
+                           -1, &s, NULL) != SQLITE_OK)
+        return SQLITE_ERROR;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(s, 0);
+        int k = kind_index(kind ? kind : "");
+        int64_t n = sqlite3_column_int64(s, 3);
+        if (sqlite3_column_int(s, 1)) {
+            st->committed.items_accepted[k] += n;
+        } else {
+            st->committed.items_rejected[k] += n;
+            const char *r = (const char *)sqlite3_column_text(s, 2);
+            stats_add_reason(&st->committed, r ? r : "unknown", n);
+        }
+    }
+    sqlite3_finalize(s);
+    return SQLITE_OK;
+}
+
+int store_open(const char *path, ing_store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    ing_store *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return ING_NOMEM;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open database: %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        store_close(st);
+        return ING_DB;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(st->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     " PRAGMA wal_autocheckpoint=4000; PRAGMA temp_store=MEMORY;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, msg ? msg : "cannot set up schema");
+        sqlite3_free(msg);
+        store_close(st);
+        return ING_DB;
+    }
+    sqlite3_stmt *v;
+    int version = 0;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &v, NULL) == SQLITE_OK) {
+        if (sqlite3_step(v) == SQLITE_ROW)
+            version = sqlite3_column_int(v, 0);
+        sqlite3_finalize(v);
+    }
+    if (version == 0) {
+        sqlite3_exec(st->db, "PRAGMA user_version=" STORE_STR(SCHEMA_VERSION), NULL, NULL, NULL);
+    } else if (version != SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: schema version %d, expected %d (use a fresh file)", path,
+                 version, SCHEMA_VERSION);
+        store_close(st);
+        return ING_DB;
+    }
+    for (int i = 0; i < Q_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i],
+                               NULL) != SQLITE_OK) {
+            db_fail(st, path, err, errlen);
+            store_close(st);
+            return ING_DB;
+        }
+    }
+    if (load_stats(st) != SQLITE_OK) {
+        db_fail(st, path, err, errlen);
+        store_close(st);
+        return ING_DB;
+    }
+    *out = st;
+    return ING_OK;
+}
+
+void store_close(ing_store *st)
+{
+    if (!st)
+        return;
+    if (st->in_txn)
+        store_commit(st, NULL, 0);
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(st->q[i]);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static int insert_items(ing_store *st, int64_t row, const store_request *req,
+                        const otlp_batch *batch, int64_t *accepted)
+{
+    sqlite3_stmt *s = st->q[Q_INSERT_ITEM];
+    for (size_t i = 0; i < batch->n; i++) {
+        const otlp_item *it = &batch->items[i];
+        const char *reason = it->reject ? it->reject : req->item_reason;
+        int j = 1;
+        sqlite3_bind_int64(s, j++, row);
+        sqlite3_bind_text(s, j++, otlp_kind_name(it->kind), -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, j++, reason == NULL);
+        bind_text(s, j++, reason);
+        sqlite3_bind_int64(s, j++, req->time_ns);
+        bind_text(s, j++, it->item_id);
+        bind_text(s, j++, it->request_id);
+        bind_text(s, j++, it->sent_for);
+        bind_text(s, j++, it->service);
+        bind_text(s, j++, it->scope);
+        bind_text(s, j++, it->name);
+        bind_text(s, j++, it->trace_id[0] ? it->trace_id : NULL);
+        bind_text(s, j++, it->span_id[0] ? it->span_id : NULL);
+        bind_text(s, j++, it->parent_span_id[0] ? it->parent_span_id : NULL);
+        sqlite3_bind_int64(s, j++, it->start_ns);
+        sqlite3_bind_int64(s, j++, it->end_ns);
+        bind_text(s, j++, it->metric_type);
+        if (it->has_value)
+            sqlite3_bind_double(s, j++, it->value);
+        else
+            sqlite3_bind_null(s, j++);
+        if (it->count >= 0)
+            sqlite3_bind_int64(s, j++, it->count);
+        else
+            sqlite3_bind_null(s, j++);
+        sqlite3_bind_int(s, j++, it->severity);
+        bind_text(s, j++, it->body);
+        bind_text(s, j++, it->attrs);
+        int rc = exec_stmt(s);
+        if (rc != SQLITE_OK)
+            return rc;
+        int k = (int)it->kind;
+        if (reason) {
+            st->pending.items_rejected[k]++;
+            stats_add_reason(&st->pending, reason, 1);
+        } else {
+            st->pending.items_accepted[k]++;
+            (*accepted)++;
+        }
+    }
+    return SQLITE_OK;
+}
+
+int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, char *err,
+                 size_t errlen)
+{
+    if (!st->in_txn) {
+        if (exec_stmt(st->q[Q_BEGIN]) != SQLITE_OK)
+            return db_fail(st, "begin", err, errlen);
+        st->in_txn = true;
+    }
+    if (exec_stmt(st->q[Q_SAVEPOINT]) != SQLITE_OK)
+        return db_fail(st, "savepoint", err, errlen);
+    /* Counts are derived from the batch the same way insert_items stores them. */
+    int64_t received = batch ? (int64_t)batch->n : 0;
+    int64_t rejected = 0;
+    for (size_t i = 0; batch && i < batch->n; i++)
+        rejected += batch->items[i].reject != NULL || req->item_reason != NULL;
+    sqlite3_stmt *s = st->q[Q_INSERT_REQUEST];
+    int j = 1;
+    sqlite3_bind_int64(s, j++, req->time_ns);
+    sqlite3_bind_int64(s, j++, req->wall_ns);
+    sqlite3_bind_text(s, j++, req->time_virtual ? "virtual" : "wall", -1, SQLITE_STATIC);
+    bind_text(s, j++, req->method ? req->method : "?");
+    bind_text(s, j++, req->path ? req->path : "?");
+    sqlite3_bind_int(s, j++, req->status);
+    bind_text(s, j++, req->reason);
+    bind_text(s, j++, req->message);
+    bind_text(s, j++, req->content_type);
+    bind_text(s, j++, req->content_encoding);
+    sqlite3_bind_int64(s, j++, req->bytes_wire);
+    sqlite3_bind_int64(s, j++, req->bytes_body);
+    bind_text(s, j++, req->api_key);
+    sqlite3_bind_int64(s, j++, received);
+    sqlite3_bind_int64(s, j++, received - rejected);
+    sqlite3_bind_int64(s, j++, rejected);
+    bind_text(s, j++, req->run);
+    if (req->attempt >= 0)
+        sqlite3_bind_int64(s, j++, req->attempt);
+    else
+        sqlite3_bind_null(s, j++);
+    store_stats before = st->pending;
+    int rc = exec_stmt(s);
+    int64_t accepted = 0;
+    if (rc == SQLITE_OK && batch)
+        rc = insert_items(st, sqlite3_last_insert_rowid(st->db), req, batch, &accepted);
+    if (rc != SQLITE_OK) {
+        db_fail(st, "insert", err, errlen);
+        st->pending = before;
+        exec_stmt(st->q[Q_ROLLBACK_TO]);
+        exec_stmt(st->q[Q_RELEASE]);
+        return ING_DB;
+    }
+    if (exec_stmt(st->q[Q_RELEASE]) != SQLITE_OK) {
+        st->pending = before;
+        return db_fail(st, "release", err, errlen);
+    }
+    st->pending.requests++;
+    stats_add_status(&st->pending, req->status, 1);
+    return ING_OK;
+}
+
+bool store_pending(const ing_store *st)
+{
+    return st->in_txn;
+}
+
+int store_commit(ing_store *st, char *err, size_t errlen)
+{
+    if (!st->in_txn)
+        return ING_OK;
+    st->in_txn = false;
+    if (exec_stmt(st->q[Q_COMMIT]) != SQLITE_OK) {
+        db_fail(st, "commit", err, errlen);
+        exec_stmt(st->q[Q_ROLLBACK]);
+        memset(&st->pending, 0, sizeof st->pending);
+        return ING_DB;
+    }
+    stats_merge(&st->committed, &st->pending);
+    memset(&st->pending, 0, sizeof st->pending);
+    return ING_OK;
+}
+
+int store_accepted_in(ing_store *st, const char *key, int64_t from_ns, int64_t to_ns, int64_t *out)
+{
+    sqlite3_stmt *s = st->q[Q_ACCEPTED_IN];
+    bind_text(s, 1, key);
+    sqlite3_bind_int64(s, 2, from_ns);
+    sqlite3_bind_int64(s, 3, to_ns);
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_ROW ? ING_OK : ING_DB;
+}
+
+void store_get_stats(const ing_store *st, store_stats *out)
+{
+    *out = st->committed;
+}

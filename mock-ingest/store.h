@@ -1,0 +1,89 @@
+/*
+ * The ingest's SQLite recorder (the only SQLite user in mock-ingest).
+ *
+ * Writes are grouped: store_record() adds one HTTP request and its items to
+ * the open transaction (starting one if needed) inside a savepoint, so a
+ * failure undoes that request alone; store_commit() makes the whole group
+ * durable. The caller acknowledges a request only after store_commit()
+ * returned ING_OK for the group that holds it. Single-threaded by contract:
+ * one store is used by one thread at a time.
+ */
+#ifndef ING_STORE_H
+#define ING_STORE_H
+
+#include "otlp.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ing_store ing_store;
+
+/* What is known about one HTTP request once it has been decided. */
+typedef struct store_request {
+    int64_t time_ns; /* virtual when time_virtual, else = wall_ns */
+    int64_t wall_ns;
+    bool time_virtual;
+    const char *method;
+    const char *path;
+    int status;
+    const char *reason;  /* NULL on full success; else a short code (cap, bad_json, ...) */
+    const char *message; /* human-readable detail, may be NULL */
+    const char *content_type;
+    const char *content_encoding;
+    int64_t bytes_wire; /* body bytes as received */
+    int64_t bytes_body; /* after decompression */
+    const char *api_key;
+    const char *run;         /* X-Edgeloss-Run */
+    int64_t attempt;         /* X-Edgeloss-Attempt, -1 when absent */
+    const char *item_reason; /* when set, every item is stored rejected with this reason */
+} store_request;
+
+/* Counts of what has been committed, for GET /stats. */
+#define STORE_MAX_STATUS  16
+#define STORE_MAX_REASONS 16
+typedef struct store_stats {
+    int64_t requests;
+    struct {
+        int status;
+        int64_t n;
+    } by_status[STORE_MAX_STATUS];
+    int64_t items_accepted[3]; /* by otlp_kind */
+    int64_t items_rejected[3];
+    struct {
+        char reason[32];
+        int64_t n;
+    } rejected_by_reason[STORE_MAX_REASONS];
+} store_stats;
+
+/* The schema's CREATE statements (for tools that build the same tables). */
+const char *store_schema_sql(void);
+
+/* Opens the database, creating the file and the schema when missing. */
+int store_open(const char *path, ing_store **out, char *err, size_t errlen);
+void store_close(ing_store *st); /* commits what is pending */
+
+/*
+ * Adds the request (and the items of `batch`, may be NULL) to the open group.
+ * Items the decoder rejected are stored with accepted = 0 and their reason.
+ * Returns ING_OK or ING_DB (the request left no rows; err says why).
+ */
+int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, char *err,
+                 size_t errlen);
+
+/* Whether a group is open (something was recorded since the last commit). */
+bool store_pending(const ing_store *st);
+
+/* Commits the open group. On ING_DB the whole group is rolled back. */
+int store_commit(ing_store *st, char *err, size_t errlen);
+
+/*
+ * Items accepted (2xx requests) for `key` (NULL: anonymous) with
+ * time_ns in [from_ns, to_ns), including the open group.
+ */
+int store_accepted_in(ing_store *st, const char *key, int64_t from_ns, int64_t to_ns, int64_t *out);
+
+/* Committed counts. */
+void store_get_stats(const ing_store *st, store_stats *out);
+
+#endif
