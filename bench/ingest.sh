@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Ingest benchmark: bare libmicrohttpd (ceiling), naive ingest, mock-ingest,
+# measured in one run with the same libmicrohttpd threading and the same wrk
+# settings (-t1 -c8), posting the 8-span body an OpenTelemetry SDK sent
+# (tests/fixtures/otlp/traces_basic.body). Prints requests/s, ratios, whether
+# every acknowledged item was committed, and mock-ingest's resident memory
+# after 1M and 2M items.
+#
+#   bench/ingest.sh [BUILD_DIR]     env: DURATION=10 ROUNDS=3 MEMORY=1
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+duration=${DURATION:-10}
+rounds=${ROUNDS:-3}
+memory=${MEMORY:-1}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
+export BODY="$root/tests/fixtures/otlp/traces_basic.body"
+items_per_post=8
+tmp=$(mktemp -d)
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+start() { # name -> sets url, server_pid, db
+  local name=$1
+  db="$tmp/$name.db"
+  rm -f "$db" "$db-wal" "$db-shm"
+  case $name in
+    bare)  "$build/bench/bare-ingest" >"$tmp/url" 2>/dev/null & ;;
+    naive) "$build/bench/naive-ingest" "$db" >"$tmp/url" 2>/dev/null & ;;
+    mock)  "$build/mock-ingest/mock-ingest" --listen 127.0.0.1:0 --db "$db" >"$tmp/url" 2>/dev/null & ;;
+  esac
+  server_pid=$!
+  for _ in $(seq 100); do [ -s "$tmp/url" ] && break; sleep 0.05; done
+  url=$(head -1 "$tmp/url")
+}
+
+stop() {
+  kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+}
+
+sql() { sqlite3 "$db" "$1"; }
+
+echo "ingest benchmark: wrk -t1 -c8 -d${duration}s x ${rounds} rounds, body $(wc -c <"$BODY") bytes, ${items_per_post} spans"
+echo "machine: $(nproc) cores, $(uname -r)"
+declare -A sum
+for r in $(seq "$rounds"); do
+  order="bare naive mock"; [ $((r % 2)) -eq 0 ] && order="mock naive bare"
+  for name in $order; do
+    start "$name"
+    wrk -t1 -c8 -d1s -s "$here/ingest/post.lua" "$url" >/dev/null   # warm-up
+    out=$(wrk -t1 -c8 -d"${duration}s" -s "$here/ingest/post.lua" "$url" | grep '^RESULT')
+    stop
+    reqs=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$out")
+    non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$out")
+    dur=$(sed -E 's/.*duration_us=([0-9]+).*/\1/' <<<"$out")
+    p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$out")
+    rps=$(awk -v n="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
+    check="-"
+    if [ "$name" != bare ]; then
+      committed_reqs=$(sql "SELECT COUNT(*) FROM requests WHERE status = 200")
+      committed_items=$(sql "SELECT COUNT(*) FROM items WHERE accepted = 1")
+      # Warm-up plus measured run: every acknowledged request must be committed, whole.
+      if [ "$committed_items" -eq $((committed_reqs * items_per_post)) ] && [ "$committed_reqs" -ge "$reqs" ] && [ "$non2xx" -eq 0 ]; then
+        check="all $committed_items items committed"
+      else
+        check="MISMATCH: $committed_reqs requests / $committed_items items committed, wrk saw $reqs (non-2xx $non2xx)"
+      fi
+    fi
+    printf "round %d  %-6s %8s req/s  p99 %6s us  %s\n" "$r" "$name" "$rps" "$p99" "$check"
+    sum[$name]=$(( ${sum[$name]:-0} + rps ))
+  done
+done
+bare=$((sum[bare] / rounds)); naive=$((sum[naive] / rounds)); mock=$((sum[mock] / rounds))
+echo
+printf "mean req/s: bare %d, naive %d, mock-ingest %d\n" "$bare" "$naive" "$mock"
+awk -v m="$mock" -v n="$naive" -v b="$bare" 'BEGIN {
+  printf "mock-ingest / naive = %.2fx (target >= 2x)\n", m / n
+  printf "mock-ingest / bare  = %.0f%% of the ceiling\n", 100 * m / b }'
+
+if [ "$memory" = 1 ]; then
+  echo
+  start mock
+  rss() { awk '/VmRSS/ { print $2 }' "/proc/$server_pid/status"; }
+  for target in 1000000 2000000; do
+    while [ "$(sql 'SELECT COUNT(*) FROM items')" -lt "$target" ]; do
+      wrk -t1 -c8 -d5s -s "$here/ingest/post.lua" "$url" >/dev/null
+    done
+    eval "rss_$target=$(rss)"
+    printf "mock-ingest resident memory after %s items: %s kB\n" "$(sql 'SELECT COUNT(*) FROM items')" "$(rss)"
+  done
+  stop
+  awk -v a="$rss_1000000" -v b="$rss_2000000" 'BEGIN { printf "growth from 1M to 2M items: %.2fx\n", b / a }'
+fi
