@@ -1,0 +1,372 @@
+/*
+ * The request-program interpreter: a frame stack per task, globals per
+ * isolate. See app.h.
+ */
+#include "app.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    uint64_t id;      /* the item id the telemetry layer gave it */
+    uint64_t creator; /* the request that created it */
+} entry;
+
+typedef struct entry_list {
+    entry *e;
+    size_t n, cap;
+} entry_list;
+
+/* One isolate global: unset (as after a take) or a list of entries. */
+typedef struct gvar {
+    bool set;
+    entry_list list;
+} gvar;
+
+typedef struct app_iso {
+    gvar *g; /* program->nglobals */
+} app_iso;
+
+typedef enum { FRAME_BLOCK, FRAME_SPAN, FRAME_REPEAT } frame_kind;
+
+typedef struct frame {
+    const app_block *b;
+    uint32_t pc;
+    frame_kind kind;
+    uint32_t iter;  /* FRAME_REPEAT: iterations done */
+    uint32_t times; /* FRAME_REPEAT */
+    uint64_t span;  /* FRAME_SPAN: the telemetry handle */
+} frame;
+
+typedef struct app_task {
+    frame f[APP_MAX_DEPTH];
+    uint32_t depth;
+    entry_list local; /* entries read or taken from globals */
+    struct app_task *free_next;
+} app_task;
+
+struct app {
+    const app_program *prog;
+    rng *rand;
+    const tel_ops *tel;
+    void *tel_ud;
+    app_stats stats;
+    app_task *free_tasks;
+    FILE *trace;
+};
+
+void app_set_trace(app *a, FILE *trace)
+{
+    a->trace = trace;
+}
+
+static const char *const op_names[] = {
+    [OP_SPAN] = "span",
+    [OP_AWAIT] = "await",
+    [OP_CPU] = "cpu",
+    [OP_METRIC] = "metric",
+    [OP_LOG] = "log",
+    [OP_GLOBAL] = "global",
+    [OP_RESPOND] = "respond",
+    [OP_WAIT_UNTIL] = "wait_until",
+    [OP_SET_TIMEOUT] = "set_timeout",
+    [OP_SET_INTERVAL] = "set_interval",
+    [OP_CALL] = "call",
+    [OP_REPEAT] = "repeat",
+};
+
+static void trace_at(app *a, int64_t t_ns, const rt_task *t, const char *what, const char *name)
+{
+    static const char *const kinds[] = {"handler", "wait_until", "timer"};
+    fprintf(a->trace, "%lld r%llu i%llu t%llu %s %s%s%s\n", (long long)t_ns,
+            (unsigned long long)t->request_id, (unsigned long long)t->isolate_id,
+            (unsigned long long)t->id, kinds[t->kind], what, name ? " " : "", name ? name : "");
+}
+
+static void trace(app *a, rt *r, const rt_task *t, const char *what, const char *name)
+{
+    trace_at(a, rt_task_time(r), t, what, name);
+}
+
+app *app_new(const app_program *prog, rng *app_rng, const tel_ops *tel, void *tel_ud)
+{
+    app *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->prog = prog;
+    a->rand = app_rng;
+    a->tel = tel;
+    a->tel_ud = tel_ud;
+    return a;
+}
+
+void app_free(app *a)
+{
+    if (!a)
+        return;
+    while (a->free_tasks) {
+        app_task *nx = a->free_tasks->free_next;
+        free(a->free_tasks->local.e);
+        free(a->free_tasks);
+        a->free_tasks = nx;
+    }
+    free(a);
+}
+
+const app_stats *app_get_stats(const app *a)
+{
+    return &a->stats;
+}
+
+static void list_push(entry_list *l, entry e)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        entry *ne = realloc(l->e, cap * sizeof *ne);
+        if (!ne)
+            abort();
+        l->e = ne;
+        l->cap = cap;
+    }
+    l->e[l->n++] = e;
+}
+
+static app_task *task_alloc(app *a, const app_block *b)
+{
+    app_task *t = a->free_tasks;
+    if (t) {
+        a->free_tasks = t->free_next;
+    } else {
+        t = calloc(1, sizeof *t);
+        if (!t)
+            abort();
+    }
+    t->depth = 1;
+    t->f[0] = (frame){.b = b, .kind = FRAME_BLOCK};
+    t->local.n = 0;
+    return t;
+}
+
+static void task_recycle(app *a, app_task *t)
+{
+    t->free_next = a->free_tasks;
+    a->free_tasks = t;
+}
+
+/* ---------- host callbacks ---------- */
+
+static void h_handler_start(void *ud, rt *r, rt_task *t)
+{
+    (void)r;
+    app *a = ud;
+    t->ext = task_alloc(a, &a->prog->handler);
+}
+
+static void h_timer_start(void *ud, rt *r, rt_task *t, const void *body)
+{
+    (void)r;
+    t->ext = task_alloc(ud, body);
+}
+
+static void h_discard(void *ud, rt *r, rt_task *t, rt_task_end why)
+{
+    app *a = ud;
+    app_task *at = t->ext;
+    if (!at)
+        return;
+    if (a->trace && why == END_EVICTED)
+        trace_at(a, rt_now(r), t, "discarded", "isolate evicted");
+    else if (a->trace && why == END_CANCELLED_BUDGET)
+        trace_at(a, rt_now(r), t, "cancelled", "waitUntil budget spent");
+    else if (a->trace && why == END_RUN_OVER)
+        trace_at(a, rt_now(r), t, "stranded", "run over");
+    if (why != END_DONE)
+        a->stats.global_entries_lost += at->local.n;
+    t->ext = NULL;
+    task_recycle(a, at);
+}
+
+static void h_isolate_born(void *ud, rt *r, rt_isolate_info *iso)
+{
+    app *a = ud;
+    app_iso *ai = calloc(1, sizeof *ai);
+    if (!ai || (a->prog->nglobals && !(ai->g = calloc(a->prog->nglobals, sizeof *ai->g))))
+        abort();
+    iso->app = ai;
+    a->tel->isolate_born(a->tel_ud, r, iso);
+}
+
+static void h_isolate_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
+{
+    app *a = ud;
+    app_iso *ai = iso->app;
+    for (uint32_t i = 0; ai && i < a->prog->nglobals; i++) {
+        a->stats.global_entries_lost += ai->g[i].list.n;
+        free(ai->g[i].list.e);
+    }
+    if (ai)
+        free(ai->g);
+    free(ai);
+    iso->app = NULL;
+    a->tel->isolate_dies(a->tel_ud, r, iso, cause);
+}
+
+static void h_shutdown(void *ud, rt *r, rt_isolate_info *iso)
+{
+    app *a = ud;
+    a->tel->shutdown(a->tel_ud, r, iso);
+}
+
+static void resume(void *ud, rt *r, rt_task_ref ref)
+{
+    (void)ud;
+    rt_resume(r, ref);
+}
+
+static void global_op(app *a, rt *r, app_task *at, const app_step *s)
+{
+    app_iso *ai = rt_current_isolate(r)->app;
+    gvar *g = &ai->g[s->global];
+    uint64_t me = rt_current_task(r)->request_id;
+    switch (s->gop) {
+    case GLOBAL_SET: /* a fresh value: whatever the old one held is gone */
+        a->stats.global_entries_lost += g->list.n;
+        g->list.n = 0;
+        g->set = true;
+        break;
+    case GLOBAL_APPEND: {
+        uint64_t id = a->tel->entry(a->tel_ud, r, a->prog->globals[s->global]);
+        a->stats.global_entries++;
+        if (g->set)
+            list_push(&g->list, (entry){id, me});
+        else
+            a->stats.global_entries_lost++; /* appending to an unset global: dropped */
+        break;
+    }
+    case GLOBAL_READ:
+    case GLOBAL_TAKE:
+        for (size_t i = 0; i < g->list.n; i++) {
+            if (g->list.e[i].creator != me)
+                a->stats.global_entries_mixed++;
+            list_push(&at->local, g->list.e[i]);
+        }
+        if (s->gop == GLOBAL_TAKE) {
+            g->list.n = 0;
+            g->set = false;
+        }
+        break;
+    case GLOBAL_CLEAR:
+        a->stats.global_entries_lost += g->list.n;
+        g->list.n = 0;
+        break;
+    }
+}
+
+/* Runs the current task until it awaits, suspends or finishes. */
+static void h_run(void *ud, rt *r, rt_task *t)
+{
+    app *a = ud;
+    app_task *at = t->ext;
+    if (a->trace)
+        trace(a, r, t, "runs", NULL);
+    for (;;) {
+        frame *f = &at->f[at->depth - 1];
+        if (f->pc == f->b->n) {
+            if (f->kind == FRAME_REPEAT && ++f->iter < f->times) {
+                f->pc = 0;
+                continue;
+            }
+            if (f->kind == FRAME_SPAN && f->span)
+                a->tel->span_end(a->tel_ud, r, f->span);
+            if (--at->depth == 0) {
+                if (a->trace)
+                    trace(a, r, t, "ends", NULL);
+                rt_finish(r);
+                return;
+            }
+            continue;
+        }
+        const app_step *s = &f->b->steps[f->pc++];
+        a->stats.steps++;
+        if (a->trace) {
+            static const char *const gops[] = {"set", "append", "read", "take", "clear"};
+            char name[160];
+            if (s->op == OP_GLOBAL)
+                snprintf(name, sizeof name, "%s %s", s->name, gops[s->gop]);
+            else if (s->op == OP_CALL)
+                snprintf(name, sizeof name, "%s", tel_call_name(s->call));
+            else
+                snprintf(name, sizeof name, "%s", s->name ? s->name : "");
+            trace(a, r, t, op_names[s->op], name[0] ? name : NULL);
+        }
+        switch (s->op) {
+        case OP_SPAN:
+        case OP_REPEAT: {
+            assert(at->depth < APP_MAX_DEPTH); /* the scenario parser bounds nesting */
+            if (s->op == OP_REPEAT && s->times == 0)
+                break;
+            frame *nf = &at->f[at->depth++];
+            *nf = (frame){.b = &s->body,
+                          .kind = s->op == OP_SPAN ? FRAME_SPAN : FRAME_REPEAT,
+                          .times = s->times};
+            if (s->op == OP_SPAN)
+                nf->span = a->tel->span_start(a->tel_ud, r, s->name);
+            break;
+        }
+        case OP_AWAIT:
+            a->stats.awaits++;
+            rt_await(r, dist_draw(&s->d, a->rand));
+            return;
+        case OP_CPU:
+            rt_cpu(r, dist_draw(&s->d, a->rand));
+            break;
+        case OP_METRIC:
+            a->tel->metric(a->tel_ud, r, s->name, s->value);
+            break;
+        case OP_LOG:
+            a->tel->log(a->tel_ud, r, s->name, s->severity);
+            break;
+        case OP_GLOBAL:
+            global_op(a, r, at, s);
+            break;
+        case OP_RESPOND:
+            rt_respond(r, s->status);
+            break;
+        case OP_WAIT_UNTIL:
+            rt_wait_until(r, task_alloc(a, &s->body));
+            break;
+        case OP_SET_TIMEOUT:
+            rt_set_timer(r, dist_draw(&s->d, a->rand), 0, &s->body);
+            break;
+        case OP_SET_INTERVAL: {
+            int64_t every = dist_draw(&s->d, a->rand);
+            rt_set_timer(r, every, every > 0 ? every : 1, &s->body);
+            break;
+        }
+        case OP_CALL: {
+            tel_cont k = {resume, a, rt_current_ref(r)};
+            if (!a->tel->call(a->tel_ud, r, s->call, k)) {
+                rt_suspend(r);
+                return;
+            }
+            break;
+        }
+        }
+    }
+}
+
+rt_host app_host(app *a)
+{
+    return (rt_host){
+        .ud = a,
+        .handler_start = h_handler_start,
+        .timer_start = h_timer_start,
+        .run = h_run,
+        .discard = h_discard,
+        .isolate_born = h_isolate_born,
+        .isolate_dies = h_isolate_dies,
+        .shutdown = h_shutdown,
+    };
+}

@@ -1,0 +1,93 @@
+/*
+ * Request programs and their interpreter.
+ *
+ * A program is a tree of steps (compiled from the scenario's `app`). Each
+ * task (a request's handler, its waitUntil work, a timer callback) runs as an
+ * interpreter state machine over that tree: a stack of frames, no C stack
+ * held across awaits. Asynchronous steps hand control back to the runtime
+ * (rt_await, rt_suspend) and the task resumes from its frames later.
+ *
+ * Telemetry steps call the telemetry layer through tel_ops (telemetry.h);
+ * isolate globals live in the interpreter's per-isolate state, so they die
+ * with the isolate.
+ */
+#ifndef SIM_APP_H
+#define SIM_APP_H
+
+#include "dist.h"
+#include "runtime.h"
+#include "telemetry.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define APP_MAX_DEPTH 16 /* nesting of span/repeat blocks in one task */
+
+typedef enum {
+    OP_SPAN,
+    OP_AWAIT,
+    OP_CPU,
+    OP_METRIC,
+    OP_LOG,
+    OP_GLOBAL,
+    OP_RESPOND,
+    OP_WAIT_UNTIL,
+    OP_SET_TIMEOUT,
+    OP_SET_INTERVAL,
+    OP_CALL,
+    OP_REPEAT,
+} app_op;
+
+typedef enum { GLOBAL_SET, GLOBAL_APPEND, GLOBAL_READ, GLOBAL_TAKE, GLOBAL_CLEAR } app_global_op;
+
+typedef struct app_step app_step;
+
+typedef struct app_block {
+    app_step *steps;
+    uint32_t n;
+} app_block;
+
+struct app_step {
+    app_op op;
+    const char *name; /* span, await, metric, log body, global or call target */
+    dist d;           /* await latency, cpu, timer delay or interval */
+    double value;     /* metric value */
+    int status;       /* respond */
+    int severity;     /* log severityNumber */
+    uint32_t times;   /* repeat */
+    uint32_t global;  /* index of the global (GLOBAL ops) */
+    app_global_op gop;
+    tel_call call;  /* OP_CALL */
+    app_block body; /* span, repeat, wait_until, timer bodies */
+};
+
+typedef struct app_program {
+    app_block handler;
+    const char **globals; /* names, indexed by app_step.global */
+    uint32_t nglobals;
+} app_program;
+
+typedef struct app_stats {
+    uint64_t steps;
+    uint64_t awaits;
+    uint64_t global_entries;       /* entries appended to globals */
+    uint64_t global_entries_mixed; /* read or taken by a request other than their creator */
+    uint64_t global_entries_lost;  /* overwritten, cleared, or died with their isolate */
+} app_stats;
+
+typedef struct app app;
+
+app *app_new(const app_program *prog, rng *app_rng, const tel_ops *tel, void *tel_ud);
+/*
+ * Writes one line per executed step, task start and end to `trace`:
+ * "<time_ns> r<request> i<isolate> t<task> <what> [name]". Deterministic.
+ */
+void app_set_trace(app *a, FILE *trace);
+void app_free(app *a);
+
+/* The runtime host that runs this program (runtime.h). */
+rt_host app_host(app *a);
+
+const app_stats *app_get_stats(const app *a);
+
+#endif

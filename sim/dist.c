@@ -1,0 +1,85 @@
+#include "dist.h"
+
+#include <math.h>
+#include <stdio.h>
+
+/* z of the 99th percentile of the standard normal. */
+#define Z99 2.3263478740408408
+
+int64_t dist_draw(const dist *d, rng *r)
+{
+    switch (d->kind) {
+    case DIST_FIXED:
+        return d->a_ns;
+    case DIST_UNIFORM:
+        return rng_range(r, d->a_ns, d->b_ns);
+    case DIST_EXPONENTIAL: {
+        double u = rng_unit(r);
+        double v = -log1p(-u) * (double)d->a_ns;
+        return v > 9.2e18 ? INT64_MAX : (int64_t)v;
+    }
+    case DIST_LOGNORMAL: {
+        /* mu = ln p50; sigma from p99 = exp(mu + Z99 sigma). Box-Muller, one value per draw
+         * (two uniforms), so every draw consumes the same amount of the stream. */
+        double mu = log((double)d->a_ns);
+        double sigma = (log((double)d->b_ns) - mu) / Z99;
+        double u1 = rng_unit(r), u2 = rng_unit(r);
+        double z = sqrt(-2.0 * log1p(-u1)) * cos(2.0 * M_PI * u2);
+        double v = exp(mu + sigma * z);
+        return v > 9.2e18 ? INT64_MAX : (int64_t)v;
+    }
+    }
+    return 0;
+}
+
+double dist_mean(const dist *d)
+{
+    switch (d->kind) {
+    case DIST_FIXED:
+        return (double)d->a_ns;
+    case DIST_UNIFORM:
+        return ((double)d->a_ns + (double)d->b_ns) / 2.0;
+    case DIST_EXPONENTIAL:
+        return (double)d->a_ns;
+    case DIST_LOGNORMAL: {
+        double mu = log((double)d->a_ns);
+        double sigma = (log((double)d->b_ns) - mu) / Z99;
+        return exp(mu + sigma * sigma / 2.0);
+    }
+    }
+    return 0;
+}
+
+static void fmt_ns(int64_t ns, char *buf, unsigned len)
+{
+    if (ns % 1000000000 == 0)
+        snprintf(buf, len, "%llds", (long long)(ns / 1000000000));
+    else if (ns % 1000000 == 0)
+        snprintf(buf, len, "%lldms", (long long)(ns / 1000000));
+    else if (ns % 1000 == 0)
+        snprintf(buf, len, "%lldus", (long long)(ns / 1000));
+    else
+        snprintf(buf, len, "%lldns", (long long)ns);
+}
+
+const char *dist_describe(const dist *d, char *buf, unsigned len)
+{
+    char a[32], b[32];
+    fmt_ns(d->a_ns, a, sizeof a);
+    fmt_ns(d->b_ns, b, sizeof b);
+    switch (d->kind) {
+    case DIST_FIXED:
+        snprintf(buf, len, "fixed %s", a);
+        break;
+    case DIST_UNIFORM:
+        snprintf(buf, len, "uniform %s..%s", a, b);
+        break;
+    case DIST_EXPONENTIAL:
+        snprintf(buf, len, "exponential mean %s", a);
+        break;
+    case DIST_LOGNORMAL:
+        snprintf(buf, len, "lognormal p50 %s p99 %s", a, b);
+        break;
+    }
+    return buf;
+}

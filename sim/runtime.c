@@ -1,0 +1,849 @@
+/*
+ * The runtime model (see runtime.h for the semantics). Objects live in pools
+ * indexed by slot; events carry (slot, id) and a popped event whose id no
+ * longer matches its slot is stale and ignored. Slots are reused LIFO, which
+ * is deterministic; nothing is ever ordered by address.
+ */
+#include "runtime.h"
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+
+const char *rt_evict_key(rt_evict e)
+{
+    switch (e) {
+#define RT_EVICT_KEY(name, key, text)                                                              \
+    case RT_EVICT_##name:                                                                          \
+        return key;
+        RT_EVICT_MAP(RT_EVICT_KEY)
+#undef RT_EVICT_KEY
+    case RT_END_OF_RUN:
+        return "end";
+    default:
+        return "?";
+    }
+}
+
+const char *rt_event_name(uint32_t type)
+{
+    static const char *const names[EV_TYPE_COUNT] = {
+        [EV_ARRIVAL] = "arrival",
+        [EV_ISO_READY] = "isolate_ready",
+        [EV_THREAD_FREE] = "thread_free",
+        [EV_TASK_WAKE] = "task_wake",
+        [EV_TIMER] = "timer",
+        [EV_IDLE_EVICT] = "idle_evict",
+        [EV_LIFETIME] = "lifetime",
+        [EV_DEPLOY] = "deploy",
+        [EV_WU_DEADLINE] = "waituntil_deadline",
+        [EV_END] = "end",
+    };
+    return type < EV_TYPE_COUNT && names[type] ? names[type] : "?";
+}
+
+typedef enum { ISO_FREE, ISO_STARTING, ISO_ACTIVE, ISO_IDLE } iso_state;
+typedef enum { T_FREE, T_READY, T_RUNNING, T_WAITING, T_SUSPENDED, T_FROZEN } task_state;
+
+/* Work that came due while its isolate was idle: run on wake, in (due, seq) order. */
+typedef struct frozen {
+    int64_t due_ns;
+    uint64_t seq;
+    bool is_timer; /* else a timer task's wake-up */
+    uint32_t slot;
+    uint64_t id;
+} frozen;
+
+typedef struct isolate {
+    rt_isolate_info info;
+    iso_state state;
+    uint32_t in_flight;
+    int64_t busy_until_ns;
+    bool free_event; /* an EV_THREAD_FREE is scheduled */
+    uint32_t ready_head, ready_tail;
+    uint32_t tasks; /* every task of this isolate, linked through iso_next */
+    uint32_t timers;
+    frozen *frozen;
+    size_t nfrozen, capfrozen;
+    int64_t idle_deadline_ns;
+    uint32_t live_prev, live_next; /* live isolates in creation (= id) order */
+    uint32_t free_next;
+} isolate;
+
+typedef struct request {
+    uint64_t id; /* 0: free slot */
+    uint32_t iso;
+    int64_t arrived_ns;
+    bool responded;
+    uint32_t pending; /* unsettled tasks: handler + waitUntil */
+    uint32_t free_next;
+} request;
+
+typedef struct task {
+    rt_task pub;
+    task_state state;
+    uint32_t iso, req;
+    uint32_t ready_next;
+    uint32_t iso_prev, iso_next;
+    uint32_t free_next;
+} task;
+
+typedef struct timer {
+    uint64_t id; /* 0: free */
+    uint32_t iso;
+    uint64_t owner_request;
+    const void *body;
+    int64_t due_ns;
+    int64_t interval_ns;
+    uint32_t iso_prev, iso_next;
+    uint32_t free_next;
+} timer;
+
+/*
+ * Pools of fixed-size objects in chunks that never move, so a pointer to an
+ * object stays valid while others are created (the host holds its task
+ * across rt_wait_until, which creates one). Slots come from the free list
+ * first (LIFO: deterministic), else the next unused one; objects are zeroed.
+ * Running out of memory aborts: a half-built model would give wrong results.
+ */
+#define CHUNK_BITS 8
+#define CHUNK_LEN  (1u << CHUNK_BITS)
+
+typedef struct pool {
+    char **chunks;
+    uint32_t nchunks;
+    uint32_t n;    /* slots ever used */
+    uint32_t free; /* head of the free list, NONE when empty */
+    size_t elem;
+    size_t free_off; /* offset of the object's `free_next` */
+} pool;
+
+static void pool_init(pool *p, size_t elem, size_t free_off)
+{
+    memset(p, 0, sizeof *p);
+    p->free = NONE;
+    p->elem = elem;
+    p->free_off = free_off;
+}
+
+static inline void *pool_at(const pool *p, uint32_t s)
+{
+    return p->chunks[s >> CHUNK_BITS] + (size_t)(s & (CHUNK_LEN - 1)) * p->elem;
+}
+
+static uint32_t pool_get(pool *p)
+{
+    uint32_t s;
+    if (p->free != NONE) {
+        s = p->free;
+        memcpy(&p->free, (char *)pool_at(p, s) + p->free_off, sizeof p->free);
+    } else {
+        if ((p->n >> CHUNK_BITS) == p->nchunks) {
+            char **nc = realloc(p->chunks, (p->nchunks + 1) * sizeof *nc);
+            if (!nc || !(nc[p->nchunks] = malloc(CHUNK_LEN * p->elem)))
+                abort();
+            p->chunks = nc;
+            p->nchunks++;
+        }
+        s = p->n++;
+    }
+    memset(pool_at(p, s), 0, p->elem);
+    return s;
+}
+
+static void pool_put(pool *p, uint32_t s)
+{
+    memcpy((char *)pool_at(p, s) + p->free_off, &p->free, sizeof p->free);
+    p->free = s;
+}
+
+static void pool_free(pool *p)
+{
+    for (uint32_t i = 0; i < p->nchunks; i++)
+        free(p->chunks[i]);
+    free(p->chunks);
+}
+
+struct rt {
+    eng *e;
+    rng *rand;
+    rt_config cfg;
+    rt_host host;
+    rt_stats stats;
+
+    pool isos;
+    uint32_t live_head, live_tail;
+    uint64_t next_iso_id;
+    pool reqs;
+    uint64_t next_req_id;
+    pool tasks;
+    uint64_t next_task_id;
+    pool timers;
+    uint64_t next_timer_id;
+
+    /* The running task (a stack of one, plus waitUntil children run inline). */
+    uint32_t cur;
+    int64_t seg_start_ns;
+    int64_t seg_cpu_ns;
+    uint64_t freeze_seq; /* orders frozen work that came due at the same instant */
+};
+
+/* ---------- pools ---------- */
+
+#define ISO(r, s)   (*(isolate *)pool_at(&(r)->isos, (s)))
+#define REQ(r, s)   (*(request *)pool_at(&(r)->reqs, (s)))
+#define TASK(r, s)  (*(task *)pool_at(&(r)->tasks, (s)))
+#define TIMER(r, s) (*(timer *)pool_at(&(r)->timers, (s)))
+
+static void schedule(rt *r, int64_t t, uint32_t type, uint32_t a, uint64_t b)
+{
+    if (!eng_at(r->e, t, type, a, b))
+        abort(); /* out of memory: a dropped event would silently change the run */
+}
+
+rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
+{
+    rt *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->e = e;
+    r->rand = runtime_rng;
+    r->cfg = *cfg;
+    r->host = *host;
+    pool_init(&r->isos, sizeof(isolate), offsetof(isolate, free_next));
+    pool_init(&r->reqs, sizeof(request), offsetof(request, free_next));
+    pool_init(&r->tasks, sizeof(task), offsetof(task, free_next));
+    pool_init(&r->timers, sizeof(timer), offsetof(timer, free_next));
+    r->live_head = r->live_tail = NONE;
+    r->cur = NONE;
+    r->next_iso_id = r->next_req_id = r->next_task_id = r->next_timer_id = 1;
+    for (size_t i = 0; i < cfg->ndeploys; i++)
+        schedule(r, cfg->deploys_ns[i], EV_DEPLOY, (uint32_t)i, 0);
+    return r;
+}
+
+void rt_free(rt *r)
+{
+    if (!r)
+        return;
+    for (uint32_t i = 0; i < r->isos.n; i++)
+        if (ISO(r, i).state != ISO_FREE)
+            free(ISO(r, i).frozen);
+    pool_free(&r->isos);
+    pool_free(&r->reqs);
+    pool_free(&r->tasks);
+    pool_free(&r->timers);
+    free(r);
+}
+
+int64_t rt_now(const rt *r)
+{
+    return eng_now(r->e);
+}
+
+const rt_stats *rt_get_stats(const rt *r)
+{
+    return &r->stats;
+}
+
+const rt_config *rt_get_config(const rt *r)
+{
+    return &r->cfg;
+}
+
+/* ---------- tasks ---------- */
+
+static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, uint64_t req_id)
+{
+    uint32_t s = pool_get(&r->tasks);
+    task *t = &TASK(r, s);
+    t->pub.id = r->next_task_id++;
+    t->pub.kind = kind;
+    t->pub.request_id = req_id;
+    t->pub.isolate_id = ISO(r, iso).info.id;
+    t->iso = iso;
+    t->req = req;
+    t->ready_next = NONE;
+    t->iso_prev = NONE;
+    t->iso_next = ISO(r, iso).tasks;
+    if (t->iso_next != NONE)
+        TASK(r, t->iso_next).iso_prev = s;
+    ISO(r, iso).tasks = s;
+    r->stats.tasks++;
+    return s;
+}
+
+/* Unlinks and frees a task (after the host discarded it). */
+static void task_release(rt *r, uint32_t s)
+{
+    task *t = &TASK(r, s);
+    isolate *iso = &ISO(r, t->iso);
+    if (t->iso_prev != NONE)
+        TASK(r, t->iso_prev).iso_next = t->iso_next;
+    else
+        iso->tasks = t->iso_next;
+    if (t->iso_next != NONE)
+        TASK(r, t->iso_next).iso_prev = t->iso_prev;
+    t->state = T_FREE;
+    t->pub.id = 0;
+    pool_put(&r->tasks, s);
+}
+
+static void ready_push(rt *r, uint32_t iso_slot, uint32_t s)
+{
+    isolate *iso = &ISO(r, iso_slot);
+    task *t = &TASK(r, s);
+    t->state = T_READY;
+    t->ready_next = NONE;
+    if (iso->ready_tail != NONE)
+        TASK(r, iso->ready_tail).ready_next = s;
+    else
+        iso->ready_head = s;
+    iso->ready_tail = s;
+}
+
+static uint32_t ready_pop(rt *r, isolate *iso)
+{
+    uint32_t s = iso->ready_head;
+    if (s != NONE) {
+        iso->ready_head = TASK(r, s).ready_next;
+        if (iso->ready_head == NONE)
+            iso->ready_tail = NONE;
+    }
+    return s;
+}
+
+static void run_task(rt *r, uint32_t s)
+{
+    uint32_t saved = r->cur;
+    r->cur = s;
+    TASK(r, s).state = T_RUNNING;
+    r->host.run(r->host.ud, r, &TASK(r, s).pub);
+    /* The host left it waiting, suspended, or finished (released). */
+    if (TASK(r, s).state == T_RUNNING)
+        abort(); /* a host bug: run() must await, suspend or finish */
+    r->cur = saved;
+}
+
+static void request_settle(rt *r, uint32_t req_slot);
+
+/* Runs ready tasks while the isolate's thread is free. */
+static void kick(rt *r, uint32_t iso_slot)
+{
+    for (;;) {
+        isolate *iso = &ISO(r, iso_slot);
+        if (iso->state != ISO_ACTIVE || iso->ready_head == NONE)
+            return;
+        int64_t now = eng_now(r->e);
+        if (now < iso->busy_until_ns) {
+            if (!iso->free_event) {
+                iso->free_event = true;
+                schedule(r, iso->busy_until_ns, EV_THREAD_FREE, iso_slot, iso->info.id);
+            }
+            return;
+        }
+        uint32_t s = ready_pop(r, iso);
+        r->seg_start_ns = now;
+        r->seg_cpu_ns = 0;
+        run_task(r, s);
+        iso = &ISO(r, iso_slot);
+        if (iso->state == ISO_FREE)
+            return;
+        if (r->seg_cpu_ns > 0)
+            iso->busy_until_ns = now + r->seg_cpu_ns;
+    }
+}
+
+/* ---------- isolates ---------- */
+
+static void live_unlink(rt *r, uint32_t s)
+{
+    isolate *iso = &ISO(r, s);
+    if (iso->live_prev != NONE)
+        ISO(r, iso->live_prev).live_next = iso->live_next;
+    else
+        r->live_head = iso->live_next;
+    if (iso->live_next != NONE)
+        ISO(r, iso->live_next).live_prev = iso->live_prev;
+    else
+        r->live_tail = iso->live_prev;
+}
+
+static uint32_t isolate_new(rt *r)
+{
+    uint32_t s = pool_get(&r->isos);
+    isolate *iso = &ISO(r, s);
+    iso->info.id = r->next_iso_id++;
+    iso->info.created_ns = eng_now(r->e);
+    iso->state = ISO_STARTING;
+    iso->ready_head = iso->ready_tail = NONE;
+    iso->tasks = iso->timers = NONE;
+    iso->live_next = NONE;
+    iso->live_prev = r->live_tail;
+    if (r->live_tail != NONE)
+        ISO(r, r->live_tail).live_next = s;
+    else
+        r->live_head = s;
+    r->live_tail = s;
+    r->stats.isolates_created++;
+    r->host.isolate_born(r->host.ud, r, &iso->info);
+    int64_t startup = dist_draw(&r->cfg.cold_start, r->rand);
+    schedule(r, eng_now(r->e) + startup, EV_ISO_READY, s, iso->info.id);
+    if (r->cfg.kind == RT_EDGE && r->cfg.max_lifetime_ns > 0)
+        schedule(r, eng_now(r->e) + r->cfg.max_lifetime_ns, EV_LIFETIME, s, iso->info.id);
+    return s;
+}
+
+static void timer_release(rt *r, uint32_t s)
+{
+    timer *tm = &TIMER(r, s);
+    isolate *iso = &ISO(r, tm->iso);
+    if (tm->iso_prev != NONE)
+        TIMER(r, tm->iso_prev).iso_next = tm->iso_next;
+    else
+        iso->timers = tm->iso_next;
+    if (tm->iso_next != NONE)
+        TIMER(r, tm->iso_next).iso_prev = tm->iso_prev;
+    tm->id = 0;
+    pool_put(&r->timers, s);
+}
+
+static void evict(rt *r, uint32_t s, rt_evict cause)
+{
+    isolate *iso = &ISO(r, s);
+    assert(iso->state != ISO_FREE);
+    bool over = (int)cause == RT_END_OF_RUN;
+    /* Everything it holds dies with it: tasks, timers, frozen work, requests. */
+    while (iso->tasks != NONE) {
+        uint32_t ts = iso->tasks;
+        r->host.discard(r->host.ud, r, &TASK(r, ts).pub, over ? END_RUN_OVER : END_EVICTED);
+        task_release(r, ts);
+        iso = &ISO(r, s);
+    }
+    while (iso->timers != NONE)
+        timer_release(r, iso->timers);
+    free(iso->frozen);
+    iso->frozen = NULL;
+    iso->nfrozen = iso->capfrozen = 0;
+    for (uint32_t q = 0; q < r->reqs.n; q++) {
+        request *rq = &REQ(r, q);
+        if (rq->id && rq->iso == s) {
+            if (!over) {
+                r->stats.killed++;
+                if (!rq->responded)
+                    r->stats.lost_responses++;
+            }
+            rq->id = 0;
+            pool_put(&r->reqs, q);
+        }
+    }
+    r->host.isolate_dies(r->host.ud, r, &iso->info, cause);
+    if (!over)
+        r->stats.evicted[cause]++;
+    live_unlink(r, s);
+    iso->state = ISO_FREE;
+    iso->info.id = 0;
+    pool_put(&r->isos, s);
+}
+
+static int cmp_frozen(const void *a, const void *b)
+{
+    const frozen *x = a, *y = b;
+    if (x->due_ns != y->due_ns)
+        return x->due_ns < y->due_ns ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq; /* seqs are unique: a total order */
+}
+
+static void fire_timer(rt *r, uint32_t tslot);
+
+/* An idle isolate gets work: overdue timers and frozen wake-ups run first. */
+static void wake(rt *r, uint32_t s)
+{
+    isolate *iso = &ISO(r, s);
+    iso->state = ISO_ACTIVE;
+    if (iso->nfrozen == 0)
+        return;
+    qsort(iso->frozen, iso->nfrozen, sizeof *iso->frozen, cmp_frozen);
+    size_t n = iso->nfrozen;
+    frozen *list = malloc(n * sizeof *list);
+    if (!list)
+        abort();
+    memcpy(list, iso->frozen, n * sizeof *list);
+    iso->nfrozen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].is_timer) {
+            if (list[i].slot < r->timers.n && TIMER(r, list[i].slot).id == list[i].id) {
+                r->stats.timers_caught_up++;
+                fire_timer(r, list[i].slot);
+            }
+        } else if (list[i].slot < r->tasks.n && TASK(r, list[i].slot).pub.id == list[i].id &&
+                   TASK(r, list[i].slot).state == T_FROZEN) {
+            ready_push(r, s, list[i].slot);
+        }
+    }
+    free(list);
+}
+
+static void freeze(rt *r, uint32_t iso_slot, bool is_timer, uint32_t slot, uint64_t id, int64_t due)
+{
+    uint64_t seq = ++r->freeze_seq;
+    isolate *iso = &ISO(r, iso_slot);
+    if (iso->nfrozen == iso->capfrozen) {
+        size_t nc = iso->capfrozen ? iso->capfrozen * 2 : 8;
+        frozen *nf = realloc(iso->frozen, nc * sizeof *nf);
+        if (!nf)
+            abort();
+        iso->frozen = nf;
+        iso->capfrozen = nc;
+    }
+    iso->frozen[iso->nfrozen++] = (frozen){due, seq, is_timer, slot, id};
+}
+
+static void go_idle(rt *r, uint32_t s)
+{
+    isolate *iso = &ISO(r, s);
+    if (r->cfg.kind == RT_SERVER)
+        return; /* a process: no idle freezing, no idle eviction */
+    iso->state = ISO_IDLE;
+    iso->idle_deadline_ns = eng_now(r->e) + dist_draw(&r->cfg.idle_timeout, r->rand);
+    schedule(r, iso->idle_deadline_ns, EV_IDLE_EVICT, s, iso->info.id);
+}
+
+/* ---------- requests ---------- */
+
+static void request_end(rt *r, uint32_t q)
+{
+    request *rq = &REQ(r, q);
+    uint32_t s = rq->iso;
+    r->stats.completed++;
+    rq->id = 0;
+    pool_put(&r->reqs, q);
+    isolate *iso = &ISO(r, s);
+    if (--iso->in_flight == 0 && iso->state == ISO_ACTIVE)
+        go_idle(r, s);
+}
+
+static void request_settle(rt *r, uint32_t q)
+{
+    if (--REQ(r, q).pending == 0)
+        request_end(r, q);
+}
+
+static uint32_t route(rt *r)
+{
+    uint32_t best = NONE, any = NONE;
+    uint32_t limit = r->cfg.kind == RT_SERVER ? UINT32_MAX : r->cfg.max_concurrency;
+    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next) {
+        const isolate *iso = &ISO(r, s);
+        if (any == NONE || iso->in_flight < ISO(r, any).in_flight)
+            any = s;
+        if (iso->in_flight < limit && (best == NONE || iso->in_flight < ISO(r, best).in_flight))
+            best = s;
+    }
+    if (best != NONE)
+        return best;
+    uint32_t count = 0;
+    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
+        count++;
+    if (any != NONE &&
+        ((r->cfg.max_isolates && count >= r->cfg.max_isolates) || r->cfg.kind == RT_SERVER))
+        return any;
+    return isolate_new(r);
+}
+
+uint64_t rt_request_arrive(rt *r)
+{
+    r->stats.arrived++;
+    uint32_t s = route(r);
+    uint32_t q = pool_get(&r->reqs);
+    request *rq = &REQ(r, q);
+    rq->id = r->next_req_id++;
+    rq->iso = s;
+    rq->arrived_ns = eng_now(r->e);
+    rq->pending = 1;
+    isolate *iso = &ISO(r, s);
+    iso->in_flight++;
+    iso->info.requests_served++;
+    uint64_t id = rq->id;
+    if (iso->state == ISO_IDLE)
+        wake(r, s); /* overdue timers go into the ready queue ahead of this request */
+    uint32_t ts = task_new(r, s, q, TASK_HANDLER, id);
+    r->host.handler_start(r->host.ud, r, &TASK(r, ts).pub);
+    ready_push(r, s, ts);
+    kick(r, s);
+    return id;
+}
+
+/* ---------- timers ---------- */
+
+static void fire_timer(rt *r, uint32_t tslot)
+{
+    timer *tm = &TIMER(r, tslot);
+    uint32_t s = tm->iso;
+    r->stats.timers_fired++;
+    uint32_t ts = task_new(r, s, NONE, TASK_TIMER, tm->owner_request);
+    tm = &TIMER(r, tslot);
+    r->host.timer_start(r->host.ud, r, &TASK(r, ts).pub, tm->body);
+    tm = &TIMER(r, tslot);
+    ready_push(r, s, ts);
+    if (tm->interval_ns > 0) {
+        tm->due_ns = eng_now(r->e) + tm->interval_ns;
+        schedule(r, tm->due_ns, EV_TIMER, tslot, tm->id);
+    } else {
+        timer_release(r, tslot);
+    }
+}
+
+uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *body)
+{
+    assert(r->cur != NONE);
+    uint32_t s = TASK(r, r->cur).iso;
+    uint64_t owner = TASK(r, r->cur).pub.request_id;
+    uint32_t ts = pool_get(&r->timers);
+    timer *tm = &TIMER(r, ts);
+    tm->id = r->next_timer_id++;
+    tm->iso = s;
+    tm->owner_request = owner;
+    tm->body = body;
+    tm->interval_ns = interval_ns;
+    tm->due_ns = rt_task_time(r) + (delay_ns > 0 ? delay_ns : 0);
+    tm->iso_prev = NONE;
+    tm->iso_next = ISO(r, s).timers;
+    if (tm->iso_next != NONE)
+        TIMER(r, tm->iso_next).iso_prev = ts;
+    ISO(r, s).timers = ts;
+    schedule(r, tm->due_ns, EV_TIMER, ts, tm->id);
+    return tm->id;
+}
+
+/* ---------- calls from the host ---------- */
+
+int64_t rt_task_time(const rt *r)
+{
+    return r->seg_start_ns + r->seg_cpu_ns;
+}
+
+void rt_cpu(rt *r, int64_t cpu_ns)
+{
+    if (cpu_ns > 0)
+        r->seg_cpu_ns += cpu_ns;
+}
+
+void rt_await(rt *r, int64_t latency_ns)
+{
+    assert(r->cur != NONE);
+    task *t = &TASK(r, r->cur);
+    t->state = T_WAITING;
+    schedule(r, rt_task_time(r) + (latency_ns > 0 ? latency_ns : 0), EV_TASK_WAKE, r->cur,
+             t->pub.id);
+}
+
+rt_task_ref rt_current_ref(const rt *r)
+{
+    assert(r->cur != NONE);
+    return (rt_task_ref){r->cur, TASK(r, r->cur).pub.id};
+}
+
+rt_task_ref rt_suspend(rt *r)
+{
+    assert(r->cur != NONE);
+    task *t = &TASK(r, r->cur);
+    t->state = T_SUSPENDED;
+    return (rt_task_ref){r->cur, t->pub.id};
+}
+
+void rt_resume(rt *r, rt_task_ref ref)
+{
+    if (ref.slot >= r->tasks.n || TASK(r, ref.slot).pub.id != ref.id ||
+        TASK(r, ref.slot).state != T_SUSPENDED)
+        return;
+    task *t = &TASK(r, ref.slot);
+    uint32_t s = t->iso;
+    if (ISO(r, s).state == ISO_IDLE) {
+        t->state = T_FROZEN;
+        freeze(r, s, false, ref.slot, ref.id, eng_now(r->e));
+        return;
+    }
+    ready_push(r, s, ref.slot);
+    kick(r, s);
+}
+
+void rt_finish(rt *r)
+{
+    assert(r->cur != NONE);
+    uint32_t s = r->cur;
+    task *t = &TASK(r, s);
+    uint32_t q = t->req;
+    rt_task_kind kind = t->pub.kind;
+    if (kind == TASK_HANDLER && q != NONE && !REQ(r, q).responded)
+        rt_respond(r, 200); /* a handler that returns without responding: an implicit 200 */
+    t = &TASK(r, s);
+    r->host.discard(r->host.ud, r, &t->pub, END_DONE);
+    task_release(r, s);
+    if (q != NONE && kind != TASK_TIMER)
+        request_settle(r, q);
+}
+
+void rt_respond(rt *r, int status)
+{
+    (void)status;
+    assert(r->cur != NONE);
+    uint32_t q = TASK(r, r->cur).req;
+    if (q == NONE || REQ(r, q).responded)
+        return;
+    REQ(r, q).responded = true;
+    r->stats.responded++;
+    /* The budget only matters when waitUntil work exists beside the handler. */
+    if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1)
+        schedule(r, rt_task_time(r) + r->cfg.wait_until_budget_ns, EV_WU_DEADLINE, q, REQ(r, q).id);
+}
+
+void rt_wait_until(rt *r, void *ext)
+{
+    assert(r->cur != NONE);
+    task *parent = &TASK(r, r->cur);
+    uint32_t q = parent->req;
+    uint32_t s = parent->iso;
+    uint64_t rid = parent->pub.request_id;
+    uint32_t ts = task_new(r, s, q, TASK_WAIT_UNTIL, rid);
+    TASK(r, ts).pub.ext = ext;
+    if (q != NONE)
+        REQ(r, q).pending++;
+    /* As in JS: the async body runs synchronously up to its first await. */
+    run_task(r, ts);
+}
+
+rt_isolate_info *rt_current_isolate(rt *r)
+{
+    assert(r->cur != NONE);
+    return &ISO(r, TASK(r, r->cur).iso).info;
+}
+
+const rt_task *rt_current_task(const rt *r)
+{
+    return r->cur == NONE ? NULL : &TASK(r, r->cur).pub;
+}
+
+/* ---------- events ---------- */
+
+static bool iso_valid(rt *r, uint32_t s, uint64_t id)
+{
+    return s < r->isos.n && ISO(r, s).state != ISO_FREE && ISO(r, s).info.id == id;
+}
+
+bool rt_handle(rt *r, const eng_event *ev)
+{
+    switch (ev->type) {
+    case EV_ISO_READY:
+        if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).state == ISO_STARTING) {
+            wake(r, ev->a);
+            if (ISO(r, ev->a).in_flight == 0)
+                go_idle(r, ev->a);
+            else
+                kick(r, ev->a);
+        }
+        return true;
+    case EV_THREAD_FREE:
+        if (iso_valid(r, ev->a, ev->b)) {
+            ISO(r, ev->a).free_event = false;
+            kick(r, ev->a);
+        }
+        return true;
+    case EV_TASK_WAKE: {
+        if (ev->a >= r->tasks.n || TASK(r, ev->a).pub.id != ev->b ||
+            TASK(r, ev->a).state != T_WAITING)
+            return true;
+        task *t = &TASK(r, ev->a);
+        uint32_t s = t->iso;
+        if (ISO(r, s).state == ISO_IDLE) {
+            t->state = T_FROZEN;
+            freeze(r, s, false, ev->a, ev->b, ev->time_ns);
+        } else {
+            ready_push(r, s, ev->a);
+            kick(r, s);
+        }
+        return true;
+    }
+    case EV_TIMER: {
+        if (ev->a >= r->timers.n || TIMER(r, ev->a).id != ev->b)
+            return true;
+        uint32_t s = TIMER(r, ev->a).iso;
+        if (ISO(r, s).state != ISO_ACTIVE) {
+            freeze(r, s, true, ev->a, ev->b, ev->time_ns);
+        } else {
+            fire_timer(r, ev->a);
+            kick(r, s);
+        }
+        return true;
+    }
+    case EV_IDLE_EVICT:
+        if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).state == ISO_IDLE &&
+            ISO(r, ev->a).idle_deadline_ns == ev->time_ns)
+            evict(r, ev->a, RT_EVICT_IDLE);
+        return true;
+    case EV_LIFETIME:
+        if (iso_valid(r, ev->a, ev->b))
+            evict(r, ev->a, RT_EVICT_LIFETIME);
+        return true;
+    case EV_DEPLOY:
+        if (r->cfg.kind == RT_EDGE)
+            while (r->live_head != NONE)
+                evict(r, r->live_head, RT_EVICT_DEPLOY);
+        return true;
+    case EV_WU_DEADLINE: {
+        uint32_t q = ev->a;
+        if (q >= r->reqs.n || REQ(r, q).id != ev->b)
+            return true;
+        /* The budget is spent: whatever waitUntil work is unsettled is cancelled. */
+        uint32_t s = REQ(r, q).iso;
+        uint32_t ts = ISO(r, s).tasks;
+        while (ts != NONE) {
+            uint32_t nx = TASK(r, ts).iso_next;
+            task *t = &TASK(r, ts);
+            if (t->req == q && t->pub.kind == TASK_WAIT_UNTIL) {
+                if (t->state == T_READY) {
+                    /* unlink from the ready queue */
+                    isolate *iso = &ISO(r, s);
+                    uint32_t prev = NONE;
+                    for (uint32_t x = iso->ready_head; x != NONE; x = TASK(r, x).ready_next) {
+                        if (x == ts) {
+                            if (prev == NONE)
+                                iso->ready_head = t->ready_next;
+                            else
+                                TASK(r, prev).ready_next = t->ready_next;
+                            if (iso->ready_tail == ts)
+                                iso->ready_tail = prev;
+                            break;
+                        }
+                        prev = x;
+                    }
+                }
+                r->stats.wait_until_cancelled++;
+                r->host.discard(r->host.ud, r, &t->pub, END_CANCELLED_BUDGET);
+                task_release(r, ts);
+                REQ(r, q).pending--;
+            }
+            ts = nx;
+        }
+        if (REQ(r, q).pending == 0)
+            request_end(r, q);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+void rt_end(rt *r)
+{
+    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next) {
+        r->stats.alive_at_end++;
+        if (r->cfg.kind == RT_SERVER && r->host.shutdown)
+            r->host.shutdown(r->host.ud, r, &ISO(r, s).info);
+    }
+    while (r->live_head != NONE)
+        evict(r, r->live_head, (rt_evict)RT_END_OF_RUN);
+}

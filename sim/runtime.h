@@ -1,0 +1,200 @@
+/*
+ * The edge runtime model: isolates in a colo, requests routed to them, and
+ * the tasks (coroutines) that requests run on an isolate's single thread.
+ * Cloudflare Workers semantics; every number is a scenario parameter.
+ *
+ *  - Routing: a request goes to the live isolate with spare concurrency that
+ *    has the fewest requests in flight (ties: the oldest isolate); if none
+ *    has room, a new isolate cold-starts and the request waits for it.
+ *  - Lifecycle: starting -> active (a request or its waitUntil work in
+ *    flight) -> idle -> evicted, by idle timeout (drawn when it goes idle),
+ *    max lifetime, or deploy. Eviction destroys everything the isolate holds:
+ *    globals, buffers, timers, tasks, in-flight responses.
+ *  - One thread per isolate. A task runs until it awaits or finishes; its
+ *    synchronous steps hold the thread for their modelled CPU time; ready
+ *    tasks run first-in first-out by (ready time, seq).
+ *  - respond() sends the response; ctx.waitUntil work continues after it
+ *    under one budget per request (30 s by default), then is cancelled.
+ *  - Timers fire only while the isolate is active. While it is idle they are
+ *    frozen; when it wakes, each overdue timer (and any timer task that was
+ *    mid-await) fires once at that instant, in (due, seq) order, before the
+ *    request that woke it runs.
+ *  - Kind "server" (a long-lived container process): one process, never
+ *    evicted, timers always fire; shutdown hooks run at the end.
+ *
+ * The runtime never interprets programs: it calls its host (rt_host) to run
+ * a task, and the host calls back rt_await/rt_respond/... Everything is
+ * single-threaded and driven by engine events; nothing reads the wall clock.
+ */
+#ifndef SIM_RUNTIME_H
+#define SIM_RUNTIME_H
+
+#include "dist.h"
+#include "engine.h"
+#include "rng.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { RT_EDGE, RT_SERVER } rt_kind;
+
+/* Why an isolate died. Append only (the values are hashed into summaries). */
+#define RT_EVICT_MAP(XX)                                                                           \
+    XX(IDLE, "idle", "idle timeout")                                                               \
+    XX(LIFETIME, "lifetime", "max lifetime reached")                                               \
+    XX(DEPLOY, "deploy", "replaced by a deploy")
+
+typedef enum {
+#define RT_EVICT_ENUM(name, key, text) RT_EVICT_##name,
+    RT_EVICT_MAP(RT_EVICT_ENUM)
+#undef RT_EVICT_ENUM
+        RT_EVICT_COUNT
+} rt_evict;
+
+/* Not an eviction: the run is over and the isolate is torn down (what it held is stranded). */
+#define RT_END_OF_RUN RT_EVICT_COUNT
+
+const char *rt_evict_key(rt_evict e);
+
+typedef struct rt_config {
+    rt_kind kind;
+    uint32_t max_concurrency; /* requests in flight per isolate */
+    uint32_t max_isolates;    /* 0: no limit; at the limit requests share the least loaded */
+    dist cold_start;
+    dist idle_timeout;
+    int64_t max_lifetime_ns;   /* 0: none */
+    const int64_t *deploys_ns; /* sorted; borrowed from the scenario */
+    size_t ndeploys;
+    int64_t wait_until_budget_ns;
+} rt_config;
+
+/* Event types (engine.h `type`). Append only: they are part of the log hash. */
+enum {
+    EV_ARRIVAL = 1, /* a = 0, b = arrival number */
+    EV_ISO_READY,   /* a = isolate slot, b = isolate id */
+    EV_THREAD_FREE, /* a = isolate slot, b = isolate id */
+    EV_TASK_WAKE,   /* a = task slot, b = task id */
+    EV_TIMER,       /* a = timer slot, b = timer id */
+    EV_IDLE_EVICT,  /* a = isolate slot, b = isolate id */
+    EV_LIFETIME,    /* a = isolate slot, b = isolate id */
+    EV_DEPLOY,      /* a = deploy index */
+    EV_WU_DEADLINE, /* a = request slot, b = request id */
+    EV_END,         /* the drain period is over */
+    EV_TYPE_COUNT
+};
+
+const char *rt_event_name(uint32_t type);
+
+typedef enum { TASK_HANDLER, TASK_WAIT_UNTIL, TASK_TIMER } rt_task_kind;
+typedef enum { END_DONE, END_CANCELLED_BUDGET, END_EVICTED, END_RUN_OVER } rt_task_end;
+
+typedef struct rt rt;
+
+/* What the host sees of a task. */
+typedef struct rt_task {
+    uint64_t id;
+    rt_task_kind kind;
+    uint64_t request_id; /* the request it belongs to (timers: the one that set them) */
+    uint64_t isolate_id;
+    void *ext; /* the host's state (e.g. the interpreter's frames) */
+} rt_task;
+
+/* A reference that survives the task: resuming a dead task is a no-op. */
+typedef struct rt_task_ref {
+    uint32_t slot;
+    uint64_t id;
+} rt_task_ref;
+
+typedef struct rt_isolate_info {
+    uint64_t id;
+    int64_t created_ns;
+    uint32_t requests_served;
+    void *app; /* host state per isolate (globals) */
+    void *tel; /* telemetry state per isolate (SDK, exporters) */
+} rt_isolate_info;
+
+typedef struct rt_host {
+    void *ud;
+    /* A request starts on an isolate: set t->ext for its handler. */
+    void (*handler_start)(void *ud, rt *r, rt_task *t);
+    /* A timer fires: set t->ext to run `body`. */
+    void (*timer_start)(void *ud, rt *r, rt_task *t, const void *body);
+    /* Runs the task until it awaits (rt_await/rt_suspend) or finishes (rt_finish). */
+    void (*run)(void *ud, rt *r, rt_task *t);
+    /* The task will never run again; free t->ext. */
+    void (*discard)(void *ud, rt *r, rt_task *t, rt_task_end why);
+    /* An isolate is born / dies (with everything it holds). */
+    void (*isolate_born)(void *ud, rt *r, rt_isolate_info *iso);
+    void (*isolate_dies)(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause);
+    /* Server kind: the process is shutting down at the end of the run. */
+    void (*shutdown)(void *ud, rt *r, rt_isolate_info *iso);
+} rt_host;
+
+typedef struct rt_stats {
+    uint64_t arrived;
+    uint64_t responded;
+    uint64_t completed;      /* response sent and all waitUntil work settled */
+    uint64_t killed;         /* in flight when their isolate died */
+    uint64_t lost_responses; /* killed before responding */
+    uint64_t isolates_created;
+    uint64_t evicted[RT_EVICT_COUNT];
+    uint64_t alive_at_end;
+    uint64_t tasks;
+    uint64_t wait_until_cancelled; /* tasks cut by the budget */
+    uint64_t timers_fired;
+    uint64_t timers_caught_up; /* fired late, on wake, after being frozen */
+} rt_stats;
+
+/* The runtime takes its rng streams and engine from the caller (the sim). */
+rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host);
+void rt_free(rt *r);
+
+/* A request arrives now: route it, start it (maybe after a cold start). */
+uint64_t rt_request_arrive(rt *r);
+/* Handles one engine event of the runtime's types. False if the type is not ours. */
+bool rt_handle(rt *r, const eng_event *ev);
+/*
+ * End of the run: server kind runs its shutdown hooks; then every live
+ * isolate is counted and torn down (isolate_dies with RT_END_OF_RUN, tasks
+ * discarded with END_RUN_OVER), so the host sees what was still in memory.
+ */
+void rt_end(rt *r);
+
+/* --- calls for the host, from inside run() --- */
+
+/* The logical time inside the running task: now plus the CPU its segment used. */
+int64_t rt_task_time(const rt *r);
+/* Adds modelled CPU time to the running segment (holds the isolate's thread). */
+void rt_cpu(rt *r, int64_t cpu_ns);
+/* Suspends the running task for latency_ns (after its CPU); other tasks run meanwhile. */
+void rt_await(rt *r, int64_t latency_ns);
+/* The running task, as a reference that survives it. */
+rt_task_ref rt_current_ref(const rt *r);
+/* Suspends the running task until rt_resume(ref) is called from an event. */
+rt_task_ref rt_suspend(rt *r);
+/* Makes a suspended task ready again (no-op if it died meanwhile). */
+void rt_resume(rt *r, rt_task_ref ref);
+/* The running task has finished its program. */
+void rt_finish(rt *r);
+/* Sends the running task's request's response (once; later calls are ignored). */
+void rt_respond(rt *r, int status);
+/*
+ * ctx.waitUntil from the running task: a new task of the same request whose
+ * ext the host has prepared. As in JS, it runs its first synchronous segment
+ * right away, inside the caller's segment, before the caller continues.
+ */
+void rt_wait_until(rt *r, void *ext);
+/* setTimeout (interval_ns == 0) or setInterval from the running task. */
+uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *body);
+/* The running task's isolate (for globals and telemetry state). */
+rt_isolate_info *rt_current_isolate(rt *r);
+const rt_task *rt_current_task(const rt *r);
+
+/* The engine's current time (outside a task's segment). */
+int64_t rt_now(const rt *r);
+
+const rt_stats *rt_get_stats(const rt *r);
+const rt_config *rt_get_config(const rt *r);
+
+#endif

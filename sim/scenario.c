@@ -1,0 +1,488 @@
+/*
+ * The scenario key table and the compiler from a validated document to the
+ * modules' configs. Every key is declared once, here: validation, defaults
+ * and the reference (`edgeloss keys`, scenarios/README.md) all read it.
+ */
+#include "scenario.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BIG 1e12
+
+/* clang-format off */
+static const sk_key keys[] = {
+    {"name", SK_STRING, 0, 0, "\"\"", NULL, "what the scenario demonstrates, in one line", 0},
+    {"description", SK_STRING, 0, 0, "\"\"", NULL, "what it shows and why, for the report", 0},
+    {"sources", SK_ARRAY, 0, 1000, "[]", NULL, "where each parameter comes from (citations)", 0},
+    {"sources[]", SK_STRING, 0, 0, NULL, NULL, "one citation", 0},
+    {"seed", SK_INT, 0, 9007199254740991.0, "1", NULL, "the run's seed (--seed overrides it)", 0},
+    {"seeds", SK_LATER, 0, 0, NULL, NULL, "seed sweeps", 0},
+
+    {"workload", SK_OBJECT, 0, 0, NULL, NULL, "the arrival process", SK_REQUIRED},
+    {"workload.arrivals", SK_ENUM, 0, 0, "\"poisson\"", "constant|poisson|bursts",
+     "constant rate, Poisson, or Poisson during on/off bursts", 0},
+    {"workload.rate_per_s", SK_NUMBER, 1e-9, 1e7, "1", NULL,
+     "arrivals per second (during on periods for bursts)", 0},
+    {"workload.start_s", SK_NUMBER, 0, BIG, "0", NULL, "virtual time of the first possible arrival", 0},
+    {"workload.duration_s", SK_NUMBER, 0, BIG, "60", NULL,
+     "arrivals stop after this long (0: only `requests` limits)", 0},
+    {"workload.requests", SK_INT, 0, BIG, "0", NULL, "arrivals stop after this many (0: no limit)", 0},
+    {"workload.burst_on", SK_DIST, 0, 0, "{\"fixed_s\": 10}", NULL, "bursts: length of an on period", 0},
+    {"workload.burst_off", SK_DIST, 0, 0, "{\"fixed_s\": 600}", NULL, "bursts: length of an off period", 0},
+    {"workload.drain_s", SK_NUMBER, 0, BIG, "60", NULL,
+     "after the last arrival the run goes on this long; what is still in memory then is stranded", 0},
+    {"workload.routes", SK_LATER, 0, 0, NULL, NULL, "several routes with weights and programs", 0},
+    {"workload.diurnal", SK_LATER, 0, 0, NULL, NULL, "a diurnal rate curve", 0},
+    {"workload.replay", SK_LATER, 0, 0, NULL, NULL, "replay of a file of timestamps", 0},
+
+    {"runtime", SK_OBJECT, 0, 0, "{}", NULL, "the isolate model and its limits", 0},
+    {"runtime.kind", SK_ENUM, 0, 0, "\"edge\"", "edge|server",
+     "edge isolates, or a long-lived server process (never evicted, timers always fire)", 0},
+    {"runtime.max_concurrency", SK_INT, 1, 1e6, "32", NULL,
+     "requests in flight per isolate before another isolate starts", 0},
+    {"runtime.max_isolates", SK_INT, 0, 1e6, "0", NULL,
+     "isolates at most (0: no limit); at the limit requests share the least loaded", 0},
+    {"runtime.cold_start", SK_DIST, 0, 0, "{\"fixed_ms\": 5}", NULL, "isolate startup latency", 0},
+    {"runtime.idle_timeout", SK_DIST, 0, 0, "{\"uniform_s\": [60, 300]}", NULL,
+     "how long an idle isolate lives before eviction, drawn each time it goes idle", 0},
+    {"runtime.max_lifetime_s", SK_NUMBER, 0, BIG, "0", NULL,
+     "an isolate is evicted this long after its creation, busy or not (0: never)", 0},
+    {"runtime.deploys_s", SK_ARRAY, 0, 100000, "[]", NULL,
+     "times of deploys: every isolate is replaced", 0},
+    {"runtime.deploys_s[]", SK_NUMBER, 0, BIG, NULL, NULL, "a deploy time", 0},
+    {"runtime.wait_until_budget_s", SK_NUMBER, 0, 3600, "30", NULL,
+     "ctx.waitUntil work may run this long after the response, then is cancelled (0: no limit)", 0},
+    {"runtime.colos", SK_LATER, 0, 0, NULL, NULL, "several colos with routing policies", 0},
+    {"runtime.memory_limit_mb", SK_LATER, 0, 0, NULL, NULL, "isolate memory limit", 0},
+    {"runtime.cpu_limit_ms", SK_LATER, 0, 0, NULL, NULL, "per-request CPU limit", 0},
+    {"runtime.subrequest_limit", SK_LATER, 0, 0, NULL, NULL, "subrequests per request", 0},
+
+    {"app", SK_OBJECT, 0, 0, NULL, NULL, "the request program", SK_REQUIRED},
+    {"app.handler", SK_STEPS, 1, 1e6, NULL, NULL, "the steps every request runs", SK_REQUIRED},
+
+    {"exporter", SK_LATER, 0, 0, NULL, NULL, "which exporter, configured how", 0},
+    {"network", SK_LATER, 0, 0, NULL, NULL, "network latency and faults", 0},
+    {"ingest", SK_LATER, 0, 0, NULL, NULL, "ingest keys, caps and faults", 0},
+    {"faults", SK_LATER, 0, 0, NULL, NULL, "fault injection", 0},
+    {"waf", SK_LATER, 0, 0, NULL, NULL, "WAF rules in front of the ingest", 0},
+    {"pipeline", SK_LATER, 0, 0, NULL, NULL, "the multi-hop ingest pipeline", 0},
+    {"expect", SK_LATER, 0, 0, NULL, NULL, "acceptance checks", 0},
+    {"variants", SK_LATER, 0, 0, NULL, NULL, "variants to run side by side", 0},
+
+    {"step.span", SK_OBJECT, 0, 0, NULL, NULL, "a span around nested steps", 0},
+    {"step.span.name", SK_STRING, 1, 0, NULL, NULL, "span name", SK_REQUIRED},
+    {"step.span.do", SK_STEPS, 0, 1e6, "[]", NULL, "steps inside the span", 0},
+    {"step.await", SK_OBJECT, 0, 0, NULL, NULL,
+     "an await point: the task yields and other tasks on the isolate run", 0},
+    {"step.await.name", SK_STRING, 0, 0, "\"await\"", NULL, "what is awaited (for logs)", 0},
+    {"step.await.latency", SK_DIST, 0, 0, NULL, NULL, "how long it takes", SK_REQUIRED},
+    {"step.cpu", SK_DIST, 0, 0, NULL, NULL, "synchronous work holding the isolate's thread", 0},
+    {"step.metric", SK_OBJECT, 0, 0, NULL, NULL, "records one metric point", 0},
+    {"step.metric.name", SK_STRING, 1, 0, NULL, NULL, "metric name", SK_REQUIRED},
+    {"step.metric.value", SK_NUMBER, -BIG, BIG, "1", NULL, "the point's value", 0},
+    {"step.log", SK_OBJECT, 0, 0, NULL, NULL, "emits one log record", 0},
+    {"step.log.body", SK_STRING, 0, 0, NULL, NULL, "the record's body", SK_REQUIRED},
+    {"step.log.severity", SK_ENUM, 0, 0, "\"info\"", "trace|debug|info|warn|error|fatal",
+     "severity", 0},
+    {"step.global", SK_OBJECT, 0, 0, NULL, NULL,
+     "an isolate global (shared by every request on the isolate)", 0},
+    {"step.global.name", SK_STRING, 1, 0, NULL, NULL, "the global's name", SK_REQUIRED},
+    {"step.global.op", SK_ENUM, 0, 0, NULL, "set|append|read|take|clear",
+     "set: a fresh empty value; append: add an entry created by this request; read/take: copy/move "
+     "its entries into the task (take leaves it unset); clear: drop its entries", SK_REQUIRED},
+    {"step.respond", SK_OBJECT, 0, 0, NULL, NULL,
+     "sends the response; must be the handler's last step", 0},
+    {"step.respond.status", SK_INT, 100, 599, "200", NULL, "HTTP status", 0},
+    {"step.wait_until", SK_STEPS, 0, 1e6, NULL, NULL,
+     "ctx.waitUntil: steps that run on after the response, within the budget", 0},
+    {"step.set_timeout", SK_OBJECT, 0, 0, NULL, NULL, "setTimeout", 0},
+    {"step.set_timeout.delay", SK_DIST, 0, 0, NULL, NULL, "delay", SK_REQUIRED},
+    {"step.set_timeout.do", SK_STEPS, 0, 1e6, NULL, NULL, "the callback", SK_REQUIRED},
+    {"step.set_interval", SK_OBJECT, 0, 0, NULL, NULL, "setInterval", 0},
+    {"step.set_interval.every", SK_DIST, 0, 0, NULL, NULL, "period (drawn once)", SK_REQUIRED},
+    {"step.set_interval.do", SK_STEPS, 0, 1e6, NULL, NULL, "the callback", SK_REQUIRED},
+    {"step.call", SK_ENUM, 0, 0, NULL,
+     "tracer.flush|metrics.flush|logger.flush|exporter.flush|exporter.shutdown",
+     "a telemetry API call (no-ops until an exporter is configured)", 0},
+    {"step.repeat", SK_OBJECT, 0, 0, NULL, NULL, "runs nested steps several times", 0},
+    {"step.repeat.times", SK_INT, 0, 1e6, NULL, NULL, "how many times", SK_REQUIRED},
+    {"step.repeat.do", SK_STEPS, 0, 1e6, NULL, NULL, "the steps", SK_REQUIRED},
+};
+/* clang-format on */
+
+static const sk_schema schema = {keys, sizeof keys / sizeof keys[0], APP_MAX_DEPTH - 1};
+
+const sk_schema *scn_schema(void)
+{
+    return &schema;
+}
+
+/* ---------- memory owned by the scenario ---------- */
+
+typedef struct block {
+    struct block *next;
+    max_align_t mem[];
+} block;
+
+static void *alloc(scenario *s, size_t n)
+{
+    block *b = calloc(1, sizeof *b + n);
+    if (!b)
+        abort();
+    b->next = s->mem;
+    s->mem = b;
+    return b->mem;
+}
+
+static char *dup(scenario *s, const char *str)
+{
+    size_t n = strlen(str) + 1;
+    char *p = alloc(s, n);
+    memcpy(p, str, n);
+    return p;
+}
+
+void scn_free(scenario *s)
+{
+    if (!s)
+        return;
+    block *b = s->mem;
+    while (b) {
+        block *nx = b->next;
+        free(b);
+        b = nx;
+    }
+    free(s);
+}
+
+/* ---------- compiling a validated document ---------- */
+
+typedef struct cctx {
+    scenario *s;
+    cJSON *defaults; /* parsed default values, freed at the end */
+    char *err;
+    size_t errlen;
+} cctx;
+
+static int cfail(cctx *c, const char *jpath, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int cfail(cctx *c, const char *jpath, const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s: %s: %s", c->s->file, jpath, msg);
+    return SCN_BAD_INPUT;
+}
+
+/* A member of `obj` (key path kpath.leaf), or the table's default for it. */
+static const cJSON *val(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
+{
+    const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, leaf) : NULL;
+    if (v)
+        return v;
+    char full[256];
+    snprintf(full, sizeof full, "%s%s%s", kpath, *kpath ? "." : "", leaf);
+    const sk_key *k = sk_find(&schema, full);
+    if (!k) {
+        fprintf(stderr, "edgeloss: internal error: key %s is not in the table\n", full);
+        abort();
+    }
+    if (!k->def)
+        return NULL;
+    cJSON *d = cJSON_Parse(k->def);
+    if (!d)
+        abort();
+    cJSON_AddItemToArray(c->defaults, d);
+    return d;
+}
+
+static double num(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
+{
+    const cJSON *v = val(c, obj, kpath, leaf);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *str(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
+{
+    const cJSON *v = val(c, obj, kpath, leaf);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static dist dst(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
+{
+    dist d = dist_fixed(0);
+    char why[256];
+    const cJSON *v = val(c, obj, kpath, leaf);
+    if (v && sk_parse_dist(v, &d, why, sizeof why))
+        abort(); /* validated before */
+    return d;
+}
+
+static int64_t secs(double s)
+{
+    return (int64_t)llround(s * 1e9);
+}
+
+static int severity_number(const char *s)
+{
+    /* OpenTelemetry severityNumber of each level's first value. */
+    static const struct {
+        const char *name;
+        int n;
+    } t[] = {{"trace", 1}, {"debug", 5}, {"info", 9}, {"warn", 13}, {"error", 17}, {"fatal", 21}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(t[i].name, s) == 0)
+            return t[i].n;
+    return 9;
+}
+
+static uint32_t global_index(cctx *c, const char *name)
+{
+    app_program *p = &c->s->program;
+    for (uint32_t i = 0; i < p->nglobals; i++)
+        if (strcmp(p->globals[i], name) == 0)
+            return i;
+    /* Few globals: grow one by one. */
+    const char **ng = alloc(c->s, (p->nglobals + 1) * sizeof *ng);
+    if (p->nglobals)
+        memcpy(ng, p->globals, p->nglobals * sizeof *ng);
+    ng[p->nglobals] = dup(c->s, name);
+    p->globals = ng;
+    return p->nglobals++;
+}
+
+typedef enum { IN_HANDLER, IN_WAIT_UNTIL, IN_TIMER } block_ctx;
+
+/*
+ * `last_of_handler`: this block ends the handler (respond may be its last step).
+ * Returns 0 or SCN_BAD_INPUT.
+ */
+static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx where,
+                         bool last_of_handler, app_block *out)
+{
+    int n = cJSON_GetArraySize(arr);
+    out->n = (uint32_t)n;
+    out->steps = n ? alloc(c->s, (size_t)n * sizeof *out->steps) : NULL;
+    int i = 0;
+    const cJSON *st;
+    cJSON_ArrayForEach(st, arr)
+    {
+        const cJSON *v = st->child;
+        const char *op = v->string;
+        app_step *s = &out->steps[i];
+        char jp[512], kp[64];
+        snprintf(jp, sizeof jp, "%s[%d].%s", jpath, i, op);
+        snprintf(kp, sizeof kp, "step.%s", op);
+        bool last = last_of_handler && i == n - 1;
+        int rc = 0;
+        if (strcmp(op, "span") == 0) {
+            s->op = OP_SPAN;
+            s->name = dup(c->s, str(c, v, kp, "name"));
+            snprintf(jp + strlen(jp), sizeof jp - strlen(jp), ".do");
+            rc = compile_block(c, val(c, v, kp, "do"), jp, where, last, &s->body);
+        } else if (strcmp(op, "await") == 0) {
+            s->op = OP_AWAIT;
+            s->name = dup(c->s, str(c, v, kp, "name"));
+            s->d = dst(c, v, kp, "latency");
+        } else if (strcmp(op, "cpu") == 0) {
+            s->op = OP_CPU;
+            char why[256];
+            sk_parse_dist(v, &s->d, why, sizeof why);
+        } else if (strcmp(op, "metric") == 0) {
+            s->op = OP_METRIC;
+            s->name = dup(c->s, str(c, v, kp, "name"));
+            s->value = num(c, v, kp, "value");
+        } else if (strcmp(op, "log") == 0) {
+            s->op = OP_LOG;
+            s->name = dup(c->s, str(c, v, kp, "body"));
+            s->severity = severity_number(str(c, v, kp, "severity"));
+        } else if (strcmp(op, "global") == 0) {
+            static const char *const ops[] = {"set", "append", "read", "take", "clear"};
+            s->op = OP_GLOBAL;
+            s->global = global_index(c, str(c, v, kp, "name"));
+            s->name = c->s->program.globals[s->global];
+            const char *g = str(c, v, kp, "op");
+            for (int k = 0; k < 5; k++)
+                if (strcmp(g, ops[k]) == 0)
+                    s->gop = (app_global_op)k;
+        } else if (strcmp(op, "respond") == 0) {
+            s->op = OP_RESPOND;
+            s->status = (int)num(c, v, kp, "status");
+            if (where != IN_HANDLER)
+                return cfail(c, jp, "respond is only valid in app.handler");
+            if (!last)
+                return cfail(c, jp,
+                             "respond must be the handler's last step (put work after the "
+                             "response in wait_until)");
+        } else if (strcmp(op, "wait_until") == 0) {
+            s->op = OP_WAIT_UNTIL;
+            rc = compile_block(c, v, jp, IN_WAIT_UNTIL, false, &s->body);
+        } else if (strcmp(op, "set_timeout") == 0 || strcmp(op, "set_interval") == 0) {
+            bool interval = op[4] == 'i';
+            s->op = interval ? OP_SET_INTERVAL : OP_SET_TIMEOUT;
+            s->d = dst(c, v, kp, interval ? "every" : "delay");
+            if (interval && s->d.kind == DIST_FIXED && s->d.a_ns == 0)
+                return cfail(c, jp, "every: expected a period > 0");
+            snprintf(jp + strlen(jp), sizeof jp - strlen(jp), ".do");
+            rc = compile_block(c, val(c, v, kp, "do"), jp, IN_TIMER, false, &s->body);
+        } else if (strcmp(op, "call") == 0) {
+            s->op = OP_CALL;
+            s->call = (tel_call)tel_call_find(v->valuestring);
+        } else if (strcmp(op, "repeat") == 0) {
+            s->op = OP_REPEAT;
+            s->times = (uint32_t)num(c, v, kp, "times");
+            snprintf(jp + strlen(jp), sizeof jp - strlen(jp), ".do");
+            rc = compile_block(c, val(c, v, kp, "do"), jp, where, false, &s->body);
+        } else {
+            return cfail(c, jp, "internal error: step without a compiler");
+        }
+        if (rc)
+            return rc;
+        i++;
+    }
+    return 0;
+}
+
+static int compile(cctx *c, const cJSON *root)
+{
+    scenario *s = c->s;
+    s->name = dup(s, str(c, root, "", "name"));
+    s->description = dup(s, str(c, root, "", "description"));
+    s->seed = (uint64_t)num(c, root, "", "seed");
+
+    const cJSON *w = val(c, root, "", "workload");
+    wl_config *wc = &s->workload;
+    const char *arr = str(c, w, "workload", "arrivals");
+    wc->kind = strcmp(arr, "constant") == 0 ? WL_CONSTANT
+               : strcmp(arr, "bursts") == 0 ? WL_BURSTS
+                                            : WL_POISSON;
+    wc->rate_per_s = num(c, w, "workload", "rate_per_s");
+    wc->start_ns = secs(num(c, w, "workload", "start_s"));
+    wc->duration_ns = secs(num(c, w, "workload", "duration_s"));
+    wc->requests = (uint64_t)num(c, w, "workload", "requests");
+    wc->burst_on = dst(c, w, "workload", "burst_on");
+    wc->burst_off = dst(c, w, "workload", "burst_off");
+    wc->drain_ns = secs(num(c, w, "workload", "drain_s"));
+    if (wc->duration_ns == 0 && wc->requests == 0)
+        return cfail(c, "$.workload",
+                     "either duration_s or requests must be > 0 (else it never ends)");
+    if (wc->kind == WL_BURSTS && wc->burst_on.kind == DIST_FIXED && wc->burst_on.a_ns == 0)
+        return cfail(c, "$.workload.burst_on", "expected on periods longer than 0");
+
+    const cJSON *r = val(c, root, "", "runtime");
+    rt_config *rc = &s->runtime;
+    rc->kind = strcmp(str(c, r, "runtime", "kind"), "server") == 0 ? RT_SERVER : RT_EDGE;
+    rc->max_concurrency = (uint32_t)num(c, r, "runtime", "max_concurrency");
+    rc->max_isolates = (uint32_t)num(c, r, "runtime", "max_isolates");
+    rc->cold_start = dst(c, r, "runtime", "cold_start");
+    rc->idle_timeout = dst(c, r, "runtime", "idle_timeout");
+    rc->max_lifetime_ns = secs(num(c, r, "runtime", "max_lifetime_s"));
+    rc->wait_until_budget_ns = secs(num(c, r, "runtime", "wait_until_budget_s"));
+    const cJSON *deps = val(c, r, "runtime", "deploys_s");
+    int nd = cJSON_GetArraySize(deps);
+    int64_t *dv = nd ? alloc(s, (size_t)nd * sizeof *dv) : NULL;
+    int k = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, deps)
+    {
+        dv[k] = secs(d->valuedouble);
+        if (k > 0 && dv[k] < dv[k - 1]) {
+            char jp[64];
+            snprintf(jp, sizeof jp, "$.runtime.deploys_s[%d]", k);
+            return cfail(c, jp, "expected deploy times in increasing order");
+        }
+        k++;
+    }
+    rc->deploys_ns = dv;
+    rc->ndeploys = (size_t)nd;
+
+    const cJSON *a = val(c, root, "", "app");
+    return compile_block(c, val(c, a, "app", "handler"), "$.app.handler", IN_HANDLER, true,
+                         &s->program.handler);
+}
+
+int scn_parse(const char *json, const char *file, scenario **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    scenario *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "%s: out of memory", file);
+        return SCN_BAD_INPUT;
+    }
+    s->file = dup(s, file);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
+    if (!root) {
+        /* Line and column of the error, as editors count them. */
+        int line = 1, col = 1;
+        for (const char *p = json; end && p < end && *p; p++) {
+            if (*p == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        snprintf(err, errlen, "%s: $: not valid JSON (near line %d, column %d)", file, line, col);
+        scn_free(s);
+        return SCN_BAD_INPUT;
+    }
+    cctx c = {s, cJSON_CreateArray(), err, errlen};
+    int rc = sk_validate(&schema, file, root, err, errlen) ? SCN_BAD_INPUT : compile(&c, root);
+    cJSON_Delete(c.defaults);
+    cJSON_Delete(root);
+    if (rc) {
+        scn_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int scn_load(const char *path, scenario **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return SCN_BAD_INPUT;
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap) {
+            if (cap > ((size_t)64 << 20)) {
+                fclose(f);
+                free(buf);
+                snprintf(err, errlen, "%s: larger than 64 MiB", path);
+                return SCN_BAD_INPUT;
+            }
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf = nb;
+            }
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return SCN_BAD_INPUT;
+    }
+    buf[len] = '\0';
+    int rc = scn_parse(buf, path, out, err, errlen);
+    free(buf);
+    return rc;
+}

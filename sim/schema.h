@@ -1,0 +1,72 @@
+/*
+ * Declarative validation of JSON documents (scenario files) against one table
+ * of keys: name, type, range, default and help for each. The same table
+ * drives the parser's defaults and the generated reference
+ * (scenarios/README.md), so a key cannot be documented one way and parsed
+ * another.
+ *
+ * Paths are dotted ("runtime.idle_timeout"); "[]" stands for an array's
+ * elements ("runtime.deploys_s[]"); program steps are keyed "step.<op>" and
+ * their fields "step.<op>.<field>", wherever a program appears.
+ *
+ * Errors name the file, the JSON path of the offending value ($.app.handler[2]
+ * .await.latency) and what was expected; an unknown key gets a did-you-mean.
+ */
+#ifndef SIM_SCHEMA_H
+#define SIM_SCHEMA_H
+
+#include "dist.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum {
+    SK_OBJECT,
+    SK_ARRAY,
+    SK_INT,
+    SK_NUMBER,
+    SK_STRING,
+    SK_BOOL,
+    SK_ENUM,
+    SK_DIST,  /* a distribution object, see sk_parse_dist */
+    SK_STEPS, /* a program: an array of one-key step objects */
+    SK_LATER, /* declared by the design, not built yet: "not supported yet" */
+} sk_type;
+
+#define SK_REQUIRED 1u
+
+typedef struct sk_key {
+    const char *path;
+    sk_type type;
+    double min, max;     /* SK_INT/SK_NUMBER value range; SK_ARRAY/SK_STEPS length range */
+    const char *def;     /* the default as JSON text; NULL: none (absent means absent) */
+    const char *choices; /* SK_ENUM: "a|b|c" */
+    const char *help;
+    unsigned flags;
+} sk_key;
+
+typedef struct sk_schema {
+    const sk_key *keys;
+    size_t n;
+    unsigned max_depth; /* deepest nesting of step bodies */
+} sk_schema;
+
+const sk_key *sk_find(const sk_schema *s, const char *path);
+
+/* Validates the whole document. Returns 0, or -1 with "FILE: $.path: what was expected". */
+int sk_validate(const sk_schema *s, const char *file, const cJSON *root, char *err, size_t errlen);
+
+/*
+ * A distribution: an object with one member "<kind>_<unit>", where kind is
+ * fixed (a number), uniform ([low, high]), exponential (the mean) or
+ * lognormal ({"p50": x, "p99": y}), and unit is ns, us, ms, s, min or h.
+ * Returns 0, or -1 with what was wrong in `why`.
+ */
+int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen);
+
+/* The reference of every key as a Markdown table (scenarios/README.md). */
+void sk_markdown(const sk_schema *s, FILE *out);
+
+#endif

@@ -1,0 +1,27 @@
+/* Helpers for simulator tests: run a scenario given as text, capture its outputs. */
+#ifndef EDGELOSS_SIMTEST_H
+#define EDGELOSS_SIMTEST_H
+
+#include "scenario.h"
+#include "sim.h"
+
+#include <stdint.h>
+
+typedef struct simrun {
+    sim_result r;
+    char *events;  /* the event log (malloc'd) */
+    char *summary; /* what `edgeloss run` prints (malloc'd) */
+    char *trace;   /* every step each task ran (malloc'd) */
+} simrun;
+
+/* Parses and runs; fails the test on a bad scenario. seed < 0: the scenario's. */
+simrun sim_text(const char *json, int64_t seed);
+void simrun_free(simrun *s);
+/* Number of lines in the event log whose type is `type` ("task_wake"...). */
+int events_of(const simrun *s, const char *type);
+/* Number of trace lines containing `needle`. */
+int trace_count(const simrun *s, const char *needle);
+/* The trace line (without newline, static buffer) of the n-th (0-based) match, or "". */
+const char *trace_line(const simrun *s, const char *needle, int nth);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * Golden runs and determinism. tests/golden/NAME.json is run and its event log
+ * and step trace must equal NAME.events and NAME.trace byte for byte (their
+ * first line is the seed). Goldens use fixed and uniform distributions only:
+ * libm may differ between machines. To re-record after an intended change:
+ * EDGELOSS_UPDATE_GOLDEN=1 ./test_golden, then review the diff.
+ */
+#include "scenario.h"
+#include "simtest.h"
+#include "support.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void compare(const char *name, const char *ext, const char *got)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.%s", GOLDEN_DIR, name, ext);
+    if (getenv("EDGELOSS_UPDATE_GOLDEN")) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(got, f);
+        fclose(f);
+        return;
+    }
+    char *want = t_read_file(path, NULL);
+    if (!want)
+        fail_msg("%s is missing", path);
+    if (strcmp(want, got) != 0) {
+        /* Point at the first differing line. */
+        int line = 1;
+        size_t i = 0;
+        while (want[i] && want[i] == got[i]) {
+            if (want[i] == '\n')
+                line++;
+            i++;
+        }
+        fail_msg("%s differs from the run at line %d", path, line);
+    }
+    free(want);
+}
+
+static simrun run_golden(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.json", GOLDEN_DIR, name);
+    char *json = t_read_file(path, NULL);
+    assert_non_null(json);
+    simrun s = sim_text(json, -1);
+    free(json);
+    return s;
+}
+
+static void golden(const char *name)
+{
+    simrun s = run_golden(name);
+    compare(name, "events", s.events);
+    compare(name, "trace", s.trace);
+    simrun_free(&s);
+}
+
+static void test_two_requests_flag_log(void **state)
+{
+    (void)state;
+    golden("two_requests_flag_log");
+    /* The story the golden tells, in numbers: A took B's entry, B found the global unset. */
+    simrun s = run_golden("two_requests_flag_log");
+    assert_int_equal(s.r.app.global_entries, 2);
+    assert_int_equal(s.r.app.global_entries_mixed, 1);
+    simrun_free(&s);
+}
+
+static void test_three_requests_mixed(void **state)
+{
+    (void)state;
+    golden("three_requests_mixed");
+}
+
+static const char *busy =
+    "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 50, \"duration_s\": 600},"
+    " \"runtime\": {\"idle_timeout\": {\"lognormal_s\": {\"p50\": 20, \"p99\": 200}},"
+    "  \"max_concurrency\": 4, \"max_lifetime_s\": 300, \"deploys_s\": [250]},"
+    " \"app\": {\"handler\": [{\"span\": {\"name\": \"r\", \"do\": ["
+    "  {\"await\": {\"latency\": {\"lognormal_ms\": {\"p50\": 20, \"p99\": 300}}}},"
+    "  {\"cpu\": {\"exponential_us\": 300}}, {\"global\": {\"name\": \"G\", \"op\": \"append\"}},"
+    "  {\"set_timeout\": {\"delay\": {\"exponential_s\": 5}, \"do\": [{\"metric\": {\"name\": "
+    "\"t\"}}]}}]}},"
+    "  {\"wait_until\": [{\"await\": {\"latency\": {\"exponential_s\": 10}}}, {\"call\": "
+    "\"tracer.flush\"}]},"
+    "  {\"respond\": {}}]}}";
+
+/* Same scenario and seed: the same events, trace, summary and hash, in one process. */
+static void test_same_seed_same_run(void **state)
+{
+    (void)state;
+    simrun a = sim_text(busy, 11), b = sim_text(busy, 11);
+    assert_true(a.r.events > 10000);
+    assert_int_equal(a.r.hash, b.r.hash);
+    assert_string_equal(a.summary, b.summary);
+    assert_string_equal(a.events, b.events);
+    assert_string_equal(a.trace, b.trace);
+    simrun c = sim_text(busy, 12);
+    assert_int_not_equal(a.r.hash, c.r.hash);
+    assert_string_not_equal(a.summary, c.summary);
+    /* The summary starts with the seed. */
+    assert_int_equal(strncmp(a.summary, "seed 11\n", 8), 0);
+    simrun_free(&a);
+    simrun_free(&b);
+    simrun_free(&c);
+}
+
+/* A change to one subsystem's draws does not move the workload's arrivals. */
+static void test_runtime_change_keeps_arrivals(void **state)
+{
+    (void)state;
+    const char *x =
+        "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 5, \"duration_s\": 100},"
+        " \"runtime\": {\"idle_timeout\": {\"uniform_s\": [1, 3]}},"
+        " \"app\": {\"handler\": [{\"await\": {\"latency\": {\"uniform_ms\": [1, 100]}}}]}}";
+    const char *y =
+        "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 5, \"duration_s\": 100},"
+        " \"runtime\": {\"idle_timeout\": {\"uniform_s\": [1, 30]}},"
+        " \"app\": {\"handler\": [{\"await\": {\"latency\": {\"uniform_ms\": [1, 900]}}}]}}";
+    simrun a = sim_text(x, 3), b = sim_text(y, 3);
+    /* Extract the arrival lines of both event logs. */
+    char *la = NULL, *lb = NULL;
+    size_t na = 0, nb = 0;
+    FILE *fa = open_memstream(&la, &na), *fb = open_memstream(&lb, &nb);
+    for (int k = 0; k < 2; k++) {
+        const char *p = k ? b.events : a.events;
+        FILE *f = k ? fb : fa;
+        while (p && *p) {
+            const char *nl = strchr(p, '\n');
+            size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+            char line[256];
+            size_t cl = len < sizeof line - 1 ? len : sizeof line - 1;
+            memcpy(line, p, cl);
+            line[cl] = '\0';
+            if (strstr(line, " arrival "))
+                fwrite(p, 1, len, f);
+            p += len;
+        }
+    }
+    fclose(fa);
+    fclose(fb);
+    /* Same times and arrival numbers (seqs differ as other events interleave). */
+    char *ta = la, *tb = lb;
+    int lines = 0;
+    while (*ta && *tb) {
+        long long t1, t2, s1, s2;
+        unsigned long long n1, n2;
+        assert_int_equal(sscanf(ta, "%lld %lld arrival 0 %llu", &t1, &s1, &n1), 3);
+        assert_int_equal(sscanf(tb, "%lld %lld arrival 0 %llu", &t2, &s2, &n2), 3);
+        assert_int_equal(t1, t2);
+        assert_int_equal(n1, n2);
+        ta = strchr(ta, '\n') + 1;
+        tb = strchr(tb, '\n') + 1;
+        lines++;
+    }
+    assert_true(*ta == 0 && *tb == 0);
+    assert_true(lines > 300);
+    assert_int_not_equal(a.r.hash, b.r.hash);
+    free(la);
+    free(lb);
+    simrun_free(&a);
+    simrun_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_requests_flag_log),
+        cmocka_unit_test(test_three_requests_mixed),
+        cmocka_unit_test(test_same_seed_same_run),
+        cmocka_unit_test(test_runtime_change_keeps_arrivals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

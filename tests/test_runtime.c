@@ -1,0 +1,367 @@
+/*
+ * The runtime model: routing, each eviction cause, the waitUntil budget,
+ * timers frozen and caught up, the isolate's single thread, server kind.
+ */
+#include "engine.h"
+#include "runtime.h"
+#include "simtest.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- routing, through the C API with a scripted host ---- */
+
+typedef struct script {
+    const int64_t *duration_ns; /* per request id (1-based) */
+    uint64_t isolate_of[16];
+    int runs[16];
+} script;
+
+static void s_handler_start(void *ud, rt *r, rt_task *t)
+{
+    (void)ud, (void)r, (void)t;
+}
+
+static void s_run(void *ud, rt *r, rt_task *t)
+{
+    script *sc = ud;
+    uint64_t id = t->request_id;
+    sc->isolate_of[id] = rt_current_isolate(r)->id;
+    if (sc->runs[id]++ == 0) {
+        rt_await(r, sc->duration_ns[id]);
+    } else {
+        rt_respond(r, 200);
+        rt_finish(r);
+    }
+}
+
+static void s_discard(void *ud, rt *r, rt_task *t, rt_task_end why)
+{
+    (void)ud, (void)r, (void)t, (void)why;
+}
+
+static void s_iso(void *ud, rt *r, rt_isolate_info *iso)
+{
+    (void)ud, (void)r, (void)iso;
+}
+
+static void s_iso_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict c)
+{
+    (void)ud, (void)r, (void)iso, (void)c;
+}
+
+/* Arrivals at the given times (ns); runs to the end. */
+static void drive(rt *r, eng *e, const int64_t *arrivals, int n)
+{
+    for (int i = 0; i < n; i++)
+        eng_at(e, arrivals[i], EV_ARRIVAL, 0, (uint64_t)i + 1);
+    eng_event ev;
+    while (eng_pop(e, &ev)) {
+        if (ev.type == EV_ARRIVAL)
+            rt_request_arrive(r);
+        else
+            rt_handle(r, &ev);
+    }
+}
+
+static void test_routing_least_loaded_with_spare_concurrency(void **state)
+{
+    (void)state;
+    const int64_t ms = 1000000;
+    /* Request durations: r1 short, r2 long, r3 medium, r4..r6 short. */
+    const int64_t dur[] = {0, 10 * ms, 500 * ms, 80 * ms, 5 * ms, 5 * ms, 5 * ms};
+    script sc = {.duration_ns = dur};
+    rt_host host = {&sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL};
+    rt_config cfg = {.kind = RT_EDGE,
+                     .max_concurrency = 2,
+                     .cold_start = dist_fixed(1 * ms),
+                     .idle_timeout = dist_fixed(10000 * ms),
+                     .wait_until_budget_ns = 30000 * ms};
+    eng *e = eng_new();
+    rng rr;
+    rng_seed(&rr, 1, RNG_RUNTIME);
+    rt *r = rt_new(e, &rr, &cfg, &host);
+    /* r1, r2 fill isolate 1; r3 finds no room and starts isolate 2. At 50 ms
+     * isolate 1 holds r2 and isolate 2 holds r3: a tie, the oldest wins (r4 -> 1).
+     * At 100 ms isolate 1 holds r2 only, isolate 2 nothing: r5 goes to 2 (least loaded).
+     * At 200 ms both hold... isolate 1 holds r2, isolate 2 none: r6 -> 2. */
+    const int64_t arr[] = {0, 1 * ms, 2 * ms, 50 * ms, 100 * ms, 200 * ms};
+    drive(r, e, arr, 6);
+    assert_int_equal(sc.isolate_of[1], 1);
+    assert_int_equal(sc.isolate_of[2], 1);
+    assert_int_equal(sc.isolate_of[3], 2);
+    assert_int_equal(sc.isolate_of[4], 1);
+    assert_int_equal(sc.isolate_of[5], 2);
+    assert_int_equal(sc.isolate_of[6], 2);
+    const rt_stats *st = rt_get_stats(r);
+    assert_int_equal(st->isolates_created, 2);
+    assert_int_equal(st->completed, 6);
+    rt_free(r);
+    eng_free(e);
+}
+
+static void test_max_isolates_shares_the_least_loaded(void **state)
+{
+    (void)state;
+    const int64_t ms = 1000000;
+    const int64_t dur[] = {0, 100 * ms, 100 * ms, 100 * ms, 100 * ms};
+    script sc = {.duration_ns = dur};
+    rt_host host = {&sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL};
+    rt_config cfg = {.kind = RT_EDGE,
+                     .max_concurrency = 1,
+                     .max_isolates = 2,
+                     .cold_start = dist_fixed(1 * ms),
+                     .idle_timeout = dist_fixed(10000 * ms)};
+    eng *e = eng_new();
+    rng rr;
+    rng_seed(&rr, 1, RNG_RUNTIME);
+    rt *r = rt_new(e, &rr, &cfg, &host);
+    const int64_t arr[] = {0, 1 * ms, 2 * ms, 3 * ms};
+    drive(r, e, arr, 4);
+    assert_int_equal(rt_get_stats(r)->isolates_created, 2);
+    assert_int_equal(sc.isolate_of[3], 1); /* both full: the least loaded, the oldest on a tie */
+    assert_int_equal(sc.isolate_of[4], 2);
+    rt_free(r);
+    eng_free(e);
+}
+
+/* ---- the rest through scenarios and their traces ---- */
+
+static void test_idle_eviction(void **state)
+{
+    (void)state;
+    simrun s = sim_text(
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 0.001, \"requests\": 2,"
+        " \"duration_s\": 0, \"drain_s\": 10},"
+        " \"runtime\": {\"idle_timeout\": {\"fixed_s\": 100}, \"cold_start\": {\"fixed_ms\": 1}},"
+        " \"app\": {\"handler\": [{\"await\": {\"latency\": {\"fixed_ms\": 5}}}, {\"respond\": "
+        "{}}]}}",
+        -1);
+    assert_int_equal(s.r.rt.isolates_created, 2);
+    assert_int_equal(s.r.rt.evicted[RT_EVICT_IDLE], 1);
+    assert_int_equal(s.r.rt.alive_at_end, 1);
+    assert_int_equal(s.r.rt.completed, 2);
+    /* Evicted exactly idle_timeout after it went idle (response at 6 ms). */
+    assert_non_null(strstr(s.events, "\n100006000000 "));
+    assert_non_null(strstr(s.trace, "1000001000000 r2 i2 t2 handler runs"));
+    simrun_free(&s);
+}
+
+static void test_lifetime_eviction_kills_in_flight(void **state)
+{
+    (void)state;
+    simrun s = sim_text(
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 0.01, \"requests\": 2,"
+        " \"duration_s\": 0, \"drain_s\": 60},"
+        " \"runtime\": {\"max_lifetime_s\": 5, \"cold_start\": {\"fixed_ms\": 1}},"
+        " \"app\": {\"handler\": [{\"await\": {\"latency\": {\"fixed_s\": 10}}}, {\"respond\": "
+        "{}}]}}",
+        -1);
+    assert_int_equal(s.r.rt.evicted[RT_EVICT_LIFETIME], 2);
+    assert_int_equal(s.r.rt.killed, 2);
+    assert_int_equal(s.r.rt.lost_responses, 2);
+    assert_int_equal(s.r.rt.responded, 0);
+    assert_int_equal(trace_count(&s, "discarded isolate evicted"), 2);
+    simrun_free(&s);
+}
+
+static void test_deploy_replaces_every_isolate(void **state)
+{
+    (void)state;
+    simrun s = sim_text(
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 10, \"duration_s\": 10,"
+        " \"drain_s\": 30},"
+        " \"runtime\": {\"deploys_s\": [5.05], \"max_concurrency\": 1, \"cold_start\": "
+        "{\"fixed_ms\": 1},"
+        "  \"idle_timeout\": {\"fixed_s\": 1000}},"
+        " \"app\": {\"handler\": [{\"await\": {\"latency\": {\"fixed_ms\": 150}}}, {\"respond\": "
+        "{}}]}}",
+        -1);
+    /* 150 ms per request at 10/s with concurrency 1: two isolates alternate. The deploy at
+     * 5.05 s kills the request that arrived at 5.0 s and the one from 4.9 s, whose response
+     * was due at 5.05 s too: the deploy was scheduled first, so it pops first. */
+    assert_int_equal(s.r.rt.evicted[RT_EVICT_DEPLOY], 2);
+    assert_int_equal(s.r.rt.killed, 2);
+    assert_int_equal(s.r.rt.lost_responses, 2);
+    assert_int_equal(s.r.rt.isolates_created, 4);
+    assert_int_equal(s.r.rt.alive_at_end, 2);
+    assert_int_equal(s.r.rt.arrived, 100);
+    assert_int_equal(s.r.rt.completed, 98);
+    assert_non_null(strstr(s.trace, "5050000000 r50 i2 t50 handler discarded isolate evicted"));
+    simrun_free(&s);
+}
+
+static const char *budget_scenario(int await_s)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"workload\": {\"arrivals\": \"constant\", \"requests\": 1, \"duration_s\": 0,"
+             " \"drain_s\": 100},"
+             " \"runtime\": {\"wait_until_budget_s\": 30, \"cold_start\": {\"fixed_ms\": 1}},"
+             " \"app\": {\"handler\": [{\"wait_until\": [{\"await\": {\"name\": \"slow\","
+             " \"latency\": {\"fixed_s\": %d}}}, {\"metric\": {\"name\": \"after\"}}]},"
+             " {\"respond\": {}}]}}",
+             await_s);
+    return buf;
+}
+
+static void test_wait_until_budget_cancels(void **state)
+{
+    (void)state;
+    simrun over = sim_text(budget_scenario(40), -1);
+    assert_int_equal(over.r.rt.wait_until_cancelled, 1);
+    assert_int_equal(over.r.tel.metrics, 0); /* the step after the await never ran */
+    assert_int_equal(over.r.rt.completed, 1);
+    assert_non_null(strstr(over.trace, "30001000000 r1 i1 t2 wait_until cancelled"));
+    simrun_free(&over);
+
+    simrun under = sim_text(budget_scenario(20), -1);
+    assert_int_equal(under.r.rt.wait_until_cancelled, 0);
+    assert_int_equal(under.r.tel.metrics, 1);
+    assert_non_null(strstr(under.trace, "20001000000 r1 i1 t2 wait_until metric after"));
+    simrun_free(&under);
+}
+
+static void test_wait_until_runs_first_segment_synchronously(void **state)
+{
+    (void)state;
+    simrun s = sim_text(
+        "{\"workload\": {\"arrivals\": \"constant\", \"requests\": 1, \"duration_s\": 0, "
+        "\"drain_s\": 1},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 1}},"
+        " \"app\": {\"handler\": [{\"wait_until\": [{\"metric\": {\"name\": \"first\"}},"
+        " {\"await\": {\"latency\": {\"fixed_ms\": 1}}}, {\"metric\": {\"name\": \"second\"}}]},"
+        " {\"metric\": {\"name\": \"handler\"}}, {\"respond\": {}}]}}",
+        -1);
+    /* JS semantics: the async body runs up to its first await before the caller continues. */
+    const char *first = strstr(s.trace, "metric first");
+    const char *handler = strstr(s.trace, "metric handler");
+    const char *second = strstr(s.trace, "metric second");
+    assert_true(first && handler && second && first < handler && handler < second);
+    simrun_free(&s);
+}
+
+static const char *timer_scenario(const char *runtime_extra, int second_at_s, int idle_s)
+{
+    static char buf[1024];
+    snprintf(
+        buf, sizeof buf,
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": %.17g, \"requests\": 2,"
+        " \"duration_s\": 0, \"drain_s\": 1},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 1}, \"idle_timeout\": {\"fixed_s\": %d}%s},"
+        " \"app\": {\"handler\": [{\"set_timeout\": {\"delay\": {\"fixed_s\": 100},"
+        " \"do\": [{\"metric\": {\"name\": \"timer\"}}]}},"
+        " {\"await\": {\"latency\": {\"fixed_ms\": 5}}}, {\"respond\": {}}]}}",
+        1.0 / second_at_s, idle_s, runtime_extra);
+    return buf;
+}
+
+static void test_timers_freeze_while_idle_and_catch_up(void **state)
+{
+    (void)state;
+    /* Timer due at 100.001 s; the isolate is idle from 6 ms; the next request at 300 s. */
+    simrun s = sim_text(timer_scenario("", 300, 1000), -1);
+    assert_int_equal(s.r.rt.timers_fired, 1);
+    assert_int_equal(s.r.rt.timers_caught_up, 1);
+    /* It fires at the wake-up instant, before the request that woke the isolate. */
+    const char *timer = strstr(s.trace, "300000000000 r1 i1 t2 timer runs");
+    const char *req = strstr(s.trace, "300000000000 r2 i1 t3 handler runs");
+    assert_true(timer && req && timer < req);
+    assert_null(strstr(s.trace, "100001000000 "));
+    simrun_free(&s);
+}
+
+static void test_eviction_discards_timers(void **state)
+{
+    (void)state;
+    simrun s = sim_text(timer_scenario("", 300, 50), -1);
+    assert_int_equal(s.r.rt.timers_fired, 0);
+    assert_int_equal(s.r.rt.evicted[RT_EVICT_IDLE], 1);
+    assert_int_equal(s.r.tel.metrics, 0);
+    simrun_free(&s);
+}
+
+static void test_server_timers_fire_while_idle(void **state)
+{
+    (void)state;
+    simrun s = sim_text(timer_scenario(", \"kind\": \"server\", \"deploys_s\": [50]", 300, 50), -1);
+    assert_int_equal(s.r.rt.timers_fired, 1);
+    assert_int_equal(s.r.rt.timers_caught_up, 0);
+    assert_non_null(strstr(s.trace, "100001000000 r1 i1 t2 timer runs"));
+    assert_int_equal(s.r.rt.isolates_created, 1);
+    assert_int_equal(s.r.rt.evicted[RT_EVICT_IDLE] + s.r.rt.evicted[RT_EVICT_DEPLOY], 0);
+    simrun_free(&s);
+}
+
+static void test_interval_freezes_then_resumes(void **state)
+{
+    (void)state;
+    simrun s = sim_text(
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 0.01, \"requests\": 2,"
+        " \"duration_s\": 0, \"drain_s\": 25},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 1000}},"
+        " \"app\": {\"handler\": [{\"set_interval\": {\"every\": {\"fixed_s\": 10},"
+        " \"do\": [{\"metric\": {\"name\": \"tick\"}}]}},"
+        " {\"wait_until\": [{\"await\": {\"latency\": {\"fixed_s\": 25}}}]}, {\"respond\": {}}]}}",
+        -1);
+    /* r1's interval ticks at 10 and 20 s while its waitUntil keeps the isolate active; idle
+     * from 25 s, its 30 s tick is frozen and fires once at 100 s, when r2 wakes the isolate,
+     * before r2 runs. Then r1's interval (re-armed at 100 s) and r2's own tick at 110 and
+     * 120 s during r2's waitUntil; the 130 s ticks find the isolate idle again. */
+    assert_non_null(strstr(s.trace, "\n10000000000 r1 i1 t3 timer runs"));
+    assert_non_null(strstr(s.trace, "\n20000000000 r1 i1 t4 timer runs"));
+    assert_null(strstr(s.trace, "\n30000000000 "));
+    const char *late = strstr(s.trace, "\n100000000000 r1 i1 t5 timer runs");
+    const char *r2 = strstr(s.trace, "\n100000000000 r2 i1 t6 handler runs");
+    assert_true(late && r2 && late < r2);
+    assert_non_null(strstr(s.trace, "\n110000000000 r1 i1 t8 timer runs"));
+    assert_non_null(strstr(s.trace, "\n110000000000 r2 i1 t9 timer runs"));
+    assert_null(strstr(s.trace, "\n130000000000 "));
+    assert_int_equal(s.r.rt.timers_caught_up, 1);
+    assert_int_equal(s.r.rt.timers_fired, 2 + 1 + 2 + 2);
+    assert_int_equal(s.r.rt.wait_until_cancelled, 0);
+    simrun_free(&s);
+}
+
+static void test_single_thread_runs_ready_tasks_fifo(void **state)
+{
+    (void)state;
+    /* Three requests arrive during a cold start; each holds the thread 10 ms. */
+    simrun s = sim_text(
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1000, \"requests\": 3,"
+        " \"duration_s\": 0, \"drain_s\": 1},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 5}},"
+        " \"app\": {\"handler\": [{\"cpu\": {\"fixed_ms\": 10}}, {\"respond\": {}}]}}",
+        -1);
+    assert_non_null(strstr(s.trace, "5000000 r1 i1 t1 handler runs"));
+    assert_non_null(strstr(s.trace, "15000000 r2 i1 t2 handler runs"));
+    assert_non_null(strstr(s.trace, "25000000 r3 i1 t3 handler runs"));
+    assert_int_equal(events_of(&s, "thread_free"), 2);
+    simrun_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routing_least_loaded_with_spare_concurrency),
+        cmocka_unit_test(test_max_isolates_shares_the_least_loaded),
+        cmocka_unit_test(test_idle_eviction),
+        cmocka_unit_test(test_lifetime_eviction_kills_in_flight),
+        cmocka_unit_test(test_deploy_replaces_every_isolate),
+        cmocka_unit_test(test_wait_until_budget_cancels),
+        cmocka_unit_test(test_wait_until_runs_first_segment_synchronously),
+        cmocka_unit_test(test_timers_freeze_while_idle_and_catch_up),
+        cmocka_unit_test(test_eviction_discards_timers),
+        cmocka_unit_test(test_server_timers_fire_while_idle),
+        cmocka_unit_test(test_interval_freezes_then_resumes),
+        cmocka_unit_test(test_single_thread_runs_ready_tasks_fifo),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
