@@ -98,13 +98,11 @@ bool eng_pop(eng *e, eng_event *out)
         e->heap[i] = last;
     e->now_ns = out->time_ns;
     e->popped++;
-    uint64_t h = e->hash;
-    h = mix(h, (uint64_t)out->time_ns);
-    h = mix(h, out->seq);
-    h = mix(h, out->type);
-    h = mix(h, out->a);
-    h = mix(h, out->b);
-    e->hash = h;
+    /* Two rounds cover every field: the time, then seq, type and ids folded
+     * into one word (rotations keep each field's bits apart). */
+    uint64_t ids = out->seq ^ ((uint64_t)out->type << 56) ^ ((uint64_t)out->a << 32) ^
+                   ((out->b << 17) | (out->b >> 47));
+    e->hash = mix(mix(e->hash, (uint64_t)out->time_ns), ids);
     if (e->observer)
         e->observer(e->observer_ud, out);
     return true;

@@ -9,6 +9,8 @@ struct wl {
     eng *e;
     rng *rand;
     wl_config cfg;
+    int64_t constant_gap_ns;
+    double mean_gap_ns;
     uint64_t scheduled; /* arrivals scheduled so far */
     int64_t last_ns;    /* time of the last scheduled arrival */
     int64_t on_end_ns;  /* bursts: end of the current on period */
@@ -22,6 +24,8 @@ wl *wl_new(eng *e, rng *workload_rng, const wl_config *cfg)
     w->e = e;
     w->rand = workload_rng;
     w->cfg = *cfg;
+    w->mean_gap_ns = 1e9 / cfg->rate_per_s;
+    w->constant_gap_ns = (int64_t)llround(w->mean_gap_ns);
     return w;
 }
 
@@ -32,10 +36,9 @@ void wl_free(wl *w)
 
 static int64_t gap(wl *w)
 {
-    double mean_ns = 1e9 / w->cfg.rate_per_s;
     if (w->cfg.kind == WL_CONSTANT)
-        return (int64_t)llround(mean_ns);
-    double g = -log1p(-rng_unit(w->rand)) * mean_ns;
+        return w->constant_gap_ns;
+    double g = -log1p(-rng_unit(w->rand)) * w->mean_gap_ns;
     return g > 9.2e18 ? INT64_MAX / 4 : (int64_t)g;
 }
 
