@@ -85,6 +85,13 @@ const char *ing_server_url(const ing_server *srv);
 int ing_server_fd(const ing_server *srv);
 
 /*
+ * ING_RUN_EXTERNAL only. How long the caller may wait before the next pump
+ * at most, in ms (-1: no limit; 0: pump again now - libmicrohttpd has work
+ * that no file descriptor will announce, e.g. a resumed connection).
+ */
+int ing_server_timeout_ms(const ing_server *srv);
+
+/*
  * ING_RUN_EXTERNAL only. Waits up to timeout_ms (0: do not wait) for network
  * activity, handles every ready connection, then commits what was decoded
  * and releases those responses. Returns ING_OK or ING_DB.

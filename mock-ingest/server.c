@@ -73,6 +73,7 @@ struct ing_server {
     atomic_bool stop;
     ing_buf inflated;                 /* HTTP-thread scratch */
     ing_job *decided, **decided_tail; /* this turn's jobs, handed over after MHD_run */
+    uint64_t progress; /* handler calls so far: a pump runs libmicrohttpd while this moves */
 };
 
 /* One HTTP request (libmicrohttpd's per-request closure). */
@@ -493,6 +494,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 {
     (void)version;
     ing_server *srv = cls;
+    srv->progress++;
     conn *c = *con_cls;
     if (!c) {
         c = calloc(1, sizeof *c);
@@ -571,6 +573,21 @@ static void wake(void *ud)
     (void)n; /* a full counter already means "wake up" */
 }
 
+/*
+ * libmicrohttpd 0.9.75 in epoll mode may read data in one run and act on it
+ * in the next, without any fd or MHD_get_timeout() announcing it: run again
+ * while runs make progress (handler calls), so what arrived is handled now.
+ */
+static void run_until_idle(ing_server *srv)
+{
+    for (int i = 0; i < 16; i++) {
+        uint64_t before = srv->progress;
+        MHD_run(srv->d);
+        if (srv->progress == before && i > 0)
+            break;
+    }
+}
+
 /* One turn of the HTTP loop; `inline_writer` also records and commits what it decoded. */
 static int pump(ing_server *srv, int timeout_ms, bool inline_writer)
 {
@@ -587,7 +604,7 @@ static int pump(ing_server *srv, int timeout_ms, bool inline_writer)
             (void)n;
         }
     }
-    MHD_run(srv->d);
+    run_until_idle(srv);
     writer_submit(srv->w, srv->decided);
     srv->decided = NULL;
     srv->decided_tail = &srv->decided;
@@ -595,13 +612,21 @@ static int pump(ing_server *srv, int timeout_ms, bool inline_writer)
         return ING_OK;
     int rc = writer_drain(srv->w);
     /* Send the answers the commit released now, not on the next wake-up. */
-    MHD_run(srv->d);
+    run_until_idle(srv);
     return rc;
 }
 
 int ing_server_pump(ing_server *srv, int timeout_ms)
 {
     return pump(srv, timeout_ms, true);
+}
+
+int ing_server_timeout_ms(const ing_server *srv)
+{
+    MHD_UNSIGNED_LONG_LONG to;
+    if (MHD_get_timeout(srv->d, &to) != MHD_YES)
+        return -1;
+    return to > INT_MAX ? INT_MAX : (int)to;
 }
 
 int ing_server_fd(const ing_server *srv)
