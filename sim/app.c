@@ -26,7 +26,8 @@ typedef struct gvar {
 } gvar;
 
 typedef struct app_iso {
-    gvar *g; /* program->nglobals */
+    gvar *g;    /* program->nglobals */
+    bool *done; /* program->nonce: which once-blocks ran on this isolate */
 } app_iso;
 
 typedef enum { FRAME_BLOCK, FRAME_SPAN, FRAME_REPEAT } frame_kind;
@@ -184,6 +185,7 @@ static void h_discard(void *ud, rt *r, rt_task *t, rt_task_end why)
         trace_at(a, rt_now(r), t, "stranded", "run over");
     if (why != END_DONE)
         a->stats.global_entries_lost += at->local.n;
+    a->tel->task_ends(a->tel_ud, r, t, why);
     t->ext = NULL;
     task_recycle(a, at);
 }
@@ -192,7 +194,8 @@ static void h_isolate_born(void *ud, rt *r, rt_isolate_info *iso)
 {
     app *a = ud;
     app_iso *ai = calloc(1, sizeof *ai);
-    if (!ai || (a->prog->nglobals && !(ai->g = calloc(a->prog->nglobals, sizeof *ai->g))))
+    if (!ai || (a->prog->nglobals && !(ai->g = calloc(a->prog->nglobals, sizeof *ai->g))) ||
+        (a->prog->nonce && !(ai->done = calloc(a->prog->nonce, sizeof *ai->done))))
         abort();
     iso->app = ai;
     a->tel->isolate_born(a->tel_ud, r, iso);
@@ -206,8 +209,10 @@ static void h_isolate_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause
         a->stats.global_entries_lost += ai->g[i].list.n;
         free(ai->g[i].list.e);
     }
-    if (ai)
+    if (ai) {
         free(ai->g);
+        free(ai->done);
+    }
     free(ai);
     iso->app = NULL;
     a->tel->isolate_dies(a->tel_ud, r, iso, cause);
@@ -302,6 +307,15 @@ static void h_run(void *ud, rt *r, rt_task *t)
             trace(a, r, t, op_names[s->op], name[0] ? name : NULL);
         }
         switch (s->op) {
+        case OP_ONCE: {
+            app_iso *ai = rt_current_isolate(r)->app;
+            if (ai->done[s->global])
+                break;
+            ai->done[s->global] = true;
+            assert(at->depth < APP_MAX_DEPTH);
+            at->f[at->depth++] = (frame){.b = &s->body, .kind = FRAME_BLOCK};
+            break;
+        }
         case OP_SPAN:
         case OP_REPEAT: {
             assert(at->depth < APP_MAX_DEPTH); /* the scenario parser bounds nesting */

@@ -36,6 +36,7 @@ typedef enum {
     OP_SET_INTERVAL,
     OP_CALL,
     OP_REPEAT,
+    OP_ONCE, /* module-scope code: runs its body the first time it is reached on an isolate */
 } app_op;
 
 typedef enum { GLOBAL_SET, GLOBAL_APPEND, GLOBAL_READ, GLOBAL_TAKE, GLOBAL_CLEAR } app_global_op;
@@ -65,6 +66,7 @@ typedef struct app_program {
     app_block handler;
     const char **globals; /* names, indexed by app_step.global */
     uint32_t nglobals;
+    uint32_t nonce; /* OP_ONCE steps */
 } app_program;
 
 typedef struct app_stats {

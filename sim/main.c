@@ -18,16 +18,25 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: edgeloss run SCENARIO [--seed N] [--out DIR] [--events FILE] [--trace FILE]\n"
-          "       edgeloss keys\n"
-          "  run    simulate SCENARIO (a JSON file) and print what happened; the seed first\n"
-          "         --seed N       run with seed N instead of the scenario's\n"
-          "         --out DIR      write the run directory (summary.json) to DIR\n"
-          "         --events FILE  write every event, one per line (seed first)\n"
-          "         --trace FILE   write every step each task runs (seed first)\n"
-          "  keys   print the reference of every scenario key (scenarios/README.md)\n"
-          "exit: 0 ok, 1 a run failed, 2 bad scenario or usage\n",
-          f);
+    fputs(
+        "usage: edgeloss run SCENARIO [--seed N] [--variant NAME] [--out DIR]\n"
+        "                    [--events FILE] [--trace FILE] [--ingest URL [--ingest-db FILE]]\n"
+        "       edgeloss keys\n"
+        "  run    simulate SCENARIO (a JSON file), each of its variants in turn, and print\n"
+        "         what happened to every telemetry item and whether each check holds;\n"
+        "         the seed first\n"
+        "         --seed N        run with seed N instead of the scenario's\n"
+        "         --variant NAME  run only this variant\n"
+        "         --out DIR       the run directory: DIR/<variant>/ gets ledger.db, ingest.db\n"
+        "                         and summary.json (default runs/<scenario name>)\n"
+        "         --events FILE   write every event, one per line (seed first)\n"
+        "         --trace FILE    write every step each task runs (seed first)\n"
+        "                         (with several variants: FILE.<variant>)\n"
+        "         --ingest URL    send to this ingest instead of an embedded mock-ingest;\n"
+        "         --ingest-db F   ... whose database is F (else the verdict is unverified)\n"
+        "  keys   print the reference of every scenario key (scenarios/README.md)\n"
+        "exit: 0 every check holds, 1 a check failed or the run failed, 2 bad scenario or usage\n",
+        f);
 }
 
 static double wall_s(void)
@@ -50,100 +59,204 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* mkdir -p */
+static int make_dirs(const char *path)
 {
-    const char *path = NULL, *out_dir = NULL, *events_path = NULL, *trace_path = NULL;
-    sim_options opt = {0};
+    char p[4096];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *c = '/';
+    }
+    return mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static FILE *open_per_variant(const char *path, const char *variant, bool several)
+{
+    char p[4096];
+    if (several)
+        snprintf(p, sizeof p, "%s.%s", path, variant);
+    else
+        snprintf(p, sizeof p, "%s", path);
+    return fopen(p, "w");
+}
+
+typedef struct run_args {
+    const char *path, *out_dir, *events_path, *trace_path, *variant;
+    sim_options opt;
+} run_args;
+
+static int parse_run_args(int argc, char **argv, run_args *ra)
+{
+    static const char *const valued[] = {"--seed",   "--out",     "--events",   "--trace",
+                                         "--ingest", "--variant", "--ingest-db"};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if ((strcmp(a, "--seed") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--events") == 0 ||
-             strcmp(a, "--trace") == 0) &&
-            i + 1 >= argc) {
+        bool takes = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+            takes |= strcmp(a, valued[k]) == 0;
+        if (takes && i + 1 >= argc) {
             fprintf(stderr, "edgeloss: %s needs a value\n", a);
             return SCN_BAD_INPUT;
         }
         if (strcmp(a, "--seed") == 0) {
-            if (parse_u64(argv[++i], &opt.seed)) {
+            if (parse_u64(argv[++i], &ra->opt.seed)) {
                 fprintf(stderr, "edgeloss: --seed %s: expected a whole number >= 0\n", argv[i]);
                 return SCN_BAD_INPUT;
             }
-            opt.seed_set = true;
+            ra->opt.seed_set = true;
         } else if (strcmp(a, "--out") == 0) {
-            out_dir = argv[++i];
+            ra->out_dir = argv[++i];
         } else if (strcmp(a, "--events") == 0) {
-            events_path = argv[++i];
+            ra->events_path = argv[++i];
         } else if (strcmp(a, "--trace") == 0) {
-            trace_path = argv[++i];
+            ra->trace_path = argv[++i];
+        } else if (strcmp(a, "--ingest") == 0) {
+            ra->opt.ingest_url = argv[++i];
+        } else if (strcmp(a, "--ingest-db") == 0) {
+            ra->opt.ingest_db = argv[++i];
+        } else if (strcmp(a, "--variant") == 0) {
+            ra->variant = argv[++i];
         } else if (a[0] == '-') {
             fprintf(stderr, "edgeloss: unknown option %s\n", a);
             usage(stderr);
             return SCN_BAD_INPUT;
-        } else if (!path) {
-            path = a;
+        } else if (!ra->path) {
+            ra->path = a;
         } else {
-            fprintf(stderr, "edgeloss: one scenario at a time (got %s and %s)\n", path, a);
+            fprintf(stderr, "edgeloss: one scenario at a time (got %s and %s)\n", ra->path, a);
             return SCN_BAD_INPUT;
         }
     }
-    if (!path) {
+    if (!ra->path) {
         usage(stderr);
         return SCN_BAD_INPUT;
     }
+    if (ra->opt.ingest_db && !ra->opt.ingest_url) {
+        fprintf(stderr, "edgeloss: --ingest-db goes with --ingest URL\n");
+        return SCN_BAD_INPUT;
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    run_args ra = {0};
+    int rc = parse_run_args(argc, argv, &ra);
+    if (rc)
+        return rc;
     double t0 = wall_s();
     char err[1024];
-    scenario *s;
-    if (scn_load(path, &s, err, sizeof err)) {
+    scenario *first;
+    if (scn_load(ra.path, &first, err, sizeof err)) {
         fprintf(stderr, "edgeloss: %s\n", err);
         return SCN_BAD_INPUT;
     }
-    if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "edgeloss: --out %s: %s\n", out_dir, strerror(errno));
-        scn_free(s);
+    size_t nvariants = 0;
+    bool found = !ra.variant;
+    for (scenario *s = first; s; s = s->next) {
+        nvariants++;
+        found |= ra.variant && strcmp(ra.variant, s->variant) == 0;
+    }
+    if (!found) {
+        fprintf(stderr, "edgeloss: %s has no variant \"%s\" (it has:", ra.path, ra.variant);
+        for (scenario *s = first; s; s = s->next)
+            fprintf(stderr, " %s", s->variant);
+        fprintf(stderr, ")\n");
+        scn_free(first);
         return SCN_BAD_INPUT;
     }
-    if (events_path && !(opt.events = fopen(events_path, "w"))) {
-        fprintf(stderr, "edgeloss: --events %s: %s\n", events_path, strerror(errno));
-        scn_free(s);
-        return SCN_BAD_INPUT;
+    bool several = !ra.variant && nvariants > 1;
+    /* The run directory: --out, else runs/<scenario file name without .json>. */
+    char root[4096];
+    if (ra.out_dir) {
+        snprintf(root, sizeof root, "%s", ra.out_dir);
+    } else {
+        const char *base = strrchr(ra.path, '/');
+        base = base ? base + 1 : ra.path;
+        snprintf(root, sizeof root, "runs/%s", base);
+        size_t n = strlen(root);
+        if (n > 5 && strcmp(root + n - 5, ".json") == 0)
+            root[n - 5] = '\0';
     }
-    if (trace_path && !(opt.trace = fopen(trace_path, "w"))) {
-        fprintf(stderr, "edgeloss: --trace %s: %s\n", trace_path, strerror(errno));
+    int status = 0;
+    uint64_t events = 0;
+    double virtual_s = 0;
+    size_t ran = 0, failed = 0;
+    for (scenario *s = first; s; s = s->next) {
+        if (ra.variant && strcmp(ra.variant, s->variant) != 0)
+            continue;
+        sim_options opt = ra.opt;
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/%s", root, s->variant);
+        bool write_dir = s->has_exporter || ra.out_dir;
+        if (write_dir && make_dirs(dir) != 0) {
+            fprintf(stderr, "edgeloss: %s: %s\n", dir, strerror(errno));
+            status = SCN_BAD_INPUT;
+            break;
+        }
+        opt.run_dir = dir;
+        if (ra.events_path &&
+            !(opt.events = open_per_variant(ra.events_path, s->variant, several))) {
+            fprintf(stderr, "edgeloss: --events %s: %s\n", ra.events_path, strerror(errno));
+            status = SCN_BAD_INPUT;
+            break;
+        }
+        if (ra.trace_path && !(opt.trace = open_per_variant(ra.trace_path, s->variant, several))) {
+            fprintf(stderr, "edgeloss: --trace %s: %s\n", ra.trace_path, strerror(errno));
+            if (opt.events)
+                fclose(opt.events);
+            status = SCN_BAD_INPUT;
+            break;
+        }
+        sim_result r;
+        int src = sim_run(s, &opt, &r, err, sizeof err);
         if (opt.events)
             fclose(opt.events);
-        scn_free(s);
-        return SCN_BAD_INPUT;
-    }
-    sim_result r;
-    int rc = sim_run(s, &opt, &r, err, sizeof err);
-    if (opt.events)
-        fclose(opt.events);
-    if (opt.trace)
-        fclose(opt.trace);
-    if (rc) {
-        fprintf(stderr, "edgeloss: %s\n", err);
-        scn_free(s);
-        return 1;
-    }
-    sim_print_summary(s, &r, stdout);
-    if (out_dir) {
-        char p[4096];
-        snprintf(p, sizeof p, "%s/summary.json", out_dir);
-        FILE *f = fopen(p, "w");
-        if (!f) {
-            fprintf(stderr, "edgeloss: %s: %s\n", p, strerror(errno));
-            scn_free(s);
-            return 1;
+        if (opt.trace)
+            fclose(opt.trace);
+        if (src) {
+            fprintf(stderr, "edgeloss: %s (variant %s): %s\n", ra.path, s->variant, err);
+            sim_result_free(&r);
+            status = 1;
+            break;
         }
-        sim_write_summary_json(s, &r, f);
-        fclose(f);
+        if (ran++)
+            fputc('\n', stdout);
+        sim_print_summary(s, &r, stdout);
+        fflush(stdout);
+        if (write_dir) {
+            char p[4300];
+            snprintf(p, sizeof p, "%s/summary.json", dir);
+            FILE *f = fopen(p, "w");
+            if (!f) {
+                fprintf(stderr, "edgeloss: %s: %s\n", p, strerror(errno));
+                sim_result_free(&r);
+                status = 1;
+                break;
+            }
+            sim_write_summary_json(s, &r, f);
+            fclose(f);
+        }
+        if (!r.checks_pass) {
+            failed++;
+            status = 1;
+        }
+        events += r.events;
+        virtual_s += (double)r.end_ns / 1e9;
+        sim_result_free(&r);
     }
+    if (several && status != SCN_BAD_INPUT)
+        printf("\n%zu variants run, %zu with a failed check\n", ran, failed);
     double wall = wall_s() - t0;
-    fprintf(stderr,
-            "wall time %.6f s; %.0fx faster than real time; %.0f events/s; mean queue depth %.2f\n",
-            wall, (double)r.end_ns / 1e9 / (wall > 0 ? wall : 1e-9),
-            (double)r.events / (wall > 0 ? wall : 1e-9), r.mean_queue_depth);
-    scn_free(s);
-    return 0;
+    fprintf(stderr, "wall time %.6f s; %.0fx faster than real time; %.0f events/s\n", wall,
+            virtual_s / (wall > 0 ? wall : 1e-9), (double)events / (wall > 0 ? wall : 1e-9));
+    scn_free(first);
+    return status;
 }
 
 int main(int argc, char **argv)

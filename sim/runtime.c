@@ -41,6 +41,8 @@ const char *rt_event_name(uint32_t type)
         [EV_DEPLOY] = "deploy",
         [EV_WU_DEADLINE] = "waituntil_deadline",
         [EV_END] = "end",
+        [EV_FETCH_ARRIVE] = "fetch_arrive",
+        [EV_FETCH_DONE] = "fetch_done",
     };
     return type < EV_TYPE_COUNT && names[type] ? names[type] : "?";
 }
@@ -84,6 +86,9 @@ typedef struct request {
 
 typedef struct task {
     rt_task pub;
+    rt_fn cfn; /* TASK_CALLBACK: the C code to run */
+    void *cud;
+    uint64_t timer_id; /* the timer whose firing made it (0: none) */
     task_state state;
     uint32_t iso, req;
     uint32_t ready_next;
@@ -96,6 +101,8 @@ typedef struct timer {
     uint32_t iso;
     uint64_t owner_request;
     const void *body;
+    rt_fn cfn; /* a C timer (body unused) */
+    void *cud;
     int64_t due_ns;
     int64_t interval_ns;
     uint32_t iso_prev, iso_next;
@@ -172,6 +179,7 @@ struct rt {
     rng *rand;
     rt_config cfg;
     rt_host host;
+    rt_observer obs;
     rt_stats stats;
 
     pool isos;
@@ -189,6 +197,7 @@ struct rt {
     int64_t seg_start_ns;
     int64_t seg_cpu_ns;
     uint64_t freeze_seq; /* orders frozen work that came due at the same instant */
+    uint32_t last_timer; /* slot of the timer rt_set_timer made last */
 };
 
 /* ---------- pools ---------- */
@@ -237,6 +246,37 @@ void rt_free(rt *r)
     pool_free(&r->tasks);
     pool_free(&r->timers);
     free(r);
+}
+
+void rt_set_observer(rt *r, const rt_observer *obs)
+{
+    r->obs = *obs;
+}
+
+static void notify_request(rt *r, uint32_t q, rt_request_event ev, int64_t t)
+{
+    if (r->obs.request)
+        r->obs.request(r->obs.ud, REQ(r, q).id, ISO(r, REQ(r, q).iso).info.id, ev, t);
+}
+
+rt_isolate_ref rt_current_isolate_ref(const rt *r)
+{
+    assert(r->cur != NONE);
+    uint32_t s = TASK(r, r->cur).iso;
+    return (rt_isolate_ref){s, ISO(r, s).info.id};
+}
+
+rt_isolate_info *rt_task_isolate(rt *r, const rt_task *t)
+{
+    /* The host's rt_task is the first member of our task. */
+    const task *tk = (const task *)(const void *)t;
+    return &ISO(r, tk->iso).info;
+}
+
+bool rt_isolate_alive(const rt *r, rt_isolate_ref ref)
+{
+    return ref.slot < r->isos.n && ISO(r, ref.slot).state != ISO_FREE &&
+           ISO(r, ref.slot).info.id == ref.id;
 }
 
 int64_t rt_now(const rt *r)
@@ -321,6 +361,13 @@ static void run_task(rt *r, uint32_t s)
     uint32_t saved = r->cur;
     r->cur = s;
     TASK(r, s).state = T_RUNNING;
+    if (TASK(r, s).cfn) {
+        TASK(r, s).cfn(TASK(r, s).cud, r);
+        if (TASK(r, s).state == T_RUNNING)
+            rt_finish(r);
+        r->cur = saved;
+        return;
+    }
     r->host.run(r->host.ud, r, &TASK(r, s).pub);
     /* The host left it waiting, suspended, or finished (released). */
     if (TASK(r, s).state == T_RUNNING)
@@ -333,6 +380,9 @@ static void request_settle(rt *r, uint32_t req_slot);
 /* Runs ready tasks while the isolate's thread is free. */
 static void kick(rt *r, uint32_t iso_slot)
 {
+    /* The thread is taken by the running task; its own kick loop goes on after it. */
+    if (r->cur != NONE)
+        return;
     for (;;) {
         isolate *iso = &ISO(r, iso_slot);
         if (iso->state != ISO_ACTIVE || iso->ready_head == NONE)
@@ -390,6 +440,8 @@ static uint32_t isolate_new(rt *r)
     r->live_tail = s;
     r->stats.isolates_created++;
     r->host.isolate_born(r->host.ud, r, &iso->info);
+    if (r->obs.isolate)
+        r->obs.isolate(r->obs.ud, &iso->info, -1, eng_now(r->e));
     int64_t startup = dist_draw(&r->cfg.cold_start, r->rand);
     schedule(r, eng_now(r->e) + startup, EV_ISO_READY, s, iso->info.id);
     if (r->cfg.kind == RT_EDGE && r->cfg.max_lifetime_ns > 0)
@@ -431,6 +483,7 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
     for (uint32_t q = 0; q < r->reqs.n; q++) {
         request *rq = &REQ(r, q);
         if (rq->id && rq->iso == s) {
+            notify_request(r, q, RT_REQ_KILLED, eng_now(r->e));
             if (!over) {
                 r->stats.killed++;
                 if (!rq->responded)
@@ -441,6 +494,8 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
         }
     }
     r->host.isolate_dies(r->host.ud, r, &iso->info, cause);
+    if (r->obs.isolate)
+        r->obs.isolate(r->obs.ud, &iso->info, (int)cause, eng_now(r->e));
     if (!over)
         r->stats.evicted[cause]++;
     live_unlink(r, s);
@@ -519,6 +574,7 @@ static void request_end(rt *r, uint32_t q)
     request *rq = &REQ(r, q);
     uint32_t s = rq->iso;
     r->stats.completed++;
+    notify_request(r, q, RT_REQ_ENDED, r->cur != NONE ? rt_task_time(r) : eng_now(r->e));
     rq->id = 0;
     pool_put(&r->reqs, q);
     isolate *iso = &ISO(r, s);
@@ -568,6 +624,7 @@ uint64_t rt_request_arrive(rt *r)
     iso->in_flight++;
     iso->info.requests_served++;
     uint64_t id = rq->id;
+    notify_request(r, q, RT_REQ_ARRIVED, eng_now(r->e));
     if (iso->state == ISO_IDLE)
         wake(r, s); /* overdue timers go into the ready queue ahead of this request */
     uint32_t ts = task_new(r, s, q, TASK_HANDLER, id);
@@ -584,9 +641,15 @@ static void fire_timer(rt *r, uint32_t tslot)
     timer *tm = &TIMER(r, tslot);
     uint32_t s = tm->iso;
     r->stats.timers_fired++;
-    uint32_t ts = task_new(r, s, NONE, TASK_TIMER, tm->owner_request);
+    uint32_t ts = task_new(r, s, NONE, tm->cfn ? TASK_CALLBACK : TASK_TIMER, tm->owner_request);
     tm = &TIMER(r, tslot);
-    r->host.timer_start(r->host.ud, r, &TASK(r, ts).pub, tm->body);
+    TASK(r, ts).timer_id = tm->id;
+    if (tm->cfn) {
+        TASK(r, ts).cfn = tm->cfn;
+        TASK(r, ts).cud = tm->cud;
+    } else {
+        r->host.timer_start(r->host.ud, r, &TASK(r, ts).pub, tm->body);
+    }
     tm = &TIMER(r, tslot);
     ready_push(r, s, ts);
     if (tm->interval_ns > 0) {
@@ -595,6 +658,75 @@ static void fire_timer(rt *r, uint32_t tslot)
     } else {
         timer_release(r, tslot);
     }
+}
+
+uint64_t rt_set_timer_fn(rt *r, int64_t delay_ns, int64_t interval_ns, rt_fn fn, void *ud)
+{
+    uint64_t id = rt_set_timer(r, delay_ns, interval_ns, NULL);
+    timer *tm = &TIMER(r, r->last_timer);
+    tm->cfn = fn;
+    tm->cud = ud;
+    return id;
+}
+
+static void ready_remove(rt *r, uint32_t iso_slot, uint32_t ts)
+{
+    isolate *iso = &ISO(r, iso_slot);
+    uint32_t prev = NONE;
+    for (uint32_t x = iso->ready_head; x != NONE; x = TASK(r, x).ready_next) {
+        if (x == ts) {
+            if (prev == NONE)
+                iso->ready_head = TASK(r, x).ready_next;
+            else
+                TASK(r, prev).ready_next = TASK(r, x).ready_next;
+            if (iso->ready_tail == ts)
+                iso->ready_tail = prev;
+            return;
+        }
+        prev = x;
+    }
+}
+
+void rt_clear_timer(rt *r, uint64_t timer_id)
+{
+    assert(r->cur != NONE);
+    uint32_t s = TASK(r, r->cur).iso;
+    for (uint32_t t = ISO(r, s).timers; t != NONE; t = TIMER(r, t).iso_next) {
+        if (TIMER(r, t).id == timer_id) {
+            timer_release(r, t);
+            break;
+        }
+    }
+    /* clearTimeout also stops a callback that fired but has not run yet (it waits
+     * for the thread, or was frozen). */
+    for (uint32_t t = ISO(r, s).tasks; t != NONE; t = TASK(r, t).iso_next) {
+        task *tk = &TASK(r, t);
+        if (tk->timer_id != timer_id || t == r->cur ||
+            (tk->state != T_READY && tk->state != T_FROZEN))
+            continue;
+        if (tk->state == T_READY)
+            ready_remove(r, s, t);
+        r->host.discard(r->host.ud, r, &tk->pub, END_DONE);
+        task_release(r, t);
+        return;
+    }
+}
+
+bool rt_post(rt *r, rt_isolate_ref ref, uint64_t request_id, rt_fn fn, void *ud)
+{
+    if (!rt_isolate_alive(r, ref))
+        return false;
+    uint32_t ts = task_new(r, ref.slot, NONE, TASK_CALLBACK, request_id);
+    TASK(r, ts).cfn = fn;
+    TASK(r, ts).cud = ud;
+    if (ISO(r, ref.slot).state != ISO_ACTIVE) {
+        TASK(r, ts).state = T_FROZEN;
+        freeze(r, ref.slot, false, ts, TASK(r, ts).pub.id, eng_now(r->e));
+        return true;
+    }
+    ready_push(r, ref.slot, ts);
+    kick(r, ref.slot);
+    return true;
 }
 
 uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *body)
@@ -608,6 +740,7 @@ uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *
     tm->iso = s;
     tm->owner_request = owner;
     tm->body = body;
+    r->last_timer = ts;
     tm->interval_ns = interval_ns;
     tm->due_ns = rt_task_time(r) + (delay_ns > 0 ? delay_ns : 0);
     tm->iso_prev = NONE;
@@ -696,6 +829,7 @@ void rt_respond(rt *r, int status)
         return;
     REQ(r, q).responded = true;
     r->stats.responded++;
+    notify_request(r, q, RT_REQ_RESPONDED, rt_task_time(r));
     /* The budget only matters when waitUntil work exists beside the handler. */
     if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1)
         schedule(r, rt_task_time(r) + r->cfg.wait_until_budget_ns, EV_WU_DEADLINE, q, REQ(r, q).id);
@@ -804,23 +938,8 @@ bool rt_handle(rt *r, const eng_event *ev)
             uint32_t nx = TASK(r, ts).iso_next;
             task *t = &TASK(r, ts);
             if (t->req == q && t->pub.kind == TASK_WAIT_UNTIL) {
-                if (t->state == T_READY) {
-                    /* unlink from the ready queue */
-                    isolate *iso = &ISO(r, s);
-                    uint32_t prev = NONE;
-                    for (uint32_t x = iso->ready_head; x != NONE; x = TASK(r, x).ready_next) {
-                        if (x == ts) {
-                            if (prev == NONE)
-                                iso->ready_head = t->ready_next;
-                            else
-                                TASK(r, prev).ready_next = t->ready_next;
-                            if (iso->ready_tail == ts)
-                                iso->ready_tail = prev;
-                            break;
-                        }
-                        prev = x;
-                    }
-                }
+                if (t->state == T_READY)
+                    ready_remove(r, s, ts);
                 r->stats.wait_until_cancelled++;
                 r->host.discard(r->host.ud, r, &t->pub, END_CANCELLED_BUDGET);
                 task_release(r, ts);
@@ -837,13 +956,25 @@ bool rt_handle(rt *r, const eng_event *ev)
     }
 }
 
+static void shutdown_task(void *ud, rt *r)
+{
+    (void)ud;
+    if (r->host.shutdown)
+        r->host.shutdown(r->host.ud, r, rt_current_isolate(r));
+}
+
+void rt_shutdown(rt *r)
+{
+    if (r->cfg.kind != RT_SERVER)
+        return;
+    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
+        rt_post(r, (rt_isolate_ref){s, ISO(r, s).info.id}, 0, shutdown_task, NULL);
+}
+
 void rt_end(rt *r)
 {
-    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next) {
+    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
         r->stats.alive_at_end++;
-        if (r->cfg.kind == RT_SERVER && r->host.shutdown)
-            r->host.shutdown(r->host.ud, r, &ISO(r, s).info);
-    }
     while (r->live_head != NONE)
         evict(r, r->live_head, (rt_evict)RT_END_OF_RUN);
 }

@@ -71,22 +71,25 @@ typedef struct rt_config {
 
 /* Event types (engine.h `type`). Append only: they are part of the log hash. */
 enum {
-    EV_ARRIVAL = 1, /* a = 0, b = arrival number */
-    EV_ISO_READY,   /* a = isolate slot, b = isolate id */
-    EV_THREAD_FREE, /* a = isolate slot, b = isolate id */
-    EV_TASK_WAKE,   /* a = task slot, b = task id */
-    EV_TIMER,       /* a = timer slot, b = timer id */
-    EV_IDLE_EVICT,  /* a = isolate slot, b = isolate id */
-    EV_LIFETIME,    /* a = isolate slot, b = isolate id */
-    EV_DEPLOY,      /* a = deploy index */
-    EV_WU_DEADLINE, /* a = request slot, b = request id */
-    EV_END,         /* the drain period is over */
+    EV_ARRIVAL = 1,  /* a = 0, b = arrival number */
+    EV_ISO_READY,    /* a = isolate slot, b = isolate id */
+    EV_THREAD_FREE,  /* a = isolate slot, b = isolate id */
+    EV_TASK_WAKE,    /* a = task slot, b = task id */
+    EV_TIMER,        /* a = timer slot, b = timer id */
+    EV_IDLE_EVICT,   /* a = isolate slot, b = isolate id */
+    EV_LIFETIME,     /* a = isolate slot, b = isolate id */
+    EV_DEPLOY,       /* a = deploy index */
+    EV_WU_DEADLINE,  /* a = request slot, b = request id */
+    EV_END,          /* the drain period is over */
+    EV_FETCH_ARRIVE, /* a = fetch slot, b = fetch id: the request reaches its server */
+    EV_FETCH_DONE,   /* a = fetch slot, b = fetch id: the response reaches the isolate */
     EV_TYPE_COUNT
 };
 
 const char *rt_event_name(uint32_t type);
 
-typedef enum { TASK_HANDLER, TASK_WAIT_UNTIL, TASK_TIMER } rt_task_kind;
+/* TASK_CALLBACK: C code (a timer's or a response's continuation) run on the isolate's thread. */
+typedef enum { TASK_HANDLER, TASK_WAIT_UNTIL, TASK_TIMER, TASK_CALLBACK } rt_task_kind;
 typedef enum { END_DONE, END_CANCELLED_BUDGET, END_EVICTED, END_RUN_OVER } rt_task_end;
 
 typedef struct rt rt;
@@ -99,6 +102,12 @@ typedef struct rt_task {
     uint64_t isolate_id;
     void *ext; /* the host's state (e.g. the interpreter's frames) */
 } rt_task;
+
+/* An isolate that may die: rt_isolate_alive says whether it still lives. */
+typedef struct rt_isolate_ref_s {
+    uint32_t slot;
+    uint64_t id;
+} rt_isolate_ref;
 
 /* A reference that survives the task: resuming a dead task is a no-op. */
 typedef struct rt_task_ref {
@@ -154,10 +163,12 @@ void rt_free(rt *r);
 uint64_t rt_request_arrive(rt *r);
 /* Handles one engine event of the runtime's types. False if the type is not ours. */
 bool rt_handle(rt *r, const eng_event *ev);
+/* Server kind, end of the run: each live process runs its shutdown hook (as a C task). */
+void rt_shutdown(rt *r);
 /*
- * End of the run: server kind runs its shutdown hooks; then every live
- * isolate is counted and torn down (isolate_dies with RT_END_OF_RUN, tasks
- * discarded with END_RUN_OVER), so the host sees what was still in memory.
+ * End of the run: every live isolate is counted and torn down (isolate_dies
+ * with RT_END_OF_RUN, tasks discarded with END_RUN_OVER), so the host sees
+ * what was still in memory.
  */
 void rt_end(rt *r);
 
@@ -187,12 +198,45 @@ void rt_respond(rt *r, int status);
 void rt_wait_until(rt *r, void *ext);
 /* setTimeout (interval_ns == 0) or setInterval from the running task. */
 uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *body);
+
+/*
+ * C continuations. fn(ud, r) runs as a task of its own on the isolate's
+ * thread (so it may call rt_cpu, rt_set_timer_fn, rt_post, rt_resume), then
+ * finishes; it must not await. Like every task it waits for the thread, is
+ * frozen while the isolate is idle, and dies with the isolate (fn never runs;
+ * `ud` is the owner's to free). The task counts toward no request's lifetime.
+ */
+typedef void (*rt_fn)(void *ud, rt *r);
+/* A timer that runs fn (setTimeout/setInterval of C code), from inside a task. */
+uint64_t rt_set_timer_fn(rt *r, int64_t delay_ns, int64_t interval_ns, rt_fn fn, void *ud);
+/* Cancels a timer set by the running isolate (no-op when it already fired or died). */
+void rt_clear_timer(rt *r, uint64_t timer_id);
+/* Queues fn on a live isolate now (a promise continuation); false if it died. */
+bool rt_post(rt *r, struct rt_isolate_ref_s ref, uint64_t request_id, rt_fn fn, void *ud);
 /* The running task's isolate (for globals and telemetry state). */
 rt_isolate_info *rt_current_isolate(rt *r);
 const rt_task *rt_current_task(const rt *r);
 
 /* The engine's current time (outside a task's segment). */
 int64_t rt_now(const rt *r);
+
+rt_isolate_ref rt_current_isolate_ref(const rt *r);
+/* The isolate a task (as passed to the host) runs on. */
+rt_isolate_info *rt_task_isolate(rt *r, const rt_task *t);
+bool rt_isolate_alive(const rt *r, rt_isolate_ref ref);
+
+/* Lifecycle notifications for the ledger; never decisions. */
+typedef enum { RT_REQ_ARRIVED, RT_REQ_RESPONDED, RT_REQ_ENDED, RT_REQ_KILLED } rt_request_event;
+
+typedef struct rt_observer {
+    void *ud;
+    void (*request)(void *ud, uint64_t request_id, uint64_t isolate_id, rt_request_event ev,
+                    int64_t time_ns);
+    /* born: cause < 0; died: an rt_evict or RT_END_OF_RUN */
+    void (*isolate)(void *ud, const rt_isolate_info *iso, int cause, int64_t time_ns);
+} rt_observer;
+
+void rt_set_observer(rt *r, const rt_observer *obs);
 
 const rt_stats *rt_get_stats(const rt *r);
 const rt_config *rt_get_config(const rt *r);

@@ -65,14 +65,88 @@ static const sk_key keys[] = {
     {"app", SK_OBJECT, 0, 0, NULL, NULL, "the request program", SK_REQUIRED},
     {"app.handler", SK_STEPS, 1, 1e6, NULL, NULL, "the steps every request runs", SK_REQUIRED},
 
-    {"exporter", SK_LATER, 0, 0, NULL, NULL, "which exporter, configured how", 0},
-    {"network", SK_LATER, 0, 0, NULL, NULL, "network latency and faults", 0},
-    {"ingest", SK_LATER, 0, 0, NULL, NULL, "ingest keys, caps and faults", 0},
+    {"variant", SK_STRING, 1, 0, "\"baseline\"", NULL,
+     "the name of the run this file describes (its variants are named in `variants`)", 0},
+
+    {"exporter", SK_OBJECT, 0, 0, NULL, NULL,
+     "the telemetry SDK's exporter; without it telemetry calls are counted no-ops", 0},
+    {"exporter.strategy", SK_ENUM, 0, 0, "\"threshold\"",
+     "threshold|immediate|propagate|exposed|private_reach|interval|otel-batch",
+     "threshold: the seed's exporter; immediate: fix A; propagate: fix B; exposed: fix C; "
+     "private_reach: the seed's workaround; interval: setInterval auto-flush; otel-batch: "
+     "a BatchSpanProcessor", 0},
+    {"exporter.batch_items", SK_INT, 1, 1e6, "100", NULL,
+     "buffered strategies POST when this many items are buffered (seed: 100)", 0},
+    {"exporter.batch_bytes", SK_INT, 1, 1e9, "51200", NULL,
+     "... or this many bytes of OTLP JSON (seed: 50 KB)", 0},
+    {"exporter.backoff_s", SK_NUMBER, 0, 1e6, "60", NULL,
+     "after a 403 the exporter waits this long before it POSTs again (Retry-After wins)", 0},
+    {"exporter.breaker", SK_OBJECT, 0, 0, "{}", NULL, "circuit breaker of buffered strategies", 0},
+    {"exporter.breaker.failures", SK_INT, 1, 1e6, "5", NULL, "failed flushes in a row that open it", 0},
+    {"exporter.breaker.open_s", SK_NUMBER, 0, 1e6, "60", NULL, "how long it stays open", 0},
+    {"exporter.breaker.successes", SK_INT, 1, 1e6, "2", NULL,
+     "good answers while half-open that close it", 0},
+    {"exporter.retry", SK_OBJECT, 0, 0, "{}", NULL, "retries of 429 and 5xx answers", 0},
+    {"exporter.retry.count", SK_INT, 0, 100, "2", NULL, "retries after the first attempt", 0},
+    {"exporter.retry.backoff", SK_DIST, 0, 0, "{\"fixed_ms\": 500}", NULL,
+     "wait before the first retry, doubling each time", 0},
+    {"exporter.retry.honor_retry_after", SK_BOOL, 0, 0, "true", NULL,
+     "wait what Retry-After says when the answer has it", 0},
+    {"exporter.flush_budget_s", SK_NUMBER, 0, 1e6, "10", NULL,
+     "a flush stops waiting for its answers after this long (0: never)", 0},
+    {"exporter.interval_s", SK_NUMBER, 0.001, 1e6, "10", NULL,
+     "interval strategy: the setInterval period of its auto-flush", 0},
+    {"exporter.otel", SK_OBJECT, 0, 0, "{}", NULL, "otel-batch: the BatchSpanProcessor's settings", 0},
+    {"exporter.otel.max_queue", SK_INT, 1, 1e7, "2048", NULL, "queue size; more is dropped", 0},
+    {"exporter.otel.max_batch", SK_INT, 1, 1e6, "512", NULL, "items per export", 0},
+    {"exporter.otel.delay_ms", SK_NUMBER, 0, 1e9, "5000", NULL, "scheduled delay of an export", 0},
+    {"exporter.service", SK_STRING, 1, 0, "\"edge-worker\"", NULL, "resource service.name", 0},
+    {"exporter.layer1", SK_ENUM, 0, 0, "\"request\"", "request|isolate",
+     "the tracer's, metrics collector's and logger's buffers: one per request (the seed: they "
+     "batch within a single request), or one per isolate shared by concurrent requests", 0},
+
+    {"network", SK_OBJECT, 0, 0, "{}", NULL, "the network between isolates and the ingest", 0},
+    {"network.latency", SK_DIST, 0, 0, "{\"lognormal_ms\": {\"p50\": 20, \"p99\": 120}}",
+     NULL, "one-way latency (a round trip draws twice)", 0},
+    {"network.faults", SK_LATER, 0, 0, NULL, NULL, "drops, resets and timeouts", 0},
+
+    {"ingest", SK_OBJECT, 0, 0, "{}", NULL, "the mock ingest the run sends to", 0},
+    {"ingest.api_key", SK_STRING, 1, 0, NULL, NULL,
+     "the key the exporter sends; the ingest then requires it", 0},
+    {"ingest.cap", SK_OBJECT, 0, 0, NULL, NULL,
+     "items accepted per fixed window; a request past it gets 403 (the seed's per-worker cap)", 0},
+    {"ingest.cap.items", SK_INT, 1, 1e12, NULL, NULL, "items per window", SK_REQUIRED},
+    {"ingest.cap.window_s", SK_NUMBER, 1e-9, 1e9, NULL, NULL, "window length", SK_REQUIRED},
+    {"ingest.faults", SK_LATER, 0, 0, NULL, NULL, "ingest errors and slowness", 0},
+
     {"faults", SK_LATER, 0, 0, NULL, NULL, "fault injection", 0},
     {"waf", SK_LATER, 0, 0, NULL, NULL, "WAF rules in front of the ingest", 0},
     {"pipeline", SK_LATER, 0, 0, NULL, NULL, "the multi-hop ingest pipeline", 0},
-    {"expect", SK_LATER, 0, 0, NULL, NULL, "acceptance checks", 0},
-    {"variants", SK_LATER, 0, 0, NULL, NULL, "variants to run side by side", 0},
+
+    {"expect", SK_ARRAY, 0, 1000, "[]", NULL, "acceptance checks (needs an exporter)", 0},
+    {"expect[]", SK_OBJECT, 0, 0, NULL, NULL, "one check: `check` or `metric`", 0},
+    {"expect[].check", SK_ENUM, 0, 0, NULL,
+     "flush_lands_within_request|low_volume_no_loss|no_private_access|batching_migration",
+     "a named criterion (the seed's four acceptance criteria)", 0},
+    {"expect[].metric", SK_STRING, 1, 0, NULL, NULL,
+     "a number of the run: items, delivered, late, duplicated, misattributed, lost, loss_ratio, "
+     "lost.<cause>, duplicates, posts, posts_per_item, items_per_post, delivery_delay_p50_ms, "
+     "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, exposure_items, "
+     "exposure_bytes, private_accesses, requests", 0},
+    {"expect[].min", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: lowest acceptable value", 0},
+    {"expect[].max", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: highest acceptable value", 0},
+    {"expect[].holds", SK_BOOL, 0, 0, "true", NULL,
+     "false: the criterion must be violated (the scenario reproduces an incident)", 0},
+    {"expect[].allow_vacuous", SK_BOOL, 0, 0, "false", NULL,
+     "pass when there is nothing to check (else an empty population fails)", 0},
+    {"expect[].min_items_per_post", SK_NUMBER, 0, 1e9, "20", NULL,
+     "batching_migration: the batches a long-lived runtime must keep", 0},
+    {"expect[].why", SK_STRING, 0, 0, NULL, NULL, "what the check is for (shown with its result)", 0},
+
+    {"variants", SK_CUSTOM, 0, 0, "[]", NULL,
+     "other runs of the same scenario side by side: objects with `name`, an optional "
+     "`description`, and overrides of any of exporter, runtime, workload, app, network, ingest, "
+     "expect (objects merge key by key; arrays and values replace)", 0},
 
     {"step.span", SK_OBJECT, 0, 0, NULL, NULL, "a span around nested steps", 0},
     {"step.span.name", SK_STRING, 1, 0, NULL, NULL, "span name", SK_REQUIRED},
@@ -109,6 +183,9 @@ static const sk_key keys[] = {
     {"step.call", SK_ENUM, 0, 0, NULL,
      "tracer.flush|metrics.flush|logger.flush|exporter.flush|exporter.shutdown",
      "a telemetry API call (no-ops until an exporter is configured)", 0},
+    {"step.once", SK_STEPS, 0, 1e6, NULL, NULL,
+     "module-scope code: runs the first time any request on the isolate reaches it (e.g. to "
+     "start a setInterval once)", 0},
     {"step.repeat", SK_OBJECT, 0, 0, NULL, NULL, "runs nested steps several times", 0},
     {"step.repeat.times", SK_INT, 0, 1e6, NULL, NULL, "how many times", SK_REQUIRED},
     {"step.repeat.do", SK_STEPS, 0, 1e6, NULL, NULL, "the steps", SK_REQUIRED},
@@ -151,6 +228,7 @@ void scn_free(scenario *s)
 {
     if (!s)
         return;
+    scn_free(s->next);
     block *b = s->mem;
     while (b) {
         block *nx = b->next;
@@ -214,6 +292,11 @@ static const char *str(cctx *c, const cJSON *obj, const char *kpath, const char 
 {
     const cJSON *v = val(c, obj, kpath, leaf);
     return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static bool flag(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
+{
+    return cJSON_IsTrue(val(c, obj, kpath, leaf));
 }
 
 static dist dst(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
@@ -336,6 +419,10 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
         } else if (strcmp(op, "call") == 0) {
             s->op = OP_CALL;
             s->call = (tel_call)tel_call_find(v->valuestring);
+        } else if (strcmp(op, "once") == 0) {
+            s->op = OP_ONCE;
+            s->global = c->s->program.nonce++;
+            rc = compile_block(c, v, jp, where, false, &s->body);
         } else if (strcmp(op, "repeat") == 0) {
             s->op = OP_REPEAT;
             s->times = (uint32_t)num(c, v, kp, "times");
@@ -405,19 +492,233 @@ static int compile(cctx *c, const cJSON *root)
     rc->ndeploys = (size_t)nd;
 
     const cJSON *a = val(c, root, "", "app");
-    return compile_block(c, val(c, a, "app", "handler"), "$.app.handler", IN_HANDLER, true,
-                         &s->program.handler);
+    int brc = compile_block(c, val(c, a, "app", "handler"), "$.app.handler", IN_HANDLER, true,
+                            &s->program.handler);
+    if (brc)
+        return brc;
+    s->variant = dup(s, str(c, root, "", "variant"));
+
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "exporter");
+    s->has_exporter = ex != NULL;
+    exp_config *e = &s->exporter;
+    e->strategy = (exp_strategy)exp_strategy_find(str(c, ex, "exporter", "strategy"));
+    e->batch_items = (uint32_t)num(c, ex, "exporter", "batch_items");
+    e->batch_bytes = (uint32_t)num(c, ex, "exporter", "batch_bytes");
+    e->backoff_ns = secs(num(c, ex, "exporter", "backoff_s"));
+    const cJSON *br = val(c, ex, "exporter", "breaker");
+    e->breaker_failures = (uint32_t)num(c, br, "exporter.breaker", "failures");
+    e->breaker_open_ns = secs(num(c, br, "exporter.breaker", "open_s"));
+    e->breaker_successes = (uint32_t)num(c, br, "exporter.breaker", "successes");
+    const cJSON *rt_ = val(c, ex, "exporter", "retry");
+    e->retries = (uint32_t)num(c, rt_, "exporter.retry", "count");
+    e->retry_backoff = dst(c, rt_, "exporter.retry", "backoff");
+    e->honor_retry_after = flag(c, rt_, "exporter.retry", "honor_retry_after");
+    e->flush_budget_ns = secs(num(c, ex, "exporter", "flush_budget_s"));
+    e->interval_ns = secs(num(c, ex, "exporter", "interval_s"));
+    const cJSON *ot = val(c, ex, "exporter", "otel");
+    e->otel_max_queue = (uint32_t)num(c, ot, "exporter.otel", "max_queue");
+    e->otel_max_batch = (uint32_t)num(c, ot, "exporter.otel", "max_batch");
+    e->otel_delay_ns = (int64_t)llround(num(c, ot, "exporter.otel", "delay_ms") * 1e6);
+    e->service = dup(s, str(c, ex, "exporter", "service"));
+    e->layer1_per_request = strcmp(str(c, ex, "exporter", "layer1"), "request") == 0;
+
+    const cJSON *nw = val(c, root, "", "network");
+    s->network.latency = dst(c, nw, "network", "latency");
+
+    const cJSON *ing = val(c, root, "", "ingest");
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(ing, "api_key");
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(ing, "cap");
+    if (key || cap) {
+        char json[512];
+        int n = snprintf(json, sizeof json, "{");
+        if (key) {
+            s->api_key = dup(s, key->valuestring);
+            cJSON *ko = cJSON_CreateString(key->valuestring);
+            char *ks = cJSON_PrintUnformatted(ko);
+            n += snprintf(json + n, sizeof json - (size_t)n, "\"keys\": [%s]", ks);
+            cJSON_free(ks);
+            cJSON_Delete(ko);
+        }
+        if (cap)
+            snprintf(json + n, sizeof json - (size_t)n,
+                     "%s\"cap\": {\"items\": %.0f, \"window_s\": %.17g}", key ? ", " : "",
+                     num(c, cap, "ingest.cap", "items"), num(c, cap, "ingest.cap", "window_s"));
+        strncat(json, "}", sizeof json - strlen(json) - 1);
+        s->ingest_json = dup(s, json);
+    }
+
+    const cJSON *exps = val(c, root, "", "expect");
+    int ne = cJSON_GetArraySize(exps);
+    if (ne && !s->has_exporter)
+        return cfail(c, "$.expect", "checks need telemetry to check: add an exporter");
+    s->expects = ne ? alloc(s, (size_t)ne * sizeof *s->expects) : NULL;
+    s->nexpects = (size_t)ne;
+    int i = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, exps)
+    {
+        char jp[64];
+        snprintf(jp, sizeof jp, "$.expect[%d]", i);
+        expect_item *it = &s->expects[i++];
+        const cJSON *chk = cJSON_GetObjectItemCaseSensitive(x, "check");
+        const cJSON *met = cJSON_GetObjectItemCaseSensitive(x, "metric");
+        const cJSON *mn = cJSON_GetObjectItemCaseSensitive(x, "min");
+        const cJSON *mx = cJSON_GetObjectItemCaseSensitive(x, "max");
+        if (!chk == !met)
+            return cfail(c, jp, "expected exactly one of \"check\" or \"metric\"");
+        it->holds = flag(c, x, "expect[]", "holds");
+        it->allow_vacuous = flag(c, x, "expect[]", "allow_vacuous");
+        it->min_items_per_post = num(c, x, "expect[]", "min_items_per_post");
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(x, "why");
+        it->why = why ? dup(s, why->valuestring) : NULL;
+        if (chk) {
+            it->kind = (check_kind)check_find(chk->valuestring);
+            if (mn || mx)
+                return cfail(c, jp, "min and max belong to metric checks");
+            continue;
+        }
+        char list[512];
+        if (!check_metric_known(met->valuestring, list, sizeof list)) {
+            char mp[80];
+            snprintf(mp, sizeof mp, "%s.metric", jp);
+            return cfail(c, mp, "no metric \"%s\" (expected one of: %s)", met->valuestring, list);
+        }
+        it->kind = CHECK_METRIC;
+        it->metric = dup(s, met->valuestring);
+        if (!mn && !mx)
+            return cfail(c, jp, "a metric check needs min, max or both");
+        it->has_min = mn != NULL;
+        it->has_max = mx != NULL;
+        it->min = mn ? mn->valuedouble : 0;
+        it->max = mx ? mx->valuedouble : 0;
+        if (mn && mx && it->min > it->max)
+            return cfail(c, jp, "expected min <= max");
+    }
+    return 0;
 }
 
-int scn_parse(const char *json, const char *file, scenario **out, char *err, size_t errlen)
+static const char *const overridable[] = {"exporter", "runtime", "workload", "app",
+                                          "network",  "ingest",  "expect"};
+
+static int variant_fail(char *err, size_t errlen, const char *file, const char *jpath,
+                        const char *msg)
 {
-    *out = NULL;
+    snprintf(err, errlen, "%s: %s: %s", file, jpath, msg);
+    return SCN_BAD_INPUT;
+}
+
+/* variants: [{name, description?, <section>: override, ...}] */
+static int validate_variants(const cJSON *root, const char *file, char *err, size_t errlen)
+{
+    const cJSON *vs = cJSON_GetObjectItemCaseSensitive(root, "variants");
+    if (!vs)
+        return 0;
+    if (!cJSON_IsArray(vs))
+        return variant_fail(err, errlen, file, "$.variants", "expected an array of variants");
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "variant");
+    const char *base_name = cJSON_IsString(base) ? base->valuestring : "baseline";
+    int i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, vs)
+    {
+        char jp[64];
+        snprintf(jp, sizeof jp, "$.variants[%d]", i);
+        if (!cJSON_IsObject(v))
+            return variant_fail(err, errlen, file, jp,
+                                "expected an object {\"name\": ..., <section>: <override>}");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(v, "name");
+        if (!cJSON_IsString(name) || !name->valuestring[0])
+            return variant_fail(err, errlen, file, jp, "missing \"name\" (a non-empty string)");
+        if (strcmp(name->valuestring, base_name) == 0)
+            return variant_fail(err, errlen, file, jp,
+                                "duplicate variant name (the file itself is that variant)");
+        int j = 0;
+        const cJSON *o;
+        cJSON_ArrayForEach(o, vs)
+        {
+            if (j++ >= i)
+                break;
+            const cJSON *on = cJSON_GetObjectItemCaseSensitive(o, "name");
+            if (cJSON_IsString(on) && strcmp(on->valuestring, name->valuestring) == 0)
+                return variant_fail(err, errlen, file, jp, "duplicate variant name");
+        }
+        const cJSON *m;
+        cJSON_ArrayForEach(m, v)
+        {
+            char mp[128];
+            snprintf(mp, sizeof mp, "%s.%s", jp, m->string);
+            if (strcmp(m->string, "name") == 0)
+                continue;
+            if (strcmp(m->string, "description") == 0) {
+                if (!cJSON_IsString(m))
+                    return variant_fail(err, errlen, file, mp, "expected a string");
+                continue;
+            }
+            bool ok = false;
+            for (size_t k = 0; k < sizeof overridable / sizeof overridable[0]; k++)
+                ok |= strcmp(m->string, overridable[k]) == 0;
+            if (!ok) {
+                char msg[256];
+                snprintf(msg, sizeof msg,
+                         "unknown key \"%s\" (expected one of: name, description, exporter, "
+                         "runtime, workload, app, network, ingest, expect)",
+                         m->string);
+                return variant_fail(err, errlen, file, mp, msg);
+            }
+            if (sk_validate_at(&schema, file, m, mp, m->string, err, errlen))
+                return SCN_BAD_INPUT;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* Objects merge key by key, except distributions (one value); anything else replaces. */
+static void merge(cJSON *into, const cJSON *over, const char *kpath)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, over)
+    {
+        char kp[256];
+        snprintf(kp, sizeof kp, "%s%s%s", kpath, *kpath ? "." : "", m->string);
+        const sk_key *k = sk_find(&schema, kp);
+        cJSON *cur = cJSON_GetObjectItemCaseSensitive(into, m->string);
+        if (cJSON_IsObject(cur) && cJSON_IsObject(m) && k && k->type == SK_OBJECT) {
+            merge(cur, m, kp);
+            continue;
+        }
+        cJSON *copy = cJSON_Duplicate(m, 1);
+        if (!copy)
+            abort();
+        if (cur)
+            cJSON_ReplaceItemInObjectCaseSensitive(into, m->string, copy);
+        else
+            cJSON_AddItemToObject(into, m->string, copy);
+    }
+}
+
+static int compile_doc(const cJSON *doc, const char *file, scenario **out, char *err, size_t errlen)
+{
     scenario *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "%s: out of memory", file);
         return SCN_BAD_INPUT;
     }
     s->file = dup(s, file);
+    cctx c = {s, cJSON_CreateArray(), err, errlen};
+    int rc = compile(&c, doc);
+    cJSON_Delete(c.defaults);
+    if (rc) {
+        scn_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int scn_parse(const char *json, const char *file, scenario **out, char *err, size_t errlen)
+{
+    *out = NULL;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
     if (!root) {
@@ -432,18 +733,50 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
             }
         }
         snprintf(err, errlen, "%s: $: not valid JSON (near line %d, column %d)", file, line, col);
-        scn_free(s);
         return SCN_BAD_INPUT;
     }
-    cctx c = {s, cJSON_CreateArray(), err, errlen};
-    int rc = sk_validate(&schema, file, root, err, errlen) ? SCN_BAD_INPUT : compile(&c, root);
-    cJSON_Delete(c.defaults);
+    int rc = SCN_BAD_INPUT;
+    scenario *first = NULL;
+    if (sk_validate(&schema, file, root, err, errlen) || validate_variants(root, file, err, errlen))
+        goto done;
+    if ((rc = compile_doc(root, file, &first, err, errlen)))
+        goto done;
+    scenario **tail = &first->next;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "variants"))
+    {
+        cJSON *doc = cJSON_Duplicate(root, 1);
+        if (!doc)
+            abort();
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "variants");
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "variant");
+        cJSON *over = cJSON_Duplicate(v, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(over, "description");
+        cJSON *name = cJSON_DetachItemFromObjectCaseSensitive(over, "name");
+        merge(doc, over, "");
+        cJSON_AddItemToObject(doc, "variant", name);
+        char vfile[1200];
+        snprintf(vfile, sizeof vfile, "%s (variant %s)", file, name->valuestring);
+        /* The merged document must be a valid scenario in its own right. */
+        rc = sk_validate(&schema, vfile, doc, err, errlen)
+                 ? SCN_BAD_INPUT
+                 : compile_doc(doc, vfile, tail, err, errlen);
+        cJSON_Delete(over);
+        cJSON_Delete(doc);
+        if (rc)
+            goto done;
+        /* Messages and reports name the file itself. */
+        (*tail)->file = first->file;
+        tail = &(*tail)->next;
+    }
+    rc = 0;
+done:
     cJSON_Delete(root);
     if (rc) {
-        scn_free(s);
+        scn_free(first);
         return rc;
     }
-    *out = s;
+    *out = first;
     return 0;
 }
 

@@ -270,6 +270,8 @@ static int validate(vctx *v, const cJSON *x, const char *jpath, const char *kpat
         return validate_steps(v, x, jpath, k, depth);
     case SK_LATER:
         return fail(v, jpath, "not supported yet (%s)", k->help);
+    case SK_CUSTOM:
+        return 0;
     }
     return 0;
 }
@@ -278,6 +280,23 @@ int sk_validate(const sk_schema *s, const char *file, const cJSON *root, char *e
 {
     vctx v = {s, file, err, errlen};
     return validate_object(&v, root, "$", "", 0);
+}
+
+int sk_validate_at(const sk_schema *s, const char *file, const cJSON *x, const char *jpath,
+                   const char *kpath, char *err, size_t errlen)
+{
+    vctx v = {s, file, err, errlen};
+    const sk_key *k = sk_find(s, kpath);
+    if (!k)
+        return fail(&v, jpath, "internal error: no key %s", kpath);
+    return validate(&v, x, jpath, kpath, k, 0);
+}
+
+int sk_unknown(const sk_schema *s, const char *file, const char *jpath, const char *parent,
+               const char *name, char *err, size_t errlen)
+{
+    vctx v = {s, file, err, errlen};
+    return unknown(&v, jpath, parent, name, "key");
 }
 
 static const struct {
@@ -419,6 +438,8 @@ static const char *type_label(const sk_key *k, char *buf, size_t len)
         return "steps";
     case SK_LATER:
         return "not supported yet";
+    case SK_CUSTOM:
+        return "see below";
     }
     return "?";
 }

@@ -30,9 +30,11 @@ typedef enum {
     SK_STRING,
     SK_BOOL,
     SK_ENUM,
-    SK_DIST,  /* a distribution object, see sk_parse_dist */
-    SK_STEPS, /* a program: an array of one-key step objects */
-    SK_LATER, /* declared by the design, not built yet: "not supported yet" */
+    SK_DIST,   /* a distribution object, see sk_parse_dist */
+    SK_STEPS,  /* a program: an array of one-key step objects */
+    SK_LATER,  /* declared by the design, not built yet: "not supported yet" */
+    SK_CUSTOM, /* validated by the caller (e.g. variants, whose members are other keys' overrides)
+                */
 } sk_type;
 
 #define SK_REQUIRED 1u
@@ -57,6 +59,13 @@ const sk_key *sk_find(const sk_schema *s, const char *path);
 
 /* Validates the whole document. Returns 0, or -1 with "FILE: $.path: what was expected". */
 int sk_validate(const sk_schema *s, const char *file, const cJSON *root, char *err, size_t errlen);
+/* Validates `x` as the key `kpath`, reporting errors at `jpath` (for SK_CUSTOM callers). */
+int sk_validate_at(const sk_schema *s, const char *file, const cJSON *x, const char *jpath,
+                   const char *kpath, char *err, size_t errlen);
+/* The same "unknown key" message the validator gives, with a did-you-mean among kpath's children.
+ */
+int sk_unknown(const sk_schema *s, const char *file, const char *jpath, const char *parent,
+               const char *name, char *err, size_t errlen);
 
 /*
  * A distribution: an object with one member "<kind>_<unit>", where kind is

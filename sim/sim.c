@@ -1,10 +1,14 @@
 #include "sim.h"
 
 #include "engine.h"
+#include "net.h"
+#include "transport.h"
 #include "rng.h"
 #include "workload.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,27 +23,114 @@ static void write_event(void *ud, const eng_event *ev)
             rt_event_name(ev->type), ev->a, ev->b);
 }
 
+void sim_result_free(sim_result *r)
+{
+    free(r->checks);
+    r->checks = NULL;
+    r->nchecks = 0;
+}
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+    h ^= x;
+    h = (h << 29) | (h >> 35);
+    return h * 0x9E3779B97F4A7C15ULL;
+}
+
+/* Where this run's items are told apart from other runs' in a shared ingest. */
+static void make_run_id(const scenario *s, const sim_options *o, uint64_t seed, char *out,
+                        size_t len)
+{
+    const char *base = strrchr(s->file, '/');
+    base = base ? base + 1 : s->file;
+    int n = snprintf(out, len, "%s/%s/seed%" PRIu64, base, s->variant, seed);
+    if (o && o->ingest_url && n > 0 && (size_t)n < len) {
+        /* An external ingest may hold earlier runs of the same scenario: tell them apart.
+         * (Only the run id carries this; decisions never see it.) */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(out + n, len - (size_t)n, "/%ld.%09ld", (long)ts.tv_sec, ts.tv_nsec);
+    }
+}
+
 int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->seed = o && o->seed_set ? o->seed : s->seed;
-    rng r_workload, r_runtime, r_app;
+    out->checks_pass = true;
+    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp;
     rng_seed(&r_workload, out->seed, RNG_WORKLOAD);
     rng_seed(&r_runtime, out->seed, RNG_RUNTIME);
     rng_seed(&r_app, out->seed, RNG_APP);
+    rng_seed(&r_net, out->seed, RNG_NETWORK);
+    rng_seed(&r_ids, out->seed, RNG_IDS);
+    rng_seed(&r_exp, out->seed, RNG_EXPORTER);
 
     eng *e = eng_new();
-    app *a = e ? app_new(&s->program, &r_app, tel_null_ops(), &out->tel) : NULL;
+    ledger *l = NULL;
+    transport *tp = NULL;
+    net *n = NULL;
+    sdk *k = NULL;
+    app *a = NULL;
+    rt *rtm = NULL;
+    wl *w = NULL;
+    int rc = 1;
+    char ingest_db[4096] = "";
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (s->has_exporter) {
+        out->telemetry = true;
+        make_run_id(s, o, out->seed, out->run_id, sizeof out->run_id);
+        const char *dir = o && o->run_dir ? o->run_dir : ".";
+        char path[4096];
+        snprintf(path, sizeof path, "%s/ledger.db", dir);
+        if (ledger_open(path, &l, err, errlen))
+            goto done;
+        ledger_meta(l, "scenario", s->file);
+        ledger_meta(l, "variant", s->variant);
+        ledger_meta(l, "run", out->run_id);
+        ledger_meta(l, "strategy", exp_strategy_name(s->exporter.strategy));
+        char seed[24];
+        snprintf(seed, sizeof seed, "%" PRIu64, out->seed);
+        ledger_meta(l, "seed", seed);
+        transport_config tc = {.api_key = s->api_key, .run_id = out->run_id};
+        if (o && o->ingest_url) {
+            tc.url = o->ingest_url;
+            if (o->ingest_db)
+                snprintf(ingest_db, sizeof ingest_db, "%s", o->ingest_db);
+        } else {
+            snprintf(ingest_db, sizeof ingest_db, "%s/ingest.db", dir);
+            /* A fresh ingest per run: the join must see this run only. */
+            static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
+            for (size_t i = 0; i < 4; i++) {
+                char p[4200];
+                snprintf(p, sizeof p, "%s%s", ingest_db, sides[i]);
+                remove(p);
+            }
+            tc.ingest_db = ingest_db;
+            tc.ingest_json = s->ingest_json;
+        }
+        if (transport_open(&tc, &tp, err, errlen))
+            goto done;
+        ledger_meta(l, "ingest", transport_url(tp));
+        n = net_new(e, &r_net, &s->network, tp, l);
+        k = n ? sdk_new(&s->exporter, l, n, &r_ids, &r_exp, out->seed) : NULL;
+        a = k ? app_new(&s->program, &r_app, sdk_ops(), k) : NULL;
+    } else {
+        a = app_new(&s->program, &r_app, tel_null_ops(), &out->tel);
+    }
     rt_host host = a ? app_host(a) : (rt_host){0};
-    rt *rtm = a ? rt_new(e, &r_runtime, &s->runtime, &host) : NULL;
-    wl *w = rtm ? wl_new(e, &r_workload, &s->workload) : NULL;
+    rtm = a ? rt_new(e, &r_runtime, &s->runtime, &host) : NULL;
+    w = rtm ? wl_new(e, &r_workload, &s->workload) : NULL;
     if (!w) {
         snprintf(err, errlen, "out of memory");
-        wl_free(w);
-        rt_free(rtm);
-        app_free(a);
-        eng_free(e);
-        return 1;
+        goto done;
+    }
+    if (l) {
+        rt_observer obs = ledger_observer(l);
+        rt_set_observer(rtm, &obs);
     }
     if (o && o->trace) {
         fprintf(o->trace, "seed %" PRIu64 "\n", out->seed);
@@ -52,14 +143,26 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     }
     wl_start(w);
     eng_event ev;
+    bool shutting_down = false;
     while (eng_pop(e, &ev)) {
         if (ev.type == EV_ARRIVAL) {
             wl_arrived(w);
             rt_request_arrive(rtm);
         } else if (ev.type == EV_END) {
+            /* A long-lived process shuts down (flushing) before the run ends. */
+            if (s->runtime.kind == RT_SERVER && !shutting_down) {
+                shutting_down = true;
+                rt_shutdown(rtm);
+                eng_at(e, ev.time_ns + SIM_SHUTDOWN_BUDGET_NS, EV_END, 0, 1);
+                continue;
+            }
             break;
-        } else {
-            rt_handle(rtm, &ev);
+        } else if (!rt_handle(rtm, &ev) && n) {
+            net_handle(n, rtm, &ev);
+        }
+        if (n && net_error(n)) {
+            snprintf(err, errlen, "%s", net_error(n));
+            goto done;
         }
     }
     rt_end(rtm);
@@ -69,11 +172,38 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     out->mean_queue_depth = out->events ? (double)eng_depth_sum(e) / (double)out->events : 0;
     out->rt = *rt_get_stats(rtm);
     out->app = *app_get_stats(a);
+    if (s->has_exporter) {
+        out->sdk = *sdk_get_stats(k);
+        out->posts = net_requests(n);
+        transport_close(tp); /* the embedded ingest commits and closes */
+        tp = NULL;
+        if (ingest_db[0]) {
+            if (ledger_finish(l, ingest_db, out->run_id, &out->report, err, errlen))
+                goto done;
+            out->verified = true;
+            out->hash = mix(out->hash, out->report.ingest_hash);
+            check_run cr = {s->exporter.strategy, s->runtime.kind, s->exporter.batch_items};
+            out->checks = calloc(s->nexpects ? s->nexpects : 1, sizeof *out->checks);
+            if (!out->checks)
+                abort();
+            out->nchecks = s->nexpects;
+            for (size_t i = 0; i < s->nexpects; i++) {
+                out->checks[i] = check_eval(&s->expects[i], &out->report, &cr);
+                out->checks_pass &= out->checks[i].pass;
+            }
+        }
+    }
+    rc = 0;
+done:
     wl_free(w);
     rt_free(rtm);
     app_free(a);
+    sdk_free(k);
+    net_free(n);
+    transport_close(tp);
+    ledger_close(l);
     eng_free(e);
-    return 0;
+    return rc;
 }
 
 const char *sim_format_duration(int64_t ns, char *buf, size_t len)
@@ -84,12 +214,67 @@ const char *sim_format_duration(int64_t ns, char *buf, size_t len)
     return buf;
 }
 
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
+{
+    const ledger_report *p = &r->report;
+    fprintf(out,
+            "exporter: %s; %" PRIu64 " spans, %" PRIu64 " metric points, %" PRIu64
+            " logs created; %" PRIu64 " POSTs sent\n",
+            exp_strategy_name(s->exporter.strategy), r->sdk.spans, r->sdk.metrics, r->sdk.logs,
+            r->posts);
+    if (!r->verified) {
+        fprintf(out, "fates: unverified (no ingest database to join: give --ingest-db)\n");
+        return;
+    }
+    fprintf(out, "fates of %" PRIu64 " items:", p->items);
+    for (int f = 0; f < FATE_COUNT; f++)
+        fprintf(out, " %s %" PRIu64 " (%.1f%%)%s", ledger_fate_name((ledger_fate)f), p->fate[f],
+                pct(p->fate[f], p->items), f + 1 < FATE_COUNT ? "," : "\n");
+    if (p->fate[FATE_LOST]) {
+        fprintf(out, "lost by cause:");
+        for (int c = 0; c < CAUSE_COUNT; c++)
+            if (p->lost_by[c])
+                fprintf(out, " %s %" PRIu64, ledger_cause_name((ledger_cause)c), p->lost_by[c]);
+        fputc('\n', out);
+        for (int i = 0; i < p->nstories; i++)
+            fprintf(out, "  story: %s\n", p->stories[i].text);
+        if (p->exposure_items)
+            fprintf(out,
+                    "exposure: one eviction destroyed at most %" PRIu64 " items (%" PRIu64
+                    " bytes)\n",
+                    p->exposure_items, p->exposure_bytes);
+    }
+    fprintf(out, "exports: %" PRIu64 " attempts", p->attempts);
+    if (p->attempts)
+        fprintf(out, ", %.1f items per POST", p->items_per_post);
+    if (p->fate[FATE_LOST] < p->items)
+        fprintf(out, "; delivery delay p50 %.3f ms, p95 %.3f ms", p->delay_p50_ms, p->delay_p95_ms);
+    fprintf(out, "; telemetry calls added %.3f ms before responses, %.3f ms in waitUntil\n",
+            p->added_response_ms, p->added_wait_until_ms);
+    if (r->nchecks) {
+        size_t failed = 0;
+        for (size_t i = 0; i < r->nchecks; i++) {
+            fprintf(out, "  %s\n", r->checks[i].text);
+            failed += !r->checks[i].pass;
+        }
+        fprintf(out, "verdict: %s (%zu of %zu checks hold as expected)\n", failed ? "FAIL" : "PASS",
+                r->nchecks - failed, r->nchecks);
+    }
+}
+
 void sim_print_summary(const scenario *s, const sim_result *r, FILE *out)
 {
     char dur[64];
     const rt_stats *st = &r->rt;
     fprintf(out, "seed %" PRIu64 "\n", r->seed);
     fprintf(out, "scenario %s%s%s\n", s->file, s->name[0] ? " — " : "", s->name);
+    if (s->next || strcmp(s->variant, "baseline") != 0 || r->telemetry)
+        fprintf(out, "variant %s\n", s->variant);
     fprintf(out,
             "requests: %" PRIu64 " arrived, %" PRIu64 " responded, %" PRIu64 " completed, %" PRIu64
             " killed by eviction (%" PRIu64 " before responding)\n",
@@ -109,12 +294,16 @@ void sim_print_summary(const scenario *s, const sim_result *r, FILE *out)
                 "isolate globals: %" PRIu64 " entries, %" PRIu64
                 " read by another request, %" PRIu64 " lost\n",
                 r->app.global_entries, r->app.global_entries_mixed, r->app.global_entries_lost);
-    uint64_t tcalls = r->tel.spans + r->tel.metrics + r->tel.logs + r->tel.calls;
-    fprintf(out,
-            "telemetry: no exporter configured: %" PRIu64 " spans, %" PRIu64
-            " metric points, %" PRIu64 " logs, %" PRIu64
-            " API calls were ledger-less no-ops (%" PRIu64 " total)\n",
-            r->tel.spans, r->tel.metrics, r->tel.logs, r->tel.calls, tcalls);
+    if (!r->telemetry) {
+        uint64_t tcalls = r->tel.spans + r->tel.metrics + r->tel.logs + r->tel.calls;
+        fprintf(out,
+                "telemetry: no exporter configured: %" PRIu64 " spans, %" PRIu64
+                " metric points, %" PRIu64 " logs, %" PRIu64
+                " API calls were ledger-less no-ops (%" PRIu64 " total)\n",
+                r->tel.spans, r->tel.metrics, r->tel.logs, r->tel.calls, tcalls);
+    } else {
+        print_telemetry(s, r, out);
+    }
     fprintf(out, "events: %" PRIu64 "\n", r->events);
     fprintf(out, "virtual duration: %s\n", sim_format_duration(r->end_ns, dur, sizeof dur));
     fprintf(out, "log hash: %016" PRIx64 "\n", r->hash);
@@ -167,6 +356,42 @@ void sim_write_summary_json(const scenario *s, const sim_result *r, FILE *out)
             "  \"telemetry_noops\": {\"spans\": %" PRIu64 ", \"metrics\": %" PRIu64
             ", \"logs\": %" PRIu64 ", \"calls\": %" PRIu64 "},\n",
             r->tel.spans, r->tel.metrics, r->tel.logs, r->tel.calls);
+    if (r->telemetry) {
+        const ledger_report *p = &r->report;
+        fprintf(out, "  \"variant\": ");
+        json_str(out, s->variant);
+        fprintf(out, ",\n  \"run_id\": ");
+        json_str(out, r->run_id);
+        fprintf(out, ",\n  \"strategy\": \"%s\",\n  \"verified\": %s,\n",
+                exp_strategy_name(s->exporter.strategy), r->verified ? "true" : "false");
+        fprintf(out, "  \"items\": %" PRIu64 ",\n  \"fates\": {", p->items);
+        for (int f = 0; f < FATE_COUNT; f++)
+            fprintf(out, "%s\"%s\": %" PRIu64, f ? ", " : "", ledger_fate_name((ledger_fate)f),
+                    p->fate[f]);
+        fprintf(out, "},\n  \"lost_by_cause\": {");
+        for (int c = 0; c < CAUSE_COUNT; c++)
+            fprintf(out, "%s\"%s\": %" PRIu64, c ? ", " : "", ledger_cause_name((ledger_cause)c),
+                    p->lost_by[c]);
+        fprintf(out,
+                "},\n  \"posts\": %" PRIu64 ",\n  \"exposure\": {\"items\": %" PRIu64
+                ", \"bytes\": %" PRIu64 "},\n  \"stories\": [",
+                p->attempts, p->exposure_items, p->exposure_bytes);
+        for (int i = 0; i < p->nstories; i++) {
+            fputs(i ? ", " : "", out);
+            json_str(out, p->stories[i].text);
+        }
+        fprintf(out, "],\n  \"checks\": [");
+        for (size_t i = 0; i < r->nchecks; i++) {
+            fprintf(out, "%s{\"pass\": %s, \"text\": ", i ? ", " : "",
+                    r->checks[i].pass ? "true" : "false");
+            json_str(out, r->checks[i].text);
+            fputc('}', out);
+        }
+        fprintf(out, "],\n  \"verdict\": \"%s\",\n",
+                !r->verified     ? "unverified"
+                : r->checks_pass ? "pass"
+                                 : "fail");
+    }
     fprintf(out,
             "  \"events\": %" PRIu64 ",\n  \"end_ns\": %" PRId64 ",\n  \"log_hash\": \"%016" PRIx64
             "\"\n}\n",

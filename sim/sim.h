@@ -1,15 +1,19 @@
 /*
- * One run: scenario x seed. Builds the engine, the random streams, the
- * runtime, the workload and the interpreter, pops events until the drain
- * period ends, and reports. Owns nothing global; two runs in one process are
- * independent and, for the same scenario and seed, identical.
+ * One run: scenario x seed x variant. Builds the engine, the random streams,
+ * the runtime, the workload and the interpreter - and, with an exporter, the
+ * ledger, the embedded ingest, the network and the SDK - pops events until the
+ * drain period ends, decides every item's fate and evaluates the checks. Owns nothing global; two
+ * runs in one process are independent and, for the same scenario and seed, identical.
  */
 #ifndef SIM_SIM_H
 #define SIM_SIM_H
 
 #include "app.h"
+#include "check.h"
+#include "ledger.h"
 #include "runtime.h"
 #include "scenario.h"
+#include "sdk.h"
 #include "telemetry.h"
 
 #include <stdbool.h>
@@ -21,6 +25,10 @@ typedef struct sim_options {
     bool seed_set; /* else the scenario's seed */
     FILE *events;  /* when set, every event is written here, one per line, seed first */
     FILE *trace;   /* when set, every step each task runs (app.h), seed first */
+    /* Scenarios with an exporter: */
+    const char *run_dir;    /* ledger.db (and the embedded ingest's ingest.db) go here */
+    const char *ingest_url; /* send to this ingest instead of an embedded one */
+    const char *ingest_db;  /* ... whose database file this is (else the verdict is unverified) */
 } sim_options;
 
 typedef struct sim_result {
@@ -32,9 +40,24 @@ typedef struct sim_result {
     rt_stats rt;
     app_stats app;
     tel_null tel; /* telemetry calls made while no exporter is configured */
+    /* With an exporter: */
+    bool telemetry; /* the run had an exporter, a ledger and an ingest */
+    bool verified;  /* fates were decided against the ingest's database */
+    char run_id[256];
+    sdk_stats sdk;
+    uint64_t posts; /* HTTP requests sent */
+    ledger_report report;
+    check_result *checks; /* one per expect item */
+    size_t nchecks;
+    bool checks_pass;
 } sim_result;
 
-/* Returns 0, or 1 with a message when memory runs out. */
+void sim_result_free(sim_result *r);
+
+/* Long-lived processes get this long after the drain period to shut down (flush). */
+#define SIM_SHUTDOWN_BUDGET_NS (30 * 1000000000LL)
+
+/* Returns 0, or 1 with a message (a harness error: memory, the ingest, the ledger). */
 int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen);
 
 /* The summary `edgeloss run` prints: the seed first, then the numbers. Deterministic. */

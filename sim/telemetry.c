@@ -74,9 +74,15 @@ static void null_shutdown(void *ud, rt *r, rt_isolate_info *iso)
     (void)ud, (void)r, (void)iso;
 }
 
+static void null_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
+{
+    (void)ud, (void)r, (void)t, (void)why;
+}
+
 const tel_ops *tel_null_ops(void)
 {
-    static const tel_ops ops = {null_born, null_dies,  null_span_start, null_span_end, null_metric,
-                                null_log,  null_entry, null_call,       null_shutdown};
+    static const tel_ops ops = {null_born,     null_dies,     null_span_start, null_span_end,
+                                null_metric,   null_log,      null_entry,      null_call,
+                                null_shutdown, null_task_ends};
     return &ops;
 }

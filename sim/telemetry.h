@@ -61,6 +61,8 @@ typedef struct tel_ops {
     bool (*call)(void *ud, rt *r, tel_call c, tel_cont k);
     /* Server kind, end of run. */
     void (*shutdown)(void *ud, rt *r, rt_isolate_info *iso);
+    /* A task will never run again (its open spans die with it). */
+    void (*task_ends)(void *ud, rt *r, const rt_task *t, rt_task_end why);
 } tel_ops;
 
 typedef struct tel_null {

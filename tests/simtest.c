@@ -11,16 +11,29 @@
 
 simrun sim_text(const char *json, int64_t seed)
 {
+    return sim_text_in(json, seed, NULL, NULL);
+}
+
+simrun sim_text_in(const char *json, int64_t seed, const char *dir, const char *variant)
+{
     simrun out = {0};
     char err[1024];
-    scenario *s;
-    if (scn_parse(json, "test.json", &s, err, sizeof err))
+    scenario *first;
+    if (scn_parse(json, "test.json", &first, err, sizeof err))
         fail_msg("scenario: %s", err);
+    scenario *s = first;
+    while (variant && s && strcmp(s->variant, variant) != 0)
+        s = s->next;
+    if (!s)
+        fail_msg("no variant %s", variant);
     size_t elen = 0, slen = 0, tlen = 0;
     FILE *ev = open_memstream(&out.events, &elen);
     FILE *tr = open_memstream(&out.trace, &tlen);
-    sim_options o = {
-        .seed = seed < 0 ? 0 : (uint64_t)seed, .seed_set = seed >= 0, .events = ev, .trace = tr};
+    sim_options o = {.seed = seed < 0 ? 0 : (uint64_t)seed,
+                     .seed_set = seed >= 0,
+                     .events = ev,
+                     .trace = tr,
+                     .run_dir = dir};
     if (sim_run(s, &o, &out.r, err, sizeof err))
         fail_msg("run: %s", err);
     fclose(ev);
@@ -28,12 +41,13 @@ simrun sim_text(const char *json, int64_t seed)
     FILE *sum = open_memstream(&out.summary, &slen);
     sim_print_summary(s, &out.r, sum);
     fclose(sum);
-    scn_free(s);
+    scn_free(first);
     return out;
 }
 
 void simrun_free(simrun *s)
 {
+    sim_result_free(&s->r);
     free(s->trace);
     free(s->events);
     free(s->summary);

@@ -16,6 +16,11 @@ typedef struct simrun {
 
 /* Parses and runs; fails the test on a bad scenario. seed < 0: the scenario's. */
 simrun sim_text(const char *json, int64_t seed);
+/*
+ * The same with a run directory (ledger.db, ingest.db) and, for files with
+ * variants, the variant to run (NULL: the first).
+ */
+simrun sim_text_in(const char *json, int64_t seed, const char *dir, const char *variant);
 void simrun_free(simrun *s);
 /* Number of lines in the event log whose type is `type` ("task_wake"...). */
 int events_of(const simrun *s, const char *type);

@@ -99,7 +99,8 @@ static void test_out_dir(void **state)
     const char *args[] = {"run", p, "--out", od, NULL};
     out a = run(args);
     assert_int_equal(a.code, 0);
-    char *sp = t_path(od, "summary.json");
+    char *vd = t_path(od, "baseline");
+    char *sp = t_path(vd, "summary.json");
     char *js = t_read_file(sp, NULL);
     assert_non_null(js);
     const char *h = strstr(a.out, "log hash: ");
@@ -111,8 +112,10 @@ static void test_out_dir(void **state)
     assert_non_null(strstr(js, "\"seed\": 5"));
     free(js);
     unlink(sp);
+    rmdir(vd);
     rmdir(od);
     free(sp);
+    free(vd);
     free(od);
     out_free(&a);
     free(p);

@@ -1,0 +1,61 @@
+/*
+ * Acceptance checks (`expect` in a scenario), evaluated on a run's ledger
+ * report. Named checks carry the first seed's four acceptance criteria;
+ * metric checks bound any number the report has. A check over an empty
+ * population fails unless it says allow_vacuous. `holds: false` asserts
+ * that a criterion is violated: how a scenario states that it reproduces an
+ * incident.
+ */
+#ifndef SIM_CHECK_H
+#define SIM_CHECK_H
+
+#include "exporters/exporter.h"
+#include "ledger.h"
+#include "runtime.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+    CHECK_FLUSH_LANDS_WITHIN_REQUEST,
+    CHECK_LOW_VOLUME_NO_LOSS,
+    CHECK_NO_PRIVATE_ACCESS,
+    CHECK_BATCHING_MIGRATION,
+    CHECK_METRIC,
+} check_kind;
+
+typedef struct expect_item {
+    check_kind kind;
+    const char *metric; /* CHECK_METRIC */
+    bool has_min, has_max;
+    double min, max;
+    bool holds; /* false: the criterion must be violated */
+    bool allow_vacuous;
+    double min_items_per_post; /* batching_migration's bound */
+    const char *why;
+} expect_item;
+
+/* "flush_lands_within_request|low_volume_no_loss|no_private_access|batching_migration" */
+extern const char check_names[];
+/* -1 when unknown. */
+int check_find(const char *name);
+const char *check_name(check_kind k);
+
+/* Whether `metric` names a number of the report; writes the known names into `list`. */
+bool check_metric_known(const char *metric, char *list, size_t listlen);
+
+/* What the run was (for checks that depend on it). */
+typedef struct check_run {
+    exp_strategy strategy;
+    rt_kind runtime;
+    uint32_t batch_items;
+} check_run;
+
+typedef struct check_result {
+    bool pass;
+    char text[320]; /* "PASS low_volume_no_loss: ..." */
+} check_result;
+
+check_result check_eval(const expect_item *e, const ledger_report *r, const check_run *run);
+
+#endif

@@ -1,0 +1,102 @@
+/* Item vectors, strategy names and ledger helpers shared by the exporters. */
+#include "exporter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void reserve(item_vec *v, size_t extra)
+{
+    if (v->n + extra <= v->cap)
+        return;
+    size_t cap = v->cap ? v->cap : 16;
+    while (cap < v->n + extra)
+        cap *= 2;
+    tel_item **nv = realloc(v->v, cap * sizeof *nv);
+    if (!nv)
+        abort();
+    v->v = nv;
+    v->cap = cap;
+}
+
+void vec_push(item_vec *v, tel_item *it)
+{
+    reserve(v, 1);
+    v->v[v->n++] = it;
+}
+
+void vec_append(item_vec *to, item_vec *from)
+{
+    if (!from->n)
+        return;
+    reserve(to, from->n);
+    memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
+    to->n += from->n;
+    from->n = 0;
+}
+
+void vec_prepend(item_vec *to, item_vec *from)
+{
+    if (!from->n)
+        return;
+    reserve(to, from->n);
+    memmove(to->v + from->n, to->v, to->n * sizeof *to->v);
+    memcpy(to->v, from->v, from->n * sizeof *from->v);
+    to->n += from->n;
+    from->n = 0;
+}
+
+void vec_free(item_vec *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        item_free(v->v[i]);
+    free(v->v);
+    v->v = NULL;
+    v->n = v->cap = 0;
+}
+
+void item_free(tel_item *it)
+{
+    if (!it)
+        return;
+    free(it->json);
+    free(it);
+}
+
+static const char *const strategy_names[STRAT_COUNT] = {
+    [STRAT_THRESHOLD] = "threshold",         [STRAT_IMMEDIATE] = "immediate",
+    [STRAT_PROPAGATE] = "propagate",         [STRAT_EXPOSED] = "exposed",
+    [STRAT_PRIVATE_REACH] = "private_reach", [STRAT_INTERVAL] = "interval",
+    [STRAT_OTEL_BATCH] = "otel-batch",
+};
+
+const char *exp_strategy_name(exp_strategy s)
+{
+    return s < STRAT_COUNT ? strategy_names[s] : "?";
+}
+
+int exp_strategy_find(const char *name)
+{
+    for (int s = 0; s < STRAT_COUNT; s++)
+        if (strcmp(strategy_names[s], name) == 0)
+            return s;
+    return -1;
+}
+
+int64_t exp_now(const exp_env *env)
+{
+    return rt_current_task(env->r) ? rt_task_time(env->r) : rt_now(env->r);
+}
+
+void exp_moved(const exp_env *env, const item_vec *items, const char *layer)
+{
+    int64_t t = exp_now(env);
+    for (size_t i = 0; i < items->n; i++)
+        ledger_move(env->ledger, items->v[i]->n, t, layer);
+}
+
+void exp_dropped(const exp_env *env, const item_vec *items, ledger_cause cause, const char *layer)
+{
+    int64_t t = exp_now(env);
+    for (size_t i = 0; i < items->n; i++)
+        ledger_drop(env->ledger, items->v[i]->n, t, cause, layer, env->iso.id);
+}

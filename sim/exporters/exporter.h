@@ -1,0 +1,157 @@
+/*
+ * The exporter interface: what the telemetry SDK (sdk.c) hands items to, and
+ * what every export strategy implements, one file each:
+ *
+ *   buffered.c   its own buffer, POSTs at N items or B bytes: the seed's
+ *                exporter and its fixes and workarounds, which differ only in
+ *                configuration (strategies.c: threshold, propagate, exposed,
+ *                private_reach, interval)
+ *   immediate.c  POSTs at once, stateless across requests (fix A)
+ *   otel_batch.c an OpenTelemetry BatchSpanProcessor-style queue
+ *
+ * Everything is continuation-style: a call returns true when it finished
+ * synchronously, else false and runs k later, on the isolate's thread (a C
+ * task). Items are owned by exactly one holder at a time; every move and every
+ * loss is reported to the ledger (the introspection hook) - the ledger uses
+ * those only to explain a loss, never to decide one.
+ */
+#ifndef SIM_EXPORTER_H
+#define SIM_EXPORTER_H
+
+#include "dist.h"
+#include "ledger.h"
+#include "net.h"
+#include "rng.h"
+#include "runtime.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { SIG_TRACES, SIG_METRICS, SIG_LOGS, SIG_COUNT } sdk_signal;
+
+/* One telemetry item. Its OTLP JSON fragment is built when it is complete. */
+typedef struct tel_item {
+    uint64_t n; /* ledger number; on the wire "i%010u" */
+    sdk_signal sig;
+    uint64_t request_id;
+    uint64_t isolate_id;
+    uint64_t task_id; /* spans: the task that opened it (for nesting) */
+    const char *name;
+    int64_t start_ns, end_ns;
+    uint8_t trace_id[16], span_id[8], parent_id[8];
+    bool has_parent;
+    double value;
+    int severity;
+    char *json; /* the fragment, once complete */
+    uint32_t len;
+} tel_item;
+
+typedef struct item_vec {
+    tel_item **v;
+    size_t n, cap;
+} item_vec;
+
+void vec_push(item_vec *v, tel_item *it);
+/* Moves all of `from` to the end of `to` (from becomes empty). */
+void vec_append(item_vec *to, item_vec *from);
+/* Moves all of `from` to the front of `to` (from becomes empty). */
+void vec_prepend(item_vec *to, item_vec *from);
+void vec_free(item_vec *v);
+void item_free(tel_item *it);
+
+typedef enum {
+    STRAT_THRESHOLD,
+    STRAT_IMMEDIATE,
+    STRAT_PROPAGATE,
+    STRAT_EXPOSED,
+    STRAT_PRIVATE_REACH,
+    STRAT_INTERVAL,
+    STRAT_OTEL_BATCH,
+    STRAT_COUNT
+} exp_strategy;
+
+const char *exp_strategy_name(exp_strategy s);
+int exp_strategy_find(const char *name); /* -1 when unknown */
+
+typedef struct exp_config {
+    exp_strategy strategy;
+    uint32_t batch_items; /* buffered: POST when this many items are buffered */
+    uint32_t batch_bytes; /* ... or this many bytes of OTLP JSON */
+    int64_t backoff_ns;   /* after a 403 (Retry-After wins when present) */
+    uint32_t breaker_failures, breaker_successes;
+    int64_t breaker_open_ns;
+    uint32_t retries;   /* for 429 and 5xx */
+    dist retry_backoff; /* doubles each retry */
+    bool honor_retry_after;
+    int64_t flush_budget_ns; /* a flush gives up waiting after this (0: never) */
+    int64_t interval_ns;     /* interval strategy: auto-flush period */
+    uint32_t otel_max_queue, otel_max_batch;
+    int64_t otel_delay_ns;
+    const char *service;
+    bool layer1_per_request; /* the SDK's own buffers: per request (else per isolate) */
+} exp_config;
+
+/* What an exporter may use. */
+typedef struct exp_env {
+    rt *r;
+    net *net;
+    ledger *ledger;
+    const exp_config *cfg;
+    rt_isolate_ref iso; /* only its id is meaningful here: the ledger's isolate */
+    rng *rand;          /* the exporter stream */
+} exp_env;
+
+typedef void (*exp_done)(void *ud, rt *r);
+typedef struct exp_k {
+    exp_done fn;
+    void *ud;
+} exp_k;
+
+typedef struct exporter exporter;
+
+typedef struct exporter_ops {
+    /* Takes every item of `items` (one signal); `items` is left empty. */
+    bool (*export_items)(exporter *e, sdk_signal sig, item_vec *items, exp_k k);
+    /* The exporter's own flush (what its public or private flush() does). */
+    bool (*flush)(exporter *e, exp_k k);
+    /* The isolate died or the run ended: report every item held as lost, free all. */
+    void (*destroy)(exporter *e, ledger_cause cause);
+} exporter_ops;
+
+struct send_op;
+
+struct exporter {
+    const exporter_ops *ops;
+    exp_env env;
+    struct send_op *sends; /* batches in flight or waiting to retry (send.c) */
+};
+
+exporter *exp_buffered_new(const exp_env *env);
+exporter *exp_immediate_new(const exp_env *env);
+exporter *exp_otel_batch_new(const exp_env *env);
+
+/* The current virtual time, inside or outside a task. */
+int64_t exp_now(const exp_env *env);
+
+/* ---- sending: shared by every strategy (send.c) ---- */
+
+typedef struct send_op send_op;
+/*
+ * The final answer for a batch after the retry policy: the HTTP status of
+ * the last attempt (2xx delivered; 403 the cap; else refused or exhausted),
+ * the batch's items, and the Retry-After of the last answer. The callback
+ * owns the items from then on (free them, or put them back in a buffer).
+ */
+typedef void (*send_done)(void *ud, rt *r, int status, int64_t retry_after_s, item_vec *items);
+
+/* Encodes and POSTs `items` (taken) to the signal's endpoint, retrying per the config. */
+void send_items(exporter *e, sdk_signal sig, item_vec *items, send_done cb, void *ud);
+/* On destroy: items waiting for a retry are lost; items in flight are left to their fate. */
+void send_abandon_all(exporter *e, ledger_cause cause);
+
+/* Ledger helpers. */
+void exp_moved(const exp_env *env, const item_vec *items, const char *layer);
+void exp_dropped(const exp_env *env, const item_vec *items, ledger_cause cause, const char *layer);
+
+#endif

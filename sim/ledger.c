@@ -1,0 +1,599 @@
+#include "ledger.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ledger_fate_name(ledger_fate f)
+{
+    switch (f) {
+#define LEDGER_FATE_NAME(name, text)                                                               \
+    case FATE_##name:                                                                              \
+        return text;
+        LEDGER_FATE_MAP(LEDGER_FATE_NAME)
+#undef LEDGER_FATE_NAME
+    default:
+        return "?";
+    }
+}
+
+const char *ledger_cause_name(ledger_cause c)
+{
+    switch (c) {
+#define LEDGER_CAUSE_NAME(name, text)                                                              \
+    case CAUSE_##name:                                                                             \
+        return text;
+        LEDGER_CAUSE_MAP(LEDGER_CAUSE_NAME)
+#undef LEDGER_CAUSE_NAME
+    default:
+        return "?";
+    }
+}
+
+int ledger_cause_find(const char *name)
+{
+    for (int c = 0; c < CAUSE_COUNT; c++)
+        if (strcmp(ledger_cause_name((ledger_cause)c), name) == 0)
+            return c;
+    return -1;
+}
+
+static const char schema[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE requests (id INTEGER PRIMARY KEY, isolate INTEGER, arrived_ns INTEGER,"
+    " responded_ns INTEGER, ended_ns INTEGER, outcome TEXT,"
+    " flush_in_wait_until INTEGER NOT NULL DEFAULT 0,"
+    " call_ns_before_response INTEGER NOT NULL DEFAULT 0,"
+    " call_ns_wait_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE isolates (id INTEGER PRIMARY KEY, created_ns INTEGER, died_ns INTEGER,"
+    " cause TEXT, requests INTEGER);"
+    "CREATE TABLE items (id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    " name TEXT, request INTEGER, isolate INTEGER, created_ns INTEGER, bytes INTEGER);"
+    "CREATE INDEX items_item_id ON items(item_id);"
+    "CREATE TABLE moves (item INTEGER NOT NULL, time_ns INTEGER, layer TEXT);"
+    "CREATE TABLE drops (item INTEGER NOT NULL, time_ns INTEGER, cause TEXT, layer TEXT,"
+    " isolate INTEGER);"
+    "CREATE INDEX drops_item ON drops(item);"
+    "CREATE TABLE attempts (id INTEGER PRIMARY KEY, time_ns INTEGER, path TEXT, attempt INTEGER,"
+    " request INTEGER, isolate INTEGER, bytes INTEGER, items INTEGER, status INTEGER);"
+    "CREATE TABLE attempt_items (attempt INTEGER NOT NULL, item INTEGER NOT NULL);"
+    "CREATE TABLE private_access (request INTEGER, time_ns INTEGER);";
+
+enum {
+    S_META,
+    S_ITEM,
+    S_ITEM_SIZE,
+    S_MOVE,
+    S_DROP,
+    S_ATTEMPT,
+    S_ATTEMPT_ITEM,
+    S_ATTEMPT_STATUS,
+    S_REQ_NEW,
+    S_REQ_RESPONDED,
+    S_REQ_ENDED,
+    S_ISO_NEW,
+    S_ISO_DIED,
+    S_PRIVATE,
+    S_FLUSH_WU,
+    S_CALL_RESP,
+    S_CALL_WU,
+    S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_META] = "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+    [S_ITEM] = "INSERT INTO items (id, item_id, kind, name, request, isolate, created_ns, bytes)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+    [S_ITEM_SIZE] = "UPDATE items SET bytes = ? WHERE id = ?",
+    [S_MOVE] = "INSERT INTO moves VALUES (?, ?, ?)",
+    [S_DROP] = "INSERT INTO drops VALUES (?, ?, ?, ?, ?)",
+    [S_ATTEMPT] =
+        "INSERT INTO attempts (id, time_ns, path, attempt, request, isolate, bytes, items)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [S_ATTEMPT_ITEM] = "INSERT INTO attempt_items VALUES (?, ?)",
+    [S_ATTEMPT_STATUS] = "UPDATE attempts SET status = ? WHERE id = ?",
+    [S_REQ_NEW] = "INSERT INTO requests (id, isolate, arrived_ns) VALUES (?, ?, ?)",
+    [S_REQ_RESPONDED] = "UPDATE requests SET responded_ns = ? WHERE id = ?",
+    [S_REQ_ENDED] = "UPDATE requests SET ended_ns = ?, outcome = ? WHERE id = ?",
+    [S_ISO_NEW] = "INSERT INTO isolates (id, created_ns, requests) VALUES (?, ?, 0)",
+    [S_ISO_DIED] = "UPDATE isolates SET died_ns = ?, cause = ?, requests = ? WHERE id = ?",
+    [S_PRIVATE] = "INSERT INTO private_access VALUES (?, ?)",
+    [S_FLUSH_WU] = "UPDATE requests SET flush_in_wait_until = 1 WHERE id = ?",
+    [S_CALL_RESP] = "UPDATE requests SET call_ns_before_response = call_ns_before_response + ?"
+                    " WHERE id = ?",
+    [S_CALL_WU] = "UPDATE requests SET call_ns_wait_until = call_ns_wait_until + ? WHERE id = ?",
+};
+
+struct ledger {
+    sqlite3 *db;
+    sqlite3_stmt *s[S_COUNT];
+    uint64_t next_item;
+    uint64_t next_attempt;
+    char path[1024];
+};
+
+/* Binds the arguments described by `fmt` (i: int64, t: text or NULL) and steps. */
+static void run(ledger *l, int which, const char *fmt, ...)
+{
+    sqlite3_stmt *s = l->s[which];
+    va_list ap;
+    va_start(ap, fmt);
+    for (int i = 0; fmt[i]; i++) {
+        if (fmt[i] == 'i') {
+            sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+        } else {
+            const char *t = va_arg(ap, const char *);
+            if (t)
+                sqlite3_bind_text(s, i + 1, t, -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(s, i + 1);
+        }
+    }
+    va_end(ap);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        /* The ledger is the ground truth: a lost row would be a silent lie. */
+        fprintf(stderr, "edgeloss: ledger write failed: %s\n", sqlite3_errmsg(l->db));
+        abort();
+    }
+    sqlite3_reset(s);
+}
+
+int ledger_open(const char *path, ledger **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    ledger *l = calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(l->path, sizeof l->path, "%s", path);
+    /* A fresh file each run. */
+    remove(path);
+    char side[1100];
+    snprintf(side, sizeof side, "%s-journal", path);
+    remove(side);
+    if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(l->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;", NULL, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(l->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot create the ledger: %s", path,
+                 l->db ? sqlite3_errmsg(l->db) : "out of memory");
+        ledger_close(l);
+        return -1;
+    }
+    for (int i = 0; i < S_COUNT; i++) {
+        if (sqlite3_prepare_v2(l->db, stmt_sql[i], -1, &l->s[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(l->db));
+            ledger_close(l);
+            return -1;
+        }
+    }
+    l->next_item = l->next_attempt = 1;
+    *out = l;
+    return 0;
+}
+
+void ledger_close(ledger *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(l->s[i]);
+    if (l->db) {
+        sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(l->db);
+    }
+    free(l);
+}
+
+void ledger_meta(ledger *l, const char *key, const char *value)
+{
+    run(l, S_META, "tt", key, value);
+}
+
+uint64_t ledger_item(ledger *l, const char *kind, const char *name, uint64_t request,
+                     uint64_t isolate, int64_t time_ns)
+{
+    uint64_t n = l->next_item++;
+    char id[24];
+    snprintf(id, sizeof id, "i%010" PRIu64, n);
+    run(l, S_ITEM, "itttiii", (int64_t)n, id, kind, name, (int64_t)request, (int64_t)isolate,
+        time_ns);
+    (void)0;
+    return n;
+}
+
+void ledger_item_size(ledger *l, uint64_t item, uint32_t bytes)
+{
+    run(l, S_ITEM_SIZE, "ii", (int64_t)bytes, (int64_t)item);
+}
+
+void ledger_move(ledger *l, uint64_t item, int64_t time_ns, const char *layer)
+{
+    run(l, S_MOVE, "iit", (int64_t)item, time_ns, layer);
+}
+
+void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, const char *layer,
+                 uint64_t isolate)
+{
+    run(l, S_DROP, "iitti", (int64_t)item, time_ns, ledger_cause_name(cause), layer,
+        (int64_t)isolate);
+}
+
+uint64_t ledger_attempt(ledger *l, int64_t time_ns, const char *path, uint32_t attempt,
+                        uint64_t request, uint64_t isolate, size_t bytes, size_t nitems)
+{
+    uint64_t id = l->next_attempt++;
+    run(l, S_ATTEMPT, "iitiiiii", (int64_t)id, time_ns, path, (int64_t)attempt, (int64_t)request,
+        (int64_t)isolate, (int64_t)bytes, (int64_t)nitems);
+    return id;
+}
+
+void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item)
+{
+    run(l, S_ATTEMPT_ITEM, "ii", (int64_t)attempt, (int64_t)item);
+}
+
+void ledger_attempt_status(ledger *l, uint64_t attempt, int status)
+{
+    run(l, S_ATTEMPT_STATUS, "ii", (int64_t)status, (int64_t)attempt);
+}
+
+static void obs_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_request_event ev,
+                        int64_t t)
+{
+    ledger *l = ud;
+    switch (ev) {
+    case RT_REQ_ARRIVED:
+        run(l, S_REQ_NEW, "iii", (int64_t)request_id, (int64_t)isolate_id, t);
+        break;
+    case RT_REQ_RESPONDED:
+        run(l, S_REQ_RESPONDED, "ii", t, (int64_t)request_id);
+        break;
+    case RT_REQ_ENDED:
+        run(l, S_REQ_ENDED, "iti", t, "completed", (int64_t)request_id);
+        break;
+    case RT_REQ_KILLED:
+        run(l, S_REQ_ENDED, "iti", t, "killed", (int64_t)request_id);
+        break;
+    }
+}
+
+static void obs_isolate(void *ud, const rt_isolate_info *iso, int cause, int64_t t)
+{
+    ledger *l = ud;
+    if (cause < 0)
+        run(l, S_ISO_NEW, "ii", (int64_t)iso->id, t);
+    else
+        run(l, S_ISO_DIED, "itii", t, rt_evict_key((rt_evict)cause), (int64_t)iso->requests_served,
+            (int64_t)iso->id);
+}
+
+rt_observer ledger_observer(ledger *l)
+{
+    return (rt_observer){l, obs_request, obs_isolate};
+}
+
+void ledger_private_access(ledger *l, uint64_t request, int64_t time_ns)
+{
+    run(l, S_PRIVATE, "ii", (int64_t)request, time_ns);
+}
+
+void ledger_flush_in_wait_until(ledger *l, uint64_t request)
+{
+    run(l, S_FLUSH_WU, "i", (int64_t)request);
+}
+
+void ledger_call_time(ledger *l, uint64_t request, bool before_response, int64_t ns)
+{
+    run(l, before_response ? S_CALL_RESP : S_CALL_WU, "ii", ns, (int64_t)request);
+}
+
+/* ---------- after the run ---------- */
+
+/*
+ * One row per item: its fate and, when lost, the cause and layer the last
+ * drop record gives (else the ingest's rejection, else "unexplained").
+ * Only this run's ingest rows count (by X-Edgeloss-Run) when a run is given.
+ */
+static const char fates_sql[] =
+    "DROP TABLE IF EXISTS fates;"
+    "CREATE TABLE fates AS "
+    "WITH mine AS ("
+    "  SELECT i.* FROM ing.items i JOIN ing.requests q ON q.id = i.request"
+    "  WHERE @run IS NULL OR q.run = @run),"
+    " recv AS (SELECT item_id, COUNT(*) AS copies, MIN(time_ns) AS first_ns"
+    "  FROM mine WHERE accepted = 1 AND item_id IS NOT NULL GROUP BY item_id),"
+    " rej AS (SELECT item_id, MIN(reason) AS reason FROM mine WHERE accepted = 0"
+    "  AND item_id IS NOT NULL GROUP BY item_id),"
+    " mis AS (SELECT m.item_id, COUNT(*) AS n FROM mine m JOIN items l ON l.item_id = m.item_id"
+    "  WHERE m.accepted = 1 AND m.request_id IS NOT ('r' || l.request) GROUP BY m.item_id),"
+    " lastdrop AS (SELECT d.item, d.cause, d.layer, d.isolate, d.time_ns FROM drops d"
+    "  WHERE d.rowid = (SELECT MAX(rowid) FROM drops WHERE item = d.item))"
+    " SELECT l.id AS item, l.item_id, l.kind, l.name, l.request, l.isolate, l.created_ns, l.bytes,"
+    "  CASE WHEN r.copies IS NULL THEN 'lost'"
+    "   WHEN m.n > 0 THEN 'misattributed'"
+    "   WHEN r.copies > 1 THEN 'duplicated'"
+    "   WHEN q.ended_ns IS NOT NULL AND r.first_ns > q.ended_ns THEN 'late'"
+    "   ELSE 'delivered' END AS fate,"
+    "  CASE WHEN r.copies IS NULL THEN COALESCE(d.cause,"
+    "   CASE WHEN j.reason IS NOT NULL THEN 'rejected-by-ingest' END, 'unexplained') END AS cause,"
+    "  CASE WHEN r.copies IS NULL THEN d.layer END AS layer,"
+    "  CASE WHEN r.copies IS NULL THEN d.isolate END AS died_on,"
+    "  CASE WHEN r.copies IS NULL THEN d.time_ns END AS died_ns,"
+    "  r.first_ns, COALESCE(r.copies, 0) AS copies"
+    " FROM items l LEFT JOIN recv r ON r.item_id = l.item_id"
+    "  LEFT JOIN mis m ON m.item_id = l.item_id"
+    "  LEFT JOIN requests q ON q.id = l.request"
+    "  LEFT JOIN lastdrop d ON d.item = l.id"
+    "  LEFT JOIN rej j ON j.item_id = l.item_id"
+    " ORDER BY l.id;"
+    "CREATE INDEX fates_request ON fates(request);";
+
+static int64_t q_int(sqlite3 *db, const char *sql, int64_t dflt)
+{
+    sqlite3_stmt *s;
+    int64_t v = dflt;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+            v = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+static double q_double(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    double v = NAN;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+            v = sqlite3_column_double(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+/* The p-th percentile (0..100) of the received items' delivery delay, in ms. */
+static double delay_percentile(sqlite3 *db, int p)
+{
+    int64_t n = q_int(db, "SELECT COUNT(*) FROM fates WHERE fate != 'lost'", 0);
+    if (n == 0)
+        return NAN;
+    int64_t k = (n * p + 99) / 100 - 1; /* nearest rank */
+    if (k < 0)
+        k = 0;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT (first_ns - created_ns) / 1e6 FROM fates WHERE fate != 'lost'"
+             " ORDER BY first_ns - created_ns, item LIMIT 1 OFFSET %" PRId64,
+             k);
+    return q_double(db, sql);
+}
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+    h ^= x;
+    h = (h << 29) | (h >> 35);
+    return h * 0x9E3779B97F4A7C15ULL;
+}
+
+/* Hash of every ingest row of this run, in id order, without ports, dates, wall times, sizes. */
+static uint64_t ingest_hash(sqlite3 *db, const char *run_id)
+{
+    static const char *const sql[] = {
+        "SELECT q.time_ns, q.method, q.path, q.status, q.reason, q.bytes_body, q.items_received,"
+        " q.items_accepted, q.items_rejected, q.attempt FROM ing.requests q"
+        " WHERE @run IS NULL OR q.run = @run ORDER BY q.id",
+        "SELECT i.kind, i.accepted, i.reason, i.time_ns, i.item_id, i.request_id, i.sent_for,"
+        " i.service, i.scope, i.name, i.trace_id, i.span_id, i.parent_span_id, i.start_ns,"
+        " i.end_ns, i.metric_type, i.value, i.count, i.severity, i.body, i.attrs"
+        " FROM ing.items i JOIN ing.requests q ON q.id = i.request"
+        " WHERE @run IS NULL OR q.run = @run ORDER BY i.id",
+    };
+    uint64_t h = 0x84222325CBF29CE4ULL;
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(db, sql[k], -1, &s, NULL) != SQLITE_OK)
+            return 0;
+        if (run_id)
+            sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, "@run"), run_id, -1,
+                              SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            int n = sqlite3_column_count(s);
+            for (int c = 0; c < n; c++) {
+                switch (sqlite3_column_type(s, c)) {
+                case SQLITE_INTEGER:
+                    h = mix(h, (uint64_t)sqlite3_column_int64(s, c));
+                    break;
+                case SQLITE_FLOAT: {
+                    double d = sqlite3_column_double(s, c);
+                    uint64_t bits;
+                    memcpy(&bits, &d, sizeof bits);
+                    h = mix(h, bits);
+                    break;
+                }
+                case SQLITE_TEXT: {
+                    const unsigned char *t = sqlite3_column_text(s, c);
+                    for (; *t; t++)
+                        h = mix(h, *t);
+                    h = mix(h, 0xFF);
+                    break;
+                }
+                default:
+                    h = mix(h, 0xAB);
+                }
+            }
+        }
+        sqlite3_finalize(s);
+    }
+    return h;
+}
+
+static void stories(sqlite3 *db, ledger_report *out)
+{
+    /* The first lost item of each (cause, layer), then more of the biggest cause. */
+    static const char sql[] =
+        "SELECT f.kind, f.name, f.item_id, f.request, f.cause, f.layer, f.died_on, f.died_ns,"
+        " i.cause FROM fates f LEFT JOIN isolates i ON i.id = f.died_on WHERE f.fate = 'lost'"
+        " AND f.item IN (SELECT MIN(item) FROM fates WHERE fate = 'lost' GROUP BY cause, layer)"
+        " ORDER BY f.item LIMIT 5";
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return;
+    while (out->nstories < LEDGER_STORIES && sqlite3_step(s) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(s, 0);
+        const char *name = (const char *)sqlite3_column_text(s, 1);
+        const char *id = (const char *)sqlite3_column_text(s, 2);
+        int64_t req = sqlite3_column_int64(s, 3);
+        const char *cause = (const char *)sqlite3_column_text(s, 4);
+        const char *layer = (const char *)sqlite3_column_text(s, 5);
+        int64_t iso = sqlite3_column_int64(s, 6);
+        int64_t t = sqlite3_column_int64(s, 7);
+        const char *why = (const char *)sqlite3_column_text(s, 8);
+        int64_t sec = t / 1000000000;
+        char when[48];
+        snprintf(when, sizeof when, "%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%03" PRId64,
+                 sec / 3600, (sec / 60) % 60, sec % 60, (t / 1000000) % 1000);
+        char *o = out->stories[out->nstories++].text;
+        size_t ol = sizeof out->stories[0].text;
+        char what[96];
+        snprintf(what, sizeof what, "%s \"%s\" (%s) of request %" PRId64, kind ? kind : "item",
+                 name ? name : "", id ? id : "?", req);
+        if (cause &&
+            (strcmp(cause, "evicted-in-buffer") == 0 || strcmp(cause, "dropped-in-backoff") == 0 ||
+             strcmp(cause, "stranded-at-end") == 0)) {
+            if (strcmp(cause, "dropped-in-backoff") == 0)
+                snprintf(o, ol,
+                         "%s was held in the %s buffer by a backoff after a 403 when "
+                         "isolate %" PRId64 " was evicted (%s) at %s",
+                         what, layer ? layer : "?", iso, why ? why : "?", when);
+            else if (strcmp(cause, "stranded-at-end") == 0)
+                snprintf(o, ol,
+                         "%s was still in the %s buffer of isolate %" PRId64
+                         " when the run ended at %s",
+                         what, layer ? layer : "?", iso, when);
+            else
+                snprintf(o, ol,
+                         "%s sat in the %s buffer when isolate %" PRId64 " was evicted (%s) at %s",
+                         what, layer ? layer : "?", iso, why ? why : "?", when);
+        } else if (cause && strcmp(cause, "unexplained") == 0) {
+            snprintf(o, ol, "%s never reached the ingest and nothing reported losing it", what);
+        } else {
+            snprintf(o, ol, "%s was lost (%s%s%s) at %s on isolate %" PRId64, what,
+                     cause ? cause : "?", layer ? ", from the " : "", layer ? layer : "", when,
+                     iso);
+        }
+    }
+    sqlite3_finalize(s);
+}
+
+int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_report *out,
+                  char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3 *db = l->db;
+    char *msg = NULL;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+        goto fail;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS ing", -1, &s, NULL) != SQLITE_OK) {
+        msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+        goto fail;
+    }
+    sqlite3_bind_text(s, 1, ingest_db, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE ||
+        q_int(db, "SELECT COUNT(*) FROM ing.sqlite_master WHERE name = 'items'", 0) != 1) {
+        snprintf(err, errlen, "%s: not an ingest database (no items table)", ingest_db);
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        return -1;
+    }
+    /* The fates statement with the run bound (several statements: run them one by one). */
+    const char *tail = fates_sql;
+    while (tail && *tail) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
+            msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+            goto fail;
+        }
+        if (!st)
+            break;
+        int idx = sqlite3_bind_parameter_index(st, "@run");
+        if (idx && run_id)
+            sqlite3_bind_text(st, idx, run_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+            goto fail;
+        }
+    }
+    out->items = (uint64_t)q_int(db, "SELECT COUNT(*) FROM fates", 0);
+    for (int f = 0; f < FATE_COUNT; f++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM fates WHERE fate = '%s'",
+                 ledger_fate_name((ledger_fate)f));
+        out->fate[f] = (uint64_t)q_int(db, sql, 0);
+    }
+    for (int c = 0; c < CAUSE_COUNT; c++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM fates WHERE fate = 'lost' AND cause = '%s'",
+                 ledger_cause_name((ledger_cause)c));
+        out->lost_by[c] = (uint64_t)q_int(db, sql, 0);
+    }
+    out->copies_extra =
+        (uint64_t)q_int(db, "SELECT SUM(copies - 1) FROM fates WHERE copies > 1", 0);
+    out->attempts = (uint64_t)q_int(db, "SELECT COUNT(*) FROM attempts", 0);
+    out->items_per_post = q_double(db, "SELECT AVG(items) FROM attempts");
+    out->delay_p50_ms = delay_percentile(db, 50);
+    out->delay_p95_ms = delay_percentile(db, 95);
+    out->requests = (uint64_t)q_int(db, "SELECT COUNT(*) FROM requests", 0);
+    out->added_response_ms =
+        q_double(db, "SELECT AVG(call_ns_before_response) / 1e6 FROM requests");
+    out->added_wait_until_ms = q_double(db, "SELECT AVG(call_ns_wait_until) / 1e6 FROM requests");
+    out->exposure_items = (uint64_t)q_int(
+        db,
+        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM fates WHERE fate = 'lost'"
+        " AND cause IN ('evicted-in-buffer', 'dropped-in-backoff') GROUP BY died_on)",
+        0);
+    out->exposure_bytes = (uint64_t)q_int(
+        db,
+        "SELECT MAX(b) FROM (SELECT SUM(bytes) AS b FROM fates WHERE fate = 'lost'"
+        " AND cause IN ('evicted-in-buffer', 'dropped-in-backoff') GROUP BY died_on)",
+        0);
+    out->private_accesses = (uint64_t)q_int(db, "SELECT COUNT(*) FROM private_access", 0);
+    out->flush_requests =
+        (uint64_t)q_int(db, "SELECT COUNT(*) FROM requests WHERE flush_in_wait_until = 1", 0);
+    out->flush_requests_late = (uint64_t)q_int(
+        db,
+        "SELECT COUNT(*) FROM requests q WHERE q.flush_in_wait_until = 1 AND EXISTS ("
+        " SELECT 1 FROM fates f WHERE f.request = q.id AND (f.fate = 'lost'"
+        " OR q.ended_ns IS NULL OR f.first_ns > q.ended_ns))",
+        0);
+    out->low_volume_items =
+        (uint64_t)q_int(db,
+                        "SELECT COUNT(*) FROM fates f JOIN isolates i ON i.id = f.isolate"
+                        " WHERE i.requests BETWEEN 1 AND 10",
+                        0);
+    out->low_volume_lost =
+        (uint64_t)q_int(db,
+                        "SELECT COUNT(*) FROM fates f JOIN isolates i ON i.id = f.isolate"
+                        " WHERE i.requests BETWEEN 1 AND 10 AND f.fate = 'lost'",
+                        0);
+    out->ingest_hash = ingest_hash(db, run_id);
+    stories(db, out);
+    sqlite3_exec(db, "DETACH DATABASE ing", NULL, NULL, NULL);
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL); /* ledger_close commits */
+    return 0;
+fail:
+    snprintf(err, errlen, "ledger: %s", msg ? msg : "database error");
+    sqlite3_free(msg);
+    return -1;
+}

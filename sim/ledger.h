@@ -1,0 +1,139 @@
+/*
+ * The ground-truth ledger (ledger.db) and the fate of every item.
+ *
+ * While a run goes, the simulation writes what it created and attempted:
+ * every telemetry item (numbered from 1, on the wire as edgeloss.item_id
+ * "i0000000001"), every buffer movement and loss the SDK and exporters
+ * report through their introspection hook, every HTTP attempt and its items,
+ * every request's and isolate's lifetime. None of that decides a fate.
+ *
+ * After the run, ledger_finish() attaches the ingest's database and decides
+ * each item's fate by SQL over the ledger joined with what the ingest
+ * recorded (the table `fates` in ledger.db). Received items are, in this
+ * precedence, misattributed (a copy arrived carrying another request's id),
+ * duplicated (more than one copy), late (first copy after its request's
+ * response and waitUntil work ended) or delivered; items the ingest never
+ * accepted are lost, and the ledger's drop records explain why and where.
+ * Delete an ingest row and its item turns lost: the exporter's word never
+ * counts.
+ *
+ * The only SQLite user in the simulator. Single-threaded.
+ */
+#ifndef SIM_LEDGER_H
+#define SIM_LEDGER_H
+
+#include "runtime.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fates, in precedence order for received items, then lost. */
+#define LEDGER_FATE_MAP(XX)                                                                        \
+    XX(MISATTRIBUTED, "misattributed")                                                             \
+    XX(DUPLICATED, "duplicated")                                                                   \
+    XX(LATE, "late")                                                                               \
+    XX(DELIVERED, "delivered")                                                                     \
+    XX(LOST, "lost")
+
+typedef enum {
+#define LEDGER_FATE_ENUM(name, text) FATE_##name,
+    LEDGER_FATE_MAP(LEDGER_FATE_ENUM)
+#undef LEDGER_FATE_ENUM
+        FATE_COUNT
+} ledger_fate;
+
+/* Loss causes: what the SDK and exporters report when an item leaves memory unsent. */
+#define LEDGER_CAUSE_MAP(XX)                                                                       \
+    XX(EVICTED_IN_BUFFER, "evicted-in-buffer")                                                     \
+    XX(STRANDED_AT_END, "stranded-at-end")                                                         \
+    XX(WAITUNTIL_CANCELLED, "waituntil-cancelled")                                                 \
+    XX(REJECTED_BY_INGEST, "rejected-by-ingest")                                                   \
+    XX(DROPPED_IN_BACKOFF, "dropped-in-backoff")                                                   \
+    XX(DROPPED_QUEUE_FULL, "dropped-queue-full")                                                   \
+    XX(NETWORK_ERROR, "network-error")                                                             \
+    XX(UNEXPLAINED, "unexplained")
+
+typedef enum {
+#define LEDGER_CAUSE_ENUM(name, text) CAUSE_##name,
+    LEDGER_CAUSE_MAP(LEDGER_CAUSE_ENUM)
+#undef LEDGER_CAUSE_ENUM
+        CAUSE_COUNT
+} ledger_cause;
+
+const char *ledger_fate_name(ledger_fate f);
+const char *ledger_cause_name(ledger_cause c);
+/* -1 when unknown. */
+int ledger_cause_find(const char *name);
+
+typedef struct ledger ledger;
+
+int ledger_open(const char *path, ledger **out, char *err, size_t errlen);
+void ledger_close(ledger *l);
+
+void ledger_meta(ledger *l, const char *key, const char *value);
+
+/* A new item; returns its number (1, 2, ...). */
+uint64_t ledger_item(ledger *l, const char *kind, const char *name, uint64_t request,
+                     uint64_t isolate, int64_t time_ns);
+void ledger_item_size(ledger *l, uint64_t item, uint32_t bytes);
+/* The item is now held by `layer` (tracer, metrics, logger, exporter, queue, in-flight...). */
+void ledger_move(ledger *l, uint64_t item, int64_t time_ns, const char *layer);
+/* The item left memory unsent, for this cause, from this layer. */
+void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, const char *layer,
+                 uint64_t isolate);
+
+/* An HTTP attempt (made when the request reached the ingest) and the items it carried. */
+uint64_t ledger_attempt(ledger *l, int64_t time_ns, const char *path, uint32_t attempt,
+                        uint64_t request, uint64_t isolate, size_t bytes, size_t nitems);
+void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item);
+void ledger_attempt_status(ledger *l, uint64_t attempt, int status);
+
+/* Lifecycle observer for the runtime (rt_set_observer). */
+rt_observer ledger_observer(ledger *l);
+
+/* Facts about a request's telemetry calls. */
+void ledger_private_access(ledger *l, uint64_t request, int64_t time_ns);
+void ledger_flush_in_wait_until(ledger *l, uint64_t request);
+/* Time telemetry calls kept a task waiting: before the response or in waitUntil work. */
+void ledger_call_time(ledger *l, uint64_t request, bool before_response, int64_t ns);
+
+typedef struct ledger_story {
+    char text[256];
+} ledger_story;
+
+#define LEDGER_STORIES 5
+
+typedef struct ledger_report {
+    uint64_t items;
+    uint64_t fate[FATE_COUNT];
+    uint64_t lost_by[CAUSE_COUNT];
+    uint64_t copies_extra; /* received copies beyond the first */
+    uint64_t attempts;
+    double items_per_post; /* mean items per HTTP attempt (NAN: none) */
+    double delay_p50_ms;   /* creation to first receipt, received items (NAN: none) */
+    double delay_p95_ms;
+    double added_response_ms;   /* mean per request: telemetry calls before the response */
+    double added_wait_until_ms; /* mean per request: telemetry calls in waitUntil work */
+    uint64_t exposure_items;    /* most items one eviction destroyed */
+    uint64_t exposure_bytes;    /* most bytes one eviction destroyed */
+    uint64_t requests;
+    uint64_t private_accesses;
+    /* acceptance populations and violations */
+    uint64_t flush_requests,
+        flush_requests_late; /* requests flushing in waitUntil; not landed in time */
+    uint64_t low_volume_items, low_volume_lost; /* items on isolates that served 1-10 requests */
+    uint64_t ingest_hash; /* of the ingest rows, excluding ports, dates, wall times, gzip sizes */
+    ledger_story stories[LEDGER_STORIES];
+    int nstories;
+} ledger_report;
+
+/*
+ * Commits, attaches the ingest database, writes the `fates` table and fills
+ * the report. `run` selects this run's rows in a shared ingest (NULL: all).
+ * Returns 0, or -1 with a message.
+ */
+int ledger_finish(ledger *l, const char *ingest_db, const char *run, ledger_report *out, char *err,
+                  size_t errlen);
+
+#endif

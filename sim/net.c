@@ -1,0 +1,186 @@
+#include "net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct fetch {
+    uint64_t id; /* 0: free */
+    rt_isolate_ref iso;
+    uint64_t request_id;
+    char path[32];
+    char *body;
+    size_t len;
+    uint32_t attempt;
+    uint64_t *items;
+    size_t nitems;
+    net_done done;
+    void *ud;
+    net_response resp;
+    struct net *owner;
+    struct fetch *next_free;
+} fetch;
+
+struct net {
+    eng *e;
+    rng *rand;
+    net_config cfg;
+    transport *t;
+    ledger *l;
+    fetch **slots; /* stable pointers: continuations hold them */
+    uint32_t nslots, capslots;
+    fetch *free_list;
+    uint64_t next_id;
+    uint64_t sent;
+    char error[512];
+};
+
+net *net_new(eng *e, rng *network_rng, const net_config *cfg, transport *t, ledger *l)
+{
+    net *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->e = e;
+    n->rand = network_rng;
+    n->cfg = *cfg;
+    n->t = t;
+    n->l = l;
+    n->next_id = 1;
+    return n;
+}
+
+static void release(net *n, fetch *f)
+{
+    free(f->body);
+    free(f->items);
+    f->body = NULL;
+    f->items = NULL;
+    f->id = 0;
+    f->next_free = n->free_list;
+    n->free_list = f;
+}
+
+void net_free(net *n)
+{
+    if (!n)
+        return;
+    for (uint32_t i = 0; i < n->nslots; i++) {
+        free(n->slots[i]->body);
+        free(n->slots[i]->items);
+        free(n->slots[i]);
+    }
+    free(n->slots);
+    free(n);
+}
+
+const char *net_error(const net *n)
+{
+    return n->error[0] ? n->error : NULL;
+}
+
+uint64_t net_requests(const net *n)
+{
+    return n->sent;
+}
+
+static uint32_t slot_of(net *n, fetch *f)
+{
+    for (uint32_t i = 0; i < n->nslots; i++)
+        if (n->slots[i] == f)
+            return i;
+    return UINT32_MAX;
+}
+
+void net_fetch(net *n, rt *r, net_request *req)
+{
+    fetch *f = n->free_list;
+    uint32_t slot;
+    if (f) {
+        n->free_list = f->next_free;
+        slot = slot_of(n, f);
+    } else {
+        if (n->nslots == n->capslots) {
+            uint32_t cap = n->capslots ? n->capslots * 2 : 16;
+            fetch **ns = realloc(n->slots, cap * sizeof *ns);
+            if (!ns)
+                abort();
+            n->slots = ns;
+            n->capslots = cap;
+        }
+        f = calloc(1, sizeof *f);
+        if (!f)
+            abort();
+        slot = n->nslots;
+        n->slots[n->nslots++] = f;
+    }
+    memset(f, 0, sizeof *f);
+    f->owner = n;
+    f->id = n->next_id++;
+    f->iso = rt_current_isolate_ref(r);
+    f->request_id = rt_current_task(r)->request_id;
+    snprintf(f->path, sizeof f->path, "%s", req->path);
+    f->body = req->body;
+    f->len = req->len;
+    req->body = NULL;
+    f->attempt = req->attempt;
+    if (req->nitems) {
+        f->items = malloc(req->nitems * sizeof *f->items);
+        if (!f->items)
+            abort();
+        memcpy(f->items, req->items, req->nitems * sizeof *f->items);
+    }
+    f->nitems = req->nitems;
+    f->done = req->done;
+    f->ud = req->ud;
+    int64_t at = rt_task_time(r) + dist_draw(&n->cfg.latency, n->rand);
+    if (!eng_at(n->e, at, EV_FETCH_ARRIVE, slot, f->id))
+        abort();
+}
+
+static void deliver(void *ud, rt *r)
+{
+    fetch *f = ud;
+    net_done done = f->done;
+    void *dud = f->ud;
+    net_response resp = f->resp;
+    /* The record goes back to the pool before the continuation may send again. */
+    release(f->owner, f);
+    done(dud, r, &resp);
+}
+
+bool net_handle(net *n, rt *r, const eng_event *ev)
+{
+    if (ev->type != EV_FETCH_ARRIVE && ev->type != EV_FETCH_DONE)
+        return false;
+    if (ev->a >= n->nslots || n->slots[ev->a]->id != ev->b)
+        return true;
+    fetch *f = n->slots[ev->a];
+    if (ev->type == EV_FETCH_ARRIVE) {
+        transport_result res;
+        char err[512];
+        if (transport_post(n->t, f->path, f->body, f->len, ev->time_ns, f->attempt, &res, err,
+                           sizeof err) != 0) {
+            snprintf(n->error, sizeof n->error, "%s", err);
+            return true;
+        }
+        n->sent++;
+        uint64_t a = ledger_attempt(n->l, ev->time_ns, f->path, f->attempt, f->request_id,
+                                    f->iso.id, f->len, f->nitems);
+        for (size_t i = 0; i < f->nitems; i++)
+            ledger_attempt_item(n->l, a, f->items[i]);
+        ledger_attempt_status(n->l, a, res.status);
+        f->resp = (net_response){res.status, res.retry_after_s, ev->time_ns};
+        free(f->body);
+        f->body = NULL;
+        if (!eng_at(n->e, ev->time_ns + dist_draw(&n->cfg.latency, n->rand), EV_FETCH_DONE, ev->a,
+                    f->id))
+            abort();
+        return true;
+    }
+    /* The response reaches the isolate: its continuation runs there, if it still lives.
+     * (If the isolate dies before that task runs, the record stays out of the pool
+     * until net_free: rare, and bounded by the run.) */
+    if (!rt_post(r, f->iso, f->request_id, deliver, f))
+        release(n, f);
+    return true;
+}

@@ -1,0 +1,61 @@
+/*
+ * The simulated network between isolates and the ingest.
+ *
+ * fetch() from inside a task draws a one-way latency; when the request
+ * reaches the ingest (an engine event) it is sent for real (transport.h) at
+ * that virtual instant, the attempt and its items are written to the ledger,
+ * and the response travels back for another drawn latency. If the isolate
+ * died in between, the response is lost, not the delivery: the continuation
+ * never runs. Otherwise it runs as a C task on the isolate's thread.
+ * Requests are sent one at a time, in event order.
+ */
+#ifndef SIM_NET_H
+#define SIM_NET_H
+
+#include "dist.h"
+#include "engine.h"
+#include "ledger.h"
+#include "rng.h"
+#include "runtime.h"
+#include "transport.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct net_config {
+    dist latency; /* one way; a round trip draws twice */
+} net_config;
+
+typedef struct net_response {
+    int status;
+    int64_t retry_after_s; /* -1: none */
+    int64_t sent_ns;       /* when the request reached the ingest */
+} net_response;
+
+typedef void (*net_done)(void *ud, rt *r, const net_response *resp);
+
+typedef struct net_request {
+    const char *path;
+    char *body; /* malloc'd; the network takes it */
+    size_t len;
+    uint32_t attempt;      /* 1 for the first try */
+    const uint64_t *items; /* ledger numbers of the items it carries (copied) */
+    size_t nitems;
+    net_done done; /* runs on the isolate's thread, unless the isolate died */
+    void *ud;
+} net_request;
+
+typedef struct net net;
+
+net *net_new(eng *e, rng *network_rng, const net_config *cfg, transport *t, ledger *l);
+void net_free(net *n);
+/* From inside a task (the sender's request and isolate are taken from it). */
+void net_fetch(net *n, rt *r, net_request *req);
+/* Handles EV_FETCH_ARRIVE and EV_FETCH_DONE; false for other types. */
+bool net_handle(net *n, rt *r, const eng_event *ev);
+/* A harness error (a real transport failure) stops the run: the message, or NULL. */
+const char *net_error(const net *n);
+uint64_t net_requests(const net *n);
+
+#endif

@@ -1,0 +1,576 @@
+/*
+ * The telemetry SDK (see sdk.h): items, layer-1 buffers, the monitoring
+ * bundle's calls, and the OTLP JSON fragment of each item.
+ */
+#include "sdk.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const layer_names[SIG_COUNT] = {"tracer", "metrics", "logger"};
+
+/* A bundle call in progress (tracer.flush awaiting the exporter...). */
+typedef struct call_op {
+    struct sdk_iso *si;
+    tel_call which;
+    tel_cont k;
+    uint64_t request_id;
+    bool before_response;
+    bool counted; /* a handler's or waitUntil's call: its time is the exporter's cost to the request
+                   */
+    int64_t started_ns;
+    int stage;
+    struct call_op *next;
+} call_op;
+
+/*
+ * Layer 1: per request (the seed: "the Tracer and MetricsCollector already
+ * have their own buffers that batch within a single request"), or one per
+ * isolate (exporter.layer1 "isolate"), where one request's flush takes what
+ * its concurrent neighbours buffered.
+ */
+typedef struct l1buf {
+    uint64_t scope; /* the request, or 0 for the isolate */
+    item_vec v[SIG_COUNT];
+} l1buf;
+
+typedef struct sdk_iso {
+    struct sdk *s;
+    rt_isolate_ref ref;
+    item_vec open; /* spans started and not ended */
+    l1buf *l1;     /* the tracer's, metrics collector's and logger's buffers, per scope */
+    size_t nl1, capl1;
+    exporter *exp; /* created with the isolate's first telemetry */
+    call_op *calls;
+    exp_env env;
+} sdk_iso;
+
+struct sdk {
+    exp_config cfg;
+    ledger *l;
+    net *n;
+    rng *ids;
+    rng *exp_rng;
+    uint64_t seed;
+    uint64_t entries;
+    sdk_stats stats;
+};
+
+sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *exporter_rng,
+             uint64_t seed)
+{
+    sdk *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    s->l = l;
+    s->n = n;
+    s->ids = ids_rng;
+    s->exp_rng = exporter_rng;
+    s->seed = seed;
+    return s;
+}
+
+void sdk_free(sdk *s)
+{
+    free(s);
+}
+
+const sdk_stats *sdk_get_stats(const sdk *s)
+{
+    return &s->stats;
+}
+
+static bool direct(const sdk *s)
+{
+    return s->cfg.strategy == STRAT_OTEL_BATCH;
+}
+
+/* ---------- ids and JSON ---------- */
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+            abort();
+        if (b->p && (size_t)k < b->cap - b->n) {
+            b->n += (size_t)k;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 512;
+        while (cap < b->n + (size_t)k + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np)
+            abort();
+        b->p = np;
+        b->cap = cap;
+    }
+}
+
+/* A JSON string literal; names come from the scenario, so escape them. */
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_printf(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            sb_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            sb_printf(b, "\\u%04x", *p);
+        else
+            sb_printf(b, "%c", *p);
+    }
+    sb_printf(b, "\"");
+}
+
+static void keys(sbuf *b, const tel_item *it)
+{
+    sb_printf(
+        b,
+        "\"attributes\":[{\"key\":\"edgeloss.item_id\",\"value\":{\"stringValue\":\"i%010" PRIu64
+        "\"}},{\"key\":\"edgeloss.request_id\",\"value\":{\"stringValue\":\"r%" PRIu64 "\"}}]",
+        it->n, it->request_id);
+}
+
+/* The item's fragment as it goes inside the signal's list (spans, metrics, logRecords). */
+static void encode(tel_item *it)
+{
+    sbuf b = {0};
+    char tid[33], sid[17], pid[17];
+    switch (it->sig) {
+    case SIG_TRACES:
+        hex(tid, it->trace_id, 16);
+        hex(sid, it->span_id, 8);
+        hex(pid, it->parent_id, 8);
+        sb_printf(&b, "{\"traceId\":\"%s\",\"spanId\":\"%s\",", tid, sid);
+        if (it->has_parent)
+            sb_printf(&b, "\"parentSpanId\":\"%s\",", pid);
+        sb_printf(&b, "\"name\":");
+        sb_str(&b, it->name);
+        sb_printf(&b,
+                  ",\"kind\":1,\"startTimeUnixNano\":\"%" PRId64 "\",\"endTimeUnixNano\":\"%" PRId64
+                  "\",",
+                  it->start_ns, it->end_ns);
+        keys(&b, it);
+        sb_printf(&b, ",\"status\":{}}");
+        break;
+    case SIG_METRICS:
+        sb_printf(&b, "{\"name\":");
+        sb_str(&b, it->name);
+        sb_printf(
+            &b, ",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"%" PRId64 "\",\"asDouble\":%.17g,",
+            it->end_ns, it->value);
+        keys(&b, it);
+        sb_printf(&b, "}]}}");
+        break;
+    default:
+        sb_printf(&b,
+                  "{\"timeUnixNano\":\"%" PRId64
+                  "\",\"severityNumber\":%d,\"body\":{\"stringValue\":",
+                  it->end_ns, it->severity);
+        sb_str(&b, it->name);
+        sb_printf(&b, "},");
+        keys(&b, it);
+        sb_printf(&b, "}");
+        break;
+    }
+    it->json = b.p;
+    it->len = (uint32_t)b.n;
+}
+
+/* ---------- per isolate ---------- */
+
+static sdk_iso *iso_state(rt *r)
+{
+    return rt_current_isolate(r)->tel;
+}
+
+static exporter *exporter_of(sdk_iso *si)
+{
+    if (si->exp)
+        return si->exp;
+    switch (si->s->cfg.strategy) {
+    case STRAT_IMMEDIATE:
+        si->exp = exp_immediate_new(&si->env);
+        break;
+    case STRAT_OTEL_BATCH:
+        si->exp = exp_otel_batch_new(&si->env);
+        break;
+    default:
+        si->exp = exp_buffered_new(&si->env);
+        break;
+    }
+    return si->exp;
+}
+
+static void t_born(void *ud, rt *r, rt_isolate_info *iso)
+{
+    sdk *s = ud;
+    sdk_iso *si = calloc(1, sizeof *si);
+    if (!si)
+        abort();
+    si->s = s;
+    si->ref.id = iso->id;
+    si->env = (exp_env){r, s->n, s->l, &s->cfg, {0, iso->id}, s->exp_rng};
+    iso->tel = si;
+}
+
+static void drop_vec(sdk_iso *si, item_vec *v, ledger_cause cause, const char *layer)
+{
+    exp_dropped(&si->env, v, cause, layer);
+    vec_free(v);
+}
+
+static void t_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
+{
+    (void)ud, (void)r;
+    sdk_iso *si = iso->tel;
+    if (!si)
+        return;
+    ledger_cause c = (int)cause == RT_END_OF_RUN ? CAUSE_STRANDED_AT_END : CAUSE_EVICTED_IN_BUFFER;
+    drop_vec(si, &si->open, c, "open-span");
+    for (size_t i = 0; i < si->nl1; i++)
+        for (int g = 0; g < SIG_COUNT; g++)
+            drop_vec(si, &si->l1[i].v[g], c, layer_names[g]);
+    free(si->l1);
+    if (si->exp)
+        si->exp->ops->destroy(si->exp, c);
+    while (si->calls) {
+        call_op *nx = si->calls->next;
+        free(si->calls);
+        si->calls = nx;
+    }
+    free(si);
+    iso->tel = NULL;
+}
+
+static l1buf *l1_for(sdk_iso *si, uint64_t request)
+{
+    uint64_t scope = si->s->cfg.layer1_per_request ? request : 0;
+    for (size_t i = 0; i < si->nl1; i++)
+        if (si->l1[i].scope == scope)
+            return &si->l1[i];
+    if (si->nl1 == si->capl1) {
+        size_t cap = si->capl1 ? si->capl1 * 2 : 4;
+        l1buf *n = realloc(si->l1, cap * sizeof *n);
+        if (!n)
+            abort();
+        si->l1 = n;
+        si->capl1 = cap;
+    }
+    l1buf *b = &si->l1[si->nl1++];
+    memset(b, 0, sizeof *b);
+    b->scope = scope;
+    return b;
+}
+
+/* Forgets a scope's buffers once they are empty (their vectors' memory too). */
+static void l1_tidy(sdk_iso *si, l1buf *b)
+{
+    for (int g = 0; g < SIG_COUNT; g++)
+        if (b->v[g].n)
+            return;
+    for (int g = 0; g < SIG_COUNT; g++)
+        free(b->v[g].v);
+    size_t i = (size_t)(b - si->l1);
+    memmove(si->l1 + i, si->l1 + i + 1, (si->nl1 - i - 1) * sizeof *si->l1);
+    si->nl1--;
+}
+
+static tel_item *new_item(sdk *s, rt *r, sdk_signal sig, const char *name)
+{
+    tel_item *it = calloc(1, sizeof *it);
+    if (!it)
+        abort();
+    const rt_task *t = rt_current_task(r);
+    it->sig = sig;
+    it->request_id = t->request_id;
+    it->isolate_id = t->isolate_id;
+    it->task_id = t->id;
+    it->name = name;
+    it->start_ns = it->end_ns = rt_task_time(r);
+    static const char *const kinds[SIG_COUNT] = {"span", "metric", "log"};
+    it->n = ledger_item(s->l, kinds[sig], name, it->request_id, it->isolate_id, it->start_ns);
+    return it;
+}
+
+/* A complete item goes to layer 1 (or straight to the exporter for otel-batch). */
+static void complete(sdk *s, sdk_iso *si, rt *r, tel_item *it)
+{
+    encode(it);
+    ledger_item_size(s->l, it->n, it->len);
+    if (!direct(s)) {
+        ledger_move(s->l, it->n, rt_task_time(r), layer_names[it->sig]);
+        vec_push(&l1_for(si, it->request_id)->v[it->sig], it);
+        return;
+    }
+    item_vec one = {0};
+    vec_push(&one, it);
+    exporter *e = exporter_of(si);
+    e->ops->export_items(e, it->sig, &one, (exp_k){NULL, NULL});
+    free(one.v);
+}
+
+static uint64_t t_span_start(void *ud, rt *r, const char *name)
+{
+    sdk *s = ud;
+    sdk_iso *si = iso_state(r);
+    tel_item *it = new_item(s, r, SIG_TRACES, name);
+    s->stats.spans++;
+    /* One trace per request; the parent is the task's innermost open span. */
+    uint64_t a = splitmix(s->seed ^ (it->request_id * 0x9E3779B97F4A7C15ULL));
+    uint64_t b = splitmix(a);
+    memcpy(it->trace_id, &a, 8);
+    memcpy(it->trace_id + 8, &b, 8);
+    uint64_t sid = rng_next(s->ids) | 1; /* never all zero */
+    memcpy(it->span_id, &sid, 8);
+    for (size_t i = si->open.n; i-- > 0;) {
+        if (si->open.v[i]->task_id == it->task_id) {
+            memcpy(it->parent_id, si->open.v[i]->span_id, 8);
+            it->has_parent = true;
+            break;
+        }
+    }
+    ledger_move(s->l, it->n, it->start_ns, "open-span");
+    vec_push(&si->open, it);
+    return it->n;
+}
+
+static void t_span_end(void *ud, rt *r, uint64_t span)
+{
+    sdk *s = ud;
+    sdk_iso *si = iso_state(r);
+    for (size_t i = si->open.n; i-- > 0;) {
+        tel_item *it = si->open.v[i];
+        if (it->n != span)
+            continue;
+        memmove(si->open.v + i, si->open.v + i + 1, (si->open.n - i - 1) * sizeof *si->open.v);
+        si->open.n--;
+        it->end_ns = rt_task_time(r);
+        complete(s, si, r, it);
+        return;
+    }
+}
+
+static void t_metric(void *ud, rt *r, const char *name, double value)
+{
+    sdk *s = ud;
+    tel_item *it = new_item(s, r, SIG_METRICS, name);
+    it->value = value;
+    s->stats.metrics++;
+    complete(s, iso_state(r), r, it);
+}
+
+static void t_log(void *ud, rt *r, const char *body, int severity)
+{
+    sdk *s = ud;
+    tel_item *it = new_item(s, r, SIG_LOGS, body);
+    it->severity = severity;
+    s->stats.logs++;
+    complete(s, iso_state(r), r, it);
+}
+
+static uint64_t t_entry(void *ud, rt *r, const char *global)
+{
+    (void)r, (void)global;
+    /* Flag-log entries are not telemetry items of this SDK (yet): numbered, not ledgered. */
+    return ++((sdk *)ud)->entries;
+}
+
+/* A waitUntil task cut by the budget: the spans it had open die with it. */
+static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
+{
+    (void)ud;
+    if (why != END_CANCELLED_BUDGET)
+        return; /* evictions and the end of the run are handled per isolate */
+    sdk_iso *si = rt_task_isolate(r, t)->tel;
+    if (!si)
+        return;
+    item_vec gone = {0};
+    size_t keep = 0;
+    for (size_t i = 0; i < si->open.n; i++) {
+        if (si->open.v[i]->task_id == t->id)
+            vec_push(&gone, si->open.v[i]);
+        else
+            si->open.v[keep++] = si->open.v[i];
+    }
+    si->open.n = keep;
+    drop_vec(si, &gone, CAUSE_WAITUNTIL_CANCELLED, "open-span");
+}
+
+/* ---------- bundle calls ---------- */
+
+static void call_done(call_op *op, rt *r)
+{
+    sdk_iso *si = op->si;
+    int64_t now = exp_now(&si->env);
+    if (op->counted)
+        ledger_call_time(si->s->l, op->request_id, op->before_response, now - op->started_ns);
+    tel_cont k = op->k;
+    call_op **pp = &si->calls;
+    while (*pp && *pp != op)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = op->next;
+    free(op);
+    if (k.fn)
+        k.fn(k.ud, r, k.ref);
+}
+
+static void call_step(void *ud, rt *r);
+
+static bool call_run(call_op *op)
+{
+    /* Runs stages until one goes asynchronous; true when the whole call finished now. */
+    sdk_iso *si = op->si;
+    sdk *s = si->s;
+    for (;;) {
+        exporter *e = exporter_of(si);
+        exp_k next = {call_step, op};
+        int stage = op->stage++;
+        bool sync = true;
+        switch (op->which) {
+        case TEL_TRACER_FLUSH:
+        case TEL_METRICS_FLUSH:
+        case TEL_LOGGER_FLUSH: {
+            sdk_signal sig = op->which == TEL_TRACER_FLUSH    ? SIG_TRACES
+                             : op->which == TEL_METRICS_FLUSH ? SIG_METRICS
+                                                              : SIG_LOGS;
+            if (direct(s)) { /* OpenTelemetry: forceFlush the processor */
+                if (stage == 0)
+                    sync = e->ops->flush(e, next);
+                else
+                    return true;
+                break;
+            }
+            if (stage == 0) {
+                l1buf *b = l1_for(si, op->request_id);
+                if (b->v[sig].n == 0) {
+                    l1_tidy(si, b);
+                    return true; /* `if (this.buffer.length === 0) return;` */
+                }
+                item_vec items = {0};
+                vec_append(&items, &b->v[sig]);
+                l1_tidy(si, b);
+                sync = e->ops->export_items(e, sig, &items, next);
+                free(items.v);
+            } else if (stage == 1 && s->cfg.strategy == STRAT_PROPAGATE) {
+                sync = e->ops->flush(e, next); /* fix B: flush reaches the exporter */
+            } else {
+                return true;
+            }
+            break;
+        }
+        case TEL_EXPORTER_FLUSH:
+        case TEL_EXPORTER_SHUTDOWN:
+            if (stage > 0)
+                return true;
+            if (s->cfg.strategy == STRAT_PRIVATE_REACH) {
+                /* base.tracer.options.export: a private field */
+                ledger_private_access(s->l, op->request_id, exp_now(&si->env));
+            } else if (s->cfg.strategy != STRAT_EXPOSED) {
+                return true; /* obs.exporter?.flush(): nothing on the bundle */
+            }
+            sync = e->ops->flush(e, next);
+            break;
+        default:
+            return true;
+        }
+        if (!sync)
+            return false;
+    }
+}
+
+static void call_step(void *ud, rt *r)
+{
+    call_op *op = ud;
+    if (call_run(op))
+        call_done(op, r);
+}
+
+static bool t_call(void *ud, rt *r, tel_call c, tel_cont k)
+{
+    sdk *s = ud;
+    sdk_iso *si = iso_state(r);
+    s->stats.calls++;
+    const rt_task *t = rt_current_task(r);
+    if (t->kind == TASK_WAIT_UNTIL && c != TEL_EXPORTER_SHUTDOWN)
+        ledger_flush_in_wait_until(s->l, t->request_id);
+    call_op *op = calloc(1, sizeof *op);
+    if (!op)
+        abort();
+    *op = (call_op){.si = si,
+                    .which = c,
+                    .k = k,
+                    .request_id = t->request_id,
+                    .before_response = t->kind == TASK_HANDLER,
+                    .counted = t->kind == TASK_HANDLER || t->kind == TASK_WAIT_UNTIL,
+                    .started_ns = rt_task_time(r),
+                    .next = si->calls};
+    si->calls = op;
+    if (!call_run(op))
+        return false;
+    /* Finished synchronously: the caller continues without being resumed. */
+    op->k.fn = NULL;
+    call_done(op, r);
+    return true;
+}
+
+/* A long-lived process shuts down: everything buffered is handed over and flushed. */
+static void t_shutdown(void *ud, rt *r, rt_isolate_info *iso)
+{
+    (void)ud, (void)r;
+    sdk_iso *si = iso->tel;
+    if (!si)
+        return;
+    exporter *e = exporter_of(si);
+    for (size_t i = 0; i < si->nl1; i++) {
+        for (int g = 0; g < SIG_COUNT; g++) {
+            if (!si->l1[i].v[g].n)
+                continue;
+            item_vec items = {0};
+            vec_append(&items, &si->l1[i].v[g]);
+            e->ops->export_items(e, (sdk_signal)g, &items, (exp_k){NULL, NULL});
+            free(items.v);
+        }
+    }
+    e->ops->flush(e, (exp_k){NULL, NULL});
+}
+
+const tel_ops *sdk_ops(void)
+{
+    static const tel_ops ops = {t_born, t_dies,  t_span_start, t_span_end, t_metric,
+                                t_log,  t_entry, t_call,       t_shutdown, t_task_ends};
+    return &ops;
+}

@@ -1,0 +1,189 @@
+#include "transport.h"
+
+#include "ingest.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define POST_TIMEOUT_MS 15000 /* a harness error past this: nothing simulated takes real time */
+
+struct transport {
+    CURLM *multi;
+    CURL *easy;
+    ing_server *ingest; /* embedded, or NULL */
+    char url[256];
+    char auth[300];
+    char run[160];
+    char resp[4096];
+    size_t resp_len;
+    int64_t retry_after_s;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    transport *t = ud;
+    size_t len = size * n;
+    size_t room = sizeof t->resp - 1 - t->resp_len;
+    size_t take = len < room ? len : room;
+    memcpy(t->resp + t->resp_len, p, take);
+    t->resp_len += take;
+    t->resp[t->resp_len] = '\0';
+    return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    transport *t = ud;
+    size_t len = size * n;
+    if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
+        t->retry_after_s = strtoll(p + 12, NULL, 10);
+    return len;
+}
+
+int transport_open(const transport_config *cfg, transport **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    transport *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (cfg->url) {
+        snprintf(t->url, sizeof t->url, "%s", cfg->url);
+        size_t n = strlen(t->url);
+        while (n && t->url[n - 1] == '/')
+            t->url[--n] = '\0';
+    } else {
+        ing_config *icfg = NULL;
+        if (cfg->ingest_json &&
+            ing_config_parse(cfg->ingest_json, "scenario ingest", &icfg, err, errlen) != ING_OK) {
+            free(t);
+            return -1;
+        }
+        ing_options opt = {.db_path = cfg->ingest_db, .config = icfg, .mode = ING_RUN_EXTERNAL};
+        int rc = ing_server_open(&opt, &t->ingest, err, errlen);
+        ing_config_free(icfg);
+        if (rc) {
+            free(t);
+            return -1;
+        }
+        snprintf(t->url, sizeof t->url, "%s", ing_server_url(t->ingest));
+    }
+    if (cfg->api_key)
+        snprintf(t->auth, sizeof t->auth, "Authorization: Bearer %s", cfg->api_key);
+    snprintf(t->run, sizeof t->run, "X-Edgeloss-Run: %s", cfg->run_id ? cfg->run_id : "");
+    t->multi = curl_multi_init();
+    t->easy = curl_easy_init();
+    if (!t->multi || !t->easy) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        transport_close(t);
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+const char *transport_url(const transport *t)
+{
+    return t->url;
+}
+
+int transport_post(transport *t, const char *path, const char *body, size_t len, int64_t time_ns,
+                   uint32_t attempt, transport_result *res, char *err, size_t errlen)
+{
+    char url[512], vt[64], att[48];
+    snprintf(url, sizeof url, "%s%s", t->url, path);
+    snprintf(vt, sizeof vt, "X-Edgeloss-Time-Ns: %lld", (long long)time_ns);
+    snprintf(att, sizeof att, "X-Edgeloss-Attempt: %u", attempt);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    h = curl_slist_append(h, vt);
+    h = curl_slist_append(h, att);
+    h = curl_slist_append(h, t->run);
+    if (t->auth[0])
+        h = curl_slist_append(h, t->auth);
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)POST_TIMEOUT_MS);
+    t->resp_len = 0;
+    t->resp[0] = '\0';
+    t->retry_after_s = -1;
+    curl_multi_add_handle(t->multi, e);
+    int running = 1;
+    CURLcode code = CURLE_OK;
+    /* libcurl and the server take turns on this thread: each makes whatever
+     * progress it can without blocking; only when neither moved do we wait on
+     * both ends at once. (The server may have work no fd announces, such as a
+     * kept-alive connection it already knows to be readable: pump it anyway.) */
+    while (running) {
+        if (curl_multi_perform(t->multi, &running) != CURLM_OK) {
+            code = CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running)
+            break;
+        if (t->ingest) {
+            if (ing_server_pump(t->ingest, 0) != ING_OK) {
+                snprintf(err, errlen, "embedded ingest: database error");
+                curl_multi_remove_handle(t->multi, e);
+                curl_slist_free_all(h);
+                return -1;
+            }
+            if (curl_multi_perform(t->multi, &running) != CURLM_OK) {
+                code = CURLE_FAILED_INIT;
+                break;
+            }
+            if (!running)
+                break;
+            /* Both ends are in this process: whatever is pending is milliseconds away
+             * at most, and a short wait costs little if an fd stays silent. */
+            int to = ing_server_timeout_ms(t->ingest);
+            if (to < 0 || to > 1)
+                to = 1;
+            struct curl_waitfd w = {.fd = ing_server_fd(t->ingest), .events = CURL_WAIT_POLLIN};
+            curl_multi_poll(t->multi, &w, 1, to, NULL);
+        } else {
+            curl_multi_poll(t->multi, NULL, 0, 100, NULL);
+        }
+    }
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(t->multi, &left)))
+        if (m->msg == CURLMSG_DONE)
+            code = m->data.result;
+    long status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(t->multi, e);
+    curl_slist_free_all(h);
+    if (code != CURLE_OK) {
+        snprintf(err, errlen, "harness error: POST %s failed: %s (no fault asked for it)", url,
+                 curl_easy_strerror(code));
+        return -1;
+    }
+    res->status = (int)status;
+    res->retry_after_s = t->retry_after_s;
+    return 0;
+}
+
+void transport_close(transport *t)
+{
+    if (!t)
+        return;
+    if (t->easy)
+        curl_easy_cleanup(t->easy);
+    if (t->multi)
+        curl_multi_cleanup(t->multi);
+    ing_server_close(t->ingest);
+    free(t);
+}

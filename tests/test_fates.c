@@ -1,0 +1,190 @@
+/*
+ * The fate join on hand-built runs: a ledger written through its API and an
+ * ingest database written row by row, producing every fate and every cause.
+ * The checker is separate from the code that might lose: nothing here runs
+ * an exporter.
+ */
+#include "ledger.h"
+#include "store.h"
+#include "support.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int64_t S = 1000000000LL;
+
+typedef struct fx {
+    char *dir, *ledger_db, *ingest_db;
+    ledger *l;
+    sqlite3 *ing;
+} fx;
+
+static void exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+}
+
+/* One accepted (or rejected) copy of item n, received at t, carrying request_id rid. */
+static void receive(fx *f, const char *run, int n, int64_t t, const char *rid, int accepted,
+                    const char *reason)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO requests (time_ns, wall_ns, time_source, method, path, status,"
+             " bytes_wire, bytes_body, items_received, items_accepted, items_rejected, run)"
+             " VALUES (%lld, 0, 'virtual', 'POST', '/v1/traces', %d, 0, 0, 1, %d, %d, '%s');"
+             "INSERT INTO items (request, kind, accepted, reason, time_ns, item_id, request_id)"
+             " VALUES (last_insert_rowid(), 'span', %d, %s%s%s, %lld, 'i%010d', '%s');",
+             (long long)t, accepted ? 200 : 403, accepted, !accepted, run, accepted,
+             reason ? "'" : "", reason ? reason : "NULL", reason ? "'" : "", (long long)t, n, rid);
+    exec(f->ing, sql);
+}
+
+static fx *setup_run(void)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = t_mkdtemp();
+    f->ledger_db = t_path(f->dir, "ledger.db");
+    f->ingest_db = t_path(f->dir, "ingest.db");
+    char err[256];
+    assert_int_equal(ledger_open(f->ledger_db, &f->l, err, sizeof err), 0);
+    assert_int_equal(sqlite3_open(f->ingest_db, &f->ing), SQLITE_OK);
+    exec(f->ing, store_schema_sql());
+    return f;
+}
+
+static void teardown_run(fx *f)
+{
+    ledger_close(f->l);
+    sqlite3_close(f->ing);
+    t_rmtree(f->dir);
+    free(f->ledger_db);
+    free(f->ingest_db);
+    free(f->dir);
+    free(f);
+}
+
+static char *fate_of(fx *f, int n)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT fate || '/' || COALESCE(cause, '-') FROM fates WHERE item = %d", n);
+    return t_sql_str(f->ledger_db, sql);
+}
+
+static void expect_fate(fx *f, int n, const char *want)
+{
+    char *got = fate_of(f, n);
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("item %d: fate %s, want %s", n, got ? got : "(none)", want);
+    free(got);
+}
+
+static void test_every_fate_and_cause(void **state)
+{
+    (void)state;
+    fx *f = setup_run();
+    rt_observer obs = ledger_observer(f->l);
+    /* Two requests on isolate 1: request 1 lives 0-10 s, request 2 5-20 s. */
+    rt_isolate_info iso = {.id = 1, .requests_served = 2};
+    obs.isolate(obs.ud, &iso, -1, 0);
+    obs.request(obs.ud, 1, 1, RT_REQ_ARRIVED, 0);
+    obs.request(obs.ud, 2, 1, RT_REQ_ARRIVED, 5 * S);
+    obs.request(obs.ud, 1, 1, RT_REQ_RESPONDED, 1 * S);
+    obs.request(obs.ud, 1, 1, RT_REQ_ENDED, 10 * S);
+    obs.request(obs.ud, 2, 1, RT_REQ_ENDED, 20 * S);
+    for (int i = 1; i <= 14; i++)
+        ledger_item(f->l, "span", "s", i == 3 ? 2 : 1, 1, 1 * S);
+    ledger_drop(f->l, 5, 30 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
+    ledger_drop(f->l, 6, 30 * S, CAUSE_STRANDED_AT_END, "tracer", 1);
+    ledger_drop(f->l, 7, 30 * S, CAUSE_WAITUNTIL_CANCELLED, "open-span", 1);
+    ledger_drop(f->l, 9, 30 * S, CAUSE_DROPPED_IN_BACKOFF, "exporter", 1);
+    ledger_drop(f->l, 10, 30 * S, CAUSE_DROPPED_QUEUE_FULL, "queue", 1);
+    ledger_drop(f->l, 11, 30 * S, CAUSE_NETWORK_ERROR, "in-flight", 1);
+    ledger_drop(f->l, 13, 30 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1); /* but it arrived */
+    /* The last drop record explains: item 14 was dropped twice. */
+    ledger_drop(f->l, 14, 30 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
+    ledger_drop(f->l, 14, 31 * S, CAUSE_DROPPED_IN_BACKOFF, "exporter", 1);
+    obs.isolate(obs.ud, &iso, RT_EVICT_IDLE, 30 * S);
+
+    const char *run = "R";
+    receive(f, run, 1, 2 * S, "r1", 1, NULL); /* delivered */
+    receive(f, run, 2, 2 * S, "r1", 1, NULL); /* duplicated */
+    receive(f, run, 2, 3 * S, "r1", 1, NULL);
+    receive(f, run, 3, 6 * S, "r1", 1, NULL);      /* misattributed: created for request 2 */
+    receive(f, run, 4, 11 * S, "r1", 1, NULL);     /* late: request 1 ended at 10 s */
+    receive(f, run, 8, 2 * S, "r1", 0, "cap");     /* refused by the cap, no drop record */
+    receive(f, run, 13, 4 * S, "r1", 1, NULL);     /* arrived: the drop record does not matter */
+    receive(f, "OTHER", 12, 2 * S, "r1", 1, NULL); /* another run's row: not ours */
+
+    ledger_report r;
+    char err[256];
+    if (ledger_finish(f->l, f->ingest_db, run, &r, err, sizeof err))
+        fail_msg("%s", err);
+    expect_fate(f, 1, "delivered/-");
+    expect_fate(f, 2, "duplicated/-");
+    expect_fate(f, 3, "misattributed/-");
+    expect_fate(f, 4, "late/-");
+    expect_fate(f, 5, "lost/evicted-in-buffer");
+    expect_fate(f, 6, "lost/stranded-at-end");
+    expect_fate(f, 7, "lost/waituntil-cancelled");
+    expect_fate(f, 8, "lost/rejected-by-ingest");
+    expect_fate(f, 9, "lost/dropped-in-backoff");
+    expect_fate(f, 10, "lost/dropped-queue-full");
+    expect_fate(f, 11, "lost/network-error");
+    expect_fate(f, 12, "lost/unexplained");
+    expect_fate(f, 13, "delivered/-");
+    expect_fate(f, 14, "lost/dropped-in-backoff");
+    assert_int_equal(r.items, 14);
+    assert_int_equal(r.fate[FATE_DELIVERED], 2);
+    assert_int_equal(r.fate[FATE_DUPLICATED], 1);
+    assert_int_equal(r.fate[FATE_MISATTRIBUTED], 1);
+    assert_int_equal(r.fate[FATE_LATE], 1);
+    assert_int_equal(r.fate[FATE_LOST], 9);
+    assert_int_equal(r.copies_extra, 1);
+    for (int c = 0; c < CAUSE_COUNT; c++)
+        assert_true(r.lost_by[c] >= 1); /* every cause appears */
+    /* Exposure: the eviction of isolate 1 took items 5, 9 and 14 (in buffers). */
+    assert_int_equal(r.exposure_items, 3);
+    assert_true(r.nstories >= 1);
+
+    /* Delete one ingest row: its item turns lost. */
+    exec(f->ing, "DELETE FROM items WHERE item_id = 'i0000000001'");
+    if (ledger_finish(f->l, f->ingest_db, run, &r, err, sizeof err))
+        fail_msg("%s", err);
+    expect_fate(f, 1, "lost/unexplained");
+    assert_int_equal(r.fate[FATE_DELIVERED], 1);
+    assert_int_equal(r.fate[FATE_LOST], 10);
+    teardown_run(f);
+}
+
+static void test_not_an_ingest_database(void **state)
+{
+    (void)state;
+    fx *f = setup_run();
+    exec(f->ing, "DROP TABLE items");
+    ledger_report r;
+    char err[256];
+    assert_int_equal(ledger_finish(f->l, f->ingest_db, NULL, &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not an ingest database"));
+    teardown_run(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_fate_and_cause),
+        cmocka_unit_test(test_not_an_ingest_database),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
