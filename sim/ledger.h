@@ -130,7 +130,8 @@ typedef struct ledger_report {
 
 /*
  * Commits, attaches the ingest database, writes the `fates` table and fills
- * the report. `run` selects this run's rows in a shared ingest (NULL: all).
+ * the report. `run` selects this run's rows in a shared ingest (NULL: every
+ * row is this run's, as in the embedded ingest, which is fresh per run).
  * Returns 0, or -1 with a message.
  */
 int ledger_finish(ledger *l, const char *ingest_db, const char *run, ledger_report *out, char *err,

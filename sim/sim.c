@@ -178,7 +178,8 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
         transport_close(tp); /* the embedded ingest commits and closes */
         tp = NULL;
         if (ingest_db[0]) {
-            if (ledger_finish(l, ingest_db, out->run_id, &out->report, err, errlen))
+            const char *only = o && o->ingest_url ? out->run_id : NULL;
+            if (ledger_finish(l, ingest_db, only, &out->report, err, errlen))
                 goto done;
             out->verified = true;
             out->hash = mix(out->hash, out->report.ingest_hash);
@@ -307,6 +308,35 @@ void sim_print_summary(const scenario *s, const sim_result *r, FILE *out)
     fprintf(out, "events: %" PRIu64 "\n", r->events);
     fprintf(out, "virtual duration: %s\n", sim_format_duration(r->end_ns, dur, sizeof dur));
     fprintf(out, "log hash: %016" PRIx64 "\n", r->hash);
+}
+
+void sim_print_brief(const scenario *s, const sim_result *r, FILE *out)
+{
+    const ledger_report *p = &r->report;
+    fprintf(out, "  %-32s ", s->variant);
+    if (!r->telemetry) {
+        fprintf(out, "%" PRIu64 " requests, no exporter\n", r->rt.arrived);
+        return;
+    }
+    if (!r->verified) {
+        fprintf(out, "unverified (no ingest database)\n");
+        return;
+    }
+    fprintf(out, "%6" PRIu64 " items: lost %5.1f%%, late %5.1f%%", p->items,
+            pct(p->fate[FATE_LOST], p->items), pct(p->fate[FATE_LATE], p->items));
+    int top = -1;
+    for (int c = 0; c < CAUSE_COUNT; c++)
+        if (p->lost_by[c] && (top < 0 || p->lost_by[c] > p->lost_by[top]))
+            top = c;
+    fprintf(out, " %-22s", top >= 0 ? ledger_cause_name((ledger_cause)top) : "");
+    size_t held = 0;
+    for (size_t i = 0; i < r->nchecks; i++)
+        held += r->checks[i].pass;
+    if (r->nchecks)
+        fprintf(out, " %s %zu/%zu\n", r->checks_pass ? "checks hold" : "CHECKS FAIL", held,
+                r->nchecks);
+    else
+        fprintf(out, " (no checks)\n");
 }
 
 static void json_str(FILE *out, const char *str)
