@@ -87,6 +87,7 @@ static FILE *open_per_variant(const char *path, const char *variant, bool severa
 
 typedef struct run_args {
     const char *path, *out_dir, *events_path, *trace_path, *variant;
+    bool brief;
     sim_options opt;
 } run_args;
 
@@ -121,6 +122,8 @@ static int parse_run_args(int argc, char **argv, run_args *ra)
             ra->opt.ingest_db = argv[++i];
         } else if (strcmp(a, "--variant") == 0) {
             ra->variant = argv[++i];
+        } else if (strcmp(a, "--brief") == 0) {
+            ra->brief = true;
         } else if (a[0] == '-') {
             fprintf(stderr, "edgeloss: unknown option %s\n", a);
             usage(stderr);
@@ -225,9 +228,15 @@ static int cmd_run(int argc, char **argv)
             status = 1;
             break;
         }
-        if (ran++)
-            fputc('\n', stdout);
-        sim_print_summary(s, &r, stdout);
+        if (ra.brief) {
+            if (ran++ == 0)
+                printf("%s — %s (seed %" PRIu64 ")\n", ra.path, s->name, r.seed);
+            sim_print_brief(s, &r, stdout);
+        } else {
+            if (ran++)
+                fputc('\n', stdout);
+            sim_print_summary(s, &r, stdout);
+        }
         fflush(stdout);
         if (write_dir) {
             char p[4300];
@@ -250,7 +259,7 @@ static int cmd_run(int argc, char **argv)
         virtual_s += (double)r.end_ns / 1e9;
         sim_result_free(&r);
     }
-    if (several && status != SCN_BAD_INPUT)
+    if (several && status != SCN_BAD_INPUT && !ra.brief)
         printf("\n%zu variants run, %zu with a failed check\n", ran, failed);
     double wall = wall_s() - t0;
     fprintf(stderr, "wall time %.6f s; %.0fx faster than real time; %.0f events/s\n", wall,

@@ -62,6 +62,8 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
 
 /* The summary `edgeloss run` prints: the seed first, then the numbers. Deterministic. */
 void sim_print_summary(const scenario *s, const sim_result *r, FILE *out);
+/* One line: the variant, its fates, its main loss cause and its verdict. */
+void sim_print_brief(const scenario *s, const sim_result *r, FILE *out);
 /* The same as JSON (summary.json). */
 void sim_write_summary_json(const scenario *s, const sim_result *r, FILE *out);
 
