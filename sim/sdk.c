@@ -502,7 +502,8 @@ static bool call_run(call_op *op)
             } else if (s->cfg.strategy != STRAT_EXPOSED) {
                 return true; /* obs.exporter?.flush(): nothing on the bundle */
             }
-            sync = e->ops->flush(e, next);
+            sync = op->which == TEL_EXPORTER_SHUTDOWN ? e->ops->shutdown(e, next)
+                                                      : e->ops->flush(e, next);
             break;
         default:
             return true;
@@ -565,7 +566,7 @@ static void t_shutdown(void *ud, rt *r, rt_isolate_info *iso)
             free(items.v);
         }
     }
-    e->ops->flush(e, (exp_k){NULL, NULL});
+    e->ops->shutdown(e, (exp_k){NULL, NULL});
 }
 
 const tel_ops *sdk_ops(void)

@@ -199,7 +199,8 @@ static void interval_fire(void *ud, rt *r)
     buffered_flush(ud, (exp_k){NULL, NULL});
 }
 
-static const exporter_ops ops = {buffered_export, buffered_flush, buffered_destroy};
+/* These strategies hold nothing but items: shutting down is flushing. */
+static const exporter_ops ops = {buffered_export, buffered_flush, buffered_flush, buffered_destroy};
 
 exporter *exp_buffered_new(const exp_env *env)
 {

@@ -115,6 +115,8 @@ typedef struct exporter_ops {
     bool (*export_items)(exporter *e, sdk_signal sig, item_vec *items, exp_k k);
     /* The exporter's own flush (what its public or private flush() does). */
     bool (*flush)(exporter *e, exp_k k);
+    /* shutdown(): send what is held before the process ends (a server's exit). */
+    bool (*shutdown)(exporter *e, exp_k k);
     /* The isolate died or the run ended: report every item held as lost, free all. */
     void (*destroy)(exporter *e, ledger_cause cause);
 } exporter_ops;

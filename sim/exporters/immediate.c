@@ -69,7 +69,9 @@ static void immediate_destroy(exporter *e, ledger_cause cause)
     free(m);
 }
 
-static const exporter_ops ops = {immediate_export, immediate_flush, immediate_destroy};
+/* These strategies hold nothing but items: shutting down is flushing. */
+static const exporter_ops ops = {immediate_export, immediate_flush, immediate_flush,
+                                 immediate_destroy};
 
 exporter *exp_immediate_new(const exp_env *env)
 {

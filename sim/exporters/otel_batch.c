@@ -146,7 +146,8 @@ static void otel_destroy(exporter *e, ledger_cause cause)
     free(o);
 }
 
-static const exporter_ops ops = {otel_export, otel_flush, otel_destroy};
+/* These strategies hold nothing but items: shutting down is flushing. */
+static const exporter_ops ops = {otel_export, otel_flush, otel_flush, otel_destroy};
 
 exporter *exp_otel_batch_new(const exp_env *env)
 {
