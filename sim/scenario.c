@@ -251,12 +251,10 @@ static int cfail(cctx *c, const char *jpath, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int cfail(cctx *c, const char *jpath, const char *fmt, ...)
 {
-    char msg[384];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    sk_verror(c->err, c->errlen, c->s->file, jpath, fmt, ap);
     va_end(ap);
-    snprintf(c->err, c->errlen, "%s: %s: %s", c->s->file, jpath, msg);
     return SCN_BAD_INPUT;
 }
 
@@ -600,13 +598,6 @@ static int compile(cctx *c, const cJSON *root)
 static const char *const overridable[] = {"exporter", "runtime", "workload", "app",
                                           "network",  "ingest",  "expect"};
 
-static int variant_fail(char *err, size_t errlen, const char *file, const char *jpath,
-                        const char *msg)
-{
-    snprintf(err, errlen, "%s: %s: %s", file, jpath, msg);
-    return SCN_BAD_INPUT;
-}
-
 /* variants: [{name, description?, <section>: override, ...}] */
 static int validate_variants(const cJSON *root, const char *file, char *err, size_t errlen)
 {
@@ -614,7 +605,7 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
     if (!vs)
         return 0;
     if (!cJSON_IsArray(vs))
-        return variant_fail(err, errlen, file, "$.variants", "expected an array of variants");
+        return sk_error(err, errlen, file, "$.variants", "expected an array of variants");
     const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "variant");
     const char *base_name = cJSON_IsString(base) ? base->valuestring : "baseline";
     int i = 0;
@@ -624,14 +615,14 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
         char jp[64];
         snprintf(jp, sizeof jp, "$.variants[%d]", i);
         if (!cJSON_IsObject(v))
-            return variant_fail(err, errlen, file, jp,
-                                "expected an object {\"name\": ..., <section>: <override>}");
+            return sk_error(err, errlen, file, jp,
+                            "expected an object {\"name\": ..., <section>: <override>}");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(v, "name");
         if (!cJSON_IsString(name) || !name->valuestring[0])
-            return variant_fail(err, errlen, file, jp, "missing \"name\" (a non-empty string)");
+            return sk_error(err, errlen, file, jp, "missing \"name\" (a non-empty string)");
         if (strcmp(name->valuestring, base_name) == 0)
-            return variant_fail(err, errlen, file, jp,
-                                "duplicate variant name (the file itself is that variant)");
+            return sk_error(err, errlen, file, jp,
+                            "duplicate variant name (the file itself is that variant)");
         int j = 0;
         const cJSON *o;
         cJSON_ArrayForEach(o, vs)
@@ -640,7 +631,7 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
                 break;
             const cJSON *on = cJSON_GetObjectItemCaseSensitive(o, "name");
             if (cJSON_IsString(on) && strcmp(on->valuestring, name->valuestring) == 0)
-                return variant_fail(err, errlen, file, jp, "duplicate variant name");
+                return sk_error(err, errlen, file, jp, "duplicate variant name");
         }
         const cJSON *m;
         cJSON_ArrayForEach(m, v)
@@ -651,20 +642,17 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
                 continue;
             if (strcmp(m->string, "description") == 0) {
                 if (!cJSON_IsString(m))
-                    return variant_fail(err, errlen, file, mp, "expected a string");
+                    return sk_error(err, errlen, file, mp, "expected a string");
                 continue;
             }
             bool ok = false;
             for (size_t k = 0; k < sizeof overridable / sizeof overridable[0]; k++)
                 ok |= strcmp(m->string, overridable[k]) == 0;
-            if (!ok) {
-                char msg[256];
-                snprintf(msg, sizeof msg,
-                         "unknown key \"%s\" (expected one of: name, description, exporter, "
-                         "runtime, workload, app, network, ingest, expect)",
-                         m->string);
-                return variant_fail(err, errlen, file, mp, msg);
-            }
+            if (!ok)
+                return sk_error(err, errlen, file, mp,
+                                "unknown key \"%s\" (expected one of: name, description, "
+                                "exporter, runtime, workload, app, network, ingest, expect)",
+                                m->string);
             if (sk_validate_at(&schema, file, m, mp, m->string, err, errlen))
                 return SCN_BAD_INPUT;
         }

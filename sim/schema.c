@@ -17,14 +17,30 @@ typedef struct vctx {
 
 static int fail(vctx *v, const char *jpath, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int fail(vctx *v, const char *jpath, const char *fmt, ...)
+int sk_verror(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt,
+              va_list ap)
 {
     char msg[384];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    snprintf(err, errlen, "%s: %s: %s", file, jpath, msg);
+    return -1;
+}
+
+int sk_error(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    sk_verror(err, errlen, file, jpath, fmt, ap);
     va_end(ap);
-    snprintf(v->err, v->errlen, "%s: %s: %s", v->file, jpath, msg);
+    return -1;
+}
+
+static int fail(vctx *v, const char *jpath, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sk_verror(v->err, v->errlen, v->file, jpath, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

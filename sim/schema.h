@@ -18,6 +18,7 @@
 #include "dist.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -74,6 +75,12 @@ int sk_unknown(const sk_schema *s, const char *file, const char *jpath, const ch
  * Returns 0, or -1 with what was wrong in `why`.
  */
 int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen);
+
+/* Writes "FILE: JPATH: message" into err (every validation message's shape); returns -1. */
+int sk_error(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+int sk_verror(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt,
+              va_list ap);
 
 /* The reference of every key as a Markdown table (scenarios/README.md). */
 void sk_markdown(const sk_schema *s, FILE *out);
