@@ -41,9 +41,15 @@ typedef struct frame {
     uint64_t span;  /* FRAME_SPAN: the telemetry handle */
 } frame;
 
+typedef enum { FETCH_NONE, FETCH_WAITING, FETCH_OPEN } fetch_state;
+
 typedef struct app_task {
     frame f[APP_MAX_DEPTH];
     uint32_t depth;
+    fetch_state fetch; /* a fetch step in progress */
+    int64_t fetch_latency_ns;
+    rt_conn conn;
+    int64_t held;     /* bytes of OP_MEMORY held until the task ends */
     entry_list local; /* entries read or taken from globals */
     struct app_task *free_next;
 } app_task;
@@ -76,6 +82,9 @@ static const char *const op_names[] = {
     [OP_SET_INTERVAL] = "set_interval",
     [OP_CALL] = "call",
     [OP_REPEAT] = "repeat",
+    [OP_ONCE] = "once",
+    [OP_FETCH] = "fetch",
+    [OP_MEMORY] = "memory",
 };
 
 static void trace_at(app *a, int64_t t_ns, const rt_task *t, const char *what, const char *name)
@@ -147,6 +156,8 @@ static app_task *task_alloc(app *a, const app_block *b)
     t->depth = 1;
     t->f[0] = (frame){.b = b, .kind = FRAME_BLOCK};
     t->local.n = 0;
+    t->fetch = FETCH_NONE;
+    t->held = 0;
     return t;
 }
 
@@ -162,7 +173,7 @@ static void h_handler_start(void *ud, rt *r, rt_task *t)
 {
     (void)r;
     app *a = ud;
-    t->ext = task_alloc(a, &a->prog->handler);
+    t->ext = task_alloc(a, &a->prog->routes[t->route < a->prog->nroutes ? t->route : 0].handler);
 }
 
 static void h_timer_start(void *ud, rt *r, rt_task *t, const void *body)
@@ -183,8 +194,15 @@ static void h_discard(void *ud, rt *r, rt_task *t, rt_task_end why)
         trace_at(a, rt_now(r), t, "cancelled", "waitUntil budget spent");
     else if (a->trace && why == END_RUN_OVER)
         trace_at(a, rt_now(r), t, "stranded", "run over");
+    else if (a->trace && why == END_CPU_LIMIT)
+        trace_at(a, rt_time(r), t, "terminated", "request over the CPU limit");
     if (why != END_DONE)
         a->stats.global_entries_lost += at->local.n;
+    /* What the task held goes with it (an evicted isolate's memory is gone anyway). */
+    if (at->fetch == FETCH_OPEN)
+        rt_conn_release(r, at->conn);
+    if (at->held)
+        rt_mem_add(r, rt_task_isolate_ref(r, t), -at->held);
     a->tel->task_ends(a->tel_ud, r, t, why);
     t->ext = NULL;
     task_recycle(a, at);
@@ -269,6 +287,29 @@ static void global_op(app *a, rt *r, app_task *at, const app_step *s)
     }
 }
 
+/* A fetch step: the subrequest's limits first, then the await. False: the task yields. */
+static bool fetch_step(app *a, rt *r, app_task *at, const app_step *s)
+{
+    a->stats.fetches++;
+    switch (rt_subrequest_task(r, &at->conn)) {
+    case RT_SUB_REFUSED:
+        a->stats.fetches_refused++;
+        if (a->trace)
+            trace(a, r, rt_current_task(r), "fetch_refused", "Too many subrequests.");
+        return true;
+    case RT_SUB_QUEUED: /* resumed with the connection */
+        at->fetch = FETCH_WAITING;
+        at->fetch_latency_ns = dist_draw(&s->d, a->rand);
+        return false;
+    case RT_SUB_GO:
+        break;
+    }
+    at->fetch = FETCH_OPEN;
+    a->stats.awaits++;
+    rt_await(r, dist_draw(&s->d, a->rand));
+    return false;
+}
+
 /* Runs the current task until it awaits, suspends or finishes. */
 static void h_run(void *ud, rt *r, rt_task *t)
 {
@@ -276,7 +317,20 @@ static void h_run(void *ud, rt *r, rt_task *t)
     app_task *at = t->ext;
     if (a->trace)
         trace(a, r, t, "runs", NULL);
+    if (at->fetch == FETCH_WAITING) { /* it has its connection now */
+        at->fetch = FETCH_OPEN;
+        a->stats.awaits++;
+        rt_await(r, at->fetch_latency_ns);
+        return;
+    }
+    if (at->fetch == FETCH_OPEN) { /* the response is in: the connection closes */
+        at->fetch = FETCH_NONE;
+        rt_conn_release(r, at->conn);
+    }
     for (;;) {
+        /* Over the CPU limit (here or in a waitUntil it ran inline): stop where it is. */
+        if (rt_terminated(r))
+            return;
         frame *f = &at->f[at->depth - 1];
         if (f->pc == f->b->n) {
             if (f->kind == FRAME_REPEAT && ++f->iter < f->times) {
@@ -334,7 +388,17 @@ static void h_run(void *ud, rt *r, rt_task *t)
             rt_await(r, dist_draw(&s->d, a->rand));
             return;
         case OP_CPU:
-            rt_cpu(r, dist_draw(&s->d, a->rand));
+            if (!rt_cpu(r, dist_draw(&s->d, a->rand)))
+                return;
+            break;
+        case OP_FETCH:
+            if (!fetch_step(a, r, at, s))
+                return;
+            break;
+        case OP_MEMORY:
+            if (!s->for_isolate)
+                at->held += s->bytes;
+            rt_mem_add(r, rt_current_isolate_ref(r), s->bytes);
             break;
         case OP_METRIC:
             a->tel->metric(a->tel_ud, r, s->name, s->value);

@@ -36,7 +36,9 @@ typedef enum {
     OP_SET_INTERVAL,
     OP_CALL,
     OP_REPEAT,
-    OP_ONCE, /* module-scope code: runs its body the first time it is reached on an isolate */
+    OP_ONCE,   /* module-scope code: runs its body the first time it is reached on an isolate */
+    OP_FETCH,  /* a subrequest: an await that counts toward the request's limits */
+    OP_MEMORY, /* the program holds bytes: for the rest of the task, or the isolate's life */
 } app_op;
 
 typedef enum { GLOBAL_SET, GLOBAL_APPEND, GLOBAL_READ, GLOBAL_TAKE, GLOBAL_CLEAR } app_global_op;
@@ -57,13 +59,23 @@ struct app_step {
     int severity;     /* log severityNumber */
     uint32_t times;   /* repeat */
     uint32_t global;  /* index of the global (GLOBAL ops) */
+    int64_t bytes;    /* OP_MEMORY */
+    bool for_isolate; /* OP_MEMORY: held until the isolate dies (else until the task ends) */
     app_global_op gop;
     tel_call call;  /* OP_CALL */
     app_block body; /* span, repeat, wait_until, timer bodies */
 };
 
-typedef struct app_program {
+/* A route: the handler requests of that route run (the workload picks routes by weight). */
+typedef struct app_route {
+    const char *name;
+    double weight;
     app_block handler;
+} app_route;
+
+typedef struct app_program {
+    app_route *routes; /* at least one */
+    uint32_t nroutes;
     const char **globals; /* names, indexed by app_step.global */
     uint32_t nglobals;
     uint32_t nonce; /* OP_ONCE steps */
@@ -75,6 +87,8 @@ typedef struct app_stats {
     uint64_t global_entries;       /* entries appended to globals */
     uint64_t global_entries_mixed; /* read or taken by a request other than their creator */
     uint64_t global_entries_lost;  /* overwritten, cleared, or died with their isolate */
+    uint64_t fetches;
+    uint64_t fetches_refused; /* past the subrequest limit (the program goes on, as if it caught) */
 } app_stats;
 
 typedef struct app app;

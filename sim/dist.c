@@ -28,6 +28,17 @@ int64_t dist_draw(const dist *d, rng *r)
         double v = exp(mu + sigma * z);
         return v > 9.2e18 ? INT64_MAX : (int64_t)v;
     }
+    case DIST_EMPIRICAL: {
+        if (d->nsamples == 0)
+            return 0;
+        /* Inverse transform of the piecewise-linear CDF through the sorted samples. */
+        double x = rng_unit(r) * (double)(d->nsamples - 1);
+        uint32_t i = (uint32_t)x;
+        if (i + 1 >= d->nsamples)
+            return d->samples[d->nsamples - 1];
+        double frac = x - (double)i;
+        return d->samples[i] + (int64_t)((double)(d->samples[i + 1] - d->samples[i]) * frac);
+    }
     }
     return 0;
 }
@@ -45,6 +56,15 @@ double dist_mean(const dist *d)
         double mu = log((double)d->a_ns);
         double sigma = (log((double)d->b_ns) - mu) / Z99;
         return exp(mu + sigma * sigma / 2.0);
+    }
+    case DIST_EMPIRICAL: {
+        /* The mean of the interpolated distribution: the trapezoids between neighbours. */
+        if (d->nsamples < 2)
+            return d->nsamples ? (double)d->samples[0] : 0;
+        double sum = 0;
+        for (uint32_t i = 0; i + 1 < d->nsamples; i++)
+            sum += ((double)d->samples[i] + (double)d->samples[i + 1]) / 2.0;
+        return sum / (double)(d->nsamples - 1);
     }
     }
     return 0;
@@ -79,6 +99,14 @@ const char *dist_describe(const dist *d, char *buf, unsigned len)
         break;
     case DIST_LOGNORMAL:
         snprintf(buf, len, "lognormal p50 %s p99 %s", a, b);
+        break;
+    case DIST_EMPIRICAL:
+        if (d->nsamples) {
+            fmt_ns(d->samples[0], a, sizeof a);
+            fmt_ns(d->samples[d->nsamples - 1], b, sizeof b);
+        }
+        snprintf(buf, len, "empirical %u samples %s..%s", d->nsamples, d->nsamples ? a : "-",
+                 d->nsamples ? b : "-");
         break;
     }
     return buf;

@@ -1,6 +1,8 @@
 /*
  * Latency and duration distributions, all in integer nanoseconds:
- * fixed, uniform, exponential (by mean), lognormal (by p50 and p99).
+ * fixed, uniform, exponential (by mean), lognormal (by p50 and p99), and
+ * empirical: measured samples (e.g. production latencies), drawn by inverse
+ * transform of their distribution, interpolating between neighbours.
  * Golden tests use fixed and uniform only: exponential and lognormal go
  * through libm, which may differ between machines in the last bit.
  */
@@ -9,19 +11,28 @@
 
 #include "rng.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
-typedef enum { DIST_FIXED, DIST_UNIFORM, DIST_EXPONENTIAL, DIST_LOGNORMAL } dist_kind;
+typedef enum {
+    DIST_FIXED,
+    DIST_UNIFORM,
+    DIST_EXPONENTIAL,
+    DIST_LOGNORMAL,
+    DIST_EMPIRICAL
+} dist_kind;
 
 typedef struct dist {
     dist_kind kind;
-    int64_t a_ns; /* fixed value; uniform low; exponential mean; lognormal p50 */
+    int64_t a_ns; /* fixed value; uniform low; exponential mean; lognormal p50; empirical: unit */
     int64_t b_ns; /* uniform high; lognormal p99 */
+    const int64_t *samples; /* empirical: sorted, borrowed from the scenario */
+    uint32_t nsamples;
 } dist;
 
 static inline dist dist_fixed(int64_t ns)
 {
-    return (dist){DIST_FIXED, ns, ns};
+    return (dist){DIST_FIXED, ns, ns, NULL, 0};
 }
 
 /* One draw, >= 0. Fixed draws consume no randomness. */

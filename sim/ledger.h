@@ -52,6 +52,8 @@ typedef enum {
     XX(DROPPED_IN_BACKOFF, "dropped-in-backoff")                                                   \
     XX(DROPPED_QUEUE_FULL, "dropped-queue-full")                                                   \
     XX(NETWORK_ERROR, "network-error")                                                             \
+    XX(CPU_LIMIT, "cpu-limit")                                                                     \
+    XX(SUBREQUEST_LIMIT, "subrequest-limit")                                                       \
     XX(UNEXPLAINED, "unexplained")
 
 typedef enum {

@@ -6,6 +6,7 @@
 
 typedef struct fetch {
     uint64_t id; /* 0: free */
+    uint32_t slot;
     rt_isolate_ref iso;
     uint64_t request_id;
     char path[32];
@@ -17,6 +18,7 @@ typedef struct fetch {
     net_done done;
     void *ud;
     net_response resp;
+    rt_conn conn;
     struct net *owner;
     struct fetch *next_free;
 } fetch;
@@ -83,13 +85,9 @@ uint64_t net_requests(const net *n)
     return n->sent;
 }
 
-static uint32_t slot_of(net *n, fetch *f)
-{
-    for (uint32_t i = 0; i < n->nslots; i++)
-        if (n->slots[i] == f)
-            return i;
-    return UINT32_MAX;
-}
+static void net_go(void *ud, rt *r);
+static void net_cancel(void *ud, rt *r, int cause);
+static void deliver(void *ud, rt *r);
 
 void net_fetch(net *n, rt *r, net_request *req)
 {
@@ -97,7 +95,7 @@ void net_fetch(net *n, rt *r, net_request *req)
     uint32_t slot;
     if (f) {
         n->free_list = f->next_free;
-        slot = slot_of(n, f);
+        slot = f->slot;
     } else {
         if (n->nslots == n->capslots) {
             uint32_t cap = n->capslots ? n->capslots * 2 : 16;
@@ -132,9 +130,48 @@ void net_fetch(net *n, rt *r, net_request *req)
     f->nitems = req->nitems;
     f->done = req->done;
     f->ud = req->ud;
-    int64_t at = rt_task_time(r) + dist_draw(&n->cfg.latency, n->rand);
-    if (!eng_at(n->e, at, EV_FETCH_ARRIVE, slot, f->id))
+    f->slot = slot;
+    rt_waiter w = {net_go, net_cancel, f};
+    switch (rt_subrequest(r, &w, &f->conn)) {
+    case RT_SUB_GO:
+        net_go(f, r);
+        break;
+    case RT_SUB_QUEUED:
+        break;
+    case RT_SUB_REFUSED:
+        /* fetch() rejects: its continuation runs as any other would, after this segment. */
+        f->resp = (net_response){NET_REFUSED_SUBREQUESTS, -1, rt_task_time(r)};
+        if (!rt_post(r, f->iso, f->request_id, deliver, f))
+            release(n, f);
+        break;
+    }
+}
+
+/* The fetch has its connection: it leaves for the ingest. */
+static void net_go(void *ud, rt *r)
+{
+    fetch *f = ud;
+    net *n = f->owner;
+    int64_t at = rt_time(r) + dist_draw(&n->cfg.latency, n->rand);
+    if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
         abort();
+}
+
+/* Its request died while it waited for a connection: it never left. */
+static void net_cancel(void *ud, rt *r, int cause)
+{
+    fetch *f = ud;
+    net *n = f->owner;
+    if (cause == RT_CPU_LIMIT) { /* the isolate lives on: the fetch rejects */
+        f->resp = (net_response){NET_CANCELLED_CPU, -1, rt_time(r)};
+        if (rt_post(r, f->iso, f->request_id, deliver, f))
+            return;
+    } else {
+        ledger_cause c = cause == RT_END_OF_RUN ? CAUSE_STRANDED_AT_END : CAUSE_EVICTED_IN_BUFFER;
+        for (size_t i = 0; i < f->nitems; i++)
+            ledger_drop(n->l, f->items[i], rt_time(r), c, "connection-queue", f->iso.id);
+    }
+    release(n, f);
 }
 
 static void deliver(void *ud, rt *r)
@@ -177,6 +214,7 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
             abort();
         return true;
     }
+    rt_conn_release(r, f->conn);
     /* The response reaches the isolate: its continuation runs there, if it still lives.
      * (If the isolate dies before that task runs, the record stays out of the pool
      * until net_free: rare, and bounded by the run.) */

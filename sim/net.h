@@ -8,6 +8,13 @@
  * died in between, the response is lost, not the delivery: the continuation
  * never runs. Otherwise it runs as a C task on the isolate's thread.
  * Requests are sent one at a time, in event order.
+ *
+ * Every fetch is a subrequest of the sending task's request (runtime.h): past
+ * the request's subrequest limit it fails at once, nothing sent, with the
+ * status NET_REFUSED_SUBREQUESTS; past its open connections it waits for one
+ * to close (the response's arrival closes it). If the request is terminated
+ * by the CPU limit while its fetch waits, the fetch fails with
+ * NET_CANCELLED_CPU; if the isolate dies, the unsent fetch is lost with it.
  */
 #ifndef SIM_NET_H
 #define SIM_NET_H
@@ -26,6 +33,10 @@
 typedef struct net_config {
     dist latency; /* one way; a round trip draws twice */
 } net_config;
+
+/* Statuses of fetches that never reached the ingest (the runtime refused them). */
+#define NET_REFUSED_SUBREQUESTS (-2) /* "Too many subrequests." */
+#define NET_CANCELLED_CPU       (-3) /* the request was terminated while the fetch waited */
 
 typedef struct net_response {
     int status;

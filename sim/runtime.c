@@ -7,6 +7,7 @@
 #include "runtime.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 
 const char *rt_evict_key(rt_evict e)
 {
-    switch (e) {
+    switch ((int)e) {
 #define RT_EVICT_KEY(name, key, text)                                                              \
     case RT_EVICT_##name:                                                                          \
         return key;
@@ -23,6 +24,8 @@ const char *rt_evict_key(rt_evict e)
 #undef RT_EVICT_KEY
     case RT_END_OF_RUN:
         return "end";
+    case RT_CPU_LIMIT:
+        return "cpu-limit";
     default:
         return "?";
     }
@@ -43,6 +46,8 @@ const char *rt_event_name(uint32_t type)
         [EV_END] = "end",
         [EV_FETCH_ARRIVE] = "fetch_arrive",
         [EV_FETCH_DONE] = "fetch_done",
+        [EV_OOM] = "memory_limit",
+        [EV_KILL] = "kill",
     };
     return type < EV_TYPE_COUNT && names[type] ? names[type] : "?";
 }
@@ -71,16 +76,32 @@ typedef struct isolate {
     frozen *frozen;
     size_t nfrozen, capfrozen;
     int64_t idle_deadline_ns;
+    int64_t mem;                   /* modelled bytes held */
+    bool oom_pending;              /* an EV_OOM is scheduled */
+    bool dying;                    /* being evicted: nothing may start on it */
     uint32_t live_prev, live_next; /* live isolates in creation (= id) order */
     uint32_t free_next;
 } isolate;
 
+/* A fetch waiting for a connection: a C continuation, or a task to resume. */
+typedef struct waiting {
+    rt_waiter w;
+    rt_task_ref task;
+    bool is_task;
+} waiting;
+
 typedef struct request {
     uint64_t id; /* 0: free slot */
     uint32_t iso;
+    uint32_t route;
     int64_t arrived_ns;
     bool responded;
+    bool terminated;  /* over the CPU limit: its tasks are being discarded */
     uint32_t pending; /* unsettled tasks: handler + waitUntil */
+    int64_t cpu_ns;   /* used by its handler and waitUntil tasks */
+    uint32_t subrequests, conns;
+    waiting *waits; /* FIFO: waits[whead..nwaits) */
+    uint32_t whead, nwaits, capwaits;
     uint32_t free_next;
 } request;
 
@@ -177,7 +198,12 @@ static void pool_free(pool *p)
 struct rt {
     eng *e;
     rng *rand;
+    rng *faults;
     rt_config cfg;
+    rt_colo one_colo; /* when the config names none */
+    rt_colo_stats *colo_stats;
+    rt_isolate_ref *sticky; /* sticky routing: the isolate of each key */
+    bool kill_scheduled;
     rt_host host;
     rt_observer obs;
     rt_stats stats;
@@ -198,6 +224,7 @@ struct rt {
     int64_t seg_cpu_ns;
     uint64_t freeze_seq; /* orders frozen work that came due at the same instant */
     uint32_t last_timer; /* slot of the timer rt_set_timer made last */
+    int64_t acting_ns;   /* >= 0: the instant the runtime acts at outside a task (a termination) */
 };
 
 /* ---------- pools ---------- */
@@ -222,12 +249,26 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     r->rand = runtime_rng;
     r->cfg = *cfg;
     r->host = *host;
+    if (!cfg->ncolos) {
+        r->one_colo = (rt_colo){"default", 1, cfg->max_isolates};
+        r->cfg.colos = &r->one_colo;
+        r->cfg.ncolos = 1;
+    }
+    r->colo_stats = calloc(r->cfg.ncolos, sizeof *r->colo_stats);
+    if (cfg->routing == RT_ROUTE_STICKY && cfg->keys)
+        r->sticky = calloc(cfg->keys, sizeof *r->sticky);
+    if (!r->colo_stats || (cfg->routing == RT_ROUTE_STICKY && cfg->keys && !r->sticky)) {
+        free(r->colo_stats);
+        free(r);
+        return NULL;
+    }
     pool_init(&r->isos, sizeof(isolate), offsetof(isolate, free_next));
     pool_init(&r->reqs, sizeof(request), offsetof(request, free_next));
     pool_init(&r->tasks, sizeof(task), offsetof(task, free_next));
     pool_init(&r->timers, sizeof(timer), offsetof(timer, free_next));
     r->live_head = r->live_tail = NONE;
     r->cur = NONE;
+    r->acting_ns = -1;
     r->next_iso_id = r->next_req_id = r->next_task_id = r->next_timer_id = 1;
     for (size_t i = 0; i < cfg->ndeploys; i++)
         schedule(r, cfg->deploys_ns[i], EV_DEPLOY, (uint32_t)i, 0);
@@ -241,6 +282,11 @@ void rt_free(rt *r)
     for (uint32_t i = 0; i < r->isos.n; i++)
         if (ISO(r, i).state != ISO_FREE)
             free(ISO(r, i).frozen);
+    for (uint32_t i = 0; i < r->reqs.n; i++)
+        if (REQ(r, i).id)
+            free(REQ(r, i).waits);
+    free(r->colo_stats);
+    free(r->sticky);
     pool_free(&r->isos);
     pool_free(&r->reqs);
     pool_free(&r->tasks);
@@ -273,6 +319,12 @@ rt_isolate_info *rt_task_isolate(rt *r, const rt_task *t)
     return &ISO(r, tk->iso).info;
 }
 
+rt_isolate_ref rt_task_isolate_ref(const rt *r, const rt_task *t)
+{
+    const task *tk = (const task *)(const void *)t;
+    return (rt_isolate_ref){tk->iso, ISO(r, tk->iso).info.id};
+}
+
 bool rt_isolate_alive(const rt *r, rt_isolate_ref ref)
 {
     return ref.slot < r->isos.n && ISO(r, ref.slot).state != ISO_FREE &&
@@ -294,6 +346,11 @@ const rt_config *rt_get_config(const rt *r)
     return &r->cfg;
 }
 
+const rt_colo_stats *rt_get_colo_stats(const rt *r, uint32_t i)
+{
+    return &r->colo_stats[i < r->cfg.ncolos ? i : 0];
+}
+
 /* ---------- tasks ---------- */
 
 static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, uint64_t req_id)
@@ -306,6 +363,7 @@ static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, u
     t->pub.isolate_id = ISO(r, iso).info.id;
     t->iso = iso;
     t->req = req;
+    t->pub.route = req != NONE ? REQ(r, req).route : 0;
     t->ready_next = NONE;
     t->iso_prev = NONE;
     t->iso_next = ISO(r, iso).tasks;
@@ -356,6 +414,8 @@ static uint32_t ready_pop(rt *r, isolate *iso)
     return s;
 }
 
+static void request_terminate(rt *r, uint32_t q);
+
 static void run_task(rt *r, uint32_t s)
 {
     uint32_t saved = r->cur;
@@ -369,10 +429,23 @@ static void run_task(rt *r, uint32_t s)
         return;
     }
     r->host.run(r->host.ud, r, &TASK(r, s).pub);
-    /* The host left it waiting, suspended, or finished (released). */
-    if (TASK(r, s).state == T_RUNNING)
-        abort(); /* a host bug: run() must await, suspend or finish */
+    /* The host left it waiting, suspended, or finished (released), or its request
+     * went over the CPU limit. */
+    uint32_t q = NONE;
+    if (TASK(r, s).state == T_RUNNING) {
+        q = TASK(r, s).req;
+        if (q == NONE || !REQ(r, q).terminated)
+            abort(); /* a host bug: run() must await, suspend or finish */
+    }
+    int64_t at = rt_task_time(r);
     r->cur = saved;
+    /* The outermost segment ends the request (a waitUntil run inline returns to its parent),
+     * at the instant its CPU reached the limit. */
+    if (q != NONE && saved == NONE) {
+        r->acting_ns = at;
+        request_terminate(r, q);
+        r->acting_ns = -1;
+    }
 }
 
 static void request_settle(rt *r, uint32_t req_slot);
@@ -422,12 +495,15 @@ static void live_unlink(rt *r, uint32_t s)
         r->live_tail = iso->live_prev;
 }
 
-static uint32_t isolate_new(rt *r)
+static uint32_t isolate_new(rt *r, uint32_t colo)
 {
     uint32_t s = pool_get(&r->isos);
     isolate *iso = &ISO(r, s);
     iso->info.id = r->next_iso_id++;
     iso->info.created_ns = eng_now(r->e);
+    iso->info.colo = colo;
+    iso->mem = r->cfg.memory_base_bytes;
+    r->colo_stats[colo].isolates_created++;
     iso->state = ISO_STARTING;
     iso->ready_head = iso->ready_tail = NONE;
     iso->tasks = iso->timers = NONE;
@@ -463,10 +539,31 @@ static void timer_release(rt *r, uint32_t s)
     pool_put(&r->timers, s);
 }
 
+static void request_release(rt *r, uint32_t q)
+{
+    request *rq = &REQ(r, q);
+    free(rq->waits);
+    rq->waits = NULL;
+    rq->whead = rq->nwaits = rq->capwaits = 0;
+    rq->id = 0;
+    pool_put(&r->reqs, q);
+}
+
+/* The request dies with fetches waiting for a connection: their owners are told. */
+static void waits_cancel(rt *r, uint32_t q, int cause)
+{
+    while (REQ(r, q).whead < REQ(r, q).nwaits) {
+        waiting w = REQ(r, q).waits[REQ(r, q).whead++];
+        if (!w.is_task && w.w.cancel)
+            w.w.cancel(w.w.ud, r, cause);
+    }
+}
+
 static void evict(rt *r, uint32_t s, rt_evict cause)
 {
     isolate *iso = &ISO(r, s);
     assert(iso->state != ISO_FREE);
+    iso->dying = true;
     bool over = (int)cause == RT_END_OF_RUN;
     /* Everything it holds dies with it: tasks, timers, frozen work, requests. */
     while (iso->tasks != NONE) {
@@ -483,14 +580,14 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
     for (uint32_t q = 0; q < r->reqs.n; q++) {
         request *rq = &REQ(r, q);
         if (rq->id && rq->iso == s) {
+            waits_cancel(r, q, (int)cause);
             notify_request(r, q, RT_REQ_KILLED, eng_now(r->e));
             if (!over) {
                 r->stats.killed++;
-                if (!rq->responded)
+                if (!REQ(r, q).responded)
                     r->stats.lost_responses++;
             }
-            rq->id = 0;
-            pool_put(&r->reqs, q);
+            request_release(r, q);
         }
     }
     r->host.isolate_dies(r->host.ud, r, &iso->info, cause);
@@ -571,12 +668,17 @@ static void go_idle(rt *r, uint32_t s)
 
 static void request_end(rt *r, uint32_t q)
 {
-    request *rq = &REQ(r, q);
-    uint32_t s = rq->iso;
+    uint32_t s = REQ(r, q).iso;
     r->stats.completed++;
+    /* Fetches still waiting for a connection (C continuations that outlived the
+     * handler) go on outside the request's context, without limits. */
+    while (REQ(r, q).whead < REQ(r, q).nwaits) {
+        waiting w = REQ(r, q).waits[REQ(r, q).whead++];
+        if (!w.is_task)
+            w.w.go(w.w.ud, r);
+    }
     notify_request(r, q, RT_REQ_ENDED, r->cur != NONE ? rt_task_time(r) : eng_now(r->e));
-    rq->id = 0;
-    pool_put(&r->reqs, q);
+    request_release(r, q);
     isolate *iso = &ISO(r, s);
     if (--iso->in_flight == 0 && iso->state == ISO_ACTIVE)
         go_idle(r, s);
@@ -588,36 +690,68 @@ static void request_settle(rt *r, uint32_t q)
         request_end(r, q);
 }
 
-static uint32_t route(rt *r)
+static uint32_t route(rt *r, const rt_arrival *a)
 {
-    uint32_t best = NONE, any = NONE;
+    uint32_t best = NONE, any = NONE, count = 0, room = 0;
     uint32_t limit = r->cfg.kind == RT_SERVER ? UINT32_MAX : r->cfg.max_concurrency;
     for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next) {
         const isolate *iso = &ISO(r, s);
+        if (iso->info.colo != a->colo)
+            continue;
+        count++;
         if (any == NONE || iso->in_flight < ISO(r, any).in_flight)
             any = s;
-        if (iso->in_flight < limit && (best == NONE || iso->in_flight < ISO(r, best).in_flight))
-            best = s;
+        if (iso->in_flight < limit) {
+            room++;
+            if (best == NONE || iso->in_flight < ISO(r, best).in_flight)
+                best = s;
+        }
     }
-    if (best != NONE)
-        return best;
-    uint32_t count = 0;
-    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
-        count++;
-    if (any != NONE &&
-        ((r->cfg.max_isolates && count >= r->cfg.max_isolates) || r->cfg.kind == RT_SERVER))
-        return any;
-    return isolate_new(r);
+    uint32_t pick = NONE;
+    if (r->cfg.routing == RT_ROUTE_STICKY && r->sticky) {
+        rt_isolate_ref ref = r->sticky[a->key];
+        if (rt_isolate_alive(r, ref) && ISO(r, ref.slot).info.colo == a->colo &&
+            ISO(r, ref.slot).in_flight < limit)
+            pick = ref.slot;
+    } else if (r->cfg.routing == RT_ROUTE_RANDOM && room > 0) {
+        int64_t k = rng_range(r->rand, 0, (int64_t)room - 1);
+        for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
+            if (ISO(r, s).info.colo == a->colo && ISO(r, s).in_flight < limit && k-- == 0) {
+                pick = s;
+                break;
+            }
+    }
+    if (pick == NONE)
+        pick = best;
+    if (pick == NONE) {
+        uint32_t max = r->cfg.colos[a->colo].max_isolates;
+        if (any != NONE && ((max && count >= max) || r->cfg.kind == RT_SERVER))
+            pick = any;
+        else
+            pick = isolate_new(r, a->colo);
+    }
+    if (r->sticky)
+        r->sticky[a->key] = (rt_isolate_ref){pick, ISO(r, pick).info.id};
+    return pick;
 }
 
 uint64_t rt_request_arrive(rt *r)
 {
+    static const rt_arrival one = {0, 0, 0};
+    return rt_request_arrive_at(r, &one);
+}
+
+uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
+{
+    assert(a->colo < r->cfg.ncolos && (!r->sticky || a->key < r->cfg.keys));
     r->stats.arrived++;
-    uint32_t s = route(r);
+    r->colo_stats[a->colo].arrived++;
+    uint32_t s = route(r, a);
     uint32_t q = pool_get(&r->reqs);
     request *rq = &REQ(r, q);
     rq->id = r->next_req_id++;
     rq->iso = s;
+    rq->route = a->route;
     rq->arrived_ns = eng_now(r->e);
     rq->pending = 1;
     isolate *iso = &ISO(r, s);
@@ -628,6 +762,7 @@ uint64_t rt_request_arrive(rt *r)
     if (iso->state == ISO_IDLE)
         wake(r, s); /* overdue timers go into the ready queue ahead of this request */
     uint32_t ts = task_new(r, s, q, TASK_HANDLER, id);
+    TASK(r, ts).pub.route = a->route;
     r->host.handler_start(r->host.ud, r, &TASK(r, ts).pub);
     ready_push(r, s, ts);
     kick(r, s);
@@ -759,10 +894,217 @@ int64_t rt_task_time(const rt *r)
     return r->seg_start_ns + r->seg_cpu_ns;
 }
 
-void rt_cpu(rt *r, int64_t cpu_ns)
+int64_t rt_time(const rt *r)
 {
-    if (cpu_ns > 0)
-        r->seg_cpu_ns += cpu_ns;
+    if (r->cur != NONE)
+        return rt_task_time(r);
+    return r->acting_ns >= 0 ? r->acting_ns : eng_now(r->e);
+}
+
+/* The running task's request, when the request's limits apply to it. */
+static uint32_t limited_request(const rt *r)
+{
+    const task *t = &TASK(r, r->cur);
+    if (t->req == NONE || (t->pub.kind != TASK_HANDLER && t->pub.kind != TASK_WAIT_UNTIL))
+        return NONE;
+    return t->req;
+}
+
+bool rt_terminated(const rt *r)
+{
+    assert(r->cur != NONE);
+    uint32_t q = TASK(r, r->cur).req;
+    return q != NONE && REQ(r, q).terminated;
+}
+
+bool rt_cpu(rt *r, int64_t cpu_ns)
+{
+    assert(r->cur != NONE);
+    uint32_t q = limited_request(r);
+    if (q != NONE && REQ(r, q).terminated)
+        return false;
+    if (cpu_ns <= 0)
+        return true;
+    if (q != NONE && r->cfg.cpu_limit_ns > 0) {
+        request *rq = &REQ(r, q);
+        if (cpu_ns > r->cfg.cpu_limit_ns - rq->cpu_ns) {
+            /* It runs up to the limit, and is stopped there. */
+            r->seg_cpu_ns += r->cfg.cpu_limit_ns - rq->cpu_ns;
+            rq->cpu_ns = r->cfg.cpu_limit_ns;
+            rq->terminated = true;
+            return false;
+        }
+        rq->cpu_ns += cpu_ns;
+    }
+    r->seg_cpu_ns += cpu_ns;
+    return true;
+}
+
+/* Over the CPU limit (from the outermost segment, the thread free): the request ends, its
+ * tasks discarded; the isolate lives on. */
+static void request_terminate(rt *r, uint32_t q)
+{
+    uint32_t s = REQ(r, q).iso;
+    r->stats.cpu_limited++;
+    uint32_t ts = ISO(r, s).tasks;
+    while (ts != NONE) {
+        uint32_t nx = TASK(r, ts).iso_next;
+        task *t = &TASK(r, ts);
+        if (t->req == q) {
+            if (t->state == T_READY)
+                ready_remove(r, s, ts);
+            r->host.discard(r->host.ud, r, &t->pub, END_CPU_LIMIT);
+            task_release(r, ts);
+        }
+        ts = nx;
+    }
+    waits_cancel(r, q, RT_CPU_LIMIT);
+    notify_request(r, q, RT_REQ_KILLED, rt_time(r));
+    request_release(r, q);
+    isolate *iso = &ISO(r, s);
+    if (--iso->in_flight == 0 && iso->state == ISO_ACTIVE)
+        go_idle(r, s);
+}
+
+/* ---------- memory ---------- */
+
+void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
+{
+    if (!rt_isolate_alive(r, ref) || ISO(r, ref.slot).dying)
+        return;
+    isolate *iso = &ISO(r, ref.slot);
+    iso->mem += delta;
+    if (iso->mem > 0 && (uint64_t)iso->mem > r->stats.peak_memory_bytes)
+        r->stats.peak_memory_bytes = (uint64_t)iso->mem;
+    if (r->cfg.kind == RT_EDGE && r->cfg.memory_limit_bytes > 0 &&
+        iso->mem > r->cfg.memory_limit_bytes && !iso->oom_pending) {
+        iso->oom_pending = true;
+        schedule(r, rt_time(r), EV_OOM, ref.slot, ref.id);
+    }
+}
+
+int64_t rt_mem(const rt *r, rt_isolate_ref ref)
+{
+    return rt_isolate_alive(r, ref) ? ISO(r, ref.slot).mem : 0;
+}
+
+/* ---------- random kills ---------- */
+
+static void kill_schedule(rt *r)
+{
+    double gap_ns = -log1p(-rng_unit(r->faults)) / r->cfg.kill_rate_per_s * 1e9;
+    schedule(r, eng_now(r->e) + (gap_ns > 4e18 ? (int64_t)4e18 : (int64_t)gap_ns), EV_KILL, 0, 0);
+}
+
+void rt_set_faults_rng(rt *r, rng *faults_rng)
+{
+    r->faults = faults_rng;
+    if (r->cfg.kill_rate_per_s > 0 && r->cfg.kind == RT_EDGE && !r->kill_scheduled) {
+        r->kill_scheduled = true;
+        kill_schedule(r);
+    }
+}
+
+static void kill_one(rt *r)
+{
+    uint32_t n = 0;
+    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
+        n++;
+    if (n) {
+        int64_t k = rng_range(r->faults, 0, (int64_t)n - 1);
+        uint32_t s = r->live_head;
+        while (k-- > 0)
+            s = ISO(r, s).live_next;
+        evict(r, s, RT_EVICT_KILLED);
+    }
+    /* Only while something else is going on: the faults never keep a run alive. */
+    if (eng_pending(r->e) > 0)
+        kill_schedule(r);
+}
+
+/* ---------- subrequests ---------- */
+
+static rt_sub sub_admit(rt *r, const rt_waiter *w, rt_conn *conn)
+{
+    assert(r->cur != NONE);
+    *conn = (rt_conn){NONE, 0};
+    uint32_t q = limited_request(r);
+    if (q == NONE)
+        return RT_SUB_GO;
+    request *rq = &REQ(r, q);
+    if (r->cfg.subrequest_limit && rq->subrequests >= r->cfg.subrequest_limit) {
+        r->stats.subrequests_refused++;
+        return RT_SUB_REFUSED;
+    }
+    rq->subrequests++;
+    r->stats.subrequests++;
+    *conn = (rt_conn){q, rq->id};
+    if (!r->cfg.max_connections || rq->conns < r->cfg.max_connections) {
+        rq->conns++;
+        return RT_SUB_GO;
+    }
+    r->stats.connection_waits++;
+    if (rq->nwaits == rq->capwaits) {
+        if (rq->whead > 0) { /* reuse the consumed front */
+            memmove(rq->waits, rq->waits + rq->whead, (rq->nwaits - rq->whead) * sizeof *rq->waits);
+            rq->nwaits -= rq->whead;
+            rq->whead = 0;
+        }
+        if (rq->nwaits == rq->capwaits) {
+            uint32_t cap = rq->capwaits ? rq->capwaits * 2 : 4;
+            waiting *nw = realloc(rq->waits, cap * sizeof *nw);
+            if (!nw)
+                abort();
+            rq->waits = nw;
+            rq->capwaits = cap;
+        }
+    }
+    waiting *x = &rq->waits[rq->nwaits++];
+    memset(x, 0, sizeof *x);
+    if (w) {
+        x->w = *w;
+    } else {
+        x->is_task = true;
+        x->task = rt_suspend(r);
+    }
+    return RT_SUB_QUEUED;
+}
+
+rt_sub rt_subrequest(rt *r, const rt_waiter *w, rt_conn *conn)
+{
+    return sub_admit(r, w, conn);
+}
+
+rt_sub rt_subrequest_task(rt *r, rt_conn *conn)
+{
+    return sub_admit(r, NULL, conn);
+}
+
+void rt_conn_release(rt *r, rt_conn c)
+{
+    if (c.req == NONE || c.req >= r->reqs.n || REQ(r, c.req).id != c.id)
+        return;
+    request *rq = &REQ(r, c.req);
+    if (rq->terminated || ISO(r, rq->iso).dying)
+        return; /* its waiters are being cancelled */
+    rq->conns--;
+    while (rq->whead < rq->nwaits &&
+           (!r->cfg.max_connections || rq->conns < r->cfg.max_connections)) {
+        waiting w = rq->waits[rq->whead++];
+        if (w.is_task) {
+            if (w.task.slot < r->tasks.n && TASK(r, w.task.slot).pub.id == w.task.id &&
+                TASK(r, w.task.slot).state == T_SUSPENDED) {
+                rq->conns++;
+                rt_resume(r, w.task);
+            }
+        } else {
+            rq->conns++;
+            w.w.go(w.w.ud, r);
+        }
+        if (REQ(r, c.req).id != c.id)
+            return;
+        rq = &REQ(r, c.req);
+    }
 }
 
 void rt_await(rt *r, int64_t latency_ns)
@@ -921,6 +1263,17 @@ bool rt_handle(rt *r, const eng_event *ev)
     case EV_LIFETIME:
         if (iso_valid(r, ev->a, ev->b))
             evict(r, ev->a, RT_EVICT_LIFETIME);
+        return true;
+    case EV_OOM:
+        if (iso_valid(r, ev->a, ev->b)) {
+            ISO(r, ev->a).oom_pending = false;
+            /* It may have let go of enough meanwhile (within the same instant). */
+            if (ISO(r, ev->a).mem > r->cfg.memory_limit_bytes)
+                evict(r, ev->a, RT_EVICT_MEMORY);
+        }
+        return true;
+    case EV_KILL:
+        kill_one(r);
         return true;
     case EV_DEPLOY:
         if (r->cfg.kind == RT_EDGE)

@@ -3,9 +3,14 @@
  * the tasks (coroutines) that requests run on an isolate's single thread.
  * Cloudflare Workers semantics; every number is a scenario parameter.
  *
- *  - Routing: a request goes to the live isolate with spare concurrency that
- *    has the fewest requests in flight (ties: the oldest isolate); if none
- *    has room, a new isolate cold-starts and the request waits for it.
+ *  - Colos: each colo has its own isolates (and its own max_isolates); the
+ *    workload says which colo a request arrives at.
+ *  - Routing inside a colo, among live isolates with spare concurrency:
+ *    least_loaded (fewest requests in flight; ties: the oldest), random
+ *    (uniform, from the runtime stream), or sticky (the isolate that last
+ *    served the request's key, while it lives and has room; else least
+ *    loaded). If none has room, a new isolate cold-starts and the request
+ *    waits for it; at max_isolates the least loaded takes it anyway.
  *  - Lifecycle: starting -> active (a request or its waitUntil work in
  *    flight) -> idle -> evicted, by idle timeout (drawn when it goes idle),
  *    max lifetime, or deploy. Eviction destroys everything the isolate holds:
@@ -21,6 +26,23 @@
  *    request that woke it runs.
  *  - Kind "server" (a long-lived container process): one process, never
  *    evicted, timers always fire; shutdown hooks run at the end.
+ *  - Memory: the host reports what an isolate holds (rt_mem_add). Holding more
+ *    than memory_limit_bytes evicts it (cause "memory") at the instant it
+ *    crossed, once the running task yields the thread: exactly the limit is
+ *    allowed, one byte more is not.
+ *  - Random kills (a fault): isolates die at kill_rate_per_s (a Poisson
+ *    process drawn from the faults stream), the victim uniform among the
+ *    live ones; cause "killed". The process stops when nothing else is
+ *    pending, so it never keeps a run alive.
+ *  - CPU limit: the CPU of a request's handler and waitUntil tasks adds up;
+ *    when it would pass cpu_limit_ns the request is terminated at the instant
+ *    it reaches the limit: its tasks are discarded (END_CPU_LIMIT) and it
+ *    counts as cpu_limited. Timer callbacks and C continuations run outside
+ *    any request's context and are not counted.
+ *  - Subrequests (rt_subrequest): a request (its handler and waitUntil tasks)
+ *    may start subrequest_limit fetches; past it fetch fails at once. At
+ *    most max_connections are open at a time; more wait in order for one to
+ *    close. Timer callbacks and C continuations are not limited.
  *
  * The runtime never interprets programs: it calls its host (rt_host) to run
  * a task, and the host calls back rt_await/rt_respond/... Everything is
@@ -43,7 +65,9 @@ typedef enum { RT_EDGE, RT_SERVER } rt_kind;
 #define RT_EVICT_MAP(XX)                                                                           \
     XX(IDLE, "idle", "idle timeout")                                                               \
     XX(LIFETIME, "lifetime", "max lifetime reached")                                               \
-    XX(DEPLOY, "deploy", "replaced by a deploy")
+    XX(DEPLOY, "deploy", "replaced by a deploy")                                                   \
+    XX(MEMORY, "memory", "over the memory limit")                                                  \
+    XX(KILLED, "killed", "killed at random (a fault)")
 
 typedef enum {
 #define RT_EVICT_ENUM(name, key, text) RT_EVICT_##name,
@@ -54,8 +78,18 @@ typedef enum {
 
 /* Not an eviction: the run is over and the isolate is torn down (what it held is stranded). */
 #define RT_END_OF_RUN RT_EVICT_COUNT
+/* Not an eviction either: why a request (not its isolate) was cut short. */
+#define RT_CPU_LIMIT (RT_EVICT_COUNT + 1)
 
 const char *rt_evict_key(rt_evict e);
+
+typedef enum { RT_ROUTE_LEAST_LOADED, RT_ROUTE_RANDOM, RT_ROUTE_STICKY } rt_routing;
+
+typedef struct rt_colo {
+    const char *name;
+    double weight;         /* share of arrivals (the workload draws the colo) */
+    uint32_t max_isolates; /* 0: no limit */
+} rt_colo;
 
 typedef struct rt_config {
     rt_kind kind;
@@ -67,6 +101,16 @@ typedef struct rt_config {
     const int64_t *deploys_ns; /* sorted; borrowed from the scenario */
     size_t ndeploys;
     int64_t wait_until_budget_ns;
+    const rt_colo *colos; /* borrowed; NULL: one colo "default" with max_isolates */
+    uint32_t ncolos;
+    rt_routing routing;
+    uint32_t keys;              /* sticky: request keys are 0..keys-1 */
+    int64_t memory_limit_bytes; /* 0: none */
+    int64_t memory_base_bytes;  /* what a fresh isolate holds */
+    int64_t cpu_limit_ns;       /* per request; 0: none */
+    uint32_t subrequest_limit;  /* per request; 0: none */
+    uint32_t max_connections;   /* open subrequests per request; 0: none */
+    double kill_rate_per_s;     /* random kills; 0: none (needs rt_set_faults_rng) */
 } rt_config;
 
 /* Event types (engine.h `type`). Append only: they are part of the log hash. */
@@ -83,6 +127,8 @@ enum {
     EV_END,          /* the drain period is over */
     EV_FETCH_ARRIVE, /* a = fetch slot, b = fetch id: the request reaches its server */
     EV_FETCH_DONE,   /* a = fetch slot, b = fetch id: the response reaches the isolate */
+    EV_OOM,          /* a = isolate slot, b = isolate id: it went over the memory limit */
+    EV_KILL,         /* a random kill (a fault) */
     EV_TYPE_COUNT
 };
 
@@ -90,7 +136,13 @@ const char *rt_event_name(uint32_t type);
 
 /* TASK_CALLBACK: C code (a timer's or a response's continuation) run on the isolate's thread. */
 typedef enum { TASK_HANDLER, TASK_WAIT_UNTIL, TASK_TIMER, TASK_CALLBACK } rt_task_kind;
-typedef enum { END_DONE, END_CANCELLED_BUDGET, END_EVICTED, END_RUN_OVER } rt_task_end;
+typedef enum {
+    END_DONE,
+    END_CANCELLED_BUDGET,
+    END_EVICTED,
+    END_RUN_OVER,
+    END_CPU_LIMIT /* its request went over the CPU limit */
+} rt_task_end;
 
 typedef struct rt rt;
 
@@ -100,7 +152,8 @@ typedef struct rt_task {
     rt_task_kind kind;
     uint64_t request_id; /* the request it belongs to (timers: the one that set them) */
     uint64_t isolate_id;
-    void *ext; /* the host's state (e.g. the interpreter's frames) */
+    uint32_t route; /* the request's route (rt_arrival) */
+    void *ext;      /* the host's state (e.g. the interpreter's frames) */
 } rt_task;
 
 /* An isolate that may die: rt_isolate_alive says whether it still lives. */
@@ -119,6 +172,7 @@ typedef struct rt_isolate_info {
     uint64_t id;
     int64_t created_ns;
     uint32_t requests_served;
+    uint32_t colo;
     void *app; /* host state per isolate (globals) */
     void *tel; /* telemetry state per isolate (SDK, exporters) */
 } rt_isolate_info;
@@ -153,14 +207,35 @@ typedef struct rt_stats {
     uint64_t wait_until_cancelled; /* tasks cut by the budget */
     uint64_t timers_fired;
     uint64_t timers_caught_up; /* fired late, on wake, after being frozen */
+    uint64_t cpu_limited;      /* requests terminated by the CPU limit */
+    uint64_t subrequests;      /* fetches admitted under a request's limits */
+    uint64_t subrequests_refused;
+    uint64_t connection_waits;  /* fetches that waited for a connection */
+    uint64_t peak_memory_bytes; /* of any isolate */
 } rt_stats;
+
+/* Per colo. */
+typedef struct rt_colo_stats {
+    uint64_t arrived;
+    uint64_t isolates_created;
+} rt_colo_stats;
 
 /* The runtime takes its rng streams and engine from the caller (the sim). */
 rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host);
 void rt_free(rt *r);
 
+/* What the workload decided about an arrival. */
+typedef struct rt_arrival {
+    uint32_t colo;  /* < ncolos */
+    uint32_t route; /* passed to the host in rt_task.route */
+    uint32_t key;   /* sticky routing: < keys */
+} rt_arrival;
+
 /* A request arrives now: route it, start it (maybe after a cold start). */
 uint64_t rt_request_arrive(rt *r);
+uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a);
+/* The stream random kills draw from (the faults stream); needed when kill_rate_per_s > 0. */
+void rt_set_faults_rng(rt *r, rng *faults_rng);
 /* Handles one engine event of the runtime's types. False if the type is not ours. */
 bool rt_handle(rt *r, const eng_event *ev);
 /* Server kind, end of the run: each live process runs its shutdown hook (as a C task). */
@@ -176,8 +251,16 @@ void rt_end(rt *r);
 
 /* The logical time inside the running task: now plus the CPU its segment used. */
 int64_t rt_task_time(const rt *r);
-/* Adds modelled CPU time to the running segment (holds the isolate's thread). */
-void rt_cpu(rt *r, int64_t cpu_ns);
+/*
+ * Adds modelled CPU time to the running segment (holds the isolate's thread).
+ * False when it took the task's request over the CPU limit: the request is
+ * terminated, and the host must return from run() at once (rt_terminated).
+ */
+bool rt_cpu(rt *r, int64_t cpu_ns);
+/* The running task's request was terminated: run() must return without awaiting or finishing. */
+bool rt_terminated(const rt *r);
+/* Inside a task, its logical time; outside, the engine's time. */
+int64_t rt_time(const rt *r);
 /* Suspends the running task for latency_ns (after its CPU); other tasks run meanwhile. */
 void rt_await(rt *r, int64_t latency_ns);
 /* The running task, as a reference that survives it. */
@@ -223,7 +306,42 @@ int64_t rt_now(const rt *r);
 rt_isolate_ref rt_current_isolate_ref(const rt *r);
 /* The isolate a task (as passed to the host) runs on. */
 rt_isolate_info *rt_task_isolate(rt *r, const rt_task *t);
+rt_isolate_ref rt_task_isolate_ref(const rt *r, const rt_task *t);
 bool rt_isolate_alive(const rt *r, rt_isolate_ref ref);
+
+/* --- memory --- */
+
+/* The isolate holds delta more bytes (or fewer); a dead isolate is ignored. */
+void rt_mem_add(rt *r, rt_isolate_ref iso, int64_t delta);
+int64_t rt_mem(const rt *r, rt_isolate_ref iso);
+
+/* --- subrequests (fetch) of the running task's request --- */
+
+/* A connection, to give back with rt_conn_release (rt_subrequest always sets it). */
+typedef struct rt_conn {
+    uint32_t req;
+    uint64_t id;
+} rt_conn;
+
+typedef enum {
+    RT_SUB_GO,     /* a connection is taken now */
+    RT_SUB_QUEUED, /* go(ud, r) runs when one frees, with it taken */
+    RT_SUB_REFUSED /* past the subrequest limit: the runtime's "Too many subrequests." */
+} rt_sub;
+
+typedef struct rt_waiter {
+    /* The connection is yours now; called from whatever released one (inside or outside a task). */
+    void (*go)(void *ud, rt *r);
+    /* The request died with go pending: cause is an rt_evict, RT_END_OF_RUN or RT_CPU_LIMIT. */
+    void (*cancel)(void *ud, rt *r, int cause);
+    void *ud;
+} rt_waiter;
+
+/* From inside a task. For QUEUED, `w` is kept; *conn is set in every case. */
+rt_sub rt_subrequest(rt *r, const rt_waiter *w, rt_conn *conn);
+/* The running task waits for a connection (QUEUED for a task): it is resumed when it has one. */
+rt_sub rt_subrequest_task(rt *r, rt_conn *conn);
+void rt_conn_release(rt *r, rt_conn conn);
 
 /* Lifecycle notifications for the ledger; never decisions. */
 typedef enum { RT_REQ_ARRIVED, RT_REQ_RESPONDED, RT_REQ_ENDED, RT_REQ_KILLED } rt_request_event;
@@ -239,6 +357,8 @@ typedef struct rt_observer {
 void rt_set_observer(rt *r, const rt_observer *obs);
 
 const rt_stats *rt_get_stats(const rt *r);
+/* Colo i's counters (i < the number of colos: ncolos, or 1). */
+const rt_colo_stats *rt_get_colo_stats(const rt *r, uint32_t i);
 const rt_config *rt_get_config(const rt *r);
 
 #endif

@@ -5,6 +5,8 @@
  */
 #include "scenario.h"
 
+#include "datafile.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -24,10 +26,11 @@ static const sk_key keys[] = {
     {"seeds", SK_LATER, 0, 0, NULL, NULL, "seed sweeps", 0},
 
     {"workload", SK_OBJECT, 0, 0, NULL, NULL, "the arrival process", SK_REQUIRED},
-    {"workload.arrivals", SK_ENUM, 0, 0, "\"poisson\"", "constant|poisson|bursts",
-     "constant rate, Poisson, or Poisson during on/off bursts", 0},
+    {"workload.arrivals", SK_ENUM, 0, 0, "\"poisson\"", "constant|poisson|bursts|diurnal|replay",
+     "constant rate, Poisson, Poisson during on/off bursts, Poisson following a daily curve, or "
+     "the timestamps of a file", 0},
     {"workload.rate_per_s", SK_NUMBER, 1e-9, 1e7, "1", NULL,
-     "arrivals per second (during on periods for bursts)", 0},
+     "arrivals per second (during on periods for bursts; at the peak for diurnal)", 0},
     {"workload.start_s", SK_NUMBER, 0, BIG, "0", NULL, "virtual time of the first possible arrival", 0},
     {"workload.duration_s", SK_NUMBER, 0, BIG, "60", NULL,
      "arrivals stop after this long (0: only `requests` limits)", 0},
@@ -36,9 +39,21 @@ static const sk_key keys[] = {
     {"workload.burst_off", SK_DIST, 0, 0, "{\"fixed_s\": 600}", NULL, "bursts: length of an off period", 0},
     {"workload.drain_s", SK_NUMBER, 0, BIG, "60", NULL,
      "after the last arrival the run goes on this long; what is still in memory then is stranded", 0},
-    {"workload.routes", SK_LATER, 0, 0, NULL, NULL, "several routes with weights and programs", 0},
-    {"workload.diurnal", SK_LATER, 0, 0, NULL, NULL, "a diurnal rate curve", 0},
-    {"workload.replay", SK_LATER, 0, 0, NULL, NULL, "replay of a file of timestamps", 0},
+    {"workload.diurnal", SK_OBJECT, 0, 0, "{}", NULL,
+     "diurnal: the rate follows a cosine from rate_per_s at the peak to the trough", 0},
+    {"workload.diurnal.trough_rate_per_s", SK_NUMBER, 0, 1e7, "0.1", NULL,
+     "the rate half a period from the peak (at most rate_per_s)", 0},
+    {"workload.diurnal.peak_h", SK_NUMBER, 0, 1e6, "14", NULL,
+     "when the rate peaks: hours of virtual time into each period", 0},
+    {"workload.diurnal.period_h", SK_NUMBER, 0.001, 1e6, "24", NULL, "length of one cycle", 0},
+    {"workload.replay", SK_OBJECT, 0, 0, NULL, NULL,
+     "replay: arrivals at recorded times (a CSV file)", 0},
+    {"workload.replay.file", SK_STRING, 1, 0, NULL, NULL,
+     "CSV, relative to the scenario file: one timestamp per line, or a header naming columns "
+     "time (required), route, colo, key; times sorted, taken relative to the first", SK_REQUIRED},
+    {"workload.replay.unit", SK_ENUM, 0, 0, "\"s\"", "ns|us|ms|s", "the unit of the times", 0},
+    {"workload.keys", SK_INT, 1, 1e6, "1000", NULL,
+     "distinct request keys (clients), drawn uniformly, for sticky routing", 0},
 
     {"runtime", SK_OBJECT, 0, 0, "{}", NULL, "the isolate model and its limits", 0},
     {"runtime.kind", SK_ENUM, 0, 0, "\"edge\"", "edge|server",
@@ -57,13 +72,39 @@ static const sk_key keys[] = {
     {"runtime.deploys_s[]", SK_NUMBER, 0, BIG, NULL, NULL, "a deploy time", 0},
     {"runtime.wait_until_budget_s", SK_NUMBER, 0, 3600, "30", NULL,
      "ctx.waitUntil work may run this long after the response, then is cancelled (0: no limit)", 0},
-    {"runtime.colos", SK_LATER, 0, 0, NULL, NULL, "several colos with routing policies", 0},
-    {"runtime.memory_limit_mb", SK_LATER, 0, 0, NULL, NULL, "isolate memory limit", 0},
-    {"runtime.cpu_limit_ms", SK_LATER, 0, 0, NULL, NULL, "per-request CPU limit", 0},
-    {"runtime.subrequest_limit", SK_LATER, 0, 0, NULL, NULL, "subrequests per request", 0},
+    {"runtime.colos", SK_ARRAY, 1, 1000, NULL, NULL,
+     "colos, each with its own isolates (default: one colo); arrivals spread by weight", 0},
+    {"runtime.colos[]", SK_OBJECT, 0, 0, NULL, NULL, "one colo", 0},
+    {"runtime.colos[].name", SK_STRING, 1, 0, NULL, NULL, "its name (e.g. an airport code)", SK_REQUIRED},
+    {"runtime.colos[].weight", SK_NUMBER, 1e-9, 1e9, "1", NULL, "its share of the arrivals", 0},
+    {"runtime.colos[].max_isolates", SK_INT, 0, 1e6, "0", NULL,
+     "isolates at most in this colo (0: runtime.max_isolates)", 0},
+    {"runtime.routing", SK_ENUM, 0, 0, "\"least_loaded\"", "least_loaded|random|sticky",
+     "which live isolate with room in the colo takes a request: the least loaded, one at random, "
+     "or the one that served the request's key last (workload.keys)", 0},
+    {"runtime.memory_limit_mb", SK_NUMBER, 0, 1e6, "128", NULL,
+     "an isolate holding more (its base, the app's memory steps and telemetry items) is evicted "
+     "(cause memory); 0: no limit. Workers: 128 MB", 0},
+    {"runtime.memory_base_mb", SK_NUMBER, 0, 1e6, "0", NULL,
+     "what a fresh isolate holds (code, runtime) against the limit", 0},
+    {"runtime.cpu_limit_ms", SK_NUMBER, 0, 1e9, "30000", NULL,
+     "CPU time a request's handler and waitUntil work may use; past it the request is "
+     "terminated; 0: none. Workers: 30 s by default on paid plans (10 ms on Free)", 0},
+    {"runtime.subrequest_limit", SK_INT, 0, 1e9, "1000", NULL,
+     "fetches per request (the app's and the exporter's); past it fetch fails at once; 0: none. "
+     "Workers: 1000 on paid plans, 50 on Free", 0},
+    {"runtime.max_connections", SK_INT, 0, 1e6, "6", NULL,
+     "open fetches per request; more wait for one to finish; 0: no limit. Workers: 6", 0},
 
     {"app", SK_OBJECT, 0, 0, NULL, NULL, "the request program", SK_REQUIRED},
-    {"app.handler", SK_STEPS, 1, 1e6, NULL, NULL, "the steps every request runs", SK_REQUIRED},
+    {"app.handler", SK_STEPS, 1, 1e6, NULL, NULL,
+     "the steps every request runs (or give `routes`)", 0},
+    {"app.routes", SK_ARRAY, 1, 1000, NULL, NULL,
+     "several routes, each with its own handler; arrivals pick one by weight", 0},
+    {"app.routes[]", SK_OBJECT, 0, 0, NULL, NULL, "one route", 0},
+    {"app.routes[].name", SK_STRING, 1, 0, NULL, NULL, "e.g. \"GET /api\"", SK_REQUIRED},
+    {"app.routes[].weight", SK_NUMBER, 1e-9, 1e9, "1", NULL, "its share of the arrivals", 0},
+    {"app.routes[].handler", SK_STEPS, 1, 1e6, NULL, NULL, "the route's steps", SK_REQUIRED},
 
     {"variant", SK_STRING, 1, 0, "\"baseline\"", NULL,
      "the name of the run this file describes (its variants are named in `variants`)", 0},
@@ -104,6 +145,8 @@ static const sk_key keys[] = {
     {"exporter.layer1", SK_ENUM, 0, 0, "\"request\"", "request|isolate",
      "the tracer's, metrics collector's and logger's buffers: one per request (the seed: they "
      "batch within a single request), or one per isolate shared by concurrent requests", 0},
+    {"exporter.item_overhead_bytes", SK_INT, 0, 1e9, "512", NULL,
+     "an item's memory besides its OTLP JSON (its JS objects), held while it is in memory", 0},
 
     {"network", SK_OBJECT, 0, 0, "{}", NULL, "the network between isolates and the ingest", 0},
     {"network.latency", SK_DIST, 0, 0, "{\"lognormal_ms\": {\"p50\": 20, \"p99\": 120}}",
@@ -119,7 +162,10 @@ static const sk_key keys[] = {
     {"ingest.cap.window_s", SK_NUMBER, 1e-9, 1e9, NULL, NULL, "window length", SK_REQUIRED},
     {"ingest.faults", SK_LATER, 0, 0, NULL, NULL, "ingest errors and slowness", 0},
 
-    {"faults", SK_LATER, 0, 0, NULL, NULL, "fault injection", 0},
+    {"faults", SK_OBJECT, 0, 0, "{}", NULL, "fault injection (draws from its own stream)", 0},
+    {"faults.kill_isolates_per_hour", SK_NUMBER, 0, 1e9, "0", NULL,
+     "isolates killed at random (a Poisson process; the victim uniform among live isolates)", 0},
+
     {"waf", SK_LATER, 0, 0, NULL, NULL, "WAF rules in front of the ingest", 0},
     {"pipeline", SK_LATER, 0, 0, NULL, NULL, "the multi-hop ingest pipeline", 0},
 
@@ -156,6 +202,16 @@ static const sk_key keys[] = {
     {"step.await.name", SK_STRING, 0, 0, "\"await\"", NULL, "what is awaited (for logs)", 0},
     {"step.await.latency", SK_DIST, 0, 0, NULL, NULL, "how long it takes", SK_REQUIRED},
     {"step.cpu", SK_DIST, 0, 0, NULL, NULL, "synchronous work holding the isolate's thread", 0},
+    {"step.fetch", SK_OBJECT, 0, 0, NULL, NULL,
+     "a subrequest: an await that counts toward the request's subrequest and connection limits "
+     "(past the limit it fails at once and the program goes on)", 0},
+    {"step.fetch.name", SK_STRING, 0, 0, "\"fetch\"", NULL, "what is fetched (for logs)", 0},
+    {"step.fetch.latency", SK_DIST, 0, 0, NULL, NULL, "how long it takes", SK_REQUIRED},
+    {"step.memory", SK_OBJECT, 0, 0, NULL, NULL,
+     "the program holds memory (counted against runtime.memory_limit_mb)", 0},
+    {"step.memory.bytes", SK_INT, 0, 1e12, NULL, NULL, "how much", SK_REQUIRED},
+    {"step.memory.hold", SK_ENUM, 0, 0, "\"task\"", "task|isolate",
+     "until the task ends, or for the isolate's life (a module-scope cache that only grows)", 0},
     {"step.metric", SK_OBJECT, 0, 0, NULL, NULL, "records one metric point", 0},
     {"step.metric.name", SK_STRING, 1, 0, NULL, NULL, "metric name", SK_REQUIRED},
     {"step.metric.value", SK_NUMBER, -BIG, BIG, "1", NULL, "the point's value", 0},
@@ -242,7 +298,9 @@ void scn_free(scenario *s)
 
 typedef struct cctx {
     scenario *s;
-    cJSON *defaults; /* parsed default values, freed at the end */
+    cJSON *defaults;  /* parsed default values, freed at the end */
+    const char *path; /* the file as opened: data files are relative to it */
+    int rc;           /* a failure while compiling values (e.g. a data file) */
     char *err;
     size_t errlen;
 } cctx;
@@ -297,14 +355,79 @@ static bool flag(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
     return cJSON_IsTrue(val(c, obj, kpath, leaf));
 }
 
-static dist dst(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* An empirical distribution's samples, from the document or a file, sorted. */
+static void load_samples(cctx *c, const cJSON *v, const char *jpath, dist *d)
+{
+    const cJSON *m = v->child;
+    double unit = (double)d->a_ns;
+    size_t n = 0;
+    int64_t *xs;
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(m, "file");
+    if (!file) {
+        xs = alloc(c->s, (size_t)cJSON_GetArraySize(m) * sizeof *xs);
+        const cJSON *x;
+        cJSON_ArrayForEach(x, m) xs[n++] = (int64_t)llround(x->valuedouble * unit);
+    } else {
+        char path[4096], why[600];
+        df_resolve(c->path, file->valuestring, path, sizeof path);
+        df_table t;
+        if (df_load(path, &t, why, sizeof why)) {
+            c->rc = cfail(c, jpath, "%s.file: %s", m->string, why);
+            return;
+        }
+        xs = alloc(c->s, (t.nrows ? t.nrows : 1) * sizeof *xs);
+        for (size_t i = 0; i < t.nrows; i++) {
+            double x;
+            if (!df_number(t.rows[i].cells[0], &x) || x < 0 || x * unit > 9e18) {
+                if (i == 0 && n == 0)
+                    continue; /* a header */
+                c->rc = cfail(c, jpath, "%s.file: %s:%u: expected a sample >= 0, got \"%s\"",
+                              m->string, path, t.rows[i].line, t.rows[i].cells[0]);
+                df_free(&t);
+                return;
+            }
+            xs[n++] = (int64_t)llround(x * unit);
+        }
+        df_free(&t);
+        if (n == 0 || n > UINT32_MAX) {
+            c->rc = cfail(c, jpath, "%s.file: %s: expected 1 to 2^32 samples, got %zu", m->string,
+                          path, n);
+            return;
+        }
+    }
+    qsort(xs, n, sizeof *xs, cmp_i64);
+    d->samples = xs;
+    d->nsamples = (uint32_t)n;
+}
+
+/* `jp`: the value's JSON path for messages (NULL: "$.<kpath>.<leaf>"). */
+static dist dstp(cctx *c, const cJSON *obj, const char *kpath, const char *leaf, const char *jp)
 {
     dist d = dist_fixed(0);
     char why[256];
     const cJSON *v = val(c, obj, kpath, leaf);
     if (v && sk_parse_dist(v, &d, why, sizeof why))
         abort(); /* validated before */
+    if (v && d.kind == DIST_EMPIRICAL) {
+        char jpath[512];
+        if (jp)
+            snprintf(jpath, sizeof jpath, "%s.%s", jp, leaf);
+        else
+            snprintf(jpath, sizeof jpath, "$.%s.%s", kpath, leaf);
+        load_samples(c, v, jpath, &d);
+    }
     return d;
+}
+
+static dist dst(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
+{
+    return dstp(c, obj, kpath, leaf, NULL);
 }
 
 static int64_t secs(double s)
@@ -369,14 +492,20 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
             s->name = dup(c->s, str(c, v, kp, "name"));
             snprintf(jp + strlen(jp), sizeof jp - strlen(jp), ".do");
             rc = compile_block(c, val(c, v, kp, "do"), jp, where, last, &s->body);
-        } else if (strcmp(op, "await") == 0) {
-            s->op = OP_AWAIT;
+        } else if (strcmp(op, "await") == 0 || strcmp(op, "fetch") == 0) {
+            s->op = op[0] == 'a' ? OP_AWAIT : OP_FETCH;
             s->name = dup(c->s, str(c, v, kp, "name"));
-            s->d = dst(c, v, kp, "latency");
+            s->d = dstp(c, v, kp, "latency", jp);
+        } else if (strcmp(op, "memory") == 0) {
+            s->op = OP_MEMORY;
+            s->bytes = (int64_t)num(c, v, kp, "bytes");
+            s->for_isolate = strcmp(str(c, v, kp, "hold"), "isolate") == 0;
         } else if (strcmp(op, "cpu") == 0) {
             s->op = OP_CPU;
             char why[256];
             sk_parse_dist(v, &s->d, why, sizeof why);
+            if (s->d.kind == DIST_EMPIRICAL)
+                load_samples(c, v, jp, &s->d);
         } else if (strcmp(op, "metric") == 0) {
             s->op = OP_METRIC;
             s->name = dup(c->s, str(c, v, kp, "name"));
@@ -409,7 +538,7 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
         } else if (strcmp(op, "set_timeout") == 0 || strcmp(op, "set_interval") == 0) {
             bool interval = op[4] == 'i';
             s->op = interval ? OP_SET_INTERVAL : OP_SET_TIMEOUT;
-            s->d = dst(c, v, kp, interval ? "every" : "delay");
+            s->d = dstp(c, v, kp, interval ? "every" : "delay", jp);
             if (interval && s->d.kind == DIST_FIXED && s->d.a_ns == 0)
                 return cfail(c, jp, "every: expected a period > 0");
             snprintf(jp + strlen(jp), sizeof jp - strlen(jp), ".do");
@@ -436,31 +565,140 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
     return 0;
 }
 
+static uint32_t fnv1a(const char *str)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)str; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/* The index of `name` among n names at stride `stride` bytes, or -1. */
+static int name_index(const char *name, const void *base, size_t stride, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(*(const char *const *)((const char *)base + i * stride), name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* workload.replay: times (and optional route, colo, key columns) from a CSV file. */
+static int load_replay(cctx *c, const cJSON *rp, wl_config *wc)
+{
+    scenario *s = c->s;
+    static const char jp[] = "$.workload.replay.file";
+    const char *unit = str(c, rp, "workload.replay", "unit");
+    double scale = strcmp(unit, "ns") == 0   ? 1
+                   : strcmp(unit, "us") == 0 ? 1e3
+                   : strcmp(unit, "ms") == 0 ? 1e6
+                                             : 1e9;
+    char path[4096], why[600];
+    df_resolve(c->path, str(c, rp, "workload.replay", "file"), path, sizeof path);
+    df_table t;
+    if (df_load(path, &t, why, sizeof why))
+        return cfail(c, jp, "%s", why);
+    int rc = 0;
+    /* A header names the columns; else the only column is the time. */
+    int col_time = 0, col_route = -1, col_colo = -1, col_key = -1;
+    size_t first = 0;
+    double x;
+    if (t.nrows && !df_number(t.rows[0].cells[0], &x)) {
+        first = 1;
+        col_time = -1;
+        for (size_t i = 0; i < t.rows[0].ncells; i++) {
+            const char *h = t.rows[0].cells[i];
+            if (strcmp(h, "time") == 0 || strcmp(h, "timestamp") == 0)
+                col_time = (int)i;
+            else if (strcmp(h, "route") == 0)
+                col_route = (int)i;
+            else if (strcmp(h, "colo") == 0)
+                col_colo = (int)i;
+            else if (strcmp(h, "key") == 0)
+                col_key = (int)i;
+        }
+        if (col_time < 0) {
+            rc = cfail(c, jp, "%s:%u: the header has no \"time\" column", path, t.rows[0].line);
+            goto done;
+        }
+    }
+    size_t n = t.nrows - first;
+    if (n == 0) {
+        rc = cfail(c, jp, "%s: no timestamps", path);
+        goto done;
+    }
+    int64_t *ts = alloc(s, n * sizeof *ts);
+    uint32_t *routes = col_route >= 0 ? alloc(s, n * sizeof *routes) : NULL;
+    uint32_t *colos = col_colo >= 0 ? alloc(s, n * sizeof *colos) : NULL;
+    uint32_t *kv = col_key >= 0 && wc->keys ? alloc(s, n * sizeof *kv) : NULL;
+    double t0 = 0, prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        const df_row *row = &t.rows[first + i];
+        int need = col_time;
+        if (col_route > need)
+            need = col_route;
+        if (col_colo > need)
+            need = col_colo;
+        if (col_key > need)
+            need = col_key;
+        if ((int)row->ncells <= need) {
+            rc = cfail(c, jp, "%s:%u: expected %d columns, got %zu", path, row->line, need + 1,
+                       row->ncells);
+            goto done;
+        }
+        if (!df_number(row->cells[col_time], &x)) {
+            rc = cfail(c, jp, "%s:%u: expected a time, got \"%s\"", path, row->line,
+                       row->cells[col_time]);
+            goto done;
+        }
+        if (i == 0)
+            t0 = prev = x;
+        if (x < prev) {
+            rc = cfail(c, jp, "%s:%u: times must not decrease (%.17g after %.17g)", path, row->line,
+                       x, prev);
+            goto done;
+        }
+        prev = x;
+        ts[i] = (int64_t)llround((x - t0) * scale);
+        if (routes) {
+            int ri = name_index(row->cells[col_route], s->program.routes, sizeof(app_route),
+                                s->program.nroutes);
+            if (ri < 0) {
+                rc = cfail(c, jp, "%s:%u: no route \"%s\" in app.routes", path, row->line,
+                           row->cells[col_route]);
+                goto done;
+            }
+            routes[i] = (uint32_t)ri;
+        }
+        if (colos) {
+            int ci = s->runtime.ncolos ? name_index(row->cells[col_colo], s->runtime.colos,
+                                                    sizeof(rt_colo), s->runtime.ncolos)
+                                       : -1;
+            if (ci < 0) {
+                rc = cfail(c, jp, "%s:%u: no colo \"%s\" in runtime.colos", path, row->line,
+                           row->cells[col_colo]);
+                goto done;
+            }
+            colos[i] = (uint32_t)ci;
+        }
+        if (kv) /* any text names a client: hashed onto the keys */
+            kv[i] = fnv1a(row->cells[col_key]) % wc->keys;
+    }
+    wc->replay_ns = ts;
+    wc->replay_route = routes;
+    wc->replay_colo = colos;
+    wc->replay_key = kv;
+    wc->nreplay = n;
+done:
+    df_free(&t);
+    return rc;
+}
+
 static int compile(cctx *c, const cJSON *root)
 {
     scenario *s = c->s;
     s->name = dup(s, str(c, root, "", "name"));
     s->description = dup(s, str(c, root, "", "description"));
     s->seed = (uint64_t)num(c, root, "", "seed");
-
-    const cJSON *w = val(c, root, "", "workload");
-    wl_config *wc = &s->workload;
-    const char *arr = str(c, w, "workload", "arrivals");
-    wc->kind = strcmp(arr, "constant") == 0 ? WL_CONSTANT
-               : strcmp(arr, "bursts") == 0 ? WL_BURSTS
-                                            : WL_POISSON;
-    wc->rate_per_s = num(c, w, "workload", "rate_per_s");
-    wc->start_ns = secs(num(c, w, "workload", "start_s"));
-    wc->duration_ns = secs(num(c, w, "workload", "duration_s"));
-    wc->requests = (uint64_t)num(c, w, "workload", "requests");
-    wc->burst_on = dst(c, w, "workload", "burst_on");
-    wc->burst_off = dst(c, w, "workload", "burst_off");
-    wc->drain_ns = secs(num(c, w, "workload", "drain_s"));
-    if (wc->duration_ns == 0 && wc->requests == 0)
-        return cfail(c, "$.workload",
-                     "either duration_s or requests must be > 0 (else it never ends)");
-    if (wc->kind == WL_BURSTS && wc->burst_on.kind == DIST_FIXED && wc->burst_on.a_ns == 0)
-        return cfail(c, "$.workload.burst_on", "expected on periods longer than 0");
 
     const cJSON *r = val(c, root, "", "runtime");
     rt_config *rc = &s->runtime;
@@ -488,12 +726,130 @@ static int compile(cctx *c, const cJSON *root)
     }
     rc->deploys_ns = dv;
     rc->ndeploys = (size_t)nd;
+    const char *routing = str(c, r, "runtime", "routing");
+    rc->routing = strcmp(routing, "random") == 0   ? RT_ROUTE_RANDOM
+                  : strcmp(routing, "sticky") == 0 ? RT_ROUTE_STICKY
+                                                   : RT_ROUTE_LEAST_LOADED;
+    rc->memory_limit_bytes = (int64_t)llround(num(c, r, "runtime", "memory_limit_mb") * 1048576.0);
+    rc->memory_base_bytes = (int64_t)llround(num(c, r, "runtime", "memory_base_mb") * 1048576.0);
+    rc->cpu_limit_ns = (int64_t)llround(num(c, r, "runtime", "cpu_limit_ms") * 1e6);
+    rc->subrequest_limit = (uint32_t)num(c, r, "runtime", "subrequest_limit");
+    rc->max_connections = (uint32_t)num(c, r, "runtime", "max_connections");
+    const cJSON *colos = cJSON_GetObjectItemCaseSensitive(r, "colos");
+    double *colo_w = NULL;
+    if (colos) {
+        int n = cJSON_GetArraySize(colos);
+        rt_colo *cv = alloc(s, (size_t)n * sizeof *cv);
+        colo_w = alloc(s, (size_t)n * sizeof *colo_w);
+        int i = 0;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, colos)
+        {
+            cv[i].name = dup(s, str(c, x, "runtime.colos[]", "name"));
+            cv[i].weight = colo_w[i] = num(c, x, "runtime.colos[]", "weight");
+            cv[i].max_isolates = (uint32_t)num(c, x, "runtime.colos[]", "max_isolates");
+            if (!cv[i].max_isolates)
+                cv[i].max_isolates = rc->max_isolates;
+            for (int j = 0; j < i; j++)
+                if (strcmp(cv[j].name, cv[i].name) == 0) {
+                    char jp[64];
+                    snprintf(jp, sizeof jp, "$.runtime.colos[%d].name", i);
+                    return cfail(c, jp, "duplicate colo name \"%s\"", cv[i].name);
+                }
+            i++;
+        }
+        rc->colos = cv;
+        rc->ncolos = (uint32_t)n;
+    }
+    const cJSON *fl = val(c, root, "", "faults");
+    rc->kill_rate_per_s = num(c, fl, "faults", "kill_isolates_per_hour") / 3600.0;
 
     const cJSON *a = val(c, root, "", "app");
-    int brc = compile_block(c, val(c, a, "app", "handler"), "$.app.handler", IN_HANDLER, true,
-                            &s->program.handler);
-    if (brc)
-        return brc;
+    const cJSON *handler = cJSON_GetObjectItemCaseSensitive(a, "handler");
+    const cJSON *routes = cJSON_GetObjectItemCaseSensitive(a, "routes");
+    if (!handler == !routes)
+        return cfail(c, "$.app", "expected exactly one of \"handler\" or \"routes\"");
+    app_program *pg = &s->program;
+    double *route_w = NULL;
+    if (handler) {
+        pg->routes = alloc(s, sizeof *pg->routes);
+        pg->nroutes = 1;
+        pg->routes[0].name = "";
+        pg->routes[0].weight = 1;
+        int brc =
+            compile_block(c, handler, "$.app.handler", IN_HANDLER, true, &pg->routes[0].handler);
+        if (brc)
+            return brc;
+    } else {
+        int n = cJSON_GetArraySize(routes);
+        pg->routes = alloc(s, (size_t)n * sizeof *pg->routes);
+        route_w = alloc(s, (size_t)n * sizeof *route_w);
+        pg->nroutes = (uint32_t)n;
+        int i = 0;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, routes)
+        {
+            app_route *rt_ = &pg->routes[i];
+            char jp[96];
+            rt_->name = dup(s, str(c, x, "app.routes[]", "name"));
+            rt_->weight = route_w[i] = num(c, x, "app.routes[]", "weight");
+            for (int j = 0; j < i; j++)
+                if (strcmp(pg->routes[j].name, rt_->name) == 0) {
+                    snprintf(jp, sizeof jp, "$.app.routes[%d].name", i);
+                    return cfail(c, jp, "duplicate route name \"%s\"", rt_->name);
+                }
+            snprintf(jp, sizeof jp, "$.app.routes[%d].handler", i);
+            int brc = compile_block(c, val(c, x, "app.routes[]", "handler"), jp, IN_HANDLER, true,
+                                    &rt_->handler);
+            if (brc)
+                return brc;
+            i++;
+        }
+    }
+
+    const cJSON *w = val(c, root, "", "workload");
+    wl_config *wc = &s->workload;
+    const char *arr = str(c, w, "workload", "arrivals");
+    wc->kind = strcmp(arr, "constant") == 0  ? WL_CONSTANT
+               : strcmp(arr, "bursts") == 0  ? WL_BURSTS
+               : strcmp(arr, "diurnal") == 0 ? WL_DIURNAL
+               : strcmp(arr, "replay") == 0  ? WL_REPLAY
+                                             : WL_POISSON;
+    wc->rate_per_s = num(c, w, "workload", "rate_per_s");
+    wc->start_ns = secs(num(c, w, "workload", "start_s"));
+    wc->duration_ns = secs(num(c, w, "workload", "duration_s"));
+    wc->requests = (uint64_t)num(c, w, "workload", "requests");
+    wc->burst_on = dst(c, w, "workload", "burst_on");
+    wc->burst_off = dst(c, w, "workload", "burst_off");
+    wc->drain_ns = secs(num(c, w, "workload", "drain_s"));
+    wc->colo_weights = colo_w;
+    wc->ncolos = rc->ncolos;
+    wc->route_weights = route_w;
+    wc->nroutes = pg->nroutes;
+    if (rc->routing == RT_ROUTE_STICKY)
+        rc->keys = wc->keys = (uint32_t)num(c, w, "workload", "keys");
+    const cJSON *di = val(c, w, "workload", "diurnal");
+    wc->trough_rate_per_s = num(c, di, "workload.diurnal", "trough_rate_per_s");
+    wc->peak_ns = secs(num(c, di, "workload.diurnal", "peak_h") * 3600.0);
+    wc->period_ns = secs(num(c, di, "workload.diurnal", "period_h") * 3600.0);
+    if (wc->kind == WL_DIURNAL && wc->trough_rate_per_s > wc->rate_per_s)
+        return cfail(c, "$.workload.diurnal.trough_rate_per_s",
+                     "expected at most rate_per_s (the peak), got %g", wc->trough_rate_per_s);
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(w, "replay");
+    if ((wc->kind == WL_REPLAY) != (rp != NULL))
+        return cfail(c, rp ? "$.workload.replay" : "$.workload",
+                     "replay goes with \"arrivals\": \"replay\" (and needs a replay object)");
+    if (rp && !cJSON_GetObjectItemCaseSensitive(w, "duration_s"))
+        wc->duration_ns = 0; /* the file says when it ends */
+    if (rp && load_replay(c, rp, wc))
+        return SCN_BAD_INPUT;
+    if (wc->duration_ns == 0 && wc->requests == 0 && wc->kind != WL_REPLAY)
+        return cfail(c, "$.workload",
+                     "either duration_s or requests must be > 0 (else it never ends)");
+    if (wc->kind == WL_BURSTS && wc->burst_on.kind == DIST_FIXED && wc->burst_on.a_ns == 0)
+        return cfail(c, "$.workload.burst_on", "expected on periods longer than 0");
+    if (c->rc)
+        return c->rc;
     s->variant = dup(s, str(c, root, "", "variant"));
 
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "exporter");
@@ -519,6 +875,7 @@ static int compile(cctx *c, const cJSON *root)
     e->otel_delay_ns = (int64_t)llround(num(c, ot, "exporter.otel", "delay_ms") * 1e6);
     e->service = dup(s, str(c, ex, "exporter", "service"));
     e->layer1_per_request = strcmp(str(c, ex, "exporter", "layer1"), "request") == 0;
+    e->item_overhead_bytes = (uint32_t)num(c, ex, "exporter", "item_overhead_bytes");
 
     const cJSON *nw = val(c, root, "", "network");
     s->network.latency = dst(c, nw, "network", "latency");
@@ -592,7 +949,7 @@ static int compile(cctx *c, const cJSON *root)
         if (mn && mx && it->min > it->max)
             return cfail(c, jp, "expected min <= max");
     }
-    return 0;
+    return c->rc;
 }
 
 static const char *const overridable[] = {"exporter", "runtime", "workload", "app",
@@ -685,7 +1042,9 @@ static void merge(cJSON *into, const cJSON *over, const char *kpath)
     }
 }
 
-static int compile_doc(const cJSON *doc, const char *file, scenario **out, char *err, size_t errlen)
+/* `path`: the file as opened (data files are relative to it); `file` names it in messages. */
+static int compile_doc(const cJSON *doc, const char *path, const char *file, scenario **out,
+                       char *err, size_t errlen)
 {
     scenario *s = calloc(1, sizeof *s);
     if (!s) {
@@ -693,7 +1052,7 @@ static int compile_doc(const cJSON *doc, const char *file, scenario **out, char 
         return SCN_BAD_INPUT;
     }
     s->file = dup(s, file);
-    cctx c = {s, cJSON_CreateArray(), err, errlen};
+    cctx c = {s, cJSON_CreateArray(), path, 0, err, errlen};
     int rc = compile(&c, doc);
     cJSON_Delete(c.defaults);
     if (rc) {
@@ -727,7 +1086,7 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
     scenario *first = NULL;
     if (sk_validate(&schema, file, root, err, errlen) || validate_variants(root, file, err, errlen))
         goto done;
-    if ((rc = compile_doc(root, file, &first, err, errlen)))
+    if ((rc = compile_doc(root, file, file, &first, err, errlen)))
         goto done;
     scenario **tail = &first->next;
     const cJSON *v;
@@ -748,7 +1107,7 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
         /* The merged document must be a valid scenario in its own right. */
         rc = sk_validate(&schema, vfile, doc, err, errlen)
                  ? SCN_BAD_INPUT
-                 : compile_doc(doc, vfile, tail, err, errlen);
+                 : compile_doc(doc, file, vfile, tail, err, errlen);
         cJSON_Delete(over);
         cJSON_Delete(doc);
         if (rc)

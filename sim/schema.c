@@ -335,7 +335,9 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
 {
     static const char expect[] =
         "expected a distribution: {\"fixed_ms\": 5}, {\"uniform_s\": [1, 5]}, "
-        "{\"exponential_ms\": 100} (the mean) or {\"lognormal_ms\": {\"p50\": 5, \"p99\": 40}}";
+        "{\"exponential_ms\": 100} (the mean), {\"lognormal_ms\": {\"p50\": 5, \"p99\": 40}}, "
+        "{\"empirical_ms\": [3, 5, 40]} or {\"empirical_ms\": {\"file\": \"latencies.csv\"}}";
+    memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) != 1) {
         snprintf(why, whylen, "%s", expect);
         return -1;
@@ -410,6 +412,35 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
         if (out->a_ns < 1 || out->b_ns <= out->a_ns) {
             snprintf(why, whylen, "\"%s\": p50 and p99 must differ by at least 1 ns", m->string);
             return -1;
+        }
+        return 0;
+    }
+    if (klen == 9 && strncmp(m->string, "empirical", 9) == 0) {
+        /* Shape only: the scenario compiler loads the samples (sk_empirical_samples). */
+        out->kind = DIST_EMPIRICAL;
+        out->a_ns = (int64_t)unit;
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(m, "file");
+        if (cJSON_IsObject(m) && cJSON_GetArraySize(m) == 1 && cJSON_IsString(file) &&
+            file->valuestring[0])
+            return 0;
+        if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) < 1) {
+            snprintf(why, whylen,
+                     "\"%s\": expected a non-empty array of samples or {\"file\": \"path\"}",
+                     m->string);
+            return -1;
+        }
+        int i = 0;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, m)
+        {
+            int64_t ns;
+            if (!cJSON_IsNumber(x)) {
+                snprintf(why, whylen, "\"%s\"[%d]: expected a number", m->string, i);
+                return -1;
+            }
+            if (to_ns(x->valuedouble, unit, &ns, why, whylen))
+                return -1;
+            i++;
         }
         return 0;
     }

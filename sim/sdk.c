@@ -322,6 +322,9 @@ static tel_item *new_item(sdk *s, rt *r, sdk_signal sig, const char *name)
     it->start_ns = it->end_ns = rt_task_time(r);
     static const char *const kinds[SIG_COUNT] = {"span", "metric", "log"};
     it->n = ledger_item(s->l, kinds[sig], name, it->request_id, it->isolate_id, it->start_ns);
+    it->r = r;
+    it->home = rt_current_isolate_ref(r);
+    item_charge(it, s->cfg.item_overhead_bytes);
     return it;
 }
 
@@ -329,6 +332,7 @@ static tel_item *new_item(sdk *s, rt *r, sdk_signal sig, const char *name)
 static void complete(sdk *s, sdk_iso *si, rt *r, tel_item *it)
 {
     encode(it);
+    item_charge(it, it->len);
     ledger_item_size(s->l, it->n, it->len);
     if (!direct(s)) {
         ledger_move(s->l, it->n, rt_task_time(r), layer_names[it->sig]);
@@ -408,15 +412,30 @@ static uint64_t t_entry(void *ud, rt *r, const char *global)
     return ++((sdk *)ud)->entries;
 }
 
-/* A waitUntil task cut by the budget: the spans it had open die with it. */
+/*
+ * A waitUntil task cut by the budget, or a task of a request terminated by the
+ * CPU limit: the spans it had open die with it; for the CPU limit, so does
+ * what its request's own layer-1 buffers held.
+ */
 static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
 {
-    (void)ud;
-    if (why != END_CANCELLED_BUDGET)
+    sdk *s = ud;
+    if (why != END_CANCELLED_BUDGET && why != END_CPU_LIMIT)
         return; /* evictions and the end of the run are handled per isolate */
     sdk_iso *si = rt_task_isolate(r, t)->tel;
     if (!si)
         return;
+    ledger_cause cause = why == END_CPU_LIMIT ? CAUSE_CPU_LIMIT : CAUSE_WAITUNTIL_CANCELLED;
+    if (why == END_CPU_LIMIT && s->cfg.layer1_per_request) {
+        for (size_t i = 0; i < si->nl1; i++) {
+            if (si->l1[i].scope != t->request_id)
+                continue;
+            for (int g = 0; g < SIG_COUNT; g++)
+                drop_vec(si, &si->l1[i].v[g], cause, layer_names[g]);
+            l1_tidy(si, &si->l1[i]);
+            break;
+        }
+    }
     item_vec gone = {0};
     size_t keep = 0;
     for (size_t i = 0; i < si->open.n; i++) {
@@ -426,7 +445,7 @@ static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
             si->open.v[keep++] = si->open.v[i];
     }
     si->open.n = keep;
-    drop_vec(si, &gone, CAUSE_WAITUNTIL_CANCELLED, "open-span");
+    drop_vec(si, &gone, cause, "open-span");
 }
 
 /* ---------- bundle calls ---------- */

@@ -28,6 +28,9 @@ void sim_result_free(sim_result *r)
     free(r->checks);
     r->checks = NULL;
     r->nchecks = 0;
+    free(r->colos);
+    r->colos = NULL;
+    r->ncolos = 0;
 }
 
 static uint64_t mix(uint64_t h, uint64_t x)
@@ -58,13 +61,14 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     memset(out, 0, sizeof *out);
     out->seed = o && o->seed_set ? o->seed : s->seed;
     out->checks_pass = true;
-    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp;
+    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults;
     rng_seed(&r_workload, out->seed, RNG_WORKLOAD);
     rng_seed(&r_runtime, out->seed, RNG_RUNTIME);
     rng_seed(&r_app, out->seed, RNG_APP);
     rng_seed(&r_net, out->seed, RNG_NETWORK);
     rng_seed(&r_ids, out->seed, RNG_IDS);
     rng_seed(&r_exp, out->seed, RNG_EXPORTER);
+    rng_seed(&r_faults, out->seed, RNG_FAULTS);
 
     eng *e = eng_new();
     ledger *l = NULL;
@@ -132,6 +136,7 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
         rt_observer obs = ledger_observer(l);
         rt_set_observer(rtm, &obs);
     }
+    rt_set_faults_rng(rtm, &r_faults);
     if (o && o->trace) {
         fprintf(o->trace, "seed %" PRIu64 "\n", out->seed);
         app_set_trace(a, o->trace);
@@ -146,8 +151,9 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     bool shutting_down = false;
     while (eng_pop(e, &ev)) {
         if (ev.type == EV_ARRIVAL) {
-            wl_arrived(w);
-            rt_request_arrive(rtm);
+            rt_arrival arr;
+            wl_arrived(w, ev.b, &arr);
+            rt_request_arrive_at(rtm, &arr);
         } else if (ev.type == EV_END) {
             /* A long-lived process shuts down (flushing) before the run ends. */
             if (s->runtime.kind == RT_SERVER && !shutting_down) {
@@ -171,6 +177,12 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     out->end_ns = eng_now(e);
     out->mean_queue_depth = out->events ? (double)eng_depth_sum(e) / (double)out->events : 0;
     out->rt = *rt_get_stats(rtm);
+    out->ncolos = s->runtime.ncolos ? s->runtime.ncolos : 1;
+    out->colos = calloc(out->ncolos, sizeof *out->colos);
+    if (!out->colos)
+        abort();
+    for (uint32_t i = 0; i < out->ncolos; i++)
+        out->colos[i] = *rt_get_colo_stats(rtm, i);
     out->app = *app_get_stats(a);
     if (s->has_exporter) {
         out->sdk = *sdk_get_stats(k);
@@ -285,6 +297,22 @@ void sim_print_summary(const scenario *s, const sim_result *r, FILE *out)
     for (int c = 0; c < RT_EVICT_COUNT; c++)
         fprintf(out, " %s %" PRIu64, rt_evict_key((rt_evict)c), st->evicted[c]);
     fputc('\n', out);
+    if (s->runtime.ncolos > 1) {
+        fprintf(out, "colos:");
+        for (uint32_t i = 0; i < r->ncolos; i++)
+            fprintf(out, "%s %s %" PRIu64 " requests, %" PRIu64 " isolates", i ? ";" : "",
+                    s->runtime.colos[i].name, r->colos[i].arrived, r->colos[i].isolates_created);
+        fputc('\n', out);
+    }
+    if (st->cpu_limited || st->subrequests_refused || st->connection_waits || r->app.fetches)
+        fprintf(out,
+                "limits: %" PRIu64 " requests over the CPU limit; %" PRIu64 " subrequests, %" PRIu64
+                " refused past the limit, %" PRIu64 " waited for a connection\n",
+                st->cpu_limited, st->subrequests, st->subrequests_refused, st->connection_waits);
+    if (st->peak_memory_bytes)
+        fprintf(out, "memory: peak %.1f MB held by one isolate (limit %.0f MB)\n",
+                (double)st->peak_memory_bytes / 1048576.0,
+                (double)s->runtime.memory_limit_bytes / 1048576.0);
     fprintf(out,
             "tasks: %" PRIu64 " run, %" PRIu64
             " waitUntil cancelled by the budget; timers: %" PRIu64 " fired, %" PRIu64
@@ -378,6 +406,20 @@ void sim_write_summary_json(const scenario *s, const sim_result *r, FILE *out)
             "  \"tasks\": {\"run\": %" PRIu64 ", \"wait_until_cancelled\": %" PRIu64
             ", \"timers_fired\": %" PRIu64 ", \"timers_caught_up\": %" PRIu64 "},\n",
             st->tasks, st->wait_until_cancelled, st->timers_fired, st->timers_caught_up);
+    fprintf(out,
+            "  \"limits\": {\"cpu_limited\": %" PRIu64 ", \"subrequests\": %" PRIu64
+            ", \"subrequests_refused\": %" PRIu64 ", \"connection_waits\": %" PRIu64
+            ", \"peak_memory_bytes\": %" PRIu64 "},\n",
+            st->cpu_limited, st->subrequests, st->subrequests_refused, st->connection_waits,
+            st->peak_memory_bytes);
+    fprintf(out, "  \"colos\": [");
+    for (uint32_t i = 0; i < r->ncolos; i++) {
+        fprintf(out, "%s{\"name\": ", i ? ", " : "");
+        json_str(out, s->runtime.ncolos ? s->runtime.colos[i].name : "default");
+        fprintf(out, ", \"arrived\": %" PRIu64 ", \"isolates_created\": %" PRIu64 "}",
+                r->colos[i].arrived, r->colos[i].isolates_created);
+    }
+    fprintf(out, "],\n");
     fprintf(out,
             "  \"globals\": {\"entries\": %" PRIu64 ", \"mixed\": %" PRIu64 ", \"lost\": %" PRIu64
             "},\n",

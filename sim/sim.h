@@ -38,6 +38,8 @@ typedef struct sim_result {
     int64_t end_ns; /* virtual time when the run ended */
     double mean_queue_depth;
     rt_stats rt;
+    rt_colo_stats *colos; /* per colo (ncolos; malloc'd) */
+    uint32_t ncolos;
     app_stats app;
     tel_null tel; /* telemetry calls made while no exporter is configured */
     /* With an exporter: */

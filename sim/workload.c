@@ -42,6 +42,30 @@ static int64_t gap(wl *w)
     return g > 9.2e18 ? INT64_MAX / 4 : (int64_t)g;
 }
 
+/* The diurnal rate at t as a share of the peak: 1 at the peak, trough/peak half a period away. */
+static double diurnal_share(const wl_config *c, int64_t t)
+{
+    double phase = (double)((t - c->peak_ns) % c->period_ns) / (double)c->period_ns;
+    double lo = c->trough_rate_per_s / c->rate_per_s;
+    return lo + (1.0 - lo) * (1.0 + cos(2.0 * M_PI * phase)) / 2.0;
+}
+
+static uint32_t pick(rng *r, const double *w, uint32_t n)
+{
+    if (n <= 1)
+        return 0;
+    double total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += w[i];
+    double u = rng_unit(r) * total;
+    for (uint32_t i = 0; i < n; i++) {
+        if (u < w[i])
+            return i;
+        u -= w[i];
+    }
+    return n - 1;
+}
+
 /* The time of the next arrival after `t`, or -1 when the workload is over. */
 static int64_t next_time(wl *w, int64_t t)
 {
@@ -49,7 +73,18 @@ static int64_t next_time(wl *w, int64_t t)
     if (c->requests && w->scheduled >= c->requests)
         return -1;
     int64_t end = c->duration_ns ? c->start_ns + c->duration_ns : INT64_MAX;
+    if (c->kind == WL_REPLAY) {
+        if (w->scheduled >= c->nreplay)
+            return -1;
+        int64_t n = c->start_ns + c->replay_ns[w->scheduled];
+        return n < end ? n : -1;
+    }
     int64_t n = t + gap(w);
+    if (c->kind == WL_DIURNAL) {
+        /* Thinning: candidates at the peak rate, each kept with the share of the peak now. */
+        while (n < end && rng_unit(w->rand) >= diurnal_share(c, n))
+            n += gap(w);
+    }
     if (c->kind == WL_BURSTS) {
         /* Past the on period: skip the off period, start a new on period there. */
         while (n >= w->on_end_ns) {
@@ -82,6 +117,10 @@ void wl_start(wl *w)
     if (w->cfg.kind == WL_BURSTS)
         w->on_end_ns = w->cfg.start_ns + dist_draw(&w->cfg.burst_on, w->rand);
     /* The first arrival: constant starts at start; the others draw a first gap. */
+    if (w->cfg.kind == WL_REPLAY) {
+        schedule_next(w, w->cfg.start_ns);
+        return;
+    }
     if (w->cfg.kind == WL_CONSTANT) {
         w->last_ns = w->cfg.start_ns;
         eng_at(w->e, w->cfg.start_ns, EV_ARRIVAL, 0, ++w->scheduled);
@@ -90,8 +129,18 @@ void wl_start(wl *w)
     schedule_next(w, w->cfg.start_ns);
 }
 
-void wl_arrived(wl *w)
+void wl_arrived(wl *w, uint64_t arrival, rt_arrival *out)
 {
+    const wl_config *c = &w->cfg;
+    uint64_t i = arrival - 1; /* arrivals are numbered from 1 */
+    bool rep = c->kind == WL_REPLAY && i < c->nreplay;
+    out->colo =
+        rep && c->replay_colo ? c->replay_colo[i] : pick(w->rand, c->colo_weights, c->ncolos);
+    out->route =
+        rep && c->replay_route ? c->replay_route[i] : pick(w->rand, c->route_weights, c->nroutes);
+    out->key = rep && c->replay_key ? c->replay_key[i]
+               : c->keys > 1        ? (uint32_t)rng_range(w->rand, 0, c->keys - 1)
+                                    : 0;
     schedule_next(w, eng_now(w->e));
 }
 

@@ -160,7 +160,7 @@ static void test_distributions(void **state)
     rng_seed(&r, 3, RNG_APP);
     dist f = dist_fixed(1234);
     assert_int_equal(dist_draw(&f, &r), 1234);
-    dist u = {DIST_UNIFORM, 100, 200};
+    dist u = {DIST_UNIFORM, 100, 200, NULL, 0};
     int64_t lo = INT64_MAX, hi = 0;
     for (int i = 0; i < 10000; i++) {
         int64_t v = dist_draw(&u, &r);
@@ -171,13 +171,13 @@ static void test_distributions(void **state)
     assert_int_equal(hi, 200);
     enum { N = 200000 };
     int64_t *v = malloc(N * sizeof *v);
-    dist ex = {DIST_EXPONENTIAL, 1000000, 0};
+    dist ex = {DIST_EXPONENTIAL, 1000000, 0, NULL, 0};
     double sum = 0;
     for (int i = 0; i < N; i++)
         sum += (double)dist_draw(&ex, &r);
     assert_true(fabs(sum / N - 1e6) < 1e4); /* mean within 1% */
     /* Lognormal by p50 and p99: the sample quantiles land there. */
-    dist ln = {DIST_LOGNORMAL, 5000000, 40000000};
+    dist ln = {DIST_LOGNORMAL, 5000000, 40000000, NULL, 0};
     for (int i = 0; i < N; i++)
         v[i] = dist_draw(&ln, &r);
     qsort(v, N, sizeof *v, cmp_i64);

@@ -132,6 +132,102 @@ static void test_max_isolates_shares_the_least_loaded(void **state)
     eng_free(e);
 }
 
+/* Arrivals with their colo and key; returns the isolate each request ran on (sc). */
+static void drive_keys(rt *r, eng *e, const int64_t *arrivals, const uint32_t *keys, int n)
+{
+    for (int i = 0; i < n; i++)
+        eng_at(e, arrivals[i], EV_ARRIVAL, 0, (uint64_t)i);
+    eng_event ev;
+    while (eng_pop(e, &ev)) {
+        if (ev.type == EV_ARRIVAL) {
+            rt_arrival a = {0, 0, keys[ev.b]};
+            rt_request_arrive_at(r, &a);
+        } else {
+            rt_handle(r, &ev);
+        }
+    }
+}
+
+static rt *three_isolates(script *sc, rt_host *host, eng **e, rng *rr, rt_routing routing)
+{
+    rt_config cfg = {.kind = RT_EDGE,
+                     .max_concurrency = 1,
+                     .cold_start = dist_fixed(1000000),
+                     .idle_timeout = dist_fixed(1000000000000LL),
+                     .routing = routing,
+                     .keys = 4};
+    *host = (rt_host){sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL};
+    *e = eng_new();
+    rng_seed(rr, 1, RNG_RUNTIME);
+    return rt_new(*e, rr, &cfg, host);
+}
+
+static void test_routing_sticky_by_key(void **state)
+{
+    (void)state;
+    const int64_t ms = 1000000;
+    /* r1..r3 overlap (keys 0, 1, 2) and start isolates 1, 2, 3. Later, one at a time:
+     * key 2 returns to isolate 3, key 1 to isolate 2, key 0 to isolate 1 - where
+     * least_loaded would send each to isolate 1 (all idle: the oldest). Key 3 is new:
+     * least loaded, isolate 1. */
+    const int64_t dur[] = {0, 50 * ms, 50 * ms, 50 * ms, 1 * ms, 1 * ms, 1 * ms, 1 * ms};
+    const int64_t arr[] = {0, 1 * ms, 2 * ms, 100 * ms, 200 * ms, 300 * ms, 400 * ms};
+    const uint32_t keys[] = {0, 1, 2, 2, 1, 0, 3};
+    script sc = {.duration_ns = dur};
+    rt_host host;
+    eng *e;
+    rng rr;
+    rt *r = three_isolates(&sc, &host, &e, &rr, RT_ROUTE_STICKY);
+    drive_keys(r, e, arr, keys, 7);
+    const uint64_t want[] = {0, 1, 2, 3, 3, 2, 1, 1};
+    for (int i = 1; i <= 7; i++)
+        assert_int_equal(sc.isolate_of[i], want[i]);
+    rt_free(r);
+    eng_free(e);
+    /* The same arrivals, least loaded: every later request goes to the oldest. */
+    script ll = {.duration_ns = dur};
+    r = three_isolates(&ll, &host, &e, &rr, RT_ROUTE_LEAST_LOADED);
+    drive_keys(r, e, arr, keys, 7);
+    for (int i = 4; i <= 7; i++)
+        assert_int_equal(ll.isolate_of[i], 1);
+    rt_free(r);
+    eng_free(e);
+}
+
+static void test_routing_random_spreads_deterministically(void **state)
+{
+    (void)state;
+    const int64_t ms = 1000000;
+    int64_t dur[16] = {0, 50 * ms, 50 * ms, 50 * ms};
+    int64_t arr[15] = {0, 1 * ms, 2 * ms};
+    uint32_t keys[15] = {0};
+    for (int i = 3; i < 15; i++) {
+        dur[i + 1] = 1 * ms;
+        arr[i] = (i - 2) * 100 * ms;
+    }
+    uint64_t first[16] = {0};
+    for (int run = 0; run < 2; run++) {
+        script sc = {.duration_ns = dur};
+        rt_host host;
+        eng *e;
+        rng rr;
+        rt *r = three_isolates(&sc, &host, &e, &rr, RT_ROUTE_RANDOM);
+        drive_keys(r, e, arr, keys, 15);
+        int used[4] = {0};
+        for (int i = 4; i <= 15; i++)
+            used[sc.isolate_of[i]]++;
+        /* 12 requests over 3 idle isolates: each gets some (p of missing one < 0.025). */
+        assert_true(used[1] > 0 && used[2] > 0 && used[3] > 0);
+        assert_int_equal(rt_get_stats(r)->isolates_created, 3);
+        if (run == 0)
+            memcpy(first, sc.isolate_of, sizeof first);
+        else
+            assert_memory_equal(first, sc.isolate_of, sizeof first);
+        rt_free(r);
+        eng_free(e);
+    }
+}
+
 /* ---- the rest through scenarios and their traces ---- */
 
 static void test_idle_eviction(void **state)
@@ -352,6 +448,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing_least_loaded_with_spare_concurrency),
         cmocka_unit_test(test_max_isolates_shares_the_least_loaded),
+        cmocka_unit_test(test_routing_sticky_by_key),
+        cmocka_unit_test(test_routing_random_spreads_deterministically),
         cmocka_unit_test(test_idle_eviction),
         cmocka_unit_test(test_lifetime_eviction_kills_in_flight),
         cmocka_unit_test(test_deploy_replaces_every_isolate),

@@ -37,7 +37,8 @@ static const struct {
     {"{\"workload\": {\"zzz\": 1}, " H "}",
      "$.workload.zzz: unknown key \"zzz\" (expected one of: arrivals,"},
     {"{\"workload\": {\"arrivals\": \"gaussian\"}, " H "}",
-     "$.workload.arrivals: expected one of constant|poisson|bursts, got \"gaussian\""},
+     "$.workload.arrivals: expected one of constant|poisson|bursts|diurnal|replay, got "
+     "\"gaussian\""},
     {"{\"workload\": {\"rate_per_s\": \"5\"}, " H "}",
      "$.workload.rate_per_s: expected a number, got a string"},
     {"{\"workload\": {\"rate_per_s\": -1}, " H "}",
@@ -69,11 +70,61 @@ static const struct {
      "$.runtime.deploys_s[1]: expected deploy times in increasing order"},
     {RUNTIME("\"deploys_s\": [\"x\"]"), "$.runtime.deploys_s[0]: expected a number, got a string"},
     {RUNTIME("\"deploys_s\": 5"), "$.runtime.deploys_s: expected an array, got a number"},
-    {RUNTIME("\"colos\": 3"), "$.runtime.colos: not supported yet (several colos"},
+    {RUNTIME("\"colos\": 3"), "$.runtime.colos: expected an array, got a number"},
+    {RUNTIME("\"colos\": []"), "$.runtime.colos: expected 1 to 1000 elements, got 0"},
+    {RUNTIME("\"colos\": [{\"weight\": 2}]"), "$.runtime.colos[0]: missing \"name\""},
+    {RUNTIME("\"colos\": [{\"name\": \"fra\", \"weight\": 0}]"),
+     "$.runtime.colos[0].weight: expected a number from"},
+    {RUNTIME("\"colos\": [{\"name\": \"fra\"}, {\"name\": \"fra\"}]"),
+     "$.runtime.colos[1].name: duplicate colo name \"fra\""},
+    {RUNTIME("\"routing\": \"round_robin\""),
+     "$.runtime.routing: expected one of least_loaded|random|sticky"},
+    {RUNTIME("\"memory_limit_mb\": -1"), "$.runtime.memory_limit_mb: expected a number from 0"},
+    {RUNTIME("\"cpu_limit_ms\": \"10\""), "$.runtime.cpu_limit_ms: expected a number"},
+    {RUNTIME("\"subrequest_limit\": 1.5"),
+     "$.runtime.subrequest_limit: expected a whole number, got 1.5"},
+    {RUNTIME("\"max_connections\": -6"), "$.runtime.max_connections: expected a number from 0"},
+    {RUNTIME("\"idle_timeout\": {\"empirical_ms\": []}"),
+     "$.runtime.idle_timeout: \"empirical_ms\": expected a non-empty array of samples"},
+    {RUNTIME("\"idle_timeout\": {\"empirical_ms\": [1, \"x\"]}"),
+     "$.runtime.idle_timeout: \"empirical_ms\"[1]: expected a number"},
+    {RUNTIME("\"idle_timeout\": {\"empirical_ms\": {\"file\": \"/nonexistent/lat.csv\"}}"),
+     "$.runtime.idle_timeout: empirical_ms.file: /nonexistent/lat.csv: cannot open"},
+    {STEPS("{\"fetch\": {\"latency\": {\"empirical_s\": {\"file\": \"/nonexistent/f\"}}}}"),
+     "$.app.handler[0].fetch.latency: empirical_s.file: /nonexistent/f: cannot open"},
+    {STEPS("{\"fetch\": {}}"), "$.app.handler[0].fetch: missing \"latency\""},
+    {STEPS("{\"memory\": {\"bytes\": -1}}"),
+     "$.app.handler[0].memory.bytes: expected a number from 0"},
+    {STEPS("{\"memory\": {\"bytes\": 1, \"hold\": \"forever\"}}"),
+     "$.app.handler[0].memory.hold: expected one of task|isolate"},
+    {"{" W ", \"app\": {\"handler\": [{\"respond\": {}}], \"routes\": [{\"name\": \"a\", "
+     "\"handler\": [{\"respond\": {}}]}]}}",
+     "$.app: expected exactly one of \"handler\" or \"routes\""},
+    {"{" W ", \"app\": {\"routes\": [{\"name\": \"a\"}]}}", "$.app.routes[0]: missing \"handler\""},
+    {"{" W ", \"app\": {\"routes\": [{\"name\": \"a\", \"handler\": [{\"respond\": {}}]}, "
+     "{\"name\": \"a\", \"handler\": [{\"respond\": {}}]}]}}",
+     "$.app.routes[1].name: duplicate route name \"a\""},
+    {"{" W ", \"app\": {\"routes\": [{\"name\": \"a\", \"handler\": [{\"respond\": {}}, "
+     "{\"cpu\": {\"fixed_us\": 1}}]}]}}",
+     "$.app.routes[0].handler[0].respond: respond must be the handler's last step"},
+    {"{\"workload\": {\"arrivals\": \"diurnal\", \"rate_per_s\": 1, \"requests\": 5, "
+     "\"diurnal\": {\"trough_rate_per_s\": 2}}, " H "}",
+     "$.workload.diurnal.trough_rate_per_s: expected at most rate_per_s"},
+    {"{\"workload\": {\"arrivals\": \"replay\"}, " H "}",
+     "$.workload: replay goes with \"arrivals\": \"replay\""},
+    {"{\"workload\": {\"requests\": 1, \"replay\": {\"file\": \"x.csv\"}}, " H "}",
+     "$.workload.replay: replay goes with"},
+    {"{\"workload\": {\"arrivals\": \"replay\", \"replay\": {}}, " H "}",
+     "$.workload.replay: missing \"file\""},
+    {"{\"workload\": {\"arrivals\": \"replay\", \"replay\": {\"file\": \"/nonexistent.csv\"}}, " H
+     "}",
+     "$.workload.replay.file: /nonexistent.csv: cannot open"},
+    {"{\"faults\": {\"kill_isolates_per_hour\": -1}, " W ", " H "}",
+     "$.faults.kill_isolates_per_hour: expected a number from 0"},
     {"{" W ", \"app\": {\"handler\": []}}", "$.app.handler: expected at least 1 step(s)"},
     {"{" W ", \"app\": {\"handler\": {}}}",
      "$.app.handler: expected an array of steps, got an object"},
-    {"{" W ", \"app\": {}}", "$.app: missing \"handler\""},
+    {"{" W ", \"app\": {}}", "$.app: expected exactly one of \"handler\" or \"routes\""},
     {STEPS("{\"awiat\": {}}"),
      "$.app.handler[0]: unknown step \"awiat\" (did you mean \"await\"?)"},
     {STEPS("{\"await\": {\"latency\": {\"fixed_ms\": 1}}, \"respond\": {}}"),
@@ -123,7 +174,6 @@ static const struct {
     {"{\"seed\": -1, " W ", " H "}", "$.seed: expected a number from 0"},
     {"{\"sources\": [1], " W ", " H "}", "$.sources[0]: expected a string, got a number"},
     {"{\"waf\": [], " W ", " H "}", "$.waf: not supported yet"},
-    {"{\"faults\": {}, " W ", " H "}", "$.faults: not supported yet"},
     {"{\"network\": {\"faults\": []}, " W ", " H "}", "$.network.faults: not supported yet"},
     {"{\"exporter\": {\"kind\": \"threshold\"}, " W ", " H "}",
      "$.exporter.kind: unknown key \"kind\" (expected one of: strategy,"},
@@ -170,7 +220,7 @@ static const struct {
     {"{\"variants\": [{\"name\": \"b\", \"app\": {\"handler\": [{\"respond\": {}}, {\"cpu\": "
      "{\"fixed_us\": 1}}]}}], " W ", " H "}",
      "test.json (variant b): $.app.handler[0].respond: respond must be the handler's last step"},
-    {"{\"workload\": {\"routes\": []}, " H "}", "$.workload.routes: not supported yet"},
+    {"{\"workload\": {\"routes\": []}, " H "}", "$.workload.routes: unknown key \"routes\""},
 };
 
 static void test_malformed_scenarios(void **state)
@@ -215,7 +265,16 @@ static void test_defaults_come_from_the_table(void **state)
     assert_int_equal(s->runtime.cold_start.a_ns, 5000000);
     assert_int_equal(s->runtime.idle_timeout.kind, DIST_UNIFORM);
     assert_int_equal(s->runtime.idle_timeout.b_ns, 300000000000LL);
-    assert_int_equal(s->program.handler.n, 1);
+    assert_int_equal(s->program.nroutes, 1);
+    assert_int_equal(s->program.routes[0].handler.n, 1);
+    /* The runtime's limits default to Cloudflare's (Workers Paid). */
+    assert_int_equal(s->runtime.memory_limit_bytes, 128LL << 20);
+    assert_int_equal(s->runtime.cpu_limit_ns, 30000000000LL);
+    assert_int_equal(s->runtime.subrequest_limit, 1000);
+    assert_int_equal(s->runtime.max_connections, 6);
+    assert_int_equal(s->runtime.ncolos, 0);
+    assert_int_equal(s->runtime.routing, RT_ROUTE_LEAST_LOADED);
+    assert_true(s->runtime.kill_rate_per_s == 0);
     scn_free(s);
 }
 

@@ -127,7 +127,7 @@ static void on_sent(void *ud, rt *r, int status, int64_t retry_after_s, item_vec
         vec_prepend(&b->buf[sig], items);
     } else {
         breaker(b, false, now);
-        exp_dropped(env, items, CAUSE_REJECTED_BY_INGEST, "exporter");
+        exp_dropped(env, items, exp_refusal_cause(status), "exporter");
         vec_free(items);
     }
     if (--op->pending == 0)

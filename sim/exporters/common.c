@@ -54,10 +54,32 @@ void vec_free(item_vec *v)
     v->n = v->cap = 0;
 }
 
+void item_charge(tel_item *it, uint32_t bytes)
+{
+    it->charged += bytes;
+    if (it->r)
+        rt_mem_add(it->r, it->home, bytes);
+}
+
+ledger_cause exp_refusal_cause(int status)
+{
+    switch (status) {
+    case NET_REFUSED_SUBREQUESTS:
+        return CAUSE_SUBREQUEST_LIMIT;
+    case NET_CANCELLED_CPU:
+        return CAUSE_CPU_LIMIT;
+    default:
+        return CAUSE_REJECTED_BY_INGEST;
+    }
+}
+
 void item_free(tel_item *it)
 {
     if (!it)
         return;
+    /* A dead isolate's memory is gone already: rt_mem_add ignores it. */
+    if (it->r && it->charged)
+        rt_mem_add(it->r, it->home, -(int64_t)it->charged);
     free(it->json);
     free(it);
 }
@@ -84,7 +106,7 @@ int exp_strategy_find(const char *name)
 
 int64_t exp_now(const exp_env *env)
 {
-    return rt_current_task(env->r) ? rt_task_time(env->r) : rt_now(env->r);
+    return rt_time(env->r);
 }
 
 void exp_moved(const exp_env *env, const item_vec *items, const char *layer)

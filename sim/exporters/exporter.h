@@ -45,7 +45,14 @@ typedef struct tel_item {
     int severity;
     char *json; /* the fragment, once complete */
     uint32_t len;
+    /* What it costs its isolate's modelled memory until it is freed (rt_mem_add). */
+    rt *r;
+    rt_isolate_ref home;
+    uint32_t charged;
 } tel_item;
+
+/* Charges `bytes` more of the item's memory to its isolate. */
+void item_charge(tel_item *it, uint32_t bytes);
 
 typedef struct item_vec {
     tel_item **v;
@@ -89,7 +96,8 @@ typedef struct exp_config {
     uint32_t otel_max_queue, otel_max_batch;
     int64_t otel_delay_ns;
     const char *service;
-    bool layer1_per_request; /* the SDK's own buffers: per request (else per isolate) */
+    bool layer1_per_request;      /* the SDK's own buffers: per request (else per isolate) */
+    uint32_t item_overhead_bytes; /* an item's memory besides its JSON (the JS objects) */
 } exp_config;
 
 /* What an exporter may use. */
@@ -155,5 +163,7 @@ void send_abandon_all(exporter *e, ledger_cause cause);
 /* Ledger helpers. */
 void exp_moved(const exp_env *env, const item_vec *items, const char *layer);
 void exp_dropped(const exp_env *env, const item_vec *items, ledger_cause cause, const char *layer);
+/* Why items a failed send carried are lost, by the final status (net.h's runtime refusals). */
+ledger_cause exp_refusal_cause(int status);
 
 #endif

@@ -24,7 +24,7 @@ static void on_sent(void *ud, rt *r, int status, int64_t retry_after_s, item_vec
     wait_op *w = ud;
     immediate *m = w->m;
     if (status < 200 || status >= 300)
-        exp_dropped(&m->base.env, items, CAUSE_REJECTED_BY_INGEST, "in-flight");
+        exp_dropped(&m->base.env, items, exp_refusal_cause(status), "in-flight");
     vec_free(items);
     wait_op **pp = &m->waits;
     while (*pp && *pp != w)

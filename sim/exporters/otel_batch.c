@@ -42,7 +42,7 @@ static void on_sent(void *ud, rt *r, int status, int64_t retry_after_s, item_vec
     force_op *f = ud;
     otel *o = f->o;
     if (status < 200 || status >= 300)
-        exp_dropped(&o->base.env, items, CAUSE_REJECTED_BY_INGEST, "in-flight");
+        exp_dropped(&o->base.env, items, exp_refusal_cause(status), "in-flight");
     vec_free(items);
     if (f != &o->background && --f->pending == 0) {
         force_op **pp = &o->forces;
