@@ -42,6 +42,18 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
         out->value = (double)(r ? r->lost_by[c] : 0);
         return true;
     }
+    static const char ev[] = "evicted.", lwe[] = "lost_when_evicted.";
+    bool is_ev = strncmp(name, ev, sizeof ev - 1) == 0;
+    if (is_ev || strncmp(name, lwe, sizeof lwe - 1) == 0) {
+        const char *key = name + (is_ev ? sizeof ev : sizeof lwe) - 1;
+        for (int c = 0; c < RT_EVICT_COUNT; c++) {
+            if (strcmp(key, rt_evict_key((rt_evict)c)) == 0) {
+                out->value = (double)(is_ev ? r->evicted[c] : r->lost_when_evicted[c]);
+                return true;
+            }
+        }
+        return false;
+    }
     for (int f = 0; f < FATE_COUNT; f++) {
         if (strcmp(name, ledger_fate_name((ledger_fate)f)) == 0) {
             out->value = (double)(r ? r->fate[f] : 0);
@@ -84,7 +96,9 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
         "items, delivered, late, duplicated, misattributed, lost, loss_ratio, lost.<cause>, "
         "duplicates, posts, posts_per_item, items_per_post, delivery_delay_p50_ms, "
         "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, exposure_items, "
-        "exposure_bytes, private_accesses, requests";
+        "exposure_bytes, private_accesses, requests, evicted.<isolate cause>, "
+        "lost_when_evicted.<isolate cause> (isolate causes: idle, lifetime, deploy, memory, "
+        "killed)";
     snprintf(list, listlen, "%s", known);
     ledger_report zero;
     memset(&zero, 0, sizeof zero);

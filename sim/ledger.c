@@ -353,6 +353,21 @@ static int64_t q_int(sqlite3 *db, const char *sql, int64_t dflt)
     return v;
 }
 
+/* Rows of (an isolate's death cause, a count) into counts indexed by rt_evict. */
+static void by_evict_cause(sqlite3 *db, const char *sql, uint64_t *counts)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *cause = (const char *)sqlite3_column_text(s, 0);
+        for (int c = 0; cause && c < RT_EVICT_COUNT; c++)
+            if (strcmp(cause, rt_evict_key((rt_evict)c)) == 0)
+                counts[c] = (uint64_t)sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+}
+
 static double q_double(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *s;
@@ -593,6 +608,14 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
         " AND cause IN ('evicted-in-buffer', 'dropped-in-backoff') GROUP BY died_on)",
         0);
     out->private_accesses = (uint64_t)q_int(db, "SELECT COUNT(*) FROM private_access", 0);
+    by_evict_cause(db,
+                   "SELECT cause, COUNT(*) FROM isolates WHERE cause IS NOT NULL GROUP BY cause",
+                   out->evicted);
+    by_evict_cause(db,
+                   "SELECT i.cause, COUNT(*) FROM fates f JOIN isolates i ON i.id = f.died_on"
+                   " WHERE f.fate = 'lost' AND f.cause IN ('evicted-in-buffer', "
+                   "'dropped-in-backoff') GROUP BY i.cause",
+                   out->lost_when_evicted);
     out->flush_requests =
         (uint64_t)q_int(db, "SELECT COUNT(*) FROM requests WHERE flush_in_wait_until = 1", 0);
     out->flush_requests_late = (uint64_t)q_int(

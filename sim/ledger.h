@@ -121,6 +121,9 @@ typedef struct ledger_report {
     uint64_t exposure_bytes;    /* most bytes one eviction destroyed */
     uint64_t requests;
     uint64_t private_accesses;
+    uint64_t evicted[RT_EVICT_COUNT]; /* isolates that died, by cause */
+    uint64_t
+        lost_when_evicted[RT_EVICT_COUNT]; /* items lost in buffers, by their isolate's death */
     /* acceptance populations and violations */
     uint64_t flush_requests,
         flush_requests_late; /* requests flushing in waitUntil; not landed in time */

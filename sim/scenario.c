@@ -178,7 +178,8 @@ static const sk_key keys[] = {
      "a number of the run: items, delivered, late, duplicated, misattributed, lost, loss_ratio, "
      "lost.<cause>, duplicates, posts, posts_per_item, items_per_post, delivery_delay_p50_ms, "
      "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, exposure_items, "
-     "exposure_bytes, private_accesses, requests", 0},
+     "exposure_bytes, private_accesses, requests, evicted.<isolate cause>, "
+     "lost_when_evicted.<isolate cause> (idle, lifetime, deploy, memory, killed)", 0},
     {"expect[].min", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: lowest acceptable value", 0},
     {"expect[].max", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: highest acceptable value", 0},
     {"expect[].holds", SK_BOOL, 0, 0, "true", NULL,

@@ -516,6 +516,9 @@ static void test_memory_eviction_takes_the_exporter_buffer(void **state)
     assert_true(s.r.rt.evicted[RT_EVICT_MEMORY] >= 1);
     assert_true(s.r.report.lost_by[CAUSE_EVICTED_IN_BUFFER] > 500);
     assert_non_null(strstr(s.summary, "was evicted (memory)"));
+    assert_int_equal(s.r.report.evicted[RT_EVICT_MEMORY], s.r.rt.evicted[RT_EVICT_MEMORY]);
+    assert_int_equal(s.r.report.lost_when_evicted[RT_EVICT_MEMORY],
+                     s.r.report.lost_by[CAUSE_EVICTED_IN_BUFFER]);
     /* Nothing was delivered; what the last isolate held is stranded at the end. */
     assert_int_equal(s.r.report.fate[FATE_DELIVERED], 0);
     assert_int_equal(s.r.report.lost_by[CAUSE_EVICTED_IN_BUFFER] +
