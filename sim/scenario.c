@@ -193,7 +193,7 @@ static const sk_key keys[] = {
     {"variants", SK_CUSTOM, 0, 0, "[]", NULL,
      "other runs of the same scenario side by side: objects with `name`, an optional "
      "`description`, and overrides of any of exporter, runtime, workload, app, network, ingest, "
-     "expect (objects merge key by key; arrays and values replace)", 0},
+     "faults, expect (objects merge key by key; arrays and values replace)", 0},
 
     {"step.span", SK_OBJECT, 0, 0, NULL, NULL, "a span around nested steps", 0},
     {"step.span.name", SK_STRING, 1, 0, NULL, NULL, "span name", SK_REQUIRED},
@@ -954,7 +954,7 @@ static int compile(cctx *c, const cJSON *root)
 }
 
 static const char *const overridable[] = {"exporter", "runtime", "workload", "app",
-                                          "network",  "ingest",  "expect"};
+                                          "network",  "ingest",  "faults",   "expect"};
 
 /* variants: [{name, description?, <section>: override, ...}] */
 static int validate_variants(const cJSON *root, const char *file, char *err, size_t errlen)
@@ -1009,7 +1009,8 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
             if (!ok)
                 return sk_error(err, errlen, file, mp,
                                 "unknown key \"%s\" (expected one of: name, description, "
-                                "exporter, runtime, workload, app, network, ingest, expect)",
+                                "exporter, runtime, workload, app, network, ingest, faults, "
+                                "expect)",
                                 m->string);
             if (sk_validate_at(&schema, file, m, mp, m->string, err, errlen))
                 return SCN_BAD_INPUT;
