@@ -328,9 +328,6 @@ static void h_run(void *ud, rt *r, rt_task *t)
         rt_conn_release(r, at->conn);
     }
     for (;;) {
-        /* Over the CPU limit (here or in a waitUntil it ran inline): stop where it is. */
-        if (rt_terminated(r))
-            return;
         frame *f = &at->f[at->depth - 1];
         if (f->pc == f->b->n) {
             if (f->kind == FRAME_REPEAT && ++f->iter < f->times) {
@@ -414,6 +411,9 @@ static void h_run(void *ud, rt *r, rt_task *t)
             break;
         case OP_WAIT_UNTIL:
             rt_wait_until(r, task_alloc(a, &s->body));
+            /* The work it ran inline may have taken the request over the CPU limit. */
+            if (rt_terminated(r))
+                return;
             break;
         case OP_SET_TIMEOUT:
             rt_set_timer(r, dist_draw(&s->d, a->rand), 0, &s->body);

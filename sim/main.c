@@ -188,7 +188,7 @@ static int cmd_run(int argc, char **argv)
     }
     int status = 0;
     uint64_t events = 0;
-    double virtual_s = 0;
+    double virtual_s = 0, depth_sum = 0;
     size_t ran = 0, failed = 0;
     for (scenario *s = first; s; s = s->next) {
         if (ra.variant && strcmp(ra.variant, s->variant) != 0)
@@ -256,14 +256,18 @@ static int cmd_run(int argc, char **argv)
             status = 1;
         }
         events += r.events;
+        depth_sum += r.mean_queue_depth * (double)r.events;
         virtual_s += (double)r.end_ns / 1e9;
         sim_result_free(&r);
     }
     if (several && status != SCN_BAD_INPUT && !ra.brief)
         printf("\n%zu variants run, %zu with a failed check\n", ran, failed);
     double wall = wall_s() - t0;
-    fprintf(stderr, "wall time %.6f s; %.0fx faster than real time; %.0f events/s\n", wall,
-            virtual_s / (wall > 0 ? wall : 1e-9), (double)events / (wall > 0 ? wall : 1e-9));
+    /* bench/engine/engine.sh reads this line (events/s and the queue depth). */
+    fprintf(stderr,
+            "wall time %.6f s; %.0fx faster than real time; %.0f events/s; mean queue depth %.2f\n",
+            wall, virtual_s / (wall > 0 ? wall : 1e-9), (double)events / (wall > 0 ? wall : 1e-9),
+            events ? depth_sum / (double)events : 0.0);
     scn_free(first);
     return status;
 }
