@@ -44,7 +44,7 @@ int ledger_cause_find(const char *name)
 static const char schema[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE requests (id INTEGER PRIMARY KEY, isolate INTEGER, arrived_ns INTEGER,"
-    " responded_ns INTEGER, ended_ns INTEGER, outcome TEXT,"
+    " responded_ns INTEGER, ended_ns INTEGER, outcome TEXT, route INTEGER, colo INTEGER,"
     " flush_in_wait_until INTEGER NOT NULL DEFAULT 0,"
     " call_ns_before_response INTEGER NOT NULL DEFAULT 0,"
     " call_ns_wait_until INTEGER NOT NULL DEFAULT 0);"
@@ -72,6 +72,7 @@ enum {
     S_ATTEMPT_ITEM,
     S_ATTEMPT_STATUS,
     S_REQ_NEW,
+    S_REQ_PLACED,
     S_REQ_RESPONDED,
     S_REQ_ENDED,
     S_ISO_NEW,
@@ -96,6 +97,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ATTEMPT_ITEM] = "INSERT INTO attempt_items VALUES (?, ?)",
     [S_ATTEMPT_STATUS] = "UPDATE attempts SET status = ? WHERE id = ?",
     [S_REQ_NEW] = "INSERT INTO requests (id, isolate, arrived_ns) VALUES (?, ?, ?)",
+    [S_REQ_PLACED] = "UPDATE requests SET route = ?, colo = ? WHERE id = ?",
     [S_REQ_RESPONDED] = "UPDATE requests SET responded_ns = ? WHERE id = ?",
     [S_REQ_ENDED] = "UPDATE requests SET ended_ns = ?, outcome = ? WHERE id = ?",
     [S_ISO_NEW] = "INSERT INTO isolates (id, created_ns, requests) VALUES (?, ?, 0)",
@@ -275,9 +277,14 @@ static void obs_isolate(void *ud, const rt_isolate_info *iso, int cause, int64_t
             (int64_t)iso->id);
 }
 
+static void obs_placed(void *ud, uint64_t request_id, uint32_t route, uint32_t colo)
+{
+    run(ud, S_REQ_PLACED, "iii", (int64_t)route, (int64_t)colo, (int64_t)request_id);
+}
+
 rt_observer ledger_observer(ledger *l)
 {
-    return (rt_observer){l, obs_request, obs_isolate};
+    return (rt_observer){l, obs_request, obs_isolate, obs_placed};
 }
 
 void ledger_private_access(ledger *l, uint64_t request, int64_t time_ns)
@@ -351,6 +358,29 @@ static int64_t q_int(sqlite3 *db, const char *sql, int64_t dflt)
         sqlite3_finalize(s);
     }
     return v;
+}
+
+/* Items and losses by the requests' route or colo, the most lost first. */
+static int groups(sqlite3 *db, const char *column, ledger_group *out)
+{
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "SELECT q.%s, COUNT(*), SUM(f.fate = 'lost') FROM fates f JOIN requests q"
+             " ON q.id = f.request WHERE q.%s IS NOT NULL GROUP BY q.%s ORDER BY 3 DESC, 1"
+             " LIMIT %d",
+             column, column, column, LEDGER_GROUPS);
+    sqlite3_stmt *s;
+    int n = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return 0;
+    while (n < LEDGER_GROUPS && sqlite3_step(s) == SQLITE_ROW) {
+        out[n].index = (uint32_t)sqlite3_column_int64(s, 0);
+        out[n].items = (uint64_t)sqlite3_column_int64(s, 1);
+        out[n].lost = (uint64_t)sqlite3_column_int64(s, 2);
+        n++;
+    }
+    sqlite3_finalize(s);
+    return n;
 }
 
 /* Rows of (an isolate's death cause, a count) into counts indexed by rt_evict. */
@@ -611,6 +641,8 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
     by_evict_cause(db,
                    "SELECT cause, COUNT(*) FROM isolates WHERE cause IS NOT NULL GROUP BY cause",
                    out->evicted);
+    out->nby_route = groups(db, "route", out->by_route);
+    out->nby_colo = groups(db, "colo", out->by_colo);
     by_evict_cause(db,
                    "SELECT i.cause, COUNT(*) FROM fates f JOIN isolates i ON i.id = f.died_on"
                    " WHERE f.fate = 'lost' AND f.cause IN ('evicted-in-buffer', "

@@ -106,6 +106,14 @@ typedef struct ledger_story {
 
 #define LEDGER_STORIES 5
 
+/* Items of one route's (or colo's) requests and how many were lost. */
+typedef struct ledger_group {
+    uint32_t index; /* into app.routes or runtime.colos */
+    uint64_t items, lost;
+} ledger_group;
+
+#define LEDGER_GROUPS 8 /* the groups a report keeps: the most lost first */
+
 typedef struct ledger_report {
     uint64_t items;
     uint64_t fate[FATE_COUNT];
@@ -124,6 +132,8 @@ typedef struct ledger_report {
     uint64_t evicted[RT_EVICT_COUNT]; /* isolates that died, by cause */
     uint64_t
         lost_when_evicted[RT_EVICT_COUNT]; /* items lost in buffers, by their isolate's death */
+    ledger_group by_route[LEDGER_GROUPS], by_colo[LEDGER_GROUPS];
+    int nby_route, nby_colo;
     /* acceptance populations and violations */
     uint64_t flush_requests,
         flush_requests_late; /* requests flushing in waitUntil; not landed in time */

@@ -232,6 +232,28 @@ static double pct(uint64_t part, uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+static const char *group_name(const scenario *s, bool route, uint32_t i)
+{
+    if (route)
+        return i < s->program.nroutes ? s->program.routes[i].name : "?";
+    return i < s->runtime.ncolos ? s->runtime.colos[i].name : "?";
+}
+
+/* "lost by route: POST /render 60 of 2262 (2.7%); ..." when there are several. */
+static void print_groups(const scenario *s, bool route, const ledger_group *g, int n, FILE *out)
+{
+    if ((route ? s->program.nroutes : s->runtime.ncolos) < 2 || n == 0)
+        return;
+    fprintf(out, "lost by %s:", route ? "route" : "colo");
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s %s %" PRIu64 " of %" PRIu64 " (%.1f%%)", i ? ";" : "",
+                group_name(s, route, g[i].index), g[i].lost, g[i].items,
+                g[i].items ? 100.0 * (double)g[i].lost / (double)g[i].items : 0.0);
+    fputc('\n', out);
+}
+
+static void json_groups(const scenario *s, bool route, const ledger_group *g, int n, FILE *out);
+
 static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
 {
     const ledger_report *p = &r->report;
@@ -254,6 +276,8 @@ static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
             if (p->lost_by[c])
                 fprintf(out, " %s %" PRIu64, ledger_cause_name((ledger_cause)c), p->lost_by[c]);
         fputc('\n', out);
+        print_groups(s, true, p->by_route, p->nby_route, out);
+        print_groups(s, false, p->by_colo, p->nby_colo, out);
         for (int i = 0; i < p->nstories; i++)
             fprintf(out, "  story: %s\n", p->stories[i].text);
         if (p->exposure_items)
@@ -444,8 +468,12 @@ void sim_write_summary_json(const scenario *s, const sim_result *r, FILE *out)
         for (int c = 0; c < CAUSE_COUNT; c++)
             fprintf(out, "%s\"%s\": %" PRIu64, c ? ", " : "", ledger_cause_name((ledger_cause)c),
                     p->lost_by[c]);
+        fprintf(out, "},\n  \"by_route\": ");
+        json_groups(s, true, p->by_route, p->nby_route, out);
+        fprintf(out, ",\n  \"by_colo\": ");
+        json_groups(s, false, p->by_colo, p->nby_colo, out);
         fprintf(out,
-                "},\n  \"posts\": %" PRIu64 ",\n  \"exposure\": {\"items\": %" PRIu64
+                ",\n  \"posts\": %" PRIu64 ",\n  \"exposure\": {\"items\": %" PRIu64
                 ", \"bytes\": %" PRIu64 "},\n  \"stories\": [",
                 p->attempts, p->exposure_items, p->exposure_bytes);
         for (int i = 0; i < p->nstories; i++) {
@@ -468,4 +496,15 @@ void sim_write_summary_json(const scenario *s, const sim_result *r, FILE *out)
             "  \"events\": %" PRIu64 ",\n  \"end_ns\": %" PRId64 ",\n  \"log_hash\": \"%016" PRIx64
             "\"\n}\n",
             r->events, r->end_ns, r->hash);
+}
+
+static void json_groups(const scenario *s, bool route, const ledger_group *g, int n, FILE *out)
+{
+    fputc('[', out);
+    for (int i = 0; i < n; i++) {
+        fprintf(out, "%s{\"name\": ", i ? ", " : "");
+        json_str(out, group_name(s, route, g[i].index));
+        fprintf(out, ", \"items\": %" PRIu64 ", \"lost\": %" PRIu64 "}", g[i].items, g[i].lost);
+    }
+    fputc(']', out);
 }

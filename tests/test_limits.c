@@ -476,6 +476,37 @@ static void test_cpu_limit_loses_the_requests_buffers(void **state)
     simrun_free(&s);
 }
 
+static void test_losses_by_route_and_colo(void **state)
+{
+    (void)state;
+    simrun s = with_exporter(
+        "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 1, \"requests\": 40,"
+        " \"duration_s\": 0, \"drain_s\": 30},"
+        " \"runtime\": {\"cpu_limit_ms\": 10, \"colos\": [{\"name\": \"fra\"}, {\"name\": "
+        "\"lhr\"}]},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 5}},"
+        " \"exporter\": {\"strategy\": \"immediate\"},"
+        " \"app\": {\"routes\": ["
+        "  {\"name\": \"light\", \"handler\": [{\"metric\": {\"name\": \"m\"}},"
+        "   {\"call\": \"metrics.flush\"}, {\"respond\": {}}]},"
+        "  {\"name\": \"heavy\", \"handler\": [{\"metric\": {\"name\": \"m\"}},"
+        "   {\"cpu\": {\"fixed_ms\": 11}}, {\"call\": \"metrics.flush\"}, {\"respond\": {}}]}]}}");
+    const ledger_report *p = &s.r.report;
+    assert_int_equal(p->nby_route, 2);
+    /* The most lost first: every heavy item, no light one. */
+    assert_int_equal(p->by_route[0].index, 1);
+    assert_true(p->by_route[0].items > 0);
+    assert_int_equal(p->by_route[0].lost, p->by_route[0].items);
+    assert_int_equal(p->by_route[1].index, 0);
+    assert_int_equal(p->by_route[1].lost, 0);
+    assert_int_equal(p->by_route[0].items + p->by_route[1].items, 40);
+    assert_int_equal(p->nby_colo, 2);
+    assert_int_equal(p->by_colo[0].lost + p->by_colo[1].lost, p->by_route[0].lost);
+    assert_non_null(strstr(s.summary, "lost by route: heavy "));
+    assert_non_null(strstr(s.summary, "lost by colo: "));
+    simrun_free(&s);
+}
+
 static void test_subrequest_limit_loses_the_exports_past_it(void **state)
 {
     (void)state;
@@ -545,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_replay_arrives_at_the_recorded_times),
         cmocka_unit_test(test_empirical_distribution_from_samples),
         cmocka_unit_test(test_cpu_limit_loses_the_requests_buffers),
+        cmocka_unit_test(test_losses_by_route_and_colo),
         cmocka_unit_test(test_subrequest_limit_loses_the_exports_past_it),
         cmocka_unit_test(test_memory_eviction_takes_the_exporter_buffer),
     };
