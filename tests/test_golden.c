@@ -83,6 +83,21 @@ static void test_three_requests_mixed(void **state)
     golden("three_requests_mixed");
 }
 
+static void test_limits_routes_colos(void **state)
+{
+    (void)state;
+    golden("limits_routes_colos");
+    simrun s = run_golden("limits_routes_colos");
+    /* Each limit is hit in the golden run (its trace shows where). */
+    assert_true(s.r.rt.connection_waits > 0);
+    assert_true(s.r.rt.subrequests_refused > 0);
+    assert_true(s.r.rt.cpu_limited > 0);
+    assert_true(s.r.rt.evicted[RT_EVICT_MEMORY] > 0);
+    assert_int_equal(s.r.ncolos, 2);
+    assert_true(s.r.colos[0].arrived > 0 && s.r.colos[1].arrived > 0);
+    simrun_free(&s);
+}
+
 static const char *busy =
     "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 50, \"duration_s\": 600},"
     " \"runtime\": {\"idle_timeout\": {\"lognormal_s\": {\"p50\": 20, \"p99\": 200}},"
@@ -178,6 +193,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_requests_flag_log),
         cmocka_unit_test(test_three_requests_mixed),
+        cmocka_unit_test(test_limits_routes_colos),
         cmocka_unit_test(test_same_seed_same_run),
         cmocka_unit_test(test_runtime_change_keeps_arrivals),
     };
