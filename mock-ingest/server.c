@@ -9,11 +9,15 @@
  * records and commits it with whatever else is queued, and only then resumes
  * the connection with its answer: a 2xx always follows its commit.
  *
- * In ING_RUN_THREAD the writer has its own thread, so decoding the next
- * requests overlaps the SQLite work of the previous group; embedded
- * (ING_RUN_EXTERNAL) the pump drains the writer inline, because the
- * simulator sends one request at a time and a cross-thread hand-off would
- * only add wake-ups.
+ * In ING_RUN_THREAD the writer has its own thread and each request is handed
+ * over as soon as it is decoded, not at the end of the loop turn: the writer
+ * records the first requests of a burst while this thread decodes the rest,
+ * and those form the next group. Handing over a whole turn at once made the
+ * two threads take turns (all connections decoded, then all committed, then
+ * all answered), so one of them was always idle. Embedded (ING_RUN_EXTERNAL)
+ * the pump drains the writer inline after the turn, because the simulator
+ * sends one request at a time and a cross-thread hand-off would only add
+ * wake-ups.
  */
 #include "ingest.h"
 
@@ -71,8 +75,7 @@ struct ing_server {
     pthread_t thread;
     bool thread_started;
     atomic_bool stop;
-    ing_buf inflated;                 /* HTTP-thread scratch */
-    ing_job *decided, **decided_tail; /* this turn's jobs, handed over after MHD_run */
+    ing_buf inflated;  /* HTTP-thread scratch */
     uint64_t progress; /* handler calls so far: a pump runs libmicrohttpd while this moves */
 };
 
@@ -192,14 +195,15 @@ static route route_of(const char *url)
     return ROUTE_NONE;
 }
 
-/* Collects a job for the writer; the whole turn is submitted at once. */
+/*
+ * Gives a job to the writer now: its thread (ING_RUN_THREAD) starts on it
+ * while this thread decodes the next request; inline, the pump drains it
+ * after the turn.
+ */
 static void hand_over(ing_server *srv, ing_job *job)
 {
     job->next = NULL;
-    if (!srv->decided_tail)
-        srv->decided_tail = &srv->decided;
-    *srv->decided_tail = job;
-    srv->decided_tail = &job->next;
+    writer_submit(srv->w, job);
 }
 
 static const char *copy_into(char **pos, char *end, const char *s)
@@ -543,7 +547,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     c->job.rec = &c->rec;
     c->job.done = conn_done;
     c->job.ud = c;
-    /* Suspended before it is submitted (after this turn): the writer may resume it at once. */
+    /* Suspended before it is submitted: the writer may resume it at once (from
+     * its thread; libmicrohttpd acts on the resume in a later MHD_run). */
     c->suspended = true;
     MHD_suspend_connection(mc);
     hand_over(srv, &c->job);
@@ -605,9 +610,6 @@ static int pump(ing_server *srv, int timeout_ms, bool inline_writer)
         }
     }
     run_until_idle(srv);
-    writer_submit(srv->w, srv->decided);
-    srv->decided = NULL;
-    srv->decided_tail = &srv->decided;
     if (!inline_writer)
         return ING_OK;
     int rc = writer_drain(srv->w);

@@ -51,7 +51,7 @@ int writer_open(ing_writer **out, ing_store *st, ing_policy *pol, bool own_threa
                 void (*after_group)(void *ud), void *ud);
 /*
  * Thread-safe. Submits the jobs linked from `first` through their `next`
- * fields, in order (one hand-off for a whole turn of the HTTP loop). Each
+ * fields, in order. Wakes the writer's thread only when it is waiting. Each
  * job must stay valid until its `done` ran.
  */
 void writer_submit(ing_writer *w, ing_job *first);
