@@ -68,26 +68,12 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS items_item_id ON items(item_id);"
     "CREATE INDEX IF NOT EXISTS items_request_id ON items(request_id);";
 
-enum {
-    Q_BEGIN,
-    Q_COMMIT,
-    Q_ROLLBACK,
-    Q_SAVEPOINT,
-    Q_RELEASE,
-    Q_ROLLBACK_TO,
-    Q_INSERT_REQUEST,
-    Q_INSERT_ITEM,
-    Q_ACCEPTED_IN,
-    Q_COUNT
-};
+enum { Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_INSERT_REQUEST, Q_INSERT_ITEM, Q_ACCEPTED_IN, Q_COUNT };
 
 static const char *const query_sql[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
-    [Q_SAVEPOINT] = "SAVEPOINT req",
-    [Q_RELEASE] = "RELEASE req",
-    [Q_ROLLBACK_TO] = "ROLLBACK TO req",
     [Q_INSERT_REQUEST] =
         "INSERT INTO requests (time_ns, wall_ns, time_source, method, path, status, reason,"
         " message, content_type, content_encoding, bytes_wire, bytes_body, api_key,"
@@ -351,8 +337,6 @@ int store_record(ing_store *st, const store_request *req, const otlp_batch *batc
             return db_fail(st, "begin", err, errlen);
         st->in_txn = true;
     }
-    if (exec_stmt(st->q[Q_SAVEPOINT]) != SQLITE_OK)
-        return db_fail(st, "savepoint", err, errlen);
     /* Counts are derived from the batch the same way insert_items stores them. */
     int64_t received = batch ? (int64_t)batch->n : 0;
     int64_t rejected = 0;
@@ -381,25 +365,23 @@ int store_record(ing_store *st, const store_request *req, const otlp_batch *batc
         sqlite3_bind_int64(s, j++, req->attempt);
     else
         sqlite3_bind_null(s, j++);
-    store_stats before = st->pending;
     int rc = exec_stmt(s);
     int64_t accepted = 0;
     if (rc == SQLITE_OK && batch)
         rc = insert_items(st, sqlite3_last_insert_rowid(st->db), req, batch, &accepted);
-    if (rc != SQLITE_OK) {
-        db_fail(st, "insert", err, errlen);
-        st->pending = before;
-        exec_stmt(st->q[Q_ROLLBACK_TO]);
-        exec_stmt(st->q[Q_RELEASE]);
-        return ING_DB;
-    }
-    if (exec_stmt(st->q[Q_RELEASE]) != SQLITE_OK) {
-        st->pending = before;
-        return db_fail(st, "release", err, errlen);
-    }
+    if (rc != SQLITE_OK)
+        return db_fail(st, "insert", err, errlen); /* the caller rolls the group back */
     st->pending.requests++;
     stats_add_status(&st->pending, req->status, 1);
     return ING_OK;
+}
+
+void store_rollback(ing_store *st)
+{
+    if (st->in_txn)
+        exec_stmt(st->q[Q_ROLLBACK]); /* may fail if SQLite already rolled it back itself */
+    st->in_txn = false;
+    memset(&st->pending, 0, sizeof st->pending);
 }
 
 bool store_pending(const ing_store *st)

@@ -2,9 +2,13 @@
  * The ingest's SQLite recorder (the only SQLite user in mock-ingest).
  *
  * Writes are grouped: store_record() adds one HTTP request and its items to
- * the open transaction (starting one if needed) inside a savepoint, so a
- * failure undoes that request alone; store_commit() makes the whole group
- * durable. The caller acknowledges a request only after store_commit()
+ * the open transaction (starting one if needed); store_commit() makes the
+ * whole group durable. A failed store_record() leaves the group in an unknown
+ * state: the caller rolls it back (store_rollback()) and records again the
+ * requests it still wants (the writer replays the group without the failed
+ * one), so a failure undoes that request alone. No savepoint per request:
+ * each one copied every page it touched into a statement journal, ~10% of
+ * the writer's time. The caller acknowledges a request only after store_commit()
  * returned ING_OK for the group that holds it. Single-threaded by contract:
  * one store is used by one thread at a time.
  */
@@ -66,7 +70,8 @@ void store_close(ing_store *st); /* commits what is pending */
 /*
  * Adds the request (and the items of `batch`, may be NULL) to the open group.
  * Items the decoder rejected are stored with accepted = 0 and their reason.
- * Returns ING_OK or ING_DB (the request left no rows; err says why).
+ * Returns ING_OK or ING_DB (err says why): then the open group must be
+ * rolled back with store_rollback() before anything else is recorded.
  */
 int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, char *err,
                  size_t errlen);
@@ -76,6 +81,9 @@ bool store_pending(const ing_store *st);
 
 /* Commits the open group. On ING_DB the whole group is rolled back. */
 int store_commit(ing_store *st, char *err, size_t errlen);
+
+/* Drops the open group (nothing of it is kept). */
+void store_rollback(ing_store *st);
 
 /*
  * Items accepted (2xx requests) for `key` (NULL: anonymous) with

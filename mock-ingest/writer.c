@@ -31,11 +31,17 @@ struct ing_writer {
 #endif
 };
 
-/* Admission that needs the database, then the rows. Sets job->status. */
-static void record_job(ing_writer *w, ing_job *j)
+/*
+ * Admission that needs the database, then the rows. Sets job->status. Runs
+ * again for the same job when its group is replayed, and decides the same:
+ * the policy counts from the database plus the group's earlier jobs.
+ * Returns false when the database refused the rows: the job is then
+ * dropped (answered 503, nothing of it kept) and the group must be replayed.
+ */
+static bool record_job(ing_writer *w, ing_job *j)
 {
     store_request *rec = j->rec;
-    const otlp_batch *items = j->batch;
+    const otlp_batch *items = j->no_items ? NULL : j->batch;
     j->status = rec->status;
     j->reason = rec->reason;
     if (rec->message && rec->message != j->message)
@@ -49,18 +55,40 @@ static void record_job(ing_writer *w, ing_job *j)
             j->retry_after_s = v.retry_after_s;
             snprintf(j->message, sizeof j->message, "%s", v.message);
             rec->message = j->message;
-            if (v.status == 403)
+            if (v.status == 403) {
                 rec->item_reason = "cap"; /* refused whole: its items are kept as evidence */
-            else
+            } else {
                 items = NULL;
+                j->no_items = true;
+            }
         }
     }
     if (store_record(w->st, rec, items, w->err, sizeof w->err) != ING_OK) {
         fprintf(stderr, "mock-ingest: %s\n", w->err);
-        policy_forget(w->pol);
+        j->dropped = true;
         j->status = 503;
         j->reason = "store_failed";
         snprintf(j->message, sizeof j->message, "could not record the request; retry");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * After a failed record: rolls the open group back and records again, in
+ * order, the jobs from `first` up to (not including) `upto` that were not
+ * dropped, until one pass succeeds (each failing pass drops one more job).
+ */
+static void replay(ing_writer *w, ing_job *first, ing_job *upto)
+{
+    for (;;) {
+        store_rollback(w->st);
+        policy_forget(w->pol);
+        ing_job *p = first;
+        while (p != upto && (p->dropped || record_job(w, p)))
+            p = p->next;
+        if (p == upto)
+            return;
     }
 }
 
@@ -106,7 +134,8 @@ static int run_group(ing_writer *w, ing_job *list)
     size_t n = 0;
     for (ing_job *more = list; more && n < GROUP_MAX;) {
         for (ing_job *j = more; j; j = j->next, n++) {
-            record_job(w, j);
+            if (!record_job(w, j))
+                replay(w, list, j->next);
             last = j;
         }
         pthread_mutex_lock(&w->mu);

@@ -32,6 +32,8 @@ struct ing_job {
     store_request *rec; /* what to record; status and reason may be changed by admission */
     otlp_batch *batch;  /* decoded items, or NULL; returned to the pool after `done` */
     bool admit;         /* a decoded OTLP body: apply caps before recording */
+    bool no_items;      /* writer: admission decided to record the request row alone */
+    bool dropped;       /* writer: the database refused its rows; none are kept */
     ing_job_done done;
     void *ud;
     /* Set by the writer before `done`: */
