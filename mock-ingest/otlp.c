@@ -162,6 +162,21 @@ static const cJSON *field(const cJSON *obj, const char *name)
 
 static bool append_any(ing_buf *o, const cJSON *any);
 
+/* Same text as "%lld", without printf: attribute values are mostly integers. */
+static bool append_int(ing_buf *o, int64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return ing_buf_append(o, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 static bool append_number(ing_buf *o, double d)
 {
     if (isnan(d))
@@ -169,7 +184,7 @@ static bool append_number(ing_buf *o, double d)
     if (isinf(d))
         return ing_buf_puts(o, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
     if (d == floor(d) && fabs(d) < 9.007199254740992e15)
-        return ing_buf_printf(o, "%.0f", d);
+        return signbit(d) && d == 0 ? ing_buf_puts(o, "-0") : append_int(o, (int64_t)d);
     return ing_buf_printf(o, "%.17g", d);
 }
 
@@ -208,7 +223,7 @@ static bool append_any(ing_buf *o, const cJSON *any)
         return ing_buf_puts(o, cJSON_IsTrue(v) ? "true" : "false");
     if ((v = field(any, "intValue"))) {
         if (parse_i64(v, &i))
-            return ing_buf_printf(o, "%lld", (long long)i);
+            return append_int(o, i);
         return ing_buf_puts(o, "null");
     }
     if ((v = field(any, "doubleValue"))) {
