@@ -68,7 +68,30 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS items_item_id ON items(item_id);"
     "CREATE INDEX IF NOT EXISTS items_request_id ON items(request_id);";
 
-enum { Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_INSERT_REQUEST, Q_INSERT_ITEM, Q_ACCEPTED_IN, Q_COUNT };
+enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_INSERT_REQUEST,
+    Q_INSERT_ITEM,
+    Q_INSERT_ITEMS, /* ITEM_ROWS rows at once */
+    Q_ACCEPTED_IN,
+    Q_COUNT
+};
+
+/*
+ * Items are inserted ITEM_ROWS per statement (the rest one by one): one
+ * sqlite3_step per 8 rows instead of per row took ~15% off recording a
+ * request of the benchmark (8 spans). Rows are inserted in order, so ids
+ * still follow arrival order.
+ */
+#define ITEM_COLS 22
+#define ITEM_ROWS 8
+#define ITEM_COLUMNS                                                                               \
+    "INSERT INTO items (request, kind, accepted, reason, time_ns, item_id, request_id,"            \
+    " sent_for, service, scope, name, trace_id, span_id, parent_span_id, start_ns, end_ns,"        \
+    " metric_type, value, count, severity, body, attrs) VALUES "
+#define ITEM_VALUES "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 static const char *const query_sql[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -79,11 +102,10 @@ static const char *const query_sql[Q_COUNT] = {
         " message, content_type, content_encoding, bytes_wire, bytes_body, api_key,"
         " items_received, items_accepted, items_rejected, run, attempt)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_INSERT_ITEM] =
-        "INSERT INTO items (request, kind, accepted, reason, time_ns, item_id, request_id,"
-        " sent_for, service, scope, name, trace_id, span_id, parent_span_id, start_ns, end_ns,"
-        " metric_type, value, count, severity, body, attrs)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_INSERT_ITEM] = ITEM_COLUMNS ITEM_VALUES,
+    [Q_INSERT_ITEMS] =
+        ITEM_COLUMNS ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES
+                                 "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES,
     [Q_ACCEPTED_IN] = "SELECT COALESCE(SUM(items_accepted), 0) FROM requests"
                       " WHERE api_key IS ? AND time_ns >= ? AND time_ns < ?"
                       " AND status BETWEEN 200 AND 299",
@@ -278,45 +300,55 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_null(s, i);
 }
 
+/* Binds one item's ITEM_COLS values from parameter `j` on. */
+static void bind_item(sqlite3_stmt *s, int j, int64_t row, const store_request *req,
+                      const otlp_item *it, const char *reason)
+{
+    sqlite3_bind_int64(s, j++, row);
+    sqlite3_bind_text(s, j++, otlp_kind_name(it->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, j++, reason == NULL);
+    bind_text(s, j++, reason);
+    sqlite3_bind_int64(s, j++, req->time_ns);
+    bind_text(s, j++, it->item_id);
+    bind_text(s, j++, it->request_id);
+    bind_text(s, j++, it->sent_for);
+    bind_text(s, j++, it->service);
+    bind_text(s, j++, it->scope);
+    bind_text(s, j++, it->name);
+    bind_text(s, j++, it->trace_id[0] ? it->trace_id : NULL);
+    bind_text(s, j++, it->span_id[0] ? it->span_id : NULL);
+    bind_text(s, j++, it->parent_span_id[0] ? it->parent_span_id : NULL);
+    sqlite3_bind_int64(s, j++, it->start_ns);
+    sqlite3_bind_int64(s, j++, it->end_ns);
+    bind_text(s, j++, it->metric_type);
+    if (it->has_value)
+        sqlite3_bind_double(s, j++, it->value);
+    else
+        sqlite3_bind_null(s, j++);
+    if (it->count >= 0)
+        sqlite3_bind_int64(s, j++, it->count);
+    else
+        sqlite3_bind_null(s, j++);
+    sqlite3_bind_int(s, j++, it->severity);
+    bind_text(s, j++, it->body);
+    bind_text(s, j++, it->attrs);
+}
+
 static int insert_items(ing_store *st, int64_t row, const store_request *req,
                         const otlp_batch *batch, int64_t *accepted)
 {
-    sqlite3_stmt *s = st->q[Q_INSERT_ITEM];
+    size_t multi_end = batch->n - batch->n % ITEM_ROWS; /* items before it go ITEM_ROWS at once */
     for (size_t i = 0; i < batch->n; i++) {
         const otlp_item *it = &batch->items[i];
         const char *reason = it->reject ? it->reject : req->item_reason;
-        int j = 1;
-        sqlite3_bind_int64(s, j++, row);
-        sqlite3_bind_text(s, j++, otlp_kind_name(it->kind), -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, j++, reason == NULL);
-        bind_text(s, j++, reason);
-        sqlite3_bind_int64(s, j++, req->time_ns);
-        bind_text(s, j++, it->item_id);
-        bind_text(s, j++, it->request_id);
-        bind_text(s, j++, it->sent_for);
-        bind_text(s, j++, it->service);
-        bind_text(s, j++, it->scope);
-        bind_text(s, j++, it->name);
-        bind_text(s, j++, it->trace_id[0] ? it->trace_id : NULL);
-        bind_text(s, j++, it->span_id[0] ? it->span_id : NULL);
-        bind_text(s, j++, it->parent_span_id[0] ? it->parent_span_id : NULL);
-        sqlite3_bind_int64(s, j++, it->start_ns);
-        sqlite3_bind_int64(s, j++, it->end_ns);
-        bind_text(s, j++, it->metric_type);
-        if (it->has_value)
-            sqlite3_bind_double(s, j++, it->value);
-        else
-            sqlite3_bind_null(s, j++);
-        if (it->count >= 0)
-            sqlite3_bind_int64(s, j++, it->count);
-        else
-            sqlite3_bind_null(s, j++);
-        sqlite3_bind_int(s, j++, it->severity);
-        bind_text(s, j++, it->body);
-        bind_text(s, j++, it->attrs);
-        int rc = exec_stmt(s);
-        if (rc != SQLITE_OK)
-            return rc;
+        sqlite3_stmt *s = st->q[i < multi_end ? Q_INSERT_ITEMS : Q_INSERT_ITEM];
+        int slot = i < multi_end ? (int)(i % ITEM_ROWS) : 0;
+        bind_item(s, 1 + slot * ITEM_COLS, row, req, it, reason);
+        if (i >= multi_end || slot == ITEM_ROWS - 1) {
+            int rc = exec_stmt(s);
+            if (rc != SQLITE_OK)
+                return rc;
+        }
         int k = (int)it->kind;
         if (reason) {
             st->pending.items_rejected[k]++;
