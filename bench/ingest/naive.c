@@ -17,7 +17,7 @@
 
 typedef struct naive {
     sqlite3 *db;
-    sqlite3_stmt *ins_req, *ins_item;
+    sqlite3_stmt *ins_req, *ins_item, *set_counts;
 } naive;
 
 static const char *attr_str(const cJSON *attrs, const char *key)
@@ -100,11 +100,11 @@ static int ingest(naive *n, const char *body, size_t len, int *status)
             }
         }
     }
-    char sql[128];
-    snprintf(sql, sizeof sql,
-             "UPDATE requests SET items_received = %lld, items_accepted = %lld WHERE id = %lld",
-             count, count, req_row);
-    sqlite3_exec(n->db, sql, NULL, NULL, NULL);
+    sqlite3_stmt *u = n->set_counts;
+    sqlite3_bind_int64(u, 1, count);
+    sqlite3_bind_int64(u, 2, req_row);
+    sqlite3_step(u);
+    sqlite3_reset(u);
     int rc = sqlite3_exec(n->db, "COMMIT", NULL, NULL, NULL);
     cJSON_Delete(root);
     *status = rc == SQLITE_OK ? 200 : 503;
@@ -173,9 +173,13 @@ int main(int argc, char **argv)
                        " attrs) VALUES (?1, 'span', 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
                        " ?12, ?13)",
                        -1, &n.ins_item, NULL);
+    sqlite3_prepare_v2(n.db,
+                       "UPDATE requests SET items_received = ?1, items_accepted = ?1 WHERE id = ?2",
+                       -1, &n.set_counts, NULL);
     int rc = bench_serve(argc > 2 ? (unsigned short)atoi(argv[2]) : 0, handler, &n, done);
     sqlite3_finalize(n.ins_req);
     sqlite3_finalize(n.ins_item);
+    sqlite3_finalize(n.set_counts);
     sqlite3_close(n.db);
     return rc;
 }
