@@ -394,7 +394,7 @@ static void h_run(void *ud, rt *r, rt_task *t)
             break;
         case OP_MEMORY:
             if (!s->for_isolate)
-                at->held += s->bytes;
+                at->held = at->held > INT64_MAX - s->bytes ? INT64_MAX : at->held + s->bytes;
             rt_mem_add(r, rt_current_isolate_ref(r), s->bytes);
             break;
         case OP_METRIC:

@@ -58,9 +58,16 @@ int df_load(const char *path, df_table *out, char *err, size_t errlen)
     }
     fclose(f);
     out->text[size] = '\0';
+    if (memchr(out->text, '\0', (size_t)size)) {
+        df_free(out);
+        snprintf(err, errlen, "%s: a NUL byte: not a text file", path);
+        return -1;
+    }
     size_t cap = 0;
     unsigned line = 0;
     char *p = out->text;
+    if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3; /* a UTF-8 byte order mark, as spreadsheets write */
     while (p && *p) {
         line++;
         char *nl = strchr(p, '\n');

@@ -1,9 +1,10 @@
 /*
  * Small CSV data files that scenarios point to (replayed arrival times,
  * measured latency samples): comma-separated fields, surrounding blanks
- * trimmed, blank lines and lines starting with '#' skipped. No quoting: the
- * files hold numbers and short names. Every row keeps its line number so
- * errors can name "file:line".
+ * trimmed, blank lines and lines starting with '#' skipped, CRLF and a UTF-8
+ * byte order mark accepted, a NUL byte refused. No quoting: the files hold
+ * numbers and short names. Every row keeps its line number so errors can
+ * name "file:line".
  */
 #ifndef SIM_DATAFILE_H
 #define SIM_DATAFILE_H

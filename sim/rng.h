@@ -20,8 +20,9 @@ typedef enum {
     RNG_NETWORK = 3,
     RNG_FAULTS = 4,
     RNG_APP = 5,
-    RNG_IDS = 6,      /* trace and span ids */
-    RNG_EXPORTER = 7, /* exporters' own draws (retry backoff) */
+    RNG_IDS = 6,       /* trace and span ids */
+    RNG_EXPORTER = 7,  /* exporters' own draws (retry backoff) */
+    RNG_PLACEMENT = 8, /* each arrival's colo, route and key (not its time) */
 } rng_stream;
 
 void rng_seed(rng *r, uint64_t seed, uint64_t stream);

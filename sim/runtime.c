@@ -225,6 +225,9 @@ struct rt {
     uint64_t freeze_seq; /* orders frozen work that came due at the same instant */
     uint32_t last_timer; /* slot of the timer rt_set_timer made last */
     int64_t acting_ns;   /* >= 0: the instant the runtime acts at outside a task (a termination) */
+    /* > 0 while the runtime tears something down (a request, waitUntil work, an isolate):
+     * callbacks may make tasks ready, but none runs until it is done. */
+    uint32_t hold;
 };
 
 /* ---------- pools ---------- */
@@ -453,8 +456,9 @@ static void request_settle(rt *r, uint32_t req_slot);
 /* Runs ready tasks while the isolate's thread is free. */
 static void kick(rt *r, uint32_t iso_slot)
 {
-    /* The thread is taken by the running task; its own kick loop goes on after it. */
-    if (r->cur != NONE)
+    /* The thread is taken by the running task (or a teardown is in progress); the kick
+     * loop that is already running, or the one after the teardown, goes on. */
+    if (r->cur != NONE || r->hold)
         return;
     for (;;) {
         isolate *iso = &ISO(r, iso_slot);
@@ -564,6 +568,7 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
     isolate *iso = &ISO(r, s);
     assert(iso->state != ISO_FREE);
     iso->dying = true;
+    r->hold++;
     bool over = (int)cause == RT_END_OF_RUN;
     /* Everything it holds dies with it: tasks, timers, frozen work, requests. */
     while (iso->tasks != NONE) {
@@ -599,6 +604,7 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
     iso->state = ISO_FREE;
     iso->info.id = 0;
     pool_put(&r->isos, s);
+    r->hold--;
 }
 
 static int cmp_frozen(const void *a, const void *b)
@@ -948,6 +954,7 @@ static void request_terminate(rt *r, uint32_t q)
 {
     uint32_t s = REQ(r, q).iso;
     r->stats.cpu_limited++;
+    r->hold++; /* the kick loop this segment ran in goes on after it, with the thread's time */
     uint32_t ts = ISO(r, s).tasks;
     while (ts != NONE) {
         uint32_t nx = TASK(r, ts).iso_next;
@@ -963,6 +970,7 @@ static void request_terminate(rt *r, uint32_t q)
     waits_cancel(r, q, RT_CPU_LIMIT);
     notify_request(r, q, RT_REQ_KILLED, rt_time(r));
     request_release(r, q);
+    r->hold--;
     isolate *iso = &ISO(r, s);
     if (--iso->in_flight == 0 && iso->state == ISO_ACTIVE)
         go_idle(r, s);
@@ -975,7 +983,11 @@ void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
     if (!rt_isolate_alive(r, ref) || ISO(r, ref.slot).dying)
         return;
     isolate *iso = &ISO(r, ref.slot);
-    iso->mem += delta;
+    /* Saturates: a program may ask for more than int64 holds within one segment. */
+    if (delta > 0 && iso->mem > INT64_MAX - delta)
+        iso->mem = INT64_MAX;
+    else
+        iso->mem += delta;
     if (iso->mem > 0 && (uint64_t)iso->mem > r->stats.peak_memory_bytes)
         r->stats.peak_memory_bytes = (uint64_t)iso->mem;
     if (r->cfg.kind == RT_EDGE && r->cfg.memory_limit_bytes > 0 &&
@@ -1267,12 +1279,10 @@ bool rt_handle(rt *r, const eng_event *ev)
             evict(r, ev->a, RT_EVICT_LIFETIME);
         return true;
     case EV_OOM:
-        if (iso_valid(r, ev->a, ev->b)) {
-            ISO(r, ev->a).oom_pending = false;
-            /* It may have let go of enough meanwhile (within the same instant). */
-            if (ISO(r, ev->a).mem > r->cfg.memory_limit_bytes)
-                evict(r, ev->a, RT_EVICT_MEMORY);
-        }
+        /* Crossing the limit is fatal even if the segment let go of it again before it
+         * yielded: the runtime kills on the allocation, not on an average. */
+        if (iso_valid(r, ev->a, ev->b))
+            evict(r, ev->a, RT_EVICT_MEMORY);
         return true;
     case EV_KILL:
         kill_one(r);
@@ -1286,8 +1296,10 @@ bool rt_handle(rt *r, const eng_event *ev)
         uint32_t q = ev->a;
         if (q >= r->reqs.n || REQ(r, q).id != ev->b)
             return true;
-        /* The budget is spent: whatever waitUntil work is unsettled is cancelled. */
+        /* The budget is spent: whatever waitUntil work is unsettled is cancelled. A discarded
+         * task may give back a connection and so make another ready: none runs meanwhile. */
         uint32_t s = REQ(r, q).iso;
+        r->hold++;
         uint32_t ts = ISO(r, s).tasks;
         while (ts != NONE) {
             uint32_t nx = TASK(r, ts).iso_next;
@@ -1302,8 +1314,10 @@ bool rt_handle(rt *r, const eng_event *ev)
             }
             ts = nx;
         }
+        r->hold--;
         if (REQ(r, q).pending == 0)
             request_end(r, q);
+        kick(r, s);
         return true;
     }
     default:

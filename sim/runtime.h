@@ -26,10 +26,10 @@
  *    request that woke it runs.
  *  - Kind "server" (a long-lived container process): one process, never
  *    evicted, timers always fire; shutdown hooks run at the end.
- *  - Memory: the host reports what an isolate holds (rt_mem_add). Holding more
- *    than memory_limit_bytes evicts it (cause "memory") at the instant it
- *    crossed, once the running task yields the thread: exactly the limit is
- *    allowed, one byte more is not.
+ *  - Memory (edge kind): the host reports what an isolate holds (rt_mem_add).
+ *    Holding more than memory_limit_bytes, even for an instant, evicts it
+ *    (cause "memory") at the instant it crossed, once the running task yields
+ *    the thread: exactly the limit is allowed, one byte more is not.
  *  - Random kills (a fault): isolates die at kill_rate_per_s (a Poisson
  *    process drawn from the faults stream), the victim uniform among the
  *    live ones; cause "killed". The process stops when nothing else is

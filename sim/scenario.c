@@ -15,6 +15,8 @@
 #include <string.h>
 
 #define BIG 1e12
+/* Seconds that still fit in int64 nanoseconds, added together: about 31 years. */
+#define BIG_S 1e9
 
 /* clang-format off */
 static const sk_key keys[] = {
@@ -31,13 +33,13 @@ static const sk_key keys[] = {
      "the timestamps of a file", 0},
     {"workload.rate_per_s", SK_NUMBER, 1e-9, 1e7, "1", NULL,
      "arrivals per second (during on periods for bursts; at the peak for diurnal)", 0},
-    {"workload.start_s", SK_NUMBER, 0, BIG, "0", NULL, "virtual time of the first possible arrival", 0},
-    {"workload.duration_s", SK_NUMBER, 0, BIG, "60", NULL,
+    {"workload.start_s", SK_NUMBER, 0, BIG_S, "0", NULL, "virtual time of the first possible arrival", 0},
+    {"workload.duration_s", SK_NUMBER, 0, BIG_S, "60", NULL,
      "arrivals stop after this long (0: only `requests` limits)", 0},
     {"workload.requests", SK_INT, 0, BIG, "0", NULL, "arrivals stop after this many (0: no limit)", 0},
     {"workload.burst_on", SK_DIST, 0, 0, "{\"fixed_s\": 10}", NULL, "bursts: length of an on period", 0},
     {"workload.burst_off", SK_DIST, 0, 0, "{\"fixed_s\": 600}", NULL, "bursts: length of an off period", 0},
-    {"workload.drain_s", SK_NUMBER, 0, BIG, "60", NULL,
+    {"workload.drain_s", SK_NUMBER, 0, BIG_S, "60", NULL,
      "after the last arrival the run goes on this long; what is still in memory then is stranded", 0},
     {"workload.diurnal", SK_OBJECT, 0, 0, "{}", NULL,
      "diurnal: the rate follows a cosine from rate_per_s at the peak to the trough", 0},
@@ -65,11 +67,11 @@ static const sk_key keys[] = {
     {"runtime.cold_start", SK_DIST, 0, 0, "{\"fixed_ms\": 5}", NULL, "isolate startup latency", 0},
     {"runtime.idle_timeout", SK_DIST, 0, 0, "{\"uniform_s\": [60, 300]}", NULL,
      "how long an idle isolate lives before eviction, drawn each time it goes idle", 0},
-    {"runtime.max_lifetime_s", SK_NUMBER, 0, BIG, "0", NULL,
+    {"runtime.max_lifetime_s", SK_NUMBER, 0, BIG_S, "0", NULL,
      "an isolate is evicted this long after its creation, busy or not (0: never)", 0},
     {"runtime.deploys_s", SK_ARRAY, 0, 100000, "[]", NULL,
      "times of deploys: every isolate is replaced", 0},
-    {"runtime.deploys_s[]", SK_NUMBER, 0, BIG, NULL, NULL, "a deploy time", 0},
+    {"runtime.deploys_s[]", SK_NUMBER, 0, BIG_S, NULL, NULL, "a deploy time", 0},
     {"runtime.wait_until_budget_s", SK_NUMBER, 0, 3600, "30", NULL,
      "ctx.waitUntil work may run this long after the response, then is cancelled (0: no limit)", 0},
     {"runtime.colos", SK_ARRAY, 1, 1000, NULL, NULL,
@@ -163,7 +165,7 @@ static const sk_key keys[] = {
     {"ingest.faults", SK_LATER, 0, 0, NULL, NULL, "ingest errors and slowness", 0},
 
     {"faults", SK_OBJECT, 0, 0, "{}", NULL, "fault injection (draws from its own stream)", 0},
-    {"faults.kill_isolates_per_hour", SK_NUMBER, 0, 1e9, "0", NULL,
+    {"faults.kill_isolates_per_hour", SK_NUMBER, 0, 3.6e6, "0", NULL,
      "isolates killed at random (a Poisson process; the victim uniform among live isolates)", 0},
 
     {"waf", SK_LATER, 0, 0, NULL, NULL, "WAF rules in front of the ingest", 0},
@@ -385,9 +387,10 @@ static void load_samples(cctx *c, const cJSON *v, const char *jpath, dist *d)
         xs = alloc(c->s, (t.nrows ? t.nrows : 1) * sizeof *xs);
         for (size_t i = 0; i < t.nrows; i++) {
             double x;
-            if (!df_number(t.rows[i].cells[0], &x) || x < 0 || x * unit > 9e18) {
-                if (i == 0 && n == 0)
-                    continue; /* a header */
+            bool number = df_number(t.rows[i].cells[0], &x);
+            if (!number && i == 0)
+                continue; /* a header */
+            if (!number || x < 0 || x * unit > 9e18) {
                 c->rc = cfail(c, jpath, "%s.file: %s:%u: expected a sample >= 0, got \"%s\"",
                               m->string, path, t.rows[i].line, t.rows[i].cells[0]);
                 df_free(&t);
@@ -659,7 +662,13 @@ static int load_replay(cctx *c, const cJSON *rp, wl_config *wc)
             goto done;
         }
         prev = x;
-        ts[i] = (int64_t)llround((x - t0) * scale);
+        double off = (x - t0) * scale;
+        if (off > BIG_S * 1e9) {
+            rc = cfail(c, jp, "%s:%u: %.17g is more than %.0f s after the first time", path,
+                       row->line, x, BIG_S);
+            goto done;
+        }
+        ts[i] = (int64_t)llround(off);
         if (routes) {
             int ri = name_index(row->cells[col_route], s->program.routes, sizeof(app_route),
                                 s->program.nroutes);
@@ -733,6 +742,10 @@ static int compile(cctx *c, const cJSON *root)
                                                    : RT_ROUTE_LEAST_LOADED;
     rc->memory_limit_bytes = (int64_t)llround(num(c, r, "runtime", "memory_limit_mb") * 1048576.0);
     rc->memory_base_bytes = (int64_t)llround(num(c, r, "runtime", "memory_base_mb") * 1048576.0);
+    if (rc->memory_limit_bytes && rc->memory_base_bytes >= rc->memory_limit_bytes)
+        return cfail(c, "$.runtime.memory_base_mb",
+                     "expected less than memory_limit_mb (%g): every isolate would be over it",
+                     num(c, r, "runtime", "memory_limit_mb"));
     rc->cpu_limit_ns = (int64_t)llround(num(c, r, "runtime", "cpu_limit_ms") * 1e6);
     rc->subrequest_limit = (uint32_t)num(c, r, "runtime", "subrequest_limit");
     rc->max_connections = (uint32_t)num(c, r, "runtime", "max_connections");

@@ -61,7 +61,7 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     memset(out, 0, sizeof *out);
     out->seed = o && o->seed_set ? o->seed : s->seed;
     out->checks_pass = true;
-    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults;
+    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults, r_place;
     rng_seed(&r_workload, out->seed, RNG_WORKLOAD);
     rng_seed(&r_runtime, out->seed, RNG_RUNTIME);
     rng_seed(&r_app, out->seed, RNG_APP);
@@ -69,6 +69,7 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     rng_seed(&r_ids, out->seed, RNG_IDS);
     rng_seed(&r_exp, out->seed, RNG_EXPORTER);
     rng_seed(&r_faults, out->seed, RNG_FAULTS);
+    rng_seed(&r_place, out->seed, RNG_PLACEMENT);
 
     eng *e = eng_new();
     ledger *l = NULL;
@@ -127,7 +128,7 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     }
     rt_host host = a ? app_host(a) : (rt_host){0};
     rtm = a ? rt_new(e, &r_runtime, &s->runtime, &host) : NULL;
-    w = rtm ? wl_new(e, &r_workload, &s->workload) : NULL;
+    w = rtm ? wl_new(e, &r_workload, &r_place, &s->workload) : NULL;
     if (!w) {
         snprintf(err, errlen, "out of memory");
         goto done;

@@ -8,6 +8,7 @@
 struct wl {
     eng *e;
     rng *rand;
+    rng *place; /* colo, route and key of each arrival */
     wl_config cfg;
     int64_t constant_gap_ns;
     double mean_gap_ns;
@@ -16,13 +17,14 @@ struct wl {
     int64_t on_end_ns;  /* bursts: end of the current on period */
 };
 
-wl *wl_new(eng *e, rng *workload_rng, const wl_config *cfg)
+wl *wl_new(eng *e, rng *workload_rng, rng *placement_rng, const wl_config *cfg)
 {
     wl *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->e = e;
     w->rand = workload_rng;
+    w->place = placement_rng;
     w->cfg = *cfg;
     w->mean_gap_ns = 1e9 / cfg->rate_per_s;
     w->constant_gap_ns = (int64_t)llround(w->mean_gap_ns);
@@ -135,11 +137,11 @@ void wl_arrived(wl *w, uint64_t arrival, rt_arrival *out)
     uint64_t i = arrival - 1; /* arrivals are numbered from 1 */
     bool rep = c->kind == WL_REPLAY && i < c->nreplay;
     out->colo =
-        rep && c->replay_colo ? c->replay_colo[i] : pick(w->rand, c->colo_weights, c->ncolos);
+        rep && c->replay_colo ? c->replay_colo[i] : pick(w->place, c->colo_weights, c->ncolos);
     out->route =
-        rep && c->replay_route ? c->replay_route[i] : pick(w->rand, c->route_weights, c->nroutes);
+        rep && c->replay_route ? c->replay_route[i] : pick(w->place, c->route_weights, c->nroutes);
     out->key = rep && c->replay_key ? c->replay_key[i]
-               : c->keys > 1        ? (uint32_t)rng_range(w->rand, 0, c->keys - 1)
+               : c->keys > 1        ? (uint32_t)rng_range(w->place, 0, c->keys - 1)
                                     : 0;
     schedule_next(w, eng_now(w->e));
 }

@@ -3,11 +3,11 @@
  * during "on" periods, none during "off" ones), diurnal (Poisson whose rate
  * follows a daily cosine from trough to peak, by thinning), and replay of
  * recorded timestamps; for a duration or a number of requests. Each arrival
- * also gets its colo, route and key: drawn by weight (uniform keys), or read
- * from the replayed file. Draws only from the workload stream, and only what
- * a run needs (one colo: no colo draw), so changing the runtime or faults
- * never moves an arrival. After the last arrival the run drains for
- * drain_ns, then EV_END is scheduled.
+ * also gets its colo, route and key: drawn by weight (uniform keys) from the
+ * placement stream, or read from the replayed file. Times draw only from the
+ * workload stream, so changing the runtime, the routes or the faults never
+ * moves an arrival. After the last arrival the run drains for drain_ns, then
+ * EV_END is scheduled.
  */
 #ifndef SIM_WORKLOAD_H
 #define SIM_WORKLOAD_H
@@ -49,7 +49,7 @@ typedef struct wl_config {
 
 typedef struct wl wl;
 
-wl *wl_new(eng *e, rng *workload_rng, const wl_config *cfg);
+wl *wl_new(eng *e, rng *workload_rng, rng *placement_rng, const wl_config *cfg);
 void wl_free(wl *w);
 /* Schedules the first arrival (or the end, if there is none). */
 void wl_start(wl *w);

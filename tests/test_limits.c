@@ -22,6 +22,8 @@
 #define MS 1000000LL
 #define S  1000000000LL
 
+static simrun with_exporter(const char *json);
+
 /* One request at t=0 on a fresh isolate (cold start 0), with `runtime` and `handler`. */
 static simrun one(const char *runtime, const char *handler)
 {
@@ -442,6 +444,145 @@ static void test_empirical_distribution_from_samples(void **state)
     free(dir);
 }
 
+/* ---- teardown while other work is waiting (found in review) ---- */
+
+static void test_budget_cancel_while_a_connection_frees(void **state)
+{
+    (void)state;
+    /* At the 50 ms deadline, cancelling B (which holds the only connection) hands it to A,
+     * which is waiting; meanwhile C would be ready to run. Nothing may run until every
+     * waitUntil task of the request is cancelled, and the run must end. */
+    simrun s = one(
+        "\"max_connections\": 1, \"wait_until_budget_s\": 0.05",
+        "{\"wait_until\": [{\"await\": {\"latency\": {\"fixed_ms\": 10}}}, {\"fetch\": {\"name\": "
+        "\"B\", \"latency\": {\"fixed_ms\": 5}}}]},"
+        "{\"wait_until\": [{\"await\": {\"latency\": {\"fixed_ms\": 40}}}, {\"cpu\": "
+        "{\"fixed_ms\": "
+        "10}}, {\"await\": {\"latency\": {\"fixed_s\": 1}}}]},"
+        "{\"wait_until\": [{\"await\": {\"latency\": {\"fixed_ms\": 45}}}]},"
+        "{\"wait_until\": [{\"fetch\": {\"name\": \"A\", \"latency\": {\"fixed_s\": 1}}}]},"
+        "{\"respond\": {}}");
+    assert_int_equal(s.r.rt.completed, 1);
+    assert_int_equal(trace_count(&s, "50000000 r1 i1 t4 wait_until runs"), 0);
+    simrun_free(&s);
+}
+
+#define CPU_TERMINATION(conns)                                                                     \
+    "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 100, \"requests\": 2,"            \
+    " \"duration_s\": 0, \"drain_s\": 5},"                                                         \
+    " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"cpu_limit_ms\": 50,"                      \
+    "  \"max_connections\": " #conns ", \"idle_timeout\": {\"fixed_s\": 100}},"                    \
+    " \"network\": {\"latency\": {\"fixed_ms\": 10}}, \"exporter\": {\"strategy\": "               \
+    "\"immediate\"},"                                                                              \
+    " \"app\": {\"handler\": [{\"metric\": {\"name\": \"m\"}}, {\"log\": {\"body\": \"x\"}},"      \
+    "  {\"wait_until\": [{\"call\": \"metrics.flush\"}]}, {\"wait_until\": [{\"call\": "           \
+    "\"logger.flush\"}]},"                                                                         \
+    "  {\"cpu\": {\"fixed_ms\": 100}}, {\"respond\": {}}]}}"
+
+static void test_cpu_termination_keeps_the_thread_busy(void **state)
+{
+    (void)state;
+    /* r1 burns CPU past the 50 ms limit while a POST of its waits for the one connection:
+     * cancelling that POST must not let r2 run inside r1's CPU time. */
+    const char *runs[] = {CPU_TERMINATION(1), CPU_TERMINATION(6)};
+    for (int i = 0; i < 2; i++) {
+        simrun s = with_exporter(runs[i]);
+        assert_int_equal(s.r.rt.cpu_limited, 2);
+        /* r2's first step runs when r1's CPU time is over, not before. */
+        assert_int_equal(strncmp(trace_line(&s, " r2 i1 ", 0), "50000000 r2 i1 ", 15), 0);
+        assert_int_equal(trace_count(&s, "50000000 r1 i1 t1 handler terminated"), 1);
+        simrun_free(&s);
+    }
+}
+
+static void test_placement_never_moves_arrivals(void **state)
+{
+    (void)state;
+    simrun x = sim_text("{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 10, "
+                        "\"duration_s\": 60}, \"app\": {\"handler\": [{\"respond\": {}}]}}",
+                        5);
+    simrun y = sim_text(
+        "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 10, \"duration_s\": 60},"
+        " \"runtime\": {\"routing\": \"sticky\", \"colos\": [{\"name\": \"x\"}, {\"name\": "
+        "\"y\"}]},"
+        " \"app\": {\"routes\": [{\"name\": \"a\", \"handler\": [{\"respond\": {}}]},"
+        " {\"name\": \"b\", \"handler\": [{\"respond\": {}}]}]}}",
+        5);
+    assert_int_equal(x.r.rt.arrived, y.r.rt.arrived);
+    for (int64_t t = 0; t < 60 * S; t += S)
+        assert_int_equal(arrivals_between(&x, t, t + S), arrivals_between(&y, t, t + S));
+    simrun_free(&x);
+    simrun_free(&y);
+}
+
+static void test_memory_spikes_and_overflow(void **state)
+{
+    (void)state;
+    /* A spike let go of within the same segment still kills the isolate. */
+    simrun spike = one("", "{\"memory\": {\"bytes\": 1000000000}}, {\"cpu\": {\"fixed_ms\": 10}},"
+                           " {\"respond\": {}}");
+    assert_int_equal(spike.r.rt.evicted[RT_EVICT_MEMORY], 1);
+    /* More than int64 can count, in one segment: saturates (UBSan would object), evicted. */
+    simrun huge = one("", "{\"repeat\": {\"times\": 100, \"do\": [{\"repeat\": {\"times\": 100000,"
+                          " \"do\": [{\"memory\": {\"bytes\": 1000000000000}}]}}]}},"
+                          " {\"respond\": {}}");
+    assert_int_equal(huge.r.rt.evicted[RT_EVICT_MEMORY], 1);
+    assert_true(huge.r.rt.peak_memory_bytes == INT64_MAX);
+    simrun_free(&spike);
+    simrun_free(&huge);
+    scenario *sc;
+    char err[512];
+    assert_int_equal(scn_parse("{\"workload\": {\"requests\": 1}, \"runtime\": {\"memory_base_mb\":"
+                               " 200}, \"app\": {\"handler\": [{\"respond\": {}}]}}",
+                               "t.json", &sc, err, sizeof err),
+                     SCN_BAD_INPUT);
+    assert_non_null(strstr(err, "t.json: $.runtime.memory_base_mb: expected less than "
+                                "memory_limit_mb (128)"));
+}
+
+/* A data file with `content`, named in a scenario `head` + its path + `tail`. */
+static void data_file_error(const char *dir, const char *content, size_t len, const char *head,
+                            const char *tail, const char *want)
+{
+    char *csv = t_path(dir, "d.csv");
+    FILE *f = fopen(csv, "wb");
+    assert_non_null(f);
+    fwrite(content, 1, len, f);
+    fclose(f);
+    char json[1024];
+    snprintf(json, sizeof json, "%s%s%s", head, csv, tail);
+    scenario *sc = NULL;
+    char err[1024] = "";
+    int rc = scn_parse(json, "t.json", &sc, err, sizeof err);
+    if (!want) {
+        if (rc)
+            fail_msg("rejected: %s", err);
+        scn_free(sc);
+    } else if (rc != SCN_BAD_INPUT || !strstr(err, want)) {
+        fail_msg("got \"%s\", want \"%s\"", err, want);
+    }
+    free(csv);
+}
+
+static void test_data_file_edges(void **state)
+{
+    (void)state;
+    char *dir = t_mkdtemp();
+    const char *rh = "{\"workload\": {\"arrivals\": \"replay\", \"replay\": {\"file\": \"";
+    const char *rtail = "\"}}, \"app\": {\"handler\": [{\"respond\": {}}]}}";
+    const char *sh = "{\"workload\": {\"requests\": 1}, \"network\": {\"latency\": "
+                     "{\"empirical_ms\": {\"file\": \"";
+    const char *st = "\"}}}, \"app\": {\"handler\": [{\"respond\": {}}]}}";
+    data_file_error(dir, "0\n1\n1e11\n", 9, rh, rtail,
+                    ":3: 100000000000 is more than 1000000000 s");
+    data_file_error(dir, "0\n1\n\0 2\n3\n", 10, rh, rtail, "a NUL byte: not a text file");
+    data_file_error(dir, "\xEF\xBB\xBFtime\r\n0\r\n1\r\n", 15, rh, rtail, NULL);
+    data_file_error(dir, "-500\n10\n20\n", 11, sh, st, ":1: expected a sample >= 0, got \"-500\"");
+    data_file_error(dir, "ms\n10\n20\n", 9, sh, st, NULL);
+    t_rmtree(dir);
+    free(dir);
+}
+
 /* ---- what each limit costs the telemetry: causes recorded, against a live ingest ---- */
 
 static simrun with_exporter(const char *json)
@@ -575,6 +716,11 @@ int main(void)
         cmocka_unit_test(test_diurnal_rate_follows_the_day),
         cmocka_unit_test(test_replay_arrives_at_the_recorded_times),
         cmocka_unit_test(test_empirical_distribution_from_samples),
+        cmocka_unit_test(test_budget_cancel_while_a_connection_frees),
+        cmocka_unit_test(test_cpu_termination_keeps_the_thread_busy),
+        cmocka_unit_test(test_placement_never_moves_arrivals),
+        cmocka_unit_test(test_memory_spikes_and_overflow),
+        cmocka_unit_test(test_data_file_edges),
         cmocka_unit_test(test_cpu_limit_loses_the_requests_buffers),
         cmocka_unit_test(test_losses_by_route_and_colo),
         cmocka_unit_test(test_subrequest_limit_loses_the_exports_past_it),
