@@ -25,7 +25,7 @@ trap cleanup EXIT
 start() { # name -> sets url, server_pid, db
   local name=$1
   db="$tmp/$name.db"
-  rm -f "$db" "$db-wal" "$db-shm"
+  rm -f "$db" "$db-wal" "$db-shm" "$tmp/url"   # else the loop below may read the last server's URL
   case $name in
     bare)  "$build/bench/bare-ingest" >"$tmp/url" 2>/dev/null & ;;
     naive) "$build/bench/naive-ingest" "$db" >"$tmp/url" 2>/dev/null & ;;
@@ -40,10 +40,10 @@ stop() {
   kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 }
 
-sql() { sqlite3 "$db" "$1"; }
+sql() { sqlite3 -cmd ".timeout 5000" "$db" "$1"; }   # read while the server writes: wait, never fail
 
 echo "ingest benchmark: wrk -t1 -c8 -d${duration}s x ${rounds} rounds, body $(wc -c <"$BODY") bytes, ${items_per_post} spans"
-echo "machine: $(nproc) cores, $(uname -r)"
+echo "machine: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) (other busy processes skew the results)"
 declare -A sum
 for r in $(seq "$rounds"); do
   order="bare naive mock"; [ $((r % 2)) -eq 0 ] && order="mock naive bare"
