@@ -65,14 +65,14 @@ static const char schema[] =
 enum {
     S_META,
     S_ITEM,
-    S_ITEM_SIZE,
     S_MOVE,
     S_DROP,
     S_ATTEMPT,
     S_ATTEMPT_ITEM,
     S_ATTEMPT_STATUS,
+    S_MOVE8, /* eight rows a statement: batches move together */
+    S_ATTEMPT_ITEM8,
     S_REQ_NEW,
-    S_REQ_PLACED,
     S_REQ_RESPONDED,
     S_REQ_ENDED,
     S_ISO_NEW,
@@ -87,17 +87,20 @@ enum {
 static const char *const stmt_sql[S_COUNT] = {
     [S_META] = "INSERT OR REPLACE INTO meta VALUES (?, ?)",
     [S_ITEM] = "INSERT INTO items (id, item_id, kind, name, request, isolate, created_ns, bytes)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-    [S_ITEM_SIZE] = "UPDATE items SET bytes = ? WHERE id = ?",
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [S_MOVE] = "INSERT INTO moves VALUES (?, ?, ?)",
     [S_DROP] = "INSERT INTO drops VALUES (?, ?, ?, ?, ?)",
     [S_ATTEMPT] =
         "INSERT INTO attempts (id, time_ns, path, attempt, request, isolate, bytes, items)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [S_ATTEMPT_ITEM] = "INSERT INTO attempt_items VALUES (?, ?)",
+    [S_MOVE8] = "INSERT INTO moves VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?),"
+                " (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)",
+    [S_ATTEMPT_ITEM8] = "INSERT INTO attempt_items VALUES (?, ?), (?, ?), (?, ?), (?, ?),"
+                        " (?, ?), (?, ?), (?, ?), (?, ?)",
     [S_ATTEMPT_STATUS] = "UPDATE attempts SET status = ? WHERE id = ?",
-    [S_REQ_NEW] = "INSERT INTO requests (id, isolate, arrived_ns) VALUES (?, ?, ?)",
-    [S_REQ_PLACED] = "UPDATE requests SET route = ?, colo = ? WHERE id = ?",
+    [S_REQ_NEW] =
+        "INSERT INTO requests (id, isolate, arrived_ns, route, colo) VALUES (?, ?, ?, ?, ?)",
     [S_REQ_RESPONDED] = "UPDATE requests SET responded_ns = ? WHERE id = ?",
     [S_REQ_ENDED] = "UPDATE requests SET ended_ns = ?, outcome = ? WHERE id = ?",
     [S_ISO_NEW] = "INSERT INTO isolates (id, created_ns, requests) VALUES (?, ?, 0)",
@@ -109,9 +112,21 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CALL_WU] = "UPDATE requests SET call_ns_wait_until = call_ns_wait_until + ? WHERE id = ?",
 };
 
+struct pending_move {
+    uint64_t item;
+    int64_t time_ns;
+    char layer[24];
+};
+
 struct ledger {
     sqlite3 *db;
     sqlite3_stmt *s[S_COUNT];
+    struct pending_move pend[8];
+    int npend;
+    bool placed;                      /* a request's route and colo were seen */
+    uint32_t route0, colo0;           /* the first request's */
+    uint32_t route, colo;             /* the arriving request's (placed comes first) */
+    bool routes_differ, colos_differ; /* some request had another */
     uint64_t next_item;
     uint64_t next_attempt;
     char path[1024];
@@ -157,8 +172,9 @@ int ledger_open(const char *path, ledger **out, char *err, size_t errlen)
     char side[1100];
     snprintf(side, sizeof side, "%s-journal", path);
     remove(side);
-    if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-            SQLITE_OK ||
+    if (sqlite3_open_v2(path, &l->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
         sqlite3_exec(l->db,
                      "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072;",
                      NULL, NULL, NULL) != SQLITE_OK ||
@@ -181,10 +197,15 @@ int ledger_open(const char *path, ledger **out, char *err, size_t errlen)
     return 0;
 }
 
+static void step8(ledger *l, sqlite3_stmt *s);
+static void moves_flush(ledger *l);
+
 void ledger_close(ledger *l)
 {
     if (!l)
         return;
+    if (l->s[S_MOVE] && l->s[S_MOVE8])
+        moves_flush(l);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(l->s[i]);
     if (l->db) {
@@ -199,26 +220,54 @@ void ledger_meta(ledger *l, const char *key, const char *value)
     run(l, S_META, "tt", key, value);
 }
 
+uint64_t ledger_item_number(ledger *l)
+{
+    return l->next_item++;
+}
+
+void ledger_item_row(ledger *l, uint64_t item, const char *kind, const char *name, uint64_t request,
+                     uint64_t isolate, int64_t time_ns, uint32_t bytes)
+{
+    char id[24];
+    snprintf(id, sizeof id, "i%010" PRIu64, item);
+    run(l, S_ITEM, "itttiiii", (int64_t)item, id, kind, name, (int64_t)request, (int64_t)isolate,
+        time_ns, (int64_t)bytes);
+}
+
 uint64_t ledger_item(ledger *l, const char *kind, const char *name, uint64_t request,
                      uint64_t isolate, int64_t time_ns)
 {
-    uint64_t n = l->next_item++;
-    char id[24];
-    snprintf(id, sizeof id, "i%010" PRIu64, n);
-    run(l, S_ITEM, "itttiii", (int64_t)n, id, kind, name, (int64_t)request, (int64_t)isolate,
-        time_ns);
-    (void)0;
+    uint64_t n = ledger_item_number(l);
+    ledger_item_row(l, n, kind, name, request, isolate, time_ns, 0);
     return n;
 }
 
-void ledger_item_size(ledger *l, uint64_t item, uint32_t bytes)
+/* Moves wait in memory and go eight rows a statement, in order. */
+static void moves_flush(ledger *l)
 {
-    run(l, S_ITEM_SIZE, "ii", (int64_t)bytes, (int64_t)item);
+    sqlite3_stmt *s = l->s[S_MOVE8];
+    if (l->npend == 8) {
+        for (int k = 0; k < 8; k++) {
+            sqlite3_bind_int64(s, 3 * k + 1, (int64_t)l->pend[k].item);
+            sqlite3_bind_int64(s, 3 * k + 2, l->pend[k].time_ns);
+            sqlite3_bind_text(s, 3 * k + 3, l->pend[k].layer, -1, SQLITE_STATIC);
+        }
+        step8(l, s);
+    } else {
+        for (int k = 0; k < l->npend; k++)
+            run(l, S_MOVE, "iit", (int64_t)l->pend[k].item, l->pend[k].time_ns, l->pend[k].layer);
+    }
+    l->npend = 0;
 }
 
 void ledger_move(ledger *l, uint64_t item, int64_t time_ns, const char *layer)
 {
-    run(l, S_MOVE, "iit", (int64_t)item, time_ns, layer);
+    struct pending_move *p = &l->pend[l->npend++];
+    p->item = item;
+    p->time_ns = time_ns;
+    snprintf(p->layer, sizeof p->layer, "%s", layer);
+    if (l->npend == 8)
+        moves_flush(l);
 }
 
 void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, const char *layer,
@@ -242,6 +291,35 @@ void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item)
     run(l, S_ATTEMPT_ITEM, "ii", (int64_t)attempt, (int64_t)item);
 }
 
+static void step8(ledger *l, sqlite3_stmt *s)
+{
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        fprintf(stderr, "edgeloss: ledger write failed: %s\n", sqlite3_errmsg(l->db));
+        abort();
+    }
+    sqlite3_reset(s);
+}
+
+void ledger_moves(ledger *l, const uint64_t *items, size_t n, int64_t time_ns, const char *layer)
+{
+    for (size_t i = 0; i < n; i++)
+        ledger_move(l, items[i], time_ns, layer);
+}
+
+void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, size_t n)
+{
+    size_t i = 0;
+    for (sqlite3_stmt *s = l->s[S_ATTEMPT_ITEM8]; i + 8 <= n; i += 8) {
+        for (int k = 0; k < 8; k++) {
+            sqlite3_bind_int64(s, 2 * k + 1, (int64_t)attempt);
+            sqlite3_bind_int64(s, 2 * k + 2, (int64_t)items[i + (size_t)k]);
+        }
+        step8(l, s);
+    }
+    for (; i < n; i++)
+        ledger_attempt_item(l, attempt, items[i]);
+}
+
 void ledger_attempt_status(ledger *l, uint64_t attempt, int status)
 {
     run(l, S_ATTEMPT_STATUS, "ii", (int64_t)status, (int64_t)attempt);
@@ -253,7 +331,8 @@ static void obs_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_r
     ledger *l = ud;
     switch (ev) {
     case RT_REQ_ARRIVED:
-        run(l, S_REQ_NEW, "iii", (int64_t)request_id, (int64_t)isolate_id, t);
+        run(l, S_REQ_NEW, "iiiii", (int64_t)request_id, (int64_t)isolate_id, t, (int64_t)l->route,
+            (int64_t)l->colo);
         break;
     case RT_REQ_RESPONDED:
         run(l, S_REQ_RESPONDED, "ii", t, (int64_t)request_id);
@@ -279,7 +358,17 @@ static void obs_isolate(void *ud, const rt_isolate_info *iso, int cause, int64_t
 
 static void obs_placed(void *ud, uint64_t request_id, uint32_t route, uint32_t colo)
 {
-    run(ud, S_REQ_PLACED, "iii", (int64_t)route, (int64_t)colo, (int64_t)request_id);
+    ledger *l = ud;
+    if (!l->placed) {
+        l->placed = true;
+        l->route0 = route;
+        l->colo0 = colo;
+    }
+    (void)request_id;
+    l->route = route;
+    l->colo = colo;
+    l->routes_differ |= route != l->route0;
+    l->colos_differ |= colo != l->colo0;
 }
 
 rt_observer ledger_observer(ledger *l)
@@ -320,31 +409,33 @@ static const char fates_sql[] =
     "DROP TABLE IF EXISTS fates;"
     "CREATE TABLE fates AS "
     "WITH mine AS (%s),"
-    " recv AS (SELECT item_id, COUNT(*) AS copies, MIN(time_ns) AS first_ns"
-    "  FROM mine WHERE accepted = 1 AND item_id IS NOT NULL GROUP BY item_id),"
-    " rej AS (SELECT item_id, MIN(reason) AS reason FROM mine WHERE accepted = 0"
-    "  AND item_id IS NOT NULL GROUP BY item_id),"
-    " mis AS (SELECT m.item_id, COUNT(*) AS n FROM mine m JOIN items l ON l.item_id = m.item_id"
-    "  WHERE m.accepted = 1 AND m.request_id IS NOT ('r' || l.request) GROUP BY m.item_id),"
+    /* Every ingest row of a ledger item, in one pass: its copies, first receipt,
+     * refusal and copies sent for another request. */
+    " got AS (SELECT l.id AS item, SUM(m.accepted = 1) AS copies,"
+    "  MIN(CASE WHEN m.accepted = 1 THEN m.time_ns END) AS first_ns,"
+    "  MIN(CASE WHEN m.accepted = 0 THEN m.reason END) AS reason,"
+    "  SUM(m.accepted = 1 AND m.request_id IS NOT ('r' || l.request)) AS mis"
+    /* Ledger items by rowid from the id's digits (checked against the whole id): */
+    /* a scan of the ingest rows, no text index lookups. */
+    "  FROM mine m CROSS JOIN items l ON l.id = CAST(substr(m.item_id, 2) AS INTEGER)"
+    "   AND l.item_id = m.item_id GROUP BY l.id),"
     " lastdrop AS (SELECT d.item, d.cause, d.layer, d.isolate, d.time_ns FROM drops d"
     "  WHERE d.rowid = (SELECT MAX(rowid) FROM drops WHERE item = d.item))"
     " SELECT l.id AS item, l.item_id, l.kind, l.name, l.request, l.isolate, l.created_ns, l.bytes,"
-    "  CASE WHEN r.copies IS NULL THEN 'lost'"
-    "   WHEN m.n > 0 THEN 'misattributed'"
-    "   WHEN r.copies > 1 THEN 'duplicated'"
-    "   WHEN q.ended_ns IS NOT NULL AND r.first_ns > q.ended_ns THEN 'late'"
+    "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN 'lost'"
+    "   WHEN g.mis > 0 THEN 'misattributed'"
+    "   WHEN g.copies > 1 THEN 'duplicated'"
+    "   WHEN q.ended_ns IS NOT NULL AND g.first_ns > q.ended_ns THEN 'late'"
     "   ELSE 'delivered' END AS fate,"
-    "  CASE WHEN r.copies IS NULL THEN COALESCE(d.cause,"
-    "   CASE WHEN j.reason IS NOT NULL THEN 'rejected-by-ingest' END, 'unexplained') END AS cause,"
-    "  CASE WHEN r.copies IS NULL THEN d.layer END AS layer,"
-    "  CASE WHEN r.copies IS NULL THEN d.isolate END AS died_on,"
-    "  CASE WHEN r.copies IS NULL THEN d.time_ns END AS died_ns,"
-    "  r.first_ns, COALESCE(r.copies, 0) AS copies"
-    " FROM items l LEFT JOIN recv r ON r.item_id = l.item_id"
-    "  LEFT JOIN mis m ON m.item_id = l.item_id"
+    "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN COALESCE(d.cause,"
+    "   CASE WHEN g.reason IS NOT NULL THEN 'rejected-by-ingest' END, 'unexplained') END AS cause,"
+    "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN d.layer END AS layer,"
+    "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN d.isolate END AS died_on,"
+    "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN d.time_ns END AS died_ns,"
+    "  CASE WHEN g.copies > 0 THEN g.first_ns END AS first_ns, COALESCE(g.copies, 0) AS copies"
+    " FROM items l LEFT JOIN got g ON g.item = l.id"
     "  LEFT JOIN requests q ON q.id = l.request"
     "  LEFT JOIN lastdrop d ON d.item = l.id"
-    "  LEFT JOIN rej j ON j.item_id = l.item_id"
     " ORDER BY l.id;"
     "CREATE INDEX fates_request ON fates(request);";
 
@@ -443,20 +534,25 @@ static uint64_t mix(uint64_t h, uint64_t x)
 /* Hash of every ingest row of this run, in id order, without ports, dates, wall times, sizes. */
 static uint64_t ingest_hash(sqlite3 *db, const char *run_id)
 {
+#define ITEM_COLUMNS                                                                               \
+    "SELECT i.kind, i.accepted, i.reason, i.time_ns, i.item_id, i.request_id, i.sent_for,"         \
+    " i.service, i.scope, i.name, i.trace_id, i.span_id, i.parent_span_id, i.start_ns,"            \
+    " i.end_ns, i.metric_type, i.value, i.count, i.severity, i.body, i.attrs"
     static const char *const sql[] = {
         "SELECT q.time_ns, q.method, q.path, q.status, q.reason, q.bytes_body, q.items_received,"
         " q.items_accepted, q.items_rejected, q.attempt FROM ing.requests q"
         " WHERE @run IS NULL OR q.run = @run ORDER BY q.id",
-        "SELECT i.kind, i.accepted, i.reason, i.time_ns, i.item_id, i.request_id, i.sent_for,"
-        " i.service, i.scope, i.name, i.trace_id, i.span_id, i.parent_span_id, i.start_ns,"
-        " i.end_ns, i.metric_type, i.value, i.count, i.severity, i.body, i.attrs"
-        " FROM ing.items i JOIN ing.requests q ON q.id = i.request"
-        " WHERE @run IS NULL OR q.run = @run ORDER BY i.id",
+        ITEM_COLUMNS " FROM ing.items i JOIN ing.requests q ON q.id = i.request"
+                     " WHERE q.run = @run ORDER BY i.id",
+        /* A fresh ingest holds this run only: no join needed. */
+        ITEM_COLUMNS " FROM ing.items i ORDER BY i.id",
     };
+#undef ITEM_COLUMNS
     uint64_t h = 0x84222325CBF29CE4ULL;
     for (int k = 0; k < 2; k++) {
         sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(db, sql[k], -1, &s, NULL) != SQLITE_OK)
+        const char *q = sql[k == 1 && !run_id ? 2 : k];
+        if (sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK)
             return 0;
         if (run_id)
             sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, "@run"), run_id, -1,
@@ -476,10 +572,17 @@ static uint64_t ingest_hash(sqlite3 *db, const char *run_id)
                     break;
                 }
                 case SQLITE_TEXT: {
+                    /* Eight bytes at a time, then the tail with the length. */
                     const unsigned char *t = sqlite3_column_text(s, c);
-                    for (; *t; t++)
-                        h = mix(h, *t);
-                    h = mix(h, 0xFF);
+                    size_t len = (size_t)sqlite3_column_bytes(s, c), i = 0;
+                    for (; i + 8 <= len; i += 8) {
+                        uint64_t w;
+                        memcpy(&w, t + i, 8);
+                        h = mix(h, w);
+                    }
+                    uint64_t tail = 0;
+                    memcpy(&tail, t + i, len - i);
+                    h = mix(mix(h, tail), 0xFF00000000000000ULL | len);
                     break;
                 }
                 default:
@@ -556,8 +659,17 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
     memset(out, 0, sizeof *out);
     sqlite3 *db = l->db;
     char *msg = NULL;
+    moves_flush(l);
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
         goto fail;
+    /* Every numbered item has its row (rows come when an item is complete or lost). */
+    int64_t rows = q_int(db, "SELECT COUNT(*) FROM items", 0);
+    if (rows != (int64_t)l->next_item - 1) {
+        snprintf(err, errlen, "ledger: %" PRIu64 " items numbered, %" PRId64 " recorded",
+                 l->next_item - 1, rows);
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        return -1;
+    }
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS ing", -1, &s, NULL) != SQLITE_OK) {
         msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
@@ -598,10 +710,14 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
         }
     }
     sqlite3_free(sql);
-    /* One pass for the counts by fate and cause. */
+    /* One pass for the counts by fate and cause, the extra copies and the items on
+     * low-volume isolates (1-10 requests, the seed's population). */
     sqlite3_stmt *g;
-    if (sqlite3_prepare_v2(db, "SELECT fate, cause, COUNT(*) FROM fates GROUP BY fate, cause", -1,
-                           &g, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db,
+                           "SELECT f.fate, f.cause, COUNT(*), SUM(MAX(f.copies - 1, 0)),"
+                           " SUM(i.requests BETWEEN 1 AND 10) FROM fates f"
+                           " LEFT JOIN isolates i ON i.id = f.isolate GROUP BY f.fate, f.cause",
+                           -1, &g, NULL) != SQLITE_OK) {
         msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
         goto fail;
     }
@@ -609,7 +725,12 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
         const char *fate = (const char *)sqlite3_column_text(g, 0);
         const char *cause = (const char *)sqlite3_column_text(g, 1);
         uint64_t n = (uint64_t)sqlite3_column_int64(g, 2);
+        uint64_t low = (uint64_t)sqlite3_column_int64(g, 4);
         out->items += n;
+        out->copies_extra += (uint64_t)sqlite3_column_int64(g, 3);
+        out->low_volume_items += low;
+        if (fate && strcmp(fate, "lost") == 0)
+            out->low_volume_lost += low;
         for (int f = 0; f < FATE_COUNT; f++)
             if (fate && strcmp(fate, ledger_fate_name((ledger_fate)f)) == 0)
                 out->fate[f] += n;
@@ -618,8 +739,6 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
             out->lost_by[c] += n;
     }
     sqlite3_finalize(g);
-    out->copies_extra =
-        (uint64_t)q_int(db, "SELECT SUM(copies - 1) FROM fates WHERE copies > 1", 0);
     out->attempts = (uint64_t)q_int(db, "SELECT COUNT(*) FROM attempts", 0);
     out->items_per_post = q_double(db, "SELECT AVG(items) FROM attempts");
     delay_percentiles(db, &out->delay_p50_ms, &out->delay_p95_ms);
@@ -627,27 +746,35 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
     out->added_response_ms =
         q_double(db, "SELECT AVG(call_ns_before_response) / 1e6 FROM requests");
     out->added_wait_until_ms = q_double(db, "SELECT AVG(call_ns_wait_until) / 1e6 FROM requests");
-    out->exposure_items = (uint64_t)q_int(
-        db,
-        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM fates WHERE fate = 'lost'"
-        " AND cause IN ('evicted-in-buffer', 'dropped-in-backoff') GROUP BY died_on)",
-        0);
-    out->exposure_bytes = (uint64_t)q_int(
-        db,
-        "SELECT MAX(b) FROM (SELECT SUM(bytes) AS b FROM fates WHERE fate = 'lost'"
-        " AND cause IN ('evicted-in-buffer', 'dropped-in-backoff') GROUP BY died_on)",
-        0);
+    /* Scans of the lost items: only when there are any. */
+    bool evicted = out->lost_by[CAUSE_EVICTED_IN_BUFFER] || out->lost_by[CAUSE_DROPPED_IN_BACKOFF];
+    if (evicted) {
+        out->exposure_items = (uint64_t)q_int(
+            db,
+            "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM fates WHERE fate = 'lost'"
+            " AND cause IN ('evicted-in-buffer', 'dropped-in-backoff') GROUP BY died_on)",
+            0);
+        out->exposure_bytes = (uint64_t)q_int(
+            db,
+            "SELECT MAX(b) FROM (SELECT SUM(bytes) AS b FROM fates WHERE fate = 'lost'"
+            " AND cause IN ('evicted-in-buffer', 'dropped-in-backoff') GROUP BY died_on)",
+            0);
+    }
     out->private_accesses = (uint64_t)q_int(db, "SELECT COUNT(*) FROM private_access", 0);
     by_evict_cause(db,
                    "SELECT cause, COUNT(*) FROM isolates WHERE cause IS NOT NULL GROUP BY cause",
                    out->evicted);
-    out->nby_route = groups(db, "route", out->by_route);
-    out->nby_colo = groups(db, "colo", out->by_colo);
-    by_evict_cause(db,
-                   "SELECT i.cause, COUNT(*) FROM fates f JOIN isolates i ON i.id = f.died_on"
-                   " WHERE f.fate = 'lost' AND f.cause IN ('evicted-in-buffer', "
-                   "'dropped-in-backoff') GROUP BY i.cause",
-                   out->lost_when_evicted);
+    /* Where the loss concentrates, when there is a choice of routes or colos. */
+    if (l->routes_differ)
+        out->nby_route = groups(db, "route", out->by_route);
+    if (l->colos_differ)
+        out->nby_colo = groups(db, "colo", out->by_colo);
+    if (evicted)
+        by_evict_cause(db,
+                       "SELECT i.cause, COUNT(*) FROM fates f JOIN isolates i ON i.id = f.died_on"
+                       " WHERE f.fate = 'lost' AND f.cause IN ('evicted-in-buffer', "
+                       "'dropped-in-backoff') GROUP BY i.cause",
+                       out->lost_when_evicted);
     out->flush_requests =
         (uint64_t)q_int(db, "SELECT COUNT(*) FROM requests WHERE flush_in_wait_until = 1", 0);
     out->flush_requests_late = (uint64_t)q_int(
@@ -656,16 +783,6 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
         " SELECT 1 FROM fates f WHERE f.request = q.id AND (f.fate = 'lost'"
         " OR q.ended_ns IS NULL OR f.first_ns > q.ended_ns))",
         0);
-    out->low_volume_items =
-        (uint64_t)q_int(db,
-                        "SELECT COUNT(*) FROM fates f JOIN isolates i ON i.id = f.isolate"
-                        " WHERE i.requests BETWEEN 1 AND 10",
-                        0);
-    out->low_volume_lost =
-        (uint64_t)q_int(db,
-                        "SELECT COUNT(*) FROM fates f JOIN isolates i ON i.id = f.isolate"
-                        " WHERE i.requests BETWEEN 1 AND 10 AND f.fate = 'lost'",
-                        0);
     out->ingest_hash = ingest_hash(db, run_id);
     stories(db, out);
     sqlite3_exec(db, "DETACH DATABASE ing", NULL, NULL, NULL);

@@ -75,10 +75,14 @@ void ledger_close(ledger *l);
 
 void ledger_meta(ledger *l, const char *key, const char *value);
 
-/* A new item; returns its number (1, 2, ...). */
+/* A new item's number (1, 2, ...). Its row follows with ledger_item_row, once its size is
+ * known (complete) or it is lost before; a number without a row is a bug. */
+uint64_t ledger_item_number(ledger *l);
+void ledger_item_row(ledger *l, uint64_t item, const char *kind, const char *name, uint64_t request,
+                     uint64_t isolate, int64_t time_ns, uint32_t bytes);
+/* Both at once (its size unknown). */
 uint64_t ledger_item(ledger *l, const char *kind, const char *name, uint64_t request,
                      uint64_t isolate, int64_t time_ns);
-void ledger_item_size(ledger *l, uint64_t item, uint32_t bytes);
 /* The item is now held by `layer` (tracer, metrics, logger, exporter, queue, in-flight...). */
 void ledger_move(ledger *l, uint64_t item, int64_t time_ns, const char *layer);
 /* The item left memory unsent, for this cause, from this layer. */
@@ -89,6 +93,9 @@ void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, 
 uint64_t ledger_attempt(ledger *l, int64_t time_ns, const char *path, uint32_t attempt,
                         uint64_t request, uint64_t isolate, size_t bytes, size_t nitems);
 void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item);
+/* The same for many items at once (fewer statements). */
+void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, size_t n);
+void ledger_moves(ledger *l, const uint64_t *items, size_t n, int64_t time_ns, const char *layer);
 void ledger_attempt_status(ledger *l, uint64_t attempt, int status);
 
 /* Lifecycle observer for the runtime (rt_set_observer). */

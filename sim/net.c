@@ -203,8 +203,7 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         n->sent++;
         uint64_t a = ledger_attempt(n->l, ev->time_ns, f->path, f->attempt, f->request_id,
                                     f->iso.id, f->len, f->nitems);
-        for (size_t i = 0; i < f->nitems; i++)
-            ledger_attempt_item(n->l, a, f->items[i]);
+        ledger_attempt_items(n->l, a, f->items, f->nitems);
         ledger_attempt_status(n->l, a, res.status);
         f->resp = (net_response){res.status, res.retry_after_s, ev->time_ns};
         free(f->body);

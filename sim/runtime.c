@@ -764,9 +764,9 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     iso->in_flight++;
     iso->info.requests_served++;
     uint64_t id = rq->id;
-    notify_request(r, q, RT_REQ_ARRIVED, eng_now(r->e));
     if (r->obs.placed)
         r->obs.placed(r->obs.ud, id, a->route, a->colo);
+    notify_request(r, q, RT_REQ_ARRIVED, eng_now(r->e));
     if (iso->state == ISO_IDLE)
         wake(r, s); /* overdue timers go into the ready queue ahead of this request */
     uint32_t ts = task_new(r, s, q, TASK_HANDLER, id);

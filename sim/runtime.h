@@ -352,7 +352,7 @@ typedef struct rt_observer {
                     int64_t time_ns);
     /* born: cause < 0; died: an rt_evict or RT_END_OF_RUN */
     void (*isolate)(void *ud, const rt_isolate_info *iso, int cause, int64_t time_ns);
-    /* Where an arrived request went: its route and colo (optional). */
+    /* Where an arriving request goes: its route and colo, just before RT_REQ_ARRIVED. */
     void (*placed)(void *ud, uint64_t request_id, uint32_t route, uint32_t colo);
 } rt_observer;
 

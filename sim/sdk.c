@@ -246,8 +246,22 @@ static void t_born(void *ud, rt *r, rt_isolate_info *iso)
     iso->tel = si;
 }
 
+static const char *const kinds[SIG_COUNT] = {"span", "metric", "log"};
+
+/* The item's ledger row, written once its size is known: one insert, no update. */
+static void ledger_row(ledger *l, tel_item *it)
+{
+    if (it->ledgered)
+        return;
+    it->ledgered = true;
+    ledger_item_row(l, it->n, kinds[it->sig], it->name, it->request_id, it->isolate_id,
+                    it->start_ns, it->len);
+}
+
 static void drop_vec(sdk_iso *si, item_vec *v, ledger_cause cause, const char *layer)
 {
+    for (size_t i = 0; i < v->n; i++)
+        ledger_row(si->s->l, v->v[i]); /* spans lost while open have no row yet */
     exp_dropped(&si->env, v, cause, layer);
     vec_free(v);
 }
@@ -320,8 +334,7 @@ static tel_item *new_item(sdk *s, rt *r, sdk_signal sig, const char *name)
     it->task_id = t->id;
     it->name = name;
     it->start_ns = it->end_ns = rt_task_time(r);
-    static const char *const kinds[SIG_COUNT] = {"span", "metric", "log"};
-    it->n = ledger_item(s->l, kinds[sig], name, it->request_id, it->isolate_id, it->start_ns);
+    it->n = ledger_item_number(s->l);
     it->r = r;
     it->home = rt_current_isolate_ref(r);
     item_charge(it, s->cfg.item_overhead_bytes);
@@ -333,7 +346,7 @@ static void complete(sdk *s, sdk_iso *si, rt *r, tel_item *it)
 {
     encode(it);
     item_charge(it, it->len);
-    ledger_item_size(s->l, it->n, it->len);
+    ledger_row(s->l, it);
     if (!direct(s)) {
         ledger_move(s->l, it->n, rt_task_time(r), layer_names[it->sig]);
         vec_push(&l1_for(si, it->request_id)->v[it->sig], it);

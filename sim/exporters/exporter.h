@@ -45,6 +45,7 @@ typedef struct tel_item {
     int severity;
     char *json; /* the fragment, once complete */
     uint32_t len;
+    bool ledgered; /* its ledger row is written (sdk.c: at completion, or when lost open) */
     /* What it costs its isolate's modelled memory until it is freed (rt_mem_add). */
     rt *r;
     rt_isolate_ref home;
