@@ -33,6 +33,11 @@ const char *ledger_cause_name(ledger_cause c)
     }
 }
 
+ledger_cause ledger_cause_of_death(int rt_cause)
+{
+    return rt_cause == RT_END_OF_RUN ? CAUSE_STRANDED_AT_END : CAUSE_EVICTED_IN_BUFFER;
+}
+
 int ledger_cause_find(const char *name)
 {
     for (int c = 0; c < CAUSE_COUNT; c++)
@@ -132,6 +137,16 @@ struct ledger {
     char path[1024];
 };
 
+static void step(ledger *l, sqlite3_stmt *s)
+{
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        /* The ledger is the ground truth: a lost row would be a silent lie. */
+        fprintf(stderr, "edgeloss: ledger write failed: %s\n", sqlite3_errmsg(l->db));
+        abort();
+    }
+    sqlite3_reset(s);
+}
+
 /* Binds the arguments described by `fmt` (i: int64, t: text or NULL) and steps. */
 static void run(ledger *l, int which, const char *fmt, ...)
 {
@@ -150,12 +165,7 @@ static void run(ledger *l, int which, const char *fmt, ...)
         }
     }
     va_end(ap);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        /* The ledger is the ground truth: a lost row would be a silent lie. */
-        fprintf(stderr, "edgeloss: ledger write failed: %s\n", sqlite3_errmsg(l->db));
-        abort();
-    }
-    sqlite3_reset(s);
+    step(l, s);
 }
 
 int ledger_open(const char *path, ledger **out, char *err, size_t errlen)
@@ -197,7 +207,6 @@ int ledger_open(const char *path, ledger **out, char *err, size_t errlen)
     return 0;
 }
 
-static void step8(ledger *l, sqlite3_stmt *s);
 static void moves_flush(ledger *l);
 
 void ledger_close(ledger *l)
@@ -252,7 +261,7 @@ static void moves_flush(ledger *l)
             sqlite3_bind_int64(s, 3 * k + 2, l->pend[k].time_ns);
             sqlite3_bind_text(s, 3 * k + 3, l->pend[k].layer, -1, SQLITE_STATIC);
         }
-        step8(l, s);
+        step(l, s);
     } else {
         for (int k = 0; k < l->npend; k++)
             run(l, S_MOVE, "iit", (int64_t)l->pend[k].item, l->pend[k].time_ns, l->pend[k].layer);
@@ -291,21 +300,6 @@ void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item)
     run(l, S_ATTEMPT_ITEM, "ii", (int64_t)attempt, (int64_t)item);
 }
 
-static void step8(ledger *l, sqlite3_stmt *s)
-{
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        fprintf(stderr, "edgeloss: ledger write failed: %s\n", sqlite3_errmsg(l->db));
-        abort();
-    }
-    sqlite3_reset(s);
-}
-
-void ledger_moves(ledger *l, const uint64_t *items, size_t n, int64_t time_ns, const char *layer)
-{
-    for (size_t i = 0; i < n; i++)
-        ledger_move(l, items[i], time_ns, layer);
-}
-
 void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, size_t n)
 {
     size_t i = 0;
@@ -314,7 +308,7 @@ void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, si
             sqlite3_bind_int64(s, 2 * k + 1, (int64_t)attempt);
             sqlite3_bind_int64(s, 2 * k + 2, (int64_t)items[i + (size_t)k]);
         }
-        step8(l, s);
+        step(l, s);
     }
     for (; i < n; i++)
         ledger_attempt_item(l, attempt, items[i]);

@@ -65,6 +65,8 @@ typedef enum {
 
 const char *ledger_fate_name(ledger_fate f);
 const char *ledger_cause_name(ledger_cause c);
+/* Why what an isolate held is lost when it dies: an rt_evict, or RT_END_OF_RUN. */
+ledger_cause ledger_cause_of_death(int rt_cause);
 /* -1 when unknown. */
 int ledger_cause_find(const char *name);
 
@@ -95,7 +97,6 @@ uint64_t ledger_attempt(ledger *l, int64_t time_ns, const char *path, uint32_t a
 void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item);
 /* The same for many items at once (fewer statements). */
 void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, size_t n);
-void ledger_moves(ledger *l, const uint64_t *items, size_t n, int64_t time_ns, const char *layer);
 void ledger_attempt_status(ledger *l, uint64_t attempt, int status);
 
 /* Lifecycle observer for the runtime (rt_set_observer). */

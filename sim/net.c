@@ -167,7 +167,7 @@ static void net_cancel(void *ud, rt *r, int cause)
         if (rt_post(r, f->iso, f->request_id, deliver, f))
             return;
     } else {
-        ledger_cause c = cause == RT_END_OF_RUN ? CAUSE_STRANDED_AT_END : CAUSE_EVICTED_IN_BUFFER;
+        ledger_cause c = ledger_cause_of_death(cause);
         for (size_t i = 0; i < f->nitems; i++)
             ledger_drop(n->l, f->items[i], rt_time(r), c, "connection-queue", f->iso.id);
     }

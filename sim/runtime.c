@@ -16,7 +16,7 @@
 
 const char *rt_evict_key(rt_evict e)
 {
-    switch ((int)e) {
+    switch (e) {
 #define RT_EVICT_KEY(name, key, text)                                                              \
     case RT_EVICT_##name:                                                                          \
         return key;
@@ -24,8 +24,6 @@ const char *rt_evict_key(rt_evict e)
 #undef RT_EVICT_KEY
     case RT_END_OF_RUN:
         return "end";
-    case RT_CPU_LIMIT:
-        return "cpu-limit";
     default:
         return "?";
     }
@@ -770,7 +768,6 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     if (iso->state == ISO_IDLE)
         wake(r, s); /* overdue timers go into the ready queue ahead of this request */
     uint32_t ts = task_new(r, s, q, TASK_HANDLER, id);
-    TASK(r, ts).pub.route = a->route;
     r->host.handler_start(r->host.ud, r, &TASK(r, ts).pub);
     ready_push(r, s, ts);
     kick(r, s);
@@ -948,6 +945,29 @@ bool rt_cpu(rt *r, int64_t cpu_ns)
     return true;
 }
 
+/*
+ * Discards a request's tasks (only its waitUntil ones, or all), from inside a
+ * teardown (r->hold set: nothing runs meanwhile); returns how many.
+ */
+static uint32_t discard_request_tasks(rt *r, uint32_t q, bool wait_until_only, rt_task_end why)
+{
+    uint32_t s = REQ(r, q).iso, n = 0;
+    uint32_t ts = ISO(r, s).tasks;
+    while (ts != NONE) {
+        uint32_t nx = TASK(r, ts).iso_next;
+        task *t = &TASK(r, ts);
+        if (t->req == q && (!wait_until_only || t->pub.kind == TASK_WAIT_UNTIL)) {
+            if (t->state == T_READY)
+                ready_remove(r, s, ts);
+            r->host.discard(r->host.ud, r, &t->pub, why);
+            task_release(r, ts);
+            n++;
+        }
+        ts = nx;
+    }
+    return n;
+}
+
 /* Over the CPU limit (from the outermost segment, the thread free): the request ends, its
  * tasks discarded; the isolate lives on. */
 static void request_terminate(rt *r, uint32_t q)
@@ -955,18 +975,7 @@ static void request_terminate(rt *r, uint32_t q)
     uint32_t s = REQ(r, q).iso;
     r->stats.cpu_limited++;
     r->hold++; /* the kick loop this segment ran in goes on after it, with the thread's time */
-    uint32_t ts = ISO(r, s).tasks;
-    while (ts != NONE) {
-        uint32_t nx = TASK(r, ts).iso_next;
-        task *t = &TASK(r, ts);
-        if (t->req == q) {
-            if (t->state == T_READY)
-                ready_remove(r, s, ts);
-            r->host.discard(r->host.ud, r, &t->pub, END_CPU_LIMIT);
-            task_release(r, ts);
-        }
-        ts = nx;
-    }
+    discard_request_tasks(r, q, false, END_CPU_LIMIT);
     waits_cancel(r, q, RT_CPU_LIMIT);
     notify_request(r, q, RT_REQ_KILLED, rt_time(r));
     request_release(r, q);
@@ -995,11 +1004,6 @@ void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
         iso->oom_pending = true;
         schedule(r, rt_time(r), EV_OOM, ref.slot, ref.id);
     }
-}
-
-int64_t rt_mem(const rt *r, rt_isolate_ref ref)
-{
-    return rt_isolate_alive(r, ref) ? ISO(r, ref.slot).mem : 0;
 }
 
 /* ---------- random kills ---------- */
@@ -1300,20 +1304,9 @@ bool rt_handle(rt *r, const eng_event *ev)
          * task may give back a connection and so make another ready: none runs meanwhile. */
         uint32_t s = REQ(r, q).iso;
         r->hold++;
-        uint32_t ts = ISO(r, s).tasks;
-        while (ts != NONE) {
-            uint32_t nx = TASK(r, ts).iso_next;
-            task *t = &TASK(r, ts);
-            if (t->req == q && t->pub.kind == TASK_WAIT_UNTIL) {
-                if (t->state == T_READY)
-                    ready_remove(r, s, ts);
-                r->stats.wait_until_cancelled++;
-                r->host.discard(r->host.ud, r, &t->pub, END_CANCELLED_BUDGET);
-                task_release(r, ts);
-                REQ(r, q).pending--;
-            }
-            ts = nx;
-        }
+        uint32_t n = discard_request_tasks(r, q, true, END_CANCELLED_BUDGET);
+        r->stats.wait_until_cancelled += n;
+        REQ(r, q).pending -= n;
         r->hold--;
         if (REQ(r, q).pending == 0)
             request_end(r, q);

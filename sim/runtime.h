@@ -313,7 +313,6 @@ bool rt_isolate_alive(const rt *r, rt_isolate_ref ref);
 
 /* The isolate holds delta more bytes (or fewer); a dead isolate is ignored. */
 void rt_mem_add(rt *r, rt_isolate_ref iso, int64_t delta);
-int64_t rt_mem(const rt *r, rt_isolate_ref iso);
 
 /* --- subrequests (fetch) of the running task's request --- */
 

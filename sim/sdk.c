@@ -272,7 +272,7 @@ static void t_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
     sdk_iso *si = iso->tel;
     if (!si)
         return;
-    ledger_cause c = (int)cause == RT_END_OF_RUN ? CAUSE_STRANDED_AT_END : CAUSE_EVICTED_IN_BUFFER;
+    ledger_cause c = ledger_cause_of_death((int)cause);
     drop_vec(si, &si->open, c, "open-span");
     for (size_t i = 0; i < si->nl1; i++)
         for (int g = 0; g < SIG_COUNT; g++)

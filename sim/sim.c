@@ -178,7 +178,7 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     out->end_ns = eng_now(e);
     out->mean_queue_depth = out->events ? (double)eng_depth_sum(e) / (double)out->events : 0;
     out->rt = *rt_get_stats(rtm);
-    out->ncolos = s->runtime.ncolos ? s->runtime.ncolos : 1;
+    out->ncolos = rt_get_config(rtm)->ncolos; /* one when the scenario names none */
     out->colos = calloc(out->ncolos, sizeof *out->colos);
     if (!out->colos)
         abort();

@@ -112,6 +112,12 @@ static void check_strategy(const want *w)
                             "SELECT COUNT(*) FROM items l JOIN ing.items i ON i.item_id = l.item_id"
                             " AND i.request_id = 'r' || l.request AND i.accepted = 1"),
                      w->delivered + w->late);
+    /* ... the ledger's own rows are whole: every item with its size and at least one
+     * holder, every POST's items listed ... */
+    assert_int_equal(q(ldb, "SELECT COUNT(*) FROM items WHERE bytes > 0"), 9);
+    assert_int_equal(q(ldb, "SELECT COUNT(DISTINCT item) FROM moves"), 9);
+    assert_int_equal(q(ldb, "SELECT COUNT(*) FROM attempt_items"),
+                     q(ldb, "SELECT COALESCE(SUM(items), 0) FROM attempts"));
     /* ... and the lost ones carry the cause the run reported. */
     if (w->lost) {
         assert_int_equal(
@@ -228,6 +234,13 @@ static void test_seed_loss_derived_by_hand(void **state)
     assert_int_equal(r->attempts, 2);
     assert_true(r->items_per_post == 50.5);
     assert_false(s.r.checks[1].pass); /* requests 1-12 did not land within their lifetime */
+    /* Both POSTs' items listed in the ledger (65 spans and 36 points: eight rows a statement
+     * and a remainder), each exactly once, and every item given its holders. */
+    char *ldb = t_path(d, "ledger.db");
+    assert_int_equal(q(ldb, "SELECT COUNT(*) FROM attempt_items"), 101);
+    assert_int_equal(q(ldb, "SELECT COUNT(DISTINCT item) FROM attempt_items"), 101);
+    assert_int_equal(q(ldb, "SELECT COUNT(DISTINCT item) FROM moves"), 104);
+    free(ldb);
     simrun_free(&s);
     t_rmtree(d);
     free(d);

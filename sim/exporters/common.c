@@ -112,13 +112,8 @@ int64_t exp_now(const exp_env *env)
 void exp_moved(const exp_env *env, const item_vec *items, const char *layer)
 {
     int64_t t = exp_now(env);
-    uint64_t ids[64];
-    for (size_t i = 0; i < items->n; i += 64) {
-        size_t k = items->n - i < 64 ? items->n - i : 64;
-        for (size_t j = 0; j < k; j++)
-            ids[j] = items->v[i + j]->n;
-        ledger_moves(env->ledger, ids, k, t, layer);
-    }
+    for (size_t i = 0; i < items->n; i++)
+        ledger_move(env->ledger, items->v[i]->n, t, layer);
 }
 
 void exp_dropped(const exp_env *env, const item_vec *items, ledger_cause cause, const char *layer)
