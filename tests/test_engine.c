@@ -79,6 +79,62 @@ static void test_heap_against_reference(void **state)
     eng_free(e);
 }
 
+/*
+ * The queue changes layout with its depth (a sorted window when shallow, a heap
+ * when deep): a depth that wanders across both thresholds many times, with
+ * ties, and long enough for the window to reach the end of its array and move
+ * back, must pop exactly as a reference does.
+ */
+static void test_layouts_against_reference(void **state)
+{
+    (void)state;
+    eng *e = eng_new();
+    rng r;
+    rng_seed(&r, 7, 1);
+    enum { OPS = 200000, MAXQ = 100 };
+    struct {
+        int64_t t;
+        uint64_t seq, id;
+    } pend[MAXQ];
+    size_t n = 0, crossings = 0;
+    uint64_t next_id = 0;
+    bool deep = false, up = true;
+    for (int op = 0; op < OPS; op++) {
+        /* Drift up to ~60 pending, then down to 0, and again. */
+        if (n >= 60)
+            up = false;
+        if (n == 0)
+            up = true;
+        bool push = n == 0 || (up ? rng_range(&r, 0, 9) < 7 : rng_range(&r, 0, 9) < 3);
+        if (push) {
+            int64_t t = eng_now(e) + rng_range(&r, 0, 20);
+            pend[n].t = t;
+            pend[n].id = next_id;
+            pend[n].seq = eng_at(e, t, 1, 0, next_id++);
+            n++;
+        } else {
+            size_t best = 0;
+            for (size_t i = 1; i < n; i++)
+                if (pend[i].t < pend[best].t ||
+                    (pend[i].t == pend[best].t && pend[i].seq < pend[best].seq))
+                    best = i;
+            eng_event ev;
+            assert_true(eng_pop(e, &ev));
+            assert_int_equal(ev.b, pend[best].id);
+            assert_int_equal(ev.seq, pend[best].seq);
+            assert_int_equal(ev.time_ns, pend[best].t);
+            pend[best] = pend[--n];
+        }
+        assert_int_equal(eng_pending(e), n);
+        if (n > 40 && !deep)
+            deep = true, crossings++;
+        if (n < 4 && deep)
+            deep = false, crossings++;
+    }
+    assert_true(crossings > 100); /* both layouts, and the switch both ways, many times */
+    eng_free(e);
+}
+
 static uint64_t hash_of(const int64_t *times, int n)
 {
     eng *e = eng_new();
@@ -192,6 +248,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_ties),
         cmocka_unit_test(test_heap_against_reference),
+        cmocka_unit_test(test_layouts_against_reference),
         cmocka_unit_test(test_hash_sees_every_event),
         cmocka_unit_test(test_streams_independent),
         cmocka_unit_test(test_rng_pinned),
