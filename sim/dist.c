@@ -6,7 +6,7 @@
 /* z of the 99th percentile of the standard normal. */
 #define Z99 2.3263478740408408
 
-int64_t dist_draw(const dist *d, rng *r)
+int64_t dist_draw_slow_(const dist *d, rng *r)
 {
     switch (d->kind) {
     case DIST_FIXED:

@@ -36,7 +36,17 @@ static inline dist dist_fixed(int64_t ns)
 }
 
 /* One draw, >= 0. Fixed draws consume no randomness. */
-int64_t dist_draw(const dist *d, rng *r);
+int64_t dist_draw_slow_(const dist *d, rng *r); /* the kinds that need libm or a table */
+
+static inline int64_t dist_draw(const dist *d, rng *r)
+{
+    /* Inline: the fixed and uniform latencies of most models cost no call. */
+    if (d->kind == DIST_UNIFORM)
+        return rng_range(r, d->a_ns, d->b_ns);
+    if (d->kind == DIST_FIXED)
+        return d->a_ns;
+    return dist_draw_slow_(d, r);
+}
 /* The distribution's mean in ns (for reports and sanity checks). */
 double dist_mean(const dist *d);
 /* "fixed 5ms", "uniform 1s..5s", ... into buf. */
