@@ -132,7 +132,9 @@ typedef struct timer {
  * Pools of fixed-size objects in chunks that never move, so a pointer to an
  * object stays valid while others are created (the host holds its task
  * across rt_wait_until, which creates one). Slots come from the free list
- * first (LIFO: deterministic), else the next unused one; objects are zeroed.
+ * first (LIFO: deterministic), else the next unused one; the caller
+ * initialises the object whole (a typed compound literal: inline stores, not
+ * a call to memset).
  * Running out of memory aborts: a half-built model would give wrong results.
  */
 #define CHUNK_BITS 8
@@ -176,7 +178,6 @@ static uint32_t pool_get(pool *p)
         }
         s = p->n++;
     }
-    memset(pool_at(p, s), 0, p->elem);
     return s;
 }
 
@@ -230,10 +231,12 @@ struct rt {
 
 /* ---------- pools ---------- */
 
-#define ISO(r, s)   (*(isolate *)pool_at(&(r)->isos, (s)))
-#define REQ(r, s)   (*(request *)pool_at(&(r)->reqs, (s)))
-#define TASK(r, s)  (*(task *)pool_at(&(r)->tasks, (s)))
-#define TIMER(r, s) (*(timer *)pool_at(&(r)->timers, (s)))
+/* Typed, so the element size is a constant (pool_at multiplies by a variable). */
+#define POOL_AT(p, T, s) (((T *)(void *)(p).chunks[(s) >> CHUNK_BITS])[(s) & (CHUNK_LEN - 1)])
+#define ISO(r, s)        POOL_AT((r)->isos, isolate, s)
+#define REQ(r, s)        POOL_AT((r)->reqs, request, s)
+#define TASK(r, s)       POOL_AT((r)->tasks, task, s)
+#define TIMER(r, s)      POOL_AT((r)->timers, timer, s)
 
 static void schedule(rt *r, int64_t t, uint32_t type, uint32_t a, uint64_t b)
 {
@@ -358,16 +361,16 @@ static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, u
 {
     uint32_t s = pool_get(&r->tasks);
     task *t = &TASK(r, s);
-    t->pub.id = r->next_task_id++;
-    t->pub.kind = kind;
-    t->pub.request_id = req_id;
-    t->pub.isolate_id = ISO(r, iso).info.id;
-    t->iso = iso;
-    t->req = req;
-    t->pub.route = req != NONE ? REQ(r, req).route : 0;
-    t->ready_next = NONE;
-    t->iso_prev = NONE;
-    t->iso_next = ISO(r, iso).tasks;
+    *t = (task){.pub = {.id = r->next_task_id++,
+                        .kind = kind,
+                        .request_id = req_id,
+                        .isolate_id = ISO(r, iso).info.id,
+                        .route = req != NONE ? REQ(r, req).route : 0},
+                .iso = iso,
+                .req = req,
+                .ready_next = NONE,
+                .iso_prev = NONE,
+                .iso_next = ISO(r, iso).tasks};
     if (t->iso_next != NONE)
         TASK(r, t->iso_next).iso_prev = s;
     ISO(r, iso).tasks = s;
@@ -421,35 +424,51 @@ static void run_task(rt *r, uint32_t s)
 {
     uint32_t saved = r->cur;
     r->cur = s;
-    TASK(r, s).state = T_RUNNING;
-    if (TASK(r, s).cfn) {
-        TASK(r, s).cfn(TASK(r, s).cud, r);
-        if (TASK(r, s).state == T_RUNNING)
+    /* Chunks never move, so t stays readable even once the task is released. */
+    task *t = &TASK(r, s);
+    t->state = T_RUNNING;
+    if (t->cfn) {
+        t->cfn(t->cud, r);
+        if (t->state == T_RUNNING)
             rt_finish(r);
         r->cur = saved;
         return;
     }
-    r->host.run(r->host.ud, r, &TASK(r, s).pub);
-    /* The host left it waiting, suspended, or finished (released), or its request
-     * went over the CPU limit. */
-    uint32_t q = NONE;
-    if (TASK(r, s).state == T_RUNNING) {
-        q = TASK(r, s).req;
-        if (q == NONE || !REQ(r, q).terminated)
-            abort(); /* a host bug: run() must await, suspend or finish */
-    }
-    int64_t at = rt_task_time(r);
+    r->host.run(r->host.ud, r, &t->pub);
     r->cur = saved;
-    /* The outermost segment ends the request (a waitUntil run inline returns to its parent),
-     * at the instant its CPU reached the limit. */
-    if (q != NONE && saved == NONE) {
-        r->acting_ns = at;
+    if (t->state != T_RUNNING)
+        return;
+    /* Still running: its request went over the CPU limit (else a host bug: run() must await,
+     * suspend or finish). The outermost segment ends the request (a waitUntil run inline
+     * returns to its parent), at the instant its CPU reached the limit. */
+    uint32_t q = t->req;
+    if (q == NONE || !REQ(r, q).terminated)
+        abort();
+    if (saved == NONE) {
+        r->acting_ns = rt_task_time(r);
         request_terminate(r, q);
         r->acting_ns = -1;
     }
 }
 
 static void request_settle(rt *r, uint32_t req_slot);
+
+/*
+ * Runs task s on the isolate's free thread at `now` until it yields; its CPU then holds the
+ * thread. False if the isolate is gone.
+ */
+static bool run_segment(rt *r, uint32_t iso_slot, uint32_t s, int64_t now)
+{
+    r->seg_start_ns = now;
+    r->seg_cpu_ns = 0;
+    run_task(r, s);
+    isolate *iso = &ISO(r, iso_slot);
+    if (iso->state == ISO_FREE)
+        return false;
+    if (r->seg_cpu_ns > 0)
+        iso->busy_until_ns = now + r->seg_cpu_ns;
+    return true;
+}
 
 /* Runs ready tasks while the isolate's thread is free. */
 static void kick(rt *r, uint32_t iso_slot)
@@ -458,11 +477,11 @@ static void kick(rt *r, uint32_t iso_slot)
      * loop that is already running, or the one after the teardown, goes on. */
     if (r->cur != NONE || r->hold)
         return;
+    int64_t now = eng_now(r->e);
     for (;;) {
         isolate *iso = &ISO(r, iso_slot);
         if (iso->state != ISO_ACTIVE || iso->ready_head == NONE)
             return;
-        int64_t now = eng_now(r->e);
         if (now < iso->busy_until_ns) {
             if (!iso->free_event) {
                 iso->free_event = true;
@@ -470,16 +489,27 @@ static void kick(rt *r, uint32_t iso_slot)
             }
             return;
         }
-        uint32_t s = ready_pop(r, iso);
-        r->seg_start_ns = now;
-        r->seg_cpu_ns = 0;
-        run_task(r, s);
-        iso = &ISO(r, iso_slot);
-        if (iso->state == ISO_FREE)
+        if (!run_segment(r, iso_slot, ready_pop(r, iso), now))
             return;
-        if (r->seg_cpu_ns > 0)
-            iso->busy_until_ns = now + r->seg_cpu_ns;
     }
+}
+
+/*
+ * Task s became ready: what ready_push + kick do, without the queue in the common case
+ * (nothing else ready, the thread free: it runs now).
+ */
+static void make_ready(rt *r, uint32_t iso_slot, uint32_t s)
+{
+    isolate *iso = &ISO(r, iso_slot);
+    int64_t now = eng_now(r->e);
+    if (iso->ready_head == NONE && iso->state == ISO_ACTIVE && r->cur == NONE && !r->hold &&
+        now >= iso->busy_until_ns) {
+        if (run_segment(r, iso_slot, s, now) && ISO(r, iso_slot).ready_head != NONE)
+            kick(r, iso_slot); /* it made others ready (a waitUntil resumed, a timer) */
+        return;
+    }
+    ready_push(r, iso_slot, s);
+    kick(r, iso_slot);
 }
 
 /* ---------- isolates ---------- */
@@ -501,6 +531,7 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
 {
     uint32_t s = pool_get(&r->isos);
     isolate *iso = &ISO(r, s);
+    *iso = (isolate){0};
     iso->info.id = r->next_iso_id++;
     iso->info.created_ns = eng_now(r->e);
     iso->info.colo = colo;
@@ -544,8 +575,10 @@ static void timer_release(rt *r, uint32_t s)
 static void request_release(rt *r, uint32_t q)
 {
     request *rq = &REQ(r, q);
-    free(rq->waits);
-    rq->waits = NULL;
+    if (rq->waits) { /* rare: only fetches that waited for a connection make it */
+        free(rq->waits);
+        rq->waits = NULL;
+    }
     rq->whead = rq->nwaits = rq->capwaits = 0;
     rq->id = 0;
     pool_put(&r->reqs, q);
@@ -698,18 +731,27 @@ static uint32_t route(rt *r, const rt_arrival *a)
 {
     uint32_t best = NONE, any = NONE, count = 0, room = 0;
     uint32_t limit = r->cfg.kind == RT_SERVER ? UINT32_MAX : r->cfg.max_concurrency;
-    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next) {
+    /* Loads of the picks so far; strictly fewer wins, so ties keep the oldest. */
+    uint64_t any_load = UINT64_MAX, best_load = UINT64_MAX;
+    for (uint32_t s = r->live_head; s != NONE;) {
         const isolate *iso = &ISO(r, s);
-        if (iso->info.colo != a->colo)
-            continue;
-        count++;
-        if (any == NONE || iso->in_flight < ISO(r, any).in_flight)
-            any = s;
-        if (iso->in_flight < limit) {
-            room++;
-            if (best == NONE || iso->in_flight < ISO(r, best).in_flight)
-                best = s;
+        uint32_t next = iso->live_next;
+        if (iso->info.colo == a->colo) {
+            uint32_t load = iso->in_flight;
+            count++;
+            if (load < any_load) {
+                any = s;
+                any_load = load;
+            }
+            if (load < limit) {
+                room++;
+                if (load < best_load) {
+                    best = s;
+                    best_load = load;
+                }
+            }
         }
+        s = next;
     }
     uint32_t pick = NONE;
     if (r->cfg.routing == RT_ROUTE_STICKY && r->sticky) {
@@ -753,11 +795,11 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     uint32_t s = route(r, a);
     uint32_t q = pool_get(&r->reqs);
     request *rq = &REQ(r, q);
-    rq->id = r->next_req_id++;
-    rq->iso = s;
-    rq->route = a->route;
-    rq->arrived_ns = eng_now(r->e);
-    rq->pending = 1;
+    *rq = (request){.id = r->next_req_id++,
+                    .iso = s,
+                    .route = a->route,
+                    .arrived_ns = eng_now(r->e),
+                    .pending = 1};
     isolate *iso = &ISO(r, s);
     iso->in_flight++;
     iso->info.requests_served++;
@@ -769,8 +811,7 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
         wake(r, s); /* overdue timers go into the ready queue ahead of this request */
     uint32_t ts = task_new(r, s, q, TASK_HANDLER, id);
     r->host.handler_start(r->host.ud, r, &TASK(r, ts).pub);
-    ready_push(r, s, ts);
-    kick(r, s);
+    make_ready(r, s, ts);
     return id;
 }
 
@@ -876,6 +917,7 @@ uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *
     uint64_t owner = TASK(r, r->cur).pub.request_id;
     uint32_t ts = pool_get(&r->timers);
     timer *tm = &TIMER(r, ts);
+    *tm = (timer){0};
     tm->id = r->next_timer_id++;
     tm->iso = s;
     tm->owner_request = owner;
@@ -1256,8 +1298,7 @@ bool rt_handle(rt *r, const eng_event *ev)
             t->state = T_FROZEN;
             freeze(r, s, false, ev->a, ev->b, ev->time_ns);
         } else {
-            ready_push(r, s, ev->a);
-            kick(r, s);
+            make_ready(r, s, ev->a);
         }
         return true;
     }
