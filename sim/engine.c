@@ -177,12 +177,13 @@ uint64_t eng_at(eng *e, int64_t time_ns, uint32_t type, uint32_t a, uint64_t b)
     return seq;
 }
 
-static __attribute__((noinline)) void pop_heap(eng *e, eng_event *out)
+static __attribute__((noinline)) eng_event pop_heap(eng *e)
 {
-    *out = e->q[0];
+    eng_event ev = e->q[0];
     heap_pop(e->q, --e->n);
     if (e->n == WINDOW_MIN)
         heap_to_window(e);
+    return ev;
 }
 
 bool eng_pop(eng *e, eng_event *out)
@@ -190,19 +191,22 @@ bool eng_pop(eng *e, eng_event *out)
     if (e->n == 0)
         return false;
     e->depth_sum += e->n;
+    eng_event ev;
     if (!e->heap) {
-        *out = e->q[e->head++];
+        ev = e->q[e->head++];
         e->n--;
     } else {
-        pop_heap(e, out);
+        ev = pop_heap(e);
     }
-    e->now_ns = out->time_ns;
+    e->now_ns = ev.time_ns;
     e->popped++;
     /* Two rounds cover every field: the time, then seq, type and ids folded
-     * into one word (rotations keep each field's bits apart). */
-    uint64_t ids = out->seq ^ ((uint64_t)out->type << 56) ^ ((uint64_t)out->a << 32) ^
-                   ((out->b << 17) | (out->b >> 47));
-    e->hash = mix(mix(e->hash, (uint64_t)out->time_ns), ids);
+     * into one word (rotations keep each field's bits apart). Hashed from the
+     * local copy: reading *out back right after storing it stalls. */
+    uint64_t ids =
+        ev.seq ^ ((uint64_t)ev.type << 56) ^ ((uint64_t)ev.a << 32) ^ ((ev.b << 17) | (ev.b >> 47));
+    e->hash = mix(mix(e->hash, (uint64_t)ev.time_ns), ids);
+    *out = ev;
     if (e->observer)
         e->observer(e->observer_ud, out);
     return true;
