@@ -116,7 +116,7 @@ static int parse_cap(parse_ctx *pc, const cJSON *obj, const char *path, ing_cap 
     cJSON_ArrayForEach(m, obj)
     {
         snprintf(sub, sizeof sub, "%s.%s", path, m->string);
-        double d;
+        double d = 0; /* converted below even when get_uint failed (then unused) */
         if (strcmp(m->string, "items") == 0) {
             if (get_uint(pc, m, sub, 1, 9007199254740992.0, &d))
                 return ING_CONFIG;
@@ -221,7 +221,7 @@ int ing_config_parse(const char *json, const char *name, ing_config **out, char 
     {
         char path[96];
         snprintf(path, sizeof path, "$.%s", m->string);
-        double d;
+        double d = 0; /* converted below even when get_uint failed (then unused) */
         if (strcmp(m->string, "keys") == 0) {
             rc = parse_keys(&pc, m, cfg);
         } else if (strcmp(m->string, "cap") == 0) {

@@ -319,7 +319,7 @@ static void on_headers(conn *c, const char *url, const char *method)
     }
     if (c->key[0])
         r->api_key = c->key;
-    int64_t clen;
+    int64_t clen = 0; /* a chunked upload has no Content-Length: nothing to reserve */
     if (parse_int64(header(mc, MHD_HTTP_HEADER_CONTENT_LENGTH), &clen) &&
         (uint64_t)clen > srv->cfg->max_body_bytes) {
         set_error(c, 413, "too_large", "body exceeds the size limit");
