@@ -237,7 +237,7 @@ char *t_gunzip(const void *data, size_t len, size_t *out_len)
 
 char *t_fixture_json(const char *path, size_t *len)
 {
-    size_t n;
+    size_t n = 0; /* reported as the length when the file cannot be read */
     char *raw = t_read_file(path, &n);
     if (!raw || n < 2 || (unsigned char)raw[0] != 0x1f || (unsigned char)raw[1] != 0x8b) {
         if (len)
