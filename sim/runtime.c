@@ -78,7 +78,6 @@ typedef struct isolate {
     bool oom_pending;              /* an EV_OOM is scheduled */
     bool dying;                    /* being evicted: nothing may start on it */
     uint32_t live_prev, live_next; /* live isolates in creation (= id) order */
-    uint32_t free_next;
 } isolate;
 
 /* A fetch waiting for a connection: a C continuation, or a task to resume. */
@@ -100,7 +99,6 @@ typedef struct request {
     uint32_t subrequests, conns;
     waiting *waits; /* FIFO: waits[whead..nwaits) */
     uint32_t whead, nwaits, capwaits;
-    uint32_t free_next;
 } request;
 
 typedef struct task {
@@ -112,7 +110,6 @@ typedef struct task {
     uint32_t iso, req;
     uint32_t ready_next;
     uint32_t iso_prev, iso_next;
-    uint32_t free_next;
 } task;
 
 typedef struct timer {
@@ -125,15 +122,16 @@ typedef struct timer {
     int64_t due_ns;
     int64_t interval_ns;
     uint32_t iso_prev, iso_next;
-    uint32_t free_next;
 } timer;
 
 /*
  * Pools of fixed-size objects in chunks that never move, so a pointer to an
  * object stays valid while others are created (the host holds its task
- * across rt_wait_until, which creates one). Slots come from the free list
+ * across rt_wait_until, which creates one). Slots come from the free stack
  * first (LIFO: deterministic), else the next unused one; the caller
- * initialises every field of the object (inline stores, no memset).
+ * initialises every field of the object (inline stores, no memset). The free
+ * slots are a stack of their own, not a list through the objects: taking one
+ * then reads no object memory.
  * Running out of memory aborts: a half-built model would give wrong results.
  */
 #define CHUNK_BITS 8
@@ -143,49 +141,44 @@ typedef struct pool {
     char **chunks;
     char *first; /* chunks[0], inline: most runs use only the first CHUNK_LEN slots */
     uint32_t nchunks;
-    uint32_t n;    /* slots ever used */
-    uint32_t free; /* head of the free list, NONE when empty */
+    uint32_t n;     /* slots ever used */
+    uint32_t *free; /* free slots, the last freed on top */
+    uint32_t nfree, capfree;
     size_t elem;
-    size_t free_off; /* offset of the object's `free_next` */
 } pool;
 
-static void pool_init(pool *p, size_t elem, size_t free_off)
+static void pool_init(pool *p, size_t elem)
 {
     memset(p, 0, sizeof *p);
-    p->free = NONE;
     p->elem = elem;
-    p->free_off = free_off;
-}
-
-static inline void *pool_at(const pool *p, uint32_t s)
-{
-    return p->chunks[s >> CHUNK_BITS] + (size_t)(s & (CHUNK_LEN - 1)) * p->elem;
 }
 
 static uint32_t pool_get(pool *p)
 {
-    uint32_t s;
-    if (p->free != NONE) {
-        s = p->free;
-        memcpy(&p->free, (char *)pool_at(p, s) + p->free_off, sizeof p->free);
-    } else {
-        if ((p->n >> CHUNK_BITS) == p->nchunks) {
-            char **nc = realloc(p->chunks, (p->nchunks + 1) * sizeof *nc);
-            if (!nc || !(nc[p->nchunks] = malloc(CHUNK_LEN * p->elem)))
-                abort();
-            p->chunks = nc;
-            p->first = nc[0];
-            p->nchunks++;
-        }
-        s = p->n++;
+    if (p->nfree)
+        return p->free[--p->nfree];
+    if ((p->n >> CHUNK_BITS) == p->nchunks) {
+        char **nc = realloc(p->chunks, (p->nchunks + 1) * sizeof *nc);
+        if (!nc || !(nc[p->nchunks] = malloc(CHUNK_LEN * p->elem)))
+            abort();
+        p->chunks = nc;
+        p->first = nc[0];
+        p->nchunks++;
     }
-    return s;
+    return p->n++;
 }
 
 static void pool_put(pool *p, uint32_t s)
 {
-    memcpy((char *)pool_at(p, s) + p->free_off, &p->free, sizeof p->free);
-    p->free = s;
+    if (p->nfree == p->capfree) {
+        uint32_t cap = p->capfree ? p->capfree * 2 : CHUNK_LEN;
+        uint32_t *nf = realloc(p->free, cap * sizeof *nf);
+        if (!nf)
+            abort();
+        p->free = nf;
+        p->capfree = cap;
+    }
+    p->free[p->nfree++] = s;
 }
 
 static void pool_free(pool *p)
@@ -193,6 +186,7 @@ static void pool_free(pool *p)
     for (uint32_t i = 0; i < p->nchunks; i++)
         free(p->chunks[i]);
     free(p->chunks);
+    free(p->free);
 }
 
 struct rt {
@@ -232,7 +226,7 @@ struct rt {
 
 /* ---------- pools ---------- */
 
-/* Typed, so the element size is a constant (pool_at multiplies by a variable); the first
+/* Typed, so the element size is a constant (no multiply by a variable); the first
  * chunk without the chunk table (one dependent load fewer on every lookup). */
 #define POOL_AT(p, T, s)                                                                           \
     (((T *)(void *)((s) < CHUNK_LEN ? (p).first                                                    \
@@ -270,10 +264,10 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
         free(r);
         return NULL;
     }
-    pool_init(&r->isos, sizeof(isolate), offsetof(isolate, free_next));
-    pool_init(&r->reqs, sizeof(request), offsetof(request, free_next));
-    pool_init(&r->tasks, sizeof(task), offsetof(task, free_next));
-    pool_init(&r->timers, sizeof(timer), offsetof(timer, free_next));
+    pool_init(&r->isos, sizeof(isolate));
+    pool_init(&r->reqs, sizeof(request));
+    pool_init(&r->tasks, sizeof(task));
+    pool_init(&r->timers, sizeof(timer));
     r->live_head = r->live_tail = NONE;
     r->cur = NONE;
     r->acting_ns = -1;
@@ -368,7 +362,7 @@ static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, u
     task *t = &TASK(r, s);
     /* Every field, one store each: a compound literal zeroes the whole object first with
      * `rep stos`, which costs more than the rest of task_new. */
-    _Static_assert(sizeof(task) == 104 && sizeof(rt_task) == 48,
+    _Static_assert(sizeof(task) == 96 && sizeof(rt_task) == 48,
                    "a field was added to task or rt_task: initialise it here");
     t->pub.id = r->next_task_id++;
     t->pub.kind = kind;
@@ -385,7 +379,6 @@ static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, u
     t->ready_next = NONE;
     t->iso_prev = NONE;
     t->iso_next = ISO(r, iso).tasks;
-    t->free_next = NONE;
     if (t->iso_next != NONE)
         TASK(r, t->iso_next).iso_prev = s;
     ISO(r, iso).tasks = s;
@@ -825,7 +818,6 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->subrequests = rq->conns = 0;
     rq->waits = NULL;
     rq->whead = rq->nwaits = rq->capwaits = 0;
-    rq->free_next = NONE;
     isolate *iso = &ISO(r, s);
     iso->in_flight++;
     iso->info.requests_served++;
