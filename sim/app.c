@@ -51,7 +51,6 @@ typedef struct app_task {
     rt_conn conn;
     int64_t held;     /* bytes of OP_MEMORY held until the task ends */
     entry_list local; /* entries read or taken from globals */
-    struct app_task *free_next;
 } app_task;
 
 struct app {
@@ -60,7 +59,10 @@ struct app {
     const tel_ops *tel;
     void *tel_ud;
     app_stats stats;
-    app_task *free_tasks;
+    /* Recycled task states, the last freed on top: a stack of pointers, so taking one reads
+     * nothing from the task itself. */
+    app_task **free_tasks;
+    size_t nfree, capfree;
     FILE *trace;
 };
 
@@ -116,12 +118,11 @@ void app_free(app *a)
 {
     if (!a)
         return;
-    while (a->free_tasks) {
-        app_task *nx = a->free_tasks->free_next;
-        free(a->free_tasks->local.e);
-        free(a->free_tasks);
-        a->free_tasks = nx;
+    for (size_t i = 0; i < a->nfree; i++) {
+        free(a->free_tasks[i]->local.e);
+        free(a->free_tasks[i]);
     }
+    free(a->free_tasks);
     free(a);
 }
 
@@ -145,9 +146,9 @@ static void list_push(entry_list *l, entry e)
 
 static app_task *task_alloc(app *a, const app_block *b)
 {
-    app_task *t = a->free_tasks;
-    if (t) {
-        a->free_tasks = t->free_next;
+    app_task *t;
+    if (a->nfree) {
+        t = a->free_tasks[--a->nfree];
     } else {
         t = calloc(1, sizeof *t);
         if (!t)
@@ -163,8 +164,15 @@ static app_task *task_alloc(app *a, const app_block *b)
 
 static void task_recycle(app *a, app_task *t)
 {
-    t->free_next = a->free_tasks;
-    a->free_tasks = t;
+    if (a->nfree == a->capfree) {
+        size_t cap = a->capfree ? a->capfree * 2 : 64;
+        app_task **nf = realloc(a->free_tasks, cap * sizeof *nf);
+        if (!nf)
+            abort();
+        a->free_tasks = nf;
+        a->capfree = cap;
+    }
+    a->free_tasks[a->nfree++] = t;
 }
 
 /* ---------- host callbacks ---------- */
