@@ -74,10 +74,9 @@ typedef struct isolate {
     frozen *frozen;
     size_t nfrozen, capfrozen;
     int64_t idle_deadline_ns;
-    int64_t mem;                   /* modelled bytes held */
-    bool oom_pending;              /* an EV_OOM is scheduled */
-    bool dying;                    /* being evicted: nothing may start on it */
-    uint32_t live_prev, live_next; /* live isolates in creation (= id) order */
+    int64_t mem;      /* modelled bytes held */
+    bool oom_pending; /* an EV_OOM is scheduled */
+    bool dying;       /* being evicted: nothing may start on it */
 } isolate;
 
 /* A fetch waiting for a connection: a C continuation, or a task to resume. */
@@ -203,7 +202,10 @@ struct rt {
     rt_stats stats;
 
     pool isos;
-    uint32_t live_head, live_tail;
+    /* Live isolates in creation (= id) order: an array, so routing reads them without
+     * following links. */
+    uint32_t *live;
+    uint32_t nlive, caplive;
     uint64_t next_iso_id;
     pool reqs;
     uint64_t next_req_id;
@@ -268,7 +270,6 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     pool_init(&r->reqs, sizeof(request));
     pool_init(&r->tasks, sizeof(task));
     pool_init(&r->timers, sizeof(timer));
-    r->live_head = r->live_tail = NONE;
     r->cur = NONE;
     r->acting_ns = -1;
     r->next_iso_id = r->next_req_id = r->next_task_id = r->next_timer_id = 1;
@@ -288,6 +289,7 @@ void rt_free(rt *r)
         if (REQ(r, i).id)
             free(REQ(r, i).waits);
     free(r->colo_stats);
+    free(r->live);
     free(r->sticky);
     pool_free(&r->isos);
     pool_free(&r->reqs);
@@ -526,15 +528,11 @@ static inline __attribute__((always_inline)) void make_ready(rt *r, uint32_t iso
 
 static void live_unlink(rt *r, uint32_t s)
 {
-    isolate *iso = &ISO(r, s);
-    if (iso->live_prev != NONE)
-        ISO(r, iso->live_prev).live_next = iso->live_next;
-    else
-        r->live_head = iso->live_next;
-    if (iso->live_next != NONE)
-        ISO(r, iso->live_next).live_prev = iso->live_prev;
-    else
-        r->live_tail = iso->live_prev;
+    uint32_t i = 0;
+    while (r->live[i] != s)
+        i++;
+    memmove(r->live + i, r->live + i + 1, (r->nlive - i - 1) * sizeof *r->live);
+    r->nlive--;
 }
 
 static uint32_t isolate_new(rt *r, uint32_t colo)
@@ -550,13 +548,15 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
     iso->state = ISO_STARTING;
     iso->ready_head = iso->ready_tail = NONE;
     iso->tasks = iso->timers = NONE;
-    iso->live_next = NONE;
-    iso->live_prev = r->live_tail;
-    if (r->live_tail != NONE)
-        ISO(r, r->live_tail).live_next = s;
-    else
-        r->live_head = s;
-    r->live_tail = s;
+    if (r->nlive == r->caplive) {
+        uint32_t cap = r->caplive ? r->caplive * 2 : 64;
+        uint32_t *nl = realloc(r->live, cap * sizeof *nl);
+        if (!nl)
+            abort();
+        r->live = nl;
+        r->caplive = cap;
+    }
+    r->live[r->nlive++] = s;
     r->stats.isolates_created++;
     r->host.isolate_born(r->host.ud, r, &iso->info);
     if (r->obs.isolate)
@@ -743,9 +743,9 @@ static uint32_t route(rt *r, const rt_arrival *a)
     uint32_t limit = r->cfg.kind == RT_SERVER ? UINT32_MAX : r->cfg.max_concurrency;
     /* Loads of the picks so far; strictly fewer wins, so ties keep the oldest. */
     uint64_t any_load = UINT64_MAX, best_load = UINT64_MAX;
-    for (uint32_t s = r->live_head; s != NONE;) {
+    for (uint32_t i = 0; i < r->nlive; i++) {
+        uint32_t s = r->live[i];
         const isolate *iso = &ISO(r, s);
-        uint32_t next = iso->live_next;
         if (iso->info.colo == a->colo) {
             uint32_t load = iso->in_flight;
             count++;
@@ -761,7 +761,6 @@ static uint32_t route(rt *r, const rt_arrival *a)
                 }
             }
         }
-        s = next;
     }
     uint32_t pick = NONE;
     if (r->cfg.routing == RT_ROUTE_STICKY && r->sticky) {
@@ -771,11 +770,13 @@ static uint32_t route(rt *r, const rt_arrival *a)
             pick = ref.slot;
     } else if (r->cfg.routing == RT_ROUTE_RANDOM && room > 0) {
         int64_t k = rng_range(r->rand, 0, (int64_t)room - 1);
-        for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
+        for (uint32_t i = 0; i < r->nlive; i++) {
+            uint32_t s = r->live[i];
             if (ISO(r, s).info.colo == a->colo && ISO(r, s).in_flight < limit && k-- == 0) {
                 pick = s;
                 break;
             }
+        }
     }
     if (pick == NONE)
         pick = best;
@@ -1085,15 +1086,9 @@ void rt_set_faults_rng(rt *r, rng *faults_rng)
 
 static void kill_one(rt *r)
 {
-    uint32_t n = 0;
-    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
-        n++;
-    if (n) {
-        int64_t k = rng_range(r->faults, 0, (int64_t)n - 1);
-        uint32_t s = r->live_head;
-        while (k-- > 0)
-            s = ISO(r, s).live_next;
-        evict(r, s, RT_EVICT_KILLED);
+    if (r->nlive) {
+        int64_t k = rng_range(r->faults, 0, (int64_t)r->nlive - 1);
+        evict(r, r->live[k], RT_EVICT_KILLED);
     }
     /* Only while something else is going on: the faults never keep a run alive. */
     if (eng_pending(r->e) > 0)
@@ -1352,8 +1347,8 @@ bool rt_handle(rt *r, const eng_event *ev)
         return true;
     case EV_DEPLOY:
         if (r->cfg.kind == RT_EDGE)
-            while (r->live_head != NONE)
-                evict(r, r->live_head, RT_EVICT_DEPLOY);
+            while (r->nlive) /* oldest first */
+                evict(r, r->live[0], RT_EVICT_DEPLOY);
         return true;
     case EV_WU_DEADLINE: {
         uint32_t q = ev->a;
@@ -1388,14 +1383,15 @@ void rt_shutdown(rt *r)
 {
     if (r->cfg.kind != RT_SERVER)
         return;
-    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
+    for (uint32_t i = 0; i < r->nlive; i++) {
+        uint32_t s = r->live[i];
         rt_post(r, (rt_isolate_ref){s, ISO(r, s).info.id}, 0, shutdown_task, NULL);
+    }
 }
 
 void rt_end(rt *r)
 {
-    for (uint32_t s = r->live_head; s != NONE; s = ISO(r, s).live_next)
-        r->stats.alive_at_end++;
-    while (r->live_head != NONE)
-        evict(r, r->live_head, (rt_evict)RT_END_OF_RUN);
+    r->stats.alive_at_end += r->nlive;
+    while (r->nlive) /* oldest first */
+        evict(r, r->live[0], (rt_evict)RT_END_OF_RUN);
 }
