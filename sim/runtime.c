@@ -74,10 +74,29 @@ typedef struct isolate {
     frozen *frozen;
     size_t nfrozen, capfrozen;
     int64_t idle_deadline_ns;
-    int64_t mem;      /* modelled bytes held */
-    bool oom_pending; /* an EV_OOM is scheduled */
-    bool dying;       /* being evicted: nothing may start on it */
+    int64_t mem;       /* modelled bytes held */
+    bool oom_pending;  /* an EV_OOM is scheduled */
+    bool dying;        /* being evicted: nothing may start on it */
+    uint32_t load_pos; /* its place in its colo's load heap */
 } isolate;
+
+/*
+ * A colo's live isolates, counted, and - once there are more than cfg.load_index_min (32)
+ * of them - a binary min-heap by (requests in flight, id): the top is the least loaded, the
+ * oldest of equals, exactly what least_loaded routing picks, so an arrival costs
+ * O(log isolates) instead of a scan. Below half that the heap is dropped: for a few
+ * isolates the scan is cheaper than keeping the heap in step at every arrival and every
+ * request's end. Which one answers depends on the count alone, and both give the same
+ * isolate (tests/test_runtime.c compares them).
+ */
+#define LOAD_INDEX_MIN 32
+
+typedef struct load_heap {
+    uint32_t count; /* live isolates in the colo */
+    bool on;        /* the heap is kept */
+    uint32_t *h;    /* isolate slots */
+    uint32_t n, cap;
+} load_heap;
 
 /* A fetch waiting for a connection: a C continuation, or a task to resume. */
 typedef struct waiting {
@@ -195,6 +214,8 @@ struct rt {
     rt_config cfg;
     rt_colo one_colo; /* when the config names none */
     rt_colo_stats *colo_stats;
+    load_heap *loads;       /* one per colo */
+    uint32_t indexed_colos; /* how many have their heap on */
     rt_isolate_ref *sticky; /* sticky routing: the isolate of each key */
     bool kill_scheduled;
     rt_host host;
@@ -252,6 +273,8 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     r->e = e;
     r->rand = runtime_rng;
     r->cfg = *cfg;
+    if (!r->cfg.load_index_min)
+        r->cfg.load_index_min = LOAD_INDEX_MIN;
     r->host = *host;
     if (!cfg->ncolos) {
         r->one_colo = (rt_colo){"default", 1, cfg->max_isolates};
@@ -259,10 +282,13 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
         r->cfg.ncolos = 1;
     }
     r->colo_stats = calloc(r->cfg.ncolos, sizeof *r->colo_stats);
+    r->loads = calloc(r->cfg.ncolos, sizeof *r->loads);
     if (cfg->routing == RT_ROUTE_STICKY && cfg->keys)
         r->sticky = calloc(cfg->keys, sizeof *r->sticky);
-    if (!r->colo_stats || (cfg->routing == RT_ROUTE_STICKY && cfg->keys && !r->sticky)) {
+    if (!r->colo_stats || !r->loads ||
+        (cfg->routing == RT_ROUTE_STICKY && cfg->keys && !r->sticky)) {
         free(r->colo_stats);
+        free(r->loads);
         free(r);
         return NULL;
     }
@@ -289,6 +315,9 @@ void rt_free(rt *r)
         if (REQ(r, i).id)
             free(REQ(r, i).waits);
     free(r->colo_stats);
+    for (uint32_t i = 0; r->loads && i < r->cfg.ncolos; i++)
+        free(r->loads[i].h);
+    free(r->loads);
     free(r->live);
     free(r->sticky);
     pool_free(&r->isos);
@@ -526,6 +555,106 @@ static inline __attribute__((always_inline)) void make_ready(rt *r, uint32_t iso
 
 /* ---------- isolates ---------- */
 
+/* ---------- colo load heaps ---------- */
+
+static inline bool load_before(rt *r, uint32_t x, uint32_t y)
+{
+    const isolate *a = &ISO(r, x), *b = &ISO(r, y);
+    return a->in_flight < b->in_flight || (a->in_flight == b->in_flight && a->info.id < b->info.id);
+}
+
+static inline void load_place(rt *r, load_heap *lh, uint32_t i, uint32_t s)
+{
+    lh->h[i] = s;
+    ISO(r, s).load_pos = i;
+}
+
+/* Moves the isolate at i up or down to where its (load, id) now belongs. */
+static void load_sift(rt *r, load_heap *lh, uint32_t i)
+{
+    uint32_t s = lh->h[i];
+    while (i > 0 && load_before(r, s, lh->h[(i - 1) / 2])) {
+        load_place(r, lh, i, lh->h[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= lh->n)
+            break;
+        if (c + 1 < lh->n && load_before(r, lh->h[c + 1], lh->h[c]))
+            c++;
+        if (!load_before(r, lh->h[c], s))
+            break;
+        load_place(r, lh, i, lh->h[c]);
+        i = c;
+    }
+    load_place(r, lh, i, s);
+}
+
+static void load_push(rt *r, load_heap *lh, uint32_t s)
+{
+    if (lh->n == lh->cap) {
+        uint32_t cap = lh->cap ? lh->cap * 2 : 64;
+        uint32_t *h = realloc(lh->h, cap * sizeof *h);
+        if (!h)
+            abort();
+        lh->h = h;
+        lh->cap = cap;
+    }
+    lh->h[lh->n++] = s;
+    load_sift(r, lh, lh->n - 1);
+}
+
+static void load_add(rt *r, uint32_t s)
+{
+    uint32_t colo = ISO(r, s).info.colo;
+    load_heap *lh = &r->loads[colo];
+    lh->count++;
+    if (lh->on) {
+        load_push(r, lh, s);
+    } else if (lh->count > r->cfg.load_index_min) { /* build it from the live isolates */
+        lh->on = true;
+        r->indexed_colos++;
+        for (uint32_t i = 0; i < r->nlive; i++)
+            if (ISO(r, r->live[i]).info.colo == colo)
+                load_push(r, lh, r->live[i]);
+    }
+}
+
+static void load_remove(rt *r, uint32_t s)
+{
+    load_heap *lh = &r->loads[ISO(r, s).info.colo];
+    lh->count--;
+    if (!lh->on)
+        return;
+    if (lh->count < r->cfg.load_index_min / 2) {
+        lh->on = false;
+        r->indexed_colos--;
+        lh->n = 0;
+        return;
+    }
+    uint32_t i = ISO(r, s).load_pos, last = lh->h[--lh->n];
+    if (i < lh->n) {
+        load_place(r, lh, i, last);
+        load_sift(r, lh, i);
+    }
+}
+
+static __attribute__((noinline)) void load_resift(rt *r, uint32_t s)
+{
+    load_heap *lh = &r->loads[ISO(r, s).info.colo];
+    if (lh->on)
+        load_sift(r, lh, ISO(r, s).load_pos);
+}
+
+/* Its in_flight changed. Inline, and one test while no colo is indexed: it runs twice per
+ * request, and keeping the sift in line slowed the common case by 7%. */
+static inline void load_changed(rt *r, uint32_t s)
+{
+    if (r->indexed_colos)
+        load_resift(r, s);
+}
+
 static void live_unlink(rt *r, uint32_t s)
 {
     uint32_t i = 0;
@@ -557,6 +686,7 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
         r->caplive = cap;
     }
     r->live[r->nlive++] = s;
+    load_add(r, s);
     r->stats.isolates_created++;
     r->host.isolate_born(r->host.ud, r, &iso->info);
     if (r->obs.isolate)
@@ -642,6 +772,7 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
     if (!over)
         r->stats.evicted[cause]++;
     live_unlink(r, s);
+    load_remove(r, s);
     iso->state = ISO_FREE;
     iso->info.id = 0;
     pool_put(&r->isos, s);
@@ -727,7 +858,9 @@ static void request_end(rt *r, uint32_t q)
     notify_request(r, q, RT_REQ_ENDED, r->cur != NONE ? rt_task_time(r) : eng_now(r->e));
     request_release(r, q);
     isolate *iso = &ISO(r, s);
-    if (--iso->in_flight == 0 && iso->state == ISO_ACTIVE)
+    --iso->in_flight;
+    load_changed(r, s);
+    if (iso->in_flight == 0 && iso->state == ISO_ACTIVE)
         go_idle(r, s);
 }
 
@@ -739,16 +872,23 @@ static void request_settle(rt *r, uint32_t q)
 
 static uint32_t route(rt *r, const rt_arrival *a)
 {
-    uint32_t best = NONE, any = NONE, count = 0, room = 0;
     uint32_t limit = r->cfg.kind == RT_SERVER ? UINT32_MAX : r->cfg.max_concurrency;
-    /* Loads of the picks so far; strictly fewer wins, so ties keep the oldest. */
-    uint64_t any_load = UINT64_MAX, best_load = UINT64_MAX;
-    for (uint32_t i = 0; i < r->nlive; i++) {
-        uint32_t s = r->live[i];
-        const isolate *iso = &ISO(r, s);
-        if (iso->info.colo == a->colo) {
+    const load_heap *lh = &r->loads[a->colo];
+    /* any: the colo's least loaded isolate, the oldest of equals; best: the same if it has
+     * room (else none has); room: how many have. */
+    uint32_t count = lh->count, any = NONE, best = NONE, room = 0;
+    if (lh->on && r->cfg.routing != RT_ROUTE_RANDOM) {
+        any = lh->h[0];
+        best = ISO(r, any).in_flight < limit ? any : NONE;
+    } else {
+        /* Loads of the picks so far; strictly fewer wins, so ties keep the oldest. */
+        uint64_t any_load = UINT64_MAX, best_load = UINT64_MAX;
+        for (uint32_t i = 0; i < r->nlive; i++) {
+            uint32_t s = r->live[i];
+            const isolate *iso = &ISO(r, s);
+            if (iso->info.colo != a->colo)
+                continue;
             uint32_t load = iso->in_flight;
-            count++;
             if (load < any_load) {
                 any = s;
                 any_load = load;
@@ -821,6 +961,7 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->whead = rq->nwaits = rq->capwaits = 0;
     isolate *iso = &ISO(r, s);
     iso->in_flight++;
+    load_changed(r, s);
     iso->info.requests_served++;
     uint64_t id = rq->id;
     if (r->obs.placed)
@@ -1042,7 +1183,9 @@ static void request_terminate(rt *r, uint32_t q)
     request_release(r, q);
     r->hold--;
     isolate *iso = &ISO(r, s);
-    if (--iso->in_flight == 0 && iso->state == ISO_ACTIVE)
+    --iso->in_flight;
+    load_changed(r, s);
+    if (iso->in_flight == 0 && iso->state == ISO_ACTIVE)
         go_idle(r, s);
 }
 

@@ -111,6 +111,10 @@ typedef struct rt_config {
     uint32_t subrequest_limit;  /* per request; 0: none */
     uint32_t max_connections;   /* open subrequests per request; 0: none */
     double kill_rate_per_s;     /* random kills; 0: none (needs rt_set_faults_rng) */
+    /* Routing keeps an index of a colo's isolates by load once it has more than this many
+     * (0: 32); fewer are scanned. Either way the same isolate is picked: tests set it to
+     * compare the two. */
+    uint32_t load_index_min;
 } rt_config;
 
 /* Event types (engine.h `type`). Append only: they are part of the log hash. */

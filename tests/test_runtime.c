@@ -228,6 +228,77 @@ static void test_routing_random_spreads_deterministically(void **state)
     }
 }
 
+/* Many isolates: routing answers from an index by load past cfg.load_index_min isolates
+ * in a colo, from a scan below. Both must place every request on the same isolate. */
+enum { WAVE_REQS = 3000 };
+
+typedef struct wave_host {
+    uint64_t isolate_of[WAVE_REQS + 1];
+    uint8_t runs[WAVE_REQS + 1];
+} wave_host;
+
+static void w_run(void *ud, rt *r, rt_task *t)
+{
+    wave_host *w = ud;
+    uint64_t id = t->request_id;
+    w->isolate_of[id] = rt_current_isolate(r)->id;
+    if (w->runs[id]++ == 0) {
+        /* 1..64 ms, from the request id alone (the same in every run). */
+        uint64_t h = id * 0x9E3779B97F4A7C15ULL;
+        rt_await(r, (int64_t)(1 + (h >> 58)) * 1000000);
+    } else {
+        rt_respond(r, 200);
+        rt_finish(r);
+    }
+}
+
+static uint64_t run_waves(wave_host *w, uint32_t index_min, uint32_t max_isolates)
+{
+    const int64_t ms = 1000000;
+    memset(w, 0, sizeof *w);
+    rt_host host = {w, s_handler_start, NULL, w_run, s_discard, s_iso, s_iso_dies, NULL};
+    rt_config cfg = {.kind = RT_EDGE,
+                     .max_concurrency = 3,
+                     .max_isolates = max_isolates,
+                     .cold_start = dist_fixed(2 * ms),
+                     .idle_timeout = (dist){DIST_UNIFORM, 5 * ms, 200 * ms, NULL, 0},
+                     .wait_until_budget_ns = 30000 * ms,
+                     .load_index_min = index_min};
+    eng *e = eng_new();
+    rng rr;
+    rng_seed(&rr, 3, RNG_RUNTIME);
+    rt *r = rt_new(e, &rr, &cfg, &host);
+    /* Ten waves of 300 arrivals 50 us apart, 400 ms apart: the isolates grow past the
+     * index's threshold in each and shrink below half of it in between. */
+    int64_t arr[WAVE_REQS];
+    for (int i = 0; i < WAVE_REQS; i++)
+        arr[i] = (i / 300) * 400 * ms + (i % 300) * 50000;
+    drive(r, e, arr, WAVE_REQS);
+    assert_int_equal(rt_get_stats(r)->completed, WAVE_REQS);
+    uint64_t created = rt_get_stats(r)->isolates_created;
+    if (!max_isolates)
+        assert_true(created > 10 * 40); /* past 32 isolates in every wave */
+    uint64_t hash = eng_hash(e);
+    rt_free(r);
+    eng_free(e);
+    return hash;
+}
+
+static void test_routing_index_picks_as_the_scan(void **state)
+{
+    (void)state;
+    static wave_host scan, indexed, low;
+    for (uint32_t max = 0; max <= 40; max += 40) { /* unlimited; and sharing at 40 */
+        uint64_t h_scan = run_waves(&scan, UINT32_MAX, max);
+        uint64_t h_default = run_waves(&indexed, 0, max);
+        uint64_t h_low = run_waves(&low, 2, max); /* the index on and off all the time */
+        assert_memory_equal(scan.isolate_of, indexed.isolate_of, sizeof scan.isolate_of);
+        assert_memory_equal(scan.isolate_of, low.isolate_of, sizeof scan.isolate_of);
+        assert_int_equal(h_scan, h_default);
+        assert_int_equal(h_scan, h_low);
+    }
+}
+
 /* ---- the rest through scenarios and their traces ---- */
 
 static void test_idle_eviction(void **state)
@@ -450,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_max_isolates_shares_the_least_loaded),
         cmocka_unit_test(test_routing_sticky_by_key),
         cmocka_unit_test(test_routing_random_spreads_deterministically),
+        cmocka_unit_test(test_routing_index_picks_as_the_scan),
         cmocka_unit_test(test_idle_eviction),
         cmocka_unit_test(test_lifetime_eviction_kills_in_flight),
         cmocka_unit_test(test_deploy_replaces_every_isolate),
