@@ -186,17 +186,23 @@ static uint32_t pool_get(pool *p)
     return p->n++;
 }
 
+/* Appends x to a growable array of slots (first allocation: first_cap). */
+static void u32_push(uint32_t **v, uint32_t *n, uint32_t *cap, uint32_t first_cap, uint32_t x)
+{
+    if (*n == *cap) {
+        uint32_t c = *cap ? *cap * 2 : first_cap;
+        uint32_t *nv = realloc(*v, c * sizeof *nv);
+        if (!nv)
+            abort();
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = x;
+}
+
 static void pool_put(pool *p, uint32_t s)
 {
-    if (p->nfree == p->capfree) {
-        uint32_t cap = p->capfree ? p->capfree * 2 : CHUNK_LEN;
-        uint32_t *nf = realloc(p->free, cap * sizeof *nf);
-        if (!nf)
-            abort();
-        p->free = nf;
-        p->capfree = cap;
-    }
-    p->free[p->nfree++] = s;
+    u32_push(&p->free, &p->nfree, &p->capfree, CHUNK_LEN, s);
 }
 
 static void pool_free(pool *p)
@@ -593,15 +599,7 @@ static void load_sift(rt *r, load_heap *lh, uint32_t i)
 
 static void load_push(rt *r, load_heap *lh, uint32_t s)
 {
-    if (lh->n == lh->cap) {
-        uint32_t cap = lh->cap ? lh->cap * 2 : 64;
-        uint32_t *h = realloc(lh->h, cap * sizeof *h);
-        if (!h)
-            abort();
-        lh->h = h;
-        lh->cap = cap;
-    }
-    lh->h[lh->n++] = s;
+    u32_push(&lh->h, &lh->n, &lh->cap, 64, s);
     load_sift(r, lh, lh->n - 1);
 }
 
@@ -677,15 +675,7 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
     iso->state = ISO_STARTING;
     iso->ready_head = iso->ready_tail = NONE;
     iso->tasks = iso->timers = NONE;
-    if (r->nlive == r->caplive) {
-        uint32_t cap = r->caplive ? r->caplive * 2 : 64;
-        uint32_t *nl = realloc(r->live, cap * sizeof *nl);
-        if (!nl)
-            abort();
-        r->live = nl;
-        r->caplive = cap;
-    }
-    r->live[r->nlive++] = s;
+    u32_push(&r->live, &r->nlive, &r->caplive, 64, s);
     load_add(r, s);
     r->stats.isolates_created++;
     r->host.isolate_born(r->host.ud, r, &iso->info);
@@ -844,6 +834,16 @@ static void go_idle(rt *r, uint32_t s)
 
 /* ---------- requests ---------- */
 
+/* A request left isolate s (it ended, or was terminated): one fewer in flight. */
+static void request_left(rt *r, uint32_t s)
+{
+    isolate *iso = &ISO(r, s);
+    --iso->in_flight;
+    load_changed(r, s);
+    if (iso->in_flight == 0 && iso->state == ISO_ACTIVE)
+        go_idle(r, s);
+}
+
 static void request_end(rt *r, uint32_t q)
 {
     uint32_t s = REQ(r, q).iso;
@@ -857,11 +857,7 @@ static void request_end(rt *r, uint32_t q)
     }
     notify_request(r, q, RT_REQ_ENDED, r->cur != NONE ? rt_task_time(r) : eng_now(r->e));
     request_release(r, q);
-    isolate *iso = &ISO(r, s);
-    --iso->in_flight;
-    load_changed(r, s);
-    if (iso->in_flight == 0 && iso->state == ISO_ACTIVE)
-        go_idle(r, s);
+    request_left(r, s);
 }
 
 static void request_settle(rt *r, uint32_t q)
@@ -1182,11 +1178,7 @@ static void request_terminate(rt *r, uint32_t q)
     notify_request(r, q, RT_REQ_KILLED, rt_time(r));
     request_release(r, q);
     r->hold--;
-    isolate *iso = &ISO(r, s);
-    --iso->in_flight;
-    load_changed(r, s);
-    if (iso->in_flight == 0 && iso->state == ISO_ACTIVE)
-        go_idle(r, s);
+    request_left(r, s);
 }
 
 /* ---------- memory ---------- */
