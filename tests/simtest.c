@@ -9,12 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+static simrun run_text(const char *json, int64_t seed, const char *dir, const char *variant,
+                       bool traced);
+
 simrun sim_text(const char *json, int64_t seed)
 {
-    return sim_text_in(json, seed, NULL, NULL);
+    return run_text(json, seed, NULL, NULL, true);
+}
+
+simrun sim_text_untraced(const char *json, int64_t seed)
+{
+    return run_text(json, seed, NULL, NULL, false);
 }
 
 simrun sim_text_in(const char *json, int64_t seed, const char *dir, const char *variant)
+{
+    return run_text(json, seed, dir, variant, true);
+}
+
+static simrun run_text(const char *json, int64_t seed, const char *dir, const char *variant,
+                       bool traced)
 {
     simrun out = {0};
     char err[1024];
@@ -28,7 +42,7 @@ simrun sim_text_in(const char *json, int64_t seed, const char *dir, const char *
         fail_msg("no variant %s", variant);
     size_t elen = 0, slen = 0, tlen = 0;
     FILE *ev = open_memstream(&out.events, &elen);
-    FILE *tr = open_memstream(&out.trace, &tlen);
+    FILE *tr = traced ? open_memstream(&out.trace, &tlen) : NULL;
     sim_options o = {.seed = seed < 0 ? 0 : (uint64_t)seed,
                      .seed_set = seed >= 0,
                      .events = ev,
@@ -37,7 +51,8 @@ simrun sim_text_in(const char *json, int64_t seed, const char *dir, const char *
     if (sim_run(s, &o, &out.r, err, sizeof err))
         fail_msg("run: %s", err);
     fclose(ev);
-    fclose(tr);
+    if (tr)
+        fclose(tr);
     FILE *sum = open_memstream(&out.summary, &slen);
     sim_print_summary(s, &out.r, sum);
     fclose(sum);

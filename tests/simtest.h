@@ -5,17 +5,23 @@
 #include "scenario.h"
 #include "sim.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct simrun {
     sim_result r;
     char *events;  /* the event log (malloc'd) */
     char *summary; /* what `edgeloss run` prints (malloc'd) */
-    char *trace;   /* every step each task ran (malloc'd) */
+    char *trace;   /* every step each task ran (malloc'd; NULL untraced) */
 } simrun;
 
 /* Parses and runs; fails the test on a bad scenario. seed < 0: the scenario's. */
 simrun sim_text(const char *json, int64_t seed);
+/*
+ * The same without the step trace (trace NULL): the interpreter then takes its fast paths,
+ * which a traced run never does, as `edgeloss run` does without --trace.
+ */
+simrun sim_text_untraced(const char *json, int64_t seed);
 /*
  * The same with a run directory (ledger.db, ingest.db) and, for files with
  * variants, the variant to run (NULL: the first).

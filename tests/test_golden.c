@@ -188,6 +188,77 @@ static void test_runtime_change_keeps_arrivals(void **state)
     simrun_free(&b);
 }
 
+/*
+ * Every simulator test traces its steps, and a traced run never takes the interpreter's fast
+ * paths (an await resumed into another await). Untraced - as `edgeloss run` without --trace -
+ * the same scenario must pop exactly the same events. The program awaits in every position
+ * the fast path must get right: after an await, at a block's start (handler, span, repeat,
+ * waitUntil, timer, once), at a block's end, after and before a fetch, next to CPU steps.
+ */
+static const char *resumes =
+    "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 40, \"duration_s\": 120},"
+    " \"runtime\": {\"idle_timeout\": {\"uniform_ms\": [5, 400]}, \"max_concurrency\": 3,"
+    "  \"cold_start\": {\"uniform_ms\": [1, 9]}},"
+    " \"app\": {\"handler\": ["
+    "  {\"await\": {\"latency\": {\"uniform_ms\": [1, 30]}}},"
+    "  {\"await\": {\"latency\": {\"uniform_ms\": [0, 2]}}},"
+    "  {\"once\": [{\"await\": {\"latency\": {\"fixed_ms\": 3}}}]},"
+    "  {\"span\": {\"name\": \"s\", \"do\": ["
+    "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 20]}}},"
+    "   {\"cpu\": {\"uniform_us\": [100, 900]}},"
+    "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 20]}}},"
+    "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 20]}}}]}},"
+    "  {\"repeat\": {\"times\": 3, \"do\": ["
+    "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 5]}}},"
+    "   {\"fetch\": {\"latency\": {\"uniform_ms\": [1, 9]}}},"
+    "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 5]}}}]}},"
+    "  {\"set_timeout\": {\"delay\": {\"uniform_ms\": [1, 50]}, \"do\": ["
+    "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 5]}}},"
+    "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 5]}}}, {\"metric\": {\"name\": \"t\"}}]}},"
+    "  {\"wait_until\": [{\"await\": {\"latency\": {\"uniform_ms\": [1, 40]}}},"
+    "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 40]}}}, {\"call\": \"tracer.flush\"}]},"
+    "  {\"await\": {\"latency\": {\"uniform_ms\": [1, 10]}}},"
+    "  {\"respond\": {}}]}}";
+
+static void untraced_same(const char *json, int64_t seed)
+{
+    simrun a = sim_text(json, seed), b = sim_text_untraced(json, seed);
+    assert_null(b.trace);
+    assert_true(a.r.events > 0);
+    assert_int_equal(a.r.events, b.r.events);
+    assert_int_equal(a.r.hash, b.r.hash);
+    assert_string_equal(a.events, b.events);
+    assert_string_equal(a.summary, b.summary);
+    simrun_free(&a);
+    simrun_free(&b);
+}
+
+static void test_untraced_runs_the_same(void **state)
+{
+    (void)state;
+    simrun r = sim_text(resumes, 5);
+    /* The program really awaits into each of those positions. */
+    assert_true(r.r.app.awaits > 20000);
+    assert_true(trace_count(&r, " await") > 20000);
+    assert_true(trace_count(&r, " fetch") > 4000);
+    assert_true(trace_count(&r, "timer await") > 1000);
+    assert_true(trace_count(&r, "wait_until await") > 2000);
+    simrun_free(&r);
+    for (int64_t seed = 1; seed <= 3; seed++)
+        untraced_same(resumes, seed);
+    untraced_same(busy, 11);
+    static const char *const names[] = {"two_requests_flag_log", "three_requests_mixed",
+                                        "limits_routes_colos"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.json", GOLDEN_DIR, names[i]);
+        char *json = t_read_file(path, NULL);
+        assert_non_null(json);
+        untraced_same(json, -1);
+        free(json);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_limits_routes_colos),
         cmocka_unit_test(test_same_seed_same_run),
         cmocka_unit_test(test_runtime_change_keeps_arrivals),
+        cmocka_unit_test(test_untraced_runs_the_same),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
