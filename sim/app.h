@@ -64,6 +64,9 @@ struct app_step {
     app_global_op gop;
     tel_call call;  /* OP_CALL */
     app_block body; /* span, repeat, wait_until, timer bodies */
+    /* The next step of this block if it is an await, else NULL: what a task resumes into
+     * after this step's await, known without reading the block (see h_run). */
+    const app_step *next_await;
 };
 
 /* A route: the handler requests of that route run (the workload picks routes by weight). */

@@ -566,6 +566,9 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
             return rc;
         i++;
     }
+    for (i = 0; i < n; i++)
+        out->steps[i].next_await =
+            i + 1 < n && out->steps[i + 1].op == OP_AWAIT ? &out->steps[i + 1] : NULL;
     return 0;
 }
 
