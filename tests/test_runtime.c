@@ -228,6 +228,74 @@ static void test_routing_random_spreads_deterministically(void **state)
     }
 }
 
+/* Random routing draws among the isolates with room only: one at its limit is not a
+ * candidate, even when it is the oldest. Replayed with the runtime's own stream (its only
+ * consumer here: fixed cold start and idle timeout draw nothing). */
+enum { RR_REQS = 200 };
+
+typedef struct rr_host {
+    uint64_t isolate_of[RR_REQS + 1];
+    uint8_t runs[RR_REQS + 1];
+} rr_host;
+
+static void rr_run(void *ud, rt *r, rt_task *t)
+{
+    rr_host *h = ud;
+    uint64_t id = t->request_id;
+    h->isolate_of[id] = rt_current_isolate(r)->id;
+    if (h->runs[id]++ == 0) {
+        /* 1, 2, 3 and 5 hold their isolates; the rest leave within 5 ms */
+        bool holds = id == 1 || id == 2 || id == 3 || id == 5;
+        rt_await(r, holds ? 1000000000000LL : (id <= 6 ? 5000000 : 1000000));
+    } else {
+        rt_respond(r, 200);
+        rt_finish(r);
+    }
+}
+
+static void test_routing_random_only_among_isolates_with_room(void **state)
+{
+    (void)state;
+    const int64_t ms = 1000000;
+    static rr_host h;
+    memset(&h, 0, sizeof h);
+    rt_host host = {&h, s_handler_start, NULL, rr_run, s_discard, s_iso, s_iso_dies, NULL};
+    rt_config cfg = {.kind = RT_EDGE,
+                     .max_concurrency = 2,
+                     .cold_start = dist_fixed(1 * ms),
+                     .idle_timeout = dist_fixed(1000000 * ms),
+                     .routing = RT_ROUTE_RANDOM};
+    eng *e = eng_new();
+    rng rr;
+    rng_seed(&rr, 9, RNG_RUNTIME);
+    rt *r = rt_new(e, &rr, &cfg, &host);
+    /* 1-6 at 0: 1, 2 fill isolate 1; 3, 4 fill isolate 2; 5, 6 fill isolate 3 (each time only
+     * one has room: no draw). 4 and 6 leave at 5 ms: isolate 1 full, 2 and 3 at one of two.
+     * From 7 on, one at a time, each gone before the next. */
+    int64_t arr[RR_REQS];
+    for (int i = 0; i < RR_REQS; i++)
+        arr[i] = i < 6 ? 0 : (i - 5) * 10 * ms;
+    drive(r, e, arr, RR_REQS);
+    assert_int_equal(rt_get_stats(r)->isolates_created, 3);
+    assert_int_equal(h.isolate_of[1], 1);
+    assert_int_equal(h.isolate_of[2], 1);
+    assert_int_equal(h.isolate_of[3], 2);
+    assert_int_equal(h.isolate_of[4], 2);
+    assert_int_equal(h.isolate_of[5], 3);
+    assert_int_equal(h.isolate_of[6], 3);
+    rng mine;
+    rng_seed(&mine, 9, RNG_RUNTIME);
+    int on[4] = {0};
+    for (int id = 7; id <= RR_REQS; id++) {
+        uint64_t want = 2 + (uint64_t)rng_range(&mine, 0, 1); /* isolate 2 or 3, never 1 */
+        assert_int_equal(h.isolate_of[id], want);
+        on[h.isolate_of[id]]++;
+    }
+    assert_true(on[2] > 70 && on[3] > 70);
+    rt_free(r);
+    eng_free(e);
+}
+
 /* Many isolates: routing answers from an index by load past cfg.load_index_min isolates
  * in a colo, from a scan below. Both must place every request on the same isolate. */
 enum { WAVE_REQS = 3000 };
@@ -522,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_routing_sticky_by_key),
         cmocka_unit_test(test_routing_random_spreads_deterministically),
         cmocka_unit_test(test_routing_index_picks_as_the_scan),
+        cmocka_unit_test(test_routing_random_only_among_isolates_with_room),
         cmocka_unit_test(test_idle_eviction),
         cmocka_unit_test(test_lifetime_eviction_kills_in_flight),
         cmocka_unit_test(test_deploy_replaces_every_isolate),
