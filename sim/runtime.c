@@ -893,26 +893,23 @@ static uint32_t route(rt *r, const rt_arrival *a)
         any = lh->h[0];
         best = ISO(r, any).in_flight < limit ? any : NONE;
     } else {
-        /* Loads of the picks so far; strictly fewer wins, so ties keep the oldest. */
-        uint64_t any_load = UINT64_MAX, best_load = UINT64_MAX;
+        /* The least loaded; strictly fewer wins, so ties keep the oldest. If it has room it
+         * is also the least loaded of those with room, else none has. Written as selects
+         * (cmov): which isolate wins is data no predictor learns, and as branches the scan
+         * mispredicted about once per arrival. */
+        uint64_t any_load = UINT64_MAX;
         for (uint32_t i = 0; i < r->nlive; i++) {
             uint32_t s = r->live[i];
             const isolate *iso = &ISO(r, s);
             if (iso->info.colo != a->colo)
                 continue;
-            uint32_t load = iso->in_flight;
-            if (load < any_load) {
-                any = s;
-                any_load = load;
-            }
-            if (load < limit) {
-                room++;
-                if (load < best_load) {
-                    best = s;
-                    best_load = load;
-                }
-            }
+            uint64_t load = iso->in_flight;
+            bool less = load < any_load;
+            any = less ? s : any;
+            any_load = less ? load : any_load;
+            room += load < limit;
         }
+        best = any_load < limit ? any : NONE;
     }
     uint32_t pick = NONE;
     if (r->cfg.routing == RT_ROUTE_STICKY && r->sticky) {
