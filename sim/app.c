@@ -45,7 +45,7 @@ typedef enum { FETCH_NONE, FETCH_WAITING, FETCH_OPEN } fetch_state;
 
 typedef struct app_task {
     /* The await step the task resumes into when it is woken, if that is all it does next:
-     * set as it starts and as it awaits (only an await step sets it, and run_steps is entered
+     * set as it starts, otherwise changed only by an await step (so run_steps is entered
      * only with it NULL, untraced), so a wake-up tests one pointer instead of walking
      * frame -> block -> step; NULL: run_steps decides. */
     const app_step *resume;

@@ -17,9 +17,9 @@ simrun sim_text(const char *json, int64_t seed)
     return run_text(json, seed, NULL, NULL, true);
 }
 
-simrun sim_text_untraced(const char *json, int64_t seed)
+simrun sim_text_untraced(const char *json, int64_t seed, const char *dir)
 {
-    return run_text(json, seed, NULL, NULL, false);
+    return run_text(json, seed, dir, NULL, false);
 }
 
 simrun sim_text_in(const char *json, int64_t seed, const char *dir, const char *variant)

@@ -19,9 +19,10 @@ typedef struct simrun {
 simrun sim_text(const char *json, int64_t seed);
 /*
  * The same without the step trace (trace NULL): the interpreter then takes its fast paths,
- * which a traced run never does, as `edgeloss run` does without --trace.
+ * which a traced run never does, as `edgeloss run` does without --trace. dir: as in
+ * sim_text_in (NULL for a scenario without an exporter).
  */
-simrun sim_text_untraced(const char *json, int64_t seed);
+simrun sim_text_untraced(const char *json, int64_t seed, const char *dir);
 /*
  * The same with a run directory (ledger.db, ingest.db) and, for files with
  * variants, the variant to run (NULL: the first).

@@ -220,17 +220,24 @@ static const char *resumes =
     "  {\"await\": {\"latency\": {\"uniform_ms\": [1, 10]}}},"
     "  {\"respond\": {}}]}}";
 
+static void untraced_same_runs(simrun *a, simrun *b)
+{
+    assert_null(b->trace);
+    assert_true(a->r.events > 0);
+    assert_int_equal(a->r.events, b->r.events);
+    assert_int_equal(a->r.hash, b->r.hash);
+    assert_string_equal(a->events, b->events);
+    assert_string_equal(a->summary, b->summary);
+    /* The interpreter's own counters too (steps and awaits are not in the summary). */
+    assert_memory_equal(&a->r.app, &b->r.app, sizeof a->r.app);
+    simrun_free(a);
+    simrun_free(b);
+}
+
 static void untraced_same(const char *json, int64_t seed)
 {
-    simrun a = sim_text(json, seed), b = sim_text_untraced(json, seed);
-    assert_null(b.trace);
-    assert_true(a.r.events > 0);
-    assert_int_equal(a.r.events, b.r.events);
-    assert_int_equal(a.r.hash, b.r.hash);
-    assert_string_equal(a.events, b.events);
-    assert_string_equal(a.summary, b.summary);
-    simrun_free(&a);
-    simrun_free(&b);
+    simrun a = sim_text(json, seed), b = sim_text_untraced(json, seed, NULL);
+    untraced_same_runs(&a, &b);
 }
 
 static void test_untraced_runs_the_same(void **state)
@@ -247,6 +254,30 @@ static void test_untraced_runs_the_same(void **state)
     for (int64_t seed = 1; seed <= 3; seed++)
         untraced_same(resumes, seed);
     untraced_same(busy, 11);
+    /* An exporter whose flush suspends the task until its POST is answered, then awaits:
+     * the task resumes through run_steps, and only its second await is a fast one. */
+    static const char *suspends =
+        "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 5, \"duration_s\": 20},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 1}, \"idle_timeout\": {\"uniform_ms\": [50, "
+        "900]}},"
+        " \"network\": {\"latency\": {\"uniform_ms\": [2, 30]}},"
+        " \"exporter\": {\"strategy\": \"immediate\"},"
+        " \"app\": {\"handler\": ["
+        "  {\"span\": {\"name\": \"work\", \"do\": [{\"await\": {\"latency\": {\"uniform_ms\": [1, "
+        "20]}}}]}},"
+        "  {\"wait_until\": [{\"call\": \"tracer.flush\"}, {\"await\": {\"latency\": "
+        "{\"uniform_ms\": [1, 9]}}},"
+        "   {\"await\": {\"latency\": {\"uniform_ms\": [1, 9]}}}]},"
+        "  {\"respond\": {}}]}}";
+    char *d1 = t_mkdtemp(), *d2 = t_mkdtemp();
+    simrun a = sim_text_in(suspends, 4, d1, NULL), b = sim_text_untraced(suspends, 4, d2);
+    assert_true(a.r.posts > 50);
+    assert_true(trace_count(&a, "wait_until call tracer.flush") > 50);
+    untraced_same_runs(&a, &b);
+    t_rmtree(d1);
+    t_rmtree(d2);
+    free(d1);
+    free(d2);
     static const char *const names[] = {"two_requests_flag_log", "three_requests_mixed",
                                         "limits_routes_colos"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {

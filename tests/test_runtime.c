@@ -270,7 +270,7 @@ static void test_routing_random_only_among_isolates_with_room(void **state)
     rng_seed(&rr, 9, RNG_RUNTIME);
     rt *r = rt_new(e, &rr, &cfg, &host);
     /* 1-6 at 0: 1, 2 fill isolate 1; 3, 4 fill isolate 2; 5, 6 fill isolate 3 (each time only
-     * one has room: no draw). 4 and 6 leave at 5 ms: isolate 1 full, 2 and 3 at one of two.
+     * one has room: no draw). 4 and 6 leave at 6 ms: isolate 1 full, 2 and 3 at one of two.
      * From 7 on, one at a time, each gone before the next. */
     int64_t arr[RR_REQS];
     for (int i = 0; i < RR_REQS; i++)
