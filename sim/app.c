@@ -4,6 +4,8 @@
  */
 #include "app.h"
 
+#include "grow.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,14 +140,7 @@ const app_stats *app_get_stats(const app *a)
 
 static void list_push(entry_list *l, entry e)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        entry *ne = realloc(l->e, cap * sizeof *ne);
-        if (!ne)
-            abort();
-        l->e = ne;
-        l->cap = cap;
-    }
+    GROW_FOR(l->e, l->n, l->cap, 8);
     l->e[l->n++] = e;
 }
 
@@ -170,14 +165,7 @@ static app_task *task_alloc(app *a, const app_block *b)
 
 static void task_recycle(app *a, app_task *t)
 {
-    if (a->nfree == a->capfree) {
-        size_t cap = a->capfree ? a->capfree * 2 : 64;
-        app_task **nf = realloc(a->free_tasks, cap * sizeof *nf);
-        if (!nf)
-            abort();
-        a->free_tasks = nf;
-        a->capfree = cap;
-    }
+    GROW_FOR(a->free_tasks, a->nfree, a->capfree, 64);
     a->free_tasks[a->nfree++] = t;
 }
 

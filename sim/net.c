@@ -1,5 +1,7 @@
 #include "net.h"
 
+#include "grow.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,14 +99,7 @@ void net_fetch(net *n, rt *r, net_request *req)
         n->free_list = f->next_free;
         slot = f->slot;
     } else {
-        if (n->nslots == n->capslots) {
-            uint32_t cap = n->capslots ? n->capslots * 2 : 16;
-            fetch **ns = realloc(n->slots, cap * sizeof *ns);
-            if (!ns)
-                abort();
-            n->slots = ns;
-            n->capslots = cap;
-        }
+        GROW_FOR(n->slots, n->nslots, n->capslots, 16);
         f = calloc(1, sizeof *f);
         if (!f)
             abort();

@@ -6,6 +6,8 @@
  */
 #include "runtime.h"
 
+#include "grow.h"
+
 #include <assert.h>
 #include <math.h>
 #include <stddef.h>
@@ -193,23 +195,11 @@ static inline uint32_t pool_get(pool *p)
     return pool_fresh(p);
 }
 
-/* Doubles a growable array of slots (first allocation: first_cap). */
-static __attribute__((noinline)) void u32_grow(uint32_t **v, uint32_t *cap, uint32_t first_cap)
-{
-    uint32_t c = *cap ? *cap * 2 : first_cap;
-    uint32_t *nv = realloc(*v, c * sizeof *nv);
-    if (!nv)
-        abort();
-    *v = nv;
-    *cap = c;
-}
-
 /* Appends x to a growable array of slots. Inline: every task and request freed comes here. */
 static inline void u32_push(uint32_t **v, uint32_t *n, uint32_t *cap, uint32_t first_cap,
                             uint32_t x)
 {
-    if (*n == *cap)
-        u32_grow(v, cap, first_cap);
+    GROW_FOR(*v, *n, *cap, first_cap);
     (*v)[(*n)++] = x;
 }
 
@@ -824,14 +814,7 @@ static void freeze(rt *r, uint32_t iso_slot, bool is_timer, uint32_t slot, uint6
 {
     uint64_t seq = ++r->freeze_seq;
     isolate *iso = &ISO(r, iso_slot);
-    if (iso->nfrozen == iso->capfrozen) {
-        size_t nc = iso->capfrozen ? iso->capfrozen * 2 : 8;
-        frozen *nf = realloc(iso->frozen, nc * sizeof *nf);
-        if (!nf)
-            abort();
-        iso->frozen = nf;
-        iso->capfrozen = nc;
-    }
+    GROW_FOR(iso->frozen, iso->nfrozen, iso->capfrozen, 8);
     iso->frozen[iso->nfrozen++] = (frozen){due, seq, is_timer, slot, id};
 }
 
@@ -1271,14 +1254,7 @@ static rt_sub sub_admit(rt *r, const rt_waiter *w, rt_conn *conn)
             rq->nwaits -= rq->whead;
             rq->whead = 0;
         }
-        if (rq->nwaits == rq->capwaits) {
-            uint32_t cap = rq->capwaits ? rq->capwaits * 2 : 4;
-            waiting *nw = realloc(rq->waits, cap * sizeof *nw);
-            if (!nw)
-                abort();
-            rq->waits = nw;
-            rq->capwaits = cap;
-        }
+        GROW_FOR(rq->waits, rq->nwaits, rq->capwaits, 4);
     }
     waiting *x = &rq->waits[rq->nwaits++];
     memset(x, 0, sizeof *x);

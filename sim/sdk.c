@@ -4,6 +4,8 @@
  */
 #include "sdk.h"
 
+#include "grow.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -295,14 +297,7 @@ static l1buf *l1_for(sdk_iso *si, uint64_t request)
     for (size_t i = 0; i < si->nl1; i++)
         if (si->l1[i].scope == scope)
             return &si->l1[i];
-    if (si->nl1 == si->capl1) {
-        size_t cap = si->capl1 ? si->capl1 * 2 : 4;
-        l1buf *n = realloc(si->l1, cap * sizeof *n);
-        if (!n)
-            abort();
-        si->l1 = n;
-        si->capl1 = cap;
-    }
+    GROW_FOR(si->l1, si->nl1, si->capl1, 4);
     l1buf *b = &si->l1[si->nl1++];
     memset(b, 0, sizeof *b);
     b->scope = scope;
