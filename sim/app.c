@@ -444,7 +444,7 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
  * request woke), so it tests what the task set as it awaited: one load from the
  * task, not four in a row through its frame and block.
  */
-static void h_run(void *ud, rt *r, rt_task *t)
+static __attribute__((hot)) void h_run(void *ud, rt *r, rt_task *t) /* hot: see eng_at */
 {
     app *a = ud;
     app_task *at = t->ext;

@@ -1304,7 +1304,7 @@ void rt_conn_release(rt *r, rt_conn c)
     }
 }
 
-void rt_await(rt *r, int64_t latency_ns)
+__attribute__((hot)) void rt_await(rt *r, int64_t latency_ns) /* hot: see engine.c's eng_at */
 {
     assert(r->cur != NONE);
     task *t = &TASK(r, r->cur);
