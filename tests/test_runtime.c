@@ -228,38 +228,54 @@ static void test_routing_random_spreads_deterministically(void **state)
     }
 }
 
-/* Random routing draws among the isolates with room only: one at its limit is not a
- * candidate, even when it is the oldest. Replayed with the runtime's own stream (its only
- * consumer here: fixed cold start and idle timeout draw nothing). */
-enum { RR_REQS = 200 };
+/* A host for many requests: request `id` awaits latency_ns(id) once, then responds; where
+ * each ran is recorded. */
+enum { REC_REQS = 3000 };
 
-typedef struct rr_host {
-    uint64_t isolate_of[RR_REQS + 1];
-    uint8_t runs[RR_REQS + 1];
-} rr_host;
+typedef struct rec_host {
+    int64_t (*latency_ns)(uint64_t id);
+    uint64_t isolate_of[REC_REQS + 1];
+    uint8_t runs[REC_REQS + 1];
+} rec_host;
 
-static void rr_run(void *ud, rt *r, rt_task *t)
+static void rec_run(void *ud, rt *r, rt_task *t)
 {
-    rr_host *h = ud;
+    rec_host *h = ud;
     uint64_t id = t->request_id;
     h->isolate_of[id] = rt_current_isolate(r)->id;
     if (h->runs[id]++ == 0) {
-        /* 1, 2, 3 and 5 hold their isolates; the rest leave within 5 ms */
-        bool holds = id == 1 || id == 2 || id == 3 || id == 5;
-        rt_await(r, holds ? 1000000000000LL : (id <= 6 ? 5000000 : 1000000));
+        rt_await(r, h->latency_ns(id));
     } else {
         rt_respond(r, 200);
         rt_finish(r);
     }
 }
 
+static rt_host rec_start(rec_host *h, int64_t (*latency_ns)(uint64_t id))
+{
+    memset(h, 0, sizeof *h);
+    h->latency_ns = latency_ns;
+    return (rt_host){h, s_handler_start, NULL, rec_run, s_discard, s_iso, s_iso_dies, NULL};
+}
+
+/* Random routing draws among the isolates with room only: one at its limit is not a
+ * candidate, even when it is the oldest. Replayed with the runtime's own stream (its only
+ * consumer here: fixed cold start and idle timeout draw nothing). */
+enum { RR_REQS = 200 };
+
+static int64_t rr_latency(uint64_t id)
+{
+    /* 1, 2, 3 and 5 hold their isolates; the rest leave within 5 ms */
+    bool holds = id == 1 || id == 2 || id == 3 || id == 5;
+    return holds ? 1000000000000LL : (id <= 6 ? 5000000 : 1000000);
+}
+
 static void test_routing_random_only_among_isolates_with_room(void **state)
 {
     (void)state;
     const int64_t ms = 1000000;
-    static rr_host h;
-    memset(&h, 0, sizeof h);
-    rt_host host = {&h, s_handler_start, NULL, rr_run, s_discard, s_iso, s_iso_dies, NULL};
+    static rec_host h;
+    rt_host host = rec_start(&h, rr_latency);
     rt_config cfg = {.kind = RT_EDGE,
                      .max_concurrency = 2,
                      .cold_start = dist_fixed(1 * ms),
@@ -298,33 +314,19 @@ static void test_routing_random_only_among_isolates_with_room(void **state)
 
 /* Many isolates: routing answers from an index by load past cfg.load_index_min isolates
  * in a colo, from a scan below. Both must place every request on the same isolate. */
-enum { WAVE_REQS = 3000 };
+enum { WAVE_REQS = REC_REQS };
 
-typedef struct wave_host {
-    uint64_t isolate_of[WAVE_REQS + 1];
-    uint8_t runs[WAVE_REQS + 1];
-} wave_host;
-
-static void w_run(void *ud, rt *r, rt_task *t)
+/* 1..64 ms, from the request id alone (the same in every run). */
+static int64_t wave_latency(uint64_t id)
 {
-    wave_host *w = ud;
-    uint64_t id = t->request_id;
-    w->isolate_of[id] = rt_current_isolate(r)->id;
-    if (w->runs[id]++ == 0) {
-        /* 1..64 ms, from the request id alone (the same in every run). */
-        uint64_t h = id * 0x9E3779B97F4A7C15ULL;
-        rt_await(r, (int64_t)(1 + (h >> 58)) * 1000000);
-    } else {
-        rt_respond(r, 200);
-        rt_finish(r);
-    }
+    uint64_t h = id * 0x9E3779B97F4A7C15ULL;
+    return (int64_t)(1 + (h >> 58)) * 1000000;
 }
 
-static uint64_t run_waves(wave_host *w, uint32_t index_min, uint32_t max_isolates)
+static uint64_t run_waves(rec_host *w, uint32_t index_min, uint32_t max_isolates)
 {
     const int64_t ms = 1000000;
-    memset(w, 0, sizeof *w);
-    rt_host host = {w, s_handler_start, NULL, w_run, s_discard, s_iso, s_iso_dies, NULL};
+    rt_host host = rec_start(w, wave_latency);
     rt_config cfg = {.kind = RT_EDGE,
                      .max_concurrency = 3,
                      .max_isolates = max_isolates,
@@ -355,7 +357,7 @@ static uint64_t run_waves(wave_host *w, uint32_t index_min, uint32_t max_isolate
 static void test_routing_index_picks_as_the_scan(void **state)
 {
     (void)state;
-    static wave_host scan, indexed, low;
+    static rec_host scan, indexed, low;
     for (uint32_t max = 0; max <= 40; max += 40) { /* unlimited; and sharing at 40 */
         uint64_t h_scan = run_waves(&scan, UINT32_MAX, max);
         uint64_t h_default = run_waves(&indexed, 0, max);
