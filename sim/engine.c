@@ -110,12 +110,11 @@ static void heap_pop(eng_event *h, size_t n)
         h[i] = last;
 }
 
-/* The window, moved to q[0..n): sorted, hence a heap. */
-static void window_to_heap(eng *e)
+/* The window, moved to q[0..n). */
+static void window_to_front(eng *e)
 {
     memmove(e->q, e->q + e->head, e->n * sizeof *e->q);
     e->head = 0;
-    e->heap = true;
 }
 
 /* The heap, popped in order into a window at q[0]. */
@@ -148,13 +147,13 @@ static inline void window_insert(eng *e, eng_event ev)
 /* The rare paths of eng_at, out of line so the common one saves few registers. */
 static __attribute__((noinline)) uint64_t push_slow(eng *e, eng_event ev)
 {
-    if (!e->heap && e->n == WINDOW_MAX)
-        window_to_heap(e);
-    if (!e->heap) { /* the window reached the end of the array: back to the front */
-        memmove(e->q, e->q + e->head, e->n * sizeof *e->q);
-        e->head = 0;
-        window_insert(e, ev);
-        return ev.seq;
+    if (!e->heap) {
+        window_to_front(e);
+        if (e->n < WINDOW_MAX) { /* it had reached the end of the array */
+            window_insert(e, ev);
+            return ev.seq;
+        }
+        e->heap = true; /* too deep: a sorted array is already a heap */
     }
     if (e->n == e->cap) {
         eng_event *q = realloc(e->q, 2 * e->cap * sizeof *q);

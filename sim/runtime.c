@@ -562,8 +562,6 @@ static inline __attribute__((always_inline)) void make_ready(rt *r, uint32_t iso
     kick(r, iso_slot);
 }
 
-/* ---------- isolates ---------- */
-
 /* ---------- colo load heaps ---------- */
 
 static inline bool load_before(rt *r, uint32_t x, uint32_t y)
@@ -655,6 +653,8 @@ static inline void load_changed(rt *r, uint32_t s)
     if (r->indexed_colos)
         load_resift(r, s);
 }
+
+/* ---------- isolates ---------- */
 
 static void live_unlink(rt *r, uint32_t s)
 {
