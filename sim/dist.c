@@ -16,7 +16,7 @@ int64_t dist_draw_slow_(const dist *d, rng *r)
     case DIST_EXPONENTIAL: {
         double u = rng_unit(r);
         double v = -log1p(-u) * (double)d->a_ns;
-        return v > 9.2e18 ? INT64_MAX : (int64_t)v;
+        return v >= (double)DIST_MAX_NS ? DIST_MAX_NS : (int64_t)v;
     }
     case DIST_LOGNORMAL: {
         /* mu = ln p50; sigma from p99 = exp(mu + Z99 sigma). Box-Muller, one value per draw
@@ -26,7 +26,7 @@ int64_t dist_draw_slow_(const dist *d, rng *r)
         double u1 = rng_unit(r), u2 = rng_unit(r);
         double z = sqrt(-2.0 * log1p(-u1)) * cos(2.0 * M_PI * u2);
         double v = exp(mu + sigma * z);
-        return v > 9.2e18 ? INT64_MAX : (int64_t)v;
+        return v >= (double)DIST_MAX_NS ? DIST_MAX_NS : (int64_t)v;
     }
     case DIST_EMPIRICAL: {
         if (d->nsamples == 0)

@@ -14,6 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The longest duration a distribution gives: 1e18 ns (1e9 s, about 31.7 years). Scenario
+ * values are validated against it and the unbounded kinds (exponential, lognormal) are
+ * clamped to it, so a draw added to any instant of a run fits in int64 (engine.h).
+ */
+#define DIST_MAX_NS 1000000000000000000LL
+
 typedef enum {
     DIST_FIXED,
     DIST_UNIFORM,
@@ -35,7 +42,7 @@ static inline dist dist_fixed(int64_t ns)
     return (dist){DIST_FIXED, ns, ns, NULL, 0};
 }
 
-/* One draw, >= 0. Fixed draws consume no randomness. */
+/* One draw, 0..DIST_MAX_NS. Fixed draws consume no randomness. */
 int64_t dist_draw_slow_(const dist *d, rng *r); /* the kinds that need libm or a table */
 
 static inline int64_t dist_draw(const dist *d, rng *r)

@@ -30,6 +30,22 @@ typedef struct eng_event {
 
 typedef struct eng eng;
 
+/*
+ * The latest instant the model can name: INT64_MAX / 2 ns, about 146 years. Scenario
+ * values are bounded so that a run ends well before it (every duration <= DIST_MAX_NS and
+ * start + duration + drain <= 3 * DIST_MAX_NS), and sums the model forms as it runs
+ * (a task's CPU steps, retry backoffs, a timer after an await) saturate here with
+ * eng_add: such an event lies past the run's end and never pops, which is exactly what
+ * an event that late means.
+ */
+#define ENG_TIME_MAX (INT64_MAX / 2)
+
+/* t + d for t, d >= 0, saturating at ENG_TIME_MAX. */
+static inline int64_t eng_add(int64_t t, int64_t d)
+{
+    return d > ENG_TIME_MAX - t ? ENG_TIME_MAX : t + d;
+}
+
 /* Called for every popped event, before it is handled (event logs, goldens). */
 typedef void (*eng_observer)(void *ud, const eng_event *ev);
 
@@ -38,8 +54,8 @@ void eng_free(eng *e);
 
 int64_t eng_now(const eng *e);
 /*
- * Schedules an event at time_ns (>= now). Returns its seq, or 0 if memory ran
- * out (the caller treats that as fatal: a lost event would be a silent lie).
+ * Schedules an event at time_ns (now <= time_ns <= ENG_TIME_MAX). Returns its seq, or 0 if memory
+ * ran out (the caller treats that as fatal: a lost event would be a silent lie).
  */
 uint64_t eng_at(eng *e, int64_t time_ns, uint32_t type, uint32_t a, uint64_t b);
 /* Pops the next event into *ev and advances the clock; false when none is left. */

@@ -147,7 +147,7 @@ static void net_go(void *ud, rt *r)
 {
     fetch *f = ud;
     net *n = f->owner;
-    int64_t at = rt_time(r) + dist_draw(&n->cfg.latency, n->rand);
+    int64_t at = eng_add(rt_time(r), dist_draw(&n->cfg.latency, n->rand));
     if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
         abort();
 }
@@ -200,11 +200,15 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
                                     f->iso.id, f->len, f->nitems);
         ledger_attempt_items(n->l, a, f->items, f->nitems);
         ledger_attempt_status(n->l, a, res.status);
-        f->resp = (net_response){res.status, res.retry_after_s, ev->time_ns};
+        /* Any server may answer Retry-After: 1e30; past NET_RETRY_AFTER_MAX_S it means "never"
+         * for any run, and in range it converts to nanoseconds without overflow. */
+        int64_t ra =
+            res.retry_after_s > NET_RETRY_AFTER_MAX_S ? NET_RETRY_AFTER_MAX_S : res.retry_after_s;
+        f->resp = (net_response){res.status, ra, ev->time_ns};
         free(f->body);
         f->body = NULL;
-        if (!eng_at(n->e, ev->time_ns + dist_draw(&n->cfg.latency, n->rand), EV_FETCH_DONE, ev->a,
-                    f->id))
+        if (!eng_at(n->e, eng_add(ev->time_ns, dist_draw(&n->cfg.latency, n->rand)), EV_FETCH_DONE,
+                    ev->a, f->id))
             abort();
         return true;
     }

@@ -38,9 +38,12 @@ typedef struct net_config {
 #define NET_REFUSED_SUBREQUESTS (-2) /* "Too many subrequests." */
 #define NET_CANCELLED_CPU       (-3) /* the request was terminated while the fetch waited */
 
+/* A longer Retry-After is taken as this (1e9 s, about 31 years: past any run's end). */
+#define NET_RETRY_AFTER_MAX_S 1000000000LL
+
 typedef struct net_response {
     int status;
-    int64_t retry_after_s; /* -1: none */
+    int64_t retry_after_s; /* -1: none; else 0..NET_RETRY_AFTER_MAX_S */
     int64_t sent_ns;       /* when the request reached the ingest */
 } net_response;
 

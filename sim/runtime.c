@@ -685,9 +685,9 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
     if (r->obs.isolate)
         r->obs.isolate(r->obs.ud, &iso->info, -1, eng_now(r->e));
     int64_t startup = dist_draw(&r->cfg.cold_start, r->rand);
-    schedule(r, eng_now(r->e) + startup, EV_ISO_READY, s, iso->info.id);
+    schedule(r, eng_add(eng_now(r->e), startup), EV_ISO_READY, s, iso->info.id);
     if (r->cfg.kind == RT_EDGE && r->cfg.max_lifetime_ns > 0)
-        schedule(r, eng_now(r->e) + r->cfg.max_lifetime_ns, EV_LIFETIME, s, iso->info.id);
+        schedule(r, eng_add(eng_now(r->e), r->cfg.max_lifetime_ns), EV_LIFETIME, s, iso->info.id);
     return s;
 }
 
@@ -824,7 +824,7 @@ static void go_idle(rt *r, uint32_t s)
     if (r->cfg.kind == RT_SERVER)
         return; /* a process: no idle freezing, no idle eviction */
     iso->state = ISO_IDLE;
-    iso->idle_deadline_ns = eng_now(r->e) + dist_draw(&r->cfg.idle_timeout, r->rand);
+    iso->idle_deadline_ns = eng_add(eng_now(r->e), dist_draw(&r->cfg.idle_timeout, r->rand));
     schedule(r, iso->idle_deadline_ns, EV_IDLE_EVICT, s, iso->info.id);
 }
 
@@ -986,7 +986,7 @@ static void fire_timer(rt *r, uint32_t tslot)
     tm = &TIMER(r, tslot);
     ready_push(r, s, ts);
     if (tm->interval_ns > 0) {
-        tm->due_ns = eng_now(r->e) + tm->interval_ns;
+        tm->due_ns = eng_add(eng_now(r->e), tm->interval_ns);
         schedule(r, tm->due_ns, EV_TIMER, tslot, tm->id);
     } else {
         timer_release(r, tslot);
@@ -1076,7 +1076,7 @@ uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *
     tm->body = body;
     r->last_timer = ts;
     tm->interval_ns = interval_ns;
-    tm->due_ns = rt_task_time(r) + (delay_ns > 0 ? delay_ns : 0);
+    tm->due_ns = eng_add(rt_task_time(r), delay_ns > 0 ? delay_ns : 0);
     tm->iso_prev = NONE;
     tm->iso_next = ISO(r, s).timers;
     if (tm->iso_next != NONE)
@@ -1135,7 +1135,8 @@ bool rt_cpu(rt *r, int64_t cpu_ns)
         }
         rq->cpu_ns += cpu_ns;
     }
-    r->seg_cpu_ns += cpu_ns;
+    /* A segment's CPU saturates: a task that computes past the end of time ends with the run. */
+    r->seg_cpu_ns = eng_add(r->seg_start_ns + r->seg_cpu_ns, cpu_ns) - r->seg_start_ns;
     return true;
 }
 
@@ -1203,7 +1204,8 @@ void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
 static void kill_schedule(rt *r)
 {
     double gap_ns = -log1p(-rng_unit(r->faults)) / r->cfg.kill_rate_per_s * 1e9;
-    schedule(r, eng_now(r->e) + (gap_ns > 4e18 ? (int64_t)4e18 : (int64_t)gap_ns), EV_KILL, 0, 0);
+    schedule(r, eng_add(eng_now(r->e), gap_ns > 4e18 ? (int64_t)4e18 : (int64_t)gap_ns), EV_KILL, 0,
+             0);
 }
 
 void rt_set_faults_rng(rt *r, rng *faults_rng)
@@ -1309,7 +1311,7 @@ __attribute__((hot)) void rt_await(rt *r, int64_t latency_ns) /* hot: see engine
     assert(r->cur != NONE);
     task *t = &TASK(r, r->cur);
     t->state = T_WAITING;
-    schedule(r, rt_task_time(r) + (latency_ns > 0 ? latency_ns : 0), EV_TASK_WAKE, r->cur,
+    schedule(r, eng_add(rt_task_time(r), latency_ns > 0 ? latency_ns : 0), EV_TASK_WAKE, r->cur,
              t->pub.id);
 }
 
@@ -1371,7 +1373,8 @@ void rt_respond(rt *r, int status)
     notify_request(r, q, RT_REQ_RESPONDED, rt_task_time(r));
     /* The budget only matters when waitUntil work exists beside the handler. */
     if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1)
-        schedule(r, rt_task_time(r) + r->cfg.wait_until_budget_ns, EV_WU_DEADLINE, q, REQ(r, q).id);
+        schedule(r, eng_add(rt_task_time(r), r->cfg.wait_until_budget_ns), EV_WU_DEADLINE, q,
+                 REQ(r, q).id);
 }
 
 void rt_wait_until(rt *r, void *ext)

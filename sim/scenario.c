@@ -390,7 +390,7 @@ static void load_samples(cctx *c, const cJSON *v, const char *jpath, dist *d)
             bool number = df_number(t.rows[i].cells[0], &x);
             if (!number && i == 0)
                 continue; /* a header */
-            if (!number || x < 0 || x * unit > 9e18) {
+            if (!number || x < 0 || x * unit > (double)DIST_MAX_NS) {
                 c->rc = cfail(c, jpath, "%s.file: %s:%u: expected a sample >= 0, got \"%s\"",
                               m->string, path, t.rows[i].line, t.rows[i].cells[0]);
                 df_free(&t);

@@ -323,8 +323,9 @@ static const struct {
 static int to_ns(double x, double unit, int64_t *out, char *why, size_t whylen)
 {
     double ns = x * unit;
-    if (!isfinite(ns) || ns < 0 || ns > 9.0e18) {
-        snprintf(why, whylen, "expected a duration from 0 to 9e18 ns, got %g", x);
+    if (!isfinite(ns) || ns < 0 || ns > (double)DIST_MAX_NS) {
+        snprintf(why, whylen, "expected a duration from 0 to %g s (about 31 years), got %g",
+                 (double)DIST_MAX_NS / 1e9, x);
         return -1;
     }
     *out = (int64_t)llround(ns);

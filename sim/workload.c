@@ -41,7 +41,7 @@ static int64_t gap(wl *w)
     if (w->cfg.kind == WL_CONSTANT)
         return w->constant_gap_ns;
     double g = -log1p(-rng_unit(w->rand)) * w->mean_gap_ns;
-    return g > 9.2e18 ? INT64_MAX / 4 : (int64_t)g;
+    return g >= (double)ENG_TIME_MAX ? ENG_TIME_MAX : (int64_t)g;
 }
 
 /* The diurnal rate at t as a share of the peak: 1 at the peak, trough/peak half a period away. */
@@ -74,28 +74,28 @@ static int64_t next_time(wl *w, int64_t t)
     const wl_config *c = &w->cfg;
     if (c->requests && w->scheduled >= c->requests)
         return -1;
-    int64_t end = c->duration_ns ? c->start_ns + c->duration_ns : INT64_MAX;
+    int64_t end = c->duration_ns ? c->start_ns + c->duration_ns : ENG_TIME_MAX;
     if (c->kind == WL_REPLAY) {
         if (w->scheduled >= c->nreplay)
             return -1;
         int64_t n = c->start_ns + c->replay_ns[w->scheduled];
         return n < end ? n : -1;
     }
-    int64_t n = t + gap(w);
+    int64_t n = eng_add(t, gap(w));
     if (c->kind == WL_DIURNAL) {
         /* Thinning: candidates at the peak rate, each kept with the share of the peak now. */
         while (n < end && rng_unit(w->rand) >= diurnal_share(c, n))
-            n += gap(w);
+            n = eng_add(n, gap(w));
     }
     if (c->kind == WL_BURSTS) {
         /* Past the on period: skip the off period, start a new on period there. */
         while (n >= w->on_end_ns) {
             int64_t off = dist_draw(&c->burst_off, w->rand);
-            int64_t on_start = w->on_end_ns + off;
-            w->on_end_ns = on_start + dist_draw(&c->burst_on, w->rand);
+            int64_t on_start = eng_add(w->on_end_ns, off);
+            w->on_end_ns = eng_add(on_start, dist_draw(&c->burst_on, w->rand));
             if (on_start >= end)
                 return -1;
-            n = on_start + gap(w);
+            n = eng_add(on_start, gap(w));
         }
     }
     return n < end ? n : -1;
@@ -106,7 +106,8 @@ static void schedule_next(wl *w, int64_t from)
     int64_t t = next_time(w, from);
     if (t < 0) {
         int64_t last = w->scheduled ? w->last_ns : w->cfg.start_ns;
-        eng_at(w->e, (last > eng_now(w->e) ? last : eng_now(w->e)) + w->cfg.drain_ns, EV_END, 0, 0);
+        eng_at(w->e, eng_add(last > eng_now(w->e) ? last : eng_now(w->e), w->cfg.drain_ns), EV_END,
+               0, 0);
         return;
     }
     w->last_ns = t;
@@ -117,7 +118,7 @@ void wl_start(wl *w)
 {
     w->on_end_ns = w->cfg.start_ns;
     if (w->cfg.kind == WL_BURSTS)
-        w->on_end_ns = w->cfg.start_ns + dist_draw(&w->cfg.burst_on, w->rand);
+        w->on_end_ns = eng_add(w->cfg.start_ns, dist_draw(&w->cfg.burst_on, w->rand));
     /* The first arrival: constant starts at start; the others draw a first gap. */
     if (w->cfg.kind == WL_REPLAY) {
         schedule_next(w, w->cfg.start_ns);

@@ -116,9 +116,9 @@ static void on_sent(void *ud, rt *r, int status, int64_t retry_after_s, item_vec
         vec_free(items); /* on the wire and acknowledged: the exporter forgets them */
     } else if (status == 403) {
         /* The cap: back off, keep the items for later (as the seed's exporter does). */
-        b->backoff_until_ns =
-            now + (retry_after_s >= 0 && env->cfg->honor_retry_after ? retry_after_s * 1000000000LL
-                                                                     : env->cfg->backoff_ns);
+        b->backoff_until_ns = eng_add(now, retry_after_s >= 0 && env->cfg->honor_retry_after
+                                               ? retry_after_s * 1000000000LL
+                                               : env->cfg->backoff_ns);
         breaker(b, false, now);
         sdk_signal sig = items->n ? items->v[0]->sig : SIG_TRACES;
         for (size_t i = 0; i < items->n; i++)

@@ -111,7 +111,10 @@ static void on_response(void *ud, rt *r, const net_response *resp)
     const exp_config *cfg = op->e->env.cfg;
     bool transient = resp->status == 429 || resp->status >= 500;
     if (transient && op->attempt <= cfg->retries) {
-        int64_t delay = dist_draw(&cfg->retry_backoff, op->e->env.rand) << (op->attempt - 1);
+        /* Doubling per attempt, saturating: 100 retries of 500 ms would overflow. */
+        int64_t delay = dist_draw(&cfg->retry_backoff, op->e->env.rand);
+        for (uint32_t i = 1; i < op->attempt && delay < ENG_TIME_MAX; i++)
+            delay = eng_add(delay, delay);
         if (cfg->honor_retry_after && resp->retry_after_s >= 0)
             delay = resp->retry_after_s * 1000000000LL;
         exp_moved(&op->e->env, &op->items, "retry");
