@@ -8,11 +8,14 @@
 #include "datafile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define BIG 1e12
 /* Seconds that still fit in int64 nanoseconds, added together: about 31 years. */
@@ -192,10 +195,23 @@ static const sk_key keys[] = {
      "batching_migration: the batches a long-lived runtime must keep", 0},
     {"expect[].why", SK_STRING, 0, 0, NULL, NULL, "what the check is for (shown with its result)", 0},
 
+    {"budget", SK_OBJECT, 0, 0, "{}", NULL,
+     "how much work a run may do; work the file predicts is checked before the run (exit 2), "
+     "the rest while it runs (exit 3)", 0},
+    {"budget.events", SK_NUMBER, 1, 1e15, "1e9", NULL, "engine events at most", 0},
+    {"budget.steps", SK_NUMBER, 1, 1e15, "1e10", NULL,
+     "program steps at most (each repeat iteration counts)", 0},
+    {"budget.items", SK_NUMBER, 1, 1e15, "1e8", NULL, "telemetry items created at most", 0},
+    {"budget.memory_mb", SK_NUMBER, 1, 1e9, "8192", NULL,
+     "what all live isolates hold (as counted against runtime.memory_limit_mb) plus the "
+     "pending events, at most", 0},
+    {"budget.wall_s", SK_NUMBER, 1, 1e7, "3600", NULL,
+     "wall-clock time at most (stops the run; never changes what it computes)", 0},
+
     {"variants", SK_CUSTOM, 0, 0, "[]", NULL,
      "other runs of the same scenario side by side: objects with `name`, an optional "
      "`description`, and overrides of any of exporter, runtime, workload, app, network, ingest, "
-     "faults, expect (objects merge key by key; arrays and values replace)", 0},
+     "faults, expect, budget (objects merge key by key; arrays and values replace)", 0},
 
     {"step.span", SK_OBJECT, 0, 0, NULL, NULL, "a span around nested steps", 0},
     {"step.span.name", SK_STRING, 1, 0, NULL, NULL, "span name", SK_REQUIRED},
@@ -275,7 +291,7 @@ static void *alloc(scenario *s, size_t n)
     return b->mem;
 }
 
-static char *dup(scenario *s, const char *str)
+static char *sdup(scenario *s, const char *str)
 {
     size_t n = strlen(str) + 1;
     char *p = alloc(s, n);
@@ -462,7 +478,7 @@ static uint32_t global_index(cctx *c, const char *name)
     const char **ng = alloc(c->s, (p->nglobals + 1) * sizeof *ng);
     if (p->nglobals)
         memcpy(ng, p->globals, p->nglobals * sizeof *ng);
-    ng[p->nglobals] = dup(c->s, name);
+    ng[p->nglobals] = sdup(c->s, name);
     p->globals = ng;
     return p->nglobals++;
 }
@@ -493,12 +509,12 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
         int rc = 0;
         if (strcmp(op, "span") == 0) {
             s->op = OP_SPAN;
-            s->name = dup(c->s, str(c, v, kp, "name"));
+            s->name = sdup(c->s, str(c, v, kp, "name"));
             snprintf(jp + strlen(jp), sizeof jp - strlen(jp), ".do");
             rc = compile_block(c, val(c, v, kp, "do"), jp, where, last, &s->body);
         } else if (strcmp(op, "await") == 0 || strcmp(op, "fetch") == 0) {
             s->op = op[0] == 'a' ? OP_AWAIT : OP_FETCH;
-            s->name = dup(c->s, str(c, v, kp, "name"));
+            s->name = sdup(c->s, str(c, v, kp, "name"));
             s->d = dstp(c, v, kp, "latency", jp);
         } else if (strcmp(op, "memory") == 0) {
             s->op = OP_MEMORY;
@@ -512,11 +528,11 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
                 load_samples(c, v, jp, &s->d);
         } else if (strcmp(op, "metric") == 0) {
             s->op = OP_METRIC;
-            s->name = dup(c->s, str(c, v, kp, "name"));
+            s->name = sdup(c->s, str(c, v, kp, "name"));
             s->value = num(c, v, kp, "value");
         } else if (strcmp(op, "log") == 0) {
             s->op = OP_LOG;
-            s->name = dup(c->s, str(c, v, kp, "body"));
+            s->name = sdup(c->s, str(c, v, kp, "body"));
             s->severity = severity_number(str(c, v, kp, "severity"));
         } else if (strcmp(op, "global") == 0) {
             static const char *const ops[] = {"set", "append", "read", "take", "clear"};
@@ -569,6 +585,115 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
     for (i = 0; i < n; i++)
         out->steps[i].next_await =
             i + 1 < n && out->steps[i + 1].op == OP_AWAIT ? &out->steps[i + 1] : NULL;
+    return 0;
+}
+
+/* ---------- predicted work (budget) ---------- */
+
+/* What one run of a block costs at most: its steps, items and events, in doubles (they
+ * multiply through nested repeats and may exceed any integer). */
+typedef struct cost {
+    double steps, items, events;
+    bool interval; /* a setInterval is reached: timers fire for as long as an isolate lives */
+    double interval_min_ns;
+} cost;
+
+static cost block_cost(const app_block *b)
+{
+    cost c = {0, 0, 0, false, 0};
+    for (uint32_t i = 0; i < b->n; i++) {
+        const app_step *s = &b->steps[i];
+        c.steps += 1;
+        cost in = {0, 0, 0, false, 0};
+        double times = 1;
+        switch (s->op) {
+        case OP_SPAN:
+            c.items += 1;
+            in = block_cost(&s->body);
+            break;
+        case OP_METRIC:
+        case OP_LOG:
+            c.items += 1;
+            break;
+        case OP_AWAIT:
+        case OP_SET_TIMEOUT:
+            c.events += 1;
+            in = block_cost(&s->body);
+            break;
+        case OP_FETCH:
+            c.events += 2;
+            break;
+        case OP_REPEAT:
+            times = s->times;
+            c.steps += times; /* the iterations themselves */
+            in = block_cost(&s->body);
+            break;
+        case OP_SET_INTERVAL:
+            in = block_cost(&s->body);
+            if (!c.interval || (double)s->d.a_ns < c.interval_min_ns)
+                c.interval_min_ns = (double)s->d.a_ns;
+            c.interval = true;
+            break;
+        default:
+            in = block_cost(&s->body);
+            break;
+        }
+        c.steps += times * in.steps;
+        c.items += times * in.items;
+        c.events += times * in.events;
+        if (in.interval && (!c.interval || in.interval_min_ns < c.interval_min_ns))
+            c.interval_min_ns = in.interval_min_ns;
+        c.interval |= in.interval;
+    }
+    return c;
+}
+
+static int predict(cctx *c)
+{
+    const scenario *s = c->s;
+    const wl_config *w = &s->workload;
+    const scn_budget *b = &s->budget;
+    double run_s = (double)(w->duration_ns + w->drain_ns) / 1e9;
+    double requests =
+        w->kind == WL_REPLAY ? (double)w->nreplay : w->rate_per_s * (double)w->duration_ns / 1e9;
+    if (w->requests && (w->duration_ns == 0 || (double)w->requests < requests))
+        requests = (double)w->requests;
+    /* The expected work of a request: its routes by weight. */
+    double wsum = 0;
+    cost per = {0, 0, 0, false, 0};
+    for (uint32_t i = 0; i < s->program.nroutes; i++)
+        wsum += s->program.routes[i].weight;
+    for (uint32_t i = 0; i < s->program.nroutes; i++) {
+        cost rc = block_cost(&s->program.routes[i].handler);
+        double share = s->program.routes[i].weight / wsum;
+        per.steps += share * rc.steps;
+        per.items += share * rc.items;
+        per.events += share * rc.events;
+        if (rc.interval && (!per.interval || rc.interval_min_ns < per.interval_min_ns))
+            per.interval_min_ns = rc.interval_min_ns;
+        per.interval |= rc.interval;
+    }
+    /* Arrival, response, completion: about three events a request besides its awaits. */
+    double events = requests * (3 + per.events);
+    if (per.interval) /* at least one isolate fires it for the whole run */
+        events += run_s * 1e9 / (per.interval_min_ns > 1 ? per.interval_min_ns : 1);
+    static const char more[] = "raise it in \"budget\" if the run is meant to be this big";
+    if (requests * per.items > (double)b->items)
+        return cfail(c, "$.budget.items",
+                     "the scenario predicts %.3g telemetry items (%.3g requests x %.3g per "
+                     "request), over budget.items %.3g; %s",
+                     requests * per.items, requests, per.items, (double)b->items, more);
+    if (requests * per.steps > (double)b->steps)
+        return cfail(c, "$.budget.steps",
+                     "the scenario predicts %.3g program steps (%.3g requests x %.3g per "
+                     "request), over budget.steps %.3g; %s",
+                     requests * per.steps, requests, per.steps, (double)b->steps, more);
+    if (events > (double)b->events)
+        return cfail(c, "$.budget.events",
+                     "the scenario predicts %.3g engine events (%.3g requests%s), over "
+                     "budget.events %.3g; %s",
+                     events, requests, per.interval ? " and a setInterval firing all run" : "",
+                     (double)b->events, more);
     return 0;
 }
 
@@ -709,8 +834,8 @@ done:
 static int compile(cctx *c, const cJSON *root)
 {
     scenario *s = c->s;
-    s->name = dup(s, str(c, root, "", "name"));
-    s->description = dup(s, str(c, root, "", "description"));
+    s->name = sdup(s, str(c, root, "", "name"));
+    s->description = sdup(s, str(c, root, "", "description"));
     s->seed = (uint64_t)num(c, root, "", "seed");
 
     const cJSON *r = val(c, root, "", "runtime");
@@ -762,7 +887,7 @@ static int compile(cctx *c, const cJSON *root)
         const cJSON *x;
         cJSON_ArrayForEach(x, colos)
         {
-            cv[i].name = dup(s, str(c, x, "runtime.colos[]", "name"));
+            cv[i].name = sdup(s, str(c, x, "runtime.colos[]", "name"));
             cv[i].weight = colo_w[i] = num(c, x, "runtime.colos[]", "weight");
             cv[i].max_isolates = (uint32_t)num(c, x, "runtime.colos[]", "max_isolates");
             if (!cv[i].max_isolates)
@@ -808,7 +933,7 @@ static int compile(cctx *c, const cJSON *root)
         {
             app_route *rt_ = &pg->routes[i];
             char jp[96];
-            rt_->name = dup(s, str(c, x, "app.routes[]", "name"));
+            rt_->name = sdup(s, str(c, x, "app.routes[]", "name"));
             rt_->weight = route_w[i] = num(c, x, "app.routes[]", "weight");
             for (int j = 0; j < i; j++)
                 if (strcmp(pg->routes[j].name, rt_->name) == 0) {
@@ -867,7 +992,9 @@ static int compile(cctx *c, const cJSON *root)
         return cfail(c, "$.workload.burst_on", "expected on periods longer than 0");
     if (c->rc)
         return c->rc;
-    s->variant = dup(s, str(c, root, "", "variant"));
+    s->variant = sdup(s, str(c, root, "", "variant"));
+    s->slug = sdup(s, s->variant);
+    scn_slug(s->slug);
 
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "exporter");
     s->has_exporter = ex != NULL;
@@ -890,7 +1017,7 @@ static int compile(cctx *c, const cJSON *root)
     e->otel_max_queue = (uint32_t)num(c, ot, "exporter.otel", "max_queue");
     e->otel_max_batch = (uint32_t)num(c, ot, "exporter.otel", "max_batch");
     e->otel_delay_ns = (int64_t)llround(num(c, ot, "exporter.otel", "delay_ms") * 1e6);
-    e->service = dup(s, str(c, ex, "exporter", "service"));
+    e->service = sdup(s, str(c, ex, "exporter", "service"));
     e->layer1_per_request = strcmp(str(c, ex, "exporter", "layer1"), "request") == 0;
     e->item_overhead_bytes = (uint32_t)num(c, ex, "exporter", "item_overhead_bytes");
 
@@ -900,24 +1027,51 @@ static int compile(cctx *c, const cJSON *root)
     const cJSON *ing = val(c, root, "", "ingest");
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(ing, "api_key");
     const cJSON *cap = cJSON_GetObjectItemCaseSensitive(ing, "cap");
-    if (key || cap) {
-        char json[512];
-        int n = snprintf(json, sizeof json, "{");
-        if (key) {
-            s->api_key = dup(s, key->valuestring);
-            cJSON *ko = cJSON_CreateString(key->valuestring);
-            char *ks = cJSON_PrintUnformatted(ko);
-            n += snprintf(json + n, sizeof json - (size_t)n, "\"keys\": [%s]", ks);
-            cJSON_free(ks);
-            cJSON_Delete(ko);
-        }
-        if (cap)
-            snprintf(json + n, sizeof json - (size_t)n,
-                     "%s\"cap\": {\"items\": %.0f, \"window_s\": %.17g}", key ? ", " : "",
-                     num(c, cap, "ingest.cap", "items"), num(c, cap, "ingest.cap", "window_s"));
-        strncat(json, "}", sizeof json - strlen(json) - 1);
-        s->ingest_json = dup(s, json);
+    if (key) {
+        /* It travels in an HTTP header and the embedded ingest must accept it: say so now,
+         * not with a 401 on every POST of a run that otherwise exits 0. */
+        const char *ks = key->valuestring;
+        size_t kl = strlen(ks);
+        if (kl > SCN_API_KEY_MAX)
+            return cfail(c, "$.ingest.api_key", "expected at most %d characters, got %zu",
+                         SCN_API_KEY_MAX, kl);
+        for (size_t i = 0; i < kl; i++)
+            if ((unsigned char)ks[i] <= 0x20 || (unsigned char)ks[i] >= 0x7f)
+                return cfail(c, "$.ingest.api_key",
+                             "expected printable ASCII without spaces (a bearer token), got a "
+                             "byte 0x%02x at offset %zu",
+                             (unsigned char)ks[i], i);
+        s->api_key = sdup(s, ks);
     }
+    if (key || cap) {
+        /* The embedded ingest's config, built as a document: any key or number fits. */
+        cJSON *cfg = cJSON_CreateObject();
+        cJSON *kv = key ? cJSON_AddArrayToObject(cfg, "keys") : NULL;
+        if (!cfg ||
+            (key && (!kv || !cJSON_AddItemToArray(kv, cJSON_CreateString(key->valuestring)))))
+            abort();
+        if (cap) {
+            cJSON *co = cJSON_AddObjectToObject(cfg, "cap");
+            if (!co || !cJSON_AddNumberToObject(co, "items", num(c, cap, "ingest.cap", "items")) ||
+                !cJSON_AddNumberToObject(co, "window_s", num(c, cap, "ingest.cap", "window_s")))
+                abort();
+        }
+        char *json = cJSON_PrintUnformatted(cfg);
+        cJSON_Delete(cfg);
+        if (!json)
+            abort();
+        s->ingest_json = sdup(s, json);
+        cJSON_free(json);
+    }
+
+    const cJSON *bu = val(c, root, "", "budget");
+    s->budget.events = (uint64_t)num(c, bu, "budget", "events");
+    s->budget.steps = (uint64_t)num(c, bu, "budget", "steps");
+    s->budget.items = (uint64_t)num(c, bu, "budget", "items");
+    s->budget.memory_bytes = (int64_t)(num(c, bu, "budget", "memory_mb") * 1048576.0);
+    s->budget.wall_s = num(c, bu, "budget", "wall_s");
+    if (!c->rc && predict(c))
+        return SCN_BAD_INPUT;
 
     const cJSON *exps = val(c, root, "", "expect");
     int ne = cJSON_GetArraySize(exps);
@@ -942,7 +1096,7 @@ static int compile(cctx *c, const cJSON *root)
         it->allow_vacuous = flag(c, x, "expect[]", "allow_vacuous");
         it->min_items_per_post = num(c, x, "expect[]", "min_items_per_post");
         const cJSON *why = cJSON_GetObjectItemCaseSensitive(x, "why");
-        it->why = why ? dup(s, why->valuestring) : NULL;
+        it->why = why ? sdup(s, why->valuestring) : NULL;
         if (chk) {
             it->kind = (check_kind)check_find(chk->valuestring);
             if (mn || mx)
@@ -956,7 +1110,7 @@ static int compile(cctx *c, const cJSON *root)
             return cfail(c, mp, "no metric \"%s\" (expected one of: %s)", met->valuestring, list);
         }
         it->kind = CHECK_METRIC;
-        it->metric = dup(s, met->valuestring);
+        it->metric = sdup(s, met->valuestring);
         if (!mn && !mx)
             return cfail(c, jp, "a metric check needs min, max or both");
         it->has_min = mn != NULL;
@@ -969,19 +1123,49 @@ static int compile(cctx *c, const cJSON *root)
     return c->rc;
 }
 
-static const char *const overridable[] = {"exporter", "runtime", "workload", "app",
-                                          "network",  "ingest",  "faults",   "expect"};
+void scn_slug(char *name)
+{
+    for (unsigned char *p = (unsigned char *)name; *p; p++)
+        if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f)
+            *p = '_';
+}
+
+/* A variant name must make a directory of its own inside the run directory. */
+static int check_variant_name(const char *name, const char *file, const char *jpath, char *err,
+                              size_t errlen)
+{
+    size_t n = strlen(name);
+    if (n > SCN_VARIANT_MAX)
+        return sk_error(err, errlen, file, jpath,
+                        "expected a variant name of at most %d bytes (it names a directory), "
+                        "got %zu",
+                        SCN_VARIANT_MAX, n);
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return sk_error(err, errlen, file, jpath,
+                        "\"%s\" cannot be a variant name: its run directory would not be its own",
+                        name);
+    return 0;
+}
+
+static const char *const overridable[] = {"exporter", "runtime", "workload", "app",   "network",
+                                          "ingest",   "faults",  "expect",   "budget"};
 
 /* variants: [{name, description?, <section>: override, ...}] */
 static int validate_variants(const cJSON *root, const char *file, char *err, size_t errlen)
 {
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "variant");
+    if (cJSON_IsString(base) &&
+        check_variant_name(base->valuestring, file, "$.variant", err, errlen))
+        return SCN_BAD_INPUT;
     const cJSON *vs = cJSON_GetObjectItemCaseSensitive(root, "variants");
     if (!vs)
         return 0;
     if (!cJSON_IsArray(vs))
         return sk_error(err, errlen, file, "$.variants", "expected an array of variants");
-    const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "variant");
     const char *base_name = cJSON_IsString(base) ? base->valuestring : "baseline";
+    char base_slug[SCN_VARIANT_MAX + 1];
+    snprintf(base_slug, sizeof base_slug, "%s", base_name);
+    scn_slug(base_slug);
     int i = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, vs)
@@ -994,9 +1178,21 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(v, "name");
         if (!cJSON_IsString(name) || !name->valuestring[0])
             return sk_error(err, errlen, file, jp, "missing \"name\" (a non-empty string)");
+        char np[80];
+        snprintf(np, sizeof np, "%s.name", jp);
+        if (check_variant_name(name->valuestring, file, np, err, errlen))
+            return SCN_BAD_INPUT;
+        char slug[SCN_VARIANT_MAX + 1];
+        snprintf(slug, sizeof slug, "%s", name->valuestring);
+        scn_slug(slug);
         if (strcmp(name->valuestring, base_name) == 0)
             return sk_error(err, errlen, file, jp,
                             "duplicate variant name (the file itself is that variant)");
+        if (strcmp(slug, base_slug) == 0)
+            return sk_error(err, errlen, file, np,
+                            "\"%s\" and the file's own variant \"%s\" would share the run "
+                            "directory \"%s\"",
+                            name->valuestring, base_name, slug);
         int j = 0;
         const cJSON *o;
         cJSON_ArrayForEach(o, vs)
@@ -1004,8 +1200,17 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
             if (j++ >= i)
                 break;
             const cJSON *on = cJSON_GetObjectItemCaseSensitive(o, "name");
-            if (cJSON_IsString(on) && strcmp(on->valuestring, name->valuestring) == 0)
+            if (!cJSON_IsString(on))
+                continue;
+            if (strcmp(on->valuestring, name->valuestring) == 0)
                 return sk_error(err, errlen, file, jp, "duplicate variant name");
+            char other[SCN_VARIANT_MAX + 1];
+            snprintf(other, sizeof other, "%s", on->valuestring);
+            scn_slug(other);
+            if (strcmp(other, slug) == 0)
+                return sk_error(err, errlen, file, np,
+                                "\"%s\" and \"%s\" would share the run directory \"%s\"",
+                                name->valuestring, on->valuestring, slug);
         }
         const cJSON *m;
         cJSON_ArrayForEach(m, v)
@@ -1026,7 +1231,7 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
                 return sk_error(err, errlen, file, mp,
                                 "unknown key \"%s\" (expected one of: name, description, "
                                 "exporter, runtime, workload, app, network, ingest, faults, "
-                                "expect)",
+                                "expect, budget)",
                                 m->string);
             if (sk_validate_at(&schema, file, m, mp, m->string, err, errlen))
                 return SCN_BAD_INPUT;
@@ -1069,7 +1274,7 @@ static int compile_doc(const cJSON *doc, const char *path, const char *file, sce
         snprintf(err, errlen, "%s: out of memory", file);
         return SCN_BAD_INPUT;
     }
-    s->file = dup(s, file);
+    s->file = sdup(s, file);
     cctx c = {s, cJSON_CreateArray(), path, 0, err, errlen};
     int rc = compile(&c, doc);
     cJSON_Delete(c.defaults);
@@ -1148,35 +1353,72 @@ done:
 int scn_load(const char *path, scenario **out, char *err, size_t errlen)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang; only regular files are read. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return SCN_BAD_INPUT;
     }
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (len + 1 == cap) {
-            if (cap > ((size_t)64 << 20)) {
-                fclose(f);
-                free(buf);
-                snprintf(err, errlen, "%s: larger than 64 MiB", path);
-                return SCN_BAD_INPUT;
-            }
-            char *nb = realloc(buf, cap *= 2);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: expected a scenario file, got %s", path,
+                 S_ISDIR(st.st_mode) ? "a directory" : "something that is not a regular file");
+        close(fd);
+        return SCN_BAD_INPUT;
+    }
+    if (st.st_size > SCN_FILE_MAX) {
+        snprintf(err, errlen, "%s: %lld bytes, larger than the %d MiB a scenario file may have",
+                 path, (long long)st.st_size, SCN_FILE_MAX >> 20);
+        close(fd);
+        return SCN_BAD_INPUT;
+    }
+    /* The size may change under us: read at most one byte past the limit to notice. */
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return SCN_BAD_INPUT;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap > SCN_FILE_MAX)
+                break;
+            size_t nc = cap * 2 > (size_t)SCN_FILE_MAX + 1 ? (size_t)SCN_FILE_MAX + 1 : cap * 2;
+            char *nb = realloc(buf, nc + 1);
             if (!nb) {
                 free(buf);
-                buf = NULL;
-            } else {
-                buf = nb;
+                close(fd);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return SCN_BAD_INPUT;
             }
+            buf = nb;
+            cap = nc;
         }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return SCN_BAD_INPUT;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
     }
-    fclose(f);
-    if (!buf) {
-        snprintf(err, errlen, "%s: out of memory", path);
+    close(fd);
+    if (len > SCN_FILE_MAX) {
+        snprintf(err, errlen, "%s: larger than the %d MiB a scenario file may have", path,
+                 SCN_FILE_MAX >> 20);
+        free(buf);
+        return SCN_BAD_INPUT;
+    }
+    if (memchr(buf, '\0', len)) {
+        snprintf(err, errlen, "%s: $: not valid JSON (a NUL byte at offset %zu)", path,
+                 (size_t)((char *)memchr(buf, '\0', len) - buf));
+        free(buf);
         return SCN_BAD_INPUT;
     }
     buf[len] = '\0';

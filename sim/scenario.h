@@ -18,11 +18,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * How much work one run may do before it is stopped (scenario key `budget`). Work that can
+ * be predicted from the file (requests x items or steps per request, interval timers) is
+ * checked when the scenario is compiled (a bad scenario, exit 2); the rest while running
+ * (sim_run stops with SIM_OVER_BUDGET, exit 3). Defaults are what a laptop survives.
+ */
+typedef struct scn_budget {
+    uint64_t events;      /* engine events popped */
+    uint64_t steps;       /* program steps interpreted (repeat iterations count) */
+    uint64_t items;       /* telemetry items created */
+    int64_t memory_bytes; /* what live isolates hold plus the pending events */
+    double wall_s;        /* wall-clock seconds (a harness limit, never a model decision) */
+} scn_budget;
+
 typedef struct scenario {
     char *file;
     char *name;
     char *description;
     char *variant; /* this run's name: "baseline" or one of `variants` */
+    char *slug;    /* the variant's run directory name (scn_slug), unique in the file */
     uint64_t seed;
     wl_config workload;
     rt_config runtime;
@@ -34,12 +49,27 @@ typedef struct scenario {
     char *api_key;     /* what the exporter sends, or NULL */
     expect_item *expects;
     size_t nexpects;
+    scn_budget budget;
     struct scenario *next; /* the next variant of the same file, or NULL */
     void *mem;             /* owns steps, strings and arrays the configs point to */
 } scenario;
 
 /* Exit code of the CLI for a bad scenario or usage error. */
 #define SCN_BAD_INPUT 2
+
+/* ingest.api_key: a bearer token of 1..255 printable ASCII characters, no spaces (what the
+ * embedded ingest accepts and an HTTP header carries). */
+#define SCN_API_KEY_MAX 255
+
+/* The longest variant name: it names a directory (at most 255 bytes on most systems). */
+#define SCN_VARIANT_MAX 200
+
+/* A variant name as a directory name, in place: '/', '\\' and control characters become
+ * '_'. Names are validated to be neither "." nor ".." and to have distinct slugs. */
+void scn_slug(char *name);
+
+/* The largest scenario file read: 64 MiB. */
+#define SCN_FILE_MAX (64 << 20)
 
 /*
  * Loads and validates a file: its baseline and, chained through `next`, one

@@ -178,6 +178,9 @@ static int validate_steps(vctx *v, const cJSON *x, const char *jpath, const sk_k
                         "expected a step: an object with exactly one key naming the operation, "
                         "e.g. {\"await\": {...}}");
         const char *op = st->child->string;
+        /* "span.name" would otherwise find the field's key and pass as a step. */
+        if (strpbrk(op, ".[]"))
+            return unknown(v, sp, "step", op, "step");
         char kp[PATH_MAX_LEN], jp[PATH_MAX_LEN];
         snprintf(kp, sizeof kp, "step.%s", op);
         snprintf(jp, sizeof jp, "%s.%s", sp, op);
@@ -201,7 +204,9 @@ static int validate_object(vctx *v, const cJSON *x, const char *jpath, const cha
         char kp[PATH_MAX_LEN], jp[PATH_MAX_LEN];
         snprintf(kp, sizeof kp, "%s%s%s", kpath, *kpath ? "." : "", m->string);
         snprintf(jp, sizeof jp, "%s.%s", jpath, m->string);
-        const sk_key *ck = sk_find(v->s, kp);
+        /* A dotted member ("workload.rate_per_s" at the top) would find a nested key's row
+         * and then be ignored by the compiler, which reads members by their own names. */
+        const sk_key *ck = strpbrk(m->string, ".[]") ? NULL : sk_find(v->s, kp);
         if (!ck)
             return unknown(v, jp, kpath, m->string, "key");
         if (validate(v, m, jp, kp, ck, depth))
@@ -250,9 +255,12 @@ static int validate(vctx *v, const cJSON *x, const char *jpath, const char *kpat
     }
     case SK_INT:
     case SK_NUMBER:
-        if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble))
+        if (!cJSON_IsNumber(x))
             return fail(v, jpath, "expected %s, got %s",
                         k->type == SK_INT ? "a whole number" : "a number", type_name(x));
+        if (!isfinite(x->valuedouble))
+            return fail(v, jpath, "expected a number from %g to %g, got one too large for a double",
+                        k->min, k->max);
         if (k->type == SK_INT && x->valuedouble != floor(x->valuedouble))
             return fail(v, jpath, "expected a whole number, got %g", x->valuedouble);
         if (x->valuedouble < k->min || x->valuedouble > k->max)
@@ -292,9 +300,43 @@ static int validate(vctx *v, const cJSON *x, const char *jpath, const char *kpat
     return 0;
 }
 
+/*
+ * JSON allows a member twice and cJSON keeps both, but every reader here takes the first:
+ * a second "rate_per_s" would be silently ignored. Walks the whole document (its depth is
+ * bounded by cJSON's nesting limit). O(members^2) per object: objects here are small.
+ */
+static int no_duplicates(vctx *v, const cJSON *x, char *jpath, size_t used)
+{
+    int i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, x)
+    {
+        int n = cJSON_IsObject(x) ? snprintf(jpath + used, PATH_MAX_LEN - used, ".%s", m->string)
+                                  : snprintf(jpath + used, PATH_MAX_LEN - used, "[%d]", i);
+        size_t sub = n < 0 ? used : used + (size_t)n;
+        if (sub >= PATH_MAX_LEN)
+            sub = PATH_MAX_LEN - 1;
+        if (cJSON_IsObject(x))
+            for (const cJSON *o = x->child; o != m; o = o->next)
+                if (strcmp(o->string, m->string) == 0)
+                    return fail(v, jpath,
+                                "duplicate key \"%s\" (JSON readers disagree on which "
+                                "one counts; give it once)",
+                                m->string);
+        if ((cJSON_IsObject(m) || cJSON_IsArray(m)) && no_duplicates(v, m, jpath, sub))
+            return -1;
+        jpath[used] = '\0';
+        i++;
+    }
+    return 0;
+}
+
 int sk_validate(const sk_schema *s, const char *file, const cJSON *root, char *err, size_t errlen)
 {
     vctx v = {s, file, err, errlen};
+    char jpath[PATH_MAX_LEN] = "$";
+    if (cJSON_IsObject(root) && no_duplicates(&v, root, jpath, 1))
+        return -1;
     return validate_object(&v, root, "$", "", 0);
 }
 
