@@ -71,11 +71,39 @@ struct app {
     app_task **free_tasks;
     size_t nfree, capfree;
     FILE *trace;
+    uint64_t work;       /* steps run on the slow path plus repeat iterations */
+    uint64_t work_limit; /* 0: none */
+    bool exhausted;
 };
 
 void app_set_trace(app *a, FILE *trace)
 {
     a->trace = trace;
+}
+
+void app_set_work_limit(app *a, uint64_t steps)
+{
+    a->work_limit = steps;
+}
+
+bool app_exhausted(const app *a)
+{
+    return a->exhausted;
+}
+
+/*
+ * A program can loop without ever yielding (repeat inside repeat, 10^12 iterations), so
+ * no event-level check would see it: the interpreter counts its own work. Past the limit
+ * the task parks in an await that never ends (it lies past the end of time) and the run's
+ * owner sees app_exhausted() as soon as the current event returns.
+ */
+static bool over_budget(app *a, rt *r)
+{
+    if (!a->work_limit || ++a->work <= a->work_limit)
+        return false;
+    a->exhausted = true;
+    rt_await(r, ENG_TIME_MAX);
+    return true;
 }
 
 static const char *const op_names[] = {
@@ -331,6 +359,8 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
         frame *f = &at->f[at->depth - 1];
         if (f->pc == f->b->n) {
             if (f->kind == FRAME_REPEAT && ++f->iter < f->times) {
+                if (over_budget(a, r))
+                    return;
                 f->pc = 0;
                 continue;
             }
@@ -344,6 +374,8 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             }
             continue;
         }
+        if (over_budget(a, r))
+            return;
         const app_step *s = &f->b->steps[f->pc++];
         a->stats.steps++;
         if (a->trace) {

@@ -218,6 +218,7 @@ static void pool_free(pool *p)
 
 struct rt {
     eng *e;
+    int64_t mem_held; /* the memory of every live isolate, saturating (rt_memory_held) */
     rng *rand;
     rng *faults;
     rt_config cfg;
@@ -674,6 +675,7 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
     iso->info.created_ns = eng_now(r->e);
     iso->info.colo = colo;
     iso->mem = r->cfg.memory_base_bytes;
+    r->mem_held = eng_add(r->mem_held, iso->mem);
     r->colo_stats[colo].isolates_created++;
     iso->state = ISO_STARTING;
     iso->ready_head = iso->ready_tail = NONE;
@@ -760,6 +762,7 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
         }
     }
     r->host.isolate_dies(r->host.ud, r, &iso->info, cause);
+    r->mem_held -= iso->mem < r->mem_held ? (iso->mem > 0 ? iso->mem : 0) : r->mem_held;
     if (r->obs.isolate)
         r->obs.isolate(r->obs.ud, &iso->info, (int)cause, eng_now(r->e));
     if (!over)
@@ -1088,6 +1091,11 @@ uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *
 
 /* ---------- calls from the host ---------- */
 
+int64_t rt_memory_held(const rt *r)
+{
+    return r->mem_held;
+}
+
 int64_t rt_task_time(const rt *r)
 {
     return r->seg_start_ns + r->seg_cpu_ns;
@@ -1185,11 +1193,16 @@ void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
     if (!rt_isolate_alive(r, ref) || ISO(r, ref.slot).dying)
         return;
     isolate *iso = &ISO(r, ref.slot);
+    int64_t before = iso->mem;
     /* Saturates: a program may ask for more than int64 holds within one segment. */
     if (delta > 0 && iso->mem > INT64_MAX - delta)
         iso->mem = INT64_MAX;
     else
         iso->mem += delta;
+    if (iso->mem >= before)
+        r->mem_held = eng_add(r->mem_held, iso->mem - before);
+    else
+        r->mem_held -= before - iso->mem < r->mem_held ? before - iso->mem : r->mem_held;
     if (iso->mem > 0 && (uint64_t)iso->mem > r->stats.peak_memory_bytes)
         r->stats.peak_memory_bytes = (uint64_t)iso->mem;
     if (r->cfg.kind == RT_EDGE && r->cfg.memory_limit_bytes > 0 &&

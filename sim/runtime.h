@@ -317,6 +317,8 @@ bool rt_isolate_alive(const rt *r, rt_isolate_ref ref);
 
 /* The isolate holds delta more bytes (or fewer); a dead isolate is ignored. */
 void rt_mem_add(rt *r, rt_isolate_ref iso, int64_t delta);
+/* What every live isolate holds, added up (saturating at ENG_TIME_MAX; a work budget). */
+int64_t rt_memory_held(const rt *r);
 
 /* --- subrequests (fetch) of the running task's request --- */
 

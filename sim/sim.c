@@ -23,6 +23,55 @@ static void write_event(void *ud, const eng_event *ev)
             rt_event_name(ev->type), ev->a, ev->b);
 }
 
+static double wall_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the wall-time budget only: it stops, never decides */
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The work budget, checked every BUDGET_EVERY events (a deterministic point: the same
+ * run stops at the same event) and at the end; the interpreter checks its own steps.
+ * Returns 0, or -1 with what was exceeded and the key that raises it.
+ */
+#define BUDGET_EVERY 1024
+static int over_budget(const scenario *s, eng *e, const rt *rtm, const app *a, const sdk *k,
+                       const tel_null *tel, double wall0, char *err, size_t errlen)
+{
+    const scn_budget *b = &s->budget;
+    static const char tail[] = "raise it in the scenario's \"budget\" if the run is meant to be "
+                               "this big";
+    uint64_t items = 0;
+    if (k) {
+        const sdk_stats *st = sdk_get_stats(k);
+        items = st->spans + st->metrics + st->logs;
+    } else {
+        items = tel->spans + tel->metrics + tel->logs;
+    }
+    int64_t mem = eng_add(rt_memory_held(rtm), (int64_t)(eng_pending(e) * sizeof(eng_event)));
+    if (app_exhausted(a))
+        snprintf(err, errlen, "work budget exceeded: %.3g program steps (budget.steps); %s",
+                 (double)b->steps, tail);
+    else if (eng_count(e) >= b->events)
+        snprintf(err, errlen, "work budget exceeded: %.3g engine events (budget.events); %s",
+                 (double)b->events, tail);
+    else if (items > b->items)
+        snprintf(err, errlen, "work budget exceeded: %.3g telemetry items (budget.items); %s",
+                 (double)b->items, tail);
+    else if (mem > b->memory_bytes)
+        snprintf(err, errlen,
+                 "work budget exceeded: isolates and pending events hold %.0f MB "
+                 "(budget.memory_mb %.0f); %s",
+                 (double)mem / 1048576.0, (double)b->memory_bytes / 1048576.0, tail);
+    else if ((eng_count(e) & (64 * BUDGET_EVERY - 1)) == 0 && wall_now_s() - wall0 > b->wall_s)
+        snprintf(err, errlen, "work budget exceeded: %.0f s of wall time (budget.wall_s); %s",
+                 b->wall_s, tail);
+    else
+        return 0;
+    return -1;
+}
+
 void sim_result_free(sim_result *r)
 {
     free(r->checks);
@@ -148,9 +197,16 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
         eng_set_observer(e, write_event, &ctx);
     }
     wl_start(w);
+    app_set_work_limit(a, s->budget.steps);
+    double wall0 = wall_now_s();
     eng_event ev;
     bool shutting_down = false;
     while (eng_pop(e, &ev)) {
+        if ((eng_count(e) & (BUDGET_EVERY - 1)) == 0 &&
+            over_budget(s, e, rtm, a, k, &out->tel, wall0, err, errlen)) {
+            rc = SIM_OVER_BUDGET;
+            goto done;
+        }
         if (ev.type == EV_ARRIVAL) {
             rt_arrival arr;
             wl_arrived(w, ev.b, &arr);
@@ -171,6 +227,10 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
             snprintf(err, errlen, "%s", net_error(n));
             goto done;
         }
+    }
+    if (over_budget(s, e, rtm, a, k, &out->tel, wall0, err, errlen)) {
+        rc = SIM_OVER_BUDGET;
+        goto done;
     }
     rt_end(rtm);
     out->events = eng_count(e);

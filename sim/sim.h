@@ -59,7 +59,11 @@ void sim_result_free(sim_result *r);
 /* Long-lived processes get this long after the drain period to shut down (flush). */
 #define SIM_SHUTDOWN_BUDGET_NS (30 * 1000000000LL)
 
-/* Returns 0, or 1 with a message (a harness error: memory, the ingest, the ledger). */
+/* sim_run stopped the run at its work budget (scenario.h, scn_budget). */
+#define SIM_OVER_BUDGET 3
+
+/* Returns 0, or 1 with a message (a harness error: memory, the ingest, the ledger), or
+ * SIM_OVER_BUDGET with what was exceeded and the key that raises it. */
 int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen);
 
 /* The summary `edgeloss run` prints: the seed first, then the numbers. Deterministic. */
