@@ -129,6 +129,7 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     rt *rtm = NULL;
     wl *w = NULL;
     int rc = 1;
+    bool ended = false;
     char ingest_db[4096] = "";
     if (!e) {
         snprintf(err, errlen, "out of memory");
@@ -233,6 +234,7 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
         goto done;
     }
     rt_end(rtm);
+    ended = true;
     out->events = eng_count(e);
     out->hash = eng_hash(e);
     out->end_ns = eng_now(e);
@@ -269,6 +271,10 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     }
     rc = 0;
 done:
+    /* A run stopped early still tears its isolates down: their per-isolate state (the
+     * app's globals, the SDK's buffers) is freed there. */
+    if (rtm && !ended)
+        rt_end(rtm);
     wl_free(w);
     rt_free(rtm);
     app_free(a);
