@@ -31,27 +31,6 @@ const char *rt_evict_key(rt_evict e)
     }
 }
 
-const char *rt_event_name(uint32_t type)
-{
-    static const char *const names[EV_TYPE_COUNT] = {
-        [EV_ARRIVAL] = "arrival",
-        [EV_ISO_READY] = "isolate_ready",
-        [EV_THREAD_FREE] = "thread_free",
-        [EV_TASK_WAKE] = "task_wake",
-        [EV_TIMER] = "timer",
-        [EV_IDLE_EVICT] = "idle_evict",
-        [EV_LIFETIME] = "lifetime",
-        [EV_DEPLOY] = "deploy",
-        [EV_WU_DEADLINE] = "waituntil_deadline",
-        [EV_END] = "end",
-        [EV_FETCH_ARRIVE] = "fetch_arrive",
-        [EV_FETCH_DONE] = "fetch_done",
-        [EV_OOM] = "memory_limit",
-        [EV_KILL] = "kill",
-    };
-    return type < EV_TYPE_COUNT && names[type] ? names[type] : "?";
-}
-
 typedef enum { ISO_FREE, ISO_STARTING, ISO_ACTIVE, ISO_IDLE } iso_state;
 typedef enum { T_FREE, T_READY, T_RUNNING, T_WAITING, T_SUSPENDED, T_FROZEN } task_state;
 

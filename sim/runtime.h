@@ -53,6 +53,7 @@
 
 #include "dist.h"
 #include "engine.h"
+#include "events.h"
 #include "rng.h"
 
 #include <stdbool.h>
@@ -117,26 +118,7 @@ typedef struct rt_config {
     uint32_t load_index_min;
 } rt_config;
 
-/* Event types (engine.h `type`). Append only: they are part of the log hash. */
-enum {
-    EV_ARRIVAL = 1,  /* a = 0, b = arrival number */
-    EV_ISO_READY,    /* a = isolate slot, b = isolate id */
-    EV_THREAD_FREE,  /* a = isolate slot, b = isolate id */
-    EV_TASK_WAKE,    /* a = task slot, b = task id */
-    EV_TIMER,        /* a = timer slot, b = timer id */
-    EV_IDLE_EVICT,   /* a = isolate slot, b = isolate id */
-    EV_LIFETIME,     /* a = isolate slot, b = isolate id */
-    EV_DEPLOY,       /* a = deploy index */
-    EV_WU_DEADLINE,  /* a = request slot, b = request id */
-    EV_END,          /* the drain period is over */
-    EV_FETCH_ARRIVE, /* a = fetch slot, b = fetch id: the request reaches its server */
-    EV_FETCH_DONE,   /* a = fetch slot, b = fetch id: the response reaches the isolate */
-    EV_OOM,          /* a = isolate slot, b = isolate id: it went over the memory limit */
-    EV_KILL,         /* a random kill (a fault) */
-    EV_TYPE_COUNT
-};
-
-const char *rt_event_name(uint32_t type);
+/* Its event types are rows of events.h (owner RUNTIME). */
 
 /* TASK_CALLBACK: C code (a timer's or a response's continuation) run on the isolate's thread. */
 typedef enum { TASK_HANDLER, TASK_WAIT_UNTIL, TASK_TIMER, TASK_CALLBACK } rt_task_kind;

@@ -6,6 +6,7 @@
 #include "rng.h"
 #include "workload.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
@@ -20,7 +21,7 @@ static void write_event(void *ud, const eng_event *ev)
 {
     run *r = ud;
     fprintf(r->events, "%" PRId64 " %" PRIu64 " %s %" PRIu32 " %" PRIu64 "\n", ev->time_ns, ev->seq,
-            rt_event_name(ev->type), ev->a, ev->b);
+            ev_name(ev->type), ev->a, ev->b);
 }
 
 static double wall_now_s(void)
@@ -105,35 +106,46 @@ static void make_run_id(const scenario *s, const sim_options *o, uint64_t seed, 
     }
 }
 
-int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen)
-{
-    memset(out, 0, sizeof *out);
-    out->seed = o && o->seed_set ? o->seed : s->seed;
-    out->checks_pass = true;
+/*
+ * One run's parts, owned together: the streams (each subsystem its own, so adding one
+ * does not reshuffle another), the engine and everything driven by it. A run is
+ * open -> loop -> verdict -> close, as libuv's uv_run is a list of phases.
+ */
+typedef struct run_parts {
+    const scenario *s;
+    const sim_options *o;
+    sim_result *out;
     rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults, r_place;
-    rng_seed(&r_workload, out->seed, RNG_WORKLOAD);
-    rng_seed(&r_runtime, out->seed, RNG_RUNTIME);
-    rng_seed(&r_app, out->seed, RNG_APP);
-    rng_seed(&r_net, out->seed, RNG_NETWORK);
-    rng_seed(&r_ids, out->seed, RNG_IDS);
-    rng_seed(&r_exp, out->seed, RNG_EXPORTER);
-    rng_seed(&r_faults, out->seed, RNG_FAULTS);
-    rng_seed(&r_place, out->seed, RNG_PLACEMENT);
+    eng *e;
+    ledger *l;
+    transport *tp;
+    net *n;
+    sdk *k;
+    app *a;
+    rt *rtm;
+    wl *w;
+    run events; /* --events */
+    bool ended; /* the runtime tore its isolates down */
+    char ingest_db[4096];
+} run_parts;
 
-    eng *e = eng_new();
-    ledger *l = NULL;
-    transport *tp = NULL;
-    net *n = NULL;
-    sdk *k = NULL;
-    app *a = NULL;
-    rt *rtm = NULL;
-    wl *w = NULL;
-    int rc = 1;
-    bool ended = false;
-    char ingest_db[4096] = "";
-    if (!e) {
+/* Builds every part. Returns 0, or 1 with a message. */
+static int run_open(run_parts *p, char *err, size_t errlen)
+{
+    const scenario *s = p->s;
+    const sim_options *o = p->o;
+    sim_result *out = p->out;
+    rng_seed(&p->r_workload, out->seed, RNG_WORKLOAD);
+    rng_seed(&p->r_runtime, out->seed, RNG_RUNTIME);
+    rng_seed(&p->r_app, out->seed, RNG_APP);
+    rng_seed(&p->r_net, out->seed, RNG_NETWORK);
+    rng_seed(&p->r_ids, out->seed, RNG_IDS);
+    rng_seed(&p->r_exp, out->seed, RNG_EXPORTER);
+    rng_seed(&p->r_faults, out->seed, RNG_FAULTS);
+    rng_seed(&p->r_place, out->seed, RNG_PLACEMENT);
+    if (!(p->e = eng_new())) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        return 1;
     }
     if (s->has_exporter) {
         out->telemetry = true;
@@ -141,148 +153,199 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
         const char *dir = o && o->run_dir ? o->run_dir : ".";
         char path[4096];
         snprintf(path, sizeof path, "%s/ledger.db", dir);
-        if (ledger_open(path, &l, err, errlen))
-            goto done;
-        ledger_meta(l, "scenario", s->file);
-        ledger_meta(l, "variant", s->variant);
-        ledger_meta(l, "run", out->run_id);
-        ledger_meta(l, "strategy", exp_strategy_name(s->exporter.strategy));
+        if (ledger_open(path, &p->l, err, errlen))
+            return 1;
+        ledger_meta(p->l, "scenario", s->file);
+        ledger_meta(p->l, "variant", s->variant);
+        ledger_meta(p->l, "run", out->run_id);
+        ledger_meta(p->l, "strategy", exp_strategy_name(s->exporter.strategy));
         char seed[24];
         snprintf(seed, sizeof seed, "%" PRIu64, out->seed);
-        ledger_meta(l, "seed", seed);
+        ledger_meta(p->l, "seed", seed);
         transport_config tc = {.api_key = s->api_key, .run_id = out->run_id};
         if (o && o->ingest_url) {
             tc.url = o->ingest_url;
             if (o->ingest_db)
-                snprintf(ingest_db, sizeof ingest_db, "%s", o->ingest_db);
+                snprintf(p->ingest_db, sizeof p->ingest_db, "%s", o->ingest_db);
         } else {
-            snprintf(ingest_db, sizeof ingest_db, "%s/ingest.db", dir);
+            snprintf(p->ingest_db, sizeof p->ingest_db, "%s/ingest.db", dir);
             /* A fresh ingest per run: the join must see this run only. */
             static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
             for (size_t i = 0; i < 4; i++) {
-                char p[4200];
-                snprintf(p, sizeof p, "%s%s", ingest_db, sides[i]);
-                remove(p);
+                char f[4200];
+                snprintf(f, sizeof f, "%s%s", p->ingest_db, sides[i]);
+                remove(f);
             }
-            tc.ingest_db = ingest_db;
+            tc.ingest_db = p->ingest_db;
             tc.ingest_json = s->ingest_json;
         }
-        if (transport_open(&tc, &tp, err, errlen))
-            goto done;
-        ledger_meta(l, "ingest", transport_url(tp));
-        n = net_new(e, &r_net, &s->network, tp, l);
-        k = n ? sdk_new(&s->exporter, l, n, &r_ids, &r_exp, out->seed) : NULL;
-        a = k ? app_new(&s->program, &r_app, sdk_ops(), k) : NULL;
+        if (transport_open(&tc, &p->tp, err, errlen))
+            return 1;
+        ledger_meta(p->l, "ingest", transport_url(p->tp));
+        p->n = net_new(p->e, &p->r_net, &s->network, p->tp, p->l);
+        p->k = p->n ? sdk_new(&s->exporter, p->l, p->n, &p->r_ids, &p->r_exp, out->seed) : NULL;
+        p->a = p->k ? app_new(&s->program, &p->r_app, sdk_ops(), p->k) : NULL;
     } else {
-        a = app_new(&s->program, &r_app, tel_null_ops(), &out->tel);
+        p->a = app_new(&s->program, &p->r_app, tel_null_ops(), &out->tel);
     }
-    rt_host host = a ? app_host(a) : (rt_host){0};
-    rtm = a ? rt_new(e, &r_runtime, &s->runtime, &host) : NULL;
-    w = rtm ? wl_new(e, &r_workload, &r_place, &s->workload) : NULL;
-    if (!w) {
+    rt_host host = p->a ? app_host(p->a) : (rt_host){0};
+    p->rtm = p->a ? rt_new(p->e, &p->r_runtime, &s->runtime, &host) : NULL;
+    p->w = p->rtm ? wl_new(p->e, &p->r_workload, &p->r_place, &s->workload) : NULL;
+    if (!p->w) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        return 1;
     }
-    if (l) {
-        rt_observer obs = ledger_observer(l);
-        rt_set_observer(rtm, &obs);
+    if (p->l) {
+        rt_observer obs = ledger_observer(p->l);
+        rt_set_observer(p->rtm, &obs);
     }
-    rt_set_faults_rng(rtm, &r_faults);
+    rt_set_faults_rng(p->rtm, &p->r_faults);
     if (o && o->trace) {
         fprintf(o->trace, "seed %" PRIu64 "\n", out->seed);
-        app_set_trace(a, o->trace);
+        app_set_trace(p->a, o->trace);
     }
-    run ctx = {o ? o->events : NULL};
-    if (ctx.events) {
-        fprintf(ctx.events, "seed %" PRIu64 "\n", out->seed);
-        eng_set_observer(e, write_event, &ctx);
+    p->events.events = o ? o->events : NULL;
+    if (p->events.events) {
+        fprintf(p->events.events, "seed %" PRIu64 "\n", out->seed);
+        eng_set_observer(p->e, write_event, &p->events);
     }
-    wl_start(w);
-    app_set_work_limit(a, s->budget.steps);
+    app_set_work_limit(p->a, s->budget.steps);
+    return 0;
+}
+
+/*
+ * Pops events until the run is over, each handled by its owner (events.h). Returns 0, 1
+ * with a message (a harness error), or SIM_OVER_BUDGET.
+ */
+static int run_loop(run_parts *p, char *err, size_t errlen)
+{
+    const scenario *s = p->s;
     double wall0 = wall_now_s();
+    wl_start(p->w);
     eng_event ev;
     bool shutting_down = false;
-    while (eng_pop(e, &ev)) {
-        if ((eng_count(e) & (BUDGET_EVERY - 1)) == 0 &&
-            over_budget(s, e, rtm, a, k, &out->tel, wall0, err, errlen)) {
-            rc = SIM_OVER_BUDGET;
-            goto done;
-        }
-        if (ev.type == EV_ARRIVAL) {
+    while (eng_pop(p->e, &ev)) {
+        if ((eng_count(p->e) & (BUDGET_EVERY - 1)) == 0 &&
+            over_budget(s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen))
+            return SIM_OVER_BUDGET;
+        switch (ev_owner_of(ev.type)) {
+        case EV_OWNER_RUNTIME:
+            rt_handle(p->rtm, &ev);
+            break;
+        case EV_OWNER_WORKLOAD: {
             rt_arrival arr;
-            wl_arrived(w, ev.b, &arr);
-            rt_request_arrive_at(rtm, &arr);
-        } else if (ev.type == EV_END) {
+            wl_arrived(p->w, ev.b, &arr);
+            rt_request_arrive_at(p->rtm, &arr);
+            break;
+        }
+        case EV_OWNER_NET:
+            net_handle(p->n, p->rtm, &ev);
+            if (net_error(p->n)) {
+                snprintf(err, errlen, "%s", net_error(p->n));
+                return 1;
+            }
+            break;
+        case EV_OWNER_RUN:
             /* A long-lived process shuts down (flushing) before the run ends. */
             if (s->runtime.kind == RT_SERVER && !shutting_down) {
                 shutting_down = true;
-                rt_shutdown(rtm);
-                eng_at(e, ev.time_ns + SIM_SHUTDOWN_BUDGET_NS, EV_END, 0, 1);
-                continue;
+                rt_shutdown(p->rtm);
+                eng_at(p->e, eng_add(ev.time_ns, SIM_SHUTDOWN_BUDGET_NS), EV_END, 0, 1);
+                break;
             }
-            break;
-        } else if (!rt_handle(rtm, &ev) && n) {
-            net_handle(n, rtm, &ev);
-        }
-        if (n && net_error(n)) {
-            snprintf(err, errlen, "%s", net_error(n));
-            goto done;
+            goto over;
+        default:
+            assert(!"an event type without an owner (events.h)");
+            abort();
         }
     }
-    if (over_budget(s, e, rtm, a, k, &out->tel, wall0, err, errlen)) {
-        rc = SIM_OVER_BUDGET;
-        goto done;
-    }
-    rt_end(rtm);
-    ended = true;
-    out->events = eng_count(e);
-    out->hash = eng_hash(e);
-    out->end_ns = eng_now(e);
-    out->mean_queue_depth = out->events ? (double)eng_depth_sum(e) / (double)out->events : 0;
-    out->rt = *rt_get_stats(rtm);
-    out->ncolos = rt_get_config(rtm)->ncolos; /* one when the scenario names none */
+over:
+    if (over_budget(s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen))
+        return SIM_OVER_BUDGET;
+    rt_end(p->rtm);
+    p->ended = true;
+    return 0;
+}
+
+/* The numbers, every item's fate and the checks. Returns 0, or 1 with a message. */
+static int run_verdict(run_parts *p, char *err, size_t errlen)
+{
+    const scenario *s = p->s;
+    const sim_options *o = p->o;
+    sim_result *out = p->out;
+    out->events = eng_count(p->e);
+    out->hash = eng_hash(p->e);
+    out->end_ns = eng_now(p->e);
+    out->mean_queue_depth = out->events ? (double)eng_depth_sum(p->e) / (double)out->events : 0;
+    out->rt = *rt_get_stats(p->rtm);
+    out->ncolos = rt_get_config(p->rtm)->ncolos; /* one when the scenario names none */
     out->colos = calloc(out->ncolos, sizeof *out->colos);
     if (!out->colos)
         abort();
     for (uint32_t i = 0; i < out->ncolos; i++)
-        out->colos[i] = *rt_get_colo_stats(rtm, i);
-    out->app = *app_get_stats(a);
-    if (s->has_exporter) {
-        out->sdk = *sdk_get_stats(k);
-        out->posts = net_requests(n);
-        transport_close(tp); /* the embedded ingest commits and closes */
-        tp = NULL;
-        if (ingest_db[0]) {
-            const char *only = o && o->ingest_url ? out->run_id : NULL;
-            if (ledger_finish(l, ingest_db, only, &out->report, err, errlen))
-                goto done;
-            out->verified = true;
-            out->hash = mix(out->hash, out->report.ingest_hash);
-            check_run cr = {s->exporter.strategy, s->runtime.kind, s->exporter.batch_items};
-            out->checks = calloc(s->nexpects ? s->nexpects : 1, sizeof *out->checks);
-            if (!out->checks)
-                abort();
-            out->nchecks = s->nexpects;
-            for (size_t i = 0; i < s->nexpects; i++) {
-                out->checks[i] = check_eval(&s->expects[i], &out->report, &cr);
-                out->checks_pass &= out->checks[i].pass;
-            }
-        }
+        out->colos[i] = *rt_get_colo_stats(p->rtm, i);
+    out->app = *app_get_stats(p->a);
+    if (!s->has_exporter)
+        return 0;
+    out->sdk = *sdk_get_stats(p->k);
+    out->posts = net_requests(p->n);
+    transport_close(p->tp); /* the embedded ingest commits and closes */
+    p->tp = NULL;
+    if (!p->ingest_db[0])
+        return 0;
+    const char *only = o && o->ingest_url ? out->run_id : NULL;
+    if (ledger_finish(p->l, p->ingest_db, only, &out->report, err, errlen))
+        return 1;
+    out->verified = true;
+    out->hash = mix(out->hash, out->report.ingest_hash);
+    check_run cr = {s->exporter.strategy, s->runtime.kind, s->exporter.batch_items};
+    out->checks = calloc(s->nexpects ? s->nexpects : 1, sizeof *out->checks);
+    if (!out->checks)
+        abort();
+    out->nchecks = s->nexpects;
+    for (size_t i = 0; i < s->nexpects; i++) {
+        out->checks[i] = check_eval(&s->expects[i], &out->report, &cr);
+        out->checks_pass &= out->checks[i].pass;
     }
-    rc = 0;
-done:
+    return 0;
+}
+
+static void run_close(run_parts *p)
+{
     /* A run stopped early still tears its isolates down: their per-isolate state (the
      * app's globals, the SDK's buffers) is freed there. */
-    if (rtm && !ended)
-        rt_end(rtm);
-    wl_free(w);
-    rt_free(rtm);
-    app_free(a);
-    sdk_free(k);
-    net_free(n);
-    transport_close(tp);
-    ledger_close(l);
-    eng_free(e);
+    if (p->rtm && !p->ended)
+        rt_end(p->rtm);
+    wl_free(p->w);
+    rt_free(p->rtm);
+    app_free(p->a);
+    sdk_free(p->k);
+    net_free(p->n);
+    transport_close(p->tp);
+    ledger_close(p->l);
+    eng_free(p->e);
+}
+
+int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->seed = o && o->seed_set ? o->seed : s->seed;
+    out->checks_pass = true;
+    run_parts *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    p->s = s;
+    p->o = o;
+    p->out = out;
+    int rc = run_open(p, err, errlen);
+    if (!rc)
+        rc = run_loop(p, err, errlen);
+    if (!rc)
+        rc = run_verdict(p, err, errlen);
+    run_close(p);
+    free(p);
     return rc;
 }
 

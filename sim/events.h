@@ -1,0 +1,62 @@
+/*
+ * Every engine event type (engine.h `type`) with its owner: the subsystem that schedules
+ * it and handles it when it pops. The run loop (sim.c) dispatches by owner, so a new
+ * subsystem adds an owner and its rows here and one case there, not a branch in the
+ * middle of someone else's handler.
+ *
+ * Numbers are part of the event-log hash (and of the goldens' event logs): append only,
+ * never renumber. Names are what --events prints.
+ */
+#ifndef SIM_EVENTS_H
+#define SIM_EVENTS_H
+
+#include <stdint.h>
+
+typedef enum {
+    EV_OWNER_NONE,
+    EV_OWNER_WORKLOAD, /* arrivals (workload.h) */
+    EV_OWNER_RUN,      /* the run itself: its end (sim.c) */
+    EV_OWNER_RUNTIME,  /* isolates, tasks, timers, limits, faults (runtime.h) */
+    EV_OWNER_NET,      /* fetches on their way (net.h) */
+    EV_OWNER_COUNT
+} ev_owner;
+
+/* XX(NAME, number, printed name, owner, what a and b carry) */
+#define EV_MAP(XX)                                                                                 \
+    XX(ARRIVAL, 1, "arrival", WORKLOAD, "a = 0, b = arrival number")                               \
+    XX(ISO_READY, 2, "isolate_ready", RUNTIME, "a = isolate slot, b = isolate id")                 \
+    XX(THREAD_FREE, 3, "thread_free", RUNTIME, "a = isolate slot, b = isolate id")                 \
+    XX(TASK_WAKE, 4, "task_wake", RUNTIME, "a = task slot, b = task id")                           \
+    XX(TIMER, 5, "timer", RUNTIME, "a = timer slot, b = timer id")                                 \
+    XX(IDLE_EVICT, 6, "idle_evict", RUNTIME, "a = isolate slot, b = isolate id")                   \
+    XX(LIFETIME, 7, "lifetime", RUNTIME, "a = isolate slot, b = isolate id")                       \
+    XX(DEPLOY, 8, "deploy", RUNTIME, "a = deploy index")                                           \
+    XX(WU_DEADLINE, 9, "waituntil_deadline", RUNTIME, "a = request slot, b = request id")          \
+    XX(END, 10, "end", RUN, "the drain period is over (b = 1: the shutdown budget is)")            \
+    XX(FETCH_ARRIVE, 11, "fetch_arrive", NET, "a = fetch slot, b = fetch id: reaches its server")  \
+    XX(FETCH_DONE, 12, "fetch_done", NET, "a = fetch slot, b = fetch id: the answer is back")      \
+    XX(OOM, 13, "memory_limit", RUNTIME, "a = isolate slot, b = isolate id: over the limit")       \
+    XX(KILL, 14, "kill", RUNTIME, "a random kill (a fault)")
+
+enum {
+#define EV_ENUM(name, num, str, owner, what) EV_##name = num,
+    EV_MAP(EV_ENUM)
+#undef EV_ENUM
+        EV_TYPE_COUNT
+};
+
+/* The owner of an event type (EV_OWNER_NONE for a number no row has). */
+static inline ev_owner ev_owner_of(uint32_t type)
+{
+    static const unsigned char owners[EV_TYPE_COUNT] = {
+#define EV_OWNER(name, num, str, owner, what) [num] = EV_OWNER_##owner,
+        EV_MAP(EV_OWNER)
+#undef EV_OWNER
+    };
+    return type < EV_TYPE_COUNT ? (ev_owner)owners[type] : EV_OWNER_NONE;
+}
+
+/* "arrival", "task_wake", ...; "?" for an unknown type. */
+const char *ev_name(uint32_t type);
+
+#endif
