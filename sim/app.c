@@ -376,6 +376,11 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
         }
         if (over_budget(a, r))
             return;
+        /* The isolate went over its memory limit in the last step: it dies at this instant. */
+        if (rt_pausing(r)) {
+            at->resume = NULL;
+            return;
+        }
         const app_step *s = &f->b->steps[f->pc++];
         a->stats.steps++;
         if (a->trace) {
@@ -418,8 +423,10 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             rt_await(r, dist_draw(&s->d, a->rand));
             return;
         case OP_CPU:
-            if (!rt_cpu(r, dist_draw(&s->d, a->rand)))
+            if (!rt_cpu(r, dist_draw(&s->d, a->rand))) {
+                at->resume = NULL; /* a paused task goes on after this step, wherever that is */
                 return;
+            }
             break;
         case OP_FETCH:
             if (!fetch_step(a, r, at, s))
@@ -444,9 +451,12 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             break;
         case OP_WAIT_UNTIL:
             rt_wait_until(r, task_alloc(a, &s->body));
-            /* The work it ran inline may have taken the request over the CPU limit. */
-            if (rt_terminated(r))
+            /* The work it ran inline may have taken the request over the CPU limit, or
+             * paused (and this task with it). */
+            if (rt_terminated(r) || rt_pausing(r)) {
+                at->resume = NULL;
                 return;
+            }
             break;
         case OP_SET_TIMEOUT:
             rt_set_timer(r, dist_draw(&s->d, a->rand), 0, &s->body);

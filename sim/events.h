@@ -36,7 +36,9 @@ typedef enum {
     XX(FETCH_ARRIVE, 11, "fetch_arrive", NET, "a = fetch slot, b = fetch id: reaches its server")  \
     XX(FETCH_DONE, 12, "fetch_done", NET, "a = fetch slot, b = fetch id: the answer is back")      \
     XX(OOM, 13, "memory_limit", RUNTIME, "a = isolate slot, b = isolate id: over the limit")       \
-    XX(KILL, 14, "kill", RUNTIME, "a random kill (a fault)")
+    XX(KILL, 14, "kill", RUNTIME, "a random kill (a fault)")                                       \
+    XX(RESUME, 15, "resume", RUNTIME, "a = isolate slot, b = isolate id: its paused tasks go on")  \
+    XX(IDLE, 16, "idle", RUNTIME, "a = isolate slot, b = isolate id: its last request ended")
 
 enum {
 #define EV_ENUM(name, num, str, owner, what) EV_##name = num,

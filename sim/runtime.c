@@ -32,7 +32,14 @@ const char *rt_evict_key(rt_evict e)
 }
 
 typedef enum { ISO_FREE, ISO_STARTING, ISO_ACTIVE, ISO_IDLE } iso_state;
-typedef enum { T_FREE, T_READY, T_RUNNING, T_WAITING, T_SUSPENDED, T_FROZEN } task_state;
+typedef enum { T_FREE, T_READY, T_RUNNING, T_WAITING, T_SUSPENDED, T_FROZEN, T_PAUSED } task_state;
+
+/* A task stopped mid-segment at an instant something may end it (rt_cpu), to go on there. */
+typedef struct paused {
+    uint32_t slot;
+    uint64_t id;
+    int64_t cpu_left_ns; /* of the CPU step it stopped in */
+} paused;
 
 /* Work that came due while its isolate was idle: run on wake, in (due, seq) order. */
 typedef struct frozen {
@@ -59,6 +66,12 @@ typedef struct isolate {
     bool oom_pending;  /* an EV_OOM is scheduled */
     bool dying;        /* being evicted: nothing may start on it */
     uint32_t load_pos; /* its place in its colo's load heap */
+    bool idle_pending; /* its last request ended inside a segment: idle when the thread frees */
+    /* The thread is held by tasks stopped mid-segment, innermost first (a waitUntil body
+     * started inline stops with its parent); they go on at busy_until_ns, before anything
+     * else runs on this isolate. */
+    paused *paused;
+    uint32_t npaused, cappaused;
 } isolate;
 
 /*
@@ -92,9 +105,10 @@ typedef struct request {
     uint32_t route;
     int64_t arrived_ns;
     bool responded;
-    bool terminated;  /* over the CPU limit: its tasks are being discarded */
-    uint32_t pending; /* unsettled tasks: handler + waitUntil */
-    int64_t cpu_ns;   /* used by its handler and waitUntil tasks */
+    bool terminated;        /* over the CPU limit: its tasks are being discarded */
+    uint32_t pending;       /* unsettled tasks: handler + waitUntil */
+    int64_t cpu_ns;         /* used by its handler and waitUntil tasks */
+    int64_t wu_deadline_ns; /* its waitUntil work is cancelled then (0: no deadline) */
     uint32_t subrequests, conns;
     waiting *waits; /* FIFO: waits[whead..nwaits) */
     uint32_t whead, nwaits, capwaits;
@@ -207,6 +221,10 @@ struct rt {
     uint32_t indexed_colos; /* how many have their heap on */
     rt_isolate_ref *sticky; /* sticky routing: the isolate of each key */
     bool kill_scheduled;
+    int64_t next_kill_ns; /* the pending random kill (ENG_TIME_MAX: none) */
+    uint32_t next_deploy; /* the first deploy not yet applied */
+    bool pausing;         /* the running segment stops at pause_ns (rt_cpu, rt_mem_add) */
+    int64_t pause_ns;
     rt_host host;
     rt_observer obs;
     rt_stats stats;
@@ -262,6 +280,7 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     r->e = e;
     r->rand = runtime_rng;
     r->cfg = *cfg;
+    r->next_kill_ns = ENG_TIME_MAX;
     if (!r->cfg.load_index_min)
         r->cfg.load_index_min = LOAD_INDEX_MIN;
     r->host = *host;
@@ -447,8 +466,11 @@ static uint32_t ready_pop(rt *r, isolate *iso)
 }
 
 static void request_terminate(rt *r, uint32_t q);
+static void pause_push(rt *r, uint32_t s, int64_t cpu_left_ns);
 
-static inline __attribute__((always_inline)) void run_task(rt *r, uint32_t s)
+/* Runs task s; a paused task first computes what was left of the step it paused in. */
+static inline __attribute__((always_inline)) void run_task_from(rt *r, uint32_t s,
+                                                                int64_t cpu_left_ns)
 {
     uint32_t saved = r->cur;
     r->cur = s;
@@ -462,13 +484,20 @@ static inline __attribute__((always_inline)) void run_task(rt *r, uint32_t s)
         r->cur = saved;
         return;
     }
-    r->host.run(r->host.ud, r, &t->pub);
+    if (cpu_left_ns <= 0 || rt_cpu(r, cpu_left_ns))
+        r->host.run(r->host.ud, r, &t->pub);
     r->cur = saved;
     if (t->state != T_RUNNING)
         return;
-    /* Still running: its request went over the CPU limit (else a host bug: run() must await,
-     * suspend or finish). The outermost segment ends the request (a waitUntil run inline
-     * returns to its parent), at the instant its CPU reached the limit. */
+    /* Still running: the segment is stopping (a waitUntil body started inline paused, or
+     * the memory limit was crossed), so it pauses too, after what paused within it. */
+    if (r->pausing) {
+        pause_push(r, s, 0);
+        return;
+    }
+    /* Else its request went over the CPU limit (or a host bug: run() must await, suspend
+     * or finish). The outermost segment ends the request (a waitUntil run inline returns to
+     * its parent), at the instant its CPU reached the limit. */
     uint32_t q = t->req;
     if (q == NONE || !REQ(r, q).terminated)
         abort();
@@ -479,11 +508,63 @@ static inline __attribute__((always_inline)) void run_task(rt *r, uint32_t s)
     }
 }
 
+static inline __attribute__((always_inline)) void run_task(rt *r, uint32_t s)
+{
+    run_task_from(r, s, 0);
+}
+
 static void request_settle(rt *r, uint32_t req_slot);
 
 /*
+ * A segment that began at `now` is over: its CPU holds the thread, or - stopped at an
+ * instant something may end it - the thread is held until then, when its paused tasks go
+ * on first (EV_THREAD_FREE). False if the isolate is gone or its thread is held so.
+ */
+static bool segment_over(rt *r, uint32_t iso_slot, int64_t now)
+{
+    isolate *iso = &ISO(r, iso_slot);
+    if (r->pausing) {
+        r->pausing = false;
+        if (iso->state == ISO_FREE)
+            return false;
+        assert(iso->npaused > 0 && r->pause_ns >= now);
+        iso->busy_until_ns = r->pause_ns;
+        schedule(r, r->pause_ns, EV_RESUME, iso_slot, iso->info.id);
+        return false;
+    }
+    if (iso->state == ISO_FREE)
+        return false;
+    if (r->seg_cpu_ns > 0)
+        iso->busy_until_ns = now + r->seg_cpu_ns;
+    return true;
+}
+
+/* The paused tasks of the isolate go on, innermost first, in one segment at `now`. */
+static void resume_paused(rt *r, uint32_t iso_slot, int64_t now)
+{
+    isolate *iso = &ISO(r, iso_slot);
+    paused *list = iso->paused;
+    uint32_t n = iso->npaused;
+    iso->paused = NULL;
+    iso->npaused = iso->cappaused = 0;
+    r->seg_start_ns = now;
+    r->seg_cpu_ns = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t s = list[i].slot;
+        if (s >= r->tasks.n || TASK(r, s).pub.id != list[i].id || TASK(r, s).state != T_PAUSED)
+            continue;   /* discarded meanwhile (a waitUntil deadline) */
+        if (r->pausing) /* stopped again: the rest waits behind what just paused */
+            pause_push(r, s, list[i].cpu_left_ns);
+        else
+            run_task_from(r, s, list[i].cpu_left_ns);
+    }
+    free(list);
+    segment_over(r, iso_slot, now);
+}
+
+/*
  * Runs task s on the isolate's free thread at `now` until it yields; its CPU then holds the
- * thread. False if the isolate is gone.
+ * thread. False if the isolate is gone or its thread is held.
  */
 static inline __attribute__((always_inline)) bool run_segment(rt *r, uint32_t iso_slot, uint32_t s,
                                                               int64_t now)
@@ -491,12 +572,7 @@ static inline __attribute__((always_inline)) bool run_segment(rt *r, uint32_t is
     r->seg_start_ns = now;
     r->seg_cpu_ns = 0;
     run_task(r, s);
-    isolate *iso = &ISO(r, iso_slot);
-    if (iso->state == ISO_FREE)
-        return false;
-    if (r->seg_cpu_ns > 0)
-        iso->busy_until_ns = now + r->seg_cpu_ns;
-    return true;
+    return segment_over(r, iso_slot, now);
 }
 
 /* Runs ready tasks while the isolate's thread is free. */
@@ -509,7 +585,7 @@ static void kick(rt *r, uint32_t iso_slot)
     int64_t now = eng_now(r->e);
     for (;;) {
         isolate *iso = &ISO(r, iso_slot);
-        if (iso->state != ISO_ACTIVE || iso->ready_head == NONE)
+        if (iso->state != ISO_ACTIVE || iso->ready_head == NONE || iso->npaused)
             return;
         if (now < iso->busy_until_ns) {
             if (!iso->free_event) {
@@ -533,7 +609,7 @@ static inline __attribute__((always_inline)) void make_ready(rt *r, uint32_t iso
 {
     isolate *iso = &ISO(r, iso_slot);
     if (iso->ready_head == NONE && iso->state == ISO_ACTIVE && r->cur == NONE && !r->hold &&
-        now >= iso->busy_until_ns) {
+        now >= iso->busy_until_ns && !iso->npaused) {
         if (run_segment(r, iso_slot, s, now) && ISO(r, iso_slot).ready_head != NONE)
             kick(r, iso_slot); /* it made others ready (a waitUntil resumed, a timer) */
         return;
@@ -727,6 +803,9 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
     free(iso->frozen);
     iso->frozen = NULL;
     iso->nfrozen = iso->capfrozen = 0;
+    free(iso->paused);
+    iso->paused = NULL;
+    iso->npaused = iso->cappaused = 0;
     for (uint32_t q = 0; q < r->reqs.n; q++) {
         request *rq = &REQ(r, q);
         if (rq->id && rq->iso == s) {
@@ -821,8 +900,17 @@ static void request_left(rt *r, uint32_t s)
      * engine benchmark's time). */
     uint32_t left = --iso->in_flight;
     load_changed(r, s);
-    if (left == 0 && iso->state == ISO_ACTIVE)
-        go_idle(r, s);
+    if (left == 0 && iso->state == ISO_ACTIVE) {
+        /* Idle from the instant the request ended: inside a segment that is later than the
+         * segment's start, so the idle timeout is drawn then (EV_IDLE), not now. */
+        int64_t ended = rt_time(r);
+        if (ended > eng_now(r->e)) {
+            iso->idle_pending = true;
+            schedule(r, ended, EV_IDLE, s, iso->info.id);
+        } else {
+            go_idle(r, s);
+        }
+    }
 }
 
 static void request_end(rt *r, uint32_t q)
@@ -918,10 +1006,16 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     r->stats.arrived++;
     r->colo_stats[a->colo].arrived++;
     uint32_t s = route(r, a);
+    /* An isolate lives [idle, idle deadline): an arrival at exactly its deadline finds it
+     * evicted, whichever of the two events pops first. */
+    while (ISO(r, s).state == ISO_IDLE && ISO(r, s).idle_deadline_ns <= eng_now(r->e)) {
+        evict(r, s, RT_EVICT_IDLE);
+        s = route(r, a);
+    }
     uint32_t q = pool_get(&r->reqs);
     request *rq = &REQ(r, q);
     /* Every field, one store each (see task_new). */
-    _Static_assert(sizeof(request) == 72, "a field was added to request: initialise it here");
+    _Static_assert(sizeof(request) == 80, "a field was added to request: initialise it here");
     rq->id = r->next_req_id++;
     rq->iso = s;
     rq->route = a->route;
@@ -930,6 +1024,7 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->terminated = false;
     rq->pending = 1;
     rq->cpu_ns = 0;
+    rq->wu_deadline_ns = 0;
     rq->subrequests = rq->conns = 0;
     rq->waits = NULL;
     rq->whead = rq->nwaits = rq->capwaits = 0;
@@ -1103,6 +1198,50 @@ bool rt_terminated(const rt *r)
     return q != NONE && REQ(r, q).terminated;
 }
 
+/*
+ * The earliest pending instant that may end the running task t: a deploy, its isolate's
+ * lifetime, the next random kill (whose victim is drawn only then, so every isolate's
+ * segment stops there), and for waitUntil work its request's deadline. The memory limit
+ * stops a segment where rt_mem_add sees it crossed. ENG_TIME_MAX: none.
+ */
+static int64_t ending_at(const rt *r, const task *t)
+{
+    int64_t e = r->next_kill_ns;
+    if (r->cfg.kind == RT_EDGE) {
+        if (r->next_deploy < r->cfg.ndeploys && r->cfg.deploys_ns[r->next_deploy] < e)
+            e = r->cfg.deploys_ns[r->next_deploy];
+        if (r->cfg.max_lifetime_ns > 0) {
+            int64_t l = eng_add(ISO(r, t->iso).info.created_ns, r->cfg.max_lifetime_ns);
+            e = l < e ? l : e;
+        }
+    }
+    if (t->pub.kind == TASK_WAIT_UNTIL && t->req != NONE && REQ(r, t->req).wu_deadline_ns &&
+        REQ(r, t->req).wu_deadline_ns < e)
+        e = REQ(r, t->req).wu_deadline_ns;
+    return e;
+}
+
+static void pause_push(rt *r, uint32_t s, int64_t cpu_left_ns)
+{
+    task *t = &TASK(r, s);
+    isolate *iso = &ISO(r, t->iso);
+    GROW_FOR(iso->paused, iso->npaused, iso->cappaused, 4);
+    iso->paused[iso->npaused++] = (paused){s, t->pub.id, cpu_left_ns};
+    t->state = T_PAUSED;
+}
+
+/* Stops the running segment at `at` (the task time): the tasks on the stack pause there. */
+static void pause_segment(rt *r, int64_t at)
+{
+    r->pausing = true;
+    r->pause_ns = at;
+}
+
+bool rt_pausing(const rt *r)
+{
+    return r->pausing;
+}
+
 bool rt_cpu(rt *r, int64_t cpu_ns)
 {
     assert(r->cur != NONE);
@@ -1111,19 +1250,38 @@ bool rt_cpu(rt *r, int64_t cpu_ns)
         return false;
     if (cpu_ns <= 0)
         return true;
-    if (q != NONE && r->cfg.cpu_limit_ns > 0) {
-        request *rq = &REQ(r, q);
-        if (cpu_ns > r->cfg.cpu_limit_ns - rq->cpu_ns) {
-            /* It runs up to the limit, and is stopped there. */
-            r->seg_cpu_ns += r->cfg.cpu_limit_ns - rq->cpu_ns;
-            rq->cpu_ns = r->cfg.cpu_limit_ns;
-            rq->terminated = true;
-            return false;
-        }
-        rq->cpu_ns += cpu_ns;
+    task *t = &TASK(r, r->cur);
+    int64_t now = rt_task_time(r), end = eng_add(now, cpu_ns);
+    /* The instant the request's CPU limit is passed, if this step passes it. */
+    int64_t limit_at = ENG_TIME_MAX;
+    if (q != NONE && r->cfg.cpu_limit_ns > 0 && cpu_ns > r->cfg.cpu_limit_ns - REQ(r, q).cpu_ns)
+        limit_at = now + (r->cfg.cpu_limit_ns - REQ(r, q).cpu_ns);
+    int64_t ending = ending_at(r, t);
+    if (ending < now)
+        ending = now;
+    /* An ending pending inside this step (or at its end, where the ending, scheduled
+     * earlier, goes first): the step computes up to that instant and the thread stops
+     * there; if the task survives the ending it goes on with the rest of the step. */
+    if (ending < ENG_TIME_MAX && end >= ending && ending <= limit_at) {
+        int64_t ran = ending - now;
+        if (q != NONE && r->cfg.cpu_limit_ns > 0)
+            REQ(r, q).cpu_ns += ran;
+        r->seg_cpu_ns += ran;
+        pause_push(r, r->cur, cpu_ns - ran);
+        pause_segment(r, ending);
+        return false;
     }
+    if (limit_at < ENG_TIME_MAX) {
+        /* It runs up to the limit, and is stopped there. */
+        r->seg_cpu_ns += limit_at - now;
+        REQ(r, q).cpu_ns = r->cfg.cpu_limit_ns;
+        REQ(r, q).terminated = true;
+        return false;
+    }
+    if (q != NONE && r->cfg.cpu_limit_ns > 0)
+        REQ(r, q).cpu_ns += cpu_ns;
     /* A segment's CPU saturates: a task that computes past the end of time ends with the run. */
-    r->seg_cpu_ns = eng_add(r->seg_start_ns + r->seg_cpu_ns, cpu_ns) - r->seg_start_ns;
+    r->seg_cpu_ns = end - r->seg_start_ns;
     return true;
 }
 
@@ -1188,6 +1346,9 @@ void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
         iso->mem > r->cfg.memory_limit_bytes && !iso->oom_pending) {
         iso->oom_pending = true;
         schedule(r, rt_time(r), EV_OOM, ref.slot, ref.id);
+        /* The isolate dies at this instant: its running segment goes no further. */
+        if (r->cur != NONE && TASK(r, r->cur).iso == ref.slot && !r->pausing)
+            pause_segment(r, rt_time(r));
     }
 }
 
@@ -1196,8 +1357,8 @@ void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
 static void kill_schedule(rt *r)
 {
     double gap_ns = -log1p(-rng_unit(r->faults)) / r->cfg.kill_rate_per_s * 1e9;
-    schedule(r, eng_add(eng_now(r->e), gap_ns > 4e18 ? (int64_t)4e18 : (int64_t)gap_ns), EV_KILL, 0,
-             0);
+    r->next_kill_ns = eng_add(eng_now(r->e), gap_ns > 4e18 ? (int64_t)4e18 : (int64_t)gap_ns);
+    schedule(r, r->next_kill_ns, EV_KILL, 0, 0);
 }
 
 void rt_set_faults_rng(rt *r, rng *faults_rng)
@@ -1216,6 +1377,7 @@ static void kill_one(rt *r)
         evict(r, r->live[k], RT_EVICT_KILLED);
     }
     /* Only while something else is going on: the faults never keep a run alive. */
+    r->next_kill_ns = ENG_TIME_MAX;
     if (eng_pending(r->e) > 0)
         kill_schedule(r);
 }
@@ -1364,9 +1526,10 @@ void rt_respond(rt *r, int status)
     r->stats.responded++;
     notify_request(r, q, RT_REQ_RESPONDED, rt_task_time(r));
     /* The budget only matters when waitUntil work exists beside the handler. */
-    if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1)
-        schedule(r, eng_add(rt_task_time(r), r->cfg.wait_until_budget_ns), EV_WU_DEADLINE, q,
-                 REQ(r, q).id);
+    if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1) {
+        REQ(r, q).wu_deadline_ns = eng_add(rt_task_time(r), r->cfg.wait_until_budget_ns);
+        schedule(r, REQ(r, q).wu_deadline_ns, EV_WU_DEADLINE, q, REQ(r, q).id);
+    }
 }
 
 void rt_wait_until(rt *r, void *ext)
@@ -1421,6 +1584,23 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
             kick(r, ev->a);
         }
         return true;
+    case EV_RESUME:
+        /* After whatever ending was due at this instant (scheduled before the pause, so it
+         * popped first): if the isolate survived, its paused tasks go on, then the rest. */
+        if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).npaused) {
+            resume_paused(r, ev->a, ev->time_ns);
+            if (iso_valid(r, ev->a, ev->b))
+                kick(r, ev->a);
+        }
+        return true;
+    case EV_IDLE:
+        /* Its last request ended at this instant, inside a segment that began earlier. */
+        if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).idle_pending) {
+            ISO(r, ev->a).idle_pending = false;
+            if (ISO(r, ev->a).state == ISO_ACTIVE && ISO(r, ev->a).in_flight == 0)
+                go_idle(r, ev->a);
+        }
+        return true;
     case EV_TIMER: {
         if (ev->a >= r->timers.n || TIMER(r, ev->a).id != ev->b)
             return true;
@@ -1452,6 +1632,7 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
         kill_one(r);
         return true;
     case EV_DEPLOY:
+        r->next_deploy = ev->a + 1;
         if (r->cfg.kind == RT_EDGE)
             while (r->nlive) /* oldest first */
                 evict(r, r->live[0], RT_EVICT_DEPLOY);

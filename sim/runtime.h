@@ -14,22 +14,36 @@
  *  - Lifecycle: starting -> active (a request or its waitUntil work in
  *    flight) -> idle -> evicted, by idle timeout (drawn when it goes idle),
  *    max lifetime, or deploy. Eviction destroys everything the isolate holds:
- *    globals, buffers, timers, tasks, in-flight responses.
+ *    globals, buffers, timers, tasks, in-flight responses. It goes idle at the
+ *    instant its last request ended (inside a segment: at the task time, not
+ *    when the segment began) and lives [idle, idle + timeout): an arrival at
+ *    exactly the deadline finds it evicted and starts another.
  *  - One thread per isolate. A task runs until it awaits or finishes; its
  *    synchronous steps hold the thread for their modelled CPU time; ready
  *    tasks run first-in first-out by (ready time, seq).
+ *  - Every event takes effect at its instant, even inside a CPU step: a
+ *    segment stops at the first pending instant that may end what runs in it
+ *    (a deploy, the isolate's lifetime, the next random kill - whose victim is
+ *    drawn only then, so every segment across it stops -, and for waitUntil
+ *    work its request's deadline). Its tasks pause there with the thread held
+ *    (EV_RESUME); the ending, scheduled earlier, goes first at that instant,
+ *    and if they survive it they go on with the rest of the step before
+ *    anything else runs on the isolate. An ending at exactly a step's end
+ *    stops it too: what would follow at that instant comes after the ending.
+ *    So nothing of a request or an isolate is ever timed after its end.
  *  - respond() sends the response; ctx.waitUntil work continues after it
  *    under one budget per request (30 s by default), then is cancelled.
- *  - Timers fire only while the isolate is active. While it is idle they are
- *    frozen; when it wakes, each overdue timer (and any timer task that was
- *    mid-await) fires once at that instant, in (due, seq) order, before the
- *    request that woke it runs.
+ *  - Timers fire only while the isolate is active, which lasts to the end of
+ *    its last request's CPU. While it is idle they are frozen; when it wakes,
+ *    each overdue timer (and any timer task that was mid-await) fires once at
+ *    that instant, in (due, seq) order, before the request that woke it runs.
  *  - Kind "server" (a long-lived container process): one process, never
  *    evicted, timers always fire; shutdown hooks run at the end.
  *  - Memory (edge kind): the host reports what an isolate holds (rt_mem_add).
  *    Holding more than memory_limit_bytes, even for an instant, evicts it
- *    (cause "memory") at the instant it crossed, once the running task yields
- *    the thread: exactly the limit is allowed, one byte more is not.
+ *    (cause "memory") at the instant it crossed: the running segment stops
+ *    after the step that crossed (rt_pausing) and the isolate dies then;
+ *    exactly the limit is allowed, one byte more is not.
  *  - Random kills (a fault): isolates die at kill_rate_per_s (a Poisson
  *    process drawn from the faults stream), the victim uniform among the
  *    live ones; cause "killed". The process stops when nothing else is
@@ -239,10 +253,18 @@ void rt_end(rt *r);
 int64_t rt_task_time(const rt *r);
 /*
  * Adds modelled CPU time to the running segment (holds the isolate's thread).
- * False when it took the task's request over the CPU limit: the request is
- * terminated, and the host must return from run() at once (rt_terminated).
+ * False when the host must return from run() at once without awaiting or finishing:
+ * the step took the task's request over the CPU limit (rt_terminated: the request is
+ * terminated), or an ending is pending inside the step (rt_pausing: the task pauses at
+ * that instant and run() is called again there to go on after the step, if it survives).
  */
 bool rt_cpu(rt *r, int64_t cpu_ns);
+/*
+ * The running segment stops: an ending is pending at the instant the task has reached
+ * (rt_cpu), or the isolate went over its memory limit (rt_mem_add). The host returns from
+ * run() before its next step, its state kept; run() is called again to go on.
+ */
+bool rt_pausing(const rt *r);
 /* The running task's request was terminated: run() must return without awaiting or finishing. */
 bool rt_terminated(const rt *r);
 /* Inside a task, its logical time; outside, the engine's time. */
