@@ -72,7 +72,7 @@ struct app {
     size_t nfree, capfree;
     FILE *trace;
     uint64_t work;       /* steps run on the slow path plus repeat iterations */
-    uint64_t work_limit; /* 0: none */
+    uint64_t work_limit; /* UINT64_MAX: none */
     bool exhausted;
 };
 
@@ -83,7 +83,7 @@ void app_set_trace(app *a, FILE *trace)
 
 void app_set_work_limit(app *a, uint64_t steps)
 {
-    a->work_limit = steps;
+    a->work_limit = steps ? steps : UINT64_MAX;
 }
 
 bool app_exhausted(const app *a)
@@ -94,15 +94,15 @@ bool app_exhausted(const app *a)
 /*
  * A program can loop without ever yielding (repeat inside repeat, 10^12 iterations), so
  * no event-level check would see it: the interpreter counts its own work. Past the limit
- * the task parks in an await that never ends (it lies past the end of time) and the run's
- * owner sees app_exhausted() as soon as the current event returns.
+ * the task parks in an await of 31 years (no run gets there: the budget stops it first) and the
+ * run's owner sees app_exhausted() as soon as the current event returns.
  */
 static bool over_budget(app *a, rt *r)
 {
-    if (!a->work_limit || ++a->work <= a->work_limit)
+    if (++a->work <= a->work_limit)
         return false;
     a->exhausted = true;
-    rt_await(r, ENG_TIME_MAX);
+    rt_await(r, DIST_MAX_NS);
     return true;
 }
 
@@ -146,6 +146,7 @@ app *app_new(const app_program *prog, rng *app_rng, const tel_ops *tel, void *te
     a->rand = app_rng;
     a->tel = tel;
     a->tel_ud = tel_ud;
+    a->work_limit = UINT64_MAX;
     return a;
 }
 

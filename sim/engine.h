@@ -40,7 +40,8 @@ typedef struct eng eng;
  */
 #define ENG_TIME_MAX (INT64_MAX / 2)
 
-/* t + d for t, d >= 0, saturating at ENG_TIME_MAX. */
+/* t + d for t, d >= 0, saturating at ENG_TIME_MAX. (An instant <= ENG_TIME_MAX plus one
+ * duration <= DIST_MAX_NS cannot overflow int64: hot paths that add one draw may add.) */
 static inline int64_t eng_add(int64_t t, int64_t d)
 {
     return d > ENG_TIME_MAX - t ? ENG_TIME_MAX : t + d;
@@ -54,8 +55,9 @@ void eng_free(eng *e);
 
 int64_t eng_now(const eng *e);
 /*
- * Schedules an event at time_ns (now <= time_ns <= ENG_TIME_MAX). Returns its seq, or 0 if memory
- * ran out (the caller treats that as fatal: a lost event would be a silent lie).
+ * Schedules an event at time_ns (>= now; past ENG_TIME_MAX it never pops in a run). Returns its
+ * seq, or 0 if memory ran out (the caller treats that as fatal: a lost event would be a silent
+ * lie).
  */
 uint64_t eng_at(eng *e, int64_t time_ns, uint32_t type, uint32_t a, uint64_t b);
 /* Pops the next event into *ev and advances the clock; false when none is left. */

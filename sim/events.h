@@ -58,6 +58,18 @@ static inline ev_owner ev_owner_of(uint32_t type)
     return type < EV_TYPE_COUNT ? (ev_owner)owners[type] : EV_OWNER_NONE;
 }
 
+/* The types an owner has, as a bit mask (every number is below 32): the run loop tests
+ * the runtime's, most events, with no table load. */
+#define EV_OWNER_MASK(owner) (0u EV_MAP(EV_MASK_##owner))
+#define EV_MASK_RUNTIME(name, num, str, owner, what)                                               \
+    | (EV_OWNER_##owner == EV_OWNER_RUNTIME ? 1u << num : 0u)
+_Static_assert(EV_TYPE_COUNT <= 32, "event types past 31: widen EV_OWNER_MASK");
+
+static inline int ev_is_runtime(uint32_t type)
+{
+    return type < 32 && ((EV_OWNER_MASK(RUNTIME) >> type) & 1u);
+}
+
 /* "arrival", "task_wake", ...; "?" for an unknown type. */
 const char *ev_name(uint32_t type);
 

@@ -515,23 +515,33 @@ static inline __attribute__((always_inline)) void run_task(rt *r, uint32_t s)
 
 static void request_settle(rt *r, uint32_t req_slot);
 
+/* The segment stopped at r->pause_ns: the thread is held until then (EV_RESUME). */
+static __attribute__((noinline)) bool segment_paused(rt *r, uint32_t iso_slot, int64_t now)
+{
+    isolate *iso = &ISO(r, iso_slot);
+    r->pausing = false;
+    if (iso->state == ISO_FREE)
+        return false;
+    assert(iso->npaused > 0 && r->pause_ns >= now);
+    (void)now;
+    /* Held: nothing else may take the thread, not even at the pause's own instant before
+     * EV_RESUME pops (make_ready and kick compare with busy_until_ns). */
+    iso->busy_until_ns = ENG_TIME_MAX;
+    schedule(r, r->pause_ns, EV_RESUME, iso_slot, iso->info.id);
+    return false;
+}
+
 /*
  * A segment that began at `now` is over: its CPU holds the thread, or - stopped at an
  * instant something may end it - the thread is held until then, when its paused tasks go
  * on first (EV_THREAD_FREE). False if the isolate is gone or its thread is held so.
  */
-static bool segment_over(rt *r, uint32_t iso_slot, int64_t now)
+static inline __attribute__((always_inline)) bool segment_over(rt *r, uint32_t iso_slot,
+                                                               int64_t now)
 {
     isolate *iso = &ISO(r, iso_slot);
-    if (r->pausing) {
-        r->pausing = false;
-        if (iso->state == ISO_FREE)
-            return false;
-        assert(iso->npaused > 0 && r->pause_ns >= now);
-        iso->busy_until_ns = r->pause_ns;
-        schedule(r, r->pause_ns, EV_RESUME, iso_slot, iso->info.id);
-        return false;
-    }
+    if (__builtin_expect(r->pausing, 0))
+        return segment_paused(r, iso_slot, now);
     if (iso->state == ISO_FREE)
         return false;
     if (r->seg_cpu_ns > 0)
@@ -547,6 +557,7 @@ static void resume_paused(rt *r, uint32_t iso_slot, int64_t now)
     uint32_t n = iso->npaused;
     iso->paused = NULL;
     iso->npaused = iso->cappaused = 0;
+    iso->busy_until_ns = now;
     r->seg_start_ns = now;
     r->seg_cpu_ns = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -585,10 +596,11 @@ static void kick(rt *r, uint32_t iso_slot)
     int64_t now = eng_now(r->e);
     for (;;) {
         isolate *iso = &ISO(r, iso_slot);
-        if (iso->state != ISO_ACTIVE || iso->ready_head == NONE || iso->npaused)
+        if (iso->state != ISO_ACTIVE || iso->ready_head == NONE)
             return;
         if (now < iso->busy_until_ns) {
-            if (!iso->free_event) {
+            /* ENG_TIME_MAX: held by paused tasks, whose EV_RESUME frees it. */
+            if (!iso->free_event && iso->busy_until_ns != ENG_TIME_MAX) {
                 iso->free_event = true;
                 schedule(r, iso->busy_until_ns, EV_THREAD_FREE, iso_slot, iso->info.id);
             }
@@ -609,7 +621,7 @@ static inline __attribute__((always_inline)) void make_ready(rt *r, uint32_t iso
 {
     isolate *iso = &ISO(r, iso_slot);
     if (iso->ready_head == NONE && iso->state == ISO_ACTIVE && r->cur == NONE && !r->hold &&
-        now >= iso->busy_until_ns && !iso->npaused) {
+        now >= iso->busy_until_ns) {
         if (run_segment(r, iso_slot, s, now) && ISO(r, iso_slot).ready_head != NONE)
             kick(r, iso_slot); /* it made others ready (a waitUntil resumed, a timer) */
         return;
@@ -935,7 +947,7 @@ static void request_settle(rt *r, uint32_t q)
         request_end(r, q);
 }
 
-static uint32_t route(rt *r, const rt_arrival *a)
+static inline __attribute__((always_inline)) uint32_t route(rt *r, const rt_arrival *a)
 {
     uint32_t limit = r->cfg.kind == RT_SERVER ? UINT32_MAX : r->cfg.max_concurrency;
     const load_heap *lh = &r->loads[a->colo];
@@ -1000,17 +1012,29 @@ uint64_t rt_request_arrive(rt *r)
     return rt_request_arrive_at(r, &one);
 }
 
+/* The isolate routing picked is at its idle deadline: evicted first, routed again. Out of
+ * line, so that route stays inlined into the arrival. */
+static __attribute__((noinline)) uint32_t reroute(rt *r, const rt_arrival *a, uint32_t s)
+{
+    do {
+        evict(r, s, RT_EVICT_IDLE);
+        s = route(r, a);
+    } while (ISO(r, s).state == ISO_IDLE && ISO(r, s).idle_deadline_ns <= eng_now(r->e));
+    return s;
+}
+
 uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
 {
     assert(a->colo < r->cfg.ncolos && (!r->sticky || a->key < r->cfg.keys));
     r->stats.arrived++;
     r->colo_stats[a->colo].arrived++;
     uint32_t s = route(r, a);
+    isolate *iso = &ISO(r, s);
     /* An isolate lives [idle, idle deadline): an arrival at exactly its deadline finds it
      * evicted, whichever of the two events pops first. */
-    while (ISO(r, s).state == ISO_IDLE && ISO(r, s).idle_deadline_ns <= eng_now(r->e)) {
-        evict(r, s, RT_EVICT_IDLE);
-        s = route(r, a);
+    if (__builtin_expect(iso->state == ISO_IDLE, 0) && iso->idle_deadline_ns <= eng_now(r->e)) {
+        s = reroute(r, a, s);
+        iso = &ISO(r, s);
     }
     uint32_t q = pool_get(&r->reqs);
     request *rq = &REQ(r, q);
@@ -1028,7 +1052,6 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->subrequests = rq->conns = 0;
     rq->waits = NULL;
     rq->whead = rq->nwaits = rq->capwaits = 0;
-    isolate *iso = &ISO(r, s);
     iso->in_flight++;
     load_changed(r, s);
     iso->info.requests_served++;
@@ -1465,7 +1488,10 @@ __attribute__((hot)) void rt_await(rt *r, int64_t latency_ns) /* hot: see engine
     assert(r->cur != NONE);
     task *t = &TASK(r, r->cur);
     t->state = T_WAITING;
-    schedule(r, eng_add(rt_task_time(r), latency_ns > 0 ? latency_ns : 0), EV_TASK_WAKE, r->cur,
+    /* No saturation needed on this hot path: the task time is at most ENG_TIME_MAX and a
+     * latency at most DIST_MAX_NS, so the sum fits in int64 (engine.h). */
+    assert(latency_ns <= DIST_MAX_NS);
+    schedule(r, rt_task_time(r) + (latency_ns > 0 ? latency_ns : 0), EV_TASK_WAKE, r->cur,
              t->pub.id);
 }
 
