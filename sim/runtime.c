@@ -522,7 +522,8 @@ static __attribute__((noinline)) bool segment_paused(rt *r, uint32_t iso_slot, i
     r->pausing = false;
     if (iso->state == ISO_FREE)
         return false;
-    assert(iso->npaused > 0 && r->pause_ns >= now);
+    /* (No paused task when a C continuation crossed the memory limit: it ran to its end.) */
+    assert(r->pause_ns >= now);
     (void)now;
     /* Held: nothing else may take the thread, not even at the pause's own instant before
      * EV_RESUME pops (make_ready and kick compare with busy_until_ns). */
@@ -549,7 +550,8 @@ static inline __attribute__((always_inline)) bool segment_over(rt *r, uint32_t i
     return true;
 }
 
-/* The paused tasks of the isolate go on, innermost first, in one segment at `now`. */
+/* The paused tasks of the isolate go on, innermost first, in one segment at `now`; the
+ * thread it held is free again when they yield. */
 static void resume_paused(rt *r, uint32_t iso_slot, int64_t now)
 {
     isolate *iso = &ISO(r, iso_slot);
@@ -1613,8 +1615,8 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
     case EV_RESUME:
         /* After whatever ending was due at this instant (scheduled before the pause, so it
          * popped first): if the isolate survived, its paused tasks go on, then the rest. */
-        if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).npaused) {
-            resume_paused(r, ev->a, ev->time_ns);
+        if (iso_valid(r, ev->a, ev->b)) {
+            resume_paused(r, ev->a, ev->time_ns); /* (none: the thread is free again) */
             if (iso_valid(r, ev->a, ev->b))
                 kick(r, ev->a);
         }
