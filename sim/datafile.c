@@ -8,27 +8,98 @@
 
 #define DF_MAX_BYTES ((long)256 << 20)
 
-static char *trim(char *s)
+static int blank(char c)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
+    return c == ' ' || c == '\t';
 }
 
-static int push_row(df_table *t, size_t *cap, df_row row)
+/* [*b, *e): [p, stop) without leading blanks and trailing blanks or CRs. */
+static void trim_span(char *p, char *stop, char **b, char **e)
 {
-    if (t->nrows == *cap) {
-        size_t nc = *cap ? *cap * 2 : 256;
-        df_row *nr = realloc(t->rows, nc * sizeof *nr);
-        if (!nr)
+    while (p < stop && blank(*p))
+        p++;
+    while (stop > p && (blank(stop[-1]) || stop[-1] == '\r'))
+        stop--;
+    *b = p;
+    *e = stop;
+}
+
+/* The line at p (text ends at end): its trimmed content in [*b, *e); returns the next line. */
+static char *next_line(char *p, char *end, char **b, char **e)
+{
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    trim_span(p, nl ? nl : end, b, e);
+    return nl ? nl + 1 : end;
+}
+
+static int is_row(const char *b, const char *e)
+{
+    return b < e && *b != '#';
+}
+
+static size_t commas(const char *b, const char *e)
+{
+    size_t n = 0;
+    for (const char *c = b; (c = memchr(c, ',', (size_t)(e - c))); c++)
+        n++;
+    return n;
+}
+
+/*
+ * Two passes over the text: the first counts rows and cells so that each array is allocated
+ * once at its exact size (no per-row allocations, no growth slack, no copies while growing)
+ * and the limits are checked before anything is allocated; the second cuts and fills.
+ */
+static int index_text(const char *path, df_table *t, char *p, char *end, char *err, size_t errlen)
+{
+    size_t nrows = 0, ncells = 0;
+    unsigned line = 0;
+    char *b, *e;
+    for (char *q = p; q < end;) {
+        line++;
+        q = next_line(q, end, &b, &e);
+        if (!is_row(b, e))
+            continue;
+        nrows++;
+        ncells += commas(b, e) + 1;
+        if (nrows > DF_MAX_ROWS || ncells > DF_MAX_CELLS) {
+            snprintf(err, errlen, "%s:%u: more than %zu %s: a data file holds at most that many",
+                     path, line, nrows > DF_MAX_ROWS ? DF_MAX_ROWS : DF_MAX_CELLS,
+                     nrows > DF_MAX_ROWS ? "rows" : "cells");
             return -1;
-        t->rows = nr;
-        *cap = nc;
+        }
     }
-    t->rows[t->nrows++] = row;
+    if (nrows == 0)
+        return 0;
+    t->rows = malloc(nrows * sizeof *t->rows);
+    t->cells = malloc(ncells * sizeof *t->cells);
+    if (!t->rows || !t->cells) {
+        snprintf(err, errlen, "%s: out of memory for %zu rows", path, nrows);
+        return -1;
+    }
+    line = 0;
+    char **cell = t->cells;
+    while (p < end) {
+        line++;
+        p = next_line(p, end, &b, &e);
+        if (!is_row(b, e))
+            continue;
+        *e = '\0'; /* the newline, a trailing blank or CR, or the text's own terminator */
+        df_row *row = &t->rows[t->nrows++];
+        *row = (df_row){cell, 0, line};
+        for (char *c = b;;) {
+            char *comma = memchr(c, ',', (size_t)(e - c));
+            char *cb, *ce;
+            trim_span(c, comma ? comma : e, &cb, &ce);
+            *ce = '\0';
+            *cell++ = cb;
+            row->ncells++;
+            if (!comma)
+                break;
+            c = comma + 1;
+        }
+    }
+    t->ncells = ncells;
     return 0;
 }
 
@@ -63,57 +134,20 @@ int df_load(const char *path, df_table *out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: a NUL byte: not a text file", path);
         return -1;
     }
-    size_t cap = 0;
-    unsigned line = 0;
     char *p = out->text;
     if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3; /* a UTF-8 byte order mark, as spreadsheets write */
-    while (p && *p) {
-        line++;
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        char *l = trim(p);
-        p = nl ? nl + 1 : NULL;
-        if (!*l || *l == '#')
-            continue;
-        df_row row = {NULL, 0, line};
-        size_t ccap = 0;
-        for (char *c = l;;) {
-            char *comma = strchr(c, ',');
-            if (comma)
-                *comma = '\0';
-            if (row.ncells == ccap) {
-                ccap = ccap ? ccap * 2 : 4;
-                char **nc = realloc(row.cells, ccap * sizeof *nc);
-                if (!nc) {
-                    free(row.cells);
-                    df_free(out);
-                    snprintf(err, errlen, "%s: out of memory", path);
-                    return -1;
-                }
-                row.cells = nc;
-            }
-            row.cells[row.ncells++] = trim(c);
-            if (!comma)
-                break;
-            c = comma + 1;
-        }
-        if (push_row(out, &cap, row)) {
-            free(row.cells);
-            df_free(out);
-            snprintf(err, errlen, "%s: out of memory", path);
-            return -1;
-        }
+    if (index_text(path, out, p, out->text + size, err, errlen)) {
+        df_free(out);
+        return -1;
     }
     return 0;
 }
 
 void df_free(df_table *t)
 {
-    for (size_t i = 0; i < t->nrows; i++)
-        free(t->rows[i].cells);
     free(t->rows);
+    free(t->cells);
     free(t->text);
     memset(t, 0, sizeof *t);
 }

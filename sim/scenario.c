@@ -773,7 +773,7 @@ static int load_replay(cctx *c, const cJSON *rp, wl_config *wc)
         if (col_key > need)
             need = col_key;
         if ((int)row->ncells <= need) {
-            rc = cfail(c, jp, "%s:%u: expected %d columns, got %zu", path, row->line, need + 1,
+            rc = cfail(c, jp, "%s:%u: expected %d columns, got %u", path, row->line, need + 1,
                        row->ncells);
             goto done;
         }
