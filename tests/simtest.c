@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,21 +69,51 @@ void simrun_free(simrun *s)
     free(s->summary);
 }
 
-int events_of(const simrun *s, const char *type)
+/*
+ * The event line at p, "time seq type a b", ending at nl (or the text's end): its time and
+ * type. False for other lines (the seed). Reads the line once: sscanf on the log would
+ * measure the whole rest of it on every call (quadratic over a day of events).
+ */
+static bool event_at(const char *p, const char *nl, int64_t *t, const char **type, size_t *tlen)
+{
+    if (p == nl || *p < '0' || *p > '9')
+        return false; /* strtoll would skip blanks, newlines included */
+    char *q;
+    int64_t v = strtoll(p, &q, 10);
+    if (q == nl || *q++ != ' ')
+        return false;
+    while (q < nl && *q >= '0' && *q <= '9')
+        q++; /* the sequence number */
+    if (q == nl || *q++ != ' ')
+        return false;
+    const char *sp = memchr(q, ' ', (size_t)(nl - q));
+    *t = v;
+    *type = q;
+    *tlen = (size_t)((sp ? sp : nl) - q);
+    return true;
+}
+
+int events_between(const simrun *s, const char *type, int64_t from, int64_t to)
 {
     int n = 0;
-    size_t tl = strlen(type);
+    size_t want = strlen(type);
     for (const char *p = s->events; p && *p;) {
         const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        /* "time seq type a b" */
-        const char *sp1 = memchr(p, ' ', len);
-        const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - p)) : NULL;
-        if (sp2 && strncmp(sp2 + 1, type, tl) == 0 && sp2[1 + tl] == ' ')
+        const char *end = nl ? nl : p + strlen(p);
+        int64_t t;
+        const char *ty;
+        size_t tl;
+        if (event_at(p, end, &t, &ty, &tl) && tl == want && memcmp(ty, type, tl) == 0 &&
+            t >= from && t < to)
             n++;
-        p = nl ? nl + 1 : p + len;
+        p = nl ? nl + 1 : end;
     }
     return n;
+}
+
+int events_of(const simrun *s, const char *type)
+{
+    return events_between(s, type, INT64_MIN, INT64_MAX); /* no event is at INT64_MAX */
 }
 
 int trace_count(const simrun *s, const char *needle)
@@ -113,4 +144,29 @@ const char *trace_line(const simrun *s, const char *needle, int nth)
         break;
     }
     return line;
+}
+
+int lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+    for (const char *p = text; p && *p;) {
+        if (strncmp(p, prefix, len) == 0)
+            n++;
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return n;
+}
+
+const char *line_starting(const char *text, const char *prefix)
+{
+    size_t len = strlen(prefix);
+    for (const char *p = text; p && *p;) {
+        if (strncmp(p, prefix, len) == 0)
+            return p;
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return NULL;
 }

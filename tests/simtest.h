@@ -31,9 +31,20 @@ simrun sim_text_in(const char *json, int64_t seed, const char *dir, const char *
 void simrun_free(simrun *s);
 /* Number of lines in the event log whose type is `type` ("task_wake"...). */
 int events_of(const simrun *s, const char *type);
-/* Number of trace lines containing `needle`. */
+/* Number of event lines of `type` whose time is in [from, to) ns. */
+int events_between(const simrun *s, const char *type, int64_t from, int64_t to);
+/*
+ * Number of trace lines containing `needle` anywhere: for needles inside a line (" await A").
+ * A needle that starts with a time must use lines_starting: "5000000 r1" is inside
+ * "15000000 r1".
+ */
 int trace_count(const simrun *s, const char *needle);
 /* The trace line (without newline, static buffer) of the n-th (0-based) match, or "". */
 const char *trace_line(const simrun *s, const char *needle, int nth);
+/* Number of lines of `text` (a trace or an event log) that start with `prefix`. */
+int lines_starting(const char *text, const char *prefix);
+/* The first line of `text` that starts with `prefix` (a pointer into text, so that two can
+ * be ordered), or NULL. */
+const char *line_starting(const char *text, const char *prefix);
 
 #endif

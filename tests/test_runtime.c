@@ -386,8 +386,8 @@ static void test_idle_eviction(void **state)
     assert_int_equal(s.r.rt.alive_at_end, 1);
     assert_int_equal(s.r.rt.completed, 2);
     /* Evicted exactly idle_timeout after it went idle (response at 6 ms). */
-    assert_non_null(strstr(s.events, "\n100006000000 "));
-    assert_non_null(strstr(s.trace, "1000001000000 r2 i2 t2 handler runs"));
+    assert_int_equal(events_between(&s, "idle_evict", 100006000000, 100006000001), 1);
+    assert_non_null(line_starting(s.trace, "1000001000000 r2 i2 t2 handler runs"));
     simrun_free(&s);
 }
 
@@ -431,7 +431,8 @@ static void test_deploy_replaces_every_isolate(void **state)
     assert_int_equal(s.r.rt.alive_at_end, 2);
     assert_int_equal(s.r.rt.arrived, 100);
     assert_int_equal(s.r.rt.completed, 98);
-    assert_non_null(strstr(s.trace, "5050000000 r50 i2 t50 handler discarded isolate evicted"));
+    assert_non_null(
+        line_starting(s.trace, "5050000000 r50 i2 t50 handler discarded isolate evicted"));
     simrun_free(&s);
 }
 
@@ -456,13 +457,13 @@ static void test_wait_until_budget_cancels(void **state)
     assert_int_equal(over.r.rt.wait_until_cancelled, 1);
     assert_int_equal(over.r.tel.metrics, 0); /* the step after the await never ran */
     assert_int_equal(over.r.rt.completed, 1);
-    assert_non_null(strstr(over.trace, "30001000000 r1 i1 t2 wait_until cancelled"));
+    assert_non_null(line_starting(over.trace, "30001000000 r1 i1 t2 wait_until cancelled"));
     simrun_free(&over);
 
     simrun under = sim_text(budget_scenario(20), -1);
     assert_int_equal(under.r.rt.wait_until_cancelled, 0);
     assert_int_equal(under.r.tel.metrics, 1);
-    assert_non_null(strstr(under.trace, "20001000000 r1 i1 t2 wait_until metric after"));
+    assert_non_null(line_starting(under.trace, "20001000000 r1 i1 t2 wait_until metric after"));
     simrun_free(&under);
 }
 
@@ -508,10 +509,10 @@ static void test_timers_freeze_while_idle_and_catch_up(void **state)
     assert_int_equal(s.r.rt.timers_fired, 1);
     assert_int_equal(s.r.rt.timers_caught_up, 1);
     /* It fires at the wake-up instant, before the request that woke the isolate. */
-    const char *timer = strstr(s.trace, "300000000000 r1 i1 t2 timer runs");
-    const char *req = strstr(s.trace, "300000000000 r2 i1 t3 handler runs");
+    const char *timer = line_starting(s.trace, "300000000000 r1 i1 t2 timer runs");
+    const char *req = line_starting(s.trace, "300000000000 r2 i1 t3 handler runs");
     assert_true(timer && req && timer < req);
-    assert_null(strstr(s.trace, "100001000000 "));
+    assert_null(line_starting(s.trace, "100001000000 "));
     simrun_free(&s);
 }
 
@@ -531,7 +532,7 @@ static void test_server_timers_fire_while_idle(void **state)
     simrun s = sim_text(timer_scenario(", \"kind\": \"server\", \"deploys_s\": [50]", 300, 50), -1);
     assert_int_equal(s.r.rt.timers_fired, 1);
     assert_int_equal(s.r.rt.timers_caught_up, 0);
-    assert_non_null(strstr(s.trace, "100001000000 r1 i1 t2 timer runs"));
+    assert_non_null(line_starting(s.trace, "100001000000 r1 i1 t2 timer runs"));
     assert_int_equal(s.r.rt.isolates_created, 1);
     assert_int_equal(s.r.rt.evicted[RT_EVICT_IDLE] + s.r.rt.evicted[RT_EVICT_DEPLOY], 0);
     simrun_free(&s);
@@ -552,15 +553,15 @@ static void test_interval_freezes_then_resumes(void **state)
      * from 25 s, its 30 s tick is frozen and fires once at 100 s, when r2 wakes the isolate,
      * before r2 runs. Then r1's interval (re-armed at 100 s) and r2's own tick at 110 and
      * 120 s during r2's waitUntil; the 130 s ticks find the isolate idle again. */
-    assert_non_null(strstr(s.trace, "\n10000000000 r1 i1 t3 timer runs"));
-    assert_non_null(strstr(s.trace, "\n20000000000 r1 i1 t4 timer runs"));
-    assert_null(strstr(s.trace, "\n30000000000 "));
-    const char *late = strstr(s.trace, "\n100000000000 r1 i1 t5 timer runs");
-    const char *r2 = strstr(s.trace, "\n100000000000 r2 i1 t6 handler runs");
+    assert_non_null(line_starting(s.trace, "10000000000 r1 i1 t3 timer runs"));
+    assert_non_null(line_starting(s.trace, "20000000000 r1 i1 t4 timer runs"));
+    assert_null(line_starting(s.trace, "30000000000 "));
+    const char *late = line_starting(s.trace, "100000000000 r1 i1 t5 timer runs");
+    const char *r2 = line_starting(s.trace, "100000000000 r2 i1 t6 handler runs");
     assert_true(late && r2 && late < r2);
-    assert_non_null(strstr(s.trace, "\n110000000000 r1 i1 t8 timer runs"));
-    assert_non_null(strstr(s.trace, "\n110000000000 r2 i1 t9 timer runs"));
-    assert_null(strstr(s.trace, "\n130000000000 "));
+    assert_non_null(line_starting(s.trace, "110000000000 r1 i1 t8 timer runs"));
+    assert_non_null(line_starting(s.trace, "110000000000 r2 i1 t9 timer runs"));
+    assert_null(line_starting(s.trace, "130000000000 "));
     assert_int_equal(s.r.rt.timers_caught_up, 1);
     assert_int_equal(s.r.rt.timers_fired, 2 + 1 + 2 + 2);
     assert_int_equal(s.r.rt.wait_until_cancelled, 0);
@@ -577,9 +578,9 @@ static void test_single_thread_runs_ready_tasks_fifo(void **state)
         " \"runtime\": {\"cold_start\": {\"fixed_ms\": 5}},"
         " \"app\": {\"handler\": [{\"cpu\": {\"fixed_ms\": 10}}, {\"respond\": {}}]}}",
         -1);
-    assert_non_null(strstr(s.trace, "5000000 r1 i1 t1 handler runs"));
-    assert_non_null(strstr(s.trace, "15000000 r2 i1 t2 handler runs"));
-    assert_non_null(strstr(s.trace, "25000000 r3 i1 t3 handler runs"));
+    assert_non_null(line_starting(s.trace, "5000000 r1 i1 t1 handler runs"));
+    assert_non_null(line_starting(s.trace, "15000000 r2 i1 t2 handler runs"));
+    assert_non_null(line_starting(s.trace, "25000000 r3 i1 t3 handler runs"));
     assert_int_equal(events_of(&s, "thread_free"), 2);
     simrun_free(&s);
 }
