@@ -7,8 +7,11 @@
  *  - A 2xx is sent only after the transaction holding the request's rows has
  *    committed (WAL, synchronous=NORMAL: durable across a process kill).
  *  - Nothing is deduplicated: an item received twice is two rows.
- *  - When a request carries X-Edgeloss-Time-Ns, that virtual time is used for
- *    recording and for every time-based decision (caps); else the wall clock.
+ *  - The simulator's headers (X-Edgeloss-Time-Ns, -Run, -Attempt) are honoured
+ *    only when the server is opened with trust_sim_headers; then a request's
+ *    X-Edgeloss-Time-Ns is the virtual time used for recording and for every
+ *    time-based decision (caps). Otherwise, or without it, the wall clock is.
+ *  - Caps count per API key when keys are configured, else per client address.
  *  - Requests are decoded and committed on one thread: the server's own
  *    thread (ING_RUN_THREAD) or the caller's (ING_RUN_EXTERNAL, pumped with
  *    ing_server_pump). Both run the same code; only who calls it differs.
@@ -19,6 +22,7 @@
 #ifndef EDGELOSS_INGEST_H
 #define EDGELOSS_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +57,14 @@ typedef struct ing_options {
     const char *db_path;      /* SQLite file, created if missing; required */
     const ing_config *config; /* NULL: no keys, no caps, default limits */
     ing_run_mode mode;
+    /*
+     * Honour the X-Edgeloss-* request headers, which let the client choose the
+     * time caps are counted in and the run it is recorded under: only for a
+     * client that is the simulator (the embedded server, or the binary's
+     * --trust-sim-headers). False: they are ignored (wall clock, no run id,
+     * no attempt), as for any client that could lie.
+     */
+    bool trust_sim_headers;
 } ing_options;
 
 typedef struct ing_server ing_server;

@@ -1,6 +1,6 @@
 /*
  * mock-ingest: standalone OTLP/HTTP JSON ingest recording into SQLite.
- *   mock-ingest --listen 127.0.0.1:PORT --db FILE [--config FILE.json]
+ *   mock-ingest --listen 127.0.0.1:PORT --db FILE [--config FILE.json] [--trust-sim-headers]
  * The first line on stdout is exactly the base URL. Runs until SIGINT/SIGTERM,
  * then commits what is pending and exits 0.
  */
@@ -9,17 +9,23 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
 {
-    fputs("usage: mock-ingest --listen HOST:PORT --db FILE [--config FILE.json]\n"
-          "  --listen HOST:PORT  numeric IPv4 address and port (port 0 picks a free one);\n"
-          "                      default 127.0.0.1:0\n"
-          "  --db FILE           SQLite database to record into (created if missing)\n"
-          "  --config FILE.json  API keys, caps and limits (see mock-ingest/README.md)\n"
+    fputs("usage: mock-ingest --listen HOST:PORT --db FILE [--config FILE.json]"
+          " [--trust-sim-headers]\n"
+          "  --listen HOST:PORT   numeric IPv4 address and port (port 0 picks a free one);\n"
+          "                       default 127.0.0.1:0\n"
+          "  --db FILE            SQLite database to record into (created if missing)\n"
+          "  --config FILE.json   API keys, caps and limits (see mock-ingest/README.md)\n"
+          "  --trust-sim-headers  honour the simulator's X-Edgeloss-* request headers\n"
+          "                       (virtual time for caps, run id, attempt); only when every\n"
+          "                       client is the simulator (edgeloss run --ingest URL).\n"
+          "                       Without it they are ignored: wall clock, no run id\n"
           "The first line printed is the base URL, e.g. http://127.0.0.1:4318\n",
           f);
 }
@@ -43,11 +49,16 @@ static int parse_listen(const char *arg, char *host, size_t hostlen, uint16_t *p
 int main(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:0", *db = NULL, *config_path = NULL;
+    bool trust = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--trust-sim-headers") == 0) {
+            trust = true;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "mock-ingest: %s needs a value\n", a);
@@ -91,8 +102,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    ing_options opt = {
-        .listen_host = host, .port = port, .db_path = db, .config = cfg, .mode = ING_RUN_THREAD};
+    ing_options opt = {.listen_host = host,
+                       .port = port,
+                       .db_path = db,
+                       .config = cfg,
+                       .mode = ING_RUN_THREAD,
+                       .trust_sim_headers = trust};
     ing_server *srv;
     int rc = ing_server_open(&opt, &srv, err, sizeof err);
     ing_config_free(cfg);
@@ -104,8 +119,9 @@ int main(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr,
             "mock-ingest: recording into %s; POST OTLP/HTTP JSON to %s/v1/traces, "
-            "/v1/metrics, /v1/logs; GET %s/stats\n",
-            db, ing_server_url(srv), ing_server_url(srv));
+            "/v1/metrics, /v1/logs; GET %s/stats; X-Edgeloss-* headers %s\n",
+            db, ing_server_url(srv), ing_server_url(srv),
+            trust ? "honoured (--trust-sim-headers)" : "ignored");
     int sig;
     sigwait(&set, &sig);
     ing_server_close(srv);

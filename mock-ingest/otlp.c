@@ -598,6 +598,15 @@ int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len, ch
         snprintf(err, errlen, "empty body: expected a JSON object");
         return OTLP_BAD_REQUEST;
     }
+    /* cJSON takes a NUL for whitespace and the end of the text, so "{}\0junk"
+     * would pass with the junk unread; JSON allows no NUL outside strings, and
+     * inside them it is written \u0000. */
+    const char *nul = memchr(body, '\0', len);
+    if (nul) {
+        snprintf(err, errlen, "body is not valid JSON (NUL byte at byte %zu)",
+                 (size_t)(nul - body));
+        return OTLP_BAD_REQUEST;
+    }
     json_arena_begin(&b->json);
     int rc = parse_and_walk(b, sig, body, len, err, errlen);
     /* Items hold copies in b->arena: the tree dies with the scope. */

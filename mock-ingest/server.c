@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "headers.h"
 #include "otlp.h"
 #include "policy.h"
 #include "store.h"
@@ -68,6 +69,8 @@ struct ing_server {
     ing_writer *w;
     ing_config *cfg;
     ing_run_mode mode;
+    bool trust_sim_headers; /* honour X-Edgeloss-* (headers.h) */
+    bool told_untrusted;    /* the one note that they were ignored has been printed */
     uint16_t port;
     char url[64];
     int epoll_fd;
@@ -94,6 +97,7 @@ struct conn {
     store_request rec;
     ing_job job; /* while suspended: owned by the writer */
     char key[256];
+    char client[64]; /* peer address: the sender a keyless cap counts */
     char message[256];
 };
 
@@ -235,17 +239,65 @@ static void record_detached(conn *c)
         return; /* only the record of a refusal is lost, never an acknowledged item */
     d->rec = c->rec;
     char *pos = d->text, *end = d->text + sizeof d->text;
-    d->rec.method = copy_into(&pos, end, c->rec.method);
-    d->rec.path = copy_into(&pos, end, c->rec.path);
+    /* Bounded fields first (the ingest's own message, the address, a key and a run
+     * of at most 255 bytes); what a client may make as long as it likes last, so
+     * an 8 KB path is what gets cut, not the rest of the row. */
     d->rec.message = copy_into(&pos, end, c->rec.message);
-    d->rec.content_type = copy_into(&pos, end, c->rec.content_type);
-    d->rec.content_encoding = copy_into(&pos, end, c->rec.content_encoding);
+    d->rec.client = copy_into(&pos, end, c->rec.client);
     d->rec.api_key = copy_into(&pos, end, c->rec.api_key);
     d->rec.run = copy_into(&pos, end, c->rec.run);
+    d->rec.method = copy_into(&pos, end, c->rec.method);
+    d->rec.content_encoding = copy_into(&pos, end, c->rec.content_encoding);
+    d->rec.content_type = copy_into(&pos, end, c->rec.content_type);
+    d->rec.path = copy_into(&pos, end, c->rec.path);
     d->job.rec = &d->rec;
     d->job.done = detached_done;
     d->job.ud = d;
     hand_over(c->srv, &d->job);
+}
+
+typedef struct header_count {
+    const char *name;
+    unsigned n;
+} header_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    header_count *hc = cls;
+    if (key && strcasecmp(key, hc->name) == 0)
+        hc->n++;
+    return MHD_YES;
+}
+
+/* hdr_lookup_fn over libmicrohttpd: the first value, and how often it was sent. */
+static const char *lookup_header(void *ud, const char *name, unsigned *count)
+{
+    struct MHD_Connection *mc = ud;
+    header_count hc = {name, 0};
+    MHD_get_connection_values(mc, MHD_HEADER_KIND, count_header, &hc);
+    *count = hc.n;
+    return header(mc, name);
+}
+
+/* The peer's numeric address into out[len] ("" when libmicrohttpd does not know it). */
+static void client_address(struct MHD_Connection *mc, char *out, size_t len)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET) {
+        struct sockaddr_in in4;
+        memcpy(&in4, sa, sizeof in4);
+        inet_ntop(AF_INET, &in4.sin_addr, out, (socklen_t)len);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof in6);
+        inet_ntop(AF_INET6, &in6.sin6_addr, out, (socklen_t)len);
+    }
 }
 
 static void on_headers(conn *c, const char *url, const char *method)
@@ -261,24 +313,27 @@ static void on_headers(conn *c, const char *url, const char *method)
     r->status = 200;
     r->content_type = header(mc, MHD_HTTP_HEADER_CONTENT_TYPE);
     r->content_encoding = header(mc, MHD_HTTP_HEADER_CONTENT_ENCODING);
-    r->run = header(mc, "X-Edgeloss-Run");
+    client_address(mc, c->client, sizeof c->client);
+    r->client = c->client[0] ? c->client : NULL;
     c->rt = route_of(url);
 
-    const char *vt = header(mc, "X-Edgeloss-Time-Ns");
-    if (vt) {
-        if (!parse_int64(vt, &r->time_ns) || r->time_ns < 0) {
-            r->time_ns = r->wall_ns;
-            set_error(c, 400, "bad_header", "X-Edgeloss-Time-Ns must be a whole number >= 0");
-            return;
-        }
-        r->time_virtual = true;
-    }
-    const char *att = header(mc, "X-Edgeloss-Attempt");
-    if (att && (!parse_int64(att, &r->attempt) || r->attempt < 0)) {
-        r->attempt = -1;
-        set_error(c, 400, "bad_header", "X-Edgeloss-Attempt must be a whole number >= 0");
+    hdr_sim sim;
+    char msg[256];
+    if (hdr_sim_read(srv->trust_sim_headers, lookup_header, mc, &sim, msg, sizeof msg)) {
+        set_error(c, 400, "bad_header", msg);
         return;
     }
+    if (sim.ignored && !srv->told_untrusted) {
+        srv->told_untrusted = true;
+        fprintf(stderr, "mock-ingest: ignoring X-Edgeloss-* request headers (wall clock, no run"
+                        " id): start with --trust-sim-headers to honour them\n");
+    }
+    if (sim.time_virtual) {
+        r->time_ns = sim.time_ns;
+        r->time_virtual = true;
+    }
+    r->run = sim.run;
+    r->attempt = sim.attempt;
     if (c->rt == ROUTE_NONE) {
         set_error(c, 404, "not_found",
                   "unknown path: expected /v1/traces, /v1/metrics, /v1/logs or /stats");
@@ -361,8 +416,15 @@ static int inflate_body(ing_server *srv, const ing_buf *in, size_t limit, const 
             *msg = "decompressed body exceeds the size limit";
             return 413;
         }
-        if (rc == Z_STREAM_END)
+        if (rc == Z_STREAM_END) {
+            if (zs.avail_in != 0) {
+                /* A second member or junk: decoding only the first would drop data silently. */
+                inflateEnd(&zs);
+                *msg = "body is not valid gzip (data after the end of the gzip stream)";
+                return 400;
+            }
             break;
+        }
         if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
             inflateEnd(&zs);
             *msg = "body is not valid gzip";
@@ -669,6 +731,7 @@ int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t 
     srv->epoll_fd = -1;
     srv->wake_fd = -1;
     srv->mode = opt->mode;
+    srv->trust_sim_headers = opt->trust_sim_headers;
     int rc = ING_NOMEM;
     if (opt->config) {
         srv->cfg = ing_config_dup(opt->config);

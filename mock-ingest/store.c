@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+/* 2: requests.client, for keyless caps per address (a version 1 file gains it on open). */
+#define SCHEMA_VERSION 2
 #define STORE_STR2(x)  #x
 #define STORE_STR(x)   STORE_STR2(x)
 
@@ -33,6 +34,7 @@ static const char schema_sql[] =
     "  bytes_wire INTEGER NOT NULL,"
     "  bytes_body INTEGER NOT NULL,"
     "  api_key TEXT,"
+    "  client TEXT,"
     "  items_received INTEGER NOT NULL,"
     "  items_accepted INTEGER NOT NULL,"
     "  items_rejected INTEGER NOT NULL,"
@@ -40,6 +42,7 @@ static const char schema_sql[] =
     "  attempt INTEGER"
     ");"
     "CREATE INDEX IF NOT EXISTS requests_key_time ON requests(api_key, time_ns);"
+    "CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, time_ns);"
     "CREATE TABLE IF NOT EXISTS items ("
     "  id INTEGER PRIMARY KEY,"
     "  request INTEGER NOT NULL REFERENCES requests(id),"
@@ -75,7 +78,8 @@ enum {
     Q_INSERT_REQUEST,
     Q_INSERT_ITEM,
     Q_INSERT_ITEMS, /* ITEM_ROWS rows at once */
-    Q_ACCEPTED_IN,
+    Q_ACCEPTED_BY_KEY,
+    Q_ACCEPTED_BY_CLIENT,
     Q_COUNT
 };
 
@@ -99,16 +103,19 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_ROLLBACK] = "ROLLBACK",
     [Q_INSERT_REQUEST] =
         "INSERT INTO requests (time_ns, wall_ns, time_source, method, path, status, reason,"
-        " message, content_type, content_encoding, bytes_wire, bytes_body, api_key,"
+        " message, content_type, content_encoding, bytes_wire, bytes_body, api_key, client,"
         " items_received, items_accepted, items_rejected, run, attempt)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_INSERT_ITEM] = ITEM_COLUMNS ITEM_VALUES,
     [Q_INSERT_ITEMS] =
         ITEM_COLUMNS ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES
                                  "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES,
-    [Q_ACCEPTED_IN] = "SELECT COALESCE(SUM(items_accepted), 0) FROM requests"
-                      " WHERE api_key IS ? AND time_ns >= ? AND time_ns < ?"
-                      " AND status BETWEEN 200 AND 299",
+    [Q_ACCEPTED_BY_KEY] = "SELECT COALESCE(SUM(items_accepted), 0) FROM requests"
+                          " WHERE api_key IS ? AND time_ns BETWEEN ? AND ?"
+                          " AND status BETWEEN 200 AND 299",
+    [Q_ACCEPTED_BY_CLIENT] = "SELECT COALESCE(SUM(items_accepted), 0) FROM requests"
+                             " WHERE client IS ? AND time_ns BETWEEN ? AND ?"
+                             " AND status BETWEEN 200 AND 299",
 };
 
 struct ing_store {
@@ -241,9 +248,8 @@ int store_open(const char *path, ing_store **out, char *err, size_t errlen)
     if (sqlite3_exec(st->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                      " PRAGMA wal_autocheckpoint=4000; PRAGMA temp_store=MEMORY;",
-                     NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, msg ? msg : "cannot set up schema");
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, msg ? msg : "cannot set up the database");
         sqlite3_free(msg);
         store_close(st);
         return ING_DB;
@@ -255,11 +261,23 @@ int store_open(const char *path, ing_store **out, char *err, size_t errlen)
             version = sqlite3_column_int(v, 0);
         sqlite3_finalize(v);
     }
-    if (version == 0) {
-        sqlite3_exec(st->db, "PRAGMA user_version=" STORE_STR(SCHEMA_VERSION), NULL, NULL, NULL);
-    } else if (version != SCHEMA_VERSION) {
+    if (version != 0 && version != 1 && version != SCHEMA_VERSION) {
         snprintf(err, errlen, "%s: schema version %d, expected %d (use a fresh file)", path,
                  version, SCHEMA_VERSION);
+        store_close(st);
+        return ING_DB;
+    }
+    /* Version 1 lacks requests.client; its rows keep NULL there (their
+     * address was never known), so keyless caps count only newer rows. The
+     * column comes before the schema, whose index on it would fail otherwise. */
+    const char *upgrade = version == 1 ? "ALTER TABLE requests ADD COLUMN client TEXT;" : "";
+    if (sqlite3_exec(st->db, upgrade, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
+        (version != SCHEMA_VERSION &&
+         sqlite3_exec(st->db, "PRAGMA user_version=" STORE_STR(SCHEMA_VERSION), NULL, NULL, &msg) !=
+             SQLITE_OK)) {
+        snprintf(err, errlen, "%s: %s", path, msg ? msg : "cannot set up schema");
+        sqlite3_free(msg);
         store_close(st);
         return ING_DB;
     }
@@ -389,6 +407,7 @@ int store_record(ing_store *st, const store_request *req, const otlp_batch *batc
     sqlite3_bind_int64(s, j++, req->bytes_wire);
     sqlite3_bind_int64(s, j++, req->bytes_body);
     bind_text(s, j++, req->api_key);
+    bind_text(s, j++, req->client);
     sqlite3_bind_int64(s, j++, received);
     sqlite3_bind_int64(s, j++, received - rejected);
     sqlite3_bind_int64(s, j++, rejected);
@@ -437,17 +456,30 @@ int store_commit(ing_store *st, char *err, size_t errlen)
     return ING_OK;
 }
 
-int store_accepted_in(ing_store *st, const char *key, int64_t from_ns, int64_t to_ns, int64_t *out)
+static int accepted_in(ing_store *st, int q, const char *who, int64_t first_ns, int64_t last_ns,
+                       int64_t *out)
 {
-    sqlite3_stmt *s = st->q[Q_ACCEPTED_IN];
-    bind_text(s, 1, key);
-    sqlite3_bind_int64(s, 2, from_ns);
-    sqlite3_bind_int64(s, 3, to_ns);
+    sqlite3_stmt *s = st->q[q];
+    bind_text(s, 1, who);
+    sqlite3_bind_int64(s, 2, first_ns);
+    sqlite3_bind_int64(s, 3, last_ns);
     int rc = sqlite3_step(s);
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return rc == SQLITE_ROW ? ING_OK : ING_DB;
+}
+
+int store_accepted_by_key(ing_store *st, const char *key, int64_t first_ns, int64_t last_ns,
+                          int64_t *out)
+{
+    return accepted_in(st, Q_ACCEPTED_BY_KEY, key, first_ns, last_ns, out);
+}
+
+int store_accepted_by_client(ing_store *st, const char *client, int64_t first_ns, int64_t last_ns,
+                             int64_t *out)
+{
+    return accepted_in(st, Q_ACCEPTED_BY_CLIENT, client, first_ns, last_ns, out);
 }
 
 void store_get_stats(const ing_store *st, store_stats *out)

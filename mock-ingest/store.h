@@ -38,6 +38,7 @@ typedef struct store_request {
     int64_t bytes_wire; /* body bytes as received */
     int64_t bytes_body; /* after decompression */
     const char *api_key;
+    const char *client;      /* the peer's address ("127.0.0.1"), NULL when unknown */
     const char *run;         /* X-Edgeloss-Run */
     int64_t attempt;         /* X-Edgeloss-Attempt, -1 when absent */
     const char *item_reason; /* when set, every item is stored rejected with this reason */
@@ -86,10 +87,15 @@ int store_commit(ing_store *st, char *err, size_t errlen);
 void store_rollback(ing_store *st);
 
 /*
- * Items accepted (2xx requests) for `key` (NULL: anonymous) with
- * time_ns in [from_ns, to_ns), including the open group.
+ * Items accepted (2xx requests) with time_ns in [first_ns, last_ns] (both
+ * included, so a window ending at INT64_MAX needs no bound past it), including
+ * the open group: sent with API key `key`, or from client address `client`
+ * (NULL: requests of unknown address).
  */
-int store_accepted_in(ing_store *st, const char *key, int64_t from_ns, int64_t to_ns, int64_t *out);
+int store_accepted_by_key(ing_store *st, const char *key, int64_t first_ns, int64_t last_ns,
+                          int64_t *out);
+int store_accepted_by_client(ing_store *st, const char *client, int64_t first_ns, int64_t last_ns,
+                             int64_t *out);
 
 /* Committed counts. */
 void store_get_stats(const ing_store *st, store_stats *out);

@@ -49,7 +49,7 @@ static bool record_job(ing_writer *w, ing_job *j)
     if (j->admit && j->status == 200) {
         policy_verdict v;
         int64_t accepted = (int64_t)(j->batch->n - j->batch->rejected);
-        if (policy_cap(w->pol, w->st, rec->api_key, rec->time_ns, accepted, &v)) {
+        if (policy_cap(w->pol, w->st, rec->api_key, rec->client, rec->time_ns, accepted, &v)) {
             j->status = rec->status = v.status;
             j->reason = rec->reason = v.reason;
             j->retry_after_s = v.retry_after_s;

@@ -63,7 +63,12 @@ int transport_open(const transport_config *cfg, transport **out, char *err, size
             free(t);
             return -1;
         }
-        ing_options opt = {.db_path = cfg->ingest_db, .config = icfg, .mode = ING_RUN_EXTERNAL};
+        /* Its only client is this process: the virtual time, run id and attempt it
+         * sends are the simulation's own, so the ingest may count caps by them. */
+        ing_options opt = {.db_path = cfg->ingest_db,
+                           .config = icfg,
+                           .mode = ING_RUN_EXTERNAL,
+                           .trust_sim_headers = true};
         int rc = ing_server_open(&opt, &t->ingest, err, errlen);
         ing_config_free(icfg);
         if (rc) {
