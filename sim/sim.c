@@ -104,6 +104,11 @@ static void make_run_id(const scenario *s, const sim_options *o, uint64_t seed, 
         clock_gettime(CLOCK_REALTIME, &ts);
         snprintf(out + n, len - (size_t)n, "/%ld.%09ld", (long)ts.tv_sec, ts.tv_nsec);
     }
+    /* It travels as an HTTP header the ingest accepts as 1..255 printable ASCII bytes:
+     * a variant or file name's other bytes (UTF-8, a CR LF) become '_'. */
+    for (unsigned char *p = (unsigned char *)out; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            *p = '_';
 }
 
 /*
