@@ -273,6 +273,12 @@ static void h_shutdown(void *ud, rt *r, rt_isolate_info *iso)
     a->tel->shutdown(a->tel_ud, r, iso);
 }
 
+static void h_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers)
+{
+    app *a = ud;
+    a->tel->request_ends(a->tel_ud, r, iso, request, timers);
+}
+
 static void resume(void *ud, rt *r, rt_task_ref ref)
 {
     (void)ud;
@@ -514,5 +520,6 @@ rt_host app_host(app *a)
         .isolate_born = h_isolate_born,
         .isolate_dies = h_isolate_dies,
         .shutdown = h_shutdown,
+        .request_ends = h_request_ends,
     };
 }

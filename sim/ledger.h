@@ -48,6 +48,7 @@ typedef enum {
     XX(EVICTED_IN_BUFFER, "evicted-in-buffer")                                                     \
     XX(STRANDED_AT_END, "stranded-at-end")                                                         \
     XX(WAITUNTIL_CANCELLED, "waituntil-cancelled")                                                 \
+    XX(NEVER_FLUSHED, "never-flushed")                                                             \
     XX(REJECTED_BY_INGEST, "rejected-by-ingest")                                                   \
     XX(DROPPED_IN_BACKOFF, "dropped-in-backoff")                                                   \
     XX(DROPPED_QUEUE_FULL, "dropped-queue-full")                                                   \

@@ -157,8 +157,9 @@ static void net_cancel(void *ud, rt *r, int cause)
 {
     fetch *f = ud;
     net *n = f->owner;
-    if (cause == RT_CPU_LIMIT) { /* the isolate lives on: the fetch rejects */
-        f->resp = (net_response){NET_CANCELLED_CPU, -1, rt_time(r)};
+    if (cause == RT_CPU_LIMIT || cause == RT_WU_DEADLINE) { /* the isolate lives on: it rejects */
+        f->resp = (net_response){cause == RT_CPU_LIMIT ? NET_CANCELLED_CPU : NET_CANCELLED_DEADLINE,
+                                 -1, rt_time(r)};
         if (rt_post(r, f->iso, f->request_id, deliver, f))
             return;
     } else {

@@ -14,7 +14,11 @@
  * status NET_REFUSED_SUBREQUESTS; past its open connections it waits for one
  * to close (the response's arrival closes it). If the request is terminated
  * by the CPU limit while its fetch waits, the fetch fails with
- * NET_CANCELLED_CPU; if the isolate dies, the unsent fetch is lost with it.
+ * NET_CANCELLED_CPU, and when its waitUntil budget runs out then, with
+ * NET_CANCELLED_DEADLINE: it never left. A fetch already sent (it had its
+ * connection and its request was written) is processed by its server when it
+ * arrives, whatever happened to its request meanwhile. If the isolate dies, the
+ * unsent fetch is lost with it.
  */
 #ifndef SIM_NET_H
 #define SIM_NET_H
@@ -37,6 +41,7 @@ typedef struct net_config {
 /* Statuses of fetches that never reached the ingest (the runtime refused them). */
 #define NET_REFUSED_SUBREQUESTS (-2) /* "Too many subrequests." */
 #define NET_CANCELLED_CPU       (-3) /* the request was terminated while the fetch waited */
+#define NET_CANCELLED_DEADLINE  (-4) /* its waitUntil budget ran out while the fetch waited */
 
 /* A longer Retry-After is taken as this (1e9 s, about 31 years: past any run's end). */
 #define NET_RETRY_AFTER_MAX_S 1000000000LL

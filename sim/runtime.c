@@ -106,6 +106,7 @@ typedef struct request {
     int64_t arrived_ns;
     bool responded;
     bool terminated;        /* over the CPU limit: its tasks are being discarded */
+    bool cancelling;        /* its waitUntil budget is spent: its work is being cancelled */
     uint32_t pending;       /* unsettled tasks: handler + waitUntil */
     int64_t cpu_ns;         /* used by its handler and waitUntil tasks */
     int64_t wu_deadline_ns; /* its waitUntil work is cancelled then (0: no deadline) */
@@ -514,6 +515,7 @@ static inline __attribute__((always_inline)) void run_task(rt *r, uint32_t s)
 }
 
 static void request_settle(rt *r, uint32_t req_slot);
+static void go_idle(rt *r, uint32_t s);
 
 /* The segment stopped at r->pause_ns: the thread is held until then (EV_RESUME). */
 static __attribute__((noinline)) bool segment_paused(rt *r, uint32_t iso_slot, int64_t now)
@@ -598,8 +600,16 @@ static void kick(rt *r, uint32_t iso_slot)
     int64_t now = eng_now(r->e);
     for (;;) {
         isolate *iso = &ISO(r, iso_slot);
-        if (iso->state != ISO_ACTIVE || iso->ready_head == NONE)
+        if (iso->state != ISO_ACTIVE)
             return;
+        if (iso->ready_head == NONE) {
+            if (__builtin_expect(iso->idle_pending, 0) && iso->in_flight == 0 &&
+                now >= iso->busy_until_ns) {
+                iso->idle_pending = false;
+                go_idle(r, iso_slot);
+            }
+            return;
+        }
         if (now < iso->busy_until_ns) {
             /* ENG_TIME_MAX: held by paused tasks, whose EV_RESUME frees it. */
             if (!iso->free_event && iso->busy_until_ns != ENG_TIME_MAX) {
@@ -896,6 +906,7 @@ static void freeze(rt *r, uint32_t iso_slot, bool is_timer, uint32_t slot, uint6
 static void go_idle(rt *r, uint32_t s)
 {
     isolate *iso = &ISO(r, s);
+    iso->idle_pending = false;
     if (r->cfg.kind == RT_SERVER)
         return; /* a process: no idle freezing, no idle eviction */
     iso->state = ISO_IDLE;
@@ -916,11 +927,15 @@ static void request_left(rt *r, uint32_t s)
     load_changed(r, s);
     if (left == 0 && iso->state == ISO_ACTIVE) {
         /* Idle from the instant the request ended: inside a segment that is later than the
-         * segment's start, so the idle timeout is drawn then (EV_IDLE), not now. */
+         * segment's start, so the idle timeout is drawn then (EV_IDLE), not now. And never
+         * with work in its ready queue (a fetch's rejection, a timer): that runs first, and
+         * the isolate goes idle when kick finds the queue empty. */
         int64_t ended = rt_time(r);
         if (ended > eng_now(r->e)) {
             iso->idle_pending = true;
             schedule(r, ended, EV_IDLE, s, iso->info.id);
+        } else if (iso->ready_head != NONE) {
+            iso->idle_pending = true;
         } else {
             go_idle(r, s);
         }
@@ -939,6 +954,12 @@ static void request_end(rt *r, uint32_t q)
             w.w.go(w.w.ud, r);
     }
     notify_request(r, q, RT_REQ_ENDED, r->cur != NONE ? rt_task_time(r) : eng_now(r->e));
+    if (r->host.request_ends) {
+        bool timers = false; /* O(timers of the isolate): few, and only at a request's end */
+        for (uint32_t t = ISO(r, s).timers; t != NONE && !timers; t = TIMER(r, t).iso_next)
+            timers = TIMER(r, t).owner_request == REQ(r, q).id;
+        r->host.request_ends(r->host.ud, r, &ISO(r, s).info, REQ(r, q).id, timers);
+    }
     request_release(r, q);
     request_left(r, s);
 }
@@ -1048,6 +1069,7 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->arrived_ns = eng_now(r->e);
     rq->responded = false;
     rq->terminated = false;
+    rq->cancelling = false;
     rq->pending = 1;
     rq->cpu_ns = 0;
     rq->wu_deadline_ns = 0;
@@ -1463,8 +1485,8 @@ void rt_conn_release(rt *r, rt_conn c)
     if (c.req == NONE || c.req >= r->reqs.n || REQ(r, c.req).id != c.id)
         return;
     request *rq = &REQ(r, c.req);
-    if (rq->terminated || ISO(r, rq->iso).dying)
-        return; /* its waiters are being cancelled */
+    if (rq->terminated || rq->cancelling || ISO(r, rq->iso).dying)
+        return; /* its waiters are being cancelled: a freed connection must not send them */
     rq->conns--;
     while (rq->whead < rq->nwaits &&
            (!r->cfg.max_connections || rq->conns < r->cfg.max_connections)) {
@@ -1624,6 +1646,10 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
     case EV_IDLE:
         /* Its last request ended at this instant, inside a segment that began earlier. */
         if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).idle_pending) {
+            if (ISO(r, ev->a).ready_head != NONE) { /* its ready work first (kick idles it) */
+                kick(r, ev->a);
+                return true;
+            }
             ISO(r, ev->a).idle_pending = false;
             if (ISO(r, ev->a).state == ISO_ACTIVE && ISO(r, ev->a).in_flight == 0)
                 go_idle(r, ev->a);
@@ -1673,6 +1699,10 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
          * task may give back a connection and so make another ready: none runs meanwhile. */
         uint32_t s = REQ(r, q).iso;
         r->hold++;
+        /* Its fetches still waiting for a connection never leave (they reject), and the
+         * connections its cancelled tasks free do not go to them first. */
+        REQ(r, q).cancelling = true;
+        waits_cancel(r, q, RT_WU_DEADLINE);
         uint32_t n = discard_request_tasks(r, q, true, END_CANCELLED_BUDGET);
         r->stats.wait_until_cancelled += n;
         REQ(r, q).pending -= n;

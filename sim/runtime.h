@@ -32,7 +32,14 @@
  *    stops it too: what would follow at that instant comes after the ending.
  *    So nothing of a request or an isolate is ever timed after its end.
  *  - respond() sends the response; ctx.waitUntil work continues after it
- *    under one budget per request (30 s by default), then is cancelled.
+ *    under one budget per request (30 s by default), then is cancelled: its
+ *    tasks are discarded, and its fetches still waiting for a connection never
+ *    leave (they reject; the connections the cancelled tasks free do not go to
+ *    them). A fetch already sent - it had its connection and its request was
+ *    written, before the deadline or at its instant by work scheduled earlier -
+ *    is processed by its server when it arrives.
+ *  - An isolate never goes idle with work in its ready queue (a fetch's
+ *    rejection, a timer task): that runs first, then it goes idle.
  *  - Timers fire only while the isolate is active, which lasts to the end of
  *    its last request's CPU. While it is idle they are frozen; when it wakes,
  *    each overdue timer (and any timer task that was mid-await) fires once at
@@ -94,7 +101,8 @@ typedef enum {
 /* Not an eviction: the run is over and the isolate is torn down (what it held is stranded). */
 #define RT_END_OF_RUN RT_EVICT_COUNT
 /* Not an eviction either: why a request (not its isolate) was cut short. */
-#define RT_CPU_LIMIT (RT_EVICT_COUNT + 1)
+#define RT_CPU_LIMIT   (RT_EVICT_COUNT + 1)
+#define RT_WU_DEADLINE (RT_EVICT_COUNT + 2) /* its waitUntil budget was spent */
 
 const char *rt_evict_key(rt_evict e);
 
@@ -192,6 +200,9 @@ typedef struct rt_host {
     void (*isolate_dies)(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause);
     /* Server kind: the process is shutting down at the end of the run. */
     void (*shutdown)(void *ud, rt *r, rt_isolate_info *iso);
+    /* A request ended normally (responded, its waitUntil work settled) at rt_time(r), on
+     * `iso`; `timers`: timers it set are still pending there (they may still act for it). */
+    void (*request_ends)(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers);
 } rt_host;
 
 typedef struct rt_stats {

@@ -420,6 +420,34 @@ static uint64_t t_entry(void *ud, rt *r, const char *global)
     return ++((sdk *)ud)->entries;
 }
 
+/* Drops what request `id`'s own layer-1 buffers hold (per-request layer 1), freeing it. */
+static void drop_request_buffers(sdk_iso *si, uint64_t id, ledger_cause cause)
+{
+    for (size_t i = 0; i < si->nl1; i++) {
+        if (si->l1[i].scope != id)
+            continue;
+        for (int g = 0; g < SIG_COUNT; g++)
+            drop_vec(si, &si->l1[i].v[g], cause, layer_names[g]);
+        l1_tidy(si, &si->l1[i]);
+        return;
+    }
+}
+
+/*
+ * A request ended with items in its own layer-1 buffers: only its calls could flush them
+ * (or a timer it set, still pending), and none is left. They are lost now, at the instant
+ * its last work ended, not at an eviction much later, and their memory is given back.
+ */
+static void t_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers)
+{
+    sdk *s = ud;
+    (void)r;
+    sdk_iso *si = iso->tel;
+    if (!si || !s->cfg.layer1_per_request || timers)
+        return;
+    drop_request_buffers(si, request, CAUSE_NEVER_FLUSHED);
+}
+
 /*
  * A waitUntil task cut by the budget, or a task of a request terminated by the
  * CPU limit: the spans it had open die with it; for the CPU limit, so does
@@ -434,16 +462,10 @@ static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
     if (!si)
         return;
     ledger_cause cause = why == END_CPU_LIMIT ? CAUSE_CPU_LIMIT : CAUSE_WAITUNTIL_CANCELLED;
-    if (why == END_CPU_LIMIT && s->cfg.layer1_per_request) {
-        for (size_t i = 0; i < si->nl1; i++) {
-            if (si->l1[i].scope != t->request_id)
-                continue;
-            for (int g = 0; g < SIG_COUNT; g++)
-                drop_vec(si, &si->l1[i].v[g], cause, layer_names[g]);
-            l1_tidy(si, &si->l1[i]);
-            break;
-        }
-    }
+    /* The request ends here (terminated, or its last waitUntil work cut): what its own
+     * layer-1 buffers hold, nothing will flush now. */
+    if (s->cfg.layer1_per_request)
+        drop_request_buffers(si, t->request_id, cause);
     item_vec gone = {0};
     size_t keep = 0;
     for (size_t i = 0; i < si->open.n; i++) {
@@ -598,7 +620,7 @@ static void t_shutdown(void *ud, rt *r, rt_isolate_info *iso)
 
 const tel_ops *sdk_ops(void)
 {
-    static const tel_ops ops = {t_born, t_dies,  t_span_start, t_span_end, t_metric,
-                                t_log,  t_entry, t_call,       t_shutdown, t_task_ends};
+    static const tel_ops ops = {t_born,  t_dies, t_span_start, t_span_end,  t_metric,      t_log,
+                                t_entry, t_call, t_shutdown,   t_task_ends, t_request_ends};
     return &ops;
 }

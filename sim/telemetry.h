@@ -63,6 +63,9 @@ typedef struct tel_ops {
     void (*shutdown)(void *ud, rt *r, rt_isolate_info *iso);
     /* A task will never run again (its open spans die with it). */
     void (*task_ends)(void *ud, rt *r, const rt_task *t, rt_task_end why);
+    /* A request ended normally (rt_host.request_ends): what only it could still flush, and
+     * nothing can now, is lost (never-flushed). */
+    void (*request_ends)(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers);
 } tel_ops;
 
 typedef struct tel_null {

@@ -103,7 +103,7 @@ static void test_every_fate_and_cause(void **state)
     obs.request(obs.ud, 1, 1, RT_REQ_RESPONDED, 1 * S);
     obs.request(obs.ud, 1, 1, RT_REQ_ENDED, 10 * S);
     obs.request(obs.ud, 2, 1, RT_REQ_ENDED, 20 * S);
-    for (int i = 1; i <= 16; i++)
+    for (int i = 1; i <= 17; i++)
         ledger_item(f->l, "span", "s", i == 3 ? 2 : 1, 1, 1 * S);
     ledger_drop(f->l, 5, 30 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
     ledger_drop(f->l, 6, 30 * S, CAUSE_STRANDED_AT_END, "tracer", 1);
@@ -117,6 +117,7 @@ static void test_every_fate_and_cause(void **state)
     ledger_drop(f->l, 14, 31 * S, CAUSE_DROPPED_IN_BACKOFF, "exporter", 1);
     ledger_drop(f->l, 15, 8 * S, CAUSE_CPU_LIMIT, "tracer", 1);
     ledger_drop(f->l, 16, 8 * S, CAUSE_SUBREQUEST_LIMIT, "exporter", 1);
+    ledger_drop(f->l, 17, 10 * S, CAUSE_NEVER_FLUSHED, "tracer", 1);
     obs.isolate(obs.ud, &iso, RT_EVICT_IDLE, 30 * S);
 
     const char *run = "R";
@@ -149,12 +150,13 @@ static void test_every_fate_and_cause(void **state)
     expect_fate(f, 14, "lost/dropped-in-backoff");
     expect_fate(f, 15, "lost/cpu-limit");
     expect_fate(f, 16, "lost/subrequest-limit");
-    assert_int_equal(r.items, 16);
+    expect_fate(f, 17, "lost/never-flushed");
+    assert_int_equal(r.items, 17);
     assert_int_equal(r.fate[FATE_DELIVERED], 2);
     assert_int_equal(r.fate[FATE_DUPLICATED], 1);
     assert_int_equal(r.fate[FATE_MISATTRIBUTED], 1);
     assert_int_equal(r.fate[FATE_LATE], 1);
-    assert_int_equal(r.fate[FATE_LOST], 11);
+    assert_int_equal(r.fate[FATE_LOST], 12);
     assert_int_equal(r.copies_extra, 1);
     for (int c = 0; c < CAUSE_COUNT; c++)
         assert_true(r.lost_by[c] >= 1); /* every cause appears */
@@ -168,7 +170,7 @@ static void test_every_fate_and_cause(void **state)
         fail_msg("%s", err);
     expect_fate(f, 1, "lost/unexplained");
     assert_int_equal(r.fate[FATE_DELIVERED], 1);
-    assert_int_equal(r.fate[FATE_LOST], 12);
+    assert_int_equal(r.fate[FATE_LOST], 13);
     teardown_run(f);
 }
 

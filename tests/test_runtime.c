@@ -78,7 +78,7 @@ static void test_routing_least_loaded_with_spare_concurrency(void **state)
     /* Request durations: r1 short, r2 long, r3 medium, r4..r6 short. */
     const int64_t dur[] = {0, 10 * ms, 500 * ms, 80 * ms, 5 * ms, 5 * ms, 5 * ms};
     script sc = {.duration_ns = dur};
-    rt_host host = {&sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL};
+    rt_host host = {&sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL, NULL};
     rt_config cfg = {.kind = RT_EDGE,
                      .max_concurrency = 2,
                      .cold_start = dist_fixed(1 * ms),
@@ -113,7 +113,7 @@ static void test_max_isolates_shares_the_least_loaded(void **state)
     const int64_t ms = 1000000;
     const int64_t dur[] = {0, 100 * ms, 100 * ms, 100 * ms, 100 * ms};
     script sc = {.duration_ns = dur};
-    rt_host host = {&sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL};
+    rt_host host = {&sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL, NULL};
     rt_config cfg = {.kind = RT_EDGE,
                      .max_concurrency = 1,
                      .max_isolates = 2,
@@ -156,7 +156,7 @@ static rt *three_isolates(script *sc, rt_host *host, eng **e, rng *rr, rt_routin
                      .idle_timeout = dist_fixed(1000000000000LL),
                      .routing = routing,
                      .keys = 4};
-    *host = (rt_host){sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL};
+    *host = (rt_host){sc, s_handler_start, NULL, s_run, s_discard, s_iso, s_iso_dies, NULL, NULL};
     *e = eng_new();
     rng_seed(rr, 1, RNG_RUNTIME);
     return rt_new(*e, rr, &cfg, host);
@@ -255,7 +255,7 @@ static rt_host rec_start(rec_host *h, int64_t (*latency_ns)(uint64_t id))
 {
     memset(h, 0, sizeof *h);
     h->latency_ns = latency_ns;
-    return (rt_host){h, s_handler_start, NULL, rec_run, s_discard, s_iso, s_iso_dies, NULL};
+    return (rt_host){h, s_handler_start, NULL, rec_run, s_discard, s_iso, s_iso_dies, NULL, NULL};
 }
 
 /* Random routing draws among the isolates with room only: one at its limit is not a

@@ -68,6 +68,8 @@ ledger_cause exp_refusal_cause(int status)
         return CAUSE_SUBREQUEST_LIMIT;
     case NET_CANCELLED_CPU:
         return CAUSE_CPU_LIMIT;
+    case NET_CANCELLED_DEADLINE:
+        return CAUSE_WAITUNTIL_CANCELLED;
     default:
         return CAUSE_REJECTED_BY_INGEST;
     }
