@@ -63,7 +63,8 @@ static const char schema[] =
     " isolate INTEGER);"
     "CREATE INDEX drops_item ON drops(item);"
     "CREATE TABLE attempts (id INTEGER PRIMARY KEY, time_ns INTEGER, path TEXT, attempt INTEGER,"
-    " request INTEGER, isolate INTEGER, bytes INTEGER, items INTEGER, status INTEGER);"
+    " request INTEGER, isolate INTEGER, bytes INTEGER, items INTEGER, status INTEGER,"
+    " sent_ns INTEGER);"
     "CREATE TABLE attempt_items (attempt INTEGER NOT NULL, item INTEGER NOT NULL);"
     "CREATE TABLE private_access (request INTEGER, time_ns INTEGER);";
 
@@ -96,8 +97,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_MOVE] = "INSERT INTO moves VALUES (?, ?, ?)",
     [S_DROP] = "INSERT INTO drops VALUES (?, ?, ?, ?, ?)",
     [S_ATTEMPT] =
-        "INSERT INTO attempts (id, time_ns, path, attempt, request, isolate, bytes, items)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO attempts (id, time_ns, path, attempt, request, isolate, bytes, items,"
+        " sent_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [S_ATTEMPT_ITEM] = "INSERT INTO attempt_items VALUES (?, ?)",
     [S_MOVE8] = "INSERT INTO moves VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?),"
                 " (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)",
@@ -286,12 +287,13 @@ void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, 
         (int64_t)isolate);
 }
 
-uint64_t ledger_attempt(ledger *l, int64_t time_ns, const char *path, uint32_t attempt,
-                        uint64_t request, uint64_t isolate, size_t bytes, size_t nitems)
+uint64_t ledger_attempt(ledger *l, int64_t time_ns, int64_t sent_ns, const char *path,
+                        uint32_t attempt, uint64_t request, uint64_t isolate, size_t bytes,
+                        size_t nitems)
 {
     uint64_t id = l->next_attempt++;
-    run(l, S_ATTEMPT, "iitiiiii", (int64_t)id, time_ns, path, (int64_t)attempt, (int64_t)request,
-        (int64_t)isolate, (int64_t)bytes, (int64_t)nitems);
+    run(l, S_ATTEMPT, "iitiiiiii", (int64_t)id, time_ns, path, (int64_t)attempt, (int64_t)request,
+        (int64_t)isolate, (int64_t)bytes, (int64_t)nitems, sent_ns);
     return id;
 }
 
@@ -645,6 +647,68 @@ static void stories(sqlite3 *db, ledger_report *out)
         }
     }
     sqlite3_finalize(s);
+}
+
+/* Each invariant: what it says, and a query whose first row (two text columns: what and
+ * whom) is a violation. */
+static const struct {
+    const char *what;
+    const char *sql;
+} invariants[] = {
+    {"lost with nothing reporting the loss (cause unexplained)",
+     "SELECT 'item ' || item_id, 'request ' || request FROM fates"
+     " WHERE fate = 'lost' AND cause = 'unexplained' ORDER BY item LIMIT 1"},
+    {"responded after its end",
+     "SELECT 'request ' || id, 'responded at ' || responded_ns || ', ended at ' || ended_ns"
+     " FROM requests WHERE responded_ns > ended_ns ORDER BY id LIMIT 1"},
+    {"responded after its isolate died",
+     "SELECT 'request ' || q.id, 'responded at ' || q.responded_ns || ', isolate ' || i.id ||"
+     " ' died at ' || i.died_ns FROM requests q JOIN isolates i ON i.id = q.isolate"
+     " WHERE q.responded_ns > i.died_ns ORDER BY q.id LIMIT 1"},
+    {"a POST left its isolate after the isolate died",
+     "SELECT 'attempt ' || a.id || ' (request ' || a.request || ')', 'sent at ' || a.sent_ns ||"
+     " ', isolate ' || i.id || ' died at ' || i.died_ns FROM attempts a"
+     " JOIN isolates i ON i.id = a.isolate WHERE a.sent_ns > i.died_ns ORDER BY a.id LIMIT 1"},
+    {"moved after it was lost",
+     "SELECT 'item ' || m.item, 'moved to ' || m.layer || ' at ' || m.time_ns || ', lost at ' ||"
+     " d.time_ns FROM moves m JOIN drops d ON d.item = m.item WHERE m.time_ns > d.time_ns"
+     " ORDER BY m.item LIMIT 1"},
+    {"sent after it was lost",
+     "SELECT 'item ' || ai.item, 'sent at ' || a.sent_ns || ' in attempt ' || a.id ||"
+     " ', lost at ' || d.time_ns FROM attempt_items ai JOIN attempts a ON a.id = ai.attempt"
+     " JOIN drops d ON d.item = ai.item WHERE a.sent_ns > d.time_ns ORDER BY ai.item LIMIT 1"},
+    {"lost twice (two holders)",
+     "SELECT 'item ' || item, COUNT(*) || ' loss records' FROM drops GROUP BY item"
+     " HAVING COUNT(*) > 1 ORDER BY item LIMIT 1"},
+    /* By counts (fates has no index by item; a per-item lookup would be quadratic). */
+    {"have not exactly one fate each",
+     "SELECT 'the items', n || ' items, ' || f || ' fates for ' || d || ' of them' FROM"
+     " (SELECT (SELECT COUNT(*) FROM items) AS n, (SELECT COUNT(*) FROM fates) AS f,"
+     "  (SELECT COUNT(DISTINCT item) FROM fates) AS d) WHERE n != f OR f != d"},
+};
+
+int ledger_verify(ledger *l, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < sizeof invariants / sizeof invariants[0]; k++) {
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(l->db, invariants[k].sql, -1, &s, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "ledger: cannot check invariants: %s", sqlite3_errmsg(l->db));
+            return -1;
+        }
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            snprintf(err, errlen, "invariant violated: %s %s (%s)",
+                     (const char *)sqlite3_column_text(s, 0), invariants[k].what,
+                     (const char *)sqlite3_column_text(s, 1));
+        sqlite3_finalize(s);
+        if (rc == SQLITE_ROW)
+            return -1;
+        if (rc != SQLITE_DONE) {
+            snprintf(err, errlen, "ledger: cannot check invariants: %s", sqlite3_errmsg(l->db));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_report *out,

@@ -92,9 +92,11 @@ void ledger_move(ledger *l, uint64_t item, int64_t time_ns, const char *layer);
 void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, const char *layer,
                  uint64_t isolate);
 
-/* An HTTP attempt (made when the request reached the ingest) and the items it carried. */
-uint64_t ledger_attempt(ledger *l, int64_t time_ns, const char *path, uint32_t attempt,
-                        uint64_t request, uint64_t isolate, size_t bytes, size_t nitems);
+/* An HTTP attempt (time_ns: when the request reached the ingest; sent_ns: when it left its
+ * isolate, holding a connection) and the items it carried. */
+uint64_t ledger_attempt(ledger *l, int64_t time_ns, int64_t sent_ns, const char *path,
+                        uint32_t attempt, uint64_t request, uint64_t isolate, size_t bytes,
+                        size_t nitems);
 void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item);
 /* The same for many items at once (fewer statements). */
 void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, size_t n);
@@ -151,6 +153,19 @@ typedef struct ledger_report {
     ledger_story stories[LEDGER_STORIES];
     int nstories;
 } ledger_report;
+
+/*
+ * The invariants of every run, checked after ledger_finish over the ledger and `fates`
+ * (LEDGER_INVARIANTS, one SQL query each, the first offending row named):
+ *  - no lost item has the cause "unexplained": every loss was reported where it happened;
+ *  - no request responded after it ended, or after its isolate died;
+ *  - no POST left its isolate after the isolate died (a POST sent before and still on the
+ *    wire then is processed by the ingest when it arrives: that is allowed);
+ *  - an item has one holder: it is never moved, nor sent, after it was lost, and lost once;
+ *  - every created item has exactly one fate (one `fates` row per numbered item).
+ * Returns 0, or -1 with "invariant violated: ..." naming the item or request.
+ */
+int ledger_verify(ledger *l, char *err, size_t errlen);
 
 /*
  * Commits, attaches the ingest database, writes the `fates` table and fills

@@ -20,6 +20,7 @@ typedef struct fetch {
     net_done done;
     void *ud;
     net_response resp;
+    int64_t sent_ns; /* when it left, holding a connection */
     rt_conn conn;
     struct net *owner;
     struct fetch *next_free;
@@ -147,7 +148,8 @@ static void net_go(void *ud, rt *r)
 {
     fetch *f = ud;
     net *n = f->owner;
-    int64_t at = eng_add(rt_time(r), dist_draw(&n->cfg.latency, n->rand));
+    f->sent_ns = rt_time(r);
+    int64_t at = eng_add(f->sent_ns, dist_draw(&n->cfg.latency, n->rand));
     if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
         abort();
 }
@@ -197,8 +199,8 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
             return true;
         }
         n->sent++;
-        uint64_t a = ledger_attempt(n->l, ev->time_ns, f->path, f->attempt, f->request_id,
-                                    f->iso.id, f->len, f->nitems);
+        uint64_t a = ledger_attempt(n->l, ev->time_ns, f->sent_ns, f->path, f->attempt,
+                                    f->request_id, f->iso.id, f->len, f->nitems);
         ledger_attempt_items(n->l, a, f->items, f->nitems);
         ledger_attempt_status(n->l, a, res.status);
         /* Any server may answer Retry-After: 1e30; past NET_RETRY_AFTER_MAX_S it means "never"

@@ -304,7 +304,8 @@ static int run_verdict(run_parts *p, char *err, size_t errlen)
     if (!p->ingest_db[0])
         return 0;
     const char *only = o && o->ingest_url ? out->run_id : NULL;
-    if (ledger_finish(p->l, p->ingest_db, only, &out->report, err, errlen))
+    if (ledger_finish(p->l, p->ingest_db, only, &out->report, err, errlen) ||
+        ledger_verify(p->l, err, errlen))
         return 1;
     out->verified = true;
     out->hash = mix(out->hash, out->report.ingest_hash);

@@ -186,11 +186,127 @@ static void test_not_an_ingest_database(void **state)
     teardown_run(f);
 }
 
+/*
+ * The invariants (ledger_verify), each planted on a run that holds them: isolate 1 lives
+ * 0-30 s; request 1 arrives at 0, responds at 1 s and ends at 10 s; item 1 is delivered,
+ * item 2 is lost in the exporter at 20 s. Each violation is written as the simulation
+ * would have written it (the ledger's own API), or - for the fates, which only
+ * ledger_finish writes - straight into the table.
+ */
+typedef enum {
+    PLANT_NONE,
+    PLANT_UNEXPLAINED,
+    PLANT_RESPONDED_AFTER_END,
+    PLANT_RESPONDED_AFTER_DEATH,
+    PLANT_POST_AFTER_DEATH,
+    PLANT_MOVED_AFTER_LOST,
+    PLANT_SENT_AFTER_LOST,
+    PLANT_LOST_TWICE,
+    PLANT_TWO_FATES,
+    PLANT_NO_ROW,
+} plant;
+
+static int verify_with(plant p, char *err, size_t errlen)
+{
+    fx *f = setup_run();
+    rt_observer obs = ledger_observer(f->l);
+    rt_isolate_info iso = {.id = 1, .requests_served = 2};
+    obs.isolate(obs.ud, &iso, -1, 0);
+    obs.request(obs.ud, 1, 1, RT_REQ_ARRIVED, 0);
+    obs.request(obs.ud, 1, 1, RT_REQ_RESPONDED, 1 * S);
+    obs.request(obs.ud, 1, 1, RT_REQ_ENDED, 10 * S);
+    ledger_item(f->l, "span", "s", 1, 1, 0);
+    ledger_item(f->l, "span", "s", 1, 1, 0);
+    ledger_move(f->l, 2, 1 * S, "exporter");
+    ledger_drop(f->l, 2, 20 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
+    uint64_t a = ledger_attempt(f->l, 2 * S, 1 * S, "/v1/traces", 1, 1, 1, 100, 1);
+    ledger_attempt_item(f->l, a, 1);
+    ledger_attempt_status(f->l, a, 200);
+    switch (p) {
+    case PLANT_UNEXPLAINED: /* created, never received, no loss reported */
+        ledger_item(f->l, "metric", "m", 1, 1, 0);
+        break;
+    case PLANT_RESPONDED_AFTER_END:
+        obs.request(obs.ud, 2, 1, RT_REQ_ARRIVED, 5 * S);
+        obs.request(obs.ud, 2, 1, RT_REQ_RESPONDED, 12 * S);
+        obs.request(obs.ud, 2, 1, RT_REQ_ENDED, 11 * S);
+        break;
+    case PLANT_RESPONDED_AFTER_DEATH:
+        obs.request(obs.ud, 2, 1, RT_REQ_ARRIVED, 5 * S);
+        obs.request(obs.ud, 2, 1, RT_REQ_RESPONDED, 31 * S);
+        obs.request(obs.ud, 2, 1, RT_REQ_ENDED, 31 * S);
+        break;
+    case PLANT_POST_AFTER_DEATH: /* left at 31 s, its isolate dead since 30 s */
+        ledger_attempt(f->l, 32 * S, 31 * S, "/v1/traces", 1, 1, 1, 100, 0);
+        break;
+    case PLANT_MOVED_AFTER_LOST:
+        ledger_move(f->l, 2, 25 * S, "exporter");
+        break;
+    case PLANT_SENT_AFTER_LOST: {
+        uint64_t b = ledger_attempt(f->l, 26 * S, 25 * S, "/v1/traces", 1, 1, 1, 100, 1);
+        ledger_attempt_item(f->l, b, 2);
+        break;
+    }
+    case PLANT_LOST_TWICE:
+        ledger_drop(f->l, 2, 21 * S, CAUSE_DROPPED_IN_BACKOFF, "exporter", 1);
+        break;
+    case PLANT_NO_ROW: /* numbered, never recorded */
+        ledger_item_number(f->l);
+        break;
+    default:
+        break;
+    }
+    obs.isolate(obs.ud, &iso, RT_EVICT_IDLE, 30 * S);
+    receive(f, "R", 1, 2 * S, "r1", 1, NULL);
+    ledger_report r;
+    int rc = ledger_finish(f->l, f->ingest_db, "R", &r, err, errlen);
+    if (rc == 0 && p == PLANT_TWO_FATES) {
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(f->ledger_db, &db), SQLITE_OK);
+        exec(db, "INSERT INTO fates SELECT * FROM fates WHERE item = 1");
+        sqlite3_close(db);
+    }
+    if (rc == 0)
+        rc = ledger_verify(f->l, err, errlen);
+    teardown_run(f);
+    return rc;
+}
+
+static void test_each_invariant_can_fail(void **state)
+{
+    (void)state;
+    char err[512];
+    if (verify_with(PLANT_NONE, err, sizeof err))
+        fail_msg("a run that holds every invariant: %s", err);
+    static const struct {
+        plant p;
+        const char *msg;
+    } cases[] = {
+        {PLANT_UNEXPLAINED, "item i0000000003 lost with nothing reporting the loss"},
+        {PLANT_RESPONDED_AFTER_END, "request 2 responded after its end"},
+        {PLANT_RESPONDED_AFTER_DEATH, "request 2 responded after its isolate died"},
+        {PLANT_POST_AFTER_DEATH, "attempt 2 (request 1) a POST left its isolate after the isolate"},
+        {PLANT_MOVED_AFTER_LOST, "item 2 moved after it was lost"},
+        {PLANT_SENT_AFTER_LOST, "item 2 sent after it was lost"},
+        {PLANT_LOST_TWICE, "item 2 lost twice"},
+        {PLANT_TWO_FATES, "the items have not exactly one fate each (2 items, 3 fates for 2"},
+        {PLANT_NO_ROW, "ledger: 3 items numbered, 2 recorded"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        err[0] = '\0';
+        int rc = verify_with(cases[i].p, err, sizeof err);
+        if (rc == 0 || !strstr(err, cases[i].msg))
+            fail_msg("plant %d: rc %d, \"%s\", want \"%s\"", (int)cases[i].p, rc, err,
+                     cases[i].msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_fate_and_cause),
         cmocka_unit_test(test_not_an_ingest_database),
+        cmocka_unit_test(test_each_invariant_can_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
