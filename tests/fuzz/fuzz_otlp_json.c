@@ -1,0 +1,106 @@
+/*
+ * libFuzzer harness: mock-ingest's OTLP/HTTP JSON decoder, the whole decode
+ * of one request body (otlp_decode) as the server runs it after inflating.
+ *
+ * Input: the first byte picks the signal (its value mod 3: '0' traces,
+ * '1' metrics, '2' logs), the rest is the body, not NUL-terminated (as the
+ * server passes it). Besides memory errors and UB, the decoder's documented
+ * contract is checked: a bad request holds no items and says why; an
+ * accepted item's ids are "" or lower-case hex of the right length; its
+ * attributes are one JSON object text. Mutations are JSON-aware
+ * (json_mutator.h), past the signal byte.
+ */
+#include "json_mutator.h"
+#include "otlp.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    return fuzz_json_mutate(data, size, max_size, seed, 1);
+}
+
+static void broken(const char *what)
+{
+    fprintf(stderr, "fuzz_otlp_json: contract broken: %s\n", what);
+    abort();
+}
+
+static void check_id(const char *id, size_t ndig)
+{
+    size_t n = strlen(id);
+    if (n != 0 && n != ndig)
+        broken("an accepted item's id has the wrong length");
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            broken("an accepted item's id is not lower-case hex");
+}
+
+/* Reads every string the item points to (ASan checks they are live). */
+static size_t touch(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+static void check_item(const otlp_item *it, otlp_kind kind)
+{
+    if (it->kind != kind)
+        broken("an item of another signal");
+    touch(it->reject);
+    touch(it->item_id);
+    touch(it->request_id);
+    touch(it->sent_for);
+    touch(it->service);
+    touch(it->scope);
+    touch(it->name);
+    touch(it->metric_type);
+    touch(it->body);
+    if (it->reject)
+        return;
+    check_id(it->trace_id, 32);
+    check_id(it->span_id, 16);
+    check_id(it->parent_span_id, 16);
+    if (it->attrs) {
+        cJSON *a = cJSON_Parse(it->attrs);
+        if (!cJSON_IsObject(a))
+            broken("attrs is not a JSON object text");
+        cJSON_Delete(a);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const otlp_signal signals[] = {OTLP_SIGNAL_TRACES, OTLP_SIGNAL_METRICS,
+                                          OTLP_SIGNAL_LOGS};
+    static const otlp_kind kinds[] = {OTLP_SPAN, OTLP_METRIC, OTLP_LOG};
+    if (size < 1)
+        return 0;
+    int pick = data[0] % 3;
+    otlp_batch b;
+    memset(&b, 0, sizeof b);
+    char err[256] = "";
+    int rc = otlp_decode(&b, signals[pick], (const char *)data + 1, size - 1, err, sizeof err);
+    if (rc == OTLP_OK) {
+        if (b.n > b.cap || b.rejected > b.n)
+            broken("item counts");
+        for (size_t i = 0; i < b.n; i++)
+            check_item(&b.items[i], kinds[pick]);
+        if (b.rejected && b.first_error[0] == '\0')
+            broken("items rejected without a first_error");
+    } else if (rc == OTLP_BAD_REQUEST || rc == OTLP_NOMEM) {
+        if (b.n != 0)
+            broken("a failed decode holds items");
+        if (err[0] == '\0')
+            broken("a failed decode without a message");
+    } else {
+        broken("otlp_decode returned an unknown code");
+    }
+    otlp_batch_free(&b);
+    return 0;
+}
