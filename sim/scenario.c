@@ -95,9 +95,10 @@ static const sk_key keys[] = {
     {"runtime.cpu_limit_ms", SK_NUMBER, 0, 1e9, "30000", NULL,
      "CPU time a request's handler and waitUntil work may use; past it the request is "
      "terminated; 0: none. Workers: 30 s by default on paid plans (10 ms on Free)", 0},
-    {"runtime.subrequest_limit", SK_INT, 0, 1e9, "1000", NULL,
+    {"runtime.subrequest_limit", SK_INT, 0, 1e9, "10000", NULL,
      "fetches per request (the app's and the exporter's); past it fetch fails at once; 0: none. "
-     "Workers: 1000 on paid plans, 50 on Free", 0},
+     "Workers: 10,000 on Workers Paid (raised from 1,000 on 2026-02-11; configurable up to 10 "
+     "million), 50 on Free", 0},
     {"runtime.max_connections", SK_INT, 0, 1e6, "6", NULL,
      "open fetches per request; more wait for one to finish; 0: no limit. Workers: 6", 0},
 

@@ -270,7 +270,7 @@ static void test_defaults_come_from_the_table(void **state)
     /* The runtime's limits default to Cloudflare's (Workers Paid). */
     assert_int_equal(s->runtime.memory_limit_bytes, 128LL << 20);
     assert_int_equal(s->runtime.cpu_limit_ns, 30000000000LL);
-    assert_int_equal(s->runtime.subrequest_limit, 1000);
+    assert_int_equal(s->runtime.subrequest_limit, 10000);
     assert_int_equal(s->runtime.max_connections, 6);
     assert_int_equal(s->runtime.ncolos, 0);
     assert_int_equal(s->runtime.routing, RT_ROUTE_LEAST_LOADED);
