@@ -520,6 +520,6 @@ rt_host app_host(app *a)
         .isolate_born = h_isolate_born,
         .isolate_dies = h_isolate_dies,
         .shutdown = h_shutdown,
-        .request_ends = h_request_ends,
+        .request_ends = a->tel->request_ends ? h_request_ends : NULL,
     };
 }

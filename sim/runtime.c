@@ -518,12 +518,12 @@ static void request_settle(rt *r, uint32_t req_slot);
 static void go_idle(rt *r, uint32_t s);
 
 /* The segment stopped at r->pause_ns: the thread is held until then (EV_RESUME). */
-static __attribute__((noinline)) bool segment_paused(rt *r, uint32_t iso_slot, int64_t now)
+static __attribute__((noinline)) void segment_paused(rt *r, uint32_t iso_slot, int64_t now)
 {
     isolate *iso = &ISO(r, iso_slot);
     r->pausing = false;
     if (iso->state == ISO_FREE)
-        return false;
+        return;
     /* (No paused task when a C continuation crossed the memory limit: it ran to its end.) */
     assert(r->pause_ns >= now);
     (void)now;
@@ -531,25 +531,27 @@ static __attribute__((noinline)) bool segment_paused(rt *r, uint32_t iso_slot, i
      * EV_RESUME pops (make_ready and kick compare with busy_until_ns). */
     iso->busy_until_ns = ENG_TIME_MAX;
     schedule(r, r->pause_ns, EV_RESUME, iso_slot, iso->info.id);
-    return false;
+    return;
 }
 
 /*
  * A segment that began at `now` is over: its CPU holds the thread, or - stopped at an
  * instant something may end it - the thread is held until then, when its paused tasks go
- * on first (EV_THREAD_FREE). False if the isolate is gone or its thread is held so.
+ * on first (EV_RESUME). The isolate, or NULL if it is gone or its thread is held so.
  */
-static inline __attribute__((always_inline)) bool segment_over(rt *r, uint32_t iso_slot,
-                                                               int64_t now)
+static inline __attribute__((always_inline)) isolate *segment_over(rt *r, uint32_t iso_slot,
+                                                                   int64_t now)
 {
     isolate *iso = &ISO(r, iso_slot);
-    if (__builtin_expect(r->pausing, 0))
-        return segment_paused(r, iso_slot, now);
+    if (__builtin_expect(r->pausing, 0)) {
+        segment_paused(r, iso_slot, now);
+        return NULL;
+    }
     if (iso->state == ISO_FREE)
-        return false;
+        return NULL;
     if (r->seg_cpu_ns > 0)
         iso->busy_until_ns = now + r->seg_cpu_ns;
-    return true;
+    return iso;
 }
 
 /* The paused tasks of the isolate go on, innermost first, in one segment at `now`; the
@@ -579,10 +581,10 @@ static void resume_paused(rt *r, uint32_t iso_slot, int64_t now)
 
 /*
  * Runs task s on the isolate's free thread at `now` until it yields; its CPU then holds the
- * thread. False if the isolate is gone or its thread is held.
+ * thread. The isolate, or NULL if it is gone or its thread is held.
  */
-static inline __attribute__((always_inline)) bool run_segment(rt *r, uint32_t iso_slot, uint32_t s,
-                                                              int64_t now)
+static inline __attribute__((always_inline)) isolate *run_segment(rt *r, uint32_t iso_slot,
+                                                                  uint32_t s, int64_t now)
 {
     r->seg_start_ns = now;
     r->seg_cpu_ns = 0;
@@ -634,7 +636,8 @@ static inline __attribute__((always_inline)) void make_ready(rt *r, uint32_t iso
     isolate *iso = &ISO(r, iso_slot);
     if (iso->ready_head == NONE && iso->state == ISO_ACTIVE && r->cur == NONE && !r->hold &&
         now >= iso->busy_until_ns) {
-        if (run_segment(r, iso_slot, s, now) && ISO(r, iso_slot).ready_head != NONE)
+        isolate *after = run_segment(r, iso_slot, s, now);
+        if (after && after->ready_head != NONE)
             kick(r, iso_slot); /* it made others ready (a waitUntil resumed, a timer) */
         return;
     }

@@ -201,7 +201,8 @@ typedef struct rt_host {
     /* Server kind: the process is shutting down at the end of the run. */
     void (*shutdown)(void *ud, rt *r, rt_isolate_info *iso);
     /* A request ended normally (responded, its waitUntil work settled) at rt_time(r), on
-     * `iso`; `timers`: timers it set are still pending there (they may still act for it). */
+     * `iso`; `timers`: timers it set are still pending there (they may still act for it).
+     * NULL: not wanted. */
     void (*request_ends)(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers);
 } rt_host;
 

@@ -79,15 +79,11 @@ static void null_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
     (void)ud, (void)r, (void)t, (void)why;
 }
 
-static void null_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers)
-{
-    (void)ud, (void)r, (void)iso, (void)request, (void)timers;
-}
-
 const tel_ops *tel_null_ops(void)
 {
-    static const tel_ops ops = {null_born,     null_dies,      null_span_start,  null_span_end,
-                                null_metric,   null_log,       null_entry,       null_call,
-                                null_shutdown, null_task_ends, null_request_ends};
+    static const tel_ops ops = {null_born,      null_dies,   null_span_start,
+                                null_span_end,  null_metric, null_log,
+                                null_entry,     null_call,   null_shutdown,
+                                null_task_ends, NULL /* request_ends: nothing to lose */};
     return &ops;
 }

@@ -64,7 +64,7 @@ typedef struct tel_ops {
     /* A task will never run again (its open spans die with it). */
     void (*task_ends)(void *ud, rt *r, const rt_task *t, rt_task_end why);
     /* A request ended normally (rt_host.request_ends): what only it could still flush, and
-     * nothing can now, is lost (never-flushed). */
+     * nothing can now, is lost (never-flushed). NULL: not wanted (no call per request). */
     void (*request_ends)(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers);
 } tel_ops;
 
