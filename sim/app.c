@@ -71,7 +71,7 @@ struct app {
     app_task **free_tasks;
     size_t nfree, capfree;
     FILE *trace;
-    uint64_t work;       /* steps run on the slow path plus repeat iterations */
+    uint64_t work;       /* steps of repeat iterations (the only unbounded work of a task) */
     uint64_t work_limit; /* UINT64_MAX: none */
     bool exhausted;
 };
@@ -91,15 +91,25 @@ bool app_exhausted(const app *a)
     return a->exhausted;
 }
 
+/* The step just run took the isolate over its memory limit (what it holds grows only in the
+ * steps that use this): it dies at this instant, and the task runs no further. */
+#define STOP_IF_OVER_MEMORY()                                                                      \
+    do {                                                                                           \
+        if (__builtin_expect(rt_pausing(r), 0)) {                                                  \
+            at->resume = NULL;                                                                     \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
 /*
  * A program can loop without ever yielding (repeat inside repeat, 10^12 iterations), so
  * no event-level check would see it: the interpreter counts its own work. Past the limit
  * the task parks in an await of 31 years (no run gets there: the budget stops it first) and the
  * run's owner sees app_exhausted() as soon as the current event returns.
  */
-static bool over_budget(app *a, rt *r)
+static bool over_budget(app *a, rt *r, uint64_t steps)
 {
-    if (++a->work <= a->work_limit)
+    if ((a->work += steps) <= a->work_limit)
         return false;
     a->exhausted = true;
     rt_await(r, DIST_MAX_NS);
@@ -366,13 +376,17 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
         frame *f = &at->f[at->depth - 1];
         if (f->pc == f->b->n) {
             if (f->kind == FRAME_REPEAT && ++f->iter < f->times) {
-                if (over_budget(a, r))
+                /* Only repeats make a task's work unbounded: it is counted here, the
+                 * steps of the next iteration at once, not step by step. */
+                if (over_budget(a, r, f->b->n + 1u))
                     return;
                 f->pc = 0;
                 continue;
             }
-            if (f->kind == FRAME_SPAN && f->span)
+            if (f->kind == FRAME_SPAN && f->span) {
                 a->tel->span_end(a->tel_ud, r, f->span);
+                STOP_IF_OVER_MEMORY();
+            }
             if (--at->depth == 0) {
                 if (a->trace)
                     trace(a, r, t, "ends", NULL);
@@ -380,13 +394,6 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
                 return;
             }
             continue;
-        }
-        if (over_budget(a, r))
-            return;
-        /* The isolate went over its memory limit in the last step: it dies at this instant. */
-        if (rt_pausing(r)) {
-            at->resume = NULL;
-            return;
         }
         const app_step *s = &f->b->steps[f->pc++];
         a->stats.steps++;
@@ -420,8 +427,10 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             *nf = (frame){.b = &s->body,
                           .kind = s->op == OP_SPAN ? FRAME_SPAN : FRAME_REPEAT,
                           .times = s->times};
-            if (s->op == OP_SPAN)
+            if (s->op == OP_SPAN) {
                 nf->span = a->tel->span_start(a->tel_ud, r, s->name);
+                STOP_IF_OVER_MEMORY();
+            }
             break;
         }
         case OP_AWAIT:
@@ -443,15 +452,19 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             if (!s->for_isolate)
                 at->held = at->held > INT64_MAX - s->bytes ? INT64_MAX : at->held + s->bytes;
             rt_mem_add(r, rt_current_isolate_ref(r), s->bytes);
+            STOP_IF_OVER_MEMORY();
             break;
         case OP_METRIC:
             a->tel->metric(a->tel_ud, r, s->name, s->value);
+            STOP_IF_OVER_MEMORY();
             break;
         case OP_LOG:
             a->tel->log(a->tel_ud, r, s->name, s->severity);
+            STOP_IF_OVER_MEMORY();
             break;
         case OP_GLOBAL:
             global_op(a, r, at, s);
+            STOP_IF_OVER_MEMORY();
             break;
         case OP_RESPOND:
             rt_respond(r, s->status);

@@ -102,7 +102,8 @@ app *app_new(const app_program *prog, rng *app_rng, const tel_ops *tel, void *te
  * "<time_ns> r<request> i<isolate> t<task> <what> [name]". Deterministic.
  */
 void app_set_trace(app *a, FILE *trace);
-/* Stop interpreting after this many steps (repeat iterations count; 0: no limit). */
+/* Stop interpreting after this many steps of repeat iterations, the only work a task can do
+ * without bound (0: no limit). */
 void app_set_work_limit(app *a, uint64_t steps);
 /* The limit was reached: a task is parked mid-program and the run must end (a budget). */
 bool app_exhausted(const app *a);

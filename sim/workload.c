@@ -81,11 +81,13 @@ static int64_t next_time(wl *w, int64_t t)
         int64_t n = c->start_ns + c->replay_ns[w->scheduled];
         return n < end ? n : -1;
     }
-    int64_t n = eng_add(t, gap(w));
+    /* t < end <= ENG_TIME_MAX and a gap <= ENG_TIME_MAX: the sum fits in int64 unsaturated,
+     * and is only compared with `end` (the hot path of every arrival: no eng_add). */
+    int64_t n = t + gap(w);
     if (c->kind == WL_DIURNAL) {
         /* Thinning: candidates at the peak rate, each kept with the share of the peak now. */
         while (n < end && rng_unit(w->rand) >= diurnal_share(c, n))
-            n = eng_add(n, gap(w));
+            n += gap(w);
     }
     if (c->kind == WL_BURSTS) {
         /* Past the on period: skip the off period, start a new on period there. */
