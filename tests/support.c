@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -385,4 +387,35 @@ char *t_otlp_logs(const char *prefix, int n, const char *rid)
     }
     sb_add(&b, "]}]}]}");
     return b.p;
+}
+
+int t_spawn_ingest(const char *bin, const char *db, const char *flag, char *url, size_t urllen)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl(bin, bin, "--listen", "127.0.0.1:0", "--db", db, flag, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = pid > 0 ? fdopen(fds[0], "r") : NULL;
+    if (!f || !fgets(url, (int)urllen, f)) {
+        if (f)
+            fclose(f);
+        else
+            close(fds[0]);
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        return -1;
+    }
+    url[strcspn(url, "\r\n")] = '\0';
+    fclose(f);
+    return (int)pid;
 }

@@ -36,6 +36,14 @@ typedef struct t_req {
     int chunked; /* send with Transfer-Encoding: chunked */
 } t_req;
 
+/*
+ * Starts the mock-ingest binary `bin` on 127.0.0.1 port 0 recording into `db`, with one
+ * more argument `flag` (or none), and reads its first line, the base URL, into url. Returns
+ * its pid (the caller kills and reaps it), or -1 - a process that started and said nothing
+ * is killed, not left behind.
+ */
+int t_spawn_ingest(const char *bin, const char *db, const char *flag, char *url, size_t urllen);
+
 /* One request; body may be NULL for none. Free with t_http_free. */
 t_http t_request(const char *url, const t_req *req, const void *body, size_t len);
 void t_http_free(t_http *r);

@@ -81,38 +81,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Starts the binary and reads its first line, the base URL. */
-static pid_t spawn(const char *bin, const char *db, char *url, size_t urllen)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--db", db, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        return -1;
-    }
-    FILE *f = fdopen(fds[0], "r");
-    if (!f || !fgets(url, (int)urllen, f)) {
-        if (f)
-            fclose(f);
-        kill(pid, SIGKILL); /* started but said nothing: do not leave it behind */
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    url[strcspn(url, "\r\n")] = '\0';
-    fclose(f);
-    return pid;
-}
-
 /* How a run ended, each with its own exit status (so ctest output says which). */
 enum {
     OUT_NO_LOSS = 0,       /* every acknowledged item is in the file */
@@ -142,7 +110,7 @@ int main(int argc, char **argv)
     for (int round = 0; round < ROUNDS && outcome == OUT_NO_LOSS; round++) {
         sh.round = round;
         atomic_store(&sh.stop, false);
-        pid_t pid = spawn(bin, db, sh.url, sizeof sh.url);
+        pid_t pid = t_spawn_ingest(bin, db, NULL, sh.url, sizeof sh.url);
         if (pid <= 0) {
             fprintf(stderr, "cannot start %s\n", bin);
             outcome = OUT_NO_START;

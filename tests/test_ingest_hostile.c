@@ -821,43 +821,6 @@ static void test_hostile_requests(void **state)
 
 /* ---- the binary's flag ---- */
 
-/* Starts mock-ingest with `flag` (or none) and reads its first line, the base URL. */
-static pid_t spawn(const char *db, const char *flag, char *url, size_t urllen)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        if (flag)
-            execl(mock_ingest_bin, mock_ingest_bin, "--listen", "127.0.0.1:0", "--db", db, flag,
-                  (char *)NULL);
-        else
-            execl(mock_ingest_bin, mock_ingest_bin, "--listen", "127.0.0.1:0", "--db", db,
-                  (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = pid > 0 ? fdopen(fds[0], "r") : NULL;
-    if (!f || !fgets(url, (int)urllen, f)) {
-        if (f)
-            fclose(f);
-        else
-            close(fds[0]);
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-        }
-        return -1;
-    }
-    url[strcspn(url, "\r\n")] = '\0';
-    fclose(f);
-    return pid;
-}
-
 static void test_binary_trusts_sim_headers_only_with_the_flag(void **state)
 {
     (void)state;
@@ -866,7 +829,7 @@ static void test_binary_trusts_sim_headers_only_with_the_flag(void **state)
         char *dir = t_mkdtemp();
         char *db = t_path(dir, "ingest.db");
         char url[128];
-        pid_t pid = spawn(db, flags[k], url, sizeof url);
+        pid_t pid = t_spawn_ingest(mock_ingest_bin, db, flags[k], url, sizeof url);
         assert_true(pid > 0);
         blob b = make_body(B_SPANS, NULL, 2, k ? "flag1" : "flag0");
         request good = {.headers = {"X-Edgeloss-Time-Ns: 42", "X-Edgeloss-Run: run-7",
