@@ -283,10 +283,11 @@ static void h_shutdown(void *ud, rt *r, rt_isolate_info *iso)
     a->tel->shutdown(a->tel_ud, r, iso);
 }
 
-static void h_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers)
+static void h_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers,
+                           bool cancelled)
 {
     app *a = ud;
-    a->tel->request_ends(a->tel_ud, r, iso, request, timers);
+    a->tel->request_ends(a->tel_ud, r, iso, request, timers, cancelled);
 }
 
 static void resume(void *ud, rt *r, rt_task_ref ref)

@@ -91,6 +91,7 @@ uint64_t net_requests(const net *n)
 static void net_go(void *ud, rt *r);
 static void net_cancel(void *ud, rt *r, int cause);
 static void deliver(void *ud, rt *r);
+static void undelivered(void *ud, rt *r, int cause);
 
 void net_fetch(net *n, rt *r, net_request *req)
 {
@@ -137,7 +138,7 @@ void net_fetch(net *n, rt *r, net_request *req)
     case RT_SUB_REFUSED:
         /* fetch() rejects: its continuation runs as any other would, after this segment. */
         f->resp = (net_response){NET_REFUSED_SUBREQUESTS, -1, rt_task_time(r)};
-        if (!rt_post(r, f->iso, f->request_id, deliver, f))
+        if (!rt_post(r, f->iso, f->request_id, deliver, undelivered, f))
             release(n, f);
         break;
     }
@@ -162,7 +163,7 @@ static void net_cancel(void *ud, rt *r, int cause)
     if (cause == RT_CPU_LIMIT || cause == RT_WU_DEADLINE) { /* the isolate lives on: it rejects */
         f->resp = (net_response){cause == RT_CPU_LIMIT ? NET_CANCELLED_CPU : NET_CANCELLED_DEADLINE,
                                  -1, rt_time(r)};
-        if (rt_post(r, f->iso, f->request_id, deliver, f))
+        if (rt_post(r, f->iso, f->request_id, deliver, undelivered, f))
             return;
     } else {
         ledger_cause c = ledger_cause_of_death(cause);
@@ -181,6 +182,26 @@ static void deliver(void *ud, rt *r)
     /* The record goes back to the pool before the continuation may send again. */
     release(f->owner, f);
     done(dud, r, &resp);
+}
+
+/* A fetch's answer (a rejection, a response) that never reached its continuation: the
+ * isolate died first, and what the request carried is lost with it, from here. */
+static void undelivered(void *ud, rt *r, int cause)
+{
+    fetch *f = ud;
+    net *n = f->owner;
+    /* A rejection: the fetch never left, and its cause is the rejection's, at its instant
+     * (an answer from the ingest instead decides its items' fates there). */
+    if (f->resp.status < 0) {
+        ledger_cause c = f->resp.status == NET_CANCELLED_DEADLINE    ? CAUSE_WAITUNTIL_CANCELLED
+                         : f->resp.status == NET_CANCELLED_CPU       ? CAUSE_CPU_LIMIT
+                         : f->resp.status == NET_REFUSED_SUBREQUESTS ? CAUSE_SUBREQUEST_LIMIT
+                                                                     : ledger_cause_of_death(cause);
+        for (size_t i = 0; i < f->nitems; i++)
+            ledger_drop(n->l, f->items[i], f->resp.sent_ns, c, "connection-queue", f->iso.id);
+    }
+    (void)r;
+    release(n, f);
 }
 
 bool net_handle(net *n, rt *r, const eng_event *ev)
@@ -219,7 +240,7 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
     /* The response reaches the isolate: its continuation runs there, if it still lives.
      * (If the isolate dies before that task runs, the record stays out of the pool
      * until net_free: rare, and bounded by the run.) */
-    if (!rt_post(r, f->iso, f->request_id, deliver, f))
+    if (!rt_post(r, f->iso, f->request_id, deliver, undelivered, f))
         release(n, f);
     return true;
 }

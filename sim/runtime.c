@@ -119,7 +119,8 @@ typedef struct task {
     rt_task pub;
     rt_fn cfn; /* TASK_CALLBACK: the C code to run */
     void *cud;
-    uint64_t timer_id; /* the timer whose firing made it (0: none) */
+    rt_cancel_fn ccancel; /* ... and what to do if its isolate dies before it ran (or NULL) */
+    uint64_t timer_id;    /* the timer whose firing made it (0: none) */
     task_state state;
     uint32_t iso, req;
     uint32_t ready_next;
@@ -402,7 +403,7 @@ static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, u
     task *t = &TASK(r, s);
     /* Every field, one store each: a compound literal zeroes the whole object first with
      * `rep stos`, which costs more than the rest of task_new. */
-    _Static_assert(sizeof(task) == 96 && sizeof(rt_task) == 48,
+    _Static_assert(sizeof(task) == 104 && sizeof(rt_task) == 48,
                    "a field was added to task or rt_task: initialise it here");
     t->pub.id = r->next_task_id++;
     t->pub.kind = kind;
@@ -412,6 +413,7 @@ static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, u
     t->pub.ext = NULL;
     t->cfn = NULL;
     t->cud = NULL;
+    t->ccancel = NULL;
     t->timer_id = 0;
     t->state = T_FREE;
     t->iso = iso;
@@ -592,6 +594,19 @@ static inline __attribute__((always_inline)) isolate *run_segment(rt *r, uint32_
     return segment_over(r, iso_slot, now);
 }
 
+/* No request left and nothing ready: idle now if the thread is free, else when its CPU
+ * ends (EV_IDLE; a held thread goes on at EV_RESUME, whose kick comes back here). */
+static __attribute__((noinline)) void idle_when_free(rt *r, uint32_t s, int64_t now)
+{
+    isolate *iso = &ISO(r, s);
+    if (now >= iso->busy_until_ns) {
+        go_idle(r, s);
+    } else if (iso->busy_until_ns != ENG_TIME_MAX) {
+        iso->idle_pending = false; /* EV_IDLE takes it from here */
+        schedule(r, iso->busy_until_ns, EV_IDLE, s, iso->info.id);
+    }
+}
+
 /* Runs ready tasks while the isolate's thread is free. */
 static void kick(rt *r, uint32_t iso_slot)
 {
@@ -605,11 +620,8 @@ static void kick(rt *r, uint32_t iso_slot)
         if (iso->state != ISO_ACTIVE)
             return;
         if (iso->ready_head == NONE) {
-            if (__builtin_expect(iso->idle_pending, 0) && iso->in_flight == 0 &&
-                now >= iso->busy_until_ns) {
-                iso->idle_pending = false;
-                go_idle(r, iso_slot);
-            }
+            if (__builtin_expect(iso->idle_pending, 0) && iso->in_flight == 0)
+                idle_when_free(r, iso_slot, now);
             return;
         }
         if (now < iso->busy_until_ns) {
@@ -821,6 +833,9 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
     /* Everything it holds dies with it: tasks, timers, frozen work, requests. */
     while (iso->tasks != NONE) {
         uint32_t ts = iso->tasks;
+        /* A C continuation that never ran (a fetch's rejection) reports what it carried. */
+        if (TASK(r, ts).cfn && TASK(r, ts).ccancel)
+            TASK(r, ts).ccancel(TASK(r, ts).cud, r, (int)cause);
         r->host.discard(r->host.ud, r, &TASK(r, ts).pub, over ? END_RUN_OVER : END_EVICTED);
         task_release(r, ts);
         iso = &ISO(r, s);
@@ -935,8 +950,7 @@ static void request_left(rt *r, uint32_t s)
          * the isolate goes idle when kick finds the queue empty. */
         int64_t ended = rt_time(r);
         if (ended > eng_now(r->e)) {
-            iso->idle_pending = true;
-            schedule(r, ended, EV_IDLE, s, iso->info.id);
+            schedule(r, ended, EV_IDLE, s, iso->info.id); /* (which sets idle_pending then) */
         } else if (iso->ready_head != NONE) {
             iso->idle_pending = true;
         } else {
@@ -958,10 +972,15 @@ static void request_end(rt *r, uint32_t q)
     }
     notify_request(r, q, RT_REQ_ENDED, r->cur != NONE ? rt_task_time(r) : eng_now(r->e));
     if (r->host.request_ends) {
-        bool timers = false; /* O(timers of the isolate): few, and only at a request's end */
+        /* Timers it set, pending or running, may still act for it. O(timers and tasks of the
+         * isolate): few, and only with a telemetry that asks. */
+        uint64_t id = REQ(r, q).id;
+        bool timers = false;
         for (uint32_t t = ISO(r, s).timers; t != NONE && !timers; t = TIMER(r, t).iso_next)
-            timers = TIMER(r, t).owner_request == REQ(r, q).id;
-        r->host.request_ends(r->host.ud, r, &ISO(r, s).info, REQ(r, q).id, timers);
+            timers = TIMER(r, t).owner_request == id;
+        for (uint32_t t = ISO(r, s).tasks; t != NONE && !timers; t = TASK(r, t).iso_next)
+            timers = TASK(r, t).pub.kind == TASK_TIMER && TASK(r, t).pub.request_id == id;
+        r->host.request_ends(r->host.ud, r, &ISO(r, s).info, id, timers, REQ(r, q).cancelling);
     }
     request_release(r, q);
     request_left(r, s);
@@ -1172,13 +1191,15 @@ void rt_clear_timer(rt *r, uint64_t timer_id)
     }
 }
 
-bool rt_post(rt *r, rt_isolate_ref ref, uint64_t request_id, rt_fn fn, void *ud)
+bool rt_post(rt *r, rt_isolate_ref ref, uint64_t request_id, rt_fn fn, rt_cancel_fn cancel,
+             void *ud)
 {
     if (!rt_isolate_alive(r, ref))
         return false;
     uint32_t ts = task_new(r, ref.slot, NONE, TASK_CALLBACK, request_id);
     TASK(r, ts).cfn = fn;
     TASK(r, ts).cud = ud;
+    TASK(r, ts).ccancel = cancel;
     if (ISO(r, ref.slot).state != ISO_ACTIVE) {
         TASK(r, ts).state = T_FROZEN;
         freeze(r, ref.slot, false, ts, TASK(r, ts).pub.id, eng_now(r->e));
@@ -1647,15 +1668,12 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
         }
         return true;
     case EV_IDLE:
-        /* Its last request ended at this instant, inside a segment that began earlier. */
-        if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).idle_pending) {
-            if (ISO(r, ev->a).ready_head != NONE) { /* its ready work first (kick idles it) */
-                kick(r, ev->a);
-                return true;
-            }
-            ISO(r, ev->a).idle_pending = false;
-            if (ISO(r, ev->a).state == ISO_ACTIVE && ISO(r, ev->a).in_flight == 0)
-                go_idle(r, ev->a);
+        /* Its last request ended at this instant, or the CPU after it did: once its ready
+         * work has run (kick), it goes idle (kick's idle_when_free). */
+        if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).state == ISO_ACTIVE &&
+            ISO(r, ev->a).in_flight == 0) {
+            ISO(r, ev->a).idle_pending = true;
+            kick(r, ev->a);
         }
         return true;
     case EV_TIMER: {
@@ -1751,7 +1769,7 @@ void rt_shutdown(rt *r)
         return;
     for (uint32_t i = 0; i < r->nlive; i++) {
         uint32_t s = r->live[i];
-        rt_post(r, (rt_isolate_ref){s, ISO(r, s).info.id}, 0, shutdown_task, NULL);
+        rt_post(r, (rt_isolate_ref){s, ISO(r, s).info.id}, 0, shutdown_task, NULL, NULL);
     }
 }
 

@@ -200,10 +200,11 @@ typedef struct rt_host {
     void (*isolate_dies)(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause);
     /* Server kind: the process is shutting down at the end of the run. */
     void (*shutdown)(void *ud, rt *r, rt_isolate_info *iso);
-    /* A request ended normally (responded, its waitUntil work settled) at rt_time(r), on
-     * `iso`; `timers`: timers it set are still pending there (they may still act for it).
-     * NULL: not wanted. */
-    void (*request_ends)(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers);
+    /* A request ended (responded, its waitUntil work settled - or `cancelled` by its budget)
+     * at rt_time(r), on `iso`; `timers`: timers it set are still pending or running there
+     * (they may still act for it). NULL: not wanted. */
+    void (*request_ends)(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers,
+                         bool cancelled);
 } rt_host;
 
 typedef struct rt_stats {
@@ -314,8 +315,13 @@ typedef void (*rt_fn)(void *ud, rt *r);
 uint64_t rt_set_timer_fn(rt *r, int64_t delay_ns, int64_t interval_ns, rt_fn fn, void *ud);
 /* Cancels a timer set by the running isolate (no-op when it already fired or died). */
 void rt_clear_timer(rt *r, uint64_t timer_id);
-/* Queues fn on a live isolate now (a promise continuation); false if it died. */
-bool rt_post(rt *r, struct rt_isolate_ref_s ref, uint64_t request_id, rt_fn fn, void *ud);
+/* What a C continuation's owner does when its isolate dies before it ran: cause is an
+ * rt_evict or RT_END_OF_RUN. */
+typedef void (*rt_cancel_fn)(void *ud, rt *r, int cause);
+/* Queues fn on a live isolate now (a promise continuation); false if it died. If the
+ * isolate dies first, cancel (may be NULL) runs instead, with the same ud. */
+bool rt_post(rt *r, struct rt_isolate_ref_s ref, uint64_t request_id, rt_fn fn, rt_cancel_fn cancel,
+             void *ud);
 /* The running task's isolate (for globals and telemetry state). */
 rt_isolate_info *rt_current_isolate(rt *r);
 const rt_task *rt_current_task(const rt *r);

@@ -438,14 +438,15 @@ static void drop_request_buffers(sdk_iso *si, uint64_t id, ledger_cause cause)
  * (or a timer it set, still pending), and none is left. They are lost now, at the instant
  * its last work ended, not at an eviction much later, and their memory is given back.
  */
-static void t_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers)
+static void t_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers,
+                           bool cancelled)
 {
     sdk *s = ud;
     (void)r;
     sdk_iso *si = iso->tel;
     if (!si || !s->cfg.layer1_per_request || timers)
         return;
-    drop_request_buffers(si, request, CAUSE_NEVER_FLUSHED);
+    drop_request_buffers(si, request, cancelled ? CAUSE_WAITUNTIL_CANCELLED : CAUSE_NEVER_FLUSHED);
 }
 
 /*
@@ -462,9 +463,10 @@ static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
     if (!si)
         return;
     ledger_cause cause = why == END_CPU_LIMIT ? CAUSE_CPU_LIMIT : CAUSE_WAITUNTIL_CANCELLED;
-    /* The request ends here (terminated, or its last waitUntil work cut): what its own
-     * layer-1 buffers hold, nothing will flush now. */
-    if (s->cfg.layer1_per_request)
+    /* Terminated, the request ends here: what its own layer-1 buffers hold, nothing will
+     * flush now. (Cut by its budget, it ends when the last of its work is discarded, and
+     * t_request_ends decides, knowing whether a timer of its own may still flush.) */
+    if (why == END_CPU_LIMIT && s->cfg.layer1_per_request)
         drop_request_buffers(si, t->request_id, cause);
     item_vec gone = {0};
     size_t keep = 0;

@@ -65,7 +65,8 @@ typedef struct tel_ops {
     void (*task_ends)(void *ud, rt *r, const rt_task *t, rt_task_end why);
     /* A request ended normally (rt_host.request_ends): what only it could still flush, and
      * nothing can now, is lost (never-flushed). NULL: not wanted (no call per request). */
-    void (*request_ends)(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers);
+    void (*request_ends)(void *ud, rt *r, rt_isolate_info *iso, uint64_t request, bool timers,
+                         bool cancelled);
 } tel_ops;
 
 typedef struct tel_null {

@@ -79,7 +79,8 @@ static void assert_ran_to_the_end(const simrun *s)
 {
     assert_int_equal(s->r.rt.responded, 1);
     assert_int_equal(s->r.posts, 1);
-    assert_int_equal(lines_starting(s->trace, "105000000 r1 i1 t2 wait_until call tracer.flush"), 1);
+    assert_int_equal(lines_starting(s->trace, "105000000 r1 i1 t2 wait_until call tracer.flush"),
+                     1);
     assert_int_equal(lines_starting(s->trace, "105000000 r1 i1 t1 handler respond"), 1);
 }
 
@@ -300,6 +301,26 @@ static void test_idle_counts_from_the_end_of_the_request(void **state)
     free(dir);
 }
 
+/* A timer task queued behind the last request's CPU runs before the isolate goes idle, and
+ * the idle time counts from the end of its CPU: timer due at 5 ms, the handler computing
+ * 0-20 ms, the timer's 10 ms then: idle at 30 ms, evicted at 1.03 s. (It used to stay
+ * active for the rest of the run.) */
+static void test_idle_after_queued_timer_work(void **state)
+{
+    (void)state;
+    simrun s = sim_text(
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
+        " \"duration_s\": 0, \"drain_s\": 10},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 1}},"
+        " \"app\": {\"handler\": [{\"set_timeout\": {\"delay\": {\"fixed_ms\": 5},"
+        "  \"do\": [{\"cpu\": {\"fixed_ms\": 10}}]}}, {\"cpu\": {\"fixed_ms\": 20}},"
+        "  {\"respond\": {}}]}}",
+        -1);
+    assert_int_equal(s.r.rt.evicted[RT_EVICT_IDLE], 1);
+    assert_int_equal(events_between(&s, "idle_evict", 1030 * MS, 1030 * MS + 1), 1);
+    simrun_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_wait_until_deadline_inside_a_cpu_step),
         cmocka_unit_test(test_random_kill_inside_a_cpu_step),
         cmocka_unit_test(test_idle_counts_from_the_end_of_the_request),
+        cmocka_unit_test(test_idle_after_queued_timer_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,6 +220,57 @@ static void test_a_post_in_flight_at_the_deadline(void **state)
     }
 }
 
+/*
+ * The deadline's rejection of a queued POST runs on the isolate; when the isolate dies
+ * before it could, the loss is still reported, with the rejection's cause and instant.
+ * Every request computes 1 s before it responds: request 1 responds at 1 s, so its
+ * deadline is at 31 s; request 2 arrives at 30.99 s and holds the thread past it; a deploy
+ * at 31.5 s stops that and takes the isolate before the rejection ran.
+ */
+static void test_a_rejection_that_never_ran_is_still_reported(void **state)
+{
+    (void)state;
+    char json[4096];
+    snprintf(json, sizeof json,
+             "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 0.032268473701193935,"
+             " \"requests\": 2, \"duration_s\": 0, \"drain_s\": 100},"
+             " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"deploys_s\": [31.5]},"
+             " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+             " \"exporter\": {\"strategy\": \"immediate\"},"
+             " \"app\": {\"routes\": [{\"name\": \"x\", \"handler\": [%s]}]}}",
+             "{\"span\": {\"name\": \"s\", \"do\": []}}," SIX_FETCHES(
+                 "60000") " {\"wait_until\": [{\"call\": \"tracer.flush\"}]},"
+                          " {\"cpu\": {\"fixed_ms\": 1000}}, {\"respond\": {}}");
+    run x;
+    x.dir = t_mkdtemp();
+    x.s = sim_text_in(json, -1, x.dir, NULL);
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    if (!x.s.r.verified)
+        fail_msg("unverified run (an invariant failed?)");
+    assert_int_equal(x.s.r.rt.evicted[RT_EVICT_DEPLOY], 1);
+    expect_fate_of(&x, 1, "lost/waituntil-cancelled@31000000000/connection-queue");
+    assert_int_equal(x.s.r.report.lost_by[CAUSE_UNEXPLAINED], 0);
+    run_free(&x);
+}
+
+/*
+ * A timer the request set fires at the deadline's instant (scheduled before it) and, its
+ * CPU running to 1.1 s, puts a metric in the request's buffer then. The deadline, popping
+ * after it at 1 s, ends the request: the metric is lost as waituntil-cancelled - at 1.1 s,
+ * never before it was made.
+ */
+static void test_an_item_a_timer_made_past_the_deadline(void **state)
+{
+    (void)state;
+    run x = one(
+        "\"wait_until_budget_s\": 1",
+        "{\"set_timeout\": {\"delay\": {\"fixed_s\": 1}, \"do\": [{\"cpu\": {\"fixed_ms\": 100}},"
+        "  {\"metric\": {\"name\": \"t\"}}]}},"
+        " {\"wait_until\": [{\"await\": {\"latency\": {\"fixed_s\": 2}}}]}, {\"respond\": {}}");
+    expect_fate_of(&x, 1, "lost/waituntil-cancelled@1100000000/metrics");
+    run_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +280,8 @@ int main(void)
         cmocka_unit_test(test_a_queued_post_is_not_sent_by_the_cancellation),
         cmocka_unit_test(test_a_queued_post_when_the_cpu_limit_terminates),
         cmocka_unit_test(test_a_post_in_flight_at_the_deadline),
+        cmocka_unit_test(test_a_rejection_that_never_ran_is_still_reported),
+        cmocka_unit_test(test_an_item_a_timer_made_past_the_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

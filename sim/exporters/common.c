@@ -121,6 +121,10 @@ void exp_moved(const exp_env *env, const item_vec *items, const char *layer)
 void exp_dropped(const exp_env *env, const item_vec *items, ledger_cause cause, const char *layer)
 {
     int64_t t = exp_now(env);
+    /* Never before the item reached its holder: a timer task's segment may have put it
+     * there at a task time past the event that now drops it (a deadline at that segment's
+     * start, which only ends waitUntil work). */
     for (size_t i = 0; i < items->n; i++)
-        ledger_drop(env->ledger, items->v[i]->n, t, cause, layer, env->iso.id);
+        ledger_drop(env->ledger, items->v[i]->n, t > items->v[i]->end_ns ? t : items->v[i]->end_ns,
+                    cause, layer, env->iso.id);
 }
