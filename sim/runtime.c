@@ -760,6 +760,18 @@ static void live_unlink(rt *r, uint32_t s)
     r->nlive--;
 }
 
+/* An isolate's memory went from `before` to `after`: the total follows, kept within
+ * [0, ENG_TIME_MAX] (a program may ask for more than int64 holds; the budget only compares). */
+static void mem_held_moved(rt *r, int64_t before, int64_t after)
+{
+    before = before > 0 ? before : 0;
+    after = after > 0 ? after : 0;
+    if (after >= before)
+        r->mem_held = eng_add(r->mem_held, after - before);
+    else
+        r->mem_held = before - after < r->mem_held ? r->mem_held - (before - after) : 0;
+}
+
 static uint32_t isolate_new(rt *r, uint32_t colo)
 {
     uint32_t s = pool_get(&r->isos);
@@ -769,7 +781,7 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
     iso->info.created_ns = eng_now(r->e);
     iso->info.colo = colo;
     iso->mem = r->cfg.memory_base_bytes;
-    r->mem_held = eng_add(r->mem_held, iso->mem);
+    mem_held_moved(r, 0, iso->mem);
     r->colo_stats[colo].isolates_created++;
     iso->state = ISO_STARTING;
     iso->ready_head = iso->ready_tail = NONE;
@@ -862,7 +874,7 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
         }
     }
     r->host.isolate_dies(r->host.ud, r, &iso->info, cause);
-    r->mem_held -= iso->mem < r->mem_held ? (iso->mem > 0 ? iso->mem : 0) : r->mem_held;
+    mem_held_moved(r, iso->mem, 0);
     if (r->obs.isolate)
         r->obs.isolate(r->obs.ud, &iso->info, (int)cause, eng_now(r->e));
     if (!over)
@@ -1407,10 +1419,7 @@ void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
         iso->mem = INT64_MAX;
     else
         iso->mem += delta;
-    if (iso->mem >= before)
-        r->mem_held = eng_add(r->mem_held, iso->mem - before);
-    else
-        r->mem_held -= before - iso->mem < r->mem_held ? before - iso->mem : r->mem_held;
+    mem_held_moved(r, before, iso->mem);
     if (iso->mem > 0 && (uint64_t)iso->mem > r->stats.peak_memory_bytes)
         r->stats.peak_memory_bytes = (uint64_t)iso->mem;
     if (r->cfg.kind == RT_EDGE && r->cfg.memory_limit_bytes > 0 &&
