@@ -1,8 +1,9 @@
 /*
  * mock-ingest: standalone OTLP/HTTP JSON ingest recording into SQLite.
  *   mock-ingest --listen 127.0.0.1:PORT --db FILE [--config FILE.json] [--trust-sim-headers]
- * The first line on stdout is exactly the base URL. Runs until SIGINT/SIGTERM,
- * then commits what is pending and exits 0.
+ * Valued options take `--opt VALUE` or `--opt=VALUE`; -h/--help and --version print and
+ * exit 0 wherever they appear. The first line on stdout is exactly the base URL. Runs
+ * until SIGINT/SIGTERM, then commits what is pending and exits 0.
  */
 #include "ingest.h"
 
@@ -13,6 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef EDGELOSS_VERSION
+#define EDGELOSS_VERSION "unknown"
+#endif
 
 static void usage(FILE *f)
 {
@@ -26,6 +31,9 @@ static void usage(FILE *f)
           "                       (virtual time for caps, run id, attempt); only when every\n"
           "                       client is the simulator (edgeloss run --ingest URL).\n"
           "                       Without it they are ignored: wall clock, no run id\n"
+          "  -h, --help           print this help and exit\n"
+          "  --version            print the version and exit\n"
+          "A value is given as --opt VALUE or --opt=VALUE.\n"
           "The first line printed is the base URL, e.g. http://127.0.0.1:4318\n",
           f);
 }
@@ -46,36 +54,146 @@ static int parse_listen(const char *arg, char *host, size_t hostlen, uint16_t *p
     return 0;
 }
 
+enum { OPT_LISTEN, OPT_DB, OPT_CONFIG, OPT_TRUST, OPT_HELP, OPT_VERSION, OPT_N };
+
+static const struct {
+    const char *name;
+    bool valued;
+} options[OPT_N] = {
+    [OPT_LISTEN] = {"--listen", true}, [OPT_DB] = {"--db", true},
+    [OPT_CONFIG] = {"--config", true}, [OPT_TRUST] = {"--trust-sim-headers", false},
+    [OPT_HELP] = {"--help", false},    [OPT_VERSION] = {"--version", false},
+};
+
+/* Optimal string alignment distance: Levenshtein plus adjacent transpositions. */
+static size_t osa_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    enum { MAX = 64 };
+    if (la >= MAX || lb >= MAX)
+        return SIZE_MAX;
+    size_t d[MAX][MAX];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+/*
+ * The known option closest to `name` (its first `len` bytes, leading dashes ignored), or
+ * NULL when none is close: within 1 edit of a short option, 2 of one of 6+ letters, or
+ * `name` is the start of an option (at least 3 letters of it).
+ */
+static const char *suggest(const char *name, size_t len)
+{
+    while (len && *name == '-') {
+        name++;
+        len--;
+    }
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (int k = 0; k < OPT_N; k++) {
+        const char *cand = options[k].name + 2;
+        size_t cl = strlen(cand);
+        size_t d = osa_distance(name, len, cand, cl);
+        if (d > (cl < 6 ? 1u : 2u))
+            d = (len >= 3 && len < cl && strncmp(name, cand, len) == 0) ? cl - len : SIZE_MAX;
+        if (d < best_d) {
+            best_d = d;
+            best = options[k].name;
+        }
+    }
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:0", *db = NULL, *config_path = NULL;
     bool trust = false;
+    /*
+     * The first usage error is kept and reported after the scan, so that -h, --help and
+     * --version win wherever they appear (e.g. after an unknown option).
+     */
+    char bad[512] = "";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
         }
-        if (strcmp(a, "--trust-sim-headers") == 0) {
-            trust = true;
+        if (strcmp(a, "--version") == 0) {
+            printf("mock-ingest %s\n", EDGELOSS_VERSION);
+            return 0;
+        }
+        if (strcmp(a, "--") == 0) { /* end of options; there are no operands */
+            if (!bad[0] && i + 1 < argc)
+                snprintf(bad, sizeof bad, "unexpected argument %s", argv[i + 1]);
+            break;
+        }
+        if (bad[0])
+            continue;
+        if (a[0] != '-' || a[1] == '\0') {
+            snprintf(bad, sizeof bad, "unexpected argument %s", a);
             continue;
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mock-ingest: %s needs a value\n", a);
-            usage(stderr);
-            return 2;
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        int k = 0;
+        while (k < OPT_N &&
+               !(strlen(options[k].name) == nlen && strncmp(a, options[k].name, nlen) == 0))
+            k++;
+        if (k == OPT_N) {
+            const char *s = suggest(a, nlen);
+            if (s)
+                snprintf(bad, sizeof bad, "unknown option %.*s (did you mean %s?)", (int)nlen, a,
+                         s);
+            else
+                snprintf(bad, sizeof bad, "unknown option %.*s", (int)nlen, a);
+            continue;
         }
-        if (strcmp(a, "--listen") == 0)
-            listen = argv[++i];
-        else if (strcmp(a, "--db") == 0)
-            db = argv[++i];
-        else if (strcmp(a, "--config") == 0)
-            config_path = argv[++i];
-        else {
-            fprintf(stderr, "mock-ingest: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
+        const char *name = options[k].name;
+        if (!options[k].valued) {
+            if (eq)
+                snprintf(bad, sizeof bad, "%s takes no value", name);
+            else if (k == OPT_TRUST)
+                trust = true;
+            continue;
         }
+        const char *val;
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+            val = argv[++i];
+        else
+            val = NULL;
+        if (!val || !*val) {
+            snprintf(bad, sizeof bad, "%s needs a value", name);
+            continue;
+        }
+        if (k == OPT_LISTEN)
+            listen = val;
+        else if (k == OPT_DB)
+            db = val;
+        else
+            config_path = val;
+    }
+    if (bad[0]) {
+        fprintf(stderr, "mock-ingest: %s\n", bad);
+        usage(stderr);
+        return 2;
     }
     if (!db) {
         fprintf(stderr, "mock-ingest: --db FILE is required\n");
