@@ -103,13 +103,13 @@ static int index_text(const char *path, df_table *t, char *p, char *end, char *e
     return 0;
 }
 
-int df_load(const char *path, df_table *out, char *err, size_t errlen)
+sim_err df_load(const char *path, df_table *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
+        return SIM_EINPUT;
     }
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0)
@@ -118,28 +118,28 @@ int df_load(const char *path, df_table *out, char *err, size_t errlen)
         fclose(f);
         snprintf(err, errlen, "%s: %s", path,
                  size > DF_MAX_BYTES ? "larger than 256 MiB" : "cannot read its size");
-        return -1;
+        return SIM_EINPUT;
     }
     out->text = malloc((size_t)size + 1);
     if (!out->text || fread(out->text, 1, (size_t)size, f) != (size_t)size) {
         fclose(f);
         df_free(out);
         snprintf(err, errlen, "%s: cannot read", path);
-        return -1;
+        return SIM_EINPUT;
     }
     fclose(f);
     out->text[size] = '\0';
     if (memchr(out->text, '\0', (size_t)size)) {
         df_free(out);
         snprintf(err, errlen, "%s: a NUL byte: not a text file", path);
-        return -1;
+        return SIM_EINPUT;
     }
     char *p = out->text;
     if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3; /* a UTF-8 byte order mark, as spreadsheets write */
     if (index_text(path, out, p, out->text + size, err, errlen)) {
         df_free(out);
-        return -1;
+        return SIM_EINPUT;
     }
     return 0;
 }

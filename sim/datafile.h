@@ -16,6 +16,7 @@
 #ifndef SIM_DATAFILE_H
 #define SIM_DATAFILE_H
 
+#include "error.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,8 +39,9 @@ typedef struct df_table {
     size_t ncells;
 } df_table;
 
-/* Reads `path`. Returns 0, or -1 with "PATH: reason" (or "PATH:LINE: reason") in err. */
-int df_load(const char *path, df_table *out, char *err, size_t errlen);
+/* Reads `path`. Returns SIM_OK, or SIM_EINPUT with "PATH: reason" (or "PATH:LINE: reason") in err.
+ */
+sim_err df_load(const char *path, df_table *out, char *err, size_t errlen);
 void df_free(df_table *t);
 
 /* A cell as a finite number; false if it is not one. */

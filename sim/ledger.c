@@ -169,13 +169,13 @@ static void run(ledger *l, int which, const char *fmt, ...)
     step(l, s);
 }
 
-int ledger_open(const char *path, ledger **out, char *err, size_t errlen)
+sim_err ledger_open(const char *path, ledger **out, char *err, size_t errlen)
 {
     *out = NULL;
     ledger *l = calloc(1, sizeof *l);
     if (!l) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SIM_ELEDGER;
     }
     snprintf(l->path, sizeof l->path, "%s", path);
     /* A fresh file each run. */
@@ -194,13 +194,13 @@ int ledger_open(const char *path, ledger **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot create the ledger: %s", path,
                  l->db ? sqlite3_errmsg(l->db) : "out of memory");
         ledger_close(l);
-        return -1;
+        return SIM_ELEDGER;
     }
     for (int i = 0; i < S_COUNT; i++) {
         if (sqlite3_prepare_v2(l->db, stmt_sql[i], -1, &l->s[i], NULL) != SQLITE_OK) {
             snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(l->db));
             ledger_close(l);
-            return -1;
+            return SIM_ELEDGER;
         }
     }
     l->next_item = l->next_attempt = 1;
@@ -687,13 +687,13 @@ static const struct {
      "  (SELECT COUNT(DISTINCT item) FROM fates) AS d) WHERE n != f OR f != d"},
 };
 
-int ledger_verify(ledger *l, char *err, size_t errlen)
+sim_err ledger_verify(ledger *l, char *err, size_t errlen)
 {
     for (size_t k = 0; k < sizeof invariants / sizeof invariants[0]; k++) {
         sqlite3_stmt *s;
         if (sqlite3_prepare_v2(l->db, invariants[k].sql, -1, &s, NULL) != SQLITE_OK) {
             snprintf(err, errlen, "ledger: cannot check invariants: %s", sqlite3_errmsg(l->db));
-            return -1;
+            return SIM_ELEDGER;
         }
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW)
@@ -702,17 +702,17 @@ int ledger_verify(ledger *l, char *err, size_t errlen)
                      (const char *)sqlite3_column_text(s, 1));
         sqlite3_finalize(s);
         if (rc == SQLITE_ROW)
-            return -1;
+            return SIM_ELEDGER;
         if (rc != SQLITE_DONE) {
             snprintf(err, errlen, "ledger: cannot check invariants: %s", sqlite3_errmsg(l->db));
-            return -1;
+            return SIM_ELEDGER;
         }
     }
     return 0;
 }
 
-int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_report *out,
-                  char *err, size_t errlen)
+sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_report *out,
+                      char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     sqlite3 *db = l->db;
@@ -726,7 +726,7 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
         snprintf(err, errlen, "ledger: %" PRIu64 " items numbered, %" PRId64 " recorded",
                  l->next_item - 1, rows);
         sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-        return -1;
+        return SIM_ELEDGER;
     }
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS ing", -1, &s, NULL) != SQLITE_OK) {
@@ -740,7 +740,7 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
         q_int(db, "SELECT COUNT(*) FROM ing.sqlite_master WHERE name = 'items'", 0) != 1) {
         snprintf(err, errlen, "%s: not an ingest database (no items table)", ingest_db);
         sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-        return -1;
+        return SIM_ELEDGER;
     }
     /* The fates statement with the run bound (several statements: run them one by one). */
     char *sql = sqlite3_mprintf(fates_sql, run_id ? mine_run : mine_all);
@@ -849,5 +849,5 @@ int ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_r
 fail:
     snprintf(err, errlen, "ledger: %s", msg ? msg : "database error");
     sqlite3_free(msg);
-    return -1;
+    return SIM_ELEDGER;
 }

@@ -22,6 +22,7 @@
 #ifndef SIM_LEDGER_H
 #define SIM_LEDGER_H
 
+#include "error.h"
 #include "runtime.h"
 
 #include <stdbool.h>
@@ -73,7 +74,8 @@ int ledger_cause_find(const char *name);
 
 typedef struct ledger ledger;
 
-int ledger_open(const char *path, ledger **out, char *err, size_t errlen);
+/* Returns SIM_OK, or SIM_ELEDGER with a message (error.h). */
+sim_err ledger_open(const char *path, ledger **out, char *err, size_t errlen);
 void ledger_close(ledger *l);
 
 void ledger_meta(ledger *l, const char *key, const char *value);
@@ -163,17 +165,17 @@ typedef struct ledger_report {
  *    wire then is processed by the ingest when it arrives: that is allowed);
  *  - an item has one holder: it is never moved, nor sent, after it was lost, and lost once;
  *  - every created item has exactly one fate (one `fates` row per numbered item).
- * Returns 0, or -1 with "invariant violated: ..." naming the item or request.
+ * Returns SIM_OK, or SIM_ELEDGER with "invariant violated: ..." naming the item or request.
  */
-int ledger_verify(ledger *l, char *err, size_t errlen);
+sim_err ledger_verify(ledger *l, char *err, size_t errlen);
 
 /*
  * Commits, attaches the ingest database, writes the `fates` table and fills
  * the report. `run` selects this run's rows in a shared ingest (NULL: every
  * row is this run's, as in the embedded ingest, which is fresh per run).
- * Returns 0, or -1 with a message.
+ * Returns SIM_OK, or SIM_ELEDGER with a message.
  */
-int ledger_finish(ledger *l, const char *ingest_db, const char *run, ledger_report *out, char *err,
-                  size_t errlen);
+sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run, ledger_report *out,
+                      char *err, size_t errlen);
 
 #endif

@@ -23,7 +23,7 @@ int sk_verror(char *err, size_t errlen, const char *file, const char *jpath, con
     char msg[384];
     vsnprintf(msg, sizeof msg, fmt, ap);
     snprintf(err, errlen, "%s: %s: %s", file, jpath, msg);
-    return -1;
+    return SIM_EINPUT;
 }
 
 int sk_error(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt, ...)
@@ -32,7 +32,7 @@ int sk_error(char *err, size_t errlen, const char *file, const char *jpath, cons
     va_start(ap, fmt);
     sk_verror(err, errlen, file, jpath, fmt, ap);
     va_end(ap);
-    return -1;
+    return SIM_EINPUT;
 }
 
 static int fail(vctx *v, const char *jpath, const char *fmt, ...)
@@ -41,7 +41,7 @@ static int fail(vctx *v, const char *jpath, const char *fmt, ...)
     va_start(ap, fmt);
     sk_verror(v->err, v->errlen, v->file, jpath, fmt, ap);
     va_end(ap);
-    return -1;
+    return SIM_EINPUT;
 }
 
 const sk_key *sk_find(const sk_schema *s, const char *path)
@@ -69,7 +69,7 @@ static void split(const char *path, char *parent, size_t plen, const char **leaf
     *leaf = dot + 1;
 }
 
-static size_t levenshtein(const char *a, const char *b)
+size_t sk_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
@@ -109,7 +109,7 @@ static int unknown(vctx *v, const char *jpath, const char *parent, const char *n
         split(v->s->keys[i].path, p, sizeof p, &leaf);
         if (strcmp(p, parent) != 0 || strchr(leaf, '[') || strcmp(leaf, "") == 0)
             continue;
-        size_t d = levenshtein(name, leaf);
+        size_t d = sk_distance(name, leaf);
         if (d < best_d) {
             best_d = d;
             best = leaf;
@@ -188,7 +188,7 @@ static int validate_steps(vctx *v, const cJSON *x, const char *jpath, const sk_k
         if (!opk)
             return unknown(v, sp, "step", op, "step");
         if (validate(v, st->child, jp, kp, opk, depth + 1))
-            return -1;
+            return SIM_EINPUT;
     }
     return 0;
 }
@@ -210,7 +210,7 @@ static int validate_object(vctx *v, const cJSON *x, const char *jpath, const cha
         if (!ck)
             return unknown(v, jp, kpath, m->string, "key");
         if (validate(v, m, jp, kp, ck, depth))
-            return -1;
+            return SIM_EINPUT;
     }
     /* Required children that are absent. */
     for (size_t i = 0; i < v->s->n; i++) {
@@ -249,7 +249,7 @@ static int validate(vctx *v, const cJSON *x, const char *jpath, const char *kpat
             char jp[PATH_MAX_LEN];
             snprintf(jp, sizeof jp, "%s[%d]", jpath, i++);
             if (ek && validate(v, e, jp, kp, ek, depth))
-                return -1;
+                return SIM_EINPUT;
         }
         return 0;
     }
@@ -324,7 +324,7 @@ static int no_duplicates(vctx *v, const cJSON *x, char *jpath, size_t used)
                                 "one counts; give it once)",
                                 m->string);
         if ((cJSON_IsObject(m) || cJSON_IsArray(m)) && no_duplicates(v, m, jpath, sub))
-            return -1;
+            return SIM_EINPUT;
         jpath[used] = '\0';
         i++;
     }
@@ -336,7 +336,7 @@ int sk_validate(const sk_schema *s, const char *file, const cJSON *root, char *e
     vctx v = {s, file, err, errlen};
     char jpath[PATH_MAX_LEN] = "$";
     if (cJSON_IsObject(root) && no_duplicates(&v, root, jpath, 1))
-        return -1;
+        return SIM_EINPUT;
     return validate_object(&v, root, "$", "", 0);
 }
 
@@ -368,7 +368,7 @@ static int to_ns(double x, double unit, int64_t *out, char *why, size_t whylen)
     if (!isfinite(ns) || ns < 0 || ns > (double)DIST_MAX_NS) {
         snprintf(why, whylen, "expected a duration from 0 to %g s (about 31 years), got %g",
                  (double)DIST_MAX_NS / 1e9, x);
-        return -1;
+        return SIM_EINPUT;
     }
     *out = (int64_t)llround(ns);
     return 0;
@@ -383,7 +383,7 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) != 1) {
         snprintf(why, whylen, "%s", expect);
-        return -1;
+        return SIM_EINPUT;
     }
     const cJSON *m = v->child;
     const char *us = strrchr(m->string, '_');
@@ -396,16 +396,16 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
         snprintf(why, whylen,
                  "\"%s\": expected <kind>_<unit> with unit ns, us, ms, s, min or h; %s", m->string,
                  expect);
-        return -1;
+        return SIM_EINPUT;
     }
     if (klen == 5 && strncmp(m->string, "fixed", 5) == 0) {
         out->kind = DIST_FIXED;
         if (!cJSON_IsNumber(m)) {
             snprintf(why, whylen, "\"%s\": expected a number", m->string);
-            return -1;
+            return SIM_EINPUT;
         }
         if (to_ns(m->valuedouble, unit, &out->a_ns, why, whylen))
-            return -1;
+            return SIM_EINPUT;
         out->b_ns = out->a_ns;
         return 0;
     }
@@ -414,14 +414,14 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
         if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsNumber(m->child) ||
             !cJSON_IsNumber(m->child->next)) {
             snprintf(why, whylen, "\"%s\": expected [low, high]", m->string);
-            return -1;
+            return SIM_EINPUT;
         }
         if (to_ns(m->child->valuedouble, unit, &out->a_ns, why, whylen) ||
             to_ns(m->child->next->valuedouble, unit, &out->b_ns, why, whylen))
-            return -1;
+            return SIM_EINPUT;
         if (out->a_ns > out->b_ns) {
             snprintf(why, whylen, "\"%s\": expected low <= high", m->string);
-            return -1;
+            return SIM_EINPUT;
         }
         return 0;
     }
@@ -429,10 +429,10 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
         out->kind = DIST_EXPONENTIAL;
         if (!cJSON_IsNumber(m) || !(m->valuedouble > 0)) {
             snprintf(why, whylen, "\"%s\": expected the mean, a number > 0", m->string);
-            return -1;
+            return SIM_EINPUT;
         }
         if (to_ns(m->valuedouble, unit, &out->a_ns, why, whylen))
-            return -1;
+            return SIM_EINPUT;
         out->b_ns = 0;
         return 0;
     }
@@ -443,18 +443,18 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
         if (!cJSON_IsObject(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsNumber(p50) ||
             !cJSON_IsNumber(p99)) {
             snprintf(why, whylen, "\"%s\": expected {\"p50\": x, \"p99\": y}", m->string);
-            return -1;
+            return SIM_EINPUT;
         }
         if (!(p50->valuedouble > 0) || !(p99->valuedouble > p50->valuedouble)) {
             snprintf(why, whylen, "\"%s\": expected 0 < p50 < p99", m->string);
-            return -1;
+            return SIM_EINPUT;
         }
         if (to_ns(p50->valuedouble, unit, &out->a_ns, why, whylen) ||
             to_ns(p99->valuedouble, unit, &out->b_ns, why, whylen))
-            return -1;
+            return SIM_EINPUT;
         if (out->a_ns < 1 || out->b_ns <= out->a_ns) {
             snprintf(why, whylen, "\"%s\": p50 and p99 must differ by at least 1 ns", m->string);
-            return -1;
+            return SIM_EINPUT;
         }
         return 0;
     }
@@ -470,7 +470,7 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
             snprintf(why, whylen,
                      "\"%s\": expected a non-empty array of samples or {\"file\": \"path\"}",
                      m->string);
-            return -1;
+            return SIM_EINPUT;
         }
         int i = 0;
         const cJSON *x;
@@ -479,16 +479,16 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen)
             int64_t ns;
             if (!cJSON_IsNumber(x)) {
                 snprintf(why, whylen, "\"%s\"[%d]: expected a number", m->string, i);
-                return -1;
+                return SIM_EINPUT;
             }
             if (to_ns(x->valuedouble, unit, &ns, why, whylen))
-                return -1;
+                return SIM_EINPUT;
             i++;
         }
         return 0;
     }
     snprintf(why, whylen, "\"%s\": unknown kind; %s", m->string, expect);
-    return -1;
+    return SIM_EINPUT;
 }
 
 static const char *type_label(const sk_key *k, char *buf, size_t len)

@@ -15,6 +15,7 @@
 #ifndef SIM_SCHEMA_H
 #define SIM_SCHEMA_H
 
+#include "error.h"
 #include "dist.h"
 
 #include <cjson/cJSON.h>
@@ -58,7 +59,8 @@ typedef struct sk_schema {
 
 const sk_key *sk_find(const sk_schema *s, const char *path);
 
-/* Validates the whole document. Returns 0, or -1 with "FILE: $.path: what was expected". */
+/* Validates the whole document. Returns SIM_OK, or SIM_EINPUT with
+ * "FILE: $.path: what was expected" (every function here returns those two). */
 int sk_validate(const sk_schema *s, const char *file, const cJSON *root, char *err, size_t errlen);
 /* Validates `x` as the key `kpath`, reporting errors at `jpath` (for SK_CUSTOM callers). */
 int sk_validate_at(const sk_schema *s, const char *file, const cJSON *x, const char *jpath,
@@ -72,15 +74,19 @@ int sk_unknown(const sk_schema *s, const char *file, const char *jpath, const ch
  * A distribution: an object with one member "<kind>_<unit>", where kind is
  * fixed (a number), uniform ([low, high]), exponential (the mean) or
  * lognormal ({"p50": x, "p99": y}), and unit is ns, us, ms, s, min or h.
- * Returns 0, or -1 with what was wrong in `why`.
+ * Returns SIM_OK, or SIM_EINPUT with what was wrong in `why`.
  */
 int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen);
 
-/* Writes "FILE: JPATH: message" into err (every validation message's shape); returns -1. */
+/* Writes "FILE: JPATH: message" into err (every validation message's shape); returns
+ * SIM_EINPUT. */
 int sk_error(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 int sk_verror(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt,
               va_list ap);
+
+/* The edit distance between two names (SIZE_MAX past 64 bytes): every did-you-mean's. */
+size_t sk_distance(const char *a, const char *b);
 
 /* The reference of every key as a Markdown table (scenarios/README.md). */
 void sk_markdown(const sk_schema *s, FILE *out);

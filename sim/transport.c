@@ -43,13 +43,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-int transport_open(const transport_config *cfg, transport **out, char *err, size_t errlen)
+sim_err transport_open(const transport_config *cfg, transport **out, char *err, size_t errlen)
 {
     *out = NULL;
     transport *t = calloc(1, sizeof *t);
     if (!t) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SIM_EINGEST;
     }
     if (cfg->url) {
         snprintf(t->url, sizeof t->url, "%s", cfg->url);
@@ -61,7 +61,7 @@ int transport_open(const transport_config *cfg, transport **out, char *err, size
         if (cfg->ingest_json &&
             ing_config_parse(cfg->ingest_json, "scenario ingest", &icfg, err, errlen) != ING_OK) {
             free(t);
-            return -1;
+            return SIM_EINGEST;
         }
         /* Its only client is this process: the virtual time, run id and attempt it
          * sends are the simulation's own, so the ingest may count caps by them. */
@@ -73,7 +73,7 @@ int transport_open(const transport_config *cfg, transport **out, char *err, size
         ing_config_free(icfg);
         if (rc) {
             free(t);
-            return -1;
+            return SIM_EINGEST;
         }
         snprintf(t->url, sizeof t->url, "%s", ing_server_url(t->ingest));
     }
@@ -85,7 +85,7 @@ int transport_open(const transport_config *cfg, transport **out, char *err, size
     if (!t->multi || !t->easy) {
         snprintf(err, errlen, "cannot initialise libcurl");
         transport_close(t);
-        return -1;
+        return SIM_EINGEST;
     }
     *out = t;
     return 0;
@@ -96,8 +96,9 @@ const char *transport_url(const transport *t)
     return t->url;
 }
 
-int transport_post(transport *t, const char *path, const char *body, size_t len, int64_t time_ns,
-                   uint32_t attempt, transport_result *res, char *err, size_t errlen)
+sim_err transport_post(transport *t, const char *path, const char *body, size_t len,
+                       int64_t time_ns, uint32_t attempt, transport_result *res, char *err,
+                       size_t errlen)
 {
     char url[512], vt[64], att[48];
     snprintf(url, sizeof url, "%s%s", t->url, path);
@@ -143,7 +144,7 @@ int transport_post(transport *t, const char *path, const char *body, size_t len,
                 snprintf(err, errlen, "embedded ingest: database error");
                 curl_multi_remove_handle(t->multi, e);
                 curl_slist_free_all(h);
-                return -1;
+                return SIM_EINGEST;
             }
             if (curl_multi_perform(t->multi, &running) != CURLM_OK) {
                 code = CURLE_FAILED_INIT;
@@ -174,7 +175,7 @@ int transport_post(transport *t, const char *path, const char *body, size_t len,
     if (code != CURLE_OK) {
         snprintf(err, errlen, "harness error: POST %s failed: %s (no fault asked for it)", url,
                  curl_easy_strerror(code));
-        return -1;
+        return SIM_EINGEST;
     }
     res->status = (int)status;
     res->retry_after_s = t->retry_after_s;

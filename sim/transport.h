@@ -14,6 +14,7 @@
 #ifndef SIM_TRANSPORT_H
 #define SIM_TRANSPORT_H
 
+#include "error.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,10 +33,12 @@ typedef struct transport_result {
 
 typedef struct transport transport;
 
-int transport_open(const transport_config *cfg, transport **out, char *err, size_t errlen);
-/* Returns 0 with the status, or -1 (harness error) with a message. */
-int transport_post(transport *t, const char *path, const char *body, size_t len, int64_t time_ns,
-                   uint32_t attempt, transport_result *res, char *err, size_t errlen);
+/* Returns SIM_OK, or SIM_EINGEST with a message (the embedded ingest could not start). */
+sim_err transport_open(const transport_config *cfg, transport **out, char *err, size_t errlen);
+/* Returns SIM_OK with the status, or SIM_EINGEST (a harness error) with a message. */
+sim_err transport_post(transport *t, const char *path, const char *body, size_t len,
+                       int64_t time_ns, uint32_t attempt, transport_result *res, char *err,
+                       size_t errlen);
 const char *transport_url(const transport *t);
 /* Closes the connection and, when embedded, the ingest (which commits). */
 void transport_close(transport *t);

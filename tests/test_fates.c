@@ -181,7 +181,7 @@ static void test_not_an_ingest_database(void **state)
     exec(f->ing, "DROP TABLE items");
     ledger_report r;
     char err[256];
-    assert_int_equal(ledger_finish(f->l, f->ingest_db, NULL, &r, err, sizeof err), -1);
+    assert_int_equal(ledger_finish(f->l, f->ingest_db, NULL, &r, err, sizeof err), SIM_ELEDGER);
     assert_non_null(strstr(err, "not an ingest database"));
     teardown_run(f);
 }

@@ -388,7 +388,7 @@ static void test_replay_arrives_at_the_recorded_times(void **state)
              "{\"workload\": {\"arrivals\": \"replay\", \"replay\": {\"file\": \"%s\"}},"
              " \"app\": {\"handler\": [{\"respond\": {}}]}}",
              csv);
-    assert_int_equal(scn_parse(json, "t.json", &sc, err, sizeof err), SCN_BAD_INPUT);
+    assert_int_equal(scn_parse(json, "t.json", &sc, err, sizeof err), SIM_EINPUT);
     char want[600];
     snprintf(want, sizeof want, "t.json: $.workload.replay.file: %s:3: times must not decrease",
              csv);
@@ -402,7 +402,7 @@ static void test_replay_arrives_at_the_recorded_times(void **state)
              "{\"workload\": {\"arrivals\": \"replay\", \"replay\": {\"file\": \"%s\"}},"
              " \"app\": {\"handler\": [{\"respond\": {}}]}}",
              csv);
-    assert_int_equal(scn_parse(json, "t.json", &sc, err, sizeof err), SCN_BAD_INPUT);
+    assert_int_equal(scn_parse(json, "t.json", &sc, err, sizeof err), SIM_EINPUT);
     assert_non_null(strstr(err, ":2: no route \"x\" in app.routes"));
     t_rmtree(dir);
     free(csv);
@@ -557,7 +557,7 @@ static void test_memory_spikes_and_overflow(void **state)
     assert_int_equal(scn_parse("{\"workload\": {\"requests\": 1}, \"runtime\": {\"memory_base_mb\":"
                                " 200}, \"app\": {\"handler\": [{\"respond\": {}}]}}",
                                "t.json", &sc, err, sizeof err),
-                     SCN_BAD_INPUT);
+                     SIM_EINPUT);
     assert_non_null(strstr(err, "t.json: $.runtime.memory_base_mb: expected less than "
                                 "memory_limit_mb (128)"));
 }
@@ -580,7 +580,7 @@ static void data_file_error(const char *dir, const char *content, size_t len, co
         if (rc)
             fail_msg("rejected: %s", err);
         scn_free(sc);
-    } else if (rc != SCN_BAD_INPUT || !strstr(err, want)) {
+    } else if (rc != SIM_EINPUT || !strstr(err, want)) {
         fail_msg("got \"%s\", want \"%s\"", err, want);
     }
     free(csv);

@@ -231,7 +231,7 @@ static void test_malformed_scenarios(void **state)
         scenario *s = NULL;
         char err[1024] = "";
         int rc = scn_parse(bad[i].json, "test.json", &s, err, sizeof err);
-        if (rc != SCN_BAD_INPUT || s)
+        if (rc != SIM_EINPUT || s)
             fail_msg("case %zu accepted: %s", i, bad[i].json);
         if (!strstr(err, bad[i].msg))
             fail_msg("case %zu: message\n  %s\nlacks\n  %s", i, err, bad[i].msg);
@@ -245,7 +245,7 @@ static void test_missing_file(void **state)
     (void)state;
     scenario *s;
     char err[256];
-    assert_int_equal(scn_load("/nonexistent/x.json", &s, err, sizeof err), SCN_BAD_INPUT);
+    assert_int_equal(scn_load("/nonexistent/x.json", &s, err, sizeof err), SIM_EINPUT);
     assert_non_null(strstr(err, "/nonexistent/x.json: cannot open"));
 }
 

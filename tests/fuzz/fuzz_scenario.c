@@ -1,7 +1,7 @@
 /*
  * libFuzzer harness: the scenario parser and compiler (scn_parse), i.e.
  * validation against the key table, every variant merged and compiled, data
- * files loaded. Any input must give 0 (a scenario) or SCN_BAD_INPUT with a
+ * files loaded. Any input must give 0 (a scenario) or SIM_EINPUT with a
  * message; never a crash, a leak or undefined behaviour.
  *
  * Input: the scenario text. Data files ("file" keys) are relative to the
@@ -46,11 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!v->file || !v->variant)
                 broken("a compiled scenario without a file or variant name");
         scn_free(s);
-    } else if (rc == SCN_BAD_INPUT) {
+    } else if (rc == SIM_EINPUT) {
         if (err[0] == '\0')
-            broken("SCN_BAD_INPUT without a message");
+            broken("SIM_EINPUT without a message");
     } else {
-        broken("scn_parse returned neither 0 nor SCN_BAD_INPUT");
+        broken("scn_parse returned neither 0 nor SIM_EINPUT");
     }
     free(json);
     return 0;
