@@ -1,7 +1,9 @@
 #include "check.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char check_names[] =
@@ -108,28 +110,93 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
     return metric_value(metric_name, &zero, &m);
 }
 
+size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
+{
+    static const char *const plain[] = {"items",
+                                        "loss_ratio",
+                                        "duplicates",
+                                        "posts",
+                                        "posts_per_item",
+                                        "items_per_post",
+                                        "delivery_delay_p50_ms",
+                                        "delivery_delay_p95_ms",
+                                        "added_response_ms",
+                                        "added_wait_until_ms",
+                                        "exposure_items",
+                                        "exposure_bytes",
+                                        "private_accesses",
+                                        "requests"};
+    char name[64];
+    size_t n = 0;
+#define EMIT(nm)                                                                                   \
+    do {                                                                                           \
+        metric m;                                                                                  \
+        bool known = metric_value((nm), r, &m);                                                    \
+        assert(known);                                                                             \
+        (void)known;                                                                               \
+        if (n < cap) {                                                                             \
+            snprintf(out[n].name, sizeof out[n].name, "%s", (nm));                                 \
+            out[n].value = m.value;                                                                \
+            out[n].empty = m.empty;                                                                \
+        }                                                                                          \
+        n++;                                                                                       \
+    } while (0)
+    for (int f = 0; f < FATE_COUNT; f++)
+        EMIT(ledger_fate_name((ledger_fate)f));
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        EMIT(plain[i]);
+    for (int c = 0; c < CAUSE_COUNT; c++) {
+        snprintf(name, sizeof name, "lost.%s", ledger_cause_name((ledger_cause)c));
+        EMIT(name);
+    }
+    for (int c = 0; c < RT_EVICT_COUNT; c++) {
+        snprintf(name, sizeof name, "evicted.%s", rt_evict_key((rt_evict)c));
+        EMIT(name);
+        snprintf(name, sizeof name, "lost_when_evicted.%s", rt_evict_key((rt_evict)c));
+        EMIT(name);
+    }
+#undef EMIT
+    return n;
+}
+
 /* Applies `holds` and vacuity to a criterion's raw outcome. */
-static check_result conclude(const expect_item *e, bool ok, bool empty, const char *detail)
+static check_result conclude(const expect_item *e, bool ok, bool empty, double measured,
+                             const char *expected, const char *detail)
 {
     check_result res;
-    const char *name = e->kind == CHECK_METRIC ? e->metric : check_name(e->kind);
+    memset(&res, 0, sizeof res);
+    snprintf(res.check, sizeof res.check, "%s",
+             e->kind == CHECK_METRIC ? e->metric : check_name(e->kind));
+    res.holds = e->holds;
+    res.vacuous = empty;
+    res.measured = measured;
+    snprintf(res.why, sizeof res.why, "%s", e->why ? e->why : "");
+    if (e->holds)
+        snprintf(res.expected, sizeof res.expected, "%s", expected);
+    else
+        snprintf(res.expected, sizeof res.expected, "not (%s)", expected);
     if (empty) {
         res.pass = e->allow_vacuous;
-        snprintf(res.text, sizeof res.text, "%s %s: nothing to check (%s)%s",
-                 res.pass ? "PASS" : "FAIL", name, detail,
+        snprintf(res.detail, sizeof res.detail, "nothing to check (%s)%s", detail,
                  res.pass ? ", allowed" : "; say allow_vacuous if that is fine");
         return res;
     }
     res.pass = ok == e->holds;
-    snprintf(res.text, sizeof res.text, "%s %s%s: %s", res.pass ? "PASS" : "FAIL", name,
-             e->holds ? "" : (ok ? " (expected to be violated)" : " is violated, as expected"),
-             detail);
+    snprintf(res.detail, sizeof res.detail, "%s", detail);
     return res;
+}
+
+void check_format(const check_result *c, char *buf, size_t len)
+{
+    const char *how = "";
+    if (!c->vacuous && !c->holds)
+        how = c->pass ? " is violated, as expected" : " (expected to be violated)";
+    snprintf(buf, len, "%s %s%s: %s", c->pass ? "PASS" : "FAIL", c->check, how, c->detail);
 }
 
 check_result check_eval(const expect_item *e, const ledger_report *r, const check_run *run)
 {
-    char d[256];
+    char d[256], x[160];
     switch (e->kind) {
     case CHECK_FLUSH_LANDS_WITHIN_REQUEST:
         snprintf(d, sizeof d,
@@ -137,15 +204,18 @@ check_result check_eval(const expect_item *e, const ledger_report *r, const chec
                  "their waitUntil ended",
                  (unsigned long long)(r->flush_requests - r->flush_requests_late),
                  (unsigned long long)r->flush_requests);
-        return conclude(e, r->flush_requests_late == 0, r->flush_requests == 0, d);
+        return conclude(e, r->flush_requests_late == 0, r->flush_requests == 0,
+                        (double)r->flush_requests_late, "requests recorded late == 0", d);
     case CHECK_LOW_VOLUME_NO_LOSS:
         snprintf(d, sizeof d, "%llu of %llu items on isolates that served 1-10 requests were lost",
                  (unsigned long long)r->low_volume_lost, (unsigned long long)r->low_volume_items);
-        return conclude(e, r->low_volume_lost == 0, r->low_volume_items == 0, d);
+        return conclude(e, r->low_volume_lost == 0, r->low_volume_items == 0,
+                        (double)r->low_volume_lost, "low-volume items lost == 0", d);
     case CHECK_NO_PRIVATE_ACCESS:
         snprintf(d, sizeof d, "%llu private-field accesses by the consumer",
                  (unsigned long long)r->private_accesses);
-        return conclude(e, r->private_accesses == 0, r->requests == 0, d);
+        return conclude(e, r->private_accesses == 0, r->requests == 0, (double)r->private_accesses,
+                        "private_accesses == 0", d);
     case CHECK_BATCHING_MIGRATION: {
         bool propagate = run->strategy == STRAT_PROPAGATE && run->batch_items > 1;
         if (run->runtime == RT_SERVER) {
@@ -154,32 +224,36 @@ check_result check_eval(const expect_item *e, const ledger_report *r, const chec
                      "long-lived runtime, %s with batch_items %u: %.1f items per POST (bound %.0f)",
                      exp_strategy_name(run->strategy), run->batch_items,
                      isnan(r->items_per_post) ? 0.0 : r->items_per_post, e->min_items_per_post);
-            return conclude(e, propagate && kept, r->attempts == 0, d);
+            snprintf(x, sizeof x, "strategy propagate, batch_items > 1, items_per_post >= %g",
+                     e->min_items_per_post);
+            return conclude(e, propagate && kept, r->attempts == 0, r->items_per_post, x, d);
         }
         snprintf(d, sizeof d, "edge runtime, %s with batch_items %u: %llu of %llu items lost",
                  exp_strategy_name(run->strategy), run->batch_items,
                  (unsigned long long)r->fate[FATE_LOST], (unsigned long long)r->items);
-        return conclude(e, propagate && r->fate[FATE_LOST] == 0, r->items == 0, d);
+        return conclude(e, propagate && r->fate[FATE_LOST] == 0, r->items == 0,
+                        (double)r->fate[FATE_LOST],
+                        "strategy propagate, batch_items > 1, lost == 0", d);
     }
     case CHECK_METRIC: {
         metric m;
         if (!metric_value(e->metric, r, &m)) {
-            check_result res = {false, ""};
-            snprintf(res.text, sizeof res.text, "FAIL %s: no such metric", e->metric);
+            /* The scenario is validated against the same table: unreachable from a file. */
+            check_result res = conclude(e, false, false, NAN, "a known metric", "no such metric");
+            res.pass = false;
             return res;
         }
-        char bounds[96] = "";
         if (e->has_min && e->has_max)
-            snprintf(bounds, sizeof bounds, "expected %g..%g", e->min, e->max);
+            snprintf(x, sizeof x, "%g <= %s <= %g", e->min, e->metric, e->max);
         else if (e->has_min)
-            snprintf(bounds, sizeof bounds, "expected >= %g", e->min);
+            snprintf(x, sizeof x, "%s >= %g", e->metric, e->min);
         else
-            snprintf(bounds, sizeof bounds, "expected <= %g", e->max);
-        snprintf(d, sizeof d, "%.6g (%s)", m.value, bounds);
+            snprintf(x, sizeof x, "%s <= %g", e->metric, e->max);
+        snprintf(d, sizeof d, "%s = %.6g", e->metric, m.value);
         bool ok = (!e->has_min || m.value >= e->min) && (!e->has_max || m.value <= e->max);
-        return conclude(e, ok, m.empty, d);
+        return conclude(e, ok, m.empty, m.value, x, d);
     }
     }
-    check_result res = {false, "FAIL unknown check"};
-    return res;
+    assert(!"a check kind without an evaluation");
+    abort();
 }

@@ -44,6 +44,18 @@ const char *check_name(check_kind k);
 /* Whether `metric` names a number of the report; writes the known names into `list`. */
 bool check_metric_known(const char *metric, char *list, size_t listlen);
 
+/* One number a metric check can name, with its value in a report. */
+typedef struct check_metric {
+    char name[64];
+    double value;
+    bool empty; /* its population is empty (a ratio over nothing): the value means nothing */
+} check_metric;
+
+/* Every metric a check can name, valued from `r`. Returns how many there are (writes at
+ * most `cap`); CHECK_METRICS_MAX is always enough. */
+#define CHECK_METRICS_MAX 64
+size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap);
+
 /* What the run was (for checks that depend on it). */
 typedef struct check_run {
     exp_strategy strategy;
@@ -51,11 +63,25 @@ typedef struct check_run {
     uint32_t batch_items;
 } check_run;
 
+/*
+ * One check's outcome, as data: the terminal, summary.json, JUnit and the report are
+ * rendered from it. Self-contained (no pointers into the scenario), so it can be copied
+ * between processes.
+ */
 typedef struct check_result {
-    bool pass;
-    char text[320]; /* "PASS low_volume_no_loss: ..." */
+    char check[64];     /* the criterion's name, or the metric's */
+    bool pass;          /* the check is satisfied, `holds` and vacuity applied */
+    bool holds;         /* the scenario's `holds`: false means the criterion must be violated */
+    bool vacuous;       /* its population was empty */
+    double measured;    /* the number the criterion judged (NAN: none) */
+    char expected[160]; /* what had to be true, e.g. "lost == 0", "not (loss_ratio <= 0.01)" */
+    char detail[256];   /* the measurement in words */
+    char why[512];      /* the scenario's `why` ("" when it gave none) */
 } check_result;
 
 check_result check_eval(const expect_item *e, const ledger_report *r, const check_run *run);
+
+/* The one-line form the run summary prints: "PASS low_volume_no_loss: 0 of 120 items ..." */
+void check_format(const check_result *c, char *buf, size_t len);
 
 #endif

@@ -37,8 +37,8 @@ static double wall_now_s(void)
  * Returns 0, or -1 with what was exceeded and the key that raises it.
  */
 #define BUDGET_EVERY 1024
-static int over_budget(const scenario *s, eng *e, const rt *rtm, const app *a, const sdk *k,
-                       const tel_null *tel, double wall0, char *err, size_t errlen)
+static sim_err over_budget(const scenario *s, eng *e, const rt *rtm, const app *a, const sdk *k,
+                           const tel_null *tel, double wall0, char *err, size_t errlen)
 {
     const scn_budget *b = &s->budget;
     static const char tail[] = "raise it in the scenario's \"budget\" if the run is meant to be "
@@ -69,8 +69,8 @@ static int over_budget(const scenario *s, eng *e, const rt *rtm, const app *a, c
         snprintf(err, errlen, "work budget exceeded: %.0f s of wall time (budget.wall_s); %s",
                  b->wall_s, tail);
     else
-        return 0;
-    return -1;
+        return SIM_OK;
+    return SIM_EBUDGET;
 }
 
 void sim_result_free(sim_result *r)
@@ -135,7 +135,7 @@ typedef struct run_parts {
 } run_parts;
 
 /* Builds every part. Returns 0, or 1 with a message. */
-static int run_open(run_parts *p, char *err, size_t errlen)
+static sim_err run_open(run_parts *p, char *err, size_t errlen)
 {
     const scenario *s = p->s;
     const sim_options *o = p->o;
@@ -150,7 +150,7 @@ static int run_open(run_parts *p, char *err, size_t errlen)
     rng_seed(&p->r_place, out->seed, RNG_PLACEMENT);
     if (!(p->e = eng_new())) {
         snprintf(err, errlen, "out of memory");
-        return 1;
+        return SIM_ENOMEM;
     }
     if (s->has_exporter) {
         out->telemetry = true;
@@ -158,8 +158,9 @@ static int run_open(run_parts *p, char *err, size_t errlen)
         const char *dir = o && o->run_dir ? o->run_dir : ".";
         char path[4096];
         snprintf(path, sizeof path, "%s/ledger.db", dir);
-        if (ledger_open(path, &p->l, err, errlen))
-            return 1;
+        sim_err rc = ledger_open(path, &p->l, err, errlen);
+        if (rc)
+            return rc;
         ledger_meta(p->l, "scenario", s->file);
         ledger_meta(p->l, "variant", s->variant);
         ledger_meta(p->l, "run", out->run_id);
@@ -184,8 +185,8 @@ static int run_open(run_parts *p, char *err, size_t errlen)
             tc.ingest_db = p->ingest_db;
             tc.ingest_json = s->ingest_json;
         }
-        if (transport_open(&tc, &p->tp, err, errlen))
-            return 1;
+        if ((rc = transport_open(&tc, &p->tp, err, errlen)))
+            return rc;
         ledger_meta(p->l, "ingest", transport_url(p->tp));
         p->n = net_new(p->e, &p->r_net, &s->network, p->tp, p->l);
         p->k = p->n ? sdk_new(&s->exporter, p->l, p->n, &p->r_ids, &p->r_exp, out->seed) : NULL;
@@ -198,7 +199,7 @@ static int run_open(run_parts *p, char *err, size_t errlen)
     p->w = p->rtm ? wl_new(p->e, &p->r_workload, &p->r_place, &s->workload) : NULL;
     if (!p->w) {
         snprintf(err, errlen, "out of memory");
-        return 1;
+        return SIM_ENOMEM;
     }
     if (p->l) {
         rt_observer obs = ledger_observer(p->l);
@@ -215,17 +216,40 @@ static int run_open(run_parts *p, char *err, size_t errlen)
         eng_set_observer(p->e, write_event, &p->events);
     }
     app_set_work_limit(p->a, s->budget.steps);
-    return 0;
+    return SIM_OK;
+}
+
+/* Between batches of events: the budget, a stop request and the progress line. */
+static sim_err run_between(run_parts *p, double wall0, char *err, size_t errlen)
+{
+    sim_err rc = over_budget(p->s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen);
+    if (rc)
+        return rc;
+    const sim_options *o = p->o;
+    if (o && o->stop && *o->stop) {
+        snprintf(err, errlen, "interrupted at %.3f s of virtual time, after %" PRIu64 " events",
+                 (double)eng_now(p->e) / 1e9, eng_count(p->e));
+        return SIM_EINTR;
+    }
+    if (o && o->progress) {
+        const wl_config *w = &p->s->workload;
+        sim_progress pr = {eng_now(p->e), 0, eng_count(p->e)};
+        if (w->duration_ns > 0 && !w->replay_ns)
+            pr.horizon_ns = eng_add(eng_add(w->start_ns, w->duration_ns), w->drain_ns);
+        o->progress(o->progress_ud, &pr);
+    }
+    return SIM_OK;
 }
 
 /*
- * Pops events until the run is over, each handled by its owner (events.h). Returns 0, 1
- * with a message (a harness error), or SIM_OVER_BUDGET.
+ * Pops events until the run is over, each handled by its owner (events.h). Returns SIM_OK,
+ * or an error with a message: SIM_EINGEST, SIM_EBUDGET, SIM_EINTR.
  */
-static int run_loop(run_parts *p, char *err, size_t errlen)
+static sim_err run_loop(run_parts *p, char *err, size_t errlen)
 {
     const scenario *s = p->s;
     double wall0 = wall_now_s();
+    sim_err rc;
     wl_start(p->w);
     eng_event ev;
     bool shutting_down = false;
@@ -234,8 +258,8 @@ static int run_loop(run_parts *p, char *err, size_t errlen)
     for (uint32_t batch = BUDGET_EVERY; eng_pop(p->e, &ev);) {
         if (--batch == 0) {
             batch = BUDGET_EVERY;
-            if (over_budget(s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen))
-                return SIM_OVER_BUDGET;
+            if ((rc = run_between(p, wall0, err, errlen)))
+                return rc;
         }
         if (__builtin_expect(ev_is_runtime(ev.type), 1)) { /* most events: one bit test */
             rt_handle(p->rtm, &ev);
@@ -252,7 +276,7 @@ static int run_loop(run_parts *p, char *err, size_t errlen)
             net_handle(p->n, p->rtm, &ev);
             if (net_error(p->n)) {
                 snprintf(err, errlen, "%s", net_error(p->n));
-                return 1;
+                return SIM_EINGEST;
             }
             break;
         case EV_OWNER_RUN:
@@ -270,15 +294,15 @@ static int run_loop(run_parts *p, char *err, size_t errlen)
         }
     }
 over:
-    if (over_budget(s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen))
-        return SIM_OVER_BUDGET;
+    if ((rc = over_budget(s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen)))
+        return rc;
     rt_end(p->rtm);
     p->ended = true;
-    return 0;
+    return SIM_OK;
 }
 
-/* The numbers, every item's fate and the checks. Returns 0, or 1 with a message. */
-static int run_verdict(run_parts *p, char *err, size_t errlen)
+/* The numbers, every item's fate and the checks. Returns SIM_OK, or SIM_ELEDGER with a message. */
+static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
 {
     const scenario *s = p->s;
     const sim_options *o = p->o;
@@ -296,17 +320,19 @@ static int run_verdict(run_parts *p, char *err, size_t errlen)
         out->colos[i] = *rt_get_colo_stats(p->rtm, i);
     out->app = *app_get_stats(p->a);
     if (!s->has_exporter)
-        return 0;
+        return SIM_OK;
     out->sdk = *sdk_get_stats(p->k);
     out->posts = net_requests(p->n);
     transport_close(p->tp); /* the embedded ingest commits and closes */
     p->tp = NULL;
     if (!p->ingest_db[0])
-        return 0;
+        return SIM_OK;
     const char *only = o && o->ingest_url ? out->run_id : NULL;
-    if (ledger_finish(p->l, p->ingest_db, only, &out->report, err, errlen) ||
-        ledger_verify(p->l, err, errlen))
-        return 1;
+    sim_err rc = ledger_finish(p->l, p->ingest_db, only, &out->report, err, errlen);
+    if (!rc)
+        rc = ledger_verify(p->l, err, errlen);
+    if (rc)
+        return rc;
     out->verified = true;
     out->hash = mix(out->hash, out->report.ingest_hash);
     check_run cr = {s->exporter.strategy, s->runtime.kind, s->exporter.batch_items};
@@ -318,7 +344,7 @@ static int run_verdict(run_parts *p, char *err, size_t errlen)
         out->checks[i] = check_eval(&s->expects[i], &out->report, &cr);
         out->checks_pass &= out->checks[i].pass;
     }
-    return 0;
+    return SIM_OK;
 }
 
 static void run_close(run_parts *p)
@@ -337,7 +363,7 @@ static void run_close(run_parts *p)
     eng_free(p->e);
 }
 
-int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen)
+sim_err sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->seed = o && o->seed_set ? o->seed : s->seed;
@@ -345,12 +371,12 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     run_parts *p = calloc(1, sizeof *p);
     if (!p) {
         snprintf(err, errlen, "out of memory");
-        return 1;
+        return SIM_ENOMEM;
     }
     p->s = s;
     p->o = o;
     p->out = out;
-    int rc = run_open(p, err, errlen);
+    sim_err rc = run_open(p, err, errlen);
     if (!rc)
         rc = run_loop(p, err, errlen);
     if (!rc)
@@ -358,294 +384,4 @@ int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err,
     run_close(p);
     free(p);
     return rc;
-}
-
-const char *sim_format_duration(int64_t ns, char *buf, size_t len)
-{
-    int64_t s = ns / 1000000000, frac = ns % 1000000000;
-    snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m%02" PRId64 ".%09" PRId64 "s", s / 3600,
-             (s / 60) % 60, s % 60, frac);
-    return buf;
-}
-
-static double pct(uint64_t part, uint64_t whole)
-{
-    return whole ? 100.0 * (double)part / (double)whole : 0.0;
-}
-
-static const char *group_name(const scenario *s, bool route, uint32_t i)
-{
-    if (route)
-        return i < s->program.nroutes ? s->program.routes[i].name : "?";
-    return i < s->runtime.ncolos ? s->runtime.colos[i].name : "?";
-}
-
-/* "lost by route: POST /render 60 of 2262 (2.7%); ..." when there are several. */
-static void print_groups(const scenario *s, bool route, const ledger_group *g, int n, FILE *out)
-{
-    if ((route ? s->program.nroutes : s->runtime.ncolos) < 2 || n == 0)
-        return;
-    fprintf(out, "lost by %s:", route ? "route" : "colo");
-    for (int i = 0; i < n; i++)
-        fprintf(out, "%s %s %" PRIu64 " of %" PRIu64 " (%.1f%%)", i ? ";" : "",
-                group_name(s, route, g[i].index), g[i].lost, g[i].items,
-                g[i].items ? 100.0 * (double)g[i].lost / (double)g[i].items : 0.0);
-    fputc('\n', out);
-}
-
-static void json_groups(const scenario *s, bool route, const ledger_group *g, int n, FILE *out);
-
-static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
-{
-    const ledger_report *p = &r->report;
-    fprintf(out,
-            "exporter: %s; %" PRIu64 " spans, %" PRIu64 " metric points, %" PRIu64
-            " logs created; %" PRIu64 " POSTs sent\n",
-            exp_strategy_name(s->exporter.strategy), r->sdk.spans, r->sdk.metrics, r->sdk.logs,
-            r->posts);
-    if (!r->verified) {
-        fprintf(out, "fates: unverified (no ingest database to join: give --ingest-db)\n");
-        return;
-    }
-    fprintf(out, "fates of %" PRIu64 " items:", p->items);
-    for (int f = 0; f < FATE_COUNT; f++)
-        fprintf(out, " %s %" PRIu64 " (%.1f%%)%s", ledger_fate_name((ledger_fate)f), p->fate[f],
-                pct(p->fate[f], p->items), f + 1 < FATE_COUNT ? "," : "\n");
-    if (p->fate[FATE_LOST]) {
-        fprintf(out, "lost by cause:");
-        for (int c = 0; c < CAUSE_COUNT; c++)
-            if (p->lost_by[c])
-                fprintf(out, " %s %" PRIu64, ledger_cause_name((ledger_cause)c), p->lost_by[c]);
-        fputc('\n', out);
-        print_groups(s, true, p->by_route, p->nby_route, out);
-        print_groups(s, false, p->by_colo, p->nby_colo, out);
-        for (int i = 0; i < p->nstories; i++)
-            fprintf(out, "  story: %s\n", p->stories[i].text);
-        if (p->exposure_items)
-            fprintf(out,
-                    "exposure: one eviction destroyed at most %" PRIu64 " items (%" PRIu64
-                    " bytes)\n",
-                    p->exposure_items, p->exposure_bytes);
-    }
-    fprintf(out, "exports: %" PRIu64 " attempts", p->attempts);
-    if (p->attempts)
-        fprintf(out, ", %.1f items per POST", p->items_per_post);
-    if (p->fate[FATE_LOST] < p->items)
-        fprintf(out, "; delivery delay p50 %.3f ms, p95 %.3f ms", p->delay_p50_ms, p->delay_p95_ms);
-    fprintf(out, "; telemetry calls added %.3f ms before responses, %.3f ms in waitUntil\n",
-            p->added_response_ms, p->added_wait_until_ms);
-    if (r->nchecks) {
-        size_t failed = 0;
-        for (size_t i = 0; i < r->nchecks; i++) {
-            fprintf(out, "  %s\n", r->checks[i].text);
-            failed += !r->checks[i].pass;
-        }
-        fprintf(out, "verdict: %s (%zu of %zu checks hold as expected)\n", failed ? "FAIL" : "PASS",
-                r->nchecks - failed, r->nchecks);
-    }
-}
-
-void sim_print_summary(const scenario *s, const sim_result *r, FILE *out)
-{
-    char dur[64];
-    const rt_stats *st = &r->rt;
-    fprintf(out, "seed %" PRIu64 "\n", r->seed);
-    fprintf(out, "scenario %s%s%s\n", s->file, s->name[0] ? " — " : "", s->name);
-    if (s->next || strcmp(s->variant, "baseline") != 0 || r->telemetry)
-        fprintf(out, "variant %s\n", s->variant);
-    fprintf(out,
-            "requests: %" PRIu64 " arrived, %" PRIu64 " responded, %" PRIu64 " completed, %" PRIu64
-            " killed by eviction (%" PRIu64 " before responding)\n",
-            st->arrived, st->responded, st->completed, st->killed, st->lost_responses);
-    fprintf(out, "isolates: %" PRIu64 " created, %" PRIu64 " alive at end; evicted:",
-            st->isolates_created, st->alive_at_end);
-    for (int c = 0; c < RT_EVICT_COUNT; c++)
-        fprintf(out, " %s %" PRIu64, rt_evict_key((rt_evict)c), st->evicted[c]);
-    fputc('\n', out);
-    if (s->runtime.ncolos > 1) {
-        fprintf(out, "colos:");
-        for (uint32_t i = 0; i < r->ncolos; i++)
-            fprintf(out, "%s %s %" PRIu64 " requests, %" PRIu64 " isolates", i ? ";" : "",
-                    s->runtime.colos[i].name, r->colos[i].arrived, r->colos[i].isolates_created);
-        fputc('\n', out);
-    }
-    if (st->cpu_limited || st->subrequests_refused || st->connection_waits || r->app.fetches)
-        fprintf(out,
-                "limits: %" PRIu64 " requests over the CPU limit; %" PRIu64 " subrequests, %" PRIu64
-                " refused past the limit, %" PRIu64 " waited for a connection\n",
-                st->cpu_limited, st->subrequests, st->subrequests_refused, st->connection_waits);
-    if (st->peak_memory_bytes)
-        fprintf(out, "memory: peak %.1f MB held by one isolate (limit %.0f MB)\n",
-                (double)st->peak_memory_bytes / 1048576.0,
-                (double)s->runtime.memory_limit_bytes / 1048576.0);
-    fprintf(out,
-            "tasks: %" PRIu64 " run, %" PRIu64
-            " waitUntil cancelled by the budget; timers: %" PRIu64 " fired, %" PRIu64
-            " of them late after a freeze\n",
-            st->tasks, st->wait_until_cancelled, st->timers_fired, st->timers_caught_up);
-    if (r->app.global_entries)
-        fprintf(out,
-                "isolate globals: %" PRIu64 " entries, %" PRIu64
-                " read by another request, %" PRIu64 " lost\n",
-                r->app.global_entries, r->app.global_entries_mixed, r->app.global_entries_lost);
-    if (!r->telemetry) {
-        uint64_t tcalls = r->tel.spans + r->tel.metrics + r->tel.logs + r->tel.calls;
-        fprintf(out,
-                "telemetry: no exporter configured: %" PRIu64 " spans, %" PRIu64
-                " metric points, %" PRIu64 " logs, %" PRIu64
-                " API calls were ledger-less no-ops (%" PRIu64 " total)\n",
-                r->tel.spans, r->tel.metrics, r->tel.logs, r->tel.calls, tcalls);
-    } else {
-        print_telemetry(s, r, out);
-    }
-    fprintf(out, "events: %" PRIu64 "\n", r->events);
-    fprintf(out, "virtual duration: %s\n", sim_format_duration(r->end_ns, dur, sizeof dur));
-    fprintf(out, "log hash: %016" PRIx64 "\n", r->hash);
-}
-
-void sim_print_brief(const scenario *s, const sim_result *r, FILE *out)
-{
-    const ledger_report *p = &r->report;
-    fprintf(out, "  %-32s ", s->variant);
-    if (!r->telemetry) {
-        fprintf(out, "%" PRIu64 " requests, no exporter\n", r->rt.arrived);
-        return;
-    }
-    if (!r->verified) {
-        fprintf(out, "unverified (no ingest database)\n");
-        return;
-    }
-    fprintf(out, "%6" PRIu64 " items: lost %5.1f%%, late %5.1f%%", p->items,
-            pct(p->fate[FATE_LOST], p->items), pct(p->fate[FATE_LATE], p->items));
-    int top = -1;
-    for (int c = 0; c < CAUSE_COUNT; c++)
-        if (p->lost_by[c] && (top < 0 || p->lost_by[c] > p->lost_by[top]))
-            top = c;
-    fprintf(out, " %-22s", top >= 0 ? ledger_cause_name((ledger_cause)top) : "");
-    size_t held = 0;
-    for (size_t i = 0; i < r->nchecks; i++)
-        held += r->checks[i].pass;
-    if (r->nchecks)
-        fprintf(out, " %s %zu/%zu\n", r->checks_pass ? "checks hold" : "CHECKS FAIL", held,
-                r->nchecks);
-    else
-        fprintf(out, " (no checks)\n");
-}
-
-static void json_str(FILE *out, const char *str)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-void sim_write_summary_json(const scenario *s, const sim_result *r, FILE *out)
-{
-    const rt_stats *st = &r->rt;
-    fprintf(out, "{\n  \"seed\": %" PRIu64 ",\n  \"scenario\": ", r->seed);
-    json_str(out, s->file);
-    fprintf(out, ",\n  \"name\": ");
-    json_str(out, s->name);
-    fprintf(out, ",\n");
-    fprintf(out,
-            "  \"requests\": {\"arrived\": %" PRIu64 ", \"responded\": %" PRIu64
-            ", \"completed\": %" PRIu64 ", \"killed\": %" PRIu64 ", \"lost_responses\": %" PRIu64
-            "},\n",
-            st->arrived, st->responded, st->completed, st->killed, st->lost_responses);
-    fprintf(out,
-            "  \"isolates\": {\"created\": %" PRIu64 ", \"alive_at_end\": %" PRIu64
-            ", \"evicted\": {",
-            st->isolates_created, st->alive_at_end);
-    for (int c = 0; c < RT_EVICT_COUNT; c++)
-        fprintf(out, "%s\"%s\": %" PRIu64, c ? ", " : "", rt_evict_key((rt_evict)c),
-                st->evicted[c]);
-    fprintf(out, "}},\n");
-    fprintf(out,
-            "  \"tasks\": {\"run\": %" PRIu64 ", \"wait_until_cancelled\": %" PRIu64
-            ", \"timers_fired\": %" PRIu64 ", \"timers_caught_up\": %" PRIu64 "},\n",
-            st->tasks, st->wait_until_cancelled, st->timers_fired, st->timers_caught_up);
-    fprintf(out,
-            "  \"limits\": {\"cpu_limited\": %" PRIu64 ", \"subrequests\": %" PRIu64
-            ", \"subrequests_refused\": %" PRIu64 ", \"connection_waits\": %" PRIu64
-            ", \"peak_memory_bytes\": %" PRIu64 "},\n",
-            st->cpu_limited, st->subrequests, st->subrequests_refused, st->connection_waits,
-            st->peak_memory_bytes);
-    fprintf(out, "  \"colos\": [");
-    for (uint32_t i = 0; i < r->ncolos; i++) {
-        fprintf(out, "%s{\"name\": ", i ? ", " : "");
-        json_str(out, s->runtime.ncolos ? s->runtime.colos[i].name : "default");
-        fprintf(out, ", \"arrived\": %" PRIu64 ", \"isolates_created\": %" PRIu64 "}",
-                r->colos[i].arrived, r->colos[i].isolates_created);
-    }
-    fprintf(out, "],\n");
-    fprintf(out,
-            "  \"globals\": {\"entries\": %" PRIu64 ", \"mixed\": %" PRIu64 ", \"lost\": %" PRIu64
-            "},\n",
-            r->app.global_entries, r->app.global_entries_mixed, r->app.global_entries_lost);
-    fprintf(out,
-            "  \"telemetry_noops\": {\"spans\": %" PRIu64 ", \"metrics\": %" PRIu64
-            ", \"logs\": %" PRIu64 ", \"calls\": %" PRIu64 "},\n",
-            r->tel.spans, r->tel.metrics, r->tel.logs, r->tel.calls);
-    if (r->telemetry) {
-        const ledger_report *p = &r->report;
-        fprintf(out, "  \"variant\": ");
-        json_str(out, s->variant);
-        fprintf(out, ",\n  \"run_id\": ");
-        json_str(out, r->run_id);
-        fprintf(out, ",\n  \"strategy\": \"%s\",\n  \"verified\": %s,\n",
-                exp_strategy_name(s->exporter.strategy), r->verified ? "true" : "false");
-        fprintf(out, "  \"items\": %" PRIu64 ",\n  \"fates\": {", p->items);
-        for (int f = 0; f < FATE_COUNT; f++)
-            fprintf(out, "%s\"%s\": %" PRIu64, f ? ", " : "", ledger_fate_name((ledger_fate)f),
-                    p->fate[f]);
-        fprintf(out, "},\n  \"lost_by_cause\": {");
-        for (int c = 0; c < CAUSE_COUNT; c++)
-            fprintf(out, "%s\"%s\": %" PRIu64, c ? ", " : "", ledger_cause_name((ledger_cause)c),
-                    p->lost_by[c]);
-        fprintf(out, "},\n  \"by_route\": ");
-        json_groups(s, true, p->by_route, p->nby_route, out);
-        fprintf(out, ",\n  \"by_colo\": ");
-        json_groups(s, false, p->by_colo, p->nby_colo, out);
-        fprintf(out,
-                ",\n  \"posts\": %" PRIu64 ",\n  \"exposure\": {\"items\": %" PRIu64
-                ", \"bytes\": %" PRIu64 "},\n  \"stories\": [",
-                p->attempts, p->exposure_items, p->exposure_bytes);
-        for (int i = 0; i < p->nstories; i++) {
-            fputs(i ? ", " : "", out);
-            json_str(out, p->stories[i].text);
-        }
-        fprintf(out, "],\n  \"checks\": [");
-        for (size_t i = 0; i < r->nchecks; i++) {
-            fprintf(out, "%s{\"pass\": %s, \"text\": ", i ? ", " : "",
-                    r->checks[i].pass ? "true" : "false");
-            json_str(out, r->checks[i].text);
-            fputc('}', out);
-        }
-        fprintf(out, "],\n  \"verdict\": \"%s\",\n",
-                !r->verified     ? "unverified"
-                : r->checks_pass ? "pass"
-                                 : "fail");
-    }
-    fprintf(out,
-            "  \"events\": %" PRIu64 ",\n  \"end_ns\": %" PRId64 ",\n  \"log_hash\": \"%016" PRIx64
-            "\"\n}\n",
-            r->events, r->end_ns, r->hash);
-}
-
-static void json_groups(const scenario *s, bool route, const ledger_group *g, int n, FILE *out)
-{
-    fputc('[', out);
-    for (int i = 0; i < n; i++) {
-        fprintf(out, "%s{\"name\": ", i ? ", " : "");
-        json_str(out, group_name(s, route, g[i].index));
-        fprintf(out, ", \"items\": %" PRIu64 ", \"lost\": %" PRIu64 "}", g[i].items, g[i].lost);
-    }
-    fputc(']', out);
 }

@@ -10,15 +10,24 @@
 
 #include "app.h"
 #include "check.h"
+#include "error.h"
 #include "ledger.h"
 #include "runtime.h"
 #include "scenario.h"
 #include "sdk.h"
 #include "telemetry.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* Where a run is, for a progress line (wall-clock rate limiting is the caller's). */
+typedef struct sim_progress {
+    int64_t now_ns;     /* virtual time reached */
+    int64_t horizon_ns; /* when arrivals plus the drain end (0: not known up front) */
+    uint64_t events;    /* handled so far */
+} sim_progress;
 
 typedef struct sim_options {
     uint64_t seed;
@@ -29,6 +38,12 @@ typedef struct sim_options {
     const char *run_dir;    /* ledger.db (and the embedded ingest's ingest.db) go here */
     const char *ingest_url; /* send to this ingest instead of an embedded one */
     const char *ingest_db;  /* ... whose database file this is (else the verdict is unverified) */
+    /* Checked every few thousand events: when it becomes non-zero (a signal handler sets it)
+     * the run stops with SIM_EINTR. NULL: never. */
+    const volatile sig_atomic_t *stop;
+    /* Called every few thousand events; it must not change the run (display only). */
+    void (*progress)(void *ud, const sim_progress *p);
+    void *progress_ud;
 } sim_options;
 
 typedef struct sim_result {
@@ -59,21 +74,12 @@ void sim_result_free(sim_result *r);
 /* Long-lived processes get this long after the drain period to shut down (flush). */
 #define SIM_SHUTDOWN_BUDGET_NS (30 * 1000000000LL)
 
-/* sim_run stopped the run at its work budget (scenario.h, scn_budget). */
-#define SIM_OVER_BUDGET 3
-
-/* Returns 0, or 1 with a message (a harness error: memory, the ingest, the ledger), or
- * SIM_OVER_BUDGET with what was exceeded and the key that raises it. */
-int sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen);
-
-/* The summary `edgeloss run` prints: the seed first, then the numbers. Deterministic. */
-void sim_print_summary(const scenario *s, const sim_result *r, FILE *out);
-/* One line: the variant, its fates, its main loss cause and its verdict. */
-void sim_print_brief(const scenario *s, const sim_result *r, FILE *out);
-/* The same as JSON (summary.json). */
-void sim_write_summary_json(const scenario *s, const sim_result *r, FILE *out);
-
-/* "14h00m00.000000000s" */
-const char *sim_format_duration(int64_t ns, char *buf, size_t len);
+/*
+ * Returns SIM_OK, or with a message: SIM_ENOMEM, SIM_EINGEST (the ingest could not start
+ * or failed), SIM_ELEDGER, SIM_EBUDGET (what was exceeded and the key that raises it) or
+ * SIM_EINTR (o->stop was set; the message says the virtual time reached). The result is
+ * filled as far as the run got and must be freed either way.
+ */
+sim_err sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen);
 
 #endif

@@ -1,10 +1,13 @@
 #include "simtest.h"
 
+#include "summary.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +58,8 @@ static simrun run_text(const char *json, int64_t seed, const char *dir, const ch
     if (tr)
         fclose(tr);
     FILE *sum = open_memstream(&out.summary, &slen);
-    sim_print_summary(s, &out.r, sum);
+    fprintf(sum, "seed %" PRIu64 "\n", out.r.seed);
+    sum_print(s, &out.r, sum);
     fclose(sum);
     scn_free(first);
     return out;

@@ -1,0 +1,378 @@
+/*
+ * A run's result rendered: the summary `edgeloss run` prints, its one-line form, and
+ * summary.json (docs/summary-json.md documents every field). Renders only; the run is
+ * sim.h's.
+ */
+#include "summary.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *sum_format_duration(int64_t ns, char *buf, size_t len)
+{
+    int64_t s = ns / 1000000000, frac = ns % 1000000000;
+    snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m%02" PRId64 ".%09" PRId64 "s", s / 3600,
+             (s / 60) % 60, s % 60, frac);
+    return buf;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static const char *group_name(const scenario *s, bool route, uint32_t i)
+{
+    if (route)
+        return i < s->program.nroutes ? s->program.routes[i].name : "?";
+    return i < s->runtime.ncolos ? s->runtime.colos[i].name : "?";
+}
+
+/* "lost by route: POST /render 60 of 2262 (2.7%); ..." when there are several. */
+static void print_groups(const scenario *s, bool route, const ledger_group *g, int n, FILE *out)
+{
+    if ((route ? s->program.nroutes : s->runtime.ncolos) < 2 || n == 0)
+        return;
+    fprintf(out, "lost by %s:", route ? "route" : "colo");
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s %s %" PRIu64 " of %" PRIu64 " (%.1f%%)", i ? ";" : "",
+                group_name(s, route, g[i].index), g[i].lost, g[i].items,
+                g[i].items ? 100.0 * (double)g[i].lost / (double)g[i].items : 0.0);
+    fputc('\n', out);
+}
+
+static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
+{
+    const ledger_report *p = &r->report;
+    fprintf(out,
+            "exporter: %s; %" PRIu64 " spans, %" PRIu64 " metric points, %" PRIu64
+            " logs created; %" PRIu64 " POSTs sent\n",
+            exp_strategy_name(s->exporter.strategy), r->sdk.spans, r->sdk.metrics, r->sdk.logs,
+            r->posts);
+    if (!r->verified) {
+        fprintf(out, "fates: unverified (no ingest database to join: give --ingest-db)\n");
+        return;
+    }
+    fprintf(out, "fates of %" PRIu64 " items:", p->items);
+    for (int f = 0; f < FATE_COUNT; f++)
+        fprintf(out, " %s %" PRIu64 " (%.1f%%)%s", ledger_fate_name((ledger_fate)f), p->fate[f],
+                pct(p->fate[f], p->items), f + 1 < FATE_COUNT ? "," : "\n");
+    if (p->fate[FATE_LOST]) {
+        fprintf(out, "lost by cause:");
+        for (int c = 0; c < CAUSE_COUNT; c++)
+            if (p->lost_by[c])
+                fprintf(out, " %s %" PRIu64, ledger_cause_name((ledger_cause)c), p->lost_by[c]);
+        fputc('\n', out);
+        print_groups(s, true, p->by_route, p->nby_route, out);
+        print_groups(s, false, p->by_colo, p->nby_colo, out);
+        for (int i = 0; i < p->nstories; i++)
+            fprintf(out, "  story: %s\n", p->stories[i].text);
+        if (p->exposure_items)
+            fprintf(out,
+                    "exposure: one eviction destroyed at most %" PRIu64 " items (%" PRIu64
+                    " bytes)\n",
+                    p->exposure_items, p->exposure_bytes);
+    }
+    fprintf(out, "exports: %" PRIu64 " attempts", p->attempts);
+    if (p->attempts)
+        fprintf(out, ", %.1f items per POST", p->items_per_post);
+    if (p->fate[FATE_LOST] < p->items)
+        fprintf(out, "; delivery delay p50 %.3f ms, p95 %.3f ms", p->delay_p50_ms, p->delay_p95_ms);
+    fprintf(out, "; telemetry calls added %.3f ms before responses, %.3f ms in waitUntil\n",
+            p->added_response_ms, p->added_wait_until_ms);
+    if (r->nchecks) {
+        size_t failed = 0;
+        for (size_t i = 0; i < r->nchecks; i++) {
+            char line[512];
+            check_format(&r->checks[i], line, sizeof line);
+            fprintf(out, "  %s\n", line);
+            failed += !r->checks[i].pass;
+        }
+        fprintf(out, "verdict: %s (%zu of %zu checks hold as expected)\n", failed ? "FAIL" : "PASS",
+                r->nchecks - failed, r->nchecks);
+    }
+}
+
+void sum_print(const scenario *s, const sim_result *r, FILE *out)
+{
+    char dur[64];
+    const rt_stats *st = &r->rt;
+    fprintf(out, "scenario %s%s%s\n", s->file, s->name[0] ? " — " : "", s->name);
+    if (s->next || strcmp(s->variant, "baseline") != 0 || r->telemetry)
+        fprintf(out, "variant %s\n", s->variant);
+    fprintf(out,
+            "requests: %" PRIu64 " arrived, %" PRIu64 " responded, %" PRIu64 " completed, %" PRIu64
+            " killed by eviction (%" PRIu64 " before responding)\n",
+            st->arrived, st->responded, st->completed, st->killed, st->lost_responses);
+    fprintf(out, "isolates: %" PRIu64 " created, %" PRIu64 " alive at end; evicted:",
+            st->isolates_created, st->alive_at_end);
+    for (int c = 0; c < RT_EVICT_COUNT; c++)
+        fprintf(out, " %s %" PRIu64, rt_evict_key((rt_evict)c), st->evicted[c]);
+    fputc('\n', out);
+    if (s->runtime.ncolos > 1) {
+        fprintf(out, "colos:");
+        for (uint32_t i = 0; i < r->ncolos; i++)
+            fprintf(out, "%s %s %" PRIu64 " requests, %" PRIu64 " isolates", i ? ";" : "",
+                    s->runtime.colos[i].name, r->colos[i].arrived, r->colos[i].isolates_created);
+        fputc('\n', out);
+    }
+    if (st->cpu_limited || st->subrequests_refused || st->connection_waits || r->app.fetches)
+        fprintf(out,
+                "limits: %" PRIu64 " requests over the CPU limit; %" PRIu64 " subrequests, %" PRIu64
+                " refused past the limit, %" PRIu64 " waited for a connection\n",
+                st->cpu_limited, st->subrequests, st->subrequests_refused, st->connection_waits);
+    if (st->peak_memory_bytes)
+        fprintf(out, "memory: peak %.1f MB held by one isolate (limit %.0f MB)\n",
+                (double)st->peak_memory_bytes / 1048576.0,
+                (double)s->runtime.memory_limit_bytes / 1048576.0);
+    fprintf(out,
+            "tasks: %" PRIu64 " run, %" PRIu64
+            " waitUntil cancelled by the budget; timers: %" PRIu64 " fired, %" PRIu64
+            " of them late after a freeze\n",
+            st->tasks, st->wait_until_cancelled, st->timers_fired, st->timers_caught_up);
+    if (r->app.global_entries)
+        fprintf(out,
+                "isolate globals: %" PRIu64 " entries, %" PRIu64
+                " read by another request, %" PRIu64 " lost\n",
+                r->app.global_entries, r->app.global_entries_mixed, r->app.global_entries_lost);
+    if (!r->telemetry) {
+        uint64_t tcalls = r->tel.spans + r->tel.metrics + r->tel.logs + r->tel.calls;
+        fprintf(out,
+                "telemetry: no exporter configured: %" PRIu64 " spans, %" PRIu64
+                " metric points, %" PRIu64 " logs, %" PRIu64
+                " API calls were ledger-less no-ops (%" PRIu64 " total)\n",
+                r->tel.spans, r->tel.metrics, r->tel.logs, r->tel.calls, tcalls);
+    } else {
+        print_telemetry(s, r, out);
+    }
+    fprintf(out, "events: %" PRIu64 "\n", r->events);
+    fprintf(out, "virtual duration: %s\n", sum_format_duration(r->end_ns, dur, sizeof dur));
+    fprintf(out, "log hash: %016" PRIx64 "\n", r->hash);
+}
+
+void sum_print_brief(const scenario *s, const sim_result *r, FILE *out)
+{
+    const ledger_report *p = &r->report;
+    fprintf(out, "  %-32s ", s->variant);
+    if (!r->telemetry) {
+        fprintf(out, "%" PRIu64 " requests, no exporter\n", r->rt.arrived);
+        return;
+    }
+    if (!r->verified) {
+        fprintf(out, "unverified (no ingest database)\n");
+        return;
+    }
+    fprintf(out, "%6" PRIu64 " items: lost %5.1f%%, late %5.1f%%", p->items,
+            pct(p->fate[FATE_LOST], p->items), pct(p->fate[FATE_LATE], p->items));
+    int top = -1;
+    for (int c = 0; c < CAUSE_COUNT; c++)
+        if (p->lost_by[c] && (top < 0 || p->lost_by[c] > p->lost_by[top]))
+            top = c;
+    fprintf(out, " %-22s", top >= 0 ? ledger_cause_name((ledger_cause)top) : "");
+    size_t held = 0;
+    for (size_t i = 0; i < r->nchecks; i++)
+        held += r->checks[i].pass;
+    if (r->nchecks)
+        fprintf(out, " %s %zu/%zu\n", r->checks_pass ? "checks hold" : "CHECKS FAIL", held,
+                r->nchecks);
+    else
+        fprintf(out, " (no checks)\n");
+}
+
+/* A number, or null when it means nothing (NaN: a delay over no delivered item). */
+static void add_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+/* Counts are exact in JSON up to 2^53; a run's counts stay far below. */
+static void add_u64(cJSON *o, const char *k, uint64_t v)
+{
+    cJSON_AddNumberToObject(o, k, (double)v);
+}
+
+static cJSON *groups_json(const scenario *s, bool route, const ledger_group *g, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", group_name(s, route, g[i].index));
+        add_u64(o, "items", g[i].items);
+        add_u64(o, "lost", g[i].lost);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+cJSON *sum_check_json(const check_result *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "check", c->check);
+    cJSON_AddBoolToObject(o, "pass", c->pass);
+    cJSON_AddBoolToObject(o, "holds", c->holds);
+    cJSON_AddBoolToObject(o, "vacuous", c->vacuous);
+    cJSON_AddStringToObject(o, "expected", c->expected);
+    add_num(o, "measured", c->measured);
+    cJSON_AddStringToObject(o, "detail", c->detail);
+    cJSON_AddStringToObject(o, "why", c->why);
+    return o;
+}
+
+int sum_check_from_json(const cJSON *o, check_result *c)
+{
+    memset(c, 0, sizeof *c);
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "check");
+    const cJSON *pass = cJSON_GetObjectItemCaseSensitive(o, "pass");
+    if (!cJSON_IsString(k) || !cJSON_IsBool(pass))
+        return -1;
+    snprintf(c->check, sizeof c->check, "%s", k->valuestring);
+    c->pass = cJSON_IsTrue(pass);
+    c->holds = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "holds"));
+    c->vacuous = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "vacuous"));
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "measured");
+    c->measured = cJSON_IsNumber(m) ? m->valuedouble : NAN;
+    static const struct {
+        const char *key;
+        size_t off, len;
+    } strs[] = {
+        {"expected", offsetof(check_result, expected), sizeof c->expected},
+        {"detail", offsetof(check_result, detail), sizeof c->detail},
+        {"why", offsetof(check_result, why), sizeof c->why},
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, strs[i].key);
+        snprintf((char *)c + strs[i].off, strs[i].len, "%s",
+                 cJSON_IsString(v) ? v->valuestring : "");
+    }
+    return 0;
+}
+
+const char *sum_verdict(const sim_result *r)
+{
+    if (!r->telemetry)
+        return "no_exporter";
+    if (!r->verified)
+        return "unverified";
+    return r->checks_pass ? "pass" : "fail";
+}
+
+cJSON *sum_json(const scenario *s, const sim_result *r)
+{
+    const rt_stats *st = &r->rt;
+    char hex[24];
+    cJSON *j = cJSON_CreateObject(), *o, *a;
+    cJSON_AddNumberToObject(j, "schema_version", SUM_SCHEMA_VERSION);
+    add_u64(j, "seed", r->seed);
+    cJSON_AddStringToObject(j, "scenario", s->file);
+    cJSON_AddStringToObject(j, "name", s->name);
+    cJSON_AddStringToObject(j, "variant", s->variant);
+    cJSON_AddStringToObject(j, "verdict", sum_verdict(r));
+
+    o = cJSON_AddObjectToObject(j, "requests");
+    add_u64(o, "arrived", st->arrived);
+    add_u64(o, "responded", st->responded);
+    add_u64(o, "completed", st->completed);
+    add_u64(o, "killed", st->killed);
+    add_u64(o, "lost_responses", st->lost_responses);
+    o = cJSON_AddObjectToObject(j, "isolates");
+    add_u64(o, "created", st->isolates_created);
+    add_u64(o, "alive_at_end", st->alive_at_end);
+    cJSON *ev = cJSON_AddObjectToObject(o, "evicted");
+    for (int c = 0; c < RT_EVICT_COUNT; c++)
+        add_u64(ev, rt_evict_key((rt_evict)c), st->evicted[c]);
+    o = cJSON_AddObjectToObject(j, "tasks");
+    add_u64(o, "run", st->tasks);
+    add_u64(o, "wait_until_cancelled", st->wait_until_cancelled);
+    add_u64(o, "timers_fired", st->timers_fired);
+    add_u64(o, "timers_caught_up", st->timers_caught_up);
+    o = cJSON_AddObjectToObject(j, "limits");
+    add_u64(o, "cpu_limited", st->cpu_limited);
+    add_u64(o, "subrequests", st->subrequests);
+    add_u64(o, "subrequests_refused", st->subrequests_refused);
+    add_u64(o, "connection_waits", st->connection_waits);
+    add_u64(o, "peak_memory_bytes", st->peak_memory_bytes);
+    a = cJSON_AddArrayToObject(j, "colos");
+    for (uint32_t i = 0; i < r->ncolos; i++) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name",
+                                s->runtime.ncolos ? s->runtime.colos[i].name : "default");
+        add_u64(o, "arrived", r->colos[i].arrived);
+        add_u64(o, "isolates_created", r->colos[i].isolates_created);
+        cJSON_AddItemToArray(a, o);
+    }
+    o = cJSON_AddObjectToObject(j, "globals");
+    add_u64(o, "entries", r->app.global_entries);
+    add_u64(o, "mixed", r->app.global_entries_mixed);
+    add_u64(o, "lost", r->app.global_entries_lost);
+    o = cJSON_AddObjectToObject(j, "telemetry_noops");
+    add_u64(o, "spans", r->tel.spans);
+    add_u64(o, "metrics", r->tel.metrics);
+    add_u64(o, "logs", r->tel.logs);
+    add_u64(o, "calls", r->tel.calls);
+
+    cJSON_AddBoolToObject(j, "telemetry", r->telemetry);
+    if (r->telemetry) {
+        cJSON_AddStringToObject(j, "run_id", r->run_id);
+        cJSON_AddStringToObject(j, "strategy", exp_strategy_name(s->exporter.strategy));
+        cJSON_AddBoolToObject(j, "verified", r->verified);
+        o = cJSON_AddObjectToObject(j, "created");
+        add_u64(o, "spans", r->sdk.spans);
+        add_u64(o, "metrics", r->sdk.metrics);
+        add_u64(o, "logs", r->sdk.logs);
+        add_u64(j, "posts_sent", r->posts);
+    }
+    if (r->verified) {
+        const ledger_report *p = &r->report;
+        add_u64(j, "items", p->items);
+        o = cJSON_AddObjectToObject(j, "fates");
+        for (int f = 0; f < FATE_COUNT; f++)
+            add_u64(o, ledger_fate_name((ledger_fate)f), p->fate[f]);
+        add_num(j, "loss_ratio", p->items ? (double)p->fate[FATE_LOST] / (double)p->items : NAN);
+        o = cJSON_AddObjectToObject(j, "lost_by_cause");
+        for (int c = 0; c < CAUSE_COUNT; c++)
+            add_u64(o, ledger_cause_name((ledger_cause)c), p->lost_by[c]);
+        cJSON_AddItemToObject(j, "by_route", groups_json(s, true, p->by_route, p->nby_route));
+        cJSON_AddItemToObject(j, "by_colo", groups_json(s, false, p->by_colo, p->nby_colo));
+        add_u64(j, "posts", p->attempts);
+        o = cJSON_AddObjectToObject(j, "exposure");
+        add_u64(o, "items", p->exposure_items);
+        add_u64(o, "bytes", p->exposure_bytes);
+        a = cJSON_AddArrayToObject(j, "stories");
+        for (int i = 0; i < p->nstories; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateString(p->stories[i].text));
+        check_metric m[CHECK_METRICS_MAX];
+        size_t nm = check_metrics(p, m, CHECK_METRICS_MAX);
+        assert(nm <= CHECK_METRICS_MAX);
+        o = cJSON_AddObjectToObject(j, "metrics");
+        for (size_t i = 0; i < nm; i++)
+            add_num(o, m[i].name, m[i].empty ? NAN : m[i].value);
+    }
+    a = cJSON_AddArrayToObject(j, "checks");
+    for (size_t i = 0; i < r->nchecks; i++)
+        cJSON_AddItemToArray(a, sum_check_json(&r->checks[i]));
+    add_u64(j, "events", r->events);
+    cJSON_AddNumberToObject(j, "end_ns", (double)r->end_ns);
+    snprintf(hex, sizeof hex, "%016" PRIx64, r->hash);
+    cJSON_AddStringToObject(j, "log_hash", hex);
+    return j;
+}
+
+int sum_write_json(const scenario *s, const sim_result *r, FILE *out)
+{
+    cJSON *j = sum_json(s, r);
+    char *text = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!text)
+        return -1;
+    int rc = fputs(text, out) < 0 || fputc('\n', out) == EOF ? -1 : 0;
+    free(text);
+    return rc;
+}
