@@ -1,57 +1,71 @@
 /*
  * edgeloss: the command.
- *   edgeloss run SCENARIO [--seed N] [--out DIR] [--events FILE]
- *   edgeloss keys            the scenario key reference (Markdown)
- * Exit codes: 0 every check holds, 1 a check failed, 2 bad scenario or usage (or a run
- * directory another run is writing), 3 the harness failed (a write error, the ingest, the
- * ledger, a work budget exceeded while running).
- * Wall time goes to stderr only; stdout is deterministic.
+ *   edgeloss run SCENARIO [options]     simulate one scenario file, every variant and seed
+ *   edgeloss check [PATH...] [options]  the CI gate: every scenario file under the paths
+ *   edgeloss keys                       the scenario key reference (Markdown)
+ * Exit codes (error.h maps every error to one): 0 every check holds, 1 a check failed or a
+ * verdict could not be verified, 2 bad scenario or usage, 3 the harness failed, 130
+ * interrupted. Results go to stdout (deterministic); progress, timing and errors to stderr.
  */
+#include "cli.h"
+#include "progress.h"
+#include "results.h"
 #include "scenario.h"
 #include "sim.h"
+#include "summary.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_CHECK_FAILED 1
-#define EXIT_HARNESS      3
+#ifndef EDGELOSS_VERSION
+#define EDGELOSS_VERSION "unknown"
+#endif
 
-static void usage(FILE *f)
+/*
+ * The one process-wide variable: a signal handler can only reach a global. Set on
+ * SIGINT/SIGTERM; runs poll it between batches of events (sim_options.stop).
+ */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
 {
-    fputs("usage: edgeloss run SCENARIO [--seed N] [--variant NAME] [--out DIR]\n"
-          "                    [--events FILE] [--trace FILE] [--ingest URL [--ingest-db FILE]]\n"
-          "       edgeloss keys\n"
-          "  run    simulate SCENARIO (a JSON file), each of its variants in turn, and print\n"
-          "         what happened to every telemetry item and whether each check holds;\n"
-          "         the seed first\n"
-          "         --seed N        run with seed N instead of the scenario's\n"
-          "         --variant NAME  run only this variant\n"
-          "         --out DIR       the run directory: DIR/<variant>/ gets ledger.db, ingest.db\n"
-          "                         and summary.json (default runs/<scenario name>)\n"
-          "         --events FILE   write every event, one per line (seed first)\n"
-          "         --trace FILE    write every step each task runs (seed first)\n"
-          "                         (with several variants: FILE.<variant>)\n"
-          "         --ingest URL    send to this ingest instead of an embedded mock-ingest\n"
-          "                         (started with --trust-sim-headers);\n"
-          "         --ingest-db F   ... whose database is F (else the verdict is unverified)\n"
-          "  keys   print the reference of every scenario key (scenarios/README.md)\n"
-          "exit: 0 every check holds, 1 a check failed, 2 bad scenario or usage,\n"
-          "      3 the harness failed (a write error, the ingest, a work budget exceeded)\n",
-          f);
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: poll() in `check` wakes up to stop its children. */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void die_usage(const char *cmd, const char *msg)
+{
+    fprintf(stderr, "edgeloss%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
+    fprintf(stderr, "Try 'edgeloss %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
 }
 
 static double wall_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts); /* for the stderr timing line only */
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* timing lines and attributes only */
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -85,18 +99,8 @@ static int make_dirs(const char *path)
     return mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static FILE *open_per_variant(const char *path, const char *slug, bool several, char *p,
-                              size_t plen)
-{
-    if (several)
-        snprintf(p, plen, "%s.%s", path, slug);
-    else
-        snprintf(p, plen, "%s", path);
-    return fopen(p, "w");
-}
-
 /* Closes a file written by the run; a write error anywhere in it (a full disk) is reported. */
-static int close_written(FILE *f, const char *path)
+static int close_written(FILE *f, const char *path, char *err, size_t errlen)
 {
     if (!f)
         return 0;
@@ -107,8 +111,54 @@ static int close_written(FILE *f, const char *path)
         e = errno;
     }
     if (bad)
-        fprintf(stderr, "edgeloss: %s: write failed: %s\n", path, strerror(e));
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(e));
     return bad ? -1 : 0;
+}
+
+/*
+ * Writes a result file whole or not at all: into PATH.tmp, then renamed over PATH, so
+ * an interrupted or failed write never leaves a file that looks complete. A device or a
+ * pipe is written in place.
+ */
+/* Writes the file's content; returns 0, or -1 when it could not (out of memory). */
+typedef int (*write_fn)(FILE *f, const void *ud);
+static sim_err write_atomic(const char *path, write_fn fn, const void *ud, char *err, size_t errlen)
+{
+    char tmp[4200];
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* A device or a pipe (/dev/stdout, /dev/full): written in place, not renamed over. */
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return SIM_EIO;
+        }
+        int bad = fn(f, ud);
+        if (close_written(f, path, err, errlen))
+            return SIM_EIO;
+        if (bad)
+            snprintf(err, errlen, "%s: out of memory", path);
+        return bad ? SIM_ENOMEM : SIM_OK;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return SIM_EIO;
+    }
+    int bad = fn(f, ud);
+    if (close_written(f, tmp, err, errlen) || bad) {
+        if (bad)
+            snprintf(err, errlen, "%s: out of memory", path);
+        remove(tmp);
+        return bad ? SIM_ENOMEM : SIM_EIO;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        remove(tmp);
+        return SIM_EIO;
+    }
+    return SIM_OK;
 }
 
 /*
@@ -140,240 +190,884 @@ static int lock_run_dir(const char *dir)
     return fd;
 }
 
-typedef struct run_args {
-    const char *path, *out_dir, *events_path, *trace_path, *variant;
-    bool brief;
-    sim_options opt;
-} run_args;
-
-static int parse_run_args(int argc, char **argv, run_args *ra)
+/* A run's directory: ROOT/<variant slug>/seed-<N>, so seeds and variants never share one. */
+static void run_dir_of(const char *root, const scenario *s, uint64_t seed, char *out, size_t len)
 {
-    static const char *const valued[] = {"--seed",   "--out",     "--events",   "--trace",
-                                         "--ingest", "--variant", "--ingest-db"};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        bool takes = false;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
-            takes |= strcmp(a, valued[k]) == 0;
-        if (takes && i + 1 >= argc) {
-            fprintf(stderr, "edgeloss: %s needs a value\n", a);
-            return SCN_BAD_INPUT;
-        }
-        if (takes && argv[i + 1][0] == '\0') {
-            fprintf(stderr, "edgeloss: %s: expected a value, got an empty string\n", a);
-            return SCN_BAD_INPUT;
-        }
-        if (strcmp(a, "--seed") == 0) {
-            if (parse_u64(argv[++i], &ra->opt.seed)) {
-                fprintf(stderr, "edgeloss: --seed %s: expected a whole number from 0 to 2^53 - 1\n",
-                        argv[i]);
-                return SCN_BAD_INPUT;
-            }
-            ra->opt.seed_set = true;
-        } else if (strcmp(a, "--out") == 0) {
-            ra->out_dir = argv[++i];
-        } else if (strcmp(a, "--events") == 0) {
-            ra->events_path = argv[++i];
-        } else if (strcmp(a, "--trace") == 0) {
-            ra->trace_path = argv[++i];
-        } else if (strcmp(a, "--ingest") == 0) {
-            ra->opt.ingest_url = argv[++i];
-        } else if (strcmp(a, "--ingest-db") == 0) {
-            ra->opt.ingest_db = argv[++i];
-        } else if (strcmp(a, "--variant") == 0) {
-            ra->variant = argv[++i];
-        } else if (strcmp(a, "--brief") == 0) {
-            ra->brief = true;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "edgeloss: unknown option %s\n", a);
-            usage(stderr);
-            return SCN_BAD_INPUT;
-        } else if (!ra->path) {
-            ra->path = a;
-        } else {
-            fprintf(stderr, "edgeloss: one scenario at a time (got %s and %s)\n", ra->path, a);
-            return SCN_BAD_INPUT;
-        }
-    }
-    if (!ra->path) {
-        usage(stderr);
-        return SCN_BAD_INPUT;
-    }
-    if (ra->opt.ingest_db && !ra->opt.ingest_url) {
-        fprintf(stderr, "edgeloss: --ingest-db goes with --ingest URL\n");
-        return SCN_BAD_INPUT;
-    }
-    return 0;
+    snprintf(out, len, "%s/%s/seed-%" PRIu64, root, s->slug, seed);
+}
+
+/* ROOT: --out, else runs/<scenario file name without .json>. */
+static void default_root(const char *prefix, const char *file, char *out, size_t len)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    snprintf(out, len, "%s/%s", prefix, base);
+    size_t n = strlen(out);
+    if (n > 5 && strcmp(out + n - 5, ".json") == 0)
+        out[n - 5] = '\0';
+}
+
+typedef struct summary_ud {
+    const scenario *s;
+    const sim_result *r;
+} summary_ud;
+
+static int write_summary(FILE *f, const void *ud)
+{
+    const summary_ud *u = ud;
+    return sum_write_json(u->s, u->r, f);
+}
+
+/* ---------------------------------------------------------------- run */
+
+static const cli_opt run_opts[] = {
+    {"--seed", 0, "N", "run with seed N instead of the scenario's seed or seeds"},
+    {"--variant", 0, "NAME", "run only this variant"},
+    {"--out", 'o', "DIR",
+     "the run directory: DIR/<variant>/seed-<N>/ gets ledger.db,\ningest.db and summary.json "
+     "(default runs/<scenario name>)"},
+    {"--events", 0, "FILE",
+     "write every event, one per line (seed first); with several\nruns, "
+     "FILE's name inside each run's directory"},
+    {"--trace", 0, "FILE", "write every step each task runs (seed first); as --events"},
+    {"--ingest", 0, "URL",
+     "send to this ingest instead of an embedded mock-ingest\n(run it with "
+     "--trust-sim-headers)"},
+    {"--ingest-db", 0, "FILE",
+     "... whose database is FILE (without it no fate can be decided:\n"
+     "the verdict is unverified and the exit status 1)"},
+    {"--brief", 0, NULL, "one line per variant and seed instead of the whole story"},
+    {"--quiet", 'q', NULL, "no progress or timing lines on stderr"},
+    {"--help", 'h', NULL, "show this help"},
+};
+#define NRUN_OPTS (sizeof run_opts / sizeof run_opts[0])
+
+static void run_usage(FILE *f)
+{
+    fputs("usage: edgeloss run SCENARIO [options]\n"
+          "Simulate SCENARIO (a JSON file), each of its variants and seeds in turn, and print\n"
+          "what happened to every telemetry item and whether each check holds, the seed first.\n"
+          "\noptions:\n",
+          f);
+    cli_print_options(run_opts, NRUN_OPTS, f);
+    fputs("\nexit: 0 every check holds, 1 a check failed or a verdict is unverified,\n"
+          "      2 bad scenario or usage, 3 the harness failed, 130 interrupted\n",
+          f);
+}
+
+/* Reports the loss of an interrupted run: what was cut, and that nothing looks complete. */
+static void report_interrupt(const char *file, const scenario *s, uint64_t seed, const char *err,
+                             const char *dir, size_t not_started)
+{
+    fprintf(stderr,
+            "edgeloss: interrupted: %s, variant %s, seed %" PRIu64 " stopped (%s); no "
+            "summary.json was written%s%s%s; %zu run%s not started\n",
+            file, s->variant, seed, err, dir ? " and " : "", dir ? dir : "",
+            dir ? "/ledger.db is partial" : "", not_started, not_started == 1 ? "" : "s");
 }
 
 static int cmd_run(int argc, char **argv)
 {
-    run_args ra = {0};
-    int rc = parse_run_args(argc, argv, &ra);
-    if (rc)
-        return rc;
-    double t0 = wall_s();
+    cli_args a;
     char err[1024];
-    scenario *first;
-    if (scn_load(ra.path, &first, err, sizeof err)) {
-        fprintf(stderr, "edgeloss: %s\n", err);
-        return SCN_BAD_INPUT;
+    if (cli_parse(run_opts, NRUN_OPTS, argc, argv, &a, err, sizeof err)) {
+        die_usage("run", err);
+        return sim_exit_code(SIM_EUSAGE);
     }
-    size_t nvariants = 0;
-    bool found = !ra.variant;
+#define OPT(name) cli_get(run_opts, NRUN_OPTS, &a, name)
+    if (OPT("--help")) {
+        run_usage(stdout);
+        return 0;
+    }
+    if (a.npositional != 1) {
+        die_usage("run", a.npositional ? "one scenario at a time" : "which scenario? (a file)");
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    const char *path = a.positional[0], *variant = OPT("--variant"), *out_dir = OPT("--out");
+    const char *events_path = OPT("--events"), *trace_path = OPT("--trace");
+    bool brief = OPT("--brief") != NULL, quiet = OPT("--quiet") != NULL;
+    sim_options base = {.ingest_url = OPT("--ingest"), .ingest_db = OPT("--ingest-db")};
+    if (OPT("--seed")) {
+        if (parse_u64(OPT("--seed"), &base.seed)) {
+            fprintf(stderr, "edgeloss: --seed %s: expected a whole number from 0 to 2^53 - 1\n",
+                    OPT("--seed"));
+            return sim_exit_code(SIM_EUSAGE);
+        }
+        base.seed_set = true;
+    }
+    if (base.ingest_db && !base.ingest_url) {
+        die_usage("run", "--ingest-db goes with --ingest URL");
+        return sim_exit_code(SIM_EUSAGE);
+    }
+#undef OPT
+    double t0 = wall_s();
+    scenario *first;
+    sim_err lrc = scn_load(path, &first, err, sizeof err);
+    if (lrc) {
+        fprintf(stderr, "edgeloss: %s\n", err);
+        return sim_exit_code(lrc);
+    }
+    size_t nruns = 0;
+    bool found = !variant;
     for (scenario *s = first; s; s = s->next) {
-        nvariants++;
-        found |= ra.variant && strcmp(ra.variant, s->variant) == 0;
+        bool on = !variant || strcmp(variant, s->variant) == 0;
+        found |= on;
+        nruns += on ? (base.seed_set ? 1 : s->nseeds) : 0;
     }
     if (!found) {
-        fprintf(stderr, "edgeloss: %s has no variant \"%s\" (it has:", ra.path, ra.variant);
+        fprintf(stderr, "edgeloss: %s has no variant \"%s\" (it has:", path, variant);
         for (scenario *s = first; s; s = s->next)
-            fprintf(stderr, " %s", s->variant);
+            fprintf(stderr, " \"%s\"", s->variant);
         fprintf(stderr, ")\n");
         scn_free(first);
-        return SCN_BAD_INPUT;
+        return sim_exit_code(SIM_EUSAGE);
     }
-    bool several = !ra.variant && nvariants > 1;
-    /* The run directory: --out, else runs/<scenario file name without .json>. */
+    bool several = nruns > 1;
     char root[4096];
-    if (ra.out_dir) {
-        snprintf(root, sizeof root, "%s", ra.out_dir);
-    } else {
-        const char *base = strrchr(ra.path, '/');
-        base = base ? base + 1 : ra.path;
-        snprintf(root, sizeof root, "runs/%s", base);
-        size_t n = strlen(root);
-        if (n > 5 && strcmp(root + n - 5, ".json") == 0)
-            root[n - 5] = '\0';
-    }
-    int status = 0;
-    uint64_t events = 0;
-    double virtual_s = 0, depth_sum = 0;
-    size_t ran = 0, failed = 0;
-    int lock = -1;
-    bool any_dir = ra.out_dir != NULL;
+    if (out_dir)
+        snprintf(root, sizeof root, "%s", out_dir);
+    else
+        default_root("runs", path, root, sizeof root);
+    int status = 0, lock = -1;
+    bool any_dir = out_dir || (several && (events_path || trace_path));
     for (scenario *s = first; s; s = s->next)
-        any_dir |= s->has_exporter && (!ra.variant || strcmp(ra.variant, s->variant) == 0);
+        any_dir |= s->has_exporter && (!variant || strcmp(variant, s->variant) == 0);
     if (any_dir) {
         if (make_dirs(root) != 0) {
             fprintf(stderr, "edgeloss: %s: %s\n", root, strerror(errno));
             scn_free(first);
-            return SCN_BAD_INPUT;
+            return sim_exit_code(SIM_EUSAGE);
         }
         if ((lock = lock_run_dir(root)) < 0) {
             scn_free(first);
-            return SCN_BAD_INPUT;
+            return sim_exit_code(SIM_EBUSY);
         }
     }
-    for (scenario *s = first; s; s = s->next) {
-        if (ra.variant && strcmp(ra.variant, s->variant) != 0)
+    catch_signals();
+    prog *pg = prog_new(stderr, prog_mode_for(stderr, quiet), nruns);
+    uint64_t events = 0;
+    double virtual_s = 0, depth_sum = 0;
+    size_t ran = 0, failed = 0;
+    for (scenario *s = first; s && !status; s = s->next) {
+        if (variant && strcmp(variant, s->variant) != 0)
             continue;
-        sim_options opt = ra.opt;
-        char dir[4200], events_path[4300], trace_path[4300];
-        snprintf(dir, sizeof dir, "%s/%s", root, s->slug);
-        bool write_dir = s->has_exporter || ra.out_dir;
-        if (write_dir && make_dirs(dir) != 0) {
-            fprintf(stderr, "edgeloss: %s: %s\n", dir, strerror(errno));
-            status = SCN_BAD_INPUT;
-            break;
-        }
-        opt.run_dir = dir;
-        if (ra.events_path && !(opt.events = open_per_variant(ra.events_path, s->slug, several,
-                                                              events_path, sizeof events_path))) {
-            fprintf(stderr, "edgeloss: --events %s: %s\n", events_path, strerror(errno));
-            status = SCN_BAD_INPUT;
-            break;
-        }
-        if (ra.trace_path && !(opt.trace = open_per_variant(ra.trace_path, s->slug, several,
-                                                            trace_path, sizeof trace_path))) {
-            fprintf(stderr, "edgeloss: --trace %s: %s\n", trace_path, strerror(errno));
-            close_written(opt.events, events_path);
-            status = SCN_BAD_INPUT;
-            break;
-        }
-        sim_result r;
-        int src = sim_run(s, &opt, &r, err, sizeof err);
-        int wrc = close_written(opt.events, events_path);
-        wrc |= close_written(opt.trace, trace_path);
-        if (src) {
-            fprintf(stderr, "edgeloss: %s (variant %s): %s\n", ra.path, s->variant, err);
-            sim_result_free(&r);
-            status = EXIT_HARNESS;
-            break;
-        }
-        if (wrc) {
-            sim_result_free(&r);
-            status = EXIT_HARNESS;
-            break;
-        }
-        if (ra.brief) {
-            if (ran++ == 0)
-                printf("%s — %s (seed %" PRIu64 ")\n", ra.path, s->name, r.seed);
-            sim_print_brief(s, &r, stdout);
-        } else {
-            if (ran++)
-                fputc('\n', stdout);
-            sim_print_summary(s, &r, stdout);
-        }
-        fflush(stdout);
-        if (write_dir) {
-            char p[4300];
+        size_t nseeds = base.seed_set ? 1 : s->nseeds;
+        for (size_t k = 0; k < nseeds && !status; k++) {
+            sim_options opt = base;
+            opt.seed = base.seed_set ? base.seed : s->seeds[k];
+            opt.seed_set = true;
+            opt.stop = &stop_requested;
+            opt.progress = prog_within;
+            opt.progress_ud = pg;
+            char dir[4300], ep[4600], tp[4600], p[4400];
+            run_dir_of(root, s, opt.seed, dir, sizeof dir);
+            bool write_dir = s->has_exporter || out_dir || (several && (events_path || trace_path));
+            if (write_dir && make_dirs(dir) != 0) {
+                fprintf(stderr, "edgeloss: %s: %s\n", dir, strerror(errno));
+                status = sim_exit_code(SIM_EIO);
+                break;
+            }
+            /* The summary of an earlier run here would sit beside this run's ledger. */
             snprintf(p, sizeof p, "%s/summary.json", dir);
-            FILE *f = fopen(p, "w");
-            if (!f) {
-                fprintf(stderr, "edgeloss: %s: %s\n", p, strerror(errno));
+            if (write_dir)
+                remove(p);
+            opt.run_dir = dir;
+            const char *const paths[2] = {events_path, trace_path};
+            char *const named[2] = {ep, tp};
+            FILE *files[2] = {NULL, NULL};
+            for (int w = 0; w < 2 && !status; w++) {
+                if (!paths[w])
+                    continue;
+                const char *b = strrchr(paths[w], '/');
+                if (several)
+                    snprintf(named[w], 4600, "%s/%s", dir, b ? b + 1 : paths[w]);
+                else
+                    snprintf(named[w], 4600, "%s", paths[w]);
+                if (!(files[w] = fopen(named[w], "w"))) {
+                    fprintf(stderr, "edgeloss: %s %s: %s\n", w ? "--trace" : "--events", named[w],
+                            strerror(errno));
+                    status = sim_exit_code(SIM_EUSAGE);
+                }
+            }
+            opt.events = files[0];
+            opt.trace = files[1];
+            char label[512];
+            snprintf(label, sizeof label, "%s %s seed %" PRIu64, path, s->variant, opt.seed);
+            if (!status && brief && ran == 0)
+                printf("%s — %s (seed %" PRIu64 ")\n", path, s->name, opt.seed);
+            else if (!status && !brief)
+                printf("%sseed %" PRIu64 "\n", ran ? "\n" : "", opt.seed);
+            fflush(stdout); /* the seed first, before a run that may take minutes */
+            sim_result r;
+            sim_err src = SIM_OK;
+            if (!status) {
+                prog_run_start(pg, label);
+                src = sim_run(s, &opt, &r, err, sizeof err);
+                prog_run_done(pg);
+            } else {
+                memset(&r, 0, sizeof r);
+            }
+            char werr[4700] = "";
+            int wrc = close_written(files[0], ep, werr, sizeof werr);
+            wrc |= close_written(files[1], tp, werr, sizeof werr);
+            prog_clear(pg);
+            if (status) {
                 sim_result_free(&r);
-                status = EXIT_HARNESS;
                 break;
             }
-            sim_write_summary_json(s, &r, f);
-            if (close_written(f, p)) {
+            ran++;
+            if (src == SIM_EINTR) {
+                report_interrupt(path, s, opt.seed, err, s->has_exporter ? dir : NULL, nruns - ran);
+                status = sim_exit_code(src);
+            } else if (src) {
+                fprintf(stderr, "edgeloss: %s (variant %s, seed %" PRIu64 "): %s\n", path,
+                        s->variant, opt.seed, err);
+                status = sim_exit_code(src);
+            } else if (wrc) {
+                fprintf(stderr, "edgeloss: %s\n", werr);
+                status = sim_exit_code(SIM_EIO);
+            }
+            if (status) {
                 sim_result_free(&r);
-                status = EXIT_HARNESS;
                 break;
             }
+            if (brief) {
+                if (several && nseeds > 1)
+                    printf("  seed %-6" PRIu64, opt.seed);
+                sum_print_brief(s, &r, stdout);
+            } else {
+                sum_print(s, &r, stdout);
+            }
+            fflush(stdout);
+            if (write_dir) {
+                summary_ud u = {s, &r};
+                if (write_atomic(p, write_summary, &u, werr, sizeof werr)) {
+                    fprintf(stderr, "edgeloss: %s\n", werr);
+                    status = sim_exit_code(SIM_EIO);
+                }
+            }
+            if (r.telemetry && !r.verified)
+                fprintf(stderr,
+                        "edgeloss: %s (variant %s, seed %" PRIu64 "): verdict unverified: the "
+                        "ingest's database was not given (--ingest-db FILE), so no item's fate "
+                        "could be decided and no check evaluated; exit status 1\n",
+                        path, s->variant, opt.seed);
+            if (!status && (!r.checks_pass || (r.telemetry && !r.verified))) {
+                failed++;
+                status = SIM_EXIT_CHECK_FAILED;
+            }
+            /* A failed check does not stop the other variants: only errors do. */
+            if (status == SIM_EXIT_CHECK_FAILED)
+                status = 0;
+            events += r.events;
+            depth_sum += r.mean_queue_depth * (double)r.events;
+            virtual_s += (double)r.end_ns / 1e9;
+            sim_result_free(&r);
         }
-        if (!r.checks_pass) {
-            failed++;
-            status = EXIT_CHECK_FAILED;
-        }
-        events += r.events;
-        depth_sum += r.mean_queue_depth * (double)r.events;
-        virtual_s += (double)r.end_ns / 1e9;
-        sim_result_free(&r);
     }
-    if (several && status <= EXIT_CHECK_FAILED && !ra.brief)
-        printf("\n%zu variants run, %zu with a failed check\n", ran, failed);
+    if (!status && failed)
+        status = SIM_EXIT_CHECK_FAILED;
+    if (several && status <= SIM_EXIT_CHECK_FAILED && !brief)
+        printf("\n%zu runs, %zu with a failed check or an unverified verdict\n", ran, failed);
     /* What was printed must have arrived: `edgeloss run ... > /dev/full` is a failure. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "edgeloss: standard output: write failed: %s\n", strerror(errno));
-        status = EXIT_HARNESS;
+        status = sim_exit_code(SIM_EIO);
     }
+    prog_free(pg);
     if (lock >= 0)
         close(lock);
     double wall = wall_s() - t0;
     /* bench/engine/engine.sh reads this line (events/s and the queue depth). */
-    fprintf(stderr,
-            "wall time %.6f s; %.0fx faster than real time; %.0f events/s; mean queue depth %.2f\n",
-            wall, virtual_s / (wall > 0 ? wall : 1e-9), (double)events / (wall > 0 ? wall : 1e-9),
-            events ? depth_sum / (double)events : 0.0);
+    if (!quiet)
+        fprintf(stderr,
+                "wall time %.6f s; %.0fx faster than real time; %.0f events/s; mean queue depth "
+                "%.2f\n",
+                wall, virtual_s / (wall > 0 ? wall : 1e-9),
+                (double)events / (wall > 0 ? wall : 1e-9),
+                events ? depth_sum / (double)events : 0.0);
     scn_free(first);
     return status;
 }
 
-int main(int argc, char **argv)
+/* ---------------------------------------------------------------- check */
+
+static const cli_opt check_opts[] = {
+    {"--jobs", 'j', "N",
+     "run N scenario runs at once, each in a child process with its\nown "
+     "embedded ingest (default 1)"},
+    {"--junit", 0, "FILE", "write the results as JUnit XML: a testcase per check"},
+    {"--json", 0, "FILE", "write the results as JSON (docs/check.md)"},
+    {"--out", 'o', "DIR",
+     "the runs' directories go under DIR (default runs/check):\n"
+     "DIR/<scenario>/<variant>/seed-<N>/"},
+    {"--seed", 0, "N", "run every scenario with seed N instead of its seed or seeds"},
+    {"--quiet", 'q', NULL, "no progress on stderr"},
+    {"--help", 'h', NULL, "show this help"},
+};
+#define NCHECK_OPTS (sizeof check_opts / sizeof check_opts[0])
+
+static void check_usage(FILE *f)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? SCN_BAD_INPUT : 0;
+    fputs("usage: edgeloss check [PATH...] [options]\n"
+          "Run every scenario file under the PATHs (files, or folders searched recursively for\n"
+          "*.json; default: scenarios), every variant and seed, and every check; print a table\n"
+          "and, for each failure, why and the command that reproduces it.\n"
+          "\noptions:\n",
+          f);
+    cli_print_options(check_opts, NCHECK_OPTS, f);
+    fputs("\nexit: 0 every check holds, 1 a check failed (or a verdict could not be verified),\n"
+          "      2 bad scenario or usage, 3 the harness failed (the ingest could not start, a\n"
+          "      full disk, a crashed child), 130 interrupted\n",
+          f);
+}
+
+typedef struct file_list {
+    char **v;
+    size_t n, cap;
+} file_list;
+
+static void files_add(file_list *l, const char *p)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 32;
+        char **g = realloc(l->v, l->cap * sizeof *g);
+        if (!g)
+            abort();
+        l->v = g;
     }
-    if (strcmp(argv[1], "run") == 0)
-        return cmd_run(argc - 2, argv + 2);
-    if (strcmp(argv[1], "keys") == 0) {
-        sk_markdown(scn_schema(), stdout);
+    if (!(l->v[l->n++] = strdup(p)))
+        abort();
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.json under dir, recursively, skipping hidden entries. Returns 0 or -1 (errno). */
+static int find_scenarios(const char *dir, file_list *out, int depth)
+{
+    if (depth > 32) {
+        errno = ELOOP;
+        return -1;
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    file_list here = {0};
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            files_add(&here, e->d_name);
+    closedir(d);
+    qsort(here.v, here.n, sizeof *here.v, cmp_str); /* the order is the output's */
+    int rc = 0;
+    for (size_t i = 0; i < here.n; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", here.v[i]);
+        struct stat st;
+        if (stat(p, &st) != 0)
+            continue; /* a dangling link: nothing to run */
+        size_t n = strlen(p);
+        if (S_ISDIR(st.st_mode))
+            rc |= find_scenarios(p, out, depth + 1);
+        else if (n > 5 && strcmp(p + n - 5, ".json") == 0)
+            files_add(out, p);
+    }
+    for (size_t i = 0; i < here.n; i++)
+        free(here.v[i]);
+    free(here.v);
+    return rc;
+}
+
+/* One scenario run for a child process to do. */
+typedef struct job {
+    const scenario *s;
+    size_t result; /* index into the result set */
+    pid_t pid;
+    int fd;
+    char *buf;
+    size_t len, cap;
+    double t0;
+} job;
+
+static void child_report(int fd, const res_set *set, const res_run *r)
+{
+    cJSON *j = res_run_json(set, r);
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    size_t n = text ? strlen(text) : 0;
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, text + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            _exit(3);
+        off += (size_t)w;
+    }
+    free(text);
+}
+
+/*
+ * The child: one run, its summary.json, and its result as JSON on `fd`. It never returns.
+ * EDGELOSS_TEST_CRASH=<variant> makes the child running that variant abort before it runs:
+ * how the tests show a crashed child is reported (exit 3), not lost.
+ */
+static void child_main(const scenario *s, res_set *set, res_run *r, int fd)
+{
+    const char *crash = getenv("EDGELOSS_TEST_CRASH");
+    if (crash && strcmp(crash, s->variant) == 0)
+        abort();
+    char err[1024];
+    sim_options opt = {
+        .seed = r->seed, .seed_set = true, .run_dir = r->run_dir, .stop = &stop_requested};
+    if (make_dirs(r->run_dir) != 0) {
+        r->err = SIM_EIO;
+        snprintf(err, sizeof err, "%s: %s", r->run_dir, strerror(errno));
+        r->message = strdup(err);
+        child_report(fd, set, r);
+        _exit(0);
+    }
+    char p[4400];
+    snprintf(p, sizeof p, "%s/summary.json", r->run_dir);
+    remove(p);
+    sim_result res;
+    sim_err rc = sim_run(s, &opt, &res, err, sizeof err);
+    if (!rc) {
+        summary_ud u = {s, &res};
+        rc = write_atomic(p, write_summary, &u, err, sizeof err);
+    }
+    r->err = rc;
+    r->message = rc ? strdup(err) : NULL;
+    r->telemetry = res.telemetry;
+    r->verified = res.verified;
+    r->items = res.report.items;
+    r->lost = res.report.fate[FATE_LOST];
+    r->nchecks = rc ? 0 : res.nchecks;
+    r->checks = res.checks;
+    child_report(fd, set, r);
+    _exit(0);
+}
+
+static void finish_job(res_set *set, job *j, int wstatus)
+{
+    res_run *r = &set->runs[j->result];
+    res_run got;
+    cJSON *doc = NULL;
+    bool ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && j->len > 0;
+    if (ok) {
+        doc = cJSON_ParseWithLength(j->buf, j->len);
+        ok = doc && res_run_from_json(doc, &got) == 0;
+        if (!ok && doc)
+            res_run_clear(&got);
+    }
+    cJSON_Delete(doc);
+    char msg[256];
+    if (ok) {
+        /* Where and what was run is the parent's; what happened is the child's. */
+        r->err = got.err;
+        r->message = got.message;
+        got.message = NULL;
+        r->telemetry = got.telemetry;
+        r->verified = got.verified;
+        r->items = got.items;
+        r->lost = got.lost;
+        r->checks = got.checks;
+        r->nchecks = got.nchecks;
+        got.checks = NULL;
+        res_run_clear(&got);
+    } else {
+        r->err = SIM_ECHILD;
+        if (WIFSIGNALED(wstatus))
+            snprintf(msg, sizeof msg, "the child process running it was killed by signal %d (%s)",
+                     WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
+        else
+            snprintf(msg, sizeof msg,
+                     "the child process running it exited with status %d without a result",
+                     WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+        r->message = strdup(msg);
+    }
+    r->wall_s = wall_s() - j->t0;
+    free(j->buf);
+    j->buf = NULL;
+    close(j->fd);
+    j->fd = -1;
+}
+
+/* Runs the jobs, at most `width` at once. Returns the number cut by an interrupt. */
+static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog *pg)
+{
+    size_t next = 0, active = 0, done = 0;
+    bool forwarded = false;
+    job **live = calloc(width, sizeof *live);
+    struct pollfd *pfd = calloc(width, sizeof *pfd);
+    if (!live || !pfd)
+        abort();
+    while (done < njobs) {
+        while (active < width && next < njobs && !stop_requested) {
+            job *j = &jobs[next++];
+            res_run *r = &set->runs[j->result];
+            int p[2];
+            fflush(NULL); /* a child must not inherit unwritten output */
+            if (pipe(p) != 0) {
+                r->err = SIM_ECHILD;
+                r->message = strdup(strerror(errno));
+                done++;
+                continue;
+            }
+            j->t0 = wall_s();
+            char label[512];
+            snprintf(label, sizeof label, "%s %s seed %" PRIu64, r->file, r->variant, r->seed);
+            prog_run_start(pg, label);
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(p[0]);
+                child_main(j->s, set, r, p[1]);
+            }
+            close(p[1]);
+            if (pid < 0) {
+                close(p[0]);
+                r->err = SIM_ECHILD;
+                r->message = strdup(strerror(errno));
+                done++;
+                continue;
+            }
+            j->pid = pid;
+            j->fd = p[0];
+            live[active++] = j;
+        }
+        if (active == 0) {
+            if (next < njobs && stop_requested)
+                break;
+            continue;
+        }
+        if (stop_requested && !forwarded) {
+            /* A SIGTERM to this process alone: the children stop too, at their next batch. */
+            for (size_t i = 0; i < active; i++)
+                kill(live[i]->pid, SIGINT);
+            forwarded = true;
+        }
+        for (size_t i = 0; i < active; i++)
+            pfd[i] = (struct pollfd){.fd = live[i]->fd, .events = POLLIN};
+        if (poll(pfd, active, 1000) < 0)
+            continue; /* EINTR: look at stop_requested */
+        for (size_t i = 0; i < active;) {
+            job *j = live[i];
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+                i++;
+                continue;
+            }
+            if (j->len + 4096 > j->cap) {
+                j->cap = j->cap ? 2 * j->cap : 8192;
+                char *g = realloc(j->buf, j->cap);
+                if (!g)
+                    abort();
+                j->buf = g;
+            }
+            ssize_t n = read(j->fd, j->buf + j->len, j->cap - j->len);
+            if (n < 0 && errno == EINTR) {
+                i++;
+                continue;
+            }
+            if (n > 0) {
+                j->len += (size_t)n;
+                i++;
+                continue;
+            }
+            int ws = 0;
+            while (waitpid(j->pid, &ws, 0) < 0 && errno == EINTR)
+                ;
+            finish_job(set, j, ws);
+            prog_run_done(pg);
+            done++;
+            live[i] = live[--active];
+            pfd[i] = pfd[active];
+        }
+    }
+    free(live);
+    free(pfd);
+    size_t cut = 0;
+    for (; next < njobs; next++, cut++) {
+        res_run *r = &set->runs[jobs[next].result];
+        r->err = SIM_EINTR;
+        r->message = strdup("not run: interrupted before it started");
+    }
+    return cut;
+}
+
+static bool use_color(FILE *f)
+{
+    const char *nc = getenv("NO_COLOR");
+    return isatty(fileno(f)) && !(nc && nc[0]);
+}
+
+static int write_junit(FILE *f, const void *ud)
+{
+    res_write_junit(ud, f);
+    return 0;
+}
+
+typedef struct json_ud {
+    const res_set *set;
+    bool complete;
+} json_ud;
+
+static int write_json(FILE *f, const void *ud)
+{
+    const json_ud *u = ud;
+    cJSON *j = res_json(u->set, u->complete);
+    char *text = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (text)
+        fprintf(f, "%s\n", text);
+    free(text);
+    return text ? 0 : -1;
+}
+
+static int cmd_check(int argc, char **argv, const char *prog_name)
+{
+    cli_args a;
+    char err[1024];
+    if (cli_parse(check_opts, NCHECK_OPTS, argc, argv, &a, err, sizeof err)) {
+        die_usage("check", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+#define OPT(name) cli_get(check_opts, NCHECK_OPTS, &a, name)
+    if (OPT("--help")) {
+        check_usage(stdout);
         return 0;
     }
-    fprintf(stderr, "edgeloss: unknown command %s\n", argv[1]);
-    usage(stderr);
-    return SCN_BAD_INPUT;
+    uint64_t width = 1, seed = 0;
+    if (OPT("--jobs") && (parse_u64(OPT("--jobs"), &width) || width < 1 || width > 256)) {
+        fprintf(stderr, "edgeloss check: --jobs %s: expected a whole number from 1 to 256\n",
+                OPT("--jobs"));
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    if (OPT("--seed") && parse_u64(OPT("--seed"), &seed)) {
+        fprintf(stderr, "edgeloss check: --seed %s: expected a whole number from 0 to 2^53 - 1\n",
+                OPT("--seed"));
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    const char *junit = OPT("--junit"), *json = OPT("--json"), *out_dir = OPT("--out");
+    bool quiet = OPT("--quiet") != NULL, seed_set = OPT("--seed") != NULL;
+#undef OPT
+    file_list files = {0};
+    static const char *const default_paths[] = {"scenarios"};
+    size_t npaths = a.npositional ? a.npositional : 1;
+    for (size_t i = 0; i < npaths; i++) {
+        const char *p = a.npositional ? a.positional[i] : default_paths[0];
+        struct stat st;
+        if (stat(p, &st) != 0) {
+            fprintf(stderr, "edgeloss check: %s: %s\n", p, strerror(errno));
+            return sim_exit_code(SIM_EUSAGE);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (find_scenarios(p, &files, 0) != 0) {
+                fprintf(stderr, "edgeloss check: %s: %s\n", p, strerror(errno));
+                return sim_exit_code(SIM_EUSAGE);
+            }
+        } else {
+            files_add(&files, p);
+        }
+    }
+    if (files.n == 0) {
+        fprintf(stderr, "edgeloss check: no scenario files (*.json) under the given paths\n");
+        free(files.v);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    char root[4096];
+    snprintf(root, sizeof root, "%s", out_dir ? out_dir : "runs/check");
+    if (make_dirs(root) != 0) {
+        fprintf(stderr, "edgeloss check: %s: %s\n", root, strerror(errno));
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    int lock = lock_run_dir(root);
+    if (lock < 0)
+        return sim_exit_code(SIM_EBUSY);
+
+    res_set set = {.prog = prog_name};
+    scenario **loaded = calloc(files.n, sizeof *loaded);
+    if (!loaded)
+        abort();
+    size_t njobs = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        sim_err rc = scn_load(files.v[i], &loaded[i], err, sizeof err);
+        if (rc) {
+            res_run *r = res_add(&set);
+            r->file = strdup(files.v[i]);
+            r->name = strdup("");
+            r->err = rc;
+            r->message = strdup(err);
+            continue;
+        }
+        for (scenario *s = loaded[i]; s; s = s->next)
+            njobs += seed_set ? 1 : s->nseeds;
+    }
+    job *jobs = calloc(njobs ? njobs : 1, sizeof *jobs);
+    if (!jobs)
+        abort();
+    size_t nj = 0;
+    /* Runs in file order, a bad file's error where the file is: rebuild the set in order. */
+    res_set ordered = {.prog = prog_name};
+    size_t bad = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        if (!loaded[i]) {
+            *res_add(&ordered) = set.runs[bad++];
+            continue;
+        }
+        char froot[4200];
+        default_root(root, files.v[i], froot, sizeof froot);
+        /* Two files of one name in different folders get their own directories. */
+        for (size_t k = 0; k < i; k++) {
+            char other[4200];
+            default_root(root, files.v[k], other, sizeof other);
+            if (strcmp(other, froot) == 0) {
+                size_t n = strlen(froot);
+                snprintf(froot + n, sizeof froot - n, "-%zu", i);
+                break;
+            }
+        }
+        for (scenario *s = loaded[i]; s; s = s->next) {
+            size_t ns = seed_set ? 1 : s->nseeds;
+            for (size_t k = 0; k < ns; k++) {
+                res_run *r = res_add(&ordered);
+                r->file = strdup(files.v[i]);
+                r->name = strdup(s->name);
+                r->variant = strdup(s->variant);
+                r->seed = seed_set ? seed : s->seeds[k];
+                char dir[4400];
+                run_dir_of(froot, s, r->seed, dir, sizeof dir);
+                r->run_dir = strdup(dir);
+                jobs[nj++] = (job){.s = s, .result = ordered.n - 1, .fd = -1};
+            }
+        }
+    }
+    free(set.runs); /* its runs moved into `ordered` */
+    catch_signals();
+    prog *pg = prog_new(stderr, prog_mode_for(stderr, quiet), nj);
+    size_t cut = run_jobs(&ordered, jobs, nj, (size_t)width, pg);
+    prog_free(pg);
+    bool complete = !stop_requested;
+
+    res_print_table(&ordered, stdout, use_color(stdout));
+    int status = res_exit_code(&ordered);
+    if (!complete)
+        fprintf(stderr,
+                "edgeloss check: interrupted: %zu of %zu runs not started; the results "
+                "written say so (\"complete\": false)\n",
+                cut, nj);
+    json_ud ju = {&ordered, complete};
+    if (junit && write_atomic(junit, write_junit, &ordered, err, sizeof err)) {
+        fprintf(stderr, "edgeloss check: %s\n", err);
+        status = sim_exit_code(SIM_EIO);
+    }
+    if (json && write_atomic(json, write_json, &ju, err, sizeof err)) {
+        fprintf(stderr, "edgeloss check: %s\n", err);
+        status = sim_exit_code(SIM_EIO);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "edgeloss check: standard output: write failed: %s\n", strerror(errno));
+        status = sim_exit_code(SIM_EIO);
+    }
+    res_free(&ordered);
+    free(jobs);
+    for (size_t i = 0; i < files.n; i++) {
+        scn_free(loaded[i]);
+        free(files.v[i]);
+    }
+    free(loaded);
+    free(files.v);
+    close(lock);
+    return status;
+}
+
+/* ---------------------------------------------------------------- the command */
+
+static void usage(FILE *f)
+{
+    fputs("usage: edgeloss COMMAND [options]\n"
+          "Find where edge telemetry gets lost: simulate the runtime, run the exporter, send\n"
+          "every export to a mock ingest and account for every item.\n"
+          "\ncommands:\n"
+          "  run SCENARIO     simulate one scenario file and tell every item's fate\n"
+          "  check [PATH...]  the CI gate: run every scenario under the paths, every check\n"
+          "  keys             print the reference of every scenario key (Markdown)\n"
+          "  help [COMMAND]   this help, or a command's\n"
+          "\n  -h, --help       show this help\n"
+          "      --version    print the version\n"
+          "\n'edgeloss COMMAND --help' tells a command's options.\n"
+          "exit: 0 every check holds, 1 a check failed or a verdict is unverified,\n"
+          "      2 bad scenario or usage, 3 the harness failed, 130 interrupted\n",
+          f);
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+    static const cli_opt opts[] = {{"--help", 'h', NULL, "show this help"}};
+    cli_args a;
+    char err[256];
+    if (cli_parse(opts, 1, argc, argv, &a, err, sizeof err) || a.npositional) {
+        die_usage("keys", a.npositional ? "takes no arguments" : err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    if (a.value[0]) {
+        fputs("usage: edgeloss keys\nPrint the reference of every scenario key as Markdown "
+              "(scenarios/README.md).\n",
+              stdout);
+        return 0;
+    }
+    sk_markdown(scn_schema(), stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const commands[] = {"run", "check", "keys", "help", NULL};
+    if (argc < 2) {
+        usage(stderr);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("edgeloss %s\n", EDGELOSS_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        const char *on = argc > 2 ? argv[2] : NULL;
+        if (on && strcmp(on, "run") == 0)
+            run_usage(stdout);
+        else if (on && strcmp(on, "check") == 0)
+            check_usage(stdout);
+        else if (on && strcmp(on, "keys") == 0)
+            return cmd_keys(1, (char *[]){"--help", NULL});
+        else if (!on)
+            usage(stdout);
+        else {
+            die_usage(NULL, "help: no such command");
+            return sim_exit_code(SIM_EUSAGE);
+        }
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2, argv[0]);
+    if (strcmp(cmd, "keys") == 0)
+        return cmd_keys(argc - 2, argv + 2);
+    char msg[256];
+    const char *near = cli_nearest(cmd, commands);
+    if (cmd[0] == '-')
+        snprintf(msg, sizeof msg, "unknown option %.100s (commands come first: run, check, keys)",
+                 cmd);
+    else if (near)
+        snprintf(msg, sizeof msg, "unknown command %.100s (did you mean %s?)", cmd, near);
+    else
+        snprintf(msg, sizeof msg, "unknown command %.100s (commands: run, check, keys)", cmd);
+    die_usage(NULL, msg);
+    return sim_exit_code(SIM_EUSAGE);
 }

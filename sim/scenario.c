@@ -28,7 +28,10 @@ static const sk_key keys[] = {
     {"sources", SK_ARRAY, 0, 1000, "[]", NULL, "where each parameter comes from (citations)", 0},
     {"sources[]", SK_STRING, 0, 0, NULL, NULL, "one citation", 0},
     {"seed", SK_INT, 0, 9007199254740991.0, "1", NULL, "the run's seed (--seed overrides it)", 0},
-    {"seeds", SK_LATER, 0, 0, NULL, NULL, "seed sweeps", 0},
+    {"seeds", SK_ARRAY, 1, 10000, NULL, NULL,
+     "run every one of these seeds instead of `seed` (--seed overrides both); each seed is a run "
+     "of its own, in its own directory", 0},
+    {"seeds[]", SK_INT, 0, 9007199254740991.0, NULL, NULL, "a seed, each listed once", 0},
 
     {"workload", SK_OBJECT, 0, 0, NULL, NULL, "the arrival process", SK_REQUIRED},
     {"workload.arrivals", SK_ENUM, 0, 0, "\"poisson\"", "constant|poisson|bursts|diurnal|replay",
@@ -333,7 +336,7 @@ static int cfail(cctx *c, const char *jpath, const char *fmt, ...)
     va_start(ap, fmt);
     sk_verror(c->err, c->errlen, c->s->file, jpath, fmt, ap);
     va_end(ap);
-    return SCN_BAD_INPUT;
+    return SIM_EINPUT;
 }
 
 /* A member of `obj` (key path kpath.leaf), or the table's default for it. */
@@ -488,7 +491,7 @@ typedef enum { IN_HANDLER, IN_WAIT_UNTIL, IN_TIMER } block_ctx;
 
 /*
  * `last_of_handler`: this block ends the handler (respond may be its last step).
- * Returns 0 or SCN_BAD_INPUT.
+ * Returns 0 or SIM_EINPUT.
  */
 static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx where,
                          bool last_of_handler, app_block *out)
@@ -838,6 +841,24 @@ static int compile(cctx *c, const cJSON *root)
     s->name = sdup(s, str(c, root, "", "name"));
     s->description = sdup(s, str(c, root, "", "description"));
     s->seed = (uint64_t)num(c, root, "", "seed");
+    const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(root, "seeds");
+    int ns = seeds ? cJSON_GetArraySize(seeds) : 0;
+    s->nseeds = ns ? (size_t)ns : 1;
+    s->seeds = alloc(s, s->nseeds * sizeof *s->seeds);
+    s->seeds[0] = s->seed;
+    for (int k = 0; k < ns; k++) {
+        s->seeds[k] = (uint64_t)cJSON_GetArrayItem(seeds, k)->valuedouble;
+        for (int j = 0; j < k; j++) {
+            if (s->seeds[j] == s->seeds[k]) {
+                char jp[64];
+                snprintf(jp, sizeof jp, "$.seeds[%d]", k);
+                return cfail(c, jp, "seed %.0f is listed twice (each seed is one run)",
+                             (double)s->seeds[k]);
+            }
+        }
+    }
+    if (ns)
+        s->seed = s->seeds[0];
 
     const cJSON *r = val(c, root, "", "runtime");
     rt_config *rc = &s->runtime;
@@ -985,7 +1006,7 @@ static int compile(cctx *c, const cJSON *root)
     if (rp && !cJSON_GetObjectItemCaseSensitive(w, "duration_s"))
         wc->duration_ns = 0; /* the file says when it ends */
     if (rp && load_replay(c, rp, wc))
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     if (wc->duration_ns == 0 && wc->requests == 0 && wc->kind != WL_REPLAY)
         return cfail(c, "$.workload",
                      "either duration_s or requests must be > 0 (else it never ends)");
@@ -1072,7 +1093,7 @@ static int compile(cctx *c, const cJSON *root)
     s->budget.memory_bytes = (int64_t)(num(c, bu, "budget", "memory_mb") * 1048576.0);
     s->budget.wall_s = num(c, bu, "budget", "wall_s");
     if (!c->rc && predict(c))
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
 
     const cJSON *exps = val(c, root, "", "expect");
     int ne = cJSON_GetArraySize(exps);
@@ -1157,7 +1178,7 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
     const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "variant");
     if (cJSON_IsString(base) &&
         check_variant_name(base->valuestring, file, "$.variant", err, errlen))
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     const cJSON *vs = cJSON_GetObjectItemCaseSensitive(root, "variants");
     if (!vs)
         return 0;
@@ -1182,7 +1203,7 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
         char np[80];
         snprintf(np, sizeof np, "%s.name", jp);
         if (check_variant_name(name->valuestring, file, np, err, errlen))
-            return SCN_BAD_INPUT;
+            return SIM_EINPUT;
         char slug[SCN_VARIANT_MAX + 1];
         snprintf(slug, sizeof slug, "%s", name->valuestring);
         scn_slug(slug);
@@ -1235,7 +1256,7 @@ static int validate_variants(const cJSON *root, const char *file, char *err, siz
                                 "expect, budget)",
                                 m->string);
             if (sk_validate_at(&schema, file, m, mp, m->string, err, errlen))
-                return SCN_BAD_INPUT;
+                return SIM_EINPUT;
         }
         i++;
     }
@@ -1273,7 +1294,7 @@ static int compile_doc(const cJSON *doc, const char *path, const char *file, sce
     scenario *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "%s: out of memory", file);
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     }
     s->file = sdup(s, file);
     cctx c = {s, cJSON_CreateArray(), path, 0, err, errlen};
@@ -1304,9 +1325,9 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
             }
         }
         snprintf(err, errlen, "%s: $: not valid JSON (near line %d, column %d)", file, line, col);
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     }
-    int rc = SCN_BAD_INPUT;
+    int rc = SIM_EINPUT;
     scenario *first = NULL;
     if (sk_validate(&schema, file, root, err, errlen) || validate_variants(root, file, err, errlen))
         goto done;
@@ -1330,7 +1351,7 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
         snprintf(vfile, sizeof vfile, "%s (variant %s)", file, name->valuestring);
         /* The merged document must be a valid scenario in its own right. */
         rc = sk_validate(&schema, vfile, doc, err, errlen)
-                 ? SCN_BAD_INPUT
+                 ? SIM_EINPUT
                  : compile_doc(doc, file, vfile, tail, err, errlen);
         cJSON_Delete(over);
         cJSON_Delete(doc);
@@ -1358,20 +1379,20 @@ int scn_load(const char *path, scenario **out, char *err, size_t errlen)
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: expected a scenario file, got %s", path,
                  S_ISDIR(st.st_mode) ? "a directory" : "something that is not a regular file");
         close(fd);
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     }
     if (st.st_size > SCN_FILE_MAX) {
         snprintf(err, errlen, "%s: %lld bytes, larger than the %d MiB a scenario file may have",
                  path, (long long)st.st_size, SCN_FILE_MAX >> 20);
         close(fd);
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     }
     /* The size may change under us: read at most one byte past the limit to notice. */
     size_t cap = (size_t)st.st_size + 1, len = 0;
@@ -1379,7 +1400,7 @@ int scn_load(const char *path, scenario **out, char *err, size_t errlen)
     if (!buf) {
         close(fd);
         snprintf(err, errlen, "%s: out of memory", path);
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     }
     for (;;) {
         if (len == cap) {
@@ -1391,7 +1412,7 @@ int scn_load(const char *path, scenario **out, char *err, size_t errlen)
                 free(buf);
                 close(fd);
                 snprintf(err, errlen, "%s: out of memory", path);
-                return SCN_BAD_INPUT;
+                return SIM_EINPUT;
             }
             buf = nb;
             cap = nc;
@@ -1403,7 +1424,7 @@ int scn_load(const char *path, scenario **out, char *err, size_t errlen)
             snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
             free(buf);
             close(fd);
-            return SCN_BAD_INPUT;
+            return SIM_EINPUT;
         }
         if (n == 0)
             break;
@@ -1414,13 +1435,13 @@ int scn_load(const char *path, scenario **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: larger than the %d MiB a scenario file may have", path,
                  SCN_FILE_MAX >> 20);
         free(buf);
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     }
     if (memchr(buf, '\0', len)) {
         snprintf(err, errlen, "%s: $: not valid JSON (a NUL byte at offset %zu)", path,
                  (size_t)((char *)memchr(buf, '\0', len) - buf));
         free(buf);
-        return SCN_BAD_INPUT;
+        return SIM_EINPUT;
     }
     buf[len] = '\0';
     int rc = scn_parse(buf, path, out, err, errlen);

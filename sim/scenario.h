@@ -22,7 +22,7 @@
  * How much work one run may do before it is stopped (scenario key `budget`). Work that can
  * be predicted from the file (requests x items or steps per request, interval timers) is
  * checked when the scenario is compiled (a bad scenario, exit 2); the rest while running
- * (sim_run stops with SIM_OVER_BUDGET, exit 3). Defaults are what a laptop survives.
+ * (sim_run stops with SIM_EBUDGET, exit 3). Defaults are what a laptop survives.
  */
 typedef struct scn_budget {
     uint64_t events;      /* engine events popped */
@@ -36,9 +36,11 @@ typedef struct scenario {
     char *file;
     char *name;
     char *description;
-    char *variant; /* this run's name: "baseline" or one of `variants` */
-    char *slug;    /* the variant's run directory name (scn_slug), unique in the file */
-    uint64_t seed;
+    char *variant;   /* this run's name: "baseline" or one of `variants` */
+    char *slug;      /* the variant's run directory name (scn_slug), unique in the file */
+    uint64_t seed;   /* the first of seeds */
+    uint64_t *seeds; /* `seeds`, or just `seed`: every seed `run` and `check` run */
+    size_t nseeds;
     wl_config workload;
     rt_config runtime;
     app_program program;
@@ -53,9 +55,6 @@ typedef struct scenario {
     struct scenario *next; /* the next variant of the same file, or NULL */
     void *mem;             /* owns steps, strings and arrays the configs point to */
 } scenario;
-
-/* Exit code of the CLI for a bad scenario or usage error. */
-#define SCN_BAD_INPUT 2
 
 /* ingest.api_key: a bearer token of 1..255 printable ASCII characters, no spaces (what the
  * embedded ingest accepts and an HTTP header carries). */
@@ -73,7 +72,7 @@ void scn_slug(char *name);
 
 /*
  * Loads and validates a file: its baseline and, chained through `next`, one
- * scenario per variant. On error returns SCN_BAD_INPUT with a message naming
+ * scenario per variant. On error returns SIM_EINPUT (error.h) with a message naming
  * the file, the JSON path and what was expected.
  */
 int scn_load(const char *path, scenario **out, char *err, size_t errlen);

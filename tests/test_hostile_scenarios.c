@@ -183,7 +183,7 @@ static void test_a_run_directory_has_one_writer(void **state)
     out o = run((const char *[]){"run", scn, "--out", out_dir, NULL}, NULL);
     assert_int_equal(o.code, 0);
     free(o.err);
-    char *summary = t_path(out_dir, "baseline/summary.json");
+    char *summary = t_path(out_dir, "baseline/seed-1/summary.json");
     assert_true(exists(summary));
     free(summary);
     free(lock);
@@ -218,7 +218,7 @@ static void test_variant_names_stay_inside_the_run_directory(void **state)
     out o = run((const char *[]){"run", scn, "--out", out_dir, NULL}, NULL);
     assert_int_equal(o.code, 0);
     free(o.err);
-    char *inside = t_path(out_dir, ".._.._escaped/ledger.db");
+    char *inside = t_path(out_dir, ".._.._escaped/seed-1/ledger.db");
     char *outside = t_path(dir, "escaped");
     assert_true(exists(inside));
     assert_false(exists(outside));
