@@ -752,6 +752,11 @@ static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog
             pfd[i] = (struct pollfd){.fd = live[i]->fd, .events = POLLIN};
         if (poll(pfd, active, 1000) < 0)
             continue; /* EINTR: look at stop_requested */
+        char running[300];
+        const res_run *first = &set->runs[live[0]->result];
+        snprintf(running, sizeof running, "%s %s seed %" PRIu64 "%s", first->file, first->variant,
+                 first->seed, active > 1 ? " and others" : "");
+        prog_tick(pg, running);
         for (size_t i = 0; i < active;) {
             job *j = live[i];
             if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) {

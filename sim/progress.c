@@ -136,6 +136,16 @@ void prog_run_done(prog *p)
     show(p, runs);
 }
 
+void prog_tick(prog *p, const char *running)
+{
+    if (!p || !due(p, false))
+        return;
+    char runs[96], line[512];
+    runs_text(p, runs, sizeof runs);
+    snprintf(line, sizeof line, "%s running: %s", runs, running);
+    show(p, line);
+}
+
 void prog_within(void *ud, const sim_progress *sp)
 {
     prog *p = ud;

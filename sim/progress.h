@@ -25,6 +25,9 @@ void prog_free(prog *p);
 /* A run starts (`label` names it: file, variant, seed) or ends. */
 void prog_run_start(prog *p, const char *label);
 void prog_run_done(prog *p);
+/* While runs go on elsewhere (child processes): the count, the elapsed time and the ETA,
+ * with `running` naming what is under way. */
+void prog_tick(prog *p, const char *running);
 /* Inside the current run (sim_options.progress). */
 void prog_within(void *p, const sim_progress *sp);
 /* Erases the live line, so other stderr output starts on a clean line. */
