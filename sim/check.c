@@ -169,7 +169,7 @@ static check_result conclude(const expect_item *e, bool ok, bool empty, double m
              e->kind == CHECK_METRIC ? e->metric : check_name(e->kind));
     res.holds = e->holds;
     res.vacuous = empty;
-    res.measured = measured;
+    res.measured = empty ? NAN : measured; /* over nothing, a number would mislead */
     snprintf(res.why, sizeof res.why, "%s", e->why ? e->why : "");
     if (e->holds)
         snprintf(res.expected, sizeof res.expected, "%s", expected);
@@ -249,9 +249,12 @@ check_result check_eval(const expect_item *e, const ledger_report *r, const chec
             snprintf(x, sizeof x, "%s >= %g", e->metric, e->min);
         else
             snprintf(x, sizeof x, "%s <= %g", e->metric, e->max);
-        snprintf(d, sizeof d, "%s = %.6g", e->metric, m.value);
+        if (m.empty)
+            snprintf(d, sizeof d, "%s has no value: its population is empty", e->metric);
+        else
+            snprintf(d, sizeof d, "%s = %.6g", e->metric, m.value);
         bool ok = (!e->has_min || m.value >= e->min) && (!e->has_max || m.value <= e->max);
-        return conclude(e, ok, m.empty, m.value, x, d);
+        return conclude(e, ok, m.empty, m.empty ? NAN : m.value, x, d);
     }
     }
     assert(!"a check kind without an evaluation");

@@ -389,12 +389,12 @@ int res_run_from_json(const cJSON *j, res_run *r)
     return 0;
 }
 
-cJSON *res_json(const res_set *s, bool complete)
+cJSON *res_json(const res_set *s, bool complete, int exit_code)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "schema_version", RES_SCHEMA_VERSION);
     cJSON_AddBoolToObject(j, "complete", complete);
-    cJSON_AddNumberToObject(j, "exit_code", res_exit_code(s));
+    cJSON_AddNumberToObject(j, "exit_code", exit_code);
     size_t counts[4] = {0}, checks = 0, failed = 0;
     for (size_t i = 0; i < s->n; i++) {
         counts[res_status_of(&s->runs[i])]++;

@@ -73,8 +73,9 @@ cJSON *res_run_json(const res_set *s, const res_run *r);
 /* Returns 0, or -1 when `j` is not a run's JSON. */
 int res_run_from_json(const cJSON *j, res_run *r);
 
-/* Every run (the --json document, docs/check.md); `complete` false when interrupted. */
-cJSON *res_json(const res_set *s, bool complete);
+/* Every run (the --json document, docs/check.md); `complete` false when interrupted;
+ * `exit_code` the status the command exits with. */
+cJSON *res_json(const res_set *s, bool complete, int exit_code);
 /* JUnit XML (docs/junit.xsd): a testsuite per scenario file, a testcase per check. */
 void res_write_junit(const res_set *s, FILE *out);
 

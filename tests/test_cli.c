@@ -486,6 +486,45 @@ static void test_check_jobs_and_formats(void **state)
     free(cd);
 }
 
+/* Files of one name get directories of their own; a file named twice runs once; the JSON's
+ * exit_code is the status the command exits with, even when a later write fails. */
+static void test_check_names_and_duplicates(void **state)
+{
+    (void)state;
+    char *cd = t_path(dir, "names");
+    mkdir(cd, 0777);
+    const char *sub[] = {"a", "b", "c"};
+    char *files[3];
+    for (int i = 0; i < 3; i++) {
+        char *d = t_path(cd, sub[i]);
+        mkdir(d, 0777);
+        files[i] = write_in(d, i == 2 ? "x-2.json" : "x.json", good);
+        free(d);
+    }
+    out o = run((const char *[]){"check", cd, files[0], cd, "--out", "names-runs", "--json",
+                                 "names.json", "--junit", "/nonexistent-dir/j.xml", NULL});
+    assert_int_equal(o.code, 3);
+    char *jp = t_path(dir, "names.json");
+    char *js = t_read_file(jp, NULL);
+    cJSON *j = cJSON_Parse(js);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetObjectItem(j, "exit_code")->valueint, 3);
+    cJSON *runs = cJSON_GetObjectItem(j, "runs");
+    assert_int_equal(cJSON_GetArraySize(runs), 3);
+    const char *want[] = {"names-runs/x/baseline/seed-5", "names-runs/x-3/baseline/seed-5",
+                          "names-runs/x-2/baseline/seed-5"};
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(runs, i), "run_dir")->valuestring, want[i]);
+    cJSON_Delete(j);
+    free(js);
+    free(jp);
+    out_free(&o);
+    for (int i = 0; i < 3; i++)
+        free(files[i]);
+    free(cd);
+}
+
 /* An external ingest without its database: fates cannot be decided, so never exit 0. */
 static void test_unverified_is_not_a_pass(void **state)
 {
@@ -588,6 +627,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_command_line_forms),
         cmocka_unit_test(test_check_exit_codes),
         cmocka_unit_test(test_check_jobs_and_formats),
+        cmocka_unit_test(test_check_names_and_duplicates),
         cmocka_unit_test(test_unverified_is_not_a_pass),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_trace_inside_run_dirs),
