@@ -323,6 +323,10 @@ static answer send_raw(const char *base, const request *rq, const blob *body)
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    /* curl sends a big body after "Expect: 100-continue" only once the server said go on
+     * (or refused): not after its default 1 s, which on a loaded machine raced the 413 and
+     * the close that follows it ("Failed sending data to the peer"). */
+    curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 30000L);
     if (rq->from) {
         char iface[64];
         snprintf(iface, sizeof iface, "host!%s", rq->from);
