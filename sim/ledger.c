@@ -135,6 +135,9 @@ struct ledger {
     bool routes_differ, colos_differ; /* some request had another */
     uint64_t next_item;
     uint64_t next_attempt;
+    /* The largest time written to items.created_ns, attempts.time_ns, isolates.died_ns or
+     * requests.ended_ns (each is written once per row): the run's end for the report. */
+    int64_t end_ns;
     char path[1024];
 };
 
@@ -240,6 +243,8 @@ void ledger_item_row(ledger *l, uint64_t item, const char *kind, const char *nam
 {
     char id[24];
     snprintf(id, sizeof id, "i%010" PRIu64, item);
+    if (time_ns > l->end_ns)
+        l->end_ns = time_ns;
     run(l, S_ITEM, "itttiiii", (int64_t)item, id, kind, name, (int64_t)request, (int64_t)isolate,
         time_ns, (int64_t)bytes);
 }
@@ -292,6 +297,8 @@ uint64_t ledger_attempt(ledger *l, int64_t time_ns, int64_t sent_ns, const char 
                         size_t nitems)
 {
     uint64_t id = l->next_attempt++;
+    if (time_ns > l->end_ns)
+        l->end_ns = time_ns;
     run(l, S_ATTEMPT, "iitiiiiii", (int64_t)id, time_ns, path, (int64_t)attempt, (int64_t)request,
         (int64_t)isolate, (int64_t)bytes, (int64_t)nitems, sent_ns);
     return id;
@@ -325,6 +332,8 @@ static void obs_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_r
                         int64_t t)
 {
     ledger *l = ud;
+    if ((ev == RT_REQ_ENDED || ev == RT_REQ_KILLED) && t > l->end_ns)
+        l->end_ns = t;
     switch (ev) {
     case RT_REQ_ARRIVED:
         run(l, S_REQ_NEW, "iiiii", (int64_t)request_id, (int64_t)isolate_id, t, (int64_t)l->route,
@@ -345,6 +354,8 @@ static void obs_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_r
 static void obs_isolate(void *ud, const rt_isolate_info *iso, int cause, int64_t t)
 {
     ledger *l = ud;
+    if (cause >= 0 && t > l->end_ns)
+        l->end_ns = t;
     if (cause < 0)
         run(l, S_ISO_NEW, "ii", (int64_t)iso->id, t);
     else
@@ -711,6 +722,537 @@ sim_err ledger_verify(ledger *l, char *err, size_t errlen)
     return 0;
 }
 
+/* ---------- the report's aggregates ---------- */
+
+static const char report_schema[] =
+    "DROP TABLE IF EXISTS report_series; DROP TABLE IF EXISTS report_isolates;"
+    " DROP TABLE IF EXISTS report_isolate_bins;"
+    "CREATE TABLE report_series (bin INTEGER PRIMARY KEY, t0_ns INTEGER, t1_ns INTEGER,"
+    " created INTEGER, delivered INTEGER, late INTEGER, duplicated INTEGER,"
+    " misattributed INTEGER, lost INTEGER);"
+    "CREATE TABLE report_isolates (isolate INTEGER PRIMARY KEY, created_ns INTEGER,"
+    " died_ns INTEGER, cause TEXT, requests INTEGER, items INTEGER, lost INTEGER,"
+    " lost_at_death INTEGER, attempts INTEGER);"
+    "CREATE TABLE report_isolate_bins (isolate INTEGER, bin INTEGER, requests INTEGER,"
+    " attempts INTEGER, PRIMARY KEY (isolate, bin));";
+
+/* Bins [t0(b), t0(b + 1)) with t0(b) = ceil(b * T / LEDGER_BINS): t is in bin
+ * floor(t * LEDGER_BINS / T), and T itself in the last one. */
+static int bin_of(int64_t t, int64_t T)
+{
+    if (t <= 0)
+        return 0;
+    if (t >= T)
+        return LEDGER_BINS - 1;
+    return (int)((unsigned __int128)t * LEDGER_BINS / (uint64_t)T);
+}
+
+static int64_t bin_start(int b, int64_t T)
+{
+    return (int64_t)(((unsigned __int128)b * (uint64_t)T + LEDGER_BINS - 1) / LEDGER_BINS);
+}
+
+typedef struct iso_acc {
+    uint64_t items, lost, lost_at_death, attempts;
+    int64_t died_ns;
+    bool died;
+    int req_bin, att_bin; /* the bin of its current row in bins (-1: none yet) */
+    size_t req_at, att_at;
+} iso_acc;
+
+typedef struct bin_row {
+    uint64_t isolate;
+    uint64_t bin;
+    uint64_t requests, attempts;
+} bin_row;
+
+typedef struct report_acc {
+    int64_t T;
+    uint64_t niso; /* iso[id] for ids 0..niso-1 */
+    iso_acc *iso;
+    bin_row *rows;
+    size_t nrows, caprows;
+    uint64_t series[LEDGER_BINS][1 + FATE_COUNT]; /* created, then by fate */
+} report_acc;
+
+static uint64_t *bits_new(uint64_t n)
+{
+    uint64_t *b = calloc(n / 64 + 1, sizeof *b);
+    if (!b)
+        abort();
+    return b;
+}
+
+static bool bit_get(const uint64_t *b, uint64_t n, int64_t i)
+{
+    return i >= 0 && (uint64_t)i < n && (b[(uint64_t)i / 64] >> ((uint64_t)i % 64) & 1);
+}
+
+static void bit_set(uint64_t *b, uint64_t n, int64_t i)
+{
+    if (i >= 0 && (uint64_t)i < n)
+        b[(uint64_t)i / 64] |= 1ULL << ((uint64_t)i % 64);
+}
+
+static uint64_t bits_count(const uint64_t *b, uint64_t n)
+{
+    uint64_t c = 0;
+    for (uint64_t w = 0; w <= n / 64; w++)
+        c += (uint64_t)__builtin_popcountll(b[w]);
+    return c;
+}
+
+/* One more request (or attempt) of `isolate` in bin b: runs of one bin per isolate share a
+ * row, so rows stay few whatever the order (they are merged after sorting anyway). */
+static void bin_add(report_acc *a, int64_t isolate, int b, bool attempt)
+{
+    iso_acc *ia = isolate >= 0 && (uint64_t)isolate < a->niso ? &a->iso[isolate] : NULL;
+    int *cur = ia ? (attempt ? &ia->att_bin : &ia->req_bin) : NULL;
+    size_t *at = ia ? (attempt ? &ia->att_at : &ia->req_at) : NULL;
+    if (!cur || *cur != b) {
+        if (a->nrows == a->caprows) {
+            a->caprows = a->caprows ? 2 * a->caprows : 1024;
+            a->rows = realloc(a->rows, a->caprows * sizeof *a->rows);
+            if (!a->rows)
+                abort();
+        }
+        a->rows[a->nrows] = (bin_row){(uint64_t)isolate, (uint64_t)b, 0, 0};
+        if (cur) {
+            *cur = b;
+            *at = a->nrows;
+        }
+        a->nrows++;
+    }
+    bin_row *r = &a->rows[cur ? *at : a->nrows - 1];
+    if (attempt)
+        r->attempts++;
+    else
+        r->requests++;
+}
+
+static int bin_row_cmp(const void *x, const void *y)
+{
+    const bin_row *a = x, *b = y;
+    if (a->isolate != b->isolate)
+        return a->isolate < b->isolate ? -1 : 1;
+    return a->bin < b->bin ? -1 : a->bin > b->bin;
+}
+
+static int fate_index(const char *fate)
+{
+    for (int f = 0; fate && f < FATE_COUNT; f++)
+        if (strcmp(fate, ledger_fate_name((ledger_fate)f)) == 0)
+            return f;
+    return -1;
+}
+
+/* Prepares, or sets *msg. */
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql, char **msg)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK && !*msg)
+        *msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    return s;
+}
+
+/* Steps an insert, or sets *msg. */
+static void insert_row(sqlite3 *db, sqlite3_stmt *s, char **msg)
+{
+    if (sqlite3_step(s) != SQLITE_DONE && !*msg)
+        *msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    sqlite3_reset(s);
+}
+
+/* Ends a scan: a step that failed is an error, not the end of the rows. */
+static void scan_end(sqlite3 *db, sqlite3_stmt *s, int rc, char **msg)
+{
+    if (rc != SQLITE_DONE && !*msg)
+        *msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+}
+
+/*
+ * The report_* tables, and the funnel, in one pass over each of isolates, requests,
+ * attempts, attempt_items and fates (items when unverified: the fate columns are NULL
+ * then). Everything is counted in memory: per isolate, per bin and a bit per item.
+ * Returns 0, or -1 with *msg set.
+ */
+static int report_tables(ledger *l, bool verified, ledger_funnel *funnel, char **msg)
+{
+    sqlite3 *db = l->db;
+    report_acc *a = calloc(1, sizeof *a);
+    if (!a)
+        abort();
+    a->T = l->end_ns > 0 ? l->end_ns : 1;
+    a->niso = (uint64_t)q_int(db, "SELECT COALESCE(MAX(id), 0) FROM isolates", 0) + 1;
+    a->iso = calloc(a->niso, sizeof *a->iso);
+    uint64_t nitem = l->next_item, natt = l->next_attempt;
+    uint64_t *sent = bits_new(nitem), *acc = bits_new(nitem), *ok = bits_new(natt);
+    if (!a->iso)
+        abort();
+    for (uint64_t i = 0; i < a->niso; i++)
+        a->iso[i].req_bin = a->iso[i].att_bin = -1;
+    sqlite3_stmt *s;
+    int rc;
+    if (sqlite3_exec(db, report_schema, NULL, NULL, msg) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN", NULL, NULL, msg) != SQLITE_OK)
+        goto out;
+    if ((s = prep(db, "SELECT id, died_ns FROM isolates", msg))) {
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(s, 0);
+            if (id >= 0 && (uint64_t)id < a->niso && sqlite3_column_type(s, 1) != SQLITE_NULL) {
+                a->iso[id].died = true;
+                a->iso[id].died_ns = sqlite3_column_int64(s, 1);
+            }
+        }
+        scan_end(db, s, rc, msg);
+    }
+    if ((s = prep(db, "SELECT isolate, arrived_ns FROM requests", msg))) {
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            bin_add(a, sqlite3_column_int64(s, 0), bin_of(sqlite3_column_int64(s, 1), a->T), false);
+        scan_end(db, s, rc, msg);
+    }
+    if ((s = prep(db, "SELECT id, isolate, sent_ns, status FROM attempts", msg))) {
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int64_t iso = sqlite3_column_int64(s, 1);
+            int status = sqlite3_column_int(s, 3);
+            if (status >= 200 && status < 300)
+                bit_set(ok, natt, sqlite3_column_int64(s, 0));
+            if (iso >= 0 && (uint64_t)iso < a->niso)
+                a->iso[iso].attempts++;
+            bin_add(a, iso, bin_of(sqlite3_column_int64(s, 2), a->T), true);
+        }
+        scan_end(db, s, rc, msg);
+    }
+    if ((s = prep(db, "SELECT attempt, item FROM attempt_items", msg))) {
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int64_t item = sqlite3_column_int64(s, 1);
+            bit_set(sent, nitem, item);
+            if (bit_get(ok, natt, sqlite3_column_int64(s, 0)))
+                bit_set(acc, nitem, item);
+        }
+        scan_end(db, s, rc, msg);
+    }
+    if ((s = prep(db,
+                  verified ? "SELECT created_ns, isolate, fate, died_on, died_ns FROM fates"
+                           : "SELECT created_ns, isolate FROM items",
+                  msg))) {
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int b = bin_of(sqlite3_column_int64(s, 0), a->T);
+            int64_t iso = sqlite3_column_int64(s, 1);
+            iso_acc *ia = iso >= 0 && (uint64_t)iso < a->niso ? &a->iso[iso] : NULL;
+            a->series[b][0]++;
+            if (ia)
+                ia->items++;
+            if (!verified)
+                continue;
+            int f = fate_index((const char *)sqlite3_column_text(s, 2));
+            if (f >= 0)
+                a->series[b][1 + f]++;
+            if (f != FATE_LOST)
+                continue;
+            if (ia)
+                ia->lost++;
+            /* Lost when an isolate died: the loss recorded on it at the instant of its death. */
+            int64_t on = sqlite3_column_int64(s, 3);
+            if (sqlite3_column_type(s, 3) != SQLITE_NULL && on >= 0 && (uint64_t)on < a->niso &&
+                a->iso[on].died && sqlite3_column_type(s, 4) != SQLITE_NULL &&
+                sqlite3_column_int64(s, 4) == a->iso[on].died_ns)
+                a->iso[on].lost_at_death++;
+        }
+        scan_end(db, s, rc, msg);
+    }
+    if (*msg)
+        goto out;
+    /* report_series: every bin, empty or not. The fates' columns in the table's order. */
+    static const ledger_fate cols[] = {FATE_DELIVERED, FATE_LATE, FATE_DUPLICATED,
+                                       FATE_MISATTRIBUTED, FATE_LOST};
+    if ((s = prep(db, "INSERT INTO report_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", msg))) {
+        for (int b = 0; b < LEDGER_BINS; b++) {
+            sqlite3_bind_int(s, 1, b);
+            sqlite3_bind_int64(s, 2, bin_start(b, a->T));
+            sqlite3_bind_int64(s, 3, b + 1 < LEDGER_BINS ? bin_start(b + 1, a->T) : a->T);
+            sqlite3_bind_int64(s, 4, (int64_t)a->series[b][0]);
+            for (int c = 0; c < 5; c++) {
+                if (verified)
+                    sqlite3_bind_int64(s, 5 + c, (int64_t)a->series[b][1 + cols[c]]);
+                else
+                    sqlite3_bind_null(s, 5 + c);
+            }
+            insert_row(db, s, msg);
+        }
+        sqlite3_finalize(s);
+    }
+    /* report_isolates: one row per isolate, in id order. */
+    sqlite3_stmt *ins =
+        prep(db, "INSERT INTO report_isolates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", msg);
+    if (ins &&
+        (s = prep(db, "SELECT id, created_ns, died_ns, cause, requests FROM isolates ORDER BY id",
+                  msg))) {
+        while (!*msg && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(s, 0);
+            iso_acc z = {0}, *ia = id >= 0 && (uint64_t)id < a->niso ? &a->iso[id] : &z;
+            for (int c = 0; c < 5; c++)
+                sqlite3_bind_value(ins, 1 + c, sqlite3_column_value(s, c));
+            sqlite3_bind_int64(ins, 6, (int64_t)ia->items);
+            if (verified) {
+                sqlite3_bind_int64(ins, 7, (int64_t)ia->lost);
+                sqlite3_bind_int64(ins, 8, (int64_t)ia->lost_at_death);
+            } else {
+                sqlite3_bind_null(ins, 7);
+                sqlite3_bind_null(ins, 8);
+            }
+            sqlite3_bind_int64(ins, 9, (int64_t)ia->attempts);
+            insert_row(db, ins, msg);
+        }
+        scan_end(db, s, rc, msg);
+    }
+    sqlite3_finalize(ins);
+    /* report_isolate_bins: the runs merged, the non-empty (isolate, bin) pairs in order. */
+    if (a->nrows)
+        qsort(a->rows, a->nrows, sizeof *a->rows, bin_row_cmp);
+    if ((s = prep(db, "INSERT INTO report_isolate_bins VALUES (?, ?, ?, ?)", msg))) {
+        for (size_t i = 0; i < a->nrows && !*msg;) {
+            bin_row r = a->rows[i++];
+            for (; i < a->nrows && a->rows[i].isolate == r.isolate && a->rows[i].bin == r.bin;
+                 i++) {
+                r.requests += a->rows[i].requests;
+                r.attempts += a->rows[i].attempts;
+            }
+            sqlite3_bind_int64(s, 1, (int64_t)r.isolate);
+            sqlite3_bind_int64(s, 2, (int64_t)r.bin);
+            sqlite3_bind_int64(s, 3, (int64_t)r.requests);
+            sqlite3_bind_int64(s, 4, (int64_t)r.attempts);
+            insert_row(db, s, msg);
+        }
+        sqlite3_finalize(s);
+    }
+    if (!*msg)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, msg);
+    if (funnel) {
+        funnel->created = nitem - 1;
+        funnel->sent = bits_count(sent, nitem);
+        funnel->accepted = bits_count(acc, nitem);
+    }
+out:
+    if (*msg)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    free(sent);
+    free(acc);
+    free(ok);
+    free(a->rows);
+    free(a->iso);
+    free(a);
+    return *msg ? -1 : 0;
+}
+
+sim_err ledger_finish_unverified(ledger *l, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    moves_flush(l);
+    if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, &msg) == SQLITE_OK)
+        report_tables(l, false, NULL, &msg);
+    sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL); /* ledger_close commits */
+    if (!msg)
+        return SIM_OK;
+    snprintf(err, errlen, "ledger: %s", msg);
+    sqlite3_free(msg);
+    return SIM_ELEDGER;
+}
+
+/* ---------- compact mode ---------- */
+
+/* What compaction deletes: a bit per item, per ledger request and per ingest request. */
+typedef struct prune {
+    uint64_t *item, nitem;
+    uint64_t *req, nreq;
+    uint64_t *ing_req, ning_req;
+} prune;
+
+static void fn_pruned_item(sqlite3_context *c, int n, sqlite3_value **v)
+{
+    (void)n;
+    const prune *p = sqlite3_user_data(c);
+    sqlite3_result_int(c, bit_get(p->item, p->nitem, sqlite3_value_int64(v[0])));
+}
+
+/* An ingest item_id that is exactly a pruned ledger item's "i0000000073". */
+static void fn_pruned_item_id(sqlite3_context *c, int n, sqlite3_value **v)
+{
+    (void)n;
+    const prune *p = sqlite3_user_data(c);
+    const unsigned char *t = sqlite3_value_text(v[0]);
+    int64_t id = 0;
+    bool ok = t && t[0] == 'i' && sqlite3_value_bytes(v[0]) == 11;
+    for (int i = 1; ok && i < 11; i++) {
+        ok = t[i] >= '0' && t[i] <= '9';
+        id = id * 10 + (t[i] - '0');
+    }
+    sqlite3_result_int(c, ok && bit_get(p->item, p->nitem, id));
+}
+
+static void fn_pruned_request(sqlite3_context *c, int n, sqlite3_value **v)
+{
+    (void)n;
+    const prune *p = sqlite3_user_data(c);
+    sqlite3_result_int(c, bit_get(p->req, p->nreq, sqlite3_value_int64(v[0])));
+}
+
+static void fn_pruned_ing_request(sqlite3_context *c, int n, sqlite3_value **v)
+{
+    (void)n;
+    const prune *p = sqlite3_user_data(c);
+    sqlite3_result_int(c, bit_get(p->ing_req, p->ning_req, sqlite3_value_int64(v[0])));
+}
+
+/* Requests (ids < n) that had a row in `sql` (id, pruned) and all of them pruned. */
+static uint64_t *all_pruned(sqlite3 *db, const char *sql, uint64_t n, char **msg)
+{
+    uint64_t *had = bits_new(n), *kept = bits_new(n);
+    sqlite3_stmt *s = prep(db, sql, msg);
+    int rc = SQLITE_DONE;
+    while (s && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        bit_set(had, n, id);
+        if (!sqlite3_column_int(s, 1))
+            bit_set(kept, n, id);
+    }
+    if (s)
+        scan_end(db, s, rc, msg);
+    for (uint64_t w = 0; w <= n / 64; w++)
+        had[w] &= ~kept[w];
+    free(kept);
+    return had;
+}
+
+/* Prunes db (the ledger, the ingest attached as `ing` when with_ingest). 0, or -1 and *msg. */
+static int compact(sqlite3 *db, bool with_ingest, char **msg)
+{
+    prune p = {0};
+    p.nitem = (uint64_t)q_int(db, "SELECT COALESCE(MAX(id), 0) FROM items", 0) + 1;
+    p.item = bits_new(p.nitem);
+    /* Items that arrived once, for their own request - delivered or late: their counts, the
+     * report's series and their isolates' totals are kept; their per-item rows go. A big
+     * batching run is mostly late items: pruning only the delivered would keep nearly all. */
+    sqlite3_stmt *s = prep(db, "SELECT item FROM fates WHERE fate IN ('delivered', 'late')", msg);
+    int rc = SQLITE_DONE;
+    while (s && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        bit_set(p.item, p.nitem, sqlite3_column_int64(s, 0));
+    if (s)
+        scan_end(db, s, rc, msg);
+    static const struct {
+        const char *name;
+        void (*fn)(sqlite3_context *, int, sqlite3_value **);
+    } fns[] = {{"edgeloss_pruned_item", fn_pruned_item},
+               {"edgeloss_pruned_item_id", fn_pruned_item_id},
+               {"edgeloss_pruned_request", fn_pruned_request},
+               {"edgeloss_pruned_ing_request", fn_pruned_ing_request}};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        if (sqlite3_create_function(db, fns[i].name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, &p,
+                                    fns[i].fn, NULL, NULL) != SQLITE_OK &&
+            !*msg)
+            *msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    p.nreq = (uint64_t)q_int(db, "SELECT COALESCE(MAX(id), 0) FROM requests", 0) + 1;
+    if (!*msg)
+        p.req =
+            all_pruned(db, "SELECT request, edgeloss_pruned_item(item) FROM fates", p.nreq, msg);
+    if (with_ingest && !*msg) {
+        p.ning_req = (uint64_t)q_int(db, "SELECT COALESCE(MAX(id), 0) FROM ing.requests", 0) + 1;
+        p.ing_req = all_pruned(
+            db, "SELECT request, edgeloss_pruned_item_id(item_id) FROM ing.items", p.ning_req, msg);
+    }
+    static const char ledger_sql[] =
+        "BEGIN;"
+        "DELETE FROM moves WHERE edgeloss_pruned_item(item);"
+        "DELETE FROM attempt_items WHERE edgeloss_pruned_item(item);"
+        "DELETE FROM fates WHERE edgeloss_pruned_item(item);"
+        "DELETE FROM items WHERE edgeloss_pruned_item(id);"
+        "DELETE FROM requests WHERE edgeloss_pruned_request(id);"
+        "INSERT OR REPLACE INTO meta VALUES ('ledger_mode', 'compact');";
+    static const char ingest_sql[] =
+        "DELETE FROM ing.items WHERE edgeloss_pruned_item_id(item_id);"
+        "DELETE FROM ing.requests WHERE edgeloss_pruned_ing_request(id);";
+    if (!*msg && (sqlite3_exec(db, ledger_sql, NULL, NULL, msg) != SQLITE_OK ||
+                  (with_ingest && sqlite3_exec(db, ingest_sql, NULL, NULL, msg) != SQLITE_OK) ||
+                  sqlite3_exec(db, "COMMIT", NULL, NULL, msg) != SQLITE_OK))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (!*msg)
+        sqlite3_exec(db, with_ingest ? "VACUUM; VACUUM ing;" : "VACUUM;", NULL, NULL, msg);
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        sqlite3_create_function(db, fns[i].name, 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
+    free(p.item);
+    free(p.req);
+    free(p.ing_req);
+    return *msg ? -1 : 0;
+}
+
+/* Attaches the ingest for compaction: no journal while it is rewritten (as the ledger), WAL
+ * again after, as mock-ingest leaves its files. */
+static int compact_with(sqlite3 *db, const char *ingest_db, char **msg)
+{
+    if (!ingest_db)
+        return compact(db, false, msg);
+    sqlite3_stmt *s = prep(db, "ATTACH DATABASE ? AS ing", msg);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, ingest_db, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        *msg = sqlite3_mprintf("%s: %s", ingest_db, sqlite3_errmsg(db));
+        return -1;
+    }
+    if (q_int(db, "SELECT COUNT(*) FROM ing.sqlite_master WHERE name = 'items'", 0) != 1)
+        *msg = sqlite3_mprintf("%s: not an ingest database (no items table)", ingest_db);
+    else if (sqlite3_exec(db,
+                          "PRAGMA ing.journal_mode=OFF; PRAGMA ing.synchronous=OFF;"
+                          " PRAGMA ing.cache_size=-65536;",
+                          NULL, NULL, msg) == SQLITE_OK)
+        compact(db, true, msg);
+    sqlite3_exec(db, "PRAGMA ing.journal_mode=WAL", NULL, NULL, NULL);
+    sqlite3_exec(db, "DETACH DATABASE ing", NULL, NULL, NULL);
+    return *msg ? -1 : 0;
+}
+
+sim_err ledger_compact(ledger *l, const char *ingest_db, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    moves_flush(l);
+    sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL); /* ledger_finish left one open */
+    if (q_int(l->db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'fates'", 0) != 1)
+        msg = sqlite3_mprintf("no fates to compact by (the run is not verified)");
+    else
+        compact_with(l->db, ingest_db, &msg);
+    sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL); /* ledger_close commits */
+    if (!msg)
+        return SIM_OK;
+    snprintf(err, errlen, "ledger: compacting: %s", msg);
+    sqlite3_free(msg);
+    return SIM_ELEDGER;
+}
+
+sim_err ledger_compact_files(const char *ledger_db, const char *ingest_db, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    if (sqlite3_open_v2(ledger_db, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        msg = sqlite3_mprintf("%s: %s", ledger_db, db ? sqlite3_errmsg(db) : "out of memory");
+    else if (q_int(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'fates'", 0) != 1)
+        msg = sqlite3_mprintf("%s: no fates table (not a finished, verified run)", ledger_db);
+    else if (sqlite3_exec(db,
+                          "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                          " PRAGMA cache_size=-131072;",
+                          NULL, NULL, &msg) == SQLITE_OK)
+        compact_with(db, ingest_db, &msg);
+    sqlite3_close(db);
+    if (!msg)
+        return SIM_OK;
+    snprintf(err, errlen, "ledger: compacting: %s", msg);
+    sqlite3_free(msg);
+    return SIM_ELEDGER;
+}
+
 sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_report *out,
                       char *err, size_t errlen)
 {
@@ -844,6 +1386,10 @@ sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledg
     out->ingest_hash = ingest_hash(db, run_id);
     stories(db, out);
     sqlite3_exec(db, "DETACH DATABASE ing", NULL, NULL, NULL);
+    /* The report's aggregates, from the ledger and fates alone. */
+    if (report_tables(l, true, &out->funnel, &msg))
+        goto fail;
+    out->funnel.recorded = out->items - out->fate[FATE_LOST];
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL); /* ledger_close commits */
     return 0;
 fail:

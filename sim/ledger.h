@@ -127,6 +127,17 @@ typedef struct ledger_group {
 
 #define LEDGER_GROUPS 8 /* the groups a report keeps: the most lost first */
 
+/* The bins of report_series and report_isolate_bins: equal widths over [0, the run's end]. */
+#define LEDGER_BINS 200
+
+/* How far items got (docs/ledger-db.md): each count includes the next. */
+typedef struct ledger_funnel {
+    uint64_t created;  /* items numbered */
+    uint64_t sent;     /* in at least one POST that reached the ingest (attempt_items) */
+    uint64_t accepted; /* in at least one POST the ingest answered with a 2xx */
+    uint64_t recorded; /* the ingest recorded an accepted copy (fate other than lost) */
+} ledger_funnel;
+
 typedef struct ledger_report {
     uint64_t items;
     uint64_t fate[FATE_COUNT];
@@ -154,6 +165,7 @@ typedef struct ledger_report {
     uint64_t ingest_hash; /* of the ingest rows, excluding ports, dates, wall times, gzip sizes */
     ledger_story stories[LEDGER_STORIES];
     int nstories;
+    ledger_funnel funnel;
 } ledger_report;
 
 /*
@@ -171,11 +183,32 @@ sim_err ledger_verify(ledger *l, char *err, size_t errlen);
 
 /*
  * Commits, attaches the ingest database, writes the `fates` table and fills
- * the report. `run` selects this run's rows in a shared ingest (NULL: every
- * row is this run's, as in the embedded ingest, which is fresh per run).
- * Returns SIM_OK, or SIM_ELEDGER with a message.
+ * the report, then writes the report_* aggregates (report_series, report_isolates,
+ * report_isolate_bins: one pass over each table). `run` selects this run's rows in a
+ * shared ingest (NULL: every row is this run's, as in the embedded ingest, which is fresh
+ * per run). Returns SIM_OK, or SIM_ELEDGER with a message.
  */
 sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run, ledger_report *out,
                       char *err, size_t errlen);
+/*
+ * A finished run whose fates cannot be decided (no ingest database): commits and writes
+ * the report_* tables with the columns that need a fate NULL. Returns SIM_OK, or
+ * SIM_ELEDGER with a message.
+ */
+sim_err ledger_finish_unverified(ledger *l, char *err, size_t errlen);
+
+/*
+ * Compact mode, after ledger_finish and ledger_verify passed: deletes the rows of the items
+ * that arrived once for their own request, fate `delivered` or `late` (items, moves,
+ * attempt_items, fates; their rows in ingest_db's items), the requests all of whose items
+ * went (in ingest_db too: its POSTs that
+ * carried nothing else), sets meta.ledger_mode to `compact` and VACUUMs both files. Every
+ * other row, and the report_* tables, stay. ingest_db NULL: the ledger only (an external
+ * ingest is never pruned). Returns SIM_OK, or SIM_ELEDGER with a message.
+ */
+sim_err ledger_compact(ledger *l, const char *ingest_db, char *err, size_t errlen);
+/* The same on a finished run's closed files (ledger.db with its fates table). */
+sim_err ledger_compact_files(const char *ledger_db, const char *ingest_db, char *err,
+                             size_t errlen);
 
 #endif

@@ -1334,6 +1334,7 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
     if ((rc = compile_doc(root, file, file, &first, err, errlen)))
         goto done;
     scenario **tail = &first->next;
+    unsigned index = 1;
     const cJSON *v;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "variants"))
     {
@@ -1359,6 +1360,7 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
             goto done;
         /* Messages and reports name the file itself. */
         (*tail)->file = first->file;
+        (*tail)->variant_index = index++;
         tail = &(*tail)->next;
     }
     rc = 0;

@@ -36,10 +36,11 @@ typedef struct scenario {
     char *file;
     char *name;
     char *description;
-    char *variant;   /* this run's name: "baseline" or one of `variants` */
-    char *slug;      /* the variant's run directory name (scn_slug), unique in the file */
-    uint64_t seed;   /* the first of seeds */
-    uint64_t *seeds; /* `seeds`, or just `seed`: every seed `run` and `check` run */
+    char *variant;          /* this run's name: "baseline" or one of `variants` */
+    char *slug;             /* the variant's run directory name (scn_slug), unique in the file */
+    unsigned variant_index; /* 0 the baseline, then the variants in the file's order */
+    uint64_t seed;          /* the first of seeds */
+    uint64_t *seeds;        /* `seeds`, or just `seed`: every seed `run` and `check` run */
     size_t nseeds;
     wl_config workload;
     rt_config runtime;

@@ -168,6 +168,7 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
         char seed[24];
         snprintf(seed, sizeof seed, "%" PRIu64, out->seed);
         ledger_meta(p->l, "seed", seed);
+        ledger_meta(p->l, "ledger_mode", "full"); /* until ledger_compact says otherwise */
         transport_config tc = {.api_key = s->api_key, .run_id = out->run_id};
         if (o && o->ingest_url) {
             tc.url = o->ingest_url;
@@ -301,6 +302,22 @@ over:
     return SIM_OK;
 }
 
+/*
+ * Compact mode, once the verdict is in: the delivered items' rows go (the report and the
+ * summary were computed before). An external ingest's database is never pruned.
+ */
+static sim_err run_compact(run_parts *p, char *err, size_t errlen)
+{
+    const sim_options *o = p->o;
+    sim_ledger_mode mode = o ? o->ledger_mode : SIM_LEDGER_AUTO;
+    uint64_t above = o && o->compact_above_items ? o->compact_above_items : SIM_COMPACT_ABOVE_ITEMS;
+    if (mode == SIM_LEDGER_FULL || (mode == SIM_LEDGER_AUTO && p->out->report.items <= above))
+        return SIM_OK;
+    sim_err rc = ledger_compact(p->l, o && o->ingest_url ? NULL : p->ingest_db, err, errlen);
+    p->out->compacted = !rc;
+    return rc;
+}
+
 /* The numbers, every item's fate and the checks. Returns SIM_OK, or SIM_ELEDGER with a message. */
 static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
 {
@@ -326,7 +343,7 @@ static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
     transport_close(p->tp); /* the embedded ingest commits and closes */
     p->tp = NULL;
     if (!p->ingest_db[0])
-        return SIM_OK;
+        return ledger_finish_unverified(p->l, err, errlen); /* the report tables, no fates */
     const char *only = o && o->ingest_url ? out->run_id : NULL;
     sim_err rc = ledger_finish(p->l, p->ingest_db, only, &out->report, err, errlen);
     if (!rc)
@@ -344,7 +361,7 @@ static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
         out->checks[i] = check_eval(&s->expects[i], &out->report, &cr);
         out->checks_pass &= out->checks[i].pass;
     }
-    return SIM_OK;
+    return run_compact(p, err, errlen);
 }
 
 static void run_close(run_parts *p)

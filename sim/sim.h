@@ -29,6 +29,16 @@ typedef struct sim_progress {
     uint64_t events;    /* handled so far */
 } sim_progress;
 
+/* What stays in ledger.db and ingest.db after a verified run (docs/ledger-db.md). */
+typedef enum sim_ledger_mode {
+    SIM_LEDGER_AUTO = 0, /* compact when the run created more than SIM_COMPACT_ABOVE_ITEMS */
+    SIM_LEDGER_FULL,     /* every row */
+    SIM_LEDGER_COMPACT,  /* the delivered and late items' rows pruned (ledger_compact), then VACUUM */
+} sim_ledger_mode;
+
+/* SIM_LEDGER_AUTO compacts a run that created more items than this. */
+#define SIM_COMPACT_ABOVE_ITEMS 1000000
+
 typedef struct sim_options {
     uint64_t seed;
     bool seed_set; /* else the scenario's seed */
@@ -38,6 +48,8 @@ typedef struct sim_options {
     const char *run_dir;    /* ledger.db (and the embedded ingest's ingest.db) go here */
     const char *ingest_url; /* send to this ingest instead of an embedded one */
     const char *ingest_db;  /* ... whose database file this is (else the verdict is unverified) */
+    sim_ledger_mode ledger_mode;  /* compact or not once verified (the summary is the same) */
+    uint64_t compact_above_items; /* AUTO's threshold; 0: SIM_COMPACT_ABOVE_ITEMS */
     /* Checked every few thousand events: when it becomes non-zero (a signal handler sets it)
      * the run stops with SIM_EINTR. NULL: never. */
     const volatile sig_atomic_t *stop;
@@ -60,6 +72,7 @@ typedef struct sim_result {
     /* With an exporter: */
     bool telemetry; /* the run had an exporter, a ledger and an ingest */
     bool verified;  /* fates were decided against the ingest's database */
+    bool compacted; /* the delivered and late items' rows were pruned (meta.ledger_mode compact) */
     char run_id[256];
     sdk_stats sdk;
     uint64_t posts; /* HTTP requests sent */

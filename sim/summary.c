@@ -193,10 +193,13 @@ static void add_num(cJSON *o, const char *k, double v)
         cJSON_AddNullToObject(o, k);
 }
 
-/* Counts are exact in JSON up to 2^53; a run's counts stay far below. */
+/* Whole numbers are written digit for digit: cJSON would print a double with 15
+ * significant digits, off by a few units past 10^15 (a seed, nanoseconds of a long run). */
 static void add_u64(cJSON *o, const char *k, uint64_t v)
 {
-    cJSON_AddNumberToObject(o, k, (double)v);
+    char digits[24];
+    snprintf(digits, sizeof digits, "%" PRIu64, v);
+    cJSON_AddRawToObject(o, k, digits);
 }
 
 static cJSON *groups_json(const scenario *s, bool route, const ledger_group *g, int n)
@@ -274,6 +277,7 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
     cJSON_AddStringToObject(j, "scenario", s->file);
     cJSON_AddStringToObject(j, "name", s->name);
     cJSON_AddStringToObject(j, "variant", s->variant);
+    add_u64(j, "variant_index", s->variant_index);
     cJSON_AddStringToObject(j, "verdict", sum_verdict(r));
 
     o = cJSON_AddObjectToObject(j, "requests");
@@ -335,6 +339,11 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
         o = cJSON_AddObjectToObject(j, "fates");
         for (int f = 0; f < FATE_COUNT; f++)
             add_u64(o, ledger_fate_name((ledger_fate)f), p->fate[f]);
+        o = cJSON_AddObjectToObject(j, "funnel");
+        add_u64(o, "created", p->funnel.created);
+        add_u64(o, "sent", p->funnel.sent);
+        add_u64(o, "accepted", p->funnel.accepted);
+        add_u64(o, "recorded", p->funnel.recorded);
         add_num(j, "loss_ratio", p->items ? (double)p->fate[FATE_LOST] / (double)p->items : NAN);
         o = cJSON_AddObjectToObject(j, "lost_by_cause");
         for (int c = 0; c < CAUSE_COUNT; c++)
@@ -359,7 +368,7 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
     for (size_t i = 0; i < r->nchecks; i++)
         cJSON_AddItemToArray(a, sum_check_json(&r->checks[i]));
     add_u64(j, "events", r->events);
-    cJSON_AddNumberToObject(j, "end_ns", (double)r->end_ns);
+    add_u64(j, "end_ns", r->end_ns > 0 ? (uint64_t)r->end_ns : 0);
     snprintf(hex, sizeof hex, "%016" PRIx64, r->hash);
     cJSON_AddStringToObject(j, "log_hash", hex);
     return j;
