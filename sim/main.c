@@ -2,6 +2,7 @@
  * edgeloss: the command.
  *   edgeloss run SCENARIO [options]     simulate one scenario file, every variant and seed
  *   edgeloss check [PATH...] [options]  the CI gate: every scenario file under the paths
+ *   edgeloss report RUN_DIR... -o F     the HTML loss report of run directories
  *   edgeloss keys                       the scenario key reference (Markdown)
  * Exit codes (error.h maps every error to one): 0 every check holds, 1 a check failed or a
  * verdict could not be verified, 2 bad scenario or usage, 3 the harness failed, 130
@@ -9,6 +10,7 @@
  */
 #include "cli.h"
 #include "progress.h"
+#include "report.h"
 #include "results.h"
 #include "scenario.h"
 #include "sim.h"
@@ -42,6 +44,9 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
     (void)sig;
+    /* A second one means now: the run directory is left as it is, summaries unwritten. */
+    if (stop_requested)
+        _exit(130);
     stop_requested = 1;
 }
 
@@ -218,6 +223,33 @@ static int write_summary(FILE *f, const void *ud)
     return sum_write_json(u->s, u->r, f);
 }
 
+typedef struct file_list {
+    char **v;
+    size_t n, cap;
+} file_list;
+
+static void files_add(file_list *l, const char *p)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 32;
+        char **g = realloc(l->v, l->cap * sizeof *g);
+        if (!g)
+            abort();
+        l->v = g;
+    }
+    if (!(l->v[l->n++] = strdup(p)))
+        abort();
+}
+
+static void files_free(file_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
 /* ---------------------------------------------------------------- run */
 
 static const cli_opt run_opts[] = {
@@ -237,6 +269,12 @@ static const cli_opt run_opts[] = {
      "... whose database is FILE (without it no fate can be decided:\n"
      "the verdict is unverified and the exit status 1)"},
     {"--brief", 0, NULL, "one line per variant and seed instead of the whole story"},
+    {"--report", 0, "FILE", "write the HTML loss report of every run made here to FILE"},
+    {"--ledger", 0, "MODE",
+     "full: keep every row; compact: once the verdict is decided, prune\n"
+     "the rows of items that arrived once (delivered or late; counts,\n"
+     "every other item and the report stay); auto (default): compact\n"
+     "above 1M items"},
     {"--quiet", 'q', NULL, "no progress or timing lines on stderr"},
     {"--help", 'h', NULL, "show this help"},
 };
@@ -263,10 +301,31 @@ static void report_interrupt(const char *file, const scenario *s, uint64_t seed,
             "edgeloss: interrupted: %s, variant %s, seed %" PRIu64 " stopped (%s); no "
             "summary.json was written%s%s%s; %zu run%s not started\n",
             file, s->variant, seed, err, dir ? " and " : "", dir ? dir : "",
-            dir ? "/ledger.db is partial" : "", not_started, not_started == 1 ? "" : "s");
+            dir ? "/ledger.db and ingest.db are partial" : "", not_started,
+            not_started == 1 ? "" : "s");
 }
 
-static int cmd_run(int argc, char **argv)
+/* --ledger MODE. Returns 0, or -1 (a usage error, printed). */
+static int parse_ledger_mode(const char *cmd, const char *v, sim_ledger_mode *out)
+{
+    static const char *const names[] = {"auto", "full", "compact", NULL};
+    static const sim_ledger_mode modes[] = {SIM_LEDGER_AUTO, SIM_LEDGER_FULL, SIM_LEDGER_COMPACT};
+    *out = SIM_LEDGER_AUTO;
+    if (!v)
+        return 0;
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *out = modes[i];
+            return 0;
+        }
+    }
+    char m[160];
+    snprintf(m, sizeof m, "--ledger %.40s: expected full, compact or auto", v);
+    die_usage(cmd, m);
+    return -1;
+}
+
+static int cmd_run(int argc, char **argv, const char *prog_name)
 {
     cli_args a;
     char err[1024];
@@ -286,6 +345,7 @@ static int cmd_run(int argc, char **argv)
     const char *path = a.positional[0], *variant = OPT("--variant"), *out_dir = OPT("--out");
     const char *events_path = OPT("--events"), *trace_path = OPT("--trace");
     bool brief = OPT("--brief") != NULL, quiet = OPT("--quiet") != NULL;
+    const char *report = OPT("--report");
     sim_options base = {.ingest_url = OPT("--ingest"), .ingest_db = OPT("--ingest-db")};
     if (OPT("--seed")) {
         if (parse_u64(OPT("--seed"), &base.seed)) {
@@ -295,6 +355,8 @@ static int cmd_run(int argc, char **argv)
         }
         base.seed_set = true;
     }
+    if (parse_ledger_mode("run", OPT("--ledger"), &base.ledger_mode))
+        return sim_exit_code(SIM_EUSAGE);
     if (base.ingest_db && !base.ingest_url) {
         die_usage("run", "--ingest-db goes with --ingest URL");
         return sim_exit_code(SIM_EUSAGE);
@@ -329,7 +391,7 @@ static int cmd_run(int argc, char **argv)
     else
         default_root("runs", path, root, sizeof root);
     int status = 0, lock = -1;
-    bool any_dir = out_dir || (several && (events_path || trace_path));
+    bool any_dir = out_dir || report || (several && (events_path || trace_path));
     for (scenario *s = first; s; s = s->next)
         any_dir |= s->has_exporter && (!variant || strcmp(variant, s->variant) == 0);
     if (any_dir) {
@@ -348,6 +410,7 @@ static int cmd_run(int argc, char **argv)
     uint64_t events = 0;
     double virtual_s = 0, depth_sum = 0;
     size_t ran = 0, failed = 0;
+    file_list reported = {0}; /* run directories for --report */
     for (scenario *s = first; s && !status; s = s->next) {
         if (variant && strcmp(variant, s->variant) != 0)
             continue;
@@ -361,7 +424,8 @@ static int cmd_run(int argc, char **argv)
             opt.progress_ud = pg;
             char dir[4300], ep[4600], tp[4600], p[4400];
             run_dir_of(root, s, opt.seed, dir, sizeof dir);
-            bool write_dir = s->has_exporter || out_dir || (several && (events_path || trace_path));
+            bool write_dir =
+                s->has_exporter || out_dir || report || (several && (events_path || trace_path));
             if (write_dir && make_dirs(dir) != 0) {
                 fprintf(stderr, "edgeloss: %s: %s\n", dir, strerror(errno));
                 status = sim_exit_code(SIM_EIO);
@@ -459,6 +523,8 @@ static int cmd_run(int argc, char **argv)
             /* A failed check does not stop the other variants: only errors do. */
             if (status == SIM_EXIT_CHECK_FAILED)
                 status = 0;
+            if (write_dir && !status)
+                files_add(&reported, dir);
             events += r.events;
             depth_sum += r.mean_queue_depth * (double)r.events;
             virtual_s += (double)r.end_ns / 1e9;
@@ -469,6 +535,18 @@ static int cmd_run(int argc, char **argv)
         status = SIM_EXIT_CHECK_FAILED;
     if (several && status <= SIM_EXIT_CHECK_FAILED && !brief)
         printf("\n%zu runs, %zu with a failed check or an unverified verdict\n", ran, failed);
+    if (report && status <= SIM_EXIT_CHECK_FAILED && reported.n) {
+        rpt_options ro = {.prog = prog_name};
+        sim_err rrc =
+            rpt_write((const char *const *)reported.v, reported.n, report, &ro, err, sizeof err);
+        if (rrc) {
+            fprintf(stderr, "edgeloss: %s\n", err);
+            status = sim_exit_code(rrc);
+        } else {
+            printf("%sreport: %s\n", brief ? "" : "\n", report);
+        }
+    }
+    files_free(&reported);
     /* What was printed must have arrived: `edgeloss run ... > /dev/full` is a failure. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "edgeloss: standard output: write failed: %s\n", strerror(errno));
@@ -498,6 +576,8 @@ static const cli_opt check_opts[] = {
      "embedded ingest (default 1)"},
     {"--junit", 0, "FILE", "write the results as JUnit XML: a testcase per check"},
     {"--json", 0, "FILE", "write the results as JSON (docs/check.md)"},
+    {"--report-dir", 0, "DIR", "write an HTML loss report per scenario file into DIR"},
+    {"--ledger", 0, "MODE", "full, compact or auto (default): as for run"},
     {"--out", 'o', "DIR",
      "the runs' directories go under DIR (default runs/check):\n"
      "DIR/<scenario>/<variant>/seed-<N>/"},
@@ -522,27 +602,40 @@ static void check_usage(FILE *f)
           f);
 }
 
-typedef struct file_list {
-    char **v;
-    size_t n, cap;
-} file_list;
-
-static void files_add(file_list *l, const char *p)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 32;
-        char **g = realloc(l->v, l->cap * sizeof *g);
-        if (!g)
-            abort();
-        l->v = g;
-    }
-    if (!(l->v[l->n++] = strdup(p)))
-        abort();
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir, hidden ones left out, sorted: the order is the output's. */
+static int list_dir(const char *dir, file_list *names)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            files_add(names, e->d_name);
+    closedir(d);
+    if (names->n) /* qsort of nothing is undefined with a null array */
+        qsort(names->v, names->n, sizeof *names->v, cmp_str);
+    return 0;
+}
+
+/* The same file named twice (or by two paths) is run once. */
+static bool already_listed(const file_list *l, const char *path)
+{
+    char a[4096], b[4096];
+    if (!realpath(path, a))
+        snprintf(a, sizeof a, "%s", path);
+    for (size_t i = 0; i < l->n; i++) {
+        if (!realpath(l->v[i], b))
+            snprintf(b, sizeof b, "%s", l->v[i]);
+        if (strcmp(a, b) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* Every *.json under dir, recursively, skipping hidden entries. Returns 0 or -1 (errno). */
@@ -552,16 +645,9 @@ static int find_scenarios(const char *dir, file_list *out, int depth)
         errno = ELOOP;
         return -1;
     }
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
     file_list here = {0};
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            files_add(&here, e->d_name);
-    closedir(d);
-    qsort(here.v, here.n, sizeof *here.v, cmp_str); /* the order is the output's */
+    if (list_dir(dir, &here) != 0)
+        return -1;
     int rc = 0;
     for (size_t i = 0; i < here.n; i++) {
         char p[4096];
@@ -572,18 +658,17 @@ static int find_scenarios(const char *dir, file_list *out, int depth)
         size_t n = strlen(p);
         if (S_ISDIR(st.st_mode))
             rc |= find_scenarios(p, out, depth + 1);
-        else if (n > 5 && strcmp(p + n - 5, ".json") == 0)
+        else if (n > 5 && strcmp(p + n - 5, ".json") == 0 && !already_listed(out, p))
             files_add(out, p);
     }
-    for (size_t i = 0; i < here.n; i++)
-        free(here.v[i]);
-    free(here.v);
+    files_free(&here);
     return rc;
 }
 
 /* One scenario run for a child process to do. */
 typedef struct job {
     const scenario *s;
+    sim_ledger_mode ledger_mode;
     size_t result; /* index into the result set */
     pid_t pid;
     int fd;
@@ -614,14 +699,18 @@ static void child_report(int fd, const res_set *set, const res_run *r)
  * EDGELOSS_TEST_CRASH=<variant> makes the child running that variant abort before it runs:
  * how the tests show a crashed child is reported (exit 3), not lost.
  */
-static void child_main(const scenario *s, res_set *set, res_run *r, int fd)
+static void child_main(const job *j, res_set *set, res_run *r, int fd)
 {
+    const scenario *s = j->s;
     const char *crash = getenv("EDGELOSS_TEST_CRASH");
     if (crash && strcmp(crash, s->variant) == 0)
         abort();
     char err[1024];
-    sim_options opt = {
-        .seed = r->seed, .seed_set = true, .run_dir = r->run_dir, .stop = &stop_requested};
+    sim_options opt = {.seed = r->seed,
+                       .seed_set = true,
+                       .run_dir = r->run_dir,
+                       .ledger_mode = j->ledger_mode,
+                       .stop = &stop_requested};
     if (make_dirs(r->run_dir) != 0) {
         r->err = SIM_EIO;
         snprintf(err, sizeof err, "%s: %s", r->run_dir, strerror(errno));
@@ -723,7 +812,7 @@ static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog
             pid_t pid = fork();
             if (pid == 0) {
                 close(p[0]);
-                child_main(j->s, set, r, p[1]);
+                child_main(j, set, r, p[1]);
             }
             close(p[1]);
             if (pid < 0) {
@@ -803,8 +892,9 @@ static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog
 
 static bool use_color(FILE *f)
 {
-    const char *nc = getenv("NO_COLOR");
-    return isatty(fileno(f)) && !(nc && nc[0]);
+    /* NO_COLOR set to anything but "" turns colour off (no-color.org), as a dumb terminal does. */
+    const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(fileno(f)) && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
 }
 
 static int write_junit(FILE *f, const void *ud)
@@ -816,18 +906,89 @@ static int write_junit(FILE *f, const void *ud)
 typedef struct json_ud {
     const res_set *set;
     bool complete;
+    int exit_code;
 } json_ud;
 
 static int write_json(FILE *f, const void *ud)
 {
     const json_ud *u = ud;
-    cJSON *j = res_json(u->set, u->complete);
+    cJSON *j = res_json(u->set, u->complete, u->exit_code);
     char *text = j ? cJSON_Print(j) : NULL;
     cJSON_Delete(j);
     if (text)
         fprintf(f, "%s\n", text);
     free(text);
     return text ? 0 : -1;
+}
+
+/*
+ * A report per scenario file, of its runs that finished (a run that could not run has no
+ * summary to show; the table says why). Prints where each is. Returns an exit status.
+ */
+static int write_reports(const res_set *set, const file_list *files, const file_list *stems,
+                         const char *dir, const char *prog_name)
+{
+    if (make_dirs(dir) != 0) {
+        fprintf(stderr, "edgeloss check: %s: %s\n", dir, strerror(errno));
+        return sim_exit_code(SIM_EIO);
+    }
+    int status = 0;
+    bool first = true;
+    for (size_t i = 0; i < files->n; i++) {
+        const char **dirs = calloc(set->n ? set->n : 1, sizeof *dirs);
+        if (!dirs)
+            abort();
+        size_t n = 0;
+        for (size_t k = 0; k < set->n; k++) {
+            const res_run *r = &set->runs[k];
+            if (strcmp(r->file, files->v[i]) == 0 && r->run_dir && r->err == SIM_OK)
+                dirs[n++] = r->run_dir;
+        }
+        if (n) {
+            char path[4300], err[1024];
+            snprintf(path, sizeof path, "%s/%s.html", dir, stems->v[i]);
+            rpt_options ro = {.prog = prog_name};
+            sim_err rc = rpt_write(dirs, n, path, &ro, err, sizeof err);
+            if (rc) {
+                fprintf(stderr, "edgeloss check: %s\n", err);
+                if (sim_exit_code(rc) > status)
+                    status = sim_exit_code(rc);
+            } else {
+                printf("%s%s\n", first ? "\nreports (open in a browser):\n  " : "  ", path);
+                first = false;
+            }
+        }
+        free(dirs);
+    }
+    return status;
+}
+
+/*
+ * Each file's directory and report name: its name without .json, and when two files
+ * share one (a/x.json, b/x.json), "-2", "-3"... until no other file has it.
+ */
+static void unique_stems(const file_list *files, file_list *stems)
+{
+    for (size_t i = 0; i < files->n; i++) {
+        char base[4200], name[4300];
+        default_root(".", files->v[i], base, sizeof base);
+        snprintf(name, sizeof name, "%s", base + 2);
+        for (int k = 2;; k++) {
+            bool taken = false;
+            for (size_t j = 0; j < stems->n && !taken; j++)
+                taken = strcmp(stems->v[j], name) == 0;
+            /* A suffixed name must not be a later file's own name either. */
+            for (size_t j = i + 1; j < files->n && !taken && k > 2; j++) {
+                char other[4200];
+                default_root(".", files->v[j], other, sizeof other);
+                taken = strcmp(other + 2, name) == 0;
+            }
+            if (!taken)
+                break;
+            snprintf(name, sizeof name, "%s-%d", base + 2, k);
+        }
+        files_add(stems, name);
+    }
 }
 
 static int cmd_check(int argc, char **argv, const char *prog_name)
@@ -845,8 +1006,9 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
     }
     uint64_t width = 1, seed = 0;
     if (OPT("--jobs") && (parse_u64(OPT("--jobs"), &width) || width < 1 || width > 256)) {
-        fprintf(stderr, "edgeloss check: --jobs %s: expected a whole number from 1 to 256\n",
-                OPT("--jobs"));
+        char m[200];
+        snprintf(m, sizeof m, "--jobs %.60s: expected a whole number from 1 to 256", OPT("--jobs"));
+        die_usage("check", m);
         return sim_exit_code(SIM_EUSAGE);
     }
     if (OPT("--seed") && parse_u64(OPT("--seed"), &seed)) {
@@ -855,6 +1017,10 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
         return sim_exit_code(SIM_EUSAGE);
     }
     const char *junit = OPT("--junit"), *json = OPT("--json"), *out_dir = OPT("--out");
+    const char *report_dir = OPT("--report-dir");
+    sim_ledger_mode ledger_mode;
+    if (parse_ledger_mode("check", OPT("--ledger"), &ledger_mode))
+        return sim_exit_code(SIM_EUSAGE);
     bool quiet = OPT("--quiet") != NULL, seed_set = OPT("--seed") != NULL;
 #undef OPT
     file_list files = {0};
@@ -872,7 +1038,7 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
                 fprintf(stderr, "edgeloss check: %s: %s\n", p, strerror(errno));
                 return sim_exit_code(SIM_EUSAGE);
             }
-        } else {
+        } else if (!already_listed(&files, p)) {
             files_add(&files, p);
         }
     }
@@ -909,6 +1075,8 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
         for (scenario *s = loaded[i]; s; s = s->next)
             njobs += seed_set ? 1 : s->nseeds;
     }
+    file_list stems = {0};
+    unique_stems(&files, &stems);
     job *jobs = calloc(njobs ? njobs : 1, sizeof *jobs);
     if (!jobs)
         abort();
@@ -922,17 +1090,7 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
             continue;
         }
         char froot[4200];
-        default_root(root, files.v[i], froot, sizeof froot);
-        /* Two files of one name in different folders get their own directories. */
-        for (size_t k = 0; k < i; k++) {
-            char other[4200];
-            default_root(root, files.v[k], other, sizeof other);
-            if (strcmp(other, froot) == 0) {
-                size_t n = strlen(froot);
-                snprintf(froot + n, sizeof froot - n, "-%zu", i);
-                break;
-            }
-        }
+        snprintf(froot, sizeof froot, "%s/%s", root, stems.v[i]);
         for (scenario *s = loaded[i]; s; s = s->next) {
             size_t ns = seed_set ? 1 : s->nseeds;
             for (size_t k = 0; k < ns; k++) {
@@ -944,7 +1102,8 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
                 char dir[4400];
                 run_dir_of(froot, s, r->seed, dir, sizeof dir);
                 r->run_dir = strdup(dir);
-                jobs[nj++] = (job){.s = s, .result = ordered.n - 1, .fd = -1};
+                jobs[nj++] =
+                    (job){.s = s, .result = ordered.n - 1, .fd = -1, .ledger_mode = ledger_mode};
             }
         }
     }
@@ -962,20 +1121,31 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
                 "edgeloss check: interrupted: %zu of %zu runs not started; the results "
                 "written say so (\"complete\": false)\n",
                 cut, nj);
-    json_ud ju = {&ordered, complete};
     if (junit && write_atomic(junit, write_junit, &ordered, err, sizeof err)) {
         fprintf(stderr, "edgeloss check: %s\n", err);
         status = sim_exit_code(SIM_EIO);
     }
-    if (json && write_atomic(json, write_json, &ju, err, sizeof err)) {
-        fprintf(stderr, "edgeloss check: %s\n", err);
-        status = sim_exit_code(SIM_EIO);
+    if (report_dir && complete) {
+        int rrc = write_reports(&ordered, &files, &stems, report_dir, prog_name);
+        if (rrc > status)
+            status = rrc;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "edgeloss check: standard output: write failed: %s\n", strerror(errno));
         status = sim_exit_code(SIM_EIO);
     }
+    /* An interrupt is what happened, whatever else failed on the way out. */
+    if (!complete)
+        status = sim_exit_code(SIM_EINTR);
+    /* Last, so that its exit_code is the status this process exits with. */
+    json_ud ju = {&ordered, complete, status};
+    if (json && write_atomic(json, write_json, &ju, err, sizeof err)) {
+        fprintf(stderr, "edgeloss check: %s\n", err);
+        if (complete)
+            status = sim_exit_code(SIM_EIO);
+    }
     res_free(&ordered);
+    files_free(&stems);
     free(jobs);
     for (size_t i = 0; i < files.n; i++) {
         scn_free(loaded[i]);
@@ -985,6 +1155,88 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
     free(files.v);
     close(lock);
     return status;
+}
+
+/* ---------------------------------------------------------------- report */
+
+static const cli_opt report_opts[] = {
+    {"--out", 'o', "FILE.html", "where the report goes (required)"},
+    {"--help", 'h', NULL, "show this help"},
+};
+#define NREPORT_OPTS (sizeof report_opts / sizeof report_opts[0])
+
+static void report_usage(FILE *f)
+{
+    fputs("usage: edgeloss report RUN_DIR... -o FILE.html\n"
+          "Write one self-contained HTML loss report (it opens from disk) of the runs in the\n"
+          "RUN_DIRs: directories holding a run's summary.json and ledger.db, or folders with\n"
+          "such directories inside (searched recursively, in name order). The runs are shown\n"
+          "side by side, every chart of a kind on the same axes.\n"
+          "\noptions:\n",
+          f);
+    cli_print_options(report_opts, NREPORT_OPTS, f);
+}
+
+/* The run directories under `dir`: itself when it holds summary.json, else its subfolders'. */
+static int find_runs(const char *dir, file_list *out, int depth)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/summary.json", dir);
+    struct stat st;
+    if (stat(p, &st) == 0) {
+        files_add(out, dir);
+        return 0;
+    }
+    if (depth > 8)
+        return 0;
+    file_list here = {0};
+    if (list_dir(dir, &here) != 0)
+        return -1;
+    for (size_t i = 0; i < here.n; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, here.v[i]);
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            find_runs(p, out, depth + 1);
+    }
+    files_free(&here);
+    return 0;
+}
+
+static int cmd_report(int argc, char **argv, const char *prog_name)
+{
+    cli_args a;
+    char err[1024];
+    if (cli_parse(report_opts, NREPORT_OPTS, argc, argv, &a, err, sizeof err)) {
+        die_usage("report", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    if (a.value[cli_index(report_opts, NREPORT_OPTS, "--help")]) {
+        report_usage(stdout);
+        return 0;
+    }
+    const char *out = a.value[cli_index(report_opts, NREPORT_OPTS, "--out")];
+    if (!out || !a.npositional) {
+        die_usage("report", !out ? "where to? (-o FILE.html)" : "which runs? (RUN_DIR...)");
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    file_list dirs = {0};
+    for (size_t i = 0; i < a.npositional; i++) {
+        size_t before = dirs.n;
+        if (find_runs(a.positional[i], &dirs, 0) != 0 || dirs.n == before) {
+            fprintf(stderr, "edgeloss report: %s: no run directory (summary.json) there\n",
+                    a.positional[i]);
+            files_free(&dirs);
+            return sim_exit_code(SIM_EINPUT);
+        }
+    }
+    rpt_options ro = {.prog = prog_name};
+    sim_err rc = rpt_write((const char *const *)dirs.v, dirs.n, out, &ro, err, sizeof err);
+    files_free(&dirs);
+    if (rc) {
+        fprintf(stderr, "edgeloss report: %s\n", err);
+        return sim_exit_code(rc);
+    }
+    printf("report: %s\n", out);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- the command */
@@ -997,6 +1249,7 @@ static void usage(FILE *f)
           "\ncommands:\n"
           "  run SCENARIO     simulate one scenario file and tell every item's fate\n"
           "  check [PATH...]  the CI gate: run every scenario under the paths, every check\n"
+          "  report DIR...    write the HTML loss report of run directories\n"
           "  keys             print the reference of every scenario key (Markdown)\n"
           "  help [COMMAND]   this help, or a command's\n"
           "\n  -h, --help       show this help\n"
@@ -1028,7 +1281,7 @@ static int cmd_keys(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    static const char *const commands[] = {"run", "check", "keys", "help", NULL};
+    static const char *const commands[] = {"run", "check", "report", "keys", "help", NULL};
     if (argc < 2) {
         usage(stderr);
         return sim_exit_code(SIM_EUSAGE);
@@ -1048,6 +1301,8 @@ int main(int argc, char **argv)
             run_usage(stdout);
         else if (on && strcmp(on, "check") == 0)
             check_usage(stdout);
+        else if (on && strcmp(on, "report") == 0)
+            report_usage(stdout);
         else if (on && strcmp(on, "keys") == 0)
             return cmd_keys(1, (char *[]){"--help", NULL});
         else if (!on)
@@ -1059,20 +1314,23 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 2, argv + 2);
+        return cmd_run(argc - 2, argv + 2, argv[0]);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2, argv[0]);
     if (strcmp(cmd, "keys") == 0)
         return cmd_keys(argc - 2, argv + 2);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 2, argv + 2, argv[0]);
     char msg[256];
     const char *near = cli_nearest(cmd, commands);
     if (cmd[0] == '-')
-        snprintf(msg, sizeof msg, "unknown option %.100s (commands come first: run, check, keys)",
-                 cmd);
+        snprintf(msg, sizeof msg,
+                 "unknown option %.100s (commands come first: run, check, report, keys)", cmd);
     else if (near)
         snprintf(msg, sizeof msg, "unknown command %.100s (did you mean %s?)", cmd, near);
     else
-        snprintf(msg, sizeof msg, "unknown command %.100s (commands: run, check, keys)", cmd);
+        snprintf(msg, sizeof msg, "unknown command %.100s (commands: run, check, report, keys)",
+                 cmd);
     die_usage(NULL, msg);
     return sim_exit_code(SIM_EUSAGE);
 }

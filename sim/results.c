@@ -87,8 +87,7 @@ int res_exit_code(const res_set *s)
     return worst;
 }
 
-/* Appends `arg` to buf, single-quoted when the shell would read it otherwise. */
-static void shell_arg(char *buf, size_t len, const char *arg)
+void res_shell_arg(char *buf, size_t len, const char *arg)
 {
     size_t used = strlen(buf);
     bool plain = arg[0] != '\0';
@@ -120,16 +119,16 @@ void res_reproduce(const res_set *s, const res_run *r, char *buf, size_t len)
 {
     buf[0] = '\0';
     snprintf(buf, len, "%s", s->prog ? s->prog : "edgeloss");
-    shell_arg(buf, len, "run");
-    shell_arg(buf, len, r->file);
+    res_shell_arg(buf, len, "run");
+    res_shell_arg(buf, len, r->file);
     if (!r->variant)
         return;
-    shell_arg(buf, len, "--variant");
-    shell_arg(buf, len, r->variant);
+    res_shell_arg(buf, len, "--variant");
+    res_shell_arg(buf, len, r->variant);
     char seed[24];
     snprintf(seed, sizeof seed, "%" PRIu64, r->seed);
-    shell_arg(buf, len, "--seed");
-    shell_arg(buf, len, seed);
+    res_shell_arg(buf, len, "--seed");
+    res_shell_arg(buf, len, seed);
 }
 
 /* ---- the terminal table ---- */
@@ -306,8 +305,10 @@ cJSON *res_run_json(const res_set *s, const res_run *r)
     add_str(j, "scenario", r->file);
     add_str(j, "name", r->name);
     add_str(j, "variant", r->variant);
+    char digits[24];
+    snprintf(digits, sizeof digits, "%" PRIu64, r->seed); /* exact past 10^15 */
     if (r->variant)
-        cJSON_AddNumberToObject(j, "seed", (double)r->seed);
+        cJSON_AddRawToObject(j, "seed", digits);
     else
         cJSON_AddNullToObject(j, "seed");
     cJSON_AddStringToObject(j, "status", res_status_name(res_status_of(r)));
@@ -359,6 +360,7 @@ int res_run_from_json(const cJSON *j, res_run *r)
     r->file = get_str(j, "scenario");
     r->name = get_str(j, "name");
     r->variant = get_str(j, "variant");
+    /* Near enough for a reader; `check` keeps its own copy of where and what was run. */
     r->seed = (uint64_t)get_num(j, "seed");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
     if (cJSON_IsObject(e)) {
@@ -417,8 +419,7 @@ cJSON *res_json(const res_set *s, bool complete, int exit_code)
 
 /* ---- JUnit ---- */
 
-/* XML 1.0 text: the five escapes, and '?' for the control bytes XML cannot carry. */
-static void xml(FILE *out, const char *s)
+void res_xml(FILE *out, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
@@ -451,17 +452,17 @@ static void junit_case(FILE *out, const res_run *r, size_t c, double t)
 {
     const char *check = c < r->nchecks ? r->checks[c].check : NULL; /* SIZE_MAX: the run */
     fputs("    <testcase classname=\"", out);
-    xml(out, r->file);
+    res_xml(out, r->file);
     fputs("\" name=\"", out);
     if (r->variant) {
-        xml(out, r->variant);
+        res_xml(out, r->variant);
         fprintf(out, " / seed %" PRIu64, r->seed);
     } else {
         fputs("(load)", out);
     }
     if (check) {
         fputs(" / ", out);
-        xml(out, check);
+        res_xml(out, check);
         /* The same criterion checked twice (two bounds): names stay unique. */
         size_t same = 0;
         for (size_t k = 0; k < c; k++)
@@ -510,7 +511,7 @@ void res_write_junit(const res_set *s, FILE *out)
             end++;
         junit_counts n = count_cases(s, i, end);
         fputs("  <testsuite name=\"", out);
-        xml(out, s->runs[i].file);
+        res_xml(out, s->runs[i].file);
         fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", n.tests,
                 n.failures, n.errors, n.wall_s);
         for (; i < end; i++) {
@@ -526,13 +527,13 @@ void res_write_junit(const res_set *s, FILE *out)
                 fputs(">\n", out);
                 if (st == RES_ERROR) {
                     fputs("      <error type=\"", out);
-                    xml(out, sim_err_name(r->err));
+                    res_xml(out, sim_err_name(r->err));
                     fputs("\" message=\"", out);
-                    xml(out, r->message ? r->message : sim_strerror(r->err));
+                    res_xml(out, r->message ? r->message : sim_strerror(r->err));
                     fputs("\">", out);
-                    xml(out, sim_strerror(r->err));
+                    res_xml(out, sim_strerror(r->err));
                     fputs(": ", out);
-                    xml(out, r->message ? r->message : "");
+                    res_xml(out, r->message ? r->message : "");
                 } else {
                     fputs("      <failure type=\"unverified\" message=\"fates unverified: no "
                           "ingest database\">fates unverified: the ingest's database was not "
@@ -540,7 +541,7 @@ void res_write_junit(const res_set *s, FILE *out)
                           out);
                 }
                 fputs("\nreproduce: ", out);
-                xml(out, cmd);
+                res_xml(out, cmd);
                 fputs(st == RES_ERROR ? "</error>\n" : "</failure>\n", out);
                 fputs("    </testcase>\n", out);
                 continue;
@@ -554,19 +555,19 @@ void res_write_junit(const res_set *s, FILE *out)
                     continue;
                 }
                 fputs(">\n      <failure type=\"check\" message=\"expected ", out);
-                xml(out, ch->expected);
+                res_xml(out, ch->expected);
                 fputs(", measured ", out);
-                xml(out, ch->detail);
+                res_xml(out, ch->detail);
                 fputs("\">expected: ", out);
-                xml(out, ch->expected);
+                res_xml(out, ch->expected);
                 fputs("\nmeasured: ", out);
-                xml(out, ch->detail);
+                res_xml(out, ch->detail);
                 if (ch->why[0]) {
                     fputs("\nwhy: ", out);
-                    xml(out, ch->why);
+                    res_xml(out, ch->why);
                 }
                 fputs("\nreproduce: ", out);
-                xml(out, cmd);
+                res_xml(out, cmd);
                 fputs("</failure>\n    </testcase>\n", out);
             }
         }

@@ -61,6 +61,11 @@ const char *res_status_name(res_status st); /* "pass", "fail", "unverified", "er
  * harness), 2 (input), 1 (a check failed or a verdict unverified), 0. */
 int res_exit_code(const res_set *s);
 
+/* Appends a space and `arg` to buf, single-quoted when a shell would read it otherwise. */
+void res_shell_arg(char *buf, size_t len, const char *arg);
+/* Text for XML 1.0 (and HTML): the five escapes, '?' for the control bytes XML cannot carry. */
+void res_xml(FILE *out, const char *s);
+
 /* The command that reruns one run alone, shell-quoted. */
 void res_reproduce(const res_set *s, const res_run *r, char *buf, size_t len);
 
