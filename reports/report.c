@@ -231,7 +231,7 @@ static void mark(rpt *R, size_t k, const char *path, int scale)
         fputs("–", R->out);
     else if (scale != 1)
         fprintf(R->out, "%.1f", scale * v);
-    else if (v == floor(v) && fabs(v) < 9e15)
+    else if (v == floor(v) && fabs(v) <= 9007199254740992.0) /* every seed */
         fprintf(R->out, "%.0f", v);
     else
         fprintf(R->out, "%.4g", v);
@@ -335,8 +335,8 @@ static void sec_verdict(rpt *R)
             esc(R, top ? top->string : "");
             fputs("</td>", o);
         }
-        fprintf(o, "<td class=\"%s\">%s</td></tr>\n", strcmp(v, "fail") == 0 ? "fail" : "pass",
-                verdict_word(v));
+        bool bad = strcmp(v, "fail") == 0 || strcmp(v, "unverified") == 0;
+        fprintf(o, "<td class=\"%s\">%s</td></tr>\n", bad ? "fail" : "pass", verdict_word(v));
     }
     fputs("</table>\n<h3>Acceptance checks</h3>\n<table><tr><th>variant</th><th>seed</th>"
           "<th>check</th><th>expected</th><th>measured</th><th>result</th><th>why</th></tr>\n",
@@ -940,7 +940,9 @@ static int by_order(const void *a, const void *b)
     int c = strcmp(str_at(x->sum, "scenario"), str_at(y->sum, "scenario"));
     if (c)
         return c;
-    double d = num_at(x->sum, "variant_index") - num_at(y->sum, "variant_index");
+    /* A summary without variant_index (written before it existed) counts as the baseline. */
+    double xi = num_at(x->sum, "variant_index"), yi = num_at(y->sum, "variant_index");
+    double d = (isnan(xi) ? 0 : xi) - (isnan(yi) ? 0 : yi);
     if (d == 0)
         d = num_at(x->sum, "seed") - num_at(y->sum, "seed");
     if (d == 0)

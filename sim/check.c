@@ -159,6 +159,19 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
     return n;
 }
 
+void check_copy(char *dst, size_t n, const char *src)
+{
+    size_t len = strlen(src);
+    if (len >= n) {
+        len = n - 1;
+        /* Back to the start of the character the cut fell in. */
+        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
 /* Applies `holds` and vacuity to a criterion's raw outcome. */
 static check_result conclude(const expect_item *e, bool ok, bool empty, double measured,
                              const char *expected, const char *detail)
@@ -170,7 +183,7 @@ static check_result conclude(const expect_item *e, bool ok, bool empty, double m
     res.holds = e->holds;
     res.vacuous = empty;
     res.measured = empty ? NAN : measured; /* over nothing, a number would mislead */
-    snprintf(res.why, sizeof res.why, "%s", e->why ? e->why : "");
+    check_copy(res.why, sizeof res.why, e->why ? e->why : "");
     if (e->holds)
         snprintf(res.expected, sizeof res.expected, "%s", expected);
     else

@@ -81,6 +81,9 @@ typedef struct check_result {
 
 check_result check_eval(const expect_item *e, const ledger_report *r, const check_run *run);
 
+/* Copies src into dst[n], cut (when it must be) before a whole UTF-8 character. */
+void check_copy(char *dst, size_t n, const char *src);
+
 /* The one-line form the run summary prints: "PASS low_volume_no_loss: 0 of 120 items ..." */
 void check_format(const check_result *c, char *buf, size_t len);
 

@@ -50,6 +50,14 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/* In a child of `check`: the terminal's Ctrl-C and the parent's forwarded one may come
+ * apart; both only ask the run to stop, never to end the child before it reports. */
+static void on_signal_in_child(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
 static void catch_signals(void)
 {
     struct sigaction sa;
@@ -702,6 +710,12 @@ static void child_report(int fd, const res_set *set, const res_run *r)
 static void child_main(const job *j, res_set *set, res_run *r, int fd)
 {
     const scenario *s = j->s;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal_in_child;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     const char *crash = getenv("EDGELOSS_TEST_CRASH");
     if (crash && strcmp(crash, s->variant) == 0)
         abort();
@@ -950,9 +964,10 @@ static int write_reports(const res_set *set, const file_list *files, const file_
             rpt_options ro = {.prog = prog_name};
             sim_err rc = rpt_write(dirs, n, path, &ro, err, sizeof err);
             if (rc) {
+                /* Runs this check made itself: failing to report them is the harness's. */
                 fprintf(stderr, "edgeloss check: %s\n", err);
-                if (sim_exit_code(rc) > status)
-                    status = sim_exit_code(rc);
+                if (sim_exit_code(SIM_EIO) > status)
+                    status = sim_exit_code(SIM_EIO);
             } else {
                 printf("%s%s\n", first ? "\nreports (open in a browser):\n  " : "  ", path);
                 first = false;
@@ -1031,11 +1046,13 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
         struct stat st;
         if (stat(p, &st) != 0) {
             fprintf(stderr, "edgeloss check: %s: %s\n", p, strerror(errno));
+            files_free(&files);
             return sim_exit_code(SIM_EUSAGE);
         }
         if (S_ISDIR(st.st_mode)) {
             if (find_scenarios(p, &files, 0) != 0) {
                 fprintf(stderr, "edgeloss check: %s: %s\n", p, strerror(errno));
+                files_free(&files);
                 return sim_exit_code(SIM_EUSAGE);
             }
         } else if (!already_listed(&files, p)) {
@@ -1051,11 +1068,14 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
     snprintf(root, sizeof root, "%s", out_dir ? out_dir : "runs/check");
     if (make_dirs(root) != 0) {
         fprintf(stderr, "edgeloss check: %s: %s\n", root, strerror(errno));
+        files_free(&files);
         return sim_exit_code(SIM_EUSAGE);
     }
     int lock = lock_run_dir(root);
-    if (lock < 0)
+    if (lock < 0) {
+        files_free(&files);
         return sim_exit_code(SIM_EBUSY);
+    }
 
     res_set set = {.prog = prog_name};
     scenario **loaded = calloc(files.n, sizeof *loaded);

@@ -419,10 +419,32 @@ cJSON *res_json(const res_set *s, bool complete, int exit_code)
 
 /* ---- JUnit ---- */
 
+/* The length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    int n = c >= 0xC2 && c <= 0xDF   ? 2
+            : c >= 0xE0 && c <= 0xEF ? 3
+            : c >= 0xF0 && c <= 0xF4 ? 4
+                                     : 0;
+    /* The second byte's range rules out overlong forms, surrogates and past U+10FFFF. */
+    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    if (n && (p[1] < lo || p[1] > hi))
+        return 0;
+    for (int k = 2; k < n; k++)
+        if (p[k] < 0x80 || p[k] > 0xBF)
+            return 0;
+    return n;
+}
+
 void res_xml(FILE *out, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_len(p);
+        switch (n == 1 ? *p : 0x80) {
         case '&':
             fputs("&amp;", out);
             break;
@@ -438,13 +460,23 @@ void res_xml(FILE *out, const char *s)
         case '\'':
             fputs("&apos;", out);
             break;
+        /* As references, they survive in attributes too (a parser turns raw ones to spaces). */
         case '\t':
+            fputs("&#9;", out);
+            break;
         case '\n':
-            fputc(*p, out);
+            fputs("&#10;", out);
+            break;
+        case 0x80:
+            if (n)
+                fwrite(p, 1, (size_t)n, out);
+            else
+                fputc('?', out); /* not UTF-8: XML cannot carry it */
             break;
         default:
             fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
         }
+        p += n ? n : 1;
     }
 }
 

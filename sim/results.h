@@ -63,7 +63,8 @@ int res_exit_code(const res_set *s);
 
 /* Appends a space and `arg` to buf, single-quoted when a shell would read it otherwise. */
 void res_shell_arg(char *buf, size_t len, const char *arg);
-/* Text for XML 1.0 (and HTML): the five escapes, '?' for the control bytes XML cannot carry. */
+/* Text for XML 1.0 (and HTML), in attributes or not: the five escapes, tab and newline as
+ * references, '?' for control bytes and bytes that are not UTF-8. */
 void res_xml(FILE *out, const char *s);
 
 /* The command that reruns one run alone, shell-quoted. */

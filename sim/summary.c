@@ -252,8 +252,7 @@ int sum_check_from_json(const cJSON *o, check_result *c)
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, strs[i].key);
-        snprintf((char *)c + strs[i].off, strs[i].len, "%s",
-                 cJSON_IsString(v) ? v->valuestring : "");
+        check_copy((char *)c + strs[i].off, strs[i].len, cJSON_IsString(v) ? v->valuestring : "");
     }
     return 0;
 }

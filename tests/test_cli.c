@@ -525,6 +525,31 @@ static void test_check_names_and_duplicates(void **state)
     free(cd);
 }
 
+/* Names and whys no XML parser would take raw - a tab, markup, a cut in the middle of a
+ * character, bytes that are not UTF-8 - still give well-formed, schema-valid JUnit. */
+static void test_junit_survives_hostile_text(void **state)
+{
+    (void)state;
+    char why[700] = "ab";
+    for (int i = 0; i < 300; i++)
+        strcat(why, "\xc3\xa9"); /* 602 bytes: the 511-byte field cuts inside a character */
+    char scn[2048];
+    snprintf(scn, sizeof scn,
+             "{\"workload\": {\"requests\": 3}, \"app\": {\"handler\": [{\"respond\": {}}]},"
+             " \"exporter\": {\"strategy\": \"immediate\"}, \"expect\": [{\"metric\":"
+             " \"items\", \"max\": -1, \"why\": \"%s\"}], \"variants\": [{\"name\":"
+             " \"a\\tb <&> \xff\xfe\"}]}",
+             why);
+    char *p = write_in(dir, "hostile-text.json", scn);
+    out o = run((const char *[]){"check", p, "--out", "hostile-text", "--junit", "ht.xml", NULL});
+    assert_int_equal(o.code, 1);
+    char *xml = t_path(dir, "ht.xml");
+    assert_true(xsd_valid(xml));
+    free(xml);
+    out_free(&o);
+    free(p);
+}
+
 /* An external ingest without its database: fates cannot be decided, so never exit 0. */
 static void test_unverified_is_not_a_pass(void **state)
 {
@@ -628,6 +653,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_check_exit_codes),
         cmocka_unit_test(test_check_jobs_and_formats),
         cmocka_unit_test(test_check_names_and_duplicates),
+        cmocka_unit_test(test_junit_survives_hostile_text),
         cmocka_unit_test(test_unverified_is_not_a_pass),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_trace_inside_run_dirs),
