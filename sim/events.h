@@ -18,6 +18,7 @@ typedef enum {
     EV_OWNER_RUN,      /* the run itself: its end (sim.c) */
     EV_OWNER_RUNTIME,  /* isolates, tasks, timers, limits, faults (runtime.h) */
     EV_OWNER_NET,      /* fetches on their way (net.h) */
+    EV_OWNER_QUEUE,    /* queue messages, batches and their timers (queue.h) */
     EV_OWNER_COUNT
 } ev_owner;
 
@@ -38,7 +39,11 @@ typedef enum {
     XX(OOM, 13, "memory_limit", RUNTIME, "a = isolate slot, b = isolate id: over the limit")       \
     XX(KILL, 14, "kill", RUNTIME, "a random kill (a fault)")                                       \
     XX(RESUME, 15, "resume", RUNTIME, "a = isolate slot, b = isolate id: its paused tasks go on")  \
-    XX(IDLE, 16, "idle", RUNTIME, "a = isolate slot, b = isolate id: its last request ended")
+    XX(IDLE, 16, "idle", RUNTIME, "a = isolate slot, b = isolate id: its last request ended")      \
+    XX(QUEUE_ARRIVE, 17, "queue_arrive", QUEUE, "a = message slot, b = message id: it arrives")    \
+    XX(QUEUE_VISIBLE, 18, "queue_visible", QUEUE, "a = message slot, b = message id: delay over")  \
+    XX(QUEUE_TIMEOUT, 19, "queue_timeout", QUEUE, "a = 0, b = timer generation: a partial batch")  \
+    XX(QUEUE_RETRY, 20, "queue_retry", QUEUE, "a = batch slot, b = batch id: its retry delay over")
 
 enum {
 #define EV_ENUM(name, num, str, owner, what) EV_##name = num,

@@ -18,9 +18,11 @@ typedef struct fetch {
     uint64_t *items;
     size_t nitems;
     net_done done;
+    net_direct_done direct_done;
     void *ud;
+    bool direct; /* net_post_direct: no isolate, no connection, no continuation task */
     net_response resp;
-    int64_t sent_ns; /* when it left, holding a connection */
+    int64_t sent_ns; /* when it left (from an isolate: holding a connection) */
     rt_conn conn;
     struct net *owner;
     struct fetch *next_free;
@@ -93,7 +95,9 @@ static void net_cancel(void *ud, rt *r, int cause);
 static void deliver(void *ud, rt *r);
 static void undelivered(void *ud, rt *r, int cause);
 
-void net_fetch(net *n, rt *r, net_request *req)
+/* A cleared record from the pool (or a new slot), with its id and what every fetch carries. */
+static fetch *fetch_new(net *n, const char *path, char *body, size_t len, uint32_t attempt,
+                        const uint64_t *items, size_t nitems, void *ud)
 {
     fetch *f = n->free_list;
     uint32_t slot;
@@ -111,23 +115,30 @@ void net_fetch(net *n, rt *r, net_request *req)
     memset(f, 0, sizeof *f);
     f->owner = n;
     f->id = n->next_id++;
-    f->iso = rt_current_isolate_ref(r);
-    f->request_id = rt_current_task(r)->request_id;
-    snprintf(f->path, sizeof f->path, "%s", req->path);
-    f->body = req->body;
-    f->len = req->len;
-    req->body = NULL;
-    f->attempt = req->attempt;
-    if (req->nitems) {
-        f->items = malloc(req->nitems * sizeof *f->items);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->body = body;
+    f->len = len;
+    f->attempt = attempt;
+    if (nitems) {
+        f->items = malloc(nitems * sizeof *f->items);
         if (!f->items)
             abort();
-        memcpy(f->items, req->items, req->nitems * sizeof *f->items);
+        memcpy(f->items, items, nitems * sizeof *f->items);
     }
-    f->nitems = req->nitems;
-    f->done = req->done;
-    f->ud = req->ud;
+    f->nitems = nitems;
+    f->ud = ud;
     f->slot = slot;
+    return f;
+}
+
+void net_fetch(net *n, rt *r, net_request *req)
+{
+    fetch *f = fetch_new(n, req->path, req->body, req->len, req->attempt, req->items, req->nitems,
+                         req->ud);
+    req->body = NULL;
+    f->iso = rt_current_isolate_ref(r);
+    f->request_id = rt_current_task(r)->request_id;
+    f->done = req->done;
     rt_waiter w = {net_go, net_cancel, f};
     switch (rt_subrequest(r, &w, &f->conn)) {
     case RT_SUB_GO:
@@ -150,6 +161,19 @@ static void net_go(void *ud, rt *r)
     fetch *f = ud;
     net *n = f->owner;
     f->sent_ns = rt_time(r);
+    int64_t at = eng_add(f->sent_ns, dist_draw(&n->cfg.latency, n->rand));
+    if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
+        abort();
+}
+
+void net_post_direct(net *n, const char *path, char *body, size_t len, uint32_t attempt,
+                     const uint64_t *items, size_t nitems, net_direct_done done, void *ud)
+{
+    /* request_id and iso stay 0: the ledger's attempt belongs to no request, no isolate. */
+    fetch *f = fetch_new(n, path, body, len, attempt, items, nitems, ud);
+    f->direct = true;
+    f->direct_done = done;
+    f->sent_ns = eng_now(n->e);
     int64_t at = eng_add(f->sent_ns, dist_draw(&n->cfg.latency, n->rand));
     if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
         abort();
@@ -234,6 +258,16 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         if (!eng_at(n->e, eng_add(ev->time_ns, dist_draw(&n->cfg.latency, n->rand)), EV_FETCH_DONE,
                     ev->a, f->id))
             abort();
+        return true;
+    }
+    if (f->direct) {
+        /* No connection to give back and no isolate to run on: the answer is the caller's
+         * at once. The record is back in the pool first, so done may post again. */
+        net_direct_done done = f->direct_done;
+        void *dud = f->ud;
+        net_response resp = f->resp;
+        release(n, f);
+        done(dud, &resp);
         return true;
     }
     rt_conn_release(r, f->conn);

@@ -19,6 +19,9 @@
  * connection and its request was written) is processed by its server when it
  * arrives, whatever happened to its request meanwhile. If the isolate dies, the
  * unsent fetch is lost with it.
+ *
+ * A component outside the isolates (a queue's consumer) posts with net_post_direct: the
+ * same latencies and the same real send, without any of the isolate's limits.
  */
 #ifndef SIM_NET_H
 #define SIM_NET_H
@@ -71,7 +74,21 @@ net *net_new(eng *e, rng *network_rng, const net_config *cfg, transport *t, ledg
 void net_free(net *n);
 /* From inside a task (the sender's request and isolate are taken from it). */
 void net_fetch(net *n, rt *r, net_request *req);
-/* Handles EV_FETCH_ARRIVE and EV_FETCH_DONE; false for other types. */
+
+/*
+ * A POST from a component outside the isolates (a queue's consumer). It leaves now
+ * (eng_now), arrives after a latency draw and is sent for real then, its attempt and items
+ * written to the ledger with request 0 and isolate 0; its answer comes back after another
+ * draw to done(ud, resp), called from net_handle. No isolate, no connection limit, no
+ * subrequest count: nothing can refuse or cancel it, so resp->status is always the
+ * ingest's. body is malloc'd and taken; items are copied.
+ */
+typedef void (*net_direct_done)(void *ud, const net_response *resp);
+void net_post_direct(net *n, const char *path, char *body, size_t len, uint32_t attempt,
+                     const uint64_t *items, size_t nitems, net_direct_done done, void *ud);
+
+/* Handles EV_FETCH_ARRIVE and EV_FETCH_DONE; false for other types. r may be NULL when no
+ * fetch came from an isolate (only net_post_direct was used). */
 bool net_handle(net *n, rt *r, const eng_event *ev);
 /* A harness error (a real transport failure) stops the run: the message, or NULL. */
 const char *net_error(const net *n);

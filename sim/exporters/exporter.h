@@ -45,7 +45,9 @@ typedef struct tel_item {
     int severity;
     char *json; /* the fragment, once complete */
     uint32_t len;
-    bool ledgered; /* its ledger row is written (sdk.c: at completion, or when lost open) */
+    bool ledgered;       /* its ledger row is written (sdk.c: at completion, or when lost open) */
+    bool entry;          /* an entry of an isolate global (envelope-attributed, kind "entry") */
+    const char *variant; /* entry: the flag's variant */
     /* What it costs its isolate's modelled memory until it is freed (rt_mem_add). */
     rt *r;
     rt_isolate_ref home;
@@ -156,6 +158,14 @@ typedef struct send_op send_op;
  */
 typedef void (*send_done)(void *ud, rt *r, int status, int64_t retry_after_s, item_vec *items);
 
+/*
+ * The OTLP/HTTP JSON payload of one signal around n items' fragments (malloc'd; its length
+ * in *len), with resource attributes service.name and, when sent_for is not 0, the request it
+ * is sent for as edgeloss.request_id "r<sent_for>" (0: a payload sent for no request, e.g. a
+ * queue's batch, has none).
+ */
+char *exp_payload(const char *service, sdk_signal sig, const char *const *frags,
+                  const uint32_t *lens, size_t n, uint64_t sent_for, size_t *len);
 /* Encodes and POSTs `items` (taken) to the signal's endpoint, retrying per the config. */
 void send_items(exporter *e, sdk_signal sig, item_vec *items, send_done cb, void *ud);
 /* On destroy: items waiting for a retry are lost; items in flight are left to their fate. */

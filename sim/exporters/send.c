@@ -24,36 +24,41 @@ typedef struct send_op {
 
 static const char *const paths[SIG_COUNT] = {"/v1/traces", "/v1/metrics", "/v1/logs"};
 
-/* The payload around the items' fragments, sent for `request` (resource attribute). */
-static char *payload(const exp_config *cfg, sdk_signal sig, const item_vec *items, uint64_t request,
-                     size_t *len)
+char *exp_payload(const char *service, sdk_signal sig, const char *const *frags,
+                  const uint32_t *lens, size_t n, uint64_t sent_for, size_t *len)
 {
     static const char *const tops[SIG_COUNT][3] = {
         {"resourceSpans", "scopeSpans", "spans"},
         {"resourceMetrics", "scopeMetrics", "metrics"},
         {"resourceLogs", "scopeLogs", "logRecords"},
     };
-    char head[512];
-    int h = snprintf(head, sizeof head,
-                     "{\"%s\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
-                     "{\"stringValue\":\"%s\"}},{\"key\":\"edgeloss.request_id\",\"value\":"
-                     "{\"stringValue\":\"r%" PRIu64 "\"}}]},\"%s\":[{\"scope\":{\"name\":"
-                     "\"edgeloss-sdk\",\"version\":\"1\"},\"%s\":[",
-                     tops[sig][0], cfg->service, request, tops[sig][1], tops[sig][2]);
+    /* The request attribute is formatted apart so that the head is one snprintf either way. */
+    char rid[80] = "";
+    if (sent_for)
+        snprintf(rid, sizeof rid,
+                 ",{\"key\":\"edgeloss.request_id\",\"value\":{\"stringValue\":\"r%" PRIu64 "\"}}",
+                 sent_for);
+    static const char fmt[] =
+        "{\"%s\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"%s\"}}%s]},\"%s\":[{\"scope\":{\"name\":"
+        "\"edgeloss-sdk\",\"version\":\"1\"},\"%s\":[";
     static const char tail[] = "]}]}]}";
-    size_t n = (size_t)h + sizeof tail;
-    for (size_t i = 0; i < items->n; i++)
-        n += items->v[i]->len + 1;
-    char *b = malloc(n);
+    int h = snprintf(NULL, 0, fmt, tops[sig][0], service, rid, tops[sig][1], tops[sig][2]);
+    if (h < 0)
+        abort();
+    size_t total = (size_t)h + sizeof tail;
+    for (size_t i = 0; i < n; i++)
+        total += lens[i] + 1;
+    char *b = malloc(total);
     if (!b)
         abort();
-    memcpy(b, head, (size_t)h);
+    snprintf(b, (size_t)h + 1, fmt, tops[sig][0], service, rid, tops[sig][1], tops[sig][2]);
     size_t o = (size_t)h;
-    for (size_t i = 0; i < items->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i)
             b[o++] = ',';
-        memcpy(b + o, items->v[i]->json, items->v[i]->len);
-        o += items->v[i]->len;
+        memcpy(b + o, frags[i], lens[i]);
+        o += lens[i];
     }
     memcpy(b + o, tail, sizeof tail);
     *len = o + sizeof tail - 1;
@@ -74,15 +79,23 @@ static void on_response(void *ud, rt *r, const net_response *resp);
 static void post(send_op *op)
 {
     exp_env *env = &op->e->env;
-    uint64_t *ids = malloc((op->items.n ? op->items.n : 1) * sizeof *ids);
+    size_t n = op->items.n;
+    /* One block for the ledger numbers and the fragments' pointers and lengths. */
+    uint64_t *ids = malloc((n ? n : 1) * (sizeof *ids + sizeof(const char *) + sizeof(uint32_t)));
     if (!ids)
         abort();
-    for (size_t i = 0; i < op->items.n; i++)
+    const char **frags = (const char **)(ids + n);
+    uint32_t *lens = (uint32_t *)(frags + n);
+    for (size_t i = 0; i < n; i++) {
         ids[i] = op->items.v[i]->n;
+        frags[i] = op->items.v[i]->json;
+        lens[i] = op->items.v[i]->len;
+    }
     size_t len;
-    char *body = payload(env->cfg, op->sig, &op->items, rt_current_task(env->r)->request_id, &len);
+    char *body = exp_payload(env->cfg->service, op->sig, frags, lens, n,
+                             rt_current_task(env->r)->request_id, &len);
     exp_moved(env, &op->items, "in-flight");
-    net_request req = {paths[op->sig], body, len, op->attempt, ids, op->items.n, on_response, op};
+    net_request req = {paths[op->sig], body, len, op->attempt, ids, n, on_response, op};
     op->in_flight = true;
     net_fetch(env->net, env->r, &req);
     free(ids);

@@ -1,0 +1,89 @@
+/*
+ * A Cloudflare Queue between producers (isolates) and the ingest.
+ *
+ * A producer's send() hands the queue one message: telemetry items (ledger numbers and
+ * their OTLP JSON fragments). The trip to the queue draws send_latency; from its arrival
+ * the message is the queue's, whatever happens to the isolate that sent it. It becomes
+ * visible to the consumer delivery_delay after it arrived.
+ *
+ * One batched consumer, with Cloudflare's rule: visible messages wait in FIFO order, and a
+ * batch goes when batch_size of them are ready, or max_wait after the first of them became
+ * visible, with what is ready then. Each batch is one real OTLP/HTTP JSON POST through the
+ * simulated network (net_post_direct), its payload sent for no request; batches go
+ * concurrently, each on its own. A batch the ingest does not answer with a 2xx is retried
+ * after retry_delay, up to max_retries more times, then its items are lost (the refusal's
+ * cause, layer "queue"). A 2xx frees the batch: what the ingest recorded decides its items'
+ * fates, never the queue.
+ *
+ * Ledger layers: "queue-send" from send() to the arrival, then "queue" until a batch's
+ * answer. Everything is in virtual time; the only draws are send_latency's, from the rng
+ * given, and the network's own.
+ */
+#ifndef SIM_QUEUE_H
+#define SIM_QUEUE_H
+
+#include "dist.h"
+#include "engine.h"
+#include "exporters/exporter.h"
+#include "ledger.h"
+#include "net.h"
+#include "rng.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct queue_config {
+    uint32_t batch_size;       /* messages per batch at most, >= 1 (max_batch_size) */
+    int64_t max_wait_ns;       /* a partial batch goes this long after its first message
+                                  became visible (max_batch_timeout) */
+    int64_t delivery_delay_ns; /* visible this long after it reached the queue */
+    dist send_latency;         /* producer -> queue: the send() call's trip */
+    uint32_t max_retries;      /* a batch not accepted is retried this many times, then lost */
+    int64_t retry_delay_ns;    /* the wait before each retry */
+    sdk_signal sig;            /* the payload's OTLP signal */
+    const char *service;       /* resource service.name of the payloads (borrowed) */
+    const char *path; /* the ingest endpoint (borrowed); NULL: the signal's, e.g. /v1/logs */
+} queue_config;
+
+/* Cloudflare's defaults: batches of 10, 5 s, no delivery delay, 3 retries at once; logs. */
+queue_config queue_config_default(void);
+
+typedef struct queue queue;
+
+/* r draws send latencies; n carries the batches; l records moves and losses. NULL on OOM. */
+queue *queue_new(eng *e, rng *r, const queue_config *cfg, net *n, ledger *l);
+/* After the last event: a batch still in flight must not be answered after this. */
+void queue_free(queue *q);
+
+/*
+ * A producer sends one message at now_ns (>= eng_now) from isolate `isolate`: n items,
+ * ids[i] with its fragment frags[i] of lens[i] bytes (all copied). Each item moves to
+ * "queue-send" at now_ns and to "queue" when the message arrives. A message sent after
+ * queue_end is lost at once (stranded-at-end, "queue-send").
+ */
+void queue_send(queue *q, int64_t now_ns, uint64_t isolate, const uint64_t *ids,
+                const char *const *frags, const uint32_t *lens, size_t n);
+/* Handles EV_QUEUE_*; false for other types. */
+bool queue_handle(queue *q, const eng_event *ev);
+/*
+ * The run ends at t_ns: every item the queue holds - on its way in ("queue-send", on its
+ * sender's isolate), waiting for its delivery delay, ready, or in a batch waiting to retry
+ * ("queue") - is lost, stranded-at-end. A batch in flight is left to the network and the
+ * ingest; if its answer still comes and is not a 2xx, its items are lost for that refusal,
+ * without a retry. The queue's later events are ignored.
+ */
+void queue_end(queue *q, int64_t t_ns);
+
+typedef struct queue_stats {
+    uint64_t messages;              /* queue_send calls */
+    uint64_t batches;               /* batches formed */
+    uint64_t posts;                 /* POSTs made (first tries and retries) */
+    uint64_t retries;               /* of them, retries */
+    uint64_t items_delivered_acked; /* items in batches answered with a 2xx */
+    uint64_t items_dropped;         /* items the queue reported lost (refused, stranded) */
+} queue_stats;
+
+const queue_stats *queue_get_stats(const queue *q);
+
+#endif
