@@ -387,7 +387,9 @@ static const struct {
         {"late", "recorded, but only after the request that made it had ended (its response and "
                  "waitUntil work were over): it arrived, later than the code meant"},
         {"duplicated", "recorded more than once"},
-        {"misattributed", "recorded under another request's id"},
+        {"misattributed", "recorded as another request's: a span, metric or log carrying another "
+                          "request's id, or an entry of an isolate global in a payload sent for "
+                          "another request (mixed telemetry)"},
         {"lost", "never recorded: it left memory unsent, or was refused; the cause says why"},
 },
   causes[] = {
@@ -403,6 +405,9 @@ static const struct {
       {"network-error", "the POST carrying it failed on the network"},
       {"cpu-limit", "its request was killed over the CPU limit with it in memory"},
       {"subrequest-limit", "the POST carrying it was refused past the subrequest limit"},
+      {"overwritten-shared-state", "it was an entry of an isolate global that another request "
+                                   "replaced or cleared, that was unset when it was written, or "
+                                   "that a request took and never sent"},
       {"unexplained", "no layer reported it (a bug in the model: every run checks this is 0)"},
 };
 
@@ -830,10 +835,11 @@ static void sec_isolates(rpt *R)
 static void sec_stories(rpt *R)
 {
     FILE *o = R->out;
-    fputs("<section id=\"stories\"><h2>The first lost items</h2>\n", o);
+    fputs("<section id=\"stories\"><h2>The first lost and mixed items</h2>\n", o);
     for (size_t k = 0; k < R->n; k++) {
         const run *r = &R->runs[k];
-        if (!charted(r) || num_at(r->sum, "fates.lost") == 0)
+        if (!charted(r) ||
+            (num_at(r->sum, "fates.lost") == 0 && num_at(r->sum, "fates.misattributed") == 0))
             continue;
         char t[300];
         fputs("<div class=\"run\"><h3>", o);
@@ -849,7 +855,15 @@ static void sec_stories(rpt *R)
             esc(R, s->valuestring);
             fputs("</li>", o);
         }
-        fputs("</ol><p>Exposure: one eviction destroyed at most ", o);
+        fputs("</ol>", o);
+        if (num_at(r->sum, "metrics.mixed_items") > 0) {
+            fputs("<p>Mixed: ", o);
+            num(R, k, "metrics.mixed_items");
+            fputs(" entries of isolate globals reached the ingest in payloads sent for ", o);
+            num(R, k, "metrics.mixed_requests");
+            fputs(" other requests (each credited to the request that carried it).</p>", o);
+        }
+        fputs("<p>Exposure: one eviction destroyed at most ", o);
         num(R, k, "exposure.items");
         fputs(" items (", o);
         num(R, k, "exposure.bytes");

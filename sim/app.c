@@ -12,8 +12,9 @@
 #include <string.h>
 
 typedef struct entry {
-    uint64_t id;      /* the item id the telemetry layer gave it */
+    tel_entry *it;    /* the telemetry layer's item (NULL with the stand-in) */
     uint64_t creator; /* the request that created it */
+    uint32_t global;  /* held by a task: the global it was taken from */
 } entry;
 
 typedef struct entry_list {
@@ -21,10 +22,21 @@ typedef struct entry_list {
     size_t n, cap;
 } entry_list;
 
+struct app_iso;
+
+/* An accumulator's checkpoint timer: what its C callback drains. */
+typedef struct app_ckpt {
+    struct app *a;
+    struct app_iso *ai;
+    uint32_t global;
+} app_ckpt;
+
 /* One isolate global: unset (as after a take) or a list of entries. */
 typedef struct gvar {
     bool set;
     entry_list list;
+    uint64_t taken_by; /* the request that last took it (for the stories of later entries) */
+    app_ckpt *ckpt;    /* an accumulator's timer, once started */
 } gvar;
 
 typedef struct app_iso {
@@ -56,8 +68,9 @@ typedef struct app_task {
     fetch_state fetch; /* a fetch step in progress */
     int64_t fetch_latency_ns;
     rt_conn conn;
-    int64_t held;     /* bytes of OP_MEMORY held until the task ends */
-    entry_list local; /* entries read or taken from globals */
+    int64_t held;           /* bytes of OP_MEMORY held until the task ends */
+    entry_list local;       /* entries taken from globals */
+    const char *last_await; /* what the task last awaited (for stories) */
 } app_task;
 
 struct app {
@@ -197,6 +210,7 @@ static app_task *task_alloc(app *a, const app_block *b)
     t->f[0] = (frame){.b = b, .kind = FRAME_BLOCK};
     t->resume = b->n && b->steps[0].op == OP_AWAIT ? &b->steps[0] : NULL;
     t->local.n = 0;
+    t->last_await = NULL;
     t->fetch = FETCH_NONE;
     t->held = 0;
     return t;
@@ -237,8 +251,22 @@ static void h_discard(void *ud, rt *r, rt_task *t, rt_task_end why)
         trace_at(a, rt_now(r), t, "stranded", "run over");
     else if (a->trace && why == END_CPU_LIMIT)
         trace_at(a, rt_time(r), t, "terminated", "request over the CPU limit");
-    if (why != END_DONE)
+    if (at->local.n) {
+        /* Taken and never sent (nor put back): the take stole them from the global. */
+        char note[200];
+        snprintf(note, sizeof note, "request %llu took them and ended without sending them",
+                 (unsigned long long)t->request_id);
+        /* A task that simply ended stole them from their global (the story names it); one
+         * cut short lost them from its own hands. */
+        for (size_t i = 0; i < at->local.n; i++)
+            a->tel->entry_lost(a->tel_ud, r, at->local.e[i].it,
+                               why == END_DONE ? TEL_LOST_OVERWRITTEN : TEL_LOST_TASK, (int)why,
+                               why == END_DONE ? a->prog->globals[at->local.e[i].global]
+                                               : TEL_HOLDER_TASK,
+                               why == END_DONE ? note : NULL);
         a->stats.global_entries_lost += at->local.n;
+        at->local.n = 0;
+    }
     /* What the task held goes with it (an evicted isolate's memory is gone anyway). */
     if (at->fetch == FETCH_OPEN)
         rt_conn_release(r, at->conn);
@@ -265,8 +293,13 @@ static void h_isolate_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause
     app *a = ud;
     app_iso *ai = iso->app;
     for (uint32_t i = 0; ai && i < a->prog->nglobals; i++) {
-        a->stats.global_entries_lost += ai->g[i].list.n;
-        free(ai->g[i].list.e);
+        gvar *g = &ai->g[i];
+        for (size_t k = 0; k < g->list.n; k++)
+            a->tel->entry_lost(a->tel_ud, r, g->list.e[k].it, TEL_LOST_ISOLATE, (int)cause,
+                               a->prog->globals[i], NULL);
+        a->stats.global_entries_lost += g->list.n;
+        free(g->list.e);
+        free(g->ckpt); /* its timer died with the isolate */
     }
     if (ai) {
         free(ai->g);
@@ -296,49 +329,175 @@ static void resume(void *ud, rt *r, rt_task_ref ref)
     rt_resume(r, ref);
 }
 
-static void global_op(app *a, rt *r, app_task *at, const app_step *s)
+/* The entries of `g` are lost at once: its value was replaced or cleared by request `me`. */
+static void lose_all(app *a, rt *r, gvar *g, const char *name, const char *note)
+{
+    for (size_t i = 0; i < g->list.n; i++)
+        a->tel->entry_lost(a->tel_ud, r, g->list.e[i].it, TEL_LOST_OVERWRITTEN, 0, name, note);
+    a->stats.global_entries_lost += g->list.n;
+    g->list.n = 0;
+}
+
+/* "request 44 replaced FLAG_LOG after its await req.bytes" */
+static void act_note(char *out, size_t len, const app_task *at, uint64_t me, const char *verb,
+                     const char *name)
+{
+    int n = snprintf(out, len, "request %llu %s %s", (unsigned long long)me, verb, name);
+    if (at->last_await && n > 0 && (size_t)n < len)
+        snprintf(out + n, len - (size_t)n, " after its await %s", at->last_await);
+}
+
+static void checkpoint_fire(void *ud, rt *r);
+
+/* An accumulator drains into one queue message (nothing when it is empty). */
+static void checkpoint(app *a, rt *r, gvar *g)
+{
+    if (!g->list.n)
+        return;
+    tel_entry **e = malloc(g->list.n * sizeof *e);
+    if (!e)
+        abort();
+    for (size_t i = 0; i < g->list.n; i++)
+        e[i] = g->list.e[i].it;
+    if (a->tel->entry_enqueue(a->tel_ud, r, e, g->list.n)) {
+        a->stats.checkpoints++;
+        g->list.n = 0;
+    }
+    free(e);
+}
+
+static void checkpoint_fire(void *ud, rt *r)
+{
+    app_ckpt *c = ud;
+    checkpoint(c->a, r, &c->ai->g[c->global]);
+}
+
+static void put_entry(app *a, rt *r, gvar *g, uint32_t gi, entry e)
+{
+    list_push(&g->list, e);
+    a->tel->entry_moved(a->tel_ud, r, e.it, a->prog->globals[gi]);
+}
+
+/* Moves the task's entries taken from global `gi` into `to` (a list), keeping the rest. */
+static void take_local(app_task *at, uint32_t gi, entry_list *to)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < at->local.n; i++) {
+        if (at->local.e[i].global == gi)
+            list_push(to, at->local.e[i]);
+        else
+            at->local.e[keep++] = at->local.e[i];
+    }
+    at->local.n = keep;
+}
+
+/* Runs a global step; false when the task must yield (a send still in progress). */
+static bool global_op(app *a, rt *r, app_task *at, const app_step *s)
 {
     app_iso *ai = rt_current_isolate(r)->app;
-    gvar *g = &ai->g[s->global];
+    uint32_t gi = s->global;
+    gvar *g = &ai->g[gi];
+    const char *name = a->prog->globals[gi];
+    const app_accumulator *acc = a->prog->accumulators ? &a->prog->accumulators[gi] : NULL;
+    bool accumulator = acc && acc->on;
     uint64_t me = rt_current_task(r)->request_id;
+    char note[200];
     switch (s->gop) {
     case GLOBAL_SET: /* a fresh value: whatever the old one held is gone */
-        a->stats.global_entries_lost += g->list.n;
-        g->list.n = 0;
+        act_note(note, sizeof note, at, me, "replaced", name);
+        lose_all(a, r, g, name, note);
         g->set = true;
         break;
     case GLOBAL_APPEND: {
-        uint64_t id = a->tel->entry(a->tel_ud, r, a->prog->globals[s->global]);
+        entry e = {a->tel->entry_new(a->tel_ud, r, name, s->flag, s->flag_variant), me, gi};
         a->stats.global_entries++;
-        if (g->set)
-            list_push(&g->list, (entry){id, me});
-        else
-            a->stats.global_entries_lost++; /* appending to an unset global: dropped */
+        if (!g->set && (s->on_unset_fresh || accumulator))
+            g->set = true; /* get_or_insert_with(Default::default) */
+        if (!g->set) {     /* `if let Some(log) = FLAG_LOG.borrow_mut().as_mut()`: dropped */
+            if (g->taken_by)
+                snprintf(note, sizeof note, "%s was unset (request %llu had taken it)", name,
+                         (unsigned long long)g->taken_by);
+            else
+                snprintf(note, sizeof note, "%s was unset", name);
+            a->tel->entry_lost(a->tel_ud, r, e.it, TEL_LOST_OVERWRITTEN, 0, name, note);
+            a->stats.global_entries_lost++;
+            break;
+        }
+        list_push(&g->list, e); /* its creation put it there: no move */
+        if (accumulator && acc->every_ns > 0 && !g->ckpt) {
+            g->ckpt = malloc(sizeof *g->ckpt);
+            if (!g->ckpt)
+                abort();
+            *g->ckpt = (app_ckpt){a, ai, gi};
+            rt_set_timer_fn(r, acc->every_ns, acc->every_ns, checkpoint_fire, g->ckpt);
+        }
+        if (accumulator && acc->max_entries && g->list.n >= acc->max_entries)
+            checkpoint(a, r, g);
         break;
     }
     case GLOBAL_READ:
-    case GLOBAL_TAKE:
-        for (size_t i = 0; i < g->list.n; i++) {
+        for (size_t i = 0; i < g->list.n; i++)
             if (g->list.e[i].creator != me)
                 a->stats.global_entries_mixed++;
-            list_push(&at->local, g->list.e[i]);
+        break;
+    case GLOBAL_TAKE:
+        for (size_t i = 0; i < g->list.n; i++) {
+            entry e = g->list.e[i];
+            if (e.creator != me)
+                a->stats.global_entries_mixed++;
+            e.global = gi;
+            list_push(&at->local, e);
+            a->tel->entry_moved(a->tel_ud, r, e.it, TEL_HOLDER_TASK);
         }
-        if (s->gop == GLOBAL_TAKE) {
-            g->list.n = 0;
-            g->set = false;
-        }
+        g->list.n = 0;
+        g->set = false;
+        g->taken_by = me;
         break;
     case GLOBAL_CLEAR:
-        a->stats.global_entries_lost += g->list.n;
-        g->list.n = 0;
+        act_note(note, sizeof note, at, me, "cleared", name);
+        lose_all(a, r, g, name, note);
+        break;
+    case GLOBAL_PUT_BACK: {
+        entry_list mine = {0};
+        take_local(at, gi, &mine);
+        g->set = true;
+        for (size_t i = 0; i < mine.n; i++)
+            put_entry(a, r, g, gi, mine.e[i]);
+        free(mine.e);
         break;
     }
+    case GLOBAL_CHECKPOINT:
+        checkpoint(a, r, g);
+        break;
+    case GLOBAL_SEND: {
+        entry_list mine = {0};
+        take_local(at, gi, &mine);
+        if (!mine.n)
+            break;
+        tel_entry **e = malloc(mine.n * sizeof *e);
+        if (!e)
+            abort();
+        for (size_t i = 0; i < mine.n; i++)
+            e[i] = mine.e[i].it;
+        tel_cont k = {resume, a, rt_current_ref(r)};
+        bool sync = a->tel->entry_send(a->tel_ud, r, e, mine.n, k);
+        free(e);
+        free(mine.e);
+        if (!sync) {
+            rt_suspend(r);
+            return false;
+        }
+        break;
+    }
+    }
+    return true;
 }
 
 /* A fetch step: the subrequest's limits first, then the await. False: the task yields. */
 static bool fetch_step(app *a, rt *r, app_task *at, const app_step *s)
 {
     a->stats.fetches++;
+    at->last_await = s->name;
     switch (rt_subrequest_task(r, &at->conn)) {
     case RT_SUB_REFUSED:
         a->stats.fetches_refused++;
@@ -399,7 +558,8 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
         const app_step *s = &f->b->steps[f->pc++];
         a->stats.steps++;
         if (a->trace) {
-            static const char *const gops[] = {"set", "append", "read", "take", "clear"};
+            static const char *const gops[] = {"set",   "append", "read",     "take",
+                                               "clear", "send",   "put_back", "checkpoint"};
             char name[160];
             if (s->op == OP_GLOBAL)
                 snprintf(name, sizeof name, "%s %s", s->name, gops[s->gop]);
@@ -436,6 +596,7 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
         }
         case OP_AWAIT:
             a->stats.awaits++;
+            at->last_await = s->name;
             at->resume = s->next_await;
             rt_await(r, dist_draw(&s->d, a->rand));
             return;
@@ -464,14 +625,21 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             STOP_IF_OVER_MEMORY();
             break;
         case OP_GLOBAL:
-            global_op(a, r, at, s);
+            if (!global_op(a, r, at, s))
+                return;
             STOP_IF_OVER_MEMORY();
             break;
         case OP_RESPOND:
             rt_respond(r, s->status);
             break;
-        case OP_WAIT_UNTIL:
-            rt_wait_until(r, task_alloc(a, &s->body));
+        case OP_WAIT_UNTIL: {
+            /* ctx.waitUntil(async () => send(log)): the closure captures what the task
+             * took, so the entries go with the new task. */
+            app_task *wu = task_alloc(a, &s->body);
+            for (size_t i = 0; i < at->local.n; i++)
+                list_push(&wu->local, at->local.e[i]);
+            at->local.n = 0;
+            rt_wait_until(r, wu);
             /* The work it ran inline may have taken the request over the CPU limit, or
              * paused (and this task with it). */
             if (rt_terminated(r) || rt_pausing(r)) {
@@ -479,6 +647,7 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
                 return;
             }
             break;
+        }
         case OP_SET_TIMEOUT:
             rt_set_timer(r, dist_draw(&s->d, a->rand), 0, &s->body);
             break;
@@ -515,6 +684,7 @@ static __attribute__((hot)) void h_run(void *ud, rt *r, rt_task *t) /* hot: see 
     if (s && !a->trace) {
         at->f[at->depth - 1].pc++;
         at->resume = s->next_await;
+        at->last_await = s->name;
         a->stats.steps++;
         a->stats.awaits++;
         rt_await(r, dist_draw(&s->d, a->rand));

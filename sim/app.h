@@ -41,7 +41,39 @@ typedef enum {
     OP_MEMORY, /* the program holds bytes: for the rest of the task, or the isolate's life */
 } app_op;
 
-typedef enum { GLOBAL_SET, GLOBAL_APPEND, GLOBAL_READ, GLOBAL_TAKE, GLOBAL_CLEAR } app_global_op;
+/*
+ * Operations on an isolate global (a thread_local RefCell<Option<Vec<Entry>>>, or an
+ * accumulator). Entries are telemetry items (telemetry.h: envelope-attributed):
+ *   set      a fresh empty value; what the old one held is lost (overwritten-shared-state)
+ *   append   a new entry of this request; into an unset global it is dropped, or starts a
+ *            fresh value (on_unset)
+ *   read     the task looks at the entries (the global keeps them; nothing moves)
+ *   take     the entries move into the task and the global is unset
+ *   clear    the entries are lost (overwritten-shared-state)
+ *   send     the entries the task took from this global go out through the telemetry path
+ *   put_back the entries the task took go back into the global (set again if unset)
+ *   checkpoint  the global's entries go to the queue as one message (an accumulator drains)
+ * Entries a task took and still holds when it ends are lost (overwritten-shared-state).
+ */
+typedef enum {
+    GLOBAL_SET,
+    GLOBAL_APPEND,
+    GLOBAL_READ,
+    GLOBAL_TAKE,
+    GLOBAL_CLEAR,
+    GLOBAL_SEND,
+    GLOBAL_PUT_BACK,
+    GLOBAL_CHECKPOINT,
+} app_global_op;
+
+/* A global that is an isolate-wide accumulator (the pre-#400 LazyLock ResolveLogger): never
+ * unset, drained by a checkpoint every `every_ns` (an isolate timer, from its first entry;
+ * 0: none) and as soon as it holds `max_entries` (0: no bound). */
+typedef struct app_accumulator {
+    bool on;
+    int64_t every_ns;
+    uint32_t max_entries;
+} app_accumulator;
 
 typedef struct app_step app_step;
 
@@ -62,8 +94,10 @@ struct app_step {
     int64_t bytes;    /* OP_MEMORY */
     bool for_isolate; /* OP_MEMORY: held until the isolate dies (else until the task ends) */
     app_global_op gop;
-    tel_call call;  /* OP_CALL */
-    app_block body; /* span, repeat, wait_until, timer bodies */
+    bool on_unset_fresh;             /* GLOBAL_APPEND into an unset global: a fresh value */
+    const char *flag, *flag_variant; /* GLOBAL_APPEND: the resolve the entry records */
+    tel_call call;                   /* OP_CALL */
+    app_block body;                  /* span, repeat, wait_until, timer bodies */
     /* The next step of this block if it is an await, else NULL: what a task resumes into
      * after this step's await, known without reading the block (see h_run). */
     const app_step *next_await;
@@ -79,7 +113,8 @@ typedef struct app_route {
 typedef struct app_program {
     app_route *routes; /* at least one */
     uint32_t nroutes;
-    const char **globals; /* names, indexed by app_step.global */
+    const char **globals;          /* names, indexed by app_step.global */
+    app_accumulator *accumulators; /* nglobals of them, or NULL: none is one */
     uint32_t nglobals;
     uint32_t nonce; /* OP_ONCE steps */
 } app_program;
@@ -90,6 +125,7 @@ typedef struct app_stats {
     uint64_t global_entries;       /* entries appended to globals */
     uint64_t global_entries_mixed; /* read or taken by a request other than their creator */
     uint64_t global_entries_lost;  /* overwritten, cleared, or died with their isolate */
+    uint64_t checkpoints;          /* accumulator drains that sent a message */
     uint64_t fetches;
     uint64_t fetches_refused; /* past the subrequest limit (the program goes on, as if it caught) */
 } app_stats;

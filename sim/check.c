@@ -6,15 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char check_names[] =
-    "flush_lands_within_request|low_volume_no_loss|no_private_access|batching_migration";
+const char check_names[] = "flush_lands_within_request|low_volume_no_loss|no_private_access|"
+                           "batching_migration|no_mixing|no_loss";
 
-static const char *const names[] = {"flush_lands_within_request", "low_volume_no_loss",
-                                    "no_private_access", "batching_migration"};
+static const char *const names[] = {
+    "flush_lands_within_request", "low_volume_no_loss", "no_private_access",
+    "batching_migration",         "no_mixing",          "no_loss"};
+_Static_assert(sizeof names / sizeof names[0] == CHECK_METRIC, "a name per named check");
 
 int check_find(const char *name)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < CHECK_METRIC; i++)
         if (strcmp(names[i], name) == 0)
             return i;
     return -1;
@@ -81,6 +83,11 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
         {"exposure_bytes", (double)r->exposure_bytes, false},
         {"private_accesses", (double)r->private_accesses, false},
         {"requests", (double)r->requests, false},
+        {"entries", (double)r->entries, false},
+        {"mixed_items", (double)r->mixed_items, false},
+        {"mixed_requests", (double)r->mixed_requests, false},
+        {"mixed_request_ratio", r->requests ? (double)r->mixed_requests / (double)r->requests : 0,
+         r->requests == 0},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         if (strcmp(t[i].name, name) == 0) {
@@ -98,7 +105,8 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
         "items, delivered, late, duplicated, misattributed, lost, loss_ratio, lost.<cause>, "
         "duplicates, posts, posts_per_item, items_per_post, delivery_delay_p50_ms, "
         "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, exposure_items, "
-        "exposure_bytes, private_accesses, requests, evicted.<isolate cause>, "
+        "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
+        "mixed_request_ratio, evicted.<isolate cause>, "
         "lost_when_evicted.<isolate cause> (isolate causes: idle, lifetime, deploy, memory, "
         "killed)";
     snprintf(list, listlen, "%s", known);
@@ -125,7 +133,11 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
                                         "exposure_items",
                                         "exposure_bytes",
                                         "private_accesses",
-                                        "requests"};
+                                        "requests",
+                                        "entries",
+                                        "mixed_items",
+                                        "mixed_requests",
+                                        "mixed_request_ratio"};
     char name[64];
     size_t n = 0;
 #define EMIT(nm)                                                                                   \
@@ -248,6 +260,22 @@ check_result check_eval(const expect_item *e, const ledger_report *r, const chec
                         (double)r->fate[FATE_LOST],
                         "strategy propagate, batch_items > 1, lost == 0", d);
     }
+    case CHECK_NO_MIXING:
+        /* Every item credited to its own request: spans, metrics and logs by their
+         * request id, entries of globals by the payload that carried them. */
+        snprintf(d, sizeof d,
+                 "%llu items credited to another request (%llu of %llu entries of globals, in "
+                 "payloads sent for %llu requests)",
+                 (unsigned long long)r->fate[FATE_MISATTRIBUTED],
+                 (unsigned long long)r->mixed_items, (unsigned long long)r->entries,
+                 (unsigned long long)r->mixed_requests);
+        return conclude(e, r->fate[FATE_MISATTRIBUTED] == 0, r->items == 0,
+                        (double)r->fate[FATE_MISATTRIBUTED], "misattributed == 0", d);
+    case CHECK_NO_LOSS:
+        snprintf(d, sizeof d, "%llu of %llu items lost", (unsigned long long)r->fate[FATE_LOST],
+                 (unsigned long long)r->items);
+        return conclude(e, r->fate[FATE_LOST] == 0, r->items == 0, (double)r->fate[FATE_LOST],
+                        "lost == 0", d);
     case CHECK_METRIC: {
         metric m;
         if (!metric_value(e->metric, r, &m)) {

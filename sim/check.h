@@ -21,6 +21,8 @@ typedef enum {
     CHECK_LOW_VOLUME_NO_LOSS,
     CHECK_NO_PRIVATE_ACCESS,
     CHECK_BATCHING_MIGRATION,
+    CHECK_NO_MIXING, /* no item credited to another request (the second seed) */
+    CHECK_NO_LOSS,   /* no item lost */
     CHECK_METRIC,
 } check_kind;
 
@@ -35,7 +37,7 @@ typedef struct expect_item {
     const char *why;
 } expect_item;
 
-/* "flush_lands_within_request|low_volume_no_loss|no_private_access|batching_migration" */
+/* "flush_lands_within_request|...|no_mixing|no_loss" */
 extern const char check_names[];
 /* -1 when unknown. */
 int check_find(const char *name);

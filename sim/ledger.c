@@ -60,7 +60,7 @@ static const char schema[] =
     "CREATE INDEX items_item_id ON items(item_id);"
     "CREATE TABLE moves (item INTEGER NOT NULL, time_ns INTEGER, layer TEXT);"
     "CREATE TABLE drops (item INTEGER NOT NULL, time_ns INTEGER, cause TEXT, layer TEXT,"
-    " isolate INTEGER);"
+    " isolate INTEGER, note TEXT);"
     "CREATE INDEX drops_item ON drops(item);"
     "CREATE TABLE attempts (id INTEGER PRIMARY KEY, time_ns INTEGER, path TEXT, attempt INTEGER,"
     " request INTEGER, isolate INTEGER, bytes INTEGER, items INTEGER, status INTEGER,"
@@ -95,7 +95,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ITEM] = "INSERT INTO items (id, item_id, kind, name, request, isolate, created_ns, bytes)"
                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [S_MOVE] = "INSERT INTO moves VALUES (?, ?, ?)",
-    [S_DROP] = "INSERT INTO drops VALUES (?, ?, ?, ?, ?)",
+    [S_DROP] = "INSERT INTO drops VALUES (?, ?, ?, ?, ?, ?)",
     [S_ATTEMPT] =
         "INSERT INTO attempts (id, time_ns, path, attempt, request, isolate, bytes, items,"
         " sent_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -288,8 +288,14 @@ void ledger_move(ledger *l, uint64_t item, int64_t time_ns, const char *layer)
 void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, const char *layer,
                  uint64_t isolate)
 {
-    run(l, S_DROP, "iitti", (int64_t)item, time_ns, ledger_cause_name(cause), layer,
-        (int64_t)isolate);
+    ledger_drop_note(l, item, time_ns, cause, layer, isolate, NULL);
+}
+
+void ledger_drop_note(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause,
+                      const char *layer, uint64_t isolate, const char *note)
+{
+    run(l, S_DROP, "iittit", (int64_t)item, time_ns, ledger_cause_name(cause), layer,
+        (int64_t)isolate, note);
 }
 
 uint64_t ledger_attempt(ledger *l, int64_t time_ns, int64_t sent_ns, const char *path,
@@ -402,9 +408,9 @@ void ledger_call_time(ledger *l, uint64_t request, bool before_response, int64_t
 
 /* This run's ingest rows: all of them in a fresh ingest, else those its requests carried. */
 static const char mine_all[] =
-    "SELECT item_id, accepted, reason, time_ns, request_id FROM ing.items";
+    "SELECT item_id, accepted, reason, time_ns, request_id, sent_for FROM ing.items";
 static const char mine_run[] =
-    "SELECT i.item_id, i.accepted, i.reason, i.time_ns, i.request_id FROM ing.items i"
+    "SELECT i.item_id, i.accepted, i.reason, i.time_ns, i.request_id, i.sent_for FROM ing.items i"
     " JOIN ing.requests q ON q.id = i.request WHERE q.run = @run";
 
 /*
@@ -421,12 +427,20 @@ static const char fates_sql[] =
     " got AS (SELECT l.id AS item, SUM(m.accepted = 1) AS copies,"
     "  MIN(CASE WHEN m.accepted = 1 THEN m.time_ns END) AS first_ns,"
     "  MIN(CASE WHEN m.accepted = 0 THEN m.reason END) AS reason,"
-    "  SUM(m.accepted = 1 AND m.request_id IS NOT ('r' || l.request)) AS mis"
+    /* Whom a copy was credited to: an entry of a global (kind 'entry') to the request its
+     * payload was sent for (envelope attribution; a payload sent for no request, a queue's
+     * batch, credits each entry to its origin), any other item to its own request id. */
+    "  SUM(m.accepted = 1 AND CASE WHEN l.kind = 'entry'"
+    "   THEN m.sent_for IS NOT NULL AND m.sent_for IS NOT ('r' || l.request)"
+    "   ELSE m.request_id IS NOT ('r' || l.request) END) AS mis,"
+    "  MIN(CASE WHEN m.accepted = 1 AND l.kind = 'entry' AND m.sent_for IS NOT ('r' || l.request)"
+    "   THEN m.sent_for WHEN m.accepted = 1 AND l.kind != 'entry'"
+    "   AND m.request_id IS NOT ('r' || l.request) THEN m.request_id END) AS credited"
     /* Ledger items by rowid from the id's digits (checked against the whole id): */
     /* a scan of the ingest rows, no text index lookups. */
     "  FROM mine m CROSS JOIN items l ON l.id = CAST(substr(m.item_id, 2) AS INTEGER)"
     "   AND l.item_id = m.item_id GROUP BY l.id),"
-    " lastdrop AS (SELECT d.item, d.cause, d.layer, d.isolate, d.time_ns FROM drops d"
+    " lastdrop AS (SELECT d.item, d.cause, d.layer, d.isolate, d.time_ns, d.note FROM drops d"
     "  WHERE d.rowid = (SELECT MAX(rowid) FROM drops WHERE item = d.item))"
     " SELECT l.id AS item, l.item_id, l.kind, l.name, l.request, l.isolate, l.created_ns, l.bytes,"
     "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN 'lost'"
@@ -439,7 +453,9 @@ static const char fates_sql[] =
     "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN d.layer END AS layer,"
     "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN d.isolate END AS died_on,"
     "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN d.time_ns END AS died_ns,"
-    "  CASE WHEN g.copies > 0 THEN g.first_ns END AS first_ns, COALESCE(g.copies, 0) AS copies"
+    "  CASE WHEN g.copies > 0 THEN g.first_ns END AS first_ns, COALESCE(g.copies, 0) AS copies,"
+    "  CASE WHEN g.mis > 0 THEN g.credited END AS credited_to,"
+    "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN d.note END AS note"
     " FROM items l LEFT JOIN got g ON g.item = l.id"
     "  LEFT JOIN requests q ON q.id = l.request"
     "  LEFT JOIN lastdrop d ON d.item = l.id"
@@ -602,14 +618,25 @@ static uint64_t ingest_hash(sqlite3 *db, const char *run_id)
     return h;
 }
 
+static void clock_text(char *out, size_t len, int64_t t)
+{
+    int64_t sec = t / 1000000000;
+    snprintf(out, len, "%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%03" PRId64, sec / 3600,
+             (sec / 60) % 60, sec % 60, (t / 1000000) % 1000);
+}
+
 static void stories(sqlite3 *db, ledger_report *out)
 {
-    /* The first lost item of each (cause, layer), then more of the biggest cause. */
+    /* The first lost item of each (cause, layer), then the first mixed entry. */
     static const char sql[] =
-        "SELECT f.kind, f.name, f.item_id, f.request, f.cause, f.layer, f.died_on, f.died_ns,"
-        " i.cause FROM fates f LEFT JOIN isolates i ON i.id = f.died_on WHERE f.fate = 'lost'"
+        "SELECT * FROM (SELECT f.kind, f.name, f.item_id, f.request, f.cause, f.layer, f.died_on,"
+        " f.died_ns, i.cause, f.note, f.created_ns, f.credited_to, f.item FROM fates f"
+        " LEFT JOIN isolates i ON i.id = f.died_on WHERE f.fate = 'lost'"
         " AND f.item IN (SELECT MIN(item) FROM fates WHERE fate = 'lost' GROUP BY cause, layer)"
-        " ORDER BY f.item LIMIT 5";
+        " ORDER BY f.item LIMIT 4)"
+        " UNION ALL SELECT * FROM (SELECT kind, name, item_id, request, NULL, NULL, NULL, NULL,"
+        " NULL, NULL, created_ns, credited_to, item FROM fates WHERE fate = 'misattributed'"
+        " ORDER BY item LIMIT 1)";
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
         return;
@@ -623,18 +650,26 @@ static void stories(sqlite3 *db, ledger_report *out)
         int64_t iso = sqlite3_column_int64(s, 6);
         int64_t t = sqlite3_column_int64(s, 7);
         const char *why = (const char *)sqlite3_column_text(s, 8);
-        int64_t sec = t / 1000000000;
-        char when[48];
-        snprintf(when, sizeof when, "%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%03" PRId64,
-                 sec / 3600, (sec / 60) % 60, sec % 60, (t / 1000000) % 1000);
+        const char *note = (const char *)sqlite3_column_text(s, 9);
+        const char *credited = (const char *)sqlite3_column_text(s, 11);
+        char when[48], made[48];
+        clock_text(when, sizeof when, t);
+        clock_text(made, sizeof made, sqlite3_column_int64(s, 10));
         char *o = out->stories[out->nstories++].text;
         size_t ol = sizeof out->stories[0].text;
         char what[96];
         snprintf(what, sizeof what, "%s \"%s\" (%s) of request %" PRId64, kind ? kind : "item",
                  name ? name : "", id ? id : "?", req);
-        if (cause &&
-            (strcmp(cause, "evicted-in-buffer") == 0 || strcmp(cause, "dropped-in-backoff") == 0 ||
-             strcmp(cause, "stranded-at-end") == 0)) {
+        if (!cause && credited) { /* a mixed item */
+            snprintf(o, ol, "%s, made at %s, reached the ingest credited to request %s%s", what,
+                     made, credited[0] == 'r' ? credited + 1 : credited,
+                     kind && strcmp(kind, "entry") == 0 ? " (in the payload sent for it)" : "");
+        } else if (cause && strcmp(cause, "overwritten-shared-state") == 0) {
+            snprintf(o, ol, "%s was written to %s at %s; %s at %s; the entry was never sent", what,
+                     layer ? layer : "?", made, note ? note : "it was overwritten", when);
+        } else if (cause && (strcmp(cause, "evicted-in-buffer") == 0 ||
+                             strcmp(cause, "dropped-in-backoff") == 0 ||
+                             strcmp(cause, "stranded-at-end") == 0)) {
             if (strcmp(cause, "dropped-in-backoff") == 0)
                 snprintf(o, ol,
                          "%s was held in the %s buffer by a backoff after a 403 when "
@@ -1384,6 +1419,15 @@ sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledg
         " OR q.ended_ns IS NULL OR f.first_ns > q.ended_ns))",
         0);
     out->ingest_hash = ingest_hash(db, run_id);
+    out->entries = (uint64_t)q_int(db, "SELECT COUNT(*) FROM fates WHERE kind = 'entry'", 0);
+    if (out->fate[FATE_MISATTRIBUTED]) {
+        out->mixed_items = (uint64_t)q_int(
+            db, "SELECT COUNT(*) FROM fates WHERE kind = 'entry' AND fate = 'misattributed'", 0);
+        out->mixed_requests = (uint64_t)q_int(db,
+                                              "SELECT COUNT(DISTINCT credited_to) FROM fates"
+                                              " WHERE kind = 'entry' AND fate = 'misattributed'",
+                                              0);
+    }
     stories(db, out);
     sqlite3_exec(db, "DETACH DATABASE ing", NULL, NULL, NULL);
     /* The report's aggregates, from the ledger and fates alone. */

@@ -10,7 +10,9 @@
  * After the run, ledger_finish() attaches the ingest's database and decides
  * each item's fate by SQL over the ledger joined with what the ingest
  * recorded (the table `fates` in ledger.db). Received items are, in this
- * precedence, misattributed (a copy arrived carrying another request's id),
+ * precedence, misattributed (a copy was credited to another request: a span, metric or
+ * log carrying another request's id, or an entry of an isolate global - envelope-attributed,
+ * credited to the request its payload was sent for - in another request's payload),
  * duplicated (more than one copy), late (first copy after its request's
  * response and waitUntil work ended) or delivered; items the ingest never
  * accepted are lost, and the ledger's drop records explain why and where.
@@ -56,6 +58,7 @@ typedef enum {
     XX(NETWORK_ERROR, "network-error")                                                             \
     XX(CPU_LIMIT, "cpu-limit")                                                                     \
     XX(SUBREQUEST_LIMIT, "subrequest-limit")                                                       \
+    XX(OVERWRITTEN_SHARED_STATE, "overwritten-shared-state")                                       \
     XX(UNEXPLAINED, "unexplained")
 
 typedef enum {
@@ -93,6 +96,10 @@ void ledger_move(ledger *l, uint64_t item, int64_t time_ns, const char *layer);
 /* The item left memory unsent, for this cause, from this layer. */
 void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, const char *layer,
                  uint64_t isolate);
+/* The same with what happened in words, for the item's story ("request 44 replaced FLAG_LOG
+ * after its await req.bytes"; NULL: none). */
+void ledger_drop_note(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause,
+                      const char *layer, uint64_t isolate, const char *note);
 
 /* An HTTP attempt (time_ns: when the request reached the ingest; sent_ns: when it left its
  * isolate, holding a connection) and the items it carried. */
@@ -163,6 +170,10 @@ typedef struct ledger_report {
         flush_requests_late; /* requests flushing in waitUntil; not landed in time */
     uint64_t low_volume_items, low_volume_lost; /* items on isolates that served 1-10 requests */
     uint64_t ingest_hash; /* of the ingest rows, excluding ports, dates, wall times, gzip sizes */
+    /* Entries of isolate globals (kind 'entry', envelope-attributed): how many, how many
+     * reached the ingest in a payload sent for another request (mixed), and the requests
+     * such payloads were sent for. */
+    uint64_t entries, mixed_items, mixed_requests;
     ledger_story stories[LEDGER_STORIES];
     int nstories;
     ledger_funnel funnel;

@@ -23,6 +23,7 @@ typedef enum {
     RNG_IDS = 6,       /* trace and span ids */
     RNG_EXPORTER = 7,  /* exporters' own draws (retry backoff) */
     RNG_PLACEMENT = 8, /* each arrival's colo, route and key (not its time) */
+    RNG_QUEUE = 9,     /* a queue's send latencies */
 } rng_stream;
 
 void rng_seed(rng *r, uint64_t seed, uint64_t stream);

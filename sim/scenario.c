@@ -114,6 +114,17 @@ static const sk_key keys[] = {
     {"app.routes[].name", SK_STRING, 1, 0, NULL, NULL, "e.g. \"GET /api\"", SK_REQUIRED},
     {"app.routes[].weight", SK_NUMBER, 1e-9, 1e9, "1", NULL, "its share of the arrivals", 0},
     {"app.routes[].handler", SK_STEPS, 1, 1e6, NULL, NULL, "the route's steps", SK_REQUIRED},
+    {"app.accumulators", SK_ARRAY, 0, 1000, "[]", NULL,
+     "globals that are isolate-wide accumulators (the pre-#400 ResolveLogger): never unset, "
+     "drained by checkpoints into queue messages", 0},
+    {"app.accumulators[]", SK_OBJECT, 0, 0, NULL, NULL, "one accumulator", 0},
+    {"app.accumulators[].name", SK_STRING, 1, 0, NULL, NULL,
+     "the global's name (as the steps name it)", SK_REQUIRED},
+    {"app.accumulators[].checkpoint_every_s", SK_NUMBER, 0, 1e6, "0", NULL,
+     "a checkpoint runs this often (an isolate timer from the first entry: it freezes while the "
+     "isolate is idle); 0: never on a timer", 0},
+    {"app.accumulators[].checkpoint_entries", SK_INT, 0, 1e9, "0", NULL,
+     "a checkpoint runs as soon as it holds this many entries; 0: no bound", 0},
 
     {"variant", SK_STRING, 1, 0, "\"baseline\"", NULL,
      "the name of the run this file describes (its variants are named in `variants`)", 0},
@@ -175,19 +186,41 @@ static const sk_key keys[] = {
     {"faults.kill_isolates_per_hour", SK_NUMBER, 0, 3.6e6, "0", NULL,
      "isolates killed at random (a Poisson process; the victim uniform among live isolates)", 0},
 
+    {"queue", SK_OBJECT, 0, 0, NULL, NULL,
+     "a Cloudflare Queue that checkpoints send to; its batched consumer POSTs each batch to the "
+     "ingest (as OTLP logs sent for no request)", 0},
+    {"queue.batch_size", SK_INT, 1, 100, "10", NULL,
+     "messages per consumer batch at most (max_batch_size; Cloudflare: default 10, at most 100)",
+     0},
+    {"queue.max_wait_s", SK_NUMBER, 0, 60, "5", NULL,
+     "a partial batch is delivered this long after its first message became available "
+     "(max_batch_timeout; Cloudflare: default 5, at most 60)", 0},
+    {"queue.delivery_delay_s", SK_NUMBER, 0, 43200, "0", NULL,
+     "a message becomes available this long after it was sent (delivery_delay; Cloudflare: at "
+     "most 12 h)", 0},
+    {"queue.send_latency", SK_DIST, 0, 0, "{\"fixed_ms\": 5}", NULL,
+     "how long send() takes to reach the queue", 0},
+    {"queue.retries", SK_INT, 0, 100, "3", NULL,
+     "a batch the ingest did not accept is retried this many times, then its items are lost "
+     "(max_retries; Cloudflare: default 3)", 0},
+    {"queue.retry_delay_s", SK_NUMBER, 0, 43200, "0", NULL,
+     "wait before a retry (retry_delay)", 0},
     {"waf", SK_LATER, 0, 0, NULL, NULL, "WAF rules in front of the ingest", 0},
     {"pipeline", SK_LATER, 0, 0, NULL, NULL, "the multi-hop ingest pipeline", 0},
 
     {"expect", SK_ARRAY, 0, 1000, "[]", NULL, "acceptance checks (needs an exporter)", 0},
     {"expect[]", SK_OBJECT, 0, 0, NULL, NULL, "one check: `check` or `metric`", 0},
     {"expect[].check", SK_ENUM, 0, 0, NULL,
-     "flush_lands_within_request|low_volume_no_loss|no_private_access|batching_migration",
-     "a named criterion (the seed's four acceptance criteria)", 0},
+     "flush_lands_within_request|low_volume_no_loss|no_private_access|batching_migration|"
+     "no_mixing|no_loss",
+     "a named criterion: the first seed's four acceptance criteria; no_mixing (no item credited "
+     "to another request), no_loss (no item lost)", 0},
     {"expect[].metric", SK_STRING, 1, 0, NULL, NULL,
      "a number of the run: items, delivered, late, duplicated, misattributed, lost, loss_ratio, "
      "lost.<cause>, duplicates, posts, posts_per_item, items_per_post, delivery_delay_p50_ms, "
      "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, exposure_items, "
-     "exposure_bytes, private_accesses, requests, evicted.<isolate cause>, "
+     "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
+     "mixed_request_ratio, evicted.<isolate cause>, "
      "lost_when_evicted.<isolate cause> (idle, lifetime, deploy, memory, killed)", 0},
     {"expect[].min", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: lowest acceptable value", 0},
     {"expect[].max", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: highest acceptable value", 0},
@@ -245,9 +278,20 @@ static const sk_key keys[] = {
     {"step.global", SK_OBJECT, 0, 0, NULL, NULL,
      "an isolate global (shared by every request on the isolate)", 0},
     {"step.global.name", SK_STRING, 1, 0, NULL, NULL, "the global's name", SK_REQUIRED},
-    {"step.global.op", SK_ENUM, 0, 0, NULL, "set|append|read|take|clear",
-     "set: a fresh empty value; append: add an entry created by this request; read/take: copy/move "
-     "its entries into the task (take leaves it unset); clear: drop its entries", SK_REQUIRED},
+    {"step.global.op", SK_ENUM, 0, 0, NULL,
+     "set|append|read|take|clear|send|put_back|checkpoint",
+     "set: a fresh empty value (what it held is lost); append: add an entry (a flag resolve) made "
+     "by this request; read: look at its entries; take: move them into the task (the global is "
+     "left unset); clear: lose its entries; send: send what the task took from it through the "
+     "telemetry path, in a payload sent for this request; put_back: return what the task took "
+     "(setting it again); checkpoint: drain it into one queue message", SK_REQUIRED},
+    {"step.global.on_unset", SK_ENUM, 0, 0, "\"drop\"", "drop|fresh",
+     "append into an unset global (after another request took it): drop the entry, as "
+     "`if let Some(log)` does, or start a fresh value, as get_or_insert does", 0},
+    {"step.global.flag", SK_STRING, 1, 0, "\"flag\"", NULL,
+     "append: the resolved flag the entry records", 0},
+    {"step.global.variant", SK_STRING, 1, 0, "\"on\"", NULL,
+     "append: the variant it resolved to", 0},
     {"step.respond", SK_OBJECT, 0, 0, NULL, NULL,
      "sends the response; must be the handler's last step", 0},
     {"step.respond.status", SK_INT, 100, 599, "200", NULL, "HTTP status", 0},
@@ -321,9 +365,10 @@ void scn_free(scenario *s)
 
 typedef struct cctx {
     scenario *s;
-    cJSON *defaults;  /* parsed default values, freed at the end */
-    const char *path; /* the file as opened: data files are relative to it */
-    int rc;           /* a failure while compiling values (e.g. a data file) */
+    cJSON *defaults;      /* parsed default values, freed at the end */
+    const char *path;     /* the file as opened: data files are relative to it */
+    int rc;               /* a failure while compiling values (e.g. a data file) */
+    unsigned checkpoints; /* checkpoint steps and accumulators that checkpoint */
     char *err;
     size_t errlen;
 } cctx;
@@ -539,14 +584,20 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
             s->name = sdup(c->s, str(c, v, kp, "body"));
             s->severity = severity_number(str(c, v, kp, "severity"));
         } else if (strcmp(op, "global") == 0) {
-            static const char *const ops[] = {"set", "append", "read", "take", "clear"};
+            static const char *const ops[] = {"set",   "append", "read",     "take",
+                                              "clear", "send",   "put_back", "checkpoint"};
             s->op = OP_GLOBAL;
             s->global = global_index(c, str(c, v, kp, "name"));
             s->name = c->s->program.globals[s->global];
             const char *g = str(c, v, kp, "op");
-            for (int k = 0; k < 5; k++)
+            for (int k = 0; k < (int)(sizeof ops / sizeof ops[0]); k++)
                 if (strcmp(g, ops[k]) == 0)
                     s->gop = (app_global_op)k;
+            s->on_unset_fresh = strcmp(str(c, v, kp, "on_unset"), "fresh") == 0;
+            s->flag = sdup(c->s, str(c, v, kp, "flag"));
+            s->flag_variant = sdup(c->s, str(c, v, kp, "variant"));
+            if (s->gop == GLOBAL_CHECKPOINT)
+                c->checkpoints++;
         } else if (strcmp(op, "respond") == 0) {
             s->op = OP_RESPOND;
             s->status = (int)num(c, v, kp, "status");
@@ -618,6 +669,10 @@ static cost block_cost(const app_block *b)
         case OP_METRIC:
         case OP_LOG:
             c.items += 1;
+            break;
+        case OP_GLOBAL: /* an append makes an entry, a send may POST */
+            c.items += s->gop == GLOBAL_APPEND;
+            c.events += 2 * (s->gop == GLOBAL_SEND || s->gop == GLOBAL_CHECKPOINT);
             break;
         case OP_AWAIT:
         case OP_SET_TIMEOUT:
@@ -971,6 +1026,49 @@ static int compile(cctx *c, const cJSON *root)
         }
     }
 
+    const cJSON *accs = val(c, a, "app", "accumulators");
+    if (cJSON_GetArraySize(accs) > 0) {
+        uint32_t used = pg->nglobals; /* the globals the steps name */
+        pg->accumulators = alloc(s, (used ? used : 1) * sizeof *pg->accumulators);
+        int i = 0;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, accs)
+        {
+            char jp[96];
+            snprintf(jp, sizeof jp, "$.app.accumulators[%d].name", i++);
+            const char *name = str(c, x, "app.accumulators[]", "name");
+            uint32_t g = 0;
+            while (g < used && strcmp(pg->globals[g], name) != 0)
+                g++;
+            if (g == used)
+                return cfail(c, jp, "expected the name of a global a step uses, got \"%s\"", name);
+            if (pg->accumulators[g].on)
+                return cfail(c, jp, "\"%s\" is listed twice", name);
+            app_accumulator *ac = &pg->accumulators[g];
+            ac->on = true;
+            ac->every_ns = secs(num(c, x, "app.accumulators[]", "checkpoint_every_s"));
+            ac->max_entries = (uint32_t)num(c, x, "app.accumulators[]", "checkpoint_entries");
+            if (ac->every_ns || ac->max_entries)
+                c->checkpoints++;
+        }
+    }
+    const cJSON *qu = cJSON_GetObjectItemCaseSensitive(root, "queue");
+    s->has_queue = qu != NULL;
+    if (c->checkpoints && !qu)
+        return cfail(c, "$.app",
+                     "a checkpoint sends to a queue: add a \"queue\" object (its batch size, "
+                     "wait and delivery delay)");
+    if (qu) {
+        queue_config *qc = &s->queue;
+        qc->batch_size = (uint32_t)num(c, qu, "queue", "batch_size");
+        qc->max_wait_ns = secs(num(c, qu, "queue", "max_wait_s"));
+        qc->delivery_delay_ns = secs(num(c, qu, "queue", "delivery_delay_s"));
+        qc->send_latency = dst(c, qu, "queue", "send_latency");
+        qc->max_retries = (uint32_t)num(c, qu, "queue", "retries");
+        qc->retry_delay_ns = secs(num(c, qu, "queue", "retry_delay_s"));
+        qc->sig = SIG_LOGS;
+    }
+
     const cJSON *w = val(c, root, "", "workload");
     wl_config *wc = &s->workload;
     const char *arr = str(c, w, "workload", "arrivals");
@@ -1042,6 +1140,7 @@ static int compile(cctx *c, const cJSON *root)
     e->service = sdup(s, str(c, ex, "exporter", "service"));
     e->layer1_per_request = strcmp(str(c, ex, "exporter", "layer1"), "request") == 0;
     e->item_overhead_bytes = (uint32_t)num(c, ex, "exporter", "item_overhead_bytes");
+    s->queue.service = e->service;
 
     const cJSON *nw = val(c, root, "", "network");
     s->network.latency = dst(c, nw, "network", "latency");
@@ -1169,8 +1268,8 @@ static int check_variant_name(const char *name, const char *file, const char *jp
     return 0;
 }
 
-static const char *const overridable[] = {"exporter", "runtime", "workload", "app",   "network",
-                                          "ingest",   "faults",  "expect",   "budget"};
+static const char *const overridable[] = {"exporter", "runtime", "workload", "app",    "network",
+                                          "ingest",   "faults",  "expect",   "budget", "queue"};
 
 /* variants: [{name, description?, <section>: override, ...}] */
 static int validate_variants(const cJSON *root, const char *file, char *err, size_t errlen)
@@ -1297,7 +1396,7 @@ static int compile_doc(const cJSON *doc, const char *path, const char *file, sce
         return SIM_EINPUT;
     }
     s->file = sdup(s, file);
-    cctx c = {s, cJSON_CreateArray(), path, 0, err, errlen};
+    cctx c = {.s = s, .defaults = cJSON_CreateArray(), .path = path, .err = err, .errlen = errlen};
     int rc = compile(&c, doc);
     cJSON_Delete(c.defaults);
     if (rc) {

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "exporters/exporter.h"
 #include "net.h"
+#include "queue.h"
 #include "runtime.h"
 #include "schema.h"
 #include "workload.h"
@@ -48,6 +49,8 @@ typedef struct scenario {
     bool has_exporter; /* else telemetry calls are counted no-ops, nothing is sent */
     exp_config exporter;
     net_config network;
+    bool has_queue; /* checkpoints send to it */
+    queue_config queue;
     char *ingest_json; /* the embedded mock-ingest's config, or NULL */
     char *api_key;     /* what the exporter sends, or NULL */
     expect_item *expects;

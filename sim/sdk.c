@@ -15,9 +15,13 @@
 static const char *const layer_names[SIG_COUNT] = {"tracer", "metrics", "logger"};
 
 /* A bundle call in progress (tracer.flush awaiting the exporter...). */
+/* A send of entries is a call of its own kind (no program name). */
+#define CALL_SEND_ENTRIES TEL_CALL_COUNT
+
 typedef struct call_op {
     struct sdk_iso *si;
-    tel_call which;
+    tel_call which;   /* or CALL_SEND_ENTRIES */
+    item_vec entries; /* CALL_SEND_ENTRIES: what it sends */
     tel_cont k;
     uint64_t request_id;
     bool before_response;
@@ -54,10 +58,10 @@ struct sdk {
     exp_config cfg;
     ledger *l;
     net *n;
+    queue *q; /* where checkpoints send (NULL: no queue) */
     rng *ids;
     rng *exp_rng;
     uint64_t seed;
-    uint64_t entries;
     sdk_stats stats;
 };
 
@@ -74,6 +78,11 @@ sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *export
     s->exp_rng = exporter_rng;
     s->seed = seed;
     return s;
+}
+
+void sdk_set_queue(sdk *s, queue *q)
+{
+    s->q = q;
 }
 
 void sdk_free(sdk *s)
@@ -158,6 +167,19 @@ static void sb_str(sbuf *b, const char *s)
 
 static void keys(sbuf *b, const tel_item *it)
 {
+    if (it->entry) {
+        sb_printf(b,
+                  "\"attributes\":[{\"key\":\"edgeloss.item_id\",\"value\":{\"stringValue\":"
+                  "\"i%010" PRIu64 "\"}},{\"key\":\"edgeloss.origin_request_id\",\"value\":"
+                  "{\"stringValue\":\"r%" PRIu64 "\"}},{\"key\":\"feature_flag.key\",\"value\":"
+                  "{\"stringValue\":",
+                  it->n, it->request_id);
+        sb_str(b, it->name);
+        sb_printf(b, "}},{\"key\":\"feature_flag.variant\",\"value\":{\"stringValue\":");
+        sb_str(b, it->variant);
+        sb_printf(b, "}}]");
+        return;
+    }
     sb_printf(
         b,
         "\"attributes\":[{\"key\":\"edgeloss.item_id\",\"value\":{\"stringValue\":\"i%010" PRIu64
@@ -256,8 +278,8 @@ static void ledger_row(ledger *l, tel_item *it)
     if (it->ledgered)
         return;
     it->ledgered = true;
-    ledger_item_row(l, it->n, kinds[it->sig], it->name, it->request_id, it->isolate_id,
-                    it->start_ns, it->len);
+    ledger_item_row(l, it->n, it->entry ? "entry" : kinds[it->sig], it->name, it->request_id,
+                    it->isolate_id, it->start_ns, it->len);
 }
 
 static void drop_vec(sdk_iso *si, item_vec *v, ledger_cause cause, const char *layer)
@@ -413,11 +435,75 @@ static void t_log(void *ud, rt *r, const char *body, int severity)
     complete(s, iso_state(r), r, it);
 }
 
-static uint64_t t_entry(void *ud, rt *r, const char *global)
+/*
+ * An entry of an isolate global: a log record of the resolve (the flag, its variant, the
+ * request that made it as edgeloss.origin_request_id), complete at once. It carries no
+ * edgeloss.request_id of its own: the consumer credits it to the request its payload was
+ * sent for (envelope attribution), so the ledger does too (fates: kind 'entry').
+ */
+static tel_entry *t_entry_new(void *ud, rt *r, const char *global, const char *flag,
+                              const char *variant)
 {
-    (void)r, (void)global;
-    /* Flag-log entries are not telemetry items of this SDK (yet): numbered, not ledgered. */
-    return ++((sdk *)ud)->entries;
+    sdk *s = ud;
+    (void)global;
+    tel_item *it = new_item(s, r, SIG_LOGS, flag ? flag : "flag");
+    it->entry = true;
+    it->severity = 9; /* INFO */
+    it->variant = variant ? variant : "on";
+    s->stats.entries++;
+    encode(it);
+    item_charge(it, it->len);
+    ledger_row(s->l, it);
+    return it;
+}
+
+static void t_entry_moved(void *ud, rt *r, tel_entry *e, const char *holder)
+{
+    if (e)
+        ledger_move(((sdk *)ud)->l, e->n, rt_time(r), holder);
+}
+
+static void t_entry_lost(void *ud, rt *r, tel_entry *e, tel_loss how, int why, const char *holder,
+                         const char *note)
+{
+    sdk *s = ud;
+    if (!e)
+        return;
+    ledger_cause c = CAUSE_OVERWRITTEN_SHARED_STATE;
+    if (how == TEL_LOST_ISOLATE)
+        c = ledger_cause_of_death(why);
+    else if (how == TEL_LOST_TASK)
+        c = why == END_CPU_LIMIT          ? CAUSE_CPU_LIMIT
+            : why == END_CANCELLED_BUDGET ? CAUSE_WAITUNTIL_CANCELLED
+            : why == END_RUN_OVER         ? CAUSE_STRANDED_AT_END
+                                          : CAUSE_EVICTED_IN_BUFFER;
+    int64_t t = rt_time(r);
+    ledger_drop_note(s->l, e->n, t > e->end_ns ? t : e->end_ns, c, holder, e->isolate_id, note);
+    item_free(e);
+}
+
+static bool t_entry_enqueue(void *ud, rt *r, tel_entry **e, size_t n)
+{
+    sdk *s = ud;
+    if (!s->q)
+        return false;
+    const char **frags = malloc(n * sizeof *frags);
+    uint32_t *lens = malloc(n * sizeof *lens);
+    uint64_t *ids = malloc(n * sizeof *ids);
+    if (!frags || !lens || !ids)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        frags[i] = e[i]->json;
+        lens[i] = e[i]->len;
+        ids[i] = e[i]->n;
+    }
+    queue_send(s->q, rt_time(r), rt_current_isolate(r)->id, ids, frags, lens, n);
+    for (size_t i = 0; i < n; i++)
+        item_free(e[i]); /* the queue holds its copy: the isolate's memory is given back */
+    free(frags);
+    free(lens);
+    free(ids);
+    return true;
 }
 
 /* Drops what request `id`'s own layer-1 buffers hold (per-request layer 1), freeing it. */
@@ -494,6 +580,7 @@ static void call_done(call_op *op, rt *r)
         pp = &(*pp)->next;
     if (*pp)
         *pp = op->next;
+    free(op->entries.v); /* the exporter took the items */
     free(op);
     if (k.fn)
         k.fn(k.ud, r, k.ref);
@@ -543,6 +630,11 @@ static bool call_run(call_op *op)
             }
             break;
         }
+        case CALL_SEND_ENTRIES:
+            if (stage > 0)
+                return true;
+            sync = e->ops->export_items(e, SIG_LOGS, &op->entries, next);
+            break;
         case TEL_EXPORTER_FLUSH:
         case TEL_EXPORTER_SHUTDOWN:
             if (stage > 0)
@@ -571,9 +663,8 @@ static void call_step(void *ud, rt *r)
         call_done(op, r);
 }
 
-static bool t_call(void *ud, rt *r, tel_call c, tel_cont k)
+static bool start_call(sdk *s, rt *r, tel_call c, item_vec *entries, tel_cont k)
 {
-    sdk *s = ud;
     sdk_iso *si = iso_state(r);
     s->stats.calls++;
     const rt_task *t = rt_current_task(r);
@@ -590,6 +681,8 @@ static bool t_call(void *ud, rt *r, tel_call c, tel_cont k)
                     .counted = t->kind == TASK_HANDLER || t->kind == TASK_WAIT_UNTIL,
                     .started_ns = rt_task_time(r),
                     .next = si->calls};
+    if (entries)
+        vec_append(&op->entries, entries);
     si->calls = op;
     if (!call_run(op))
         return false;
@@ -597,6 +690,26 @@ static bool t_call(void *ud, rt *r, tel_call c, tel_cont k)
     op->k.fn = NULL;
     call_done(op, r);
     return true;
+}
+
+static bool t_call(void *ud, rt *r, tel_call c, tel_cont k)
+{
+    return start_call(ud, r, c, NULL, k);
+}
+
+/* The entries go to the exporter as logs do (through its buffer, if it has one), so the
+ * payload that carries them is sent for whichever request sends it. */
+static bool t_entry_send(void *ud, rt *r, tel_entry **e, size_t n, tel_cont k)
+{
+    item_vec v = {0};
+    for (size_t i = 0; i < n; i++)
+        if (e[i])
+            vec_push(&v, e[i]);
+    if (!v.n)
+        return true;
+    bool sync = start_call(ud, r, (tel_call)CALL_SEND_ENTRIES, &v, k);
+    free(v.v);
+    return sync;
 }
 
 /* A long-lived process shuts down: everything buffered is handed over and flushed. */
@@ -622,7 +735,22 @@ static void t_shutdown(void *ud, rt *r, rt_isolate_info *iso)
 
 const tel_ops *sdk_ops(void)
 {
-    static const tel_ops ops = {t_born,  t_dies, t_span_start, t_span_end,  t_metric,      t_log,
-                                t_entry, t_call, t_shutdown,   t_task_ends, t_request_ends};
+    static const tel_ops ops = {
+        .isolate_born = t_born,
+        .isolate_dies = t_dies,
+        .span_start = t_span_start,
+        .span_end = t_span_end,
+        .metric = t_metric,
+        .log = t_log,
+        .entry_new = t_entry_new,
+        .entry_moved = t_entry_moved,
+        .entry_lost = t_entry_lost,
+        .entry_send = t_entry_send,
+        .entry_enqueue = t_entry_enqueue,
+        .call = t_call,
+        .shutdown = t_shutdown,
+        .task_ends = t_task_ends,
+        .request_ends = t_request_ends,
+    };
     return &ops;
 }

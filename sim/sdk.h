@@ -22,6 +22,7 @@
 #include "exporters/exporter.h"
 #include "ledger.h"
 #include "net.h"
+#include "queue.h"
 #include "rng.h"
 #include "runtime.h"
 #include "telemetry.h"
@@ -30,6 +31,7 @@ typedef struct sdk sdk;
 
 typedef struct sdk_stats {
     uint64_t spans, metrics, logs;
+    uint64_t entries; /* of isolate globals */
     uint64_t calls;
 } sdk_stats;
 
@@ -38,6 +40,8 @@ typedef struct sdk_stats {
 sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *exporter_rng,
              uint64_t seed);
 void sdk_free(sdk *s);
+/* Checkpoints of accumulators send their messages to this queue (queue.h). */
+void sdk_set_queue(sdk *s, queue *q);
 const tel_ops *sdk_ops(void);
 const sdk_stats *sdk_get_stats(const sdk *s);
 

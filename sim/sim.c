@@ -2,6 +2,7 @@
 
 #include "engine.h"
 #include "net.h"
+#include "queue.h"
 #include "transport.h"
 #include "rng.h"
 #include "workload.h"
@@ -46,9 +47,9 @@ static sim_err over_budget(const scenario *s, eng *e, const rt *rtm, const app *
     uint64_t items = 0;
     if (k) {
         const sdk_stats *st = sdk_get_stats(k);
-        items = st->spans + st->metrics + st->logs;
+        items = st->spans + st->metrics + st->logs + st->entries;
     } else {
-        items = tel->spans + tel->metrics + tel->logs;
+        items = tel->spans + tel->metrics + tel->logs + tel->entries;
     }
     int64_t mem = eng_add(rt_memory_held(rtm), (int64_t)(eng_pending(e) * sizeof(eng_event)));
     if (app_exhausted(a))
@@ -120,11 +121,12 @@ typedef struct run_parts {
     const scenario *s;
     const sim_options *o;
     sim_result *out;
-    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults, r_place;
+    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults, r_place, r_queue;
     eng *e;
     ledger *l;
     transport *tp;
     net *n;
+    queue *q; /* when the scenario has one */
     sdk *k;
     app *a;
     rt *rtm;
@@ -148,6 +150,7 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
     rng_seed(&p->r_exp, out->seed, RNG_EXPORTER);
     rng_seed(&p->r_faults, out->seed, RNG_FAULTS);
     rng_seed(&p->r_place, out->seed, RNG_PLACEMENT);
+    rng_seed(&p->r_queue, out->seed, RNG_QUEUE);
     if (!(p->e = eng_new())) {
         snprintf(err, errlen, "out of memory");
         return SIM_ENOMEM;
@@ -191,6 +194,13 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
         ledger_meta(p->l, "ingest", transport_url(p->tp));
         p->n = net_new(p->e, &p->r_net, &s->network, p->tp, p->l);
         p->k = p->n ? sdk_new(&s->exporter, p->l, p->n, &p->r_ids, &p->r_exp, out->seed) : NULL;
+        if (p->k && s->has_queue) {
+            if (!(p->q = queue_new(p->e, &p->r_queue, &s->queue, p->n, p->l))) {
+                snprintf(err, errlen, "out of memory");
+                return SIM_ENOMEM;
+            }
+            sdk_set_queue(p->k, p->q);
+        }
         p->a = p->k ? app_new(&s->program, &p->r_app, sdk_ops(), p->k) : NULL;
     } else {
         p->a = app_new(&s->program, &p->r_app, tel_null_ops(), &out->tel);
@@ -280,6 +290,10 @@ static sim_err run_loop(run_parts *p, char *err, size_t errlen)
                 return SIM_EINGEST;
             }
             break;
+        case EV_OWNER_QUEUE:
+            if (p->q)
+                queue_handle(p->q, &ev);
+            break;
         case EV_OWNER_RUN:
             /* A long-lived process shuts down (flushing) before the run ends. */
             if (s->runtime.kind == RT_SERVER && !shutting_down) {
@@ -298,6 +312,8 @@ over:
     if ((rc = over_budget(s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen)))
         return rc;
     rt_end(p->rtm);
+    if (p->q)
+        queue_end(p->q, eng_now(p->e));
     p->ended = true;
     return SIM_OK;
 }
@@ -372,6 +388,7 @@ static void run_close(run_parts *p)
         rt_end(p->rtm);
     wl_free(p->w);
     rt_free(p->rtm);
+    queue_free(p->q);
     app_free(p->a);
     sdk_free(p->k);
     net_free(p->n);

@@ -70,8 +70,15 @@ static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
         fputc('\n', out);
         print_groups(s, true, p->by_route, p->nby_route, out);
         print_groups(s, false, p->by_colo, p->nby_colo, out);
-        for (int i = 0; i < p->nstories; i++)
-            fprintf(out, "  story: %s\n", p->stories[i].text);
+    }
+    if (p->mixed_items)
+        fprintf(out,
+                "mixed: %" PRIu64 " entries of isolate globals reached the ingest in payloads sent "
+                "for %" PRIu64 " other requests\n",
+                p->mixed_items, p->mixed_requests);
+    for (int i = 0; i < p->nstories; i++)
+        fprintf(out, "  story: %s\n", p->stories[i].text);
+    if (p->fate[FATE_LOST]) {
         if (p->exposure_items)
             fprintf(out,
                     "exposure: one eviction destroyed at most %" PRIu64 " items (%" PRIu64

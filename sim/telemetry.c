@@ -56,10 +56,36 @@ static void null_log(void *ud, rt *r, const char *body, int severity)
     ((tel_null *)ud)->logs++;
 }
 
-static uint64_t null_entry(void *ud, rt *r, const char *global)
+static tel_entry *null_entry_new(void *ud, rt *r, const char *global, const char *flag,
+                                 const char *variant)
 {
-    (void)r, (void)global;
-    return ++((tel_null *)ud)->entries;
+    (void)r, (void)global, (void)flag, (void)variant;
+    ((tel_null *)ud)->entries++;
+    return NULL;
+}
+
+static void null_entry_moved(void *ud, rt *r, tel_entry *e, const char *holder)
+{
+    (void)ud, (void)r, (void)e, (void)holder;
+}
+
+static void null_entry_lost(void *ud, rt *r, tel_entry *e, tel_loss how, int why,
+                            const char *holder, const char *note)
+{
+    (void)ud, (void)r, (void)e, (void)how, (void)why, (void)holder, (void)note;
+}
+
+static bool null_entry_send(void *ud, rt *r, tel_entry **e, size_t n, tel_cont k)
+{
+    (void)r, (void)e, (void)n, (void)k;
+    ((tel_null *)ud)->calls++;
+    return true;
+}
+
+static bool null_entry_enqueue(void *ud, rt *r, tel_entry **e, size_t n)
+{
+    (void)ud, (void)r, (void)e, (void)n;
+    return true; /* counted no-op: the entries were never recorded */
 }
 
 static bool null_call(void *ud, rt *r, tel_call c, tel_cont k)
@@ -81,9 +107,22 @@ static void null_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
 
 const tel_ops *tel_null_ops(void)
 {
-    static const tel_ops ops = {null_born,      null_dies,   null_span_start,
-                                null_span_end,  null_metric, null_log,
-                                null_entry,     null_call,   null_shutdown,
-                                null_task_ends, NULL /* request_ends: nothing to lose */};
+    static const tel_ops ops = {
+        .isolate_born = null_born,
+        .isolate_dies = null_dies,
+        .span_start = null_span_start,
+        .span_end = null_span_end,
+        .metric = null_metric,
+        .log = null_log,
+        .entry_new = null_entry_new,
+        .entry_moved = null_entry_moved,
+        .entry_lost = null_entry_lost,
+        .entry_send = null_entry_send,
+        .entry_enqueue = null_entry_enqueue,
+        .call = null_call,
+        .shutdown = null_shutdown,
+        .task_ends = null_task_ends,
+        .request_ends = NULL, /* nothing to lose */
+    };
     return &ops;
 }

@@ -14,6 +14,7 @@
 #include "runtime.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The telemetry API calls a program can make. Append only. */
@@ -42,6 +43,19 @@ typedef struct tel_cont {
     rt_task_ref ref;
 } tel_cont;
 
+/* An entry of an isolate global, as the interpreter holds it (opaque). */
+typedef struct tel_item tel_entry;
+
+/* The holder of entries a task took from a global. */
+#define TEL_HOLDER_TASK "task-local"
+
+/* Why an entry of a global was lost. */
+typedef enum {
+    TEL_LOST_OVERWRITTEN, /* its global was replaced or cleared, or it was taken and never sent */
+    TEL_LOST_TASK,        /* the task holding it ended abnormally (why: rt_task_end) */
+    TEL_LOST_ISOLATE,     /* its isolate died with it in a global (why: rt_evict, RT_END_OF_RUN) */
+} tel_loss;
+
 typedef struct tel_ops {
     /* Per-isolate state (stored in iso->tel) and its death, with everything it holds. */
     void (*isolate_born)(void *ud, rt *r, rt_isolate_info *iso);
@@ -51,8 +65,29 @@ typedef struct tel_ops {
     void (*span_end)(void *ud, rt *r, uint64_t span);
     void (*metric)(void *ud, rt *r, const char *name, double value);
     void (*log)(void *ud, rt *r, const char *body, int severity);
-    /* An entry appended to an isolate global (a flag-log record): its item id. */
-    uint64_t (*entry)(void *ud, rt *r, const char *global);
+    /*
+     * Entries of isolate globals (a flag-resolve log record): telemetry items of their own
+     * (kind "entry"), envelope-attributed - the consumer credits an entry to the request
+     * whose payload carried it. The interpreter holds the handle while the entry sits in a
+     * global or a task; the telemetry layer owns the item. entry_new: a new entry made by
+     * the running task's request, held by `global` (NULL: nothing is recorded, as with the
+     * stand-in; the interpreter keeps NULL handles all the same).
+     */
+    tel_entry *(*entry_new)(void *ud, rt *r, const char *global, const char *flag,
+                            const char *variant);
+    /* The entry is now held by `holder` (a global's name, or TEL_HOLDER_TASK). */
+    void (*entry_moved)(void *ud, rt *r, tel_entry *e, const char *holder);
+    /* The entry left memory unsent (the handle is dead after this): `how` says why, `why`
+     * refines it (an rt_task_end for TEL_LOST_TASK, an rt_evict or RT_END_OF_RUN for
+     * TEL_LOST_ISOLATE); note: what happened, in words, for its story (may be NULL). */
+    void (*entry_lost)(void *ud, rt *r, tel_entry *e, tel_loss how, int why, const char *holder,
+                       const char *note);
+    /* Sends entries (taken) through the telemetry path, in a payload sent for the running
+     * task's request: as call() for completion (true: done now; else k runs later). */
+    bool (*entry_send)(void *ud, rt *r, tel_entry **e, size_t n, tel_cont k);
+    /* A checkpoint: the entries (taken) go to the queue as one message; false when no
+     * queue is configured (nothing was taken). */
+    bool (*entry_enqueue)(void *ud, rt *r, tel_entry **e, size_t n);
     /*
      * An API call. Returns true when it completed synchronously; otherwise it
      * returns false and runs k.fn once later, from an event (never if the

@@ -50,6 +50,22 @@ static void receive(fx *f, const char *run, int n, int64_t t, const char *rid, i
     exec(f->ing, sql);
 }
 
+/* One accepted copy of entry n (no request id of its own) in a payload sent for `sent_for`
+ * (NULL: for no request, as a queue's batch). */
+static void receive_entry(fx *f, const char *run, int n, int64_t t, const char *sent_for)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO requests (time_ns, wall_ns, time_source, method, path, status,"
+             " bytes_wire, bytes_body, items_received, items_accepted, items_rejected, run)"
+             " VALUES (%lld, 0, 'virtual', 'POST', '/v1/logs', 200, 0, 0, 1, 1, 0, '%s');"
+             "INSERT INTO items (request, kind, accepted, time_ns, item_id, sent_for)"
+             " VALUES (last_insert_rowid(), 'log', 1, %lld, 'i%010d', %s%s%s);",
+             (long long)t, run, (long long)t, n, sent_for ? "'" : "", sent_for ? sent_for : "NULL",
+             sent_for ? "'" : "");
+    exec(f->ing, sql);
+}
+
 static fx *setup_run(void)
 {
     fx *f = calloc(1, sizeof *f);
@@ -105,6 +121,13 @@ static void test_every_fate_and_cause(void **state)
     obs.request(obs.ud, 2, 1, RT_REQ_ENDED, 20 * S);
     for (int i = 1; i <= 17; i++)
         ledger_item(f->l, "span", "s", i == 3 ? 2 : 1, 1, 1 * S);
+    /* Entries of a global (envelope-attributed): 18 of request 2 overwritten; 19 of request 1
+     * in request 1's payload; 20 of request 2 in request 1's (mixed); 21 of request 2 in a
+     * payload sent for no request (a queue's batch: credited to its origin). */
+    for (int i = 18; i <= 21; i++)
+        ledger_item(f->l, "entry", "flag", i == 19 ? 1 : 2, 1, 6 * S);
+    ledger_drop_note(f->l, 18, 7 * S, CAUSE_OVERWRITTEN_SHARED_STATE, "FLAG_LOG", 1,
+                     "request 1 replaced FLAG_LOG");
     ledger_drop(f->l, 5, 30 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
     ledger_drop(f->l, 6, 30 * S, CAUSE_STRANDED_AT_END, "tracer", 1);
     ledger_drop(f->l, 7, 30 * S, CAUSE_WAITUNTIL_CANCELLED, "open-span", 1);
@@ -129,6 +152,9 @@ static void test_every_fate_and_cause(void **state)
     receive(f, run, 8, 2 * S, "r1", 0, "cap");     /* refused by the cap, no drop record */
     receive(f, run, 13, 4 * S, "r1", 1, NULL);     /* arrived: the drop record does not matter */
     receive(f, "OTHER", 12, 2 * S, "r1", 1, NULL); /* another run's row: not ours */
+    receive_entry(f, run, 19, 7 * S, "r1");
+    receive_entry(f, run, 20, 7 * S, "r1");
+    receive_entry(f, run, 21, 8 * S, NULL);
 
     ledger_report r;
     char err[256];
@@ -151,12 +177,22 @@ static void test_every_fate_and_cause(void **state)
     expect_fate(f, 15, "lost/cpu-limit");
     expect_fate(f, 16, "lost/subrequest-limit");
     expect_fate(f, 17, "lost/never-flushed");
-    assert_int_equal(r.items, 17);
-    assert_int_equal(r.fate[FATE_DELIVERED], 2);
+    expect_fate(f, 18, "lost/overwritten-shared-state");
+    expect_fate(f, 19, "delivered/-");
+    expect_fate(f, 20, "misattributed/-");
+    expect_fate(f, 21, "delivered/-");
+    assert_int_equal(r.items, 21);
+    assert_int_equal(r.fate[FATE_DELIVERED], 4);
     assert_int_equal(r.fate[FATE_DUPLICATED], 1);
-    assert_int_equal(r.fate[FATE_MISATTRIBUTED], 1);
+    assert_int_equal(r.fate[FATE_MISATTRIBUTED], 2);
     assert_int_equal(r.fate[FATE_LATE], 1);
-    assert_int_equal(r.fate[FATE_LOST], 12);
+    assert_int_equal(r.fate[FATE_LOST], 13);
+    assert_int_equal(r.entries, 4);
+    assert_int_equal(r.mixed_items, 1);
+    assert_int_equal(r.mixed_requests, 1);
+    char *credited = t_sql_str(f->ledger_db, "SELECT credited_to FROM fates WHERE item = 20");
+    assert_string_equal(credited, "r1");
+    free(credited);
     assert_int_equal(r.copies_extra, 1);
     for (int c = 0; c < CAUSE_COUNT; c++)
         assert_true(r.lost_by[c] >= 1); /* every cause appears */
@@ -169,8 +205,8 @@ static void test_every_fate_and_cause(void **state)
     if (ledger_finish(f->l, f->ingest_db, run, &r, err, sizeof err))
         fail_msg("%s", err);
     expect_fate(f, 1, "lost/unexplained");
-    assert_int_equal(r.fate[FATE_DELIVERED], 1);
-    assert_int_equal(r.fate[FATE_LOST], 13);
+    assert_int_equal(r.fate[FATE_DELIVERED], 3);
+    assert_int_equal(r.fate[FATE_LOST], 14);
     teardown_run(f);
 }
 

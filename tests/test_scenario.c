@@ -188,7 +188,7 @@ static const struct {
      "$.ingest.api_key: expected a non-empty string"},
     {"{\"expect\": [{\"check\": \"low_volume_no_loss\"}], " W ", " H "}",
      "$.expect: checks need telemetry to check: add an exporter"},
-    {"{\"exporter\": {}, \"expect\": [{\"check\": \"no_loss\"}], " W ", " H "}",
+    {"{\"exporter\": {}, \"expect\": [{\"check\": \"no_losses\"}], " W ", " H "}",
      "$.expect[0].check: expected one of flush_lands_within_request|low_volume_no_loss|"},
     {"{\"exporter\": {}, \"expect\": [{\"metric\": \"loss_rate\", \"max\": 0.1}], " W ", " H "}",
      "$.expect[0].metric: no metric \"loss_rate\" (expected one of: items,"},
