@@ -349,27 +349,34 @@ static void act_note(char *out, size_t len, const app_task *at, uint64_t me, con
 
 static void checkpoint_fire(void *ud, rt *r);
 
-/* An accumulator drains into one queue message (nothing when it is empty). */
-static void checkpoint(app *a, rt *r, gvar *g)
+/* An accumulator drains into one queue message (nothing when it is empty). k: the task waits
+ * for send() to resolve (a checkpoint step), else nobody does. False: the task must yield. */
+static bool checkpoint(app *a, rt *r, gvar *g, const tel_cont *k)
 {
     if (!g->list.n)
-        return;
+        return true;
     tel_entry **e = malloc(g->list.n * sizeof *e);
     if (!e)
         abort();
     for (size_t i = 0; i < g->list.n; i++)
         e[i] = g->list.e[i].it;
-    if (a->tel->entry_enqueue(a->tel_ud, r, e, g->list.n)) {
-        a->stats.checkpoints++;
-        g->list.n = 0;
-    }
+    tel_enqueued q = a->tel->entry_enqueue(a->tel_ud, r, e, g->list.n, k);
     free(e);
+    if (q == TEL_ENQ_NONE)
+        return true;
+    a->stats.checkpoints++;
+    g->list.n = 0;
+    if (q == TEL_ENQ_PENDING) {
+        rt_suspend(r);
+        return false;
+    }
+    return true;
 }
 
 static void checkpoint_fire(void *ud, rt *r)
 {
     app_ckpt *c = ud;
-    checkpoint(c->a, r, &c->ai->g[c->global]);
+    checkpoint(c->a, r, &c->ai->g[c->global], NULL);
 }
 
 static void put_entry(app *a, rt *r, gvar *g, uint32_t gi, entry e)
@@ -389,6 +396,21 @@ static void take_local(app_task *at, uint32_t gi, entry_list *to)
             at->local.e[keep++] = at->local.e[i];
     }
     at->local.n = keep;
+}
+
+/* Whether a block (or one nested in it) sends or puts back what was taken from global `gi`:
+ * what a waitUntil closure that does captures. */
+static bool block_hands_on(const app_block *b, uint32_t gi)
+{
+    for (uint32_t i = 0; i < b->n; i++) {
+        const app_step *s = &b->steps[i];
+        if (s->op == OP_GLOBAL && s->global == gi &&
+            (s->gop == GLOBAL_SEND || s->gop == GLOBAL_PUT_BACK))
+            return true;
+        if (s->body.n && block_hands_on(&s->body, gi))
+            return true;
+    }
+    return false;
 }
 
 /* Runs a global step; false when the task must yield (a send still in progress). */
@@ -424,15 +446,17 @@ static bool global_op(app *a, rt *r, app_task *at, const app_step *s)
             break;
         }
         list_push(&g->list, e); /* its creation put it there: no move */
+        if (rt_pausing(r))
+            break; /* the entry took the isolate over its memory limit: it dies now */
         if (accumulator && acc->every_ns > 0 && !g->ckpt) {
             g->ckpt = malloc(sizeof *g->ckpt);
             if (!g->ckpt)
                 abort();
             *g->ckpt = (app_ckpt){a, ai, gi};
-            rt_set_timer_fn(r, acc->every_ns, acc->every_ns, checkpoint_fire, g->ckpt);
+            rt_set_isolate_timer_fn(r, acc->every_ns, acc->every_ns, checkpoint_fire, g->ckpt);
         }
         if (accumulator && acc->max_entries && g->list.n >= acc->max_entries)
-            checkpoint(a, r, g);
+            checkpoint(a, r, g, NULL); /* the append does not wait for it */
         break;
     }
     case GLOBAL_READ:
@@ -466,9 +490,12 @@ static bool global_op(app *a, rt *r, app_task *at, const app_step *s)
         free(mine.e);
         break;
     }
-    case GLOBAL_CHECKPOINT:
-        checkpoint(a, r, g);
+    case GLOBAL_CHECKPOINT: { /* await env.QUEUE.send(batch) */
+        tel_cont k = {resume, a, rt_current_ref(r)};
+        if (!checkpoint(a, r, g, &k))
+            return false;
         break;
+    }
     case GLOBAL_SEND: {
         entry_list mine = {0};
         take_local(at, gi, &mine);
@@ -636,9 +663,14 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             /* ctx.waitUntil(async () => send(log)): the closure captures what the task
              * took, so the entries go with the new task. */
             app_task *wu = task_alloc(a, &s->body);
-            for (size_t i = 0; i < at->local.n; i++)
-                list_push(&wu->local, at->local.e[i]);
-            at->local.n = 0;
+            size_t keep = 0;
+            for (size_t i = 0; i < at->local.n; i++) {
+                if (block_hands_on(&s->body, at->local.e[i].global))
+                    list_push(&wu->local, at->local.e[i]);
+                else
+                    at->local.e[keep++] = at->local.e[i];
+            }
+            at->local.n = keep;
             rt_wait_until(r, wu);
             /* The work it ran inline may have taken the request over the CPU limit, or
              * paused (and this task with it). */

@@ -1,5 +1,7 @@
 #include "ledger.h"
 
+#include "ledger_mem.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -139,6 +141,7 @@ struct ledger {
      * requests.ended_ns (each is written once per row): the run's end for the report. */
     int64_t end_ns;
     char path[1024];
+    ledger_mem *mem; /* memory mode (ledger_open_memory): no database */
 };
 
 static void step(ledger *l, sqlite3_stmt *s)
@@ -211,12 +214,32 @@ sim_err ledger_open(const char *path, ledger **out, char *err, size_t errlen)
     return 0;
 }
 
+sim_err ledger_open_memory(ledger **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    ledger *l = calloc(1, sizeof *l);
+    if (!l || !(l->mem = lm_new())) {
+        free(l);
+        snprintf(err, errlen, "out of memory");
+        return SIM_ELEDGER;
+    }
+    l->next_item = l->next_attempt = 1;
+    *out = l;
+    return SIM_OK;
+}
+
+bool ledger_in_memory(const ledger *l)
+{
+    return l->mem != NULL;
+}
+
 static void moves_flush(ledger *l);
 
 void ledger_close(ledger *l)
 {
     if (!l)
         return;
+    lm_free(l->mem);
     if (l->s[S_MOVE] && l->s[S_MOVE8])
         moves_flush(l);
     for (int i = 0; i < S_COUNT; i++)
@@ -230,6 +253,8 @@ void ledger_close(ledger *l)
 
 void ledger_meta(ledger *l, const char *key, const char *value)
 {
+    if (l->mem)
+        return;
     run(l, S_META, "tt", key, value);
 }
 
@@ -242,9 +267,13 @@ void ledger_item_row(ledger *l, uint64_t item, const char *kind, const char *nam
                      uint64_t isolate, int64_t time_ns, uint32_t bytes)
 {
     char id[24];
-    snprintf(id, sizeof id, "i%010" PRIu64, item);
     if (time_ns > l->end_ns)
         l->end_ns = time_ns;
+    if (l->mem) {
+        lm_item(l->mem, item, strcmp(kind, "entry") == 0, request);
+        return;
+    }
+    snprintf(id, sizeof id, "i%010" PRIu64, item);
     run(l, S_ITEM, "itttiiii", (int64_t)item, id, kind, name, (int64_t)request, (int64_t)isolate,
         time_ns, (int64_t)bytes);
 }
@@ -277,6 +306,8 @@ static void moves_flush(ledger *l)
 
 void ledger_move(ledger *l, uint64_t item, int64_t time_ns, const char *layer)
 {
+    if (l->mem)
+        return;
     struct pending_move *p = &l->pend[l->npend++];
     p->item = item;
     p->time_ns = time_ns;
@@ -294,6 +325,10 @@ void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, 
 void ledger_drop_note(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause,
                       const char *layer, uint64_t isolate, const char *note)
 {
+    if (l->mem) {
+        lm_drop(l->mem, item, cause);
+        return;
+    }
     run(l, S_DROP, "iittit", (int64_t)item, time_ns, ledger_cause_name(cause), layer,
         (int64_t)isolate, note);
 }
@@ -305,6 +340,10 @@ uint64_t ledger_attempt(ledger *l, int64_t time_ns, int64_t sent_ns, const char 
     uint64_t id = l->next_attempt++;
     if (time_ns > l->end_ns)
         l->end_ns = time_ns;
+    if (l->mem) {
+        lm_attempt(l->mem, id, request, time_ns);
+        return id;
+    }
     run(l, S_ATTEMPT, "iitiiiiii", (int64_t)id, time_ns, path, (int64_t)attempt, (int64_t)request,
         (int64_t)isolate, (int64_t)bytes, (int64_t)nitems, sent_ns);
     return id;
@@ -312,11 +351,19 @@ uint64_t ledger_attempt(ledger *l, int64_t time_ns, int64_t sent_ns, const char 
 
 void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item)
 {
+    if (l->mem) {
+        lm_attempt_items(l->mem, attempt, &item, 1);
+        return;
+    }
     run(l, S_ATTEMPT_ITEM, "ii", (int64_t)attempt, (int64_t)item);
 }
 
 void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, size_t n)
 {
+    if (l->mem) {
+        lm_attempt_items(l->mem, attempt, items, n);
+        return;
+    }
     size_t i = 0;
     for (sqlite3_stmt *s = l->s[S_ATTEMPT_ITEM8]; i + 8 <= n; i += 8) {
         for (int k = 0; k < 8; k++) {
@@ -331,6 +378,10 @@ void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, si
 
 void ledger_attempt_status(ledger *l, uint64_t attempt, int status)
 {
+    if (l->mem) {
+        lm_attempt_status(l->mem, attempt, status);
+        return;
+    }
     run(l, S_ATTEMPT_STATUS, "ii", (int64_t)status, (int64_t)attempt);
 }
 
@@ -340,6 +391,11 @@ static void obs_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_r
     ledger *l = ud;
     if ((ev == RT_REQ_ENDED || ev == RT_REQ_KILLED) && t > l->end_ns)
         l->end_ns = t;
+    if (l->mem) {
+        if (ev != RT_REQ_RESPONDED)
+            lm_request(l->mem, request_id, ev != RT_REQ_ARRIVED, t);
+        return;
+    }
     switch (ev) {
     case RT_REQ_ARRIVED:
         run(l, S_REQ_NEW, "iiiii", (int64_t)request_id, (int64_t)isolate_id, t, (int64_t)l->route,
@@ -362,6 +418,8 @@ static void obs_isolate(void *ud, const rt_isolate_info *iso, int cause, int64_t
     ledger *l = ud;
     if (cause >= 0 && t > l->end_ns)
         l->end_ns = t;
+    if (l->mem)
+        return;
     if (cause < 0)
         run(l, S_ISO_NEW, "ii", (int64_t)iso->id, t);
     else
@@ -391,16 +449,26 @@ rt_observer ledger_observer(ledger *l)
 
 void ledger_private_access(ledger *l, uint64_t request, int64_t time_ns)
 {
+    if (l->mem) {
+        lm_private_access(l->mem);
+        return;
+    }
     run(l, S_PRIVATE, "ii", (int64_t)request, time_ns);
 }
 
 void ledger_flush_in_wait_until(ledger *l, uint64_t request)
 {
+    if (l->mem)
+        return;
     run(l, S_FLUSH_WU, "i", (int64_t)request);
 }
 
 void ledger_call_time(ledger *l, uint64_t request, bool before_response, int64_t ns)
 {
+    if (l->mem) {
+        lm_call_time(l->mem, before_response, ns);
+        return;
+    }
     run(l, before_response ? S_CALL_RESP : S_CALL_WU, "ii", ns, (int64_t)request);
 }
 
@@ -433,9 +501,11 @@ static const char fates_sql[] =
     "  SUM(m.accepted = 1 AND CASE WHEN l.kind = 'entry'"
     "   THEN m.sent_for IS NOT NULL AND m.sent_for IS NOT ('r' || l.request)"
     "   ELSE m.request_id IS NOT ('r' || l.request) END) AS mis,"
-    "  MIN(CASE WHEN m.accepted = 1 AND l.kind = 'entry' AND m.sent_for IS NOT ('r' || l.request)"
-    "   THEN m.sent_for WHEN m.accepted = 1 AND l.kind != 'entry'"
-    "   AND m.request_id IS NOT ('r' || l.request) THEN m.request_id END) AS credited"
+    /* ... and the request its first such copy (by receipt) was credited to. */
+    "  substr(MIN(CASE WHEN m.accepted = 1 AND l.kind = 'entry'"
+    "   AND m.sent_for IS NOT ('r' || l.request) THEN printf('%%020d', m.time_ns) || m.sent_for"
+    "   WHEN m.accepted = 1 AND l.kind != 'entry' AND m.request_id IS NOT ('r' || l.request)"
+    "   THEN printf('%%020d', m.time_ns) || COALESCE(m.request_id, '') END), 21) AS credited"
     /* Ledger items by rowid from the id's digits (checked against the whole id): */
     /* a scan of the ingest rows, no text index lookups. */
     "  FROM mine m CROSS JOIN items l ON l.id = CAST(substr(m.item_id, 2) AS INTEGER)"
@@ -735,6 +805,8 @@ static const struct {
 
 sim_err ledger_verify(ledger *l, char *err, size_t errlen)
 {
+    if (l->mem) /* only an unexplained loss can be seen without the tables */
+        return lm_unexplained(l->mem, err, errlen);
     for (size_t k = 0; k < sizeof invariants / sizeof invariants[0]; k++) {
         sqlite3_stmt *s;
         if (sqlite3_prepare_v2(l->db, invariants[k].sql, -1, &s, NULL) != SQLITE_OK) {
@@ -1291,6 +1363,11 @@ sim_err ledger_compact_files(const char *ledger_db, const char *ingest_db, char 
 sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledger_report *out,
                       char *err, size_t errlen)
 {
+    if (l->mem) { /* the join in memory (ledger_mem.h): no ingest database to read */
+        (void)ingest_db, (void)run_id, (void)err, (void)errlen;
+        lm_finish(l->mem, out);
+        return SIM_OK;
+    }
     memset(out, 0, sizeof *out);
     sqlite3 *db = l->db;
     char *msg = NULL;

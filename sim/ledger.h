@@ -80,6 +80,11 @@ typedef struct ledger ledger;
 /* Returns SIM_OK, or SIM_ELEDGER with a message (error.h). */
 sim_err ledger_open(const char *path, ledger **out, char *err, size_t errlen);
 void ledger_close(ledger *l);
+/* Memory mode, for the interleaving explorer (ledger_mem.h): nothing is written to a file;
+ * ledger_finish joins in memory (the ingest taken as accepting every POST) and fills the
+ * report's counts only; ledger_verify checks only that no loss is unexplained. */
+sim_err ledger_open_memory(ledger **out, char *err, size_t errlen);
+bool ledger_in_memory(const ledger *l);
 
 void ledger_meta(ledger *l, const char *key, const char *value);
 

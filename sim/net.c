@@ -21,6 +21,7 @@ typedef struct fetch {
     net_direct_done direct_done;
     void *ud;
     bool direct; /* net_post_direct: no isolate, no connection, no continuation task */
+    rng *draws;  /* its latencies' stream (a direct POST's sender's; else the network's) */
     net_response resp;
     int64_t sent_ns; /* when it left (from an isolate: holding a connection) */
     rt_conn conn;
@@ -115,6 +116,7 @@ static fetch *fetch_new(net *n, const char *path, char *body, size_t len, uint32
     memset(f, 0, sizeof *f);
     f->owner = n;
     f->id = n->next_id++;
+    f->draws = n->rand;
     snprintf(f->path, sizeof f->path, "%s", path);
     f->body = body;
     f->len = len;
@@ -166,15 +168,16 @@ static void net_go(void *ud, rt *r)
         abort();
 }
 
-void net_post_direct(net *n, const char *path, char *body, size_t len, uint32_t attempt,
+void net_post_direct(net *n, rng *draws, const char *path, char *body, size_t len, uint32_t attempt,
                      const uint64_t *items, size_t nitems, net_direct_done done, void *ud)
 {
     /* request_id and iso stay 0: the ledger's attempt belongs to no request, no isolate. */
     fetch *f = fetch_new(n, path, body, len, attempt, items, nitems, ud);
     f->direct = true;
     f->direct_done = done;
+    f->draws = draws;
     f->sent_ns = eng_now(n->e);
-    int64_t at = eng_add(f->sent_ns, dist_draw(&n->cfg.latency, n->rand));
+    int64_t at = eng_add(f->sent_ns, dist_draw(&n->cfg.latency, f->draws));
     if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
         abort();
 }
@@ -236,10 +239,10 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         return true;
     fetch *f = n->slots[ev->a];
     if (ev->type == EV_FETCH_ARRIVE) {
-        transport_result res;
+        transport_result res = {200, -1}; /* no transport (memory mode): taken as accepted */
         char err[512];
-        if (transport_post(n->t, f->path, f->body, f->len, ev->time_ns, f->attempt, &res, err,
-                           sizeof err) != 0) {
+        if (n->t && transport_post(n->t, f->path, f->body, f->len, ev->time_ns, f->attempt, &res,
+                                   err, sizeof err) != 0) {
             snprintf(n->error, sizeof n->error, "%s", err);
             return true;
         }
@@ -255,7 +258,7 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         f->resp = (net_response){res.status, ra, ev->time_ns};
         free(f->body);
         f->body = NULL;
-        if (!eng_at(n->e, eng_add(ev->time_ns, dist_draw(&n->cfg.latency, n->rand)), EV_FETCH_DONE,
+        if (!eng_at(n->e, eng_add(ev->time_ns, dist_draw(&n->cfg.latency, f->draws)), EV_FETCH_DONE,
                     ev->a, f->id))
             abort();
         return true;
@@ -277,4 +280,17 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
     if (!rt_post(r, f->iso, f->request_id, deliver, undelivered, f))
         release(n, f);
     return true;
+}
+
+void net_end(net *n, int64_t t_ns)
+{
+    /* Still on the wire: sent before the end, arriving after it, where no event pops. */
+    for (uint32_t i = 0; i < n->nslots; i++) {
+        fetch *f = n->slots[i];
+        if (!f->id || !f->body)
+            continue;
+        for (size_t k = 0; k < f->nitems; k++)
+            ledger_drop(n->l, f->items[k], t_ns, CAUSE_STRANDED_AT_END, "in-flight", f->iso.id);
+        release(n, f);
+    }
 }

@@ -70,6 +70,7 @@ typedef struct net_request {
 
 typedef struct net net;
 
+/* t NULL: no ingest (the ledger's memory mode): every POST that arrives is answered 200. */
 net *net_new(eng *e, rng *network_rng, const net_config *cfg, transport *t, ledger *l);
 void net_free(net *n);
 /* From inside a task (the sender's request and isolate are taken from it). */
@@ -84,8 +85,14 @@ void net_fetch(net *n, rt *r, net_request *req);
  * ingest's. body is malloc'd and taken; items are copied.
  */
 typedef void (*net_direct_done)(void *ud, const net_response *resp);
-void net_post_direct(net *n, const char *path, char *body, size_t len, uint32_t attempt,
+/* Its latencies are drawn from `draws`, the sender's stream, so that a component's POSTs do
+ * not shift the isolates' draws. */
+void net_post_direct(net *n, rng *draws, const char *path, char *body, size_t len, uint32_t attempt,
                      const uint64_t *items, size_t nitems, net_direct_done done, void *ud);
+/* The run is over at t_ns: what is still on its way to the ingest (it left, and arrives past
+ * the end, where no event pops) is lost as stranded-at-end from "in-flight"; its records go.
+ * Call after the runtime and the queue have ended (rt_end, queue_end). */
+void net_end(net *n, int64_t t_ns);
 
 /* Handles EV_FETCH_ARRIVE and EV_FETCH_DONE; false for other types. r may be NULL when no
  * fetch came from an isolate (only net_post_direct was used). */

@@ -19,6 +19,8 @@ typedef struct qmsg {
     uint32_t slot;
     msg_state state;
     uint64_t isolate; /* its sender: the ledger's isolate while it travels */
+    queue_sent sent;  /* told when send() settles (NULL: nobody waits) */
+    void *sent_ud;
     size_t n;
     /* One allocation: n ledger numbers, n lengths, then the fragments back to back. */
     unsigned char *data;
@@ -187,8 +189,18 @@ static qmsg *msg_new(queue *q)
     return m;
 }
 
+/* send() settles: the message is the queue's (true), or it never got there (false). */
+static void settle(qmsg *m, bool arrived)
+{
+    queue_sent cb = m->sent;
+    m->sent = NULL;
+    if (cb)
+        cb(m->sent_ud, arrived);
+}
+
 void queue_send(queue *q, int64_t now_ns, uint64_t isolate, const uint64_t *ids,
-                const char *const *frags, const uint32_t *lens, size_t n)
+                const char *const *frags, const uint32_t *lens, size_t n, queue_sent sent,
+                void *sent_ud)
 {
     q->stats.messages++;
     for (size_t i = 0; i < n; i++)
@@ -196,6 +208,8 @@ void queue_send(queue *q, int64_t now_ns, uint64_t isolate, const uint64_t *ids,
     qmsg *m = msg_new(q);
     m->state = MSG_IN_TRANSIT;
     m->isolate = isolate;
+    m->sent = sent;
+    m->sent_ud = sent_ud;
     m->n = n;
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -214,6 +228,7 @@ void queue_send(queue *q, int64_t now_ns, uint64_t isolate, const uint64_t *ids,
     }
     if (q->ended) { /* no queue to arrive at any more */
         msg_drop(q, m, now_ns, CAUSE_STRANDED_AT_END, "queue-send", isolate);
+        settle(m, false);
         msg_release(q, m);
         return;
     }
@@ -260,7 +275,7 @@ static void batch_post(queue *q, qbatch *b)
     char *body = exp_payload(q->cfg.service, q->cfg.sig, frags, lens, n, 0, &len);
     b->in_flight = true;
     q->stats.posts++;
-    net_post_direct(q->net, q->cfg.path, body, len, b->attempt, ids, n, on_answer, b);
+    net_post_direct(q->net, q->rand, q->cfg.path, body, len, b->attempt, ids, n, on_answer, b);
     free(ids);
 }
 
@@ -346,6 +361,7 @@ bool queue_handle(queue *q, const eng_event *ev)
             const uint64_t *ids = msg_ids(m);
             for (size_t i = 0; i < m->n; i++)
                 ledger_move(q->l, ids[i], ev->time_ns, "queue");
+            settle(m, true);
             if (q->cfg.delivery_delay_ns > 0) {
                 m->state = MSG_DELAYED;
                 if (!eng_at(q->e, eng_add(ev->time_ns, q->cfg.delivery_delay_ns), EV_QUEUE_VISIBLE,
@@ -389,9 +405,10 @@ void queue_end(queue *q, int64_t t_ns)
         qmsg *m = q->msgs[i];
         if (!m->id || m->state == MSG_BATCHED)
             continue;
-        if (m->state == MSG_IN_TRANSIT) /* still on its sender's side of the trip */
+        if (m->state == MSG_IN_TRANSIT) { /* still on its sender's side of the trip */
             msg_drop(q, m, t_ns, CAUSE_STRANDED_AT_END, "queue-send", m->isolate);
-        else
+            settle(m, false);
+        } else
             msg_drop(q, m, t_ns, CAUSE_STRANDED_AT_END, "queue", 0);
         msg_release(q, m);
     }
@@ -402,5 +419,17 @@ void queue_end(queue *q, int64_t t_ns)
         for (uint32_t k = 0; k < b->nmsgs; k++)
             msg_drop(q, b->msgs[k], t_ns, CAUSE_STRANDED_AT_END, "queue", 0);
         batch_release(q, b);
+    }
+}
+
+void queue_isolate_died(queue *q, uint64_t isolate, ledger_cause cause, int64_t t_ns)
+{
+    for (uint32_t i = 0; i < q->nmsgs; i++) {
+        qmsg *m = q->msgs[i];
+        if (!m->id || m->state != MSG_IN_TRANSIT || m->isolate != isolate)
+            continue;
+        msg_drop(q, m, t_ns, cause, "queue-send", isolate);
+        settle(m, false);
+        msg_release(q, m);
     }
 }

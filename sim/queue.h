@@ -3,8 +3,9 @@
  *
  * A producer's send() hands the queue one message: telemetry items (ledger numbers and
  * their OTLP JSON fragments). The trip to the queue draws send_latency; from its arrival
- * the message is the queue's, whatever happens to the isolate that sent it. It becomes
- * visible to the consumer delivery_delay after it arrived.
+ * (when send() resolves) the message is the queue's, whatever happens to the isolate that
+ * sent it; if that isolate dies first, the message is lost with it (queue_isolate_died).
+ * It becomes visible to the consumer delivery_delay after it arrived.
  *
  * One batched consumer, with Cloudflare's rule: visible messages wait in FIFO order, and a
  * batch goes when batch_size of them are ready, or max_wait after the first of them became
@@ -60,10 +61,19 @@ void queue_free(queue *q);
  * A producer sends one message at now_ns (>= eng_now) from isolate `isolate`: n items,
  * ids[i] with its fragment frags[i] of lens[i] bytes (all copied). Each item moves to
  * "queue-send" at now_ns and to "queue" when the message arrives. A message sent after
- * queue_end is lost at once (stranded-at-end, "queue-send").
+ * queue_end is lost at once (stranded-at-end, "queue-send"). sent (may be NULL) is called
+ * once: with true when it arrives (the send() promise resolves), false if it never does.
  */
+typedef void (*queue_sent)(void *ud, bool arrived);
 void queue_send(queue *q, int64_t now_ns, uint64_t isolate, const uint64_t *ids,
-                const char *const *frags, const uint32_t *lens, size_t n);
+                const char *const *frags, const uint32_t *lens, size_t n, queue_sent sent,
+                void *sent_ud);
+/*
+ * The isolate that sent messages still on their way died at t_ns: send() had not resolved,
+ * so they never reached the queue (a send is acknowledged when the queue has it, not when
+ * it leaves). Their items are lost for `cause` from "queue-send".
+ */
+void queue_isolate_died(queue *q, uint64_t isolate, ledger_cause cause, int64_t t_ns);
 /* Handles EV_QUEUE_*; false for other types. */
 bool queue_handle(queue *q, const eng_event *ev);
 /*

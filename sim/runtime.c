@@ -244,6 +244,14 @@ struct rt {
     pool timers;
     uint64_t next_timer_id;
 
+    /* Scheduling choices (rt_set_chooser): who picks the next ready task, and whether the
+     * running kick loop is the deferred one (EV_THREAD_FREE) that may pick. */
+    rt_chooser chooser;
+    void *chooser_ud;
+    bool choosing;
+    uint64_t *choice_reqs; /* the ready tasks' requests, passed to the chooser */
+    uint32_t capchoice;
+
     /* The running task (a stack of one, plus waitUntil children run inline). */
     uint32_t cur;
     int64_t seg_start_ns;
@@ -314,6 +322,12 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     return r;
 }
 
+void rt_set_chooser(rt *r, rt_chooser fn, void *ud)
+{
+    r->chooser = fn;
+    r->chooser_ud = ud;
+}
+
 void rt_free(rt *r)
 {
     if (!r)
@@ -330,6 +344,7 @@ void rt_free(rt *r)
     free(r->loads);
     free(r->live);
     free(r->sticky);
+    free(r->choice_reqs);
     pool_free(&r->isos);
     pool_free(&r->reqs);
     pool_free(&r->tasks);
@@ -466,6 +481,37 @@ static uint32_t ready_pop(rt *r, isolate *iso)
             iso->ready_tail = NONE;
     }
     return s;
+}
+
+/* With a chooser: the ready task it picks (when there is a choice), out of the queue. */
+static uint32_t ready_choose(rt *r, isolate *iso)
+{
+    uint32_t n = 0;
+    for (uint32_t x = iso->ready_head; x != NONE; x = TASK(r, x).ready_next) {
+        if (n == r->capchoice) {
+            r->capchoice = r->capchoice ? 2 * r->capchoice : 16;
+            r->choice_reqs = realloc(r->choice_reqs, r->capchoice * sizeof *r->choice_reqs);
+            if (!r->choice_reqs)
+                abort();
+        }
+        r->choice_reqs[n++] = TASK(r, x).pub.request_id;
+    }
+    if (n < 2)
+        return ready_pop(r, iso);
+    uint32_t k = r->chooser(r->chooser_ud, iso->info.id, r->choice_reqs, n);
+    assert(k < n);
+    uint32_t prev = NONE, x = iso->ready_head;
+    for (uint32_t i = 0; i < k; i++) {
+        prev = x;
+        x = TASK(r, x).ready_next;
+    }
+    if (prev == NONE)
+        iso->ready_head = TASK(r, x).ready_next;
+    else
+        TASK(r, prev).ready_next = TASK(r, x).ready_next;
+    if (iso->ready_tail == x)
+        iso->ready_tail = prev;
+    return x;
 }
 
 static void request_terminate(rt *r, uint32_t q);
@@ -624,6 +670,15 @@ static void kick(rt *r, uint32_t iso_slot)
                 idle_when_free(r, iso_slot, now);
             return;
         }
+        if (__builtin_expect(r->chooser != NULL, 0) && !r->choosing && now >= iso->busy_until_ns) {
+            /* A choice is made among everything ready at this instant: after the events
+             * already due now (their wake-ups join the queue), at an EV_THREAD_FREE. */
+            if (!iso->free_event) {
+                iso->free_event = true;
+                schedule(r, now, EV_THREAD_FREE, iso_slot, iso->info.id);
+            }
+            return;
+        }
         if (now < iso->busy_until_ns) {
             /* ENG_TIME_MAX: held by paused tasks, whose EV_RESUME frees it. */
             if (!iso->free_event && iso->busy_until_ns != ENG_TIME_MAX) {
@@ -632,7 +687,9 @@ static void kick(rt *r, uint32_t iso_slot)
             }
             return;
         }
-        if (!run_segment(r, iso_slot, ready_pop(r, iso), now))
+        uint32_t next =
+            __builtin_expect(r->chooser != NULL, 0) ? ready_choose(r, iso) : ready_pop(r, iso);
+        if (!run_segment(r, iso_slot, next, now))
             return;
     }
 }
@@ -647,7 +704,7 @@ static inline __attribute__((always_inline)) void make_ready(rt *r, uint32_t iso
 {
     isolate *iso = &ISO(r, iso_slot);
     if (iso->ready_head == NONE && iso->state == ISO_ACTIVE && r->cur == NONE && !r->hold &&
-        now >= iso->busy_until_ns) {
+        now >= iso->busy_until_ns && !r->chooser) {
         isolate *after = run_segment(r, iso_slot, s, now);
         if (after && after->ready_head != NONE)
             kick(r, iso_slot); /* it made others ready (a waitUntil resumed, a timer) */
@@ -1160,6 +1217,13 @@ uint64_t rt_set_timer_fn(rt *r, int64_t delay_ns, int64_t interval_ns, rt_fn fn,
     return id;
 }
 
+uint64_t rt_set_isolate_timer_fn(rt *r, int64_t delay_ns, int64_t interval_ns, rt_fn fn, void *ud)
+{
+    uint64_t id = rt_set_timer_fn(r, delay_ns, interval_ns, fn, ud);
+    TIMER(r, r->last_timer).owner_request = 0; /* it acts for no request */
+    return id;
+}
+
 static void ready_remove(rt *r, uint32_t iso_slot, uint32_t ts)
 {
     isolate *iso = &ISO(r, iso_slot);
@@ -1664,7 +1728,9 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
     case EV_THREAD_FREE:
         if (iso_valid(r, ev->a, ev->b)) {
             ISO(r, ev->a).free_event = false;
+            r->choosing = r->chooser != NULL;
             kick(r, ev->a);
+            r->choosing = false;
         }
         return true;
     case EV_RESUME:

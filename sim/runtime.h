@@ -233,6 +233,18 @@ typedef struct rt_colo_stats {
     uint64_t isolates_created;
 } rt_colo_stats;
 
+/*
+ * Scheduling choices, for the interleaving explorer (explore.h). With a chooser, a task that
+ * becomes ready never runs at once: the isolate's thread takes its next task at an
+ * EV_THREAD_FREE at that instant, after the events already due then (so every task that
+ * becomes ready at the instant is a candidate), and whenever more than one task is ready
+ * it calls fn with their requests in queue order (oldest first); fn returns the index of
+ * the one to run. Always 0 is the queue's order (a run without a chooser can take the same
+ * order or, where a wake-up runs before a same-instant event, a different one).
+ */
+typedef uint32_t (*rt_chooser)(void *ud, uint64_t isolate, const uint64_t *requests, uint32_t n);
+void rt_set_chooser(rt *r, rt_chooser fn, void *ud);
+
 /* The runtime takes its rng streams and engine from the caller (the sim). */
 rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host);
 void rt_free(rt *r);
@@ -313,6 +325,9 @@ uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *
 typedef void (*rt_fn)(void *ud, rt *r);
 /* A timer that runs fn (setTimeout/setInterval of C code), from inside a task. */
 uint64_t rt_set_timer_fn(rt *r, int64_t delay_ns, int64_t interval_ns, rt_fn fn, void *ud);
+/* The same for the isolate itself (module-scope code): its callbacks belong to no request, so
+ * no request counts it as a timer that may still act for it. */
+uint64_t rt_set_isolate_timer_fn(rt *r, int64_t delay_ns, int64_t interval_ns, rt_fn fn, void *ud);
 /* Cancels a timer set by the running isolate (no-op when it already fired or died). */
 void rt_clear_timer(rt *r, uint64_t timer_id);
 /* What a C continuation's owner does when its isolate dies before it ran: cause is an

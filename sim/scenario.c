@@ -122,7 +122,7 @@ static const sk_key keys[] = {
      "the global's name (as the steps name it)", SK_REQUIRED},
     {"app.accumulators[].checkpoint_every_s", SK_NUMBER, 0, 1e6, "0", NULL,
      "a checkpoint runs this often (an isolate timer from the first entry: it freezes while the "
-     "isolate is idle); 0: never on a timer", 0},
+     "isolate is idle); 0: never on a timer, else at least 0.001", 0},
     {"app.accumulators[].checkpoint_entries", SK_INT, 0, 1e9, "0", NULL,
      "a checkpoint runs as soon as it holds this many entries; 0: no bound", 0},
 
@@ -365,10 +365,11 @@ void scn_free(scenario *s)
 
 typedef struct cctx {
     scenario *s;
-    cJSON *defaults;      /* parsed default values, freed at the end */
-    const char *path;     /* the file as opened: data files are relative to it */
-    int rc;               /* a failure while compiling values (e.g. a data file) */
-    unsigned checkpoints; /* checkpoint steps and accumulators that checkpoint */
+    cJSON *defaults;           /* parsed default values, freed at the end */
+    const char *path;          /* the file as opened: data files are relative to it */
+    int rc;                    /* a failure while compiling values (e.g. a data file) */
+    unsigned checkpoints;      /* checkpoint steps and accumulators that checkpoint */
+    const cJSON *accumulators; /* app.accumulators, known before the steps are compiled */
     char *err;
     size_t errlen;
 } cctx;
@@ -517,6 +518,19 @@ static int severity_number(const char *s)
     return 9;
 }
 
+/* Whether app.accumulators names `name` (read before the steps are compiled). */
+static bool is_accumulator(const cctx *c, const char *name)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, c->accumulators)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(x, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return true;
+    }
+    return false;
+}
+
 static uint32_t global_index(cctx *c, const char *name)
 {
     app_program *p = &c->s->program;
@@ -598,6 +612,17 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
             s->flag_variant = sdup(c->s, str(c, v, kp, "variant"));
             if (s->gop == GLOBAL_CHECKPOINT)
                 c->checkpoints++;
+            static const char *const append_only[] = {"on_unset", "flag", "variant"};
+            for (size_t k = 0; k < 3; k++)
+                if (s->gop != GLOBAL_APPEND && cJSON_GetObjectItemCaseSensitive(v, append_only[k]))
+                    return cfail(c, jp, "\"%s\" goes with op append only, not %s", append_only[k],
+                                 g);
+            if (is_accumulator(c, s->name) && s->gop != GLOBAL_APPEND && s->gop != GLOBAL_READ &&
+                s->gop != GLOBAL_CHECKPOINT)
+                return cfail(c, jp,
+                             "\"%s\" is an accumulator (app.accumulators): never set, taken or "
+                             "cleared; expected op append, read or checkpoint, got %s",
+                             s->name, g);
         } else if (strcmp(op, "respond") == 0) {
             s->op = OP_RESPOND;
             s->status = (int)num(c, v, kp, "status");
@@ -984,6 +1009,7 @@ static int compile(cctx *c, const cJSON *root)
     rc->kill_rate_per_s = num(c, fl, "faults", "kill_isolates_per_hour") / 3600.0;
 
     const cJSON *a = val(c, root, "", "app");
+    c->accumulators = cJSON_GetObjectItemCaseSensitive(a, "accumulators");
     const cJSON *handler = cJSON_GetObjectItemCaseSensitive(a, "handler");
     const cJSON *routes = cJSON_GetObjectItemCaseSensitive(a, "routes");
     if (!handler == !routes)
@@ -1047,6 +1073,11 @@ static int compile(cctx *c, const cJSON *root)
             app_accumulator *ac = &pg->accumulators[g];
             ac->on = true;
             ac->every_ns = secs(num(c, x, "app.accumulators[]", "checkpoint_every_s"));
+            if (ac->every_ns > 0 && ac->every_ns < 1000000) {
+                snprintf(jp, sizeof jp, "$.app.accumulators[%d].checkpoint_every_s", i - 1);
+                return cfail(c, jp, "expected 0 (no timer) or at least 0.001 (1 ms), got %g",
+                             num(c, x, "app.accumulators[]", "checkpoint_every_s"));
+            }
             ac->max_entries = (uint32_t)num(c, x, "app.accumulators[]", "checkpoint_entries");
             if (ac->every_ns || ac->max_entries)
                 c->checkpoints++;

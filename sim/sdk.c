@@ -292,11 +292,13 @@ static void drop_vec(sdk_iso *si, item_vec *v, ledger_cause cause, const char *l
 
 static void t_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
 {
-    (void)ud, (void)r;
+    sdk *s = ud;
     sdk_iso *si = iso->tel;
     if (!si)
         return;
     ledger_cause c = ledger_cause_of_death((int)cause);
+    if (s->q) /* what it sent to the queue and was not acknowledged yet */
+        queue_isolate_died(s->q, iso->id, c, rt_time(r));
     drop_vec(si, &si->open, c, "open-span");
     for (size_t i = 0; i < si->nl1; i++)
         for (int g = 0; g < SIG_COUNT; g++)
@@ -306,6 +308,7 @@ static void t_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
         si->exp->ops->destroy(si->exp, c);
     while (si->calls) {
         call_op *nx = si->calls->next;
+        free(si->calls->entries.v); /* the exporter took the items, not the vector */
         free(si->calls);
         si->calls = nx;
     }
@@ -482,11 +485,60 @@ static void t_entry_lost(void *ud, rt *r, tel_entry *e, tel_loss how, int why, c
     item_free(e);
 }
 
-static bool t_entry_enqueue(void *ud, rt *r, tel_entry **e, size_t n)
+/* A checkpoint step waiting for its send() to resolve. */
+typedef struct enq_wait {
+    sdk *s;
+    rt *r;
+    rt_isolate_ref iso;
+    uint64_t request;
+    bool counted, before_response;
+    int64_t started_ns;
+    tel_cont k;
+} enq_wait;
+
+static void enq_resume(void *ud, rt *r)
+{
+    enq_wait *w = ud;
+    if (w->counted)
+        ledger_call_time(w->s->l, w->request, w->before_response, rt_time(r) - w->started_ns);
+    tel_cont k = w->k;
+    free(w);
+    k.fn(k.ud, r, k.ref);
+}
+
+static void enq_cancel(void *ud, rt *r, int cause)
+{
+    (void)r, (void)cause;
+    free(ud);
+}
+
+/* The queue has the message (or never will): the waiting task goes on, on its isolate. */
+static void enq_settled(void *ud, bool arrived)
+{
+    enq_wait *w = ud;
+    if (!arrived || !rt_post(w->r, w->iso, w->request, enq_resume, enq_cancel, w))
+        free(w);
+}
+
+static tel_enqueued t_entry_enqueue(void *ud, rt *r, tel_entry **e, size_t n, const tel_cont *k)
 {
     sdk *s = ud;
     if (!s->q)
-        return false;
+        return TEL_ENQ_NONE;
+    enq_wait *w = NULL;
+    if (k) {
+        const rt_task *t = rt_current_task(r);
+        if (!(w = malloc(sizeof *w)))
+            abort();
+        *w = (enq_wait){s,
+                        r,
+                        rt_current_isolate_ref(r),
+                        t->request_id,
+                        t->kind == TASK_HANDLER || t->kind == TASK_WAIT_UNTIL,
+                        t->kind == TASK_HANDLER,
+                        rt_task_time(r),
+                        *k};
+    }
     const char **frags = malloc(n * sizeof *frags);
     uint32_t *lens = malloc(n * sizeof *lens);
     uint64_t *ids = malloc(n * sizeof *ids);
@@ -497,13 +549,14 @@ static bool t_entry_enqueue(void *ud, rt *r, tel_entry **e, size_t n)
         lens[i] = e[i]->len;
         ids[i] = e[i]->n;
     }
-    queue_send(s->q, rt_time(r), rt_current_isolate(r)->id, ids, frags, lens, n);
+    queue_send(s->q, rt_time(r), rt_current_isolate(r)->id, ids, frags, lens, n,
+               w ? enq_settled : NULL, w);
     for (size_t i = 0; i < n; i++)
         item_free(e[i]); /* the queue holds its copy: the isolate's memory is given back */
     free(frags);
     free(lens);
     free(ids);
-    return true;
+    return w ? TEL_ENQ_PENDING : TEL_ENQ_SENT;
 }
 
 /* Drops what request `id`'s own layer-1 buffers hold (per-request layer 1), freeing it. */
@@ -668,7 +721,9 @@ static bool start_call(sdk *s, rt *r, tel_call c, item_vec *entries, tel_cont k)
     sdk_iso *si = iso_state(r);
     s->stats.calls++;
     const rt_task *t = rt_current_task(r);
-    if (t->kind == TASK_WAIT_UNTIL && c != TEL_EXPORTER_SHUTDOWN)
+    /* (A send of entries is not a flush of the SDK's buffers: the first seed's check of
+     * flushes in waitUntil does not count it.) */
+    if (t->kind == TASK_WAIT_UNTIL && c != TEL_EXPORTER_SHUTDOWN && !entries)
         ledger_flush_in_wait_until(s->l, t->request_id);
     call_op *op = calloc(1, sizeof *op);
     if (!op)

@@ -314,6 +314,8 @@ over:
     rt_end(p->rtm);
     if (p->q)
         queue_end(p->q, eng_now(p->e));
+    if (p->n) /* then what is still on the wire, its batches' too */
+        net_end(p->n, eng_now(p->e));
     p->ended = true;
     return SIM_OK;
 }

@@ -33,7 +33,8 @@ typedef struct sim_progress {
 typedef enum sim_ledger_mode {
     SIM_LEDGER_AUTO = 0, /* compact when the run created more than SIM_COMPACT_ABOVE_ITEMS */
     SIM_LEDGER_FULL,     /* every row */
-    SIM_LEDGER_COMPACT,  /* the delivered and late items' rows pruned (ledger_compact), then VACUUM */
+    SIM_LEDGER_COMPACT,  /* the delivered and late items' rows pruned (ledger_compact), then VACUUM
+                          */
 } sim_ledger_mode;
 
 /* SIM_LEDGER_AUTO compacts a run that created more items than this. */

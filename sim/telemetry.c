@@ -82,10 +82,10 @@ static bool null_entry_send(void *ud, rt *r, tel_entry **e, size_t n, tel_cont k
     return true;
 }
 
-static bool null_entry_enqueue(void *ud, rt *r, tel_entry **e, size_t n)
+static tel_enqueued null_entry_enqueue(void *ud, rt *r, tel_entry **e, size_t n, const tel_cont *k)
 {
-    (void)ud, (void)r, (void)e, (void)n;
-    return true; /* counted no-op: the entries were never recorded */
+    (void)ud, (void)r, (void)e, (void)n, (void)k;
+    return TEL_ENQ_SENT; /* a no-op: the entries were never recorded */
 }
 
 static bool null_call(void *ud, rt *r, tel_call c, tel_cont k)

@@ -56,6 +56,12 @@ typedef enum {
     TEL_LOST_ISOLATE,     /* its isolate died with it in a global (why: rt_evict, RT_END_OF_RUN) */
 } tel_loss;
 
+typedef enum {
+    TEL_ENQ_NONE,    /* no queue is configured: nothing was taken */
+    TEL_ENQ_SENT,    /* taken, nobody waits */
+    TEL_ENQ_PENDING, /* taken; the continuation runs when the queue has it */
+} tel_enqueued;
+
 typedef struct tel_ops {
     /* Per-isolate state (stored in iso->tel) and its death, with everything it holds. */
     void (*isolate_born)(void *ud, rt *r, rt_isolate_info *iso);
@@ -85,9 +91,10 @@ typedef struct tel_ops {
     /* Sends entries (taken) through the telemetry path, in a payload sent for the running
      * task's request: as call() for completion (true: done now; else k runs later). */
     bool (*entry_send)(void *ud, rt *r, tel_entry **e, size_t n, tel_cont k);
-    /* A checkpoint: the entries (taken) go to the queue as one message; false when no
-     * queue is configured (nothing was taken). */
-    bool (*entry_enqueue)(void *ud, rt *r, tel_entry **e, size_t n);
+    /* A checkpoint: the entries (taken) go to the queue as one message. k NULL: nobody
+     * waits (a timer's or a size bound's checkpoint); else k runs once the queue has the
+     * message (send() resolved), never if it does not get there. */
+    tel_enqueued (*entry_enqueue)(void *ud, rt *r, tel_entry **e, size_t n, const tel_cont *k);
     /*
      * An API call. Returns true when it completed synchronously; otherwise it
      * returns false and runs k.fn once later, from an event (never if the

@@ -184,6 +184,25 @@ static const struct {
     {"{\"exporter\": {\"retry\": {\"backof\": {}}}, " W ", " H "}",
      "$.exporter.retry.backof: unknown key \"backof\" (did you mean \"backoff\"?)"},
     {"{\"ingest\": {\"cap\": {\"items\": 5}}, " W ", " H "}", "$.ingest.cap: missing \"window_s\""},
+    /* Shared state: what the second seed's steps may not say. */
+    {"{" W ", \"app\": {\"handler\": [{\"global\": {\"name\": \"L\", \"op\": \"take\", "
+     "\"on_unset\": \"fresh\"}}, {\"respond\": {}}]}}",
+     "$.app.handler[0].global: \"on_unset\" goes with op append only, not take"},
+    {"{" W ", \"app\": {\"handler\": [{\"global\": {\"name\": \"L\", \"op\": \"checkpoint\"}},"
+     " {\"respond\": {}}]}}",
+     "$.app: a checkpoint sends to a queue: add a \"queue\" object"},
+    {"{" W ", \"queue\": {}, \"app\": {\"accumulators\": [{\"name\": \"L\"}], \"handler\": "
+     "[{\"global\": {\"name\": \"L\", \"op\": \"take\"}}, {\"respond\": {}}]}}",
+     "$.app.handler[0].global: \"L\" is an accumulator (app.accumulators): never set, taken or cleared"},
+    {"{" W ", \"queue\": {}, \"app\": {\"accumulators\": [{\"name\": \"M\"}], \"handler\": "
+     "[{\"global\": {\"name\": \"L\", \"op\": \"append\"}}, {\"respond\": {}}]}}",
+     "$.app.accumulators[0].name: expected the name of a global a step uses, got \"M\""},
+    {"{" W ", \"queue\": {}, \"app\": {\"accumulators\": [{\"name\": \"L\", "
+     "\"checkpoint_every_s\": 1e-9}], \"handler\": [{\"global\": {\"name\": \"L\", \"op\": "
+     "\"append\"}}, {\"respond\": {}}]}}",
+     "$.app.accumulators[0].checkpoint_every_s: expected 0 (no timer) or at least 0.001"},
+    {"{" W ", \"queue\": {\"batch_size\": 0}, " H "}",
+     "$.queue.batch_size: expected a number from 1"},
     {"{\"ingest\": {\"api_key\": \"\"}, " W ", " H "}",
      "$.ingest.api_key: expected a non-empty string"},
     {"{\"expect\": [{\"check\": \"low_volume_no_loss\"}], " W ", " H "}",

@@ -16,7 +16,8 @@ typedef struct send_op {
     sdk_signal sig;
     item_vec items;
     uint32_t attempt;
-    bool in_flight; /* else waiting for its retry timer */
+    uint64_t sent_for; /* the request the payload says it was sent for (0: none) */
+    bool in_flight;    /* else waiting for its retry timer */
     send_done cb;
     void *ud;
     struct send_op *next;
@@ -92,8 +93,7 @@ static void post(send_op *op)
         lens[i] = op->items.v[i]->len;
     }
     size_t len;
-    char *body = exp_payload(env->cfg->service, op->sig, frags, lens, n,
-                             rt_current_task(env->r)->request_id, &len);
+    char *body = exp_payload(env->cfg->service, op->sig, frags, lens, n, op->sent_for, &len);
     exp_moved(env, &op->items, "in-flight");
     net_request req = {paths[op->sig], body, len, op->attempt, ids, n, on_response, op};
     op->in_flight = true;
@@ -145,6 +145,10 @@ void send_items(exporter *e, sdk_signal sig, item_vec *items, send_done cb, void
     op->e = e;
     op->sig = sig;
     op->attempt = 1;
+    /* A request's own code sends for it; the exporter's timers and continuations (C tasks)
+     * send for no request, whoever set them; a retry says what its first attempt said. */
+    const rt_task *t = rt_current_task(e->env.r);
+    op->sent_for = t && t->kind != TASK_CALLBACK ? t->request_id : 0;
     op->cb = cb;
     op->ud = ud;
     vec_append(&op->items, items);
