@@ -9,6 +9,7 @@
  * interrupted. Results go to stdout (deterministic); progress, timing and errors to stderr.
  */
 #include "cli.h"
+#include "explore.h"
 #include "progress.h"
 #include "report.h"
 #include "results.h"
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -276,6 +278,9 @@ static const cli_opt run_opts[] = {
     {"--ingest-db", 0, "FILE",
      "... whose database is FILE (without it no fate can be decided:\n"
      "the verdict is unverified and the exit status 1)"},
+    {"--schedule", 0, "S",
+     "take these scheduling choices (as explore prints them: which ready\n"
+     "task runs next), the queue's order elsewhere"},
     {"--brief", 0, NULL, "one line per variant and seed instead of the whole story"},
     {"--report", 0, "FILE", "write the HTML loss report of every run made here to FILE"},
     {"--ledger", 0, "MODE",
@@ -369,6 +374,12 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
         die_usage("run", "--ingest-db goes with --ingest URL");
         return sim_exit_code(SIM_EUSAGE);
     }
+    xpl_schedule sched;
+    bool scheduled = OPT("--schedule") != NULL;
+    if (scheduled && xpl_parse(OPT("--schedule"), &sched, err, sizeof err)) {
+        die_usage("run", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
 #undef OPT
     double t0 = wall_s();
     scenario *first;
@@ -428,6 +439,13 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
             opt.seed = base.seed_set ? base.seed : s->seeds[k];
             opt.seed_set = true;
             opt.stop = &stop_requested;
+            xpl_replay replay = {&sched, 0};
+            if (scheduled) { /* the run explore found, the first requests only if it says so */
+                opt.chooser = xpl_replay_choose;
+                opt.chooser_ud = &replay;
+                if (sched.requests)
+                    s->workload.requests = sched.requests;
+            }
             opt.progress = prog_within;
             opt.progress_ud = pg;
             char dir[4300], ep[4600], tp[4600], p[4400];
@@ -1261,6 +1279,189 @@ static int cmd_report(int argc, char **argv, const char *prog_name)
 
 /* ---------------------------------------------------------------- the command */
 
+/* ---------------------------------------------------------------- explore */
+
+static const cli_opt explore_opts[] = {
+    {"--variant", 0, "NAME", "the variant to explore (default: the file's first)"},
+    {"--strategy", 0, "S",
+     "auto (default: exhaustive, then pct past the bound), exhaustive,\npct or random"},
+    {"--max-schedules", 0, "N", "exhaustive: explore at most N schedules (default 10000)"},
+    {"--runs", 0, "N", "pct and random: N runs (default 1000)"},
+    {"--depth", 0, "D", "pct: the bug depth to aim at, 1..16 (default 2)"},
+    {"--seed", 0, "N", "the explorer's own seed (pct, random; default 1)"},
+    {"--no-shrink", 0, NULL, "report the first bad schedule as found"},
+    {"--out", 'o', "DIR",
+     "the confirming run's directory (default runs/explore/<scenario>/<variant>)"},
+    {"--help", 'h', NULL, "show this help"},
+};
+#define NEXPLORE_OPTS (sizeof explore_opts / sizeof explore_opts[0])
+
+static void explore_usage(FILE *f)
+{
+    fputs("usage: edgeloss explore SCENARIO [options]\n"
+          "Run SCENARIO under the await orderings its requests can take (which ready task runs\n"
+          "next whenever more than one is ready), find one that loses or mixes telemetry or\n"
+          "fails a check, shrink it, confirm it with a full run, and print the command that\n"
+          "replays it; or say what a clean search proves.\n"
+          "\noptions:\n",
+          f);
+    cli_print_options(explore_opts, NEXPLORE_OPTS, f);
+    fputs("\nexit: 0 no bad schedule found, 1 one found, 2 bad scenario or usage, 3 the harness "
+          "failed\n",
+          f);
+}
+
+static const char *const xpl_names[] = {"auto", "exhaustive", "pct", "random", NULL};
+
+static int cmd_explore(int argc, char **argv, const char *prog_name)
+{
+    cli_args a;
+    char err[1024];
+    if (cli_parse(explore_opts, NEXPLORE_OPTS, argc, argv, &a, err, sizeof err)) {
+        die_usage("explore", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+#define OPT(name) cli_get(explore_opts, NEXPLORE_OPTS, &a, name)
+    if (OPT("--help")) {
+        explore_usage(stdout);
+        return 0;
+    }
+    if (a.npositional != 1) {
+        die_usage("explore", a.npositional ? "one scenario at a time" : "which scenario? (a file)");
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    xpl_options xo = {.seed = 1};
+    const char *st = OPT("--strategy");
+    if (st) {
+        int k = 0;
+        while (xpl_names[k] && strcmp(xpl_names[k], st) != 0)
+            k++;
+        if (!xpl_names[k]) {
+            snprintf(err, sizeof err, "--strategy %.40s: expected auto, exhaustive, pct or random",
+                     st);
+            die_usage("explore", err);
+            return sim_exit_code(SIM_EUSAGE);
+        }
+        xo.strategy = (xpl_strategy)k;
+    }
+    static const char *const nums[] = {"--max-schedules", "--runs", "--depth", "--seed"};
+    uint64_t *dst[] = {&xo.max_schedules, &xo.runs, NULL, &xo.seed};
+    for (int i = 0; i < 4; i++) {
+        const char *v = OPT(nums[i]);
+        uint64_t n = 0;
+        if (!v)
+            continue;
+        if (parse_u64(v, &n) || (i < 3 && n == 0) || (i == 2 && n > 16)) {
+            snprintf(err, sizeof err, "%s %.40s: expected a whole number%s", nums[i], v,
+                     i == 2  ? " from 1 to 16"
+                     : i < 2 ? " from 1"
+                             : "");
+            die_usage("explore", err);
+            return sim_exit_code(SIM_EUSAGE);
+        }
+        if (dst[i])
+            *dst[i] = n;
+        else
+            xo.depth = (uint32_t)n;
+    }
+    xo.no_shrink = OPT("--no-shrink") != NULL;
+    const char *path = a.positional[0], *variant = OPT("--variant"), *out_dir = OPT("--out");
+#undef OPT
+    scenario *first;
+    sim_err lrc = scn_load(path, &first, err, sizeof err);
+    if (lrc) {
+        fprintf(stderr, "edgeloss: %s\n", err);
+        return sim_exit_code(lrc);
+    }
+    scenario *s = first;
+    while (variant && s && strcmp(s->variant, variant) != 0)
+        s = s->next;
+    if (!s) {
+        fprintf(stderr, "edgeloss: %s has no variant \"%s\"\n", path, variant);
+        scn_free(first);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    char dir[4300];
+    if (out_dir) {
+        snprintf(dir, sizeof dir, "%s", out_dir);
+    } else {
+        char root[4096];
+        default_root("runs/explore", path, root, sizeof root);
+        snprintf(dir, sizeof dir, "%s/%s", root, s->slug);
+    }
+    if (make_dirs(dir) != 0) {
+        fprintf(stderr, "edgeloss: %s: %s\n", dir, strerror(errno));
+        scn_free(first);
+        return sim_exit_code(SIM_EIO);
+    }
+    xo.confirm_dir = dir;
+    xpl_result r;
+    sim_err rc = xpl_explore(s, &xo, &r, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "edgeloss: %s\n", err);
+        xpl_result_free(&r);
+        scn_free(first);
+        return sim_exit_code(rc);
+    }
+    printf("explore %s, variant %s, seed %" PRIu64 ": %" PRIu64 " requests, %" PRIu64
+           " scheduling choices in the default order\n",
+           path, s->variant, s->seed, r.requests, r.points);
+    printf("strategy %s: %" PRIu64 " schedules in %.3f s (%.0f per second), verdicts in memory\n",
+           xpl_names[r.strategy], r.schedules, r.wall_s,
+           r.wall_s > 0 ? (double)r.schedules / r.wall_s : 0.0);
+    int status = 0;
+    if (r.found) {
+        char sched[400];
+        xpl_format(&r.bad, sched, sizeof sched);
+        printf("FOUND a bad schedule: %s\n", r.why);
+        printf("  schedule %s (%zu non-default choice%s%s; shrunk in %" PRIu64 " more runs)\n",
+               sched, r.bad.n, r.bad.n == 1 ? "" : "s",
+               r.bad.requests ? ", the first requests only" : "", r.shrink_runs);
+        const ledger_report *f = &r.full.report;
+        printf("  %s by a full run with real HTTP and SQLite: %" PRIu64 " items, %" PRIu64
+               " lost, %" PRIu64 " misattributed (%s)\n",
+               r.confirmed ? "confirmed" : "NOT confirmed", f->items, f->fate[FATE_LOST],
+               f->fate[FATE_MISATTRIBUTED], dir);
+        for (int i = 0; i < f->nstories; i++)
+            printf("  story: %s\n", f->stories[i].text);
+        printf("  replay: %s run %s --variant '%s' --schedule %s\n", prog_name, path, s->variant,
+               sched);
+        char sp[4400];
+        snprintf(sp, sizeof sp, "%s/summary.json", dir);
+        FILE *sf = fopen(sp, "w");
+        if (!sf || sum_write_json(s, &r.full, sf) != 0)
+            fprintf(stderr, "edgeloss: %s: cannot write the summary\n", sp);
+        if (sf)
+            fclose(sf);
+        status = r.confirmed ? 1 : sim_exit_code(SIM_ELEDGER);
+        if (!r.confirmed)
+            fprintf(stderr, "edgeloss: the memory verdict and the full run disagree: a bug in "
+                            "edgeloss (the full run's directory is kept)\n");
+    } else if (r.complete) {
+        printf("clean: all %" PRIu64 " schedules explored (exhaustive): none loses, mixes or "
+               "fails a check\n",
+               r.schedules);
+    } else if (r.strategy == XPL_EXHAUSTIVE) {
+        printf("incomplete: the space has more than %" PRIu64 " schedules and none of those "
+               "run was bad; this proves nothing about the rest (--strategy pct, or raise "
+               "--max-schedules)\n",
+               r.schedules);
+    } else if (r.strategy == XPL_PCT && !isnan(r.miss_bound)) {
+        printf("clean: no bug of depth <= %u found in %" PRIu64 " runs (pct); a bug of depth %u "
+               "would have been missed with probability <= %.3g (n = %" PRIu64
+               " requests, k = %" PRIu64 " choices)\n",
+               xo.depth ? xo.depth : 2, r.schedules, xo.depth ? xo.depth : 2, r.miss_bound,
+               r.requests, r.points);
+    } else {
+        printf("clean: no bad schedule in %" PRIu64 " %s runs (a baseline: no bound on what was "
+               "missed)\n",
+               r.schedules, xpl_names[r.strategy]);
+    }
+    xpl_result_free(&r);
+    scn_free(first);
+    return status;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: edgeloss COMMAND [options]\n"
@@ -1270,6 +1471,7 @@ static void usage(FILE *f)
           "  run SCENARIO     simulate one scenario file and tell every item's fate\n"
           "  check [PATH...]  the CI gate: run every scenario under the paths, every check\n"
           "  report DIR...    write the HTML loss report of run directories\n"
+          "  explore SCENARIO search the await orderings for one that loses or mixes\n"
           "  keys             print the reference of every scenario key (Markdown)\n"
           "  help [COMMAND]   this help, or a command's\n"
           "\n  -h, --help       show this help\n"
@@ -1301,7 +1503,8 @@ static int cmd_keys(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    static const char *const commands[] = {"run", "check", "report", "keys", "help", NULL};
+    static const char *const commands[] = {"run",  "check", "report", "explore",
+                                           "keys", "help",  NULL};
     if (argc < 2) {
         usage(stderr);
         return sim_exit_code(SIM_EUSAGE);
@@ -1323,6 +1526,8 @@ int main(int argc, char **argv)
             check_usage(stdout);
         else if (on && strcmp(on, "report") == 0)
             report_usage(stdout);
+        else if (on && strcmp(on, "explore") == 0)
+            explore_usage(stdout);
         else if (on && strcmp(on, "keys") == 0)
             return cmd_keys(1, (char *[]){"--help", NULL});
         else if (!on)
@@ -1341,16 +1546,19 @@ int main(int argc, char **argv)
         return cmd_keys(argc - 2, argv + 2);
     if (strcmp(cmd, "report") == 0)
         return cmd_report(argc - 2, argv + 2, argv[0]);
+    if (strcmp(cmd, "explore") == 0)
+        return cmd_explore(argc - 2, argv + 2, argv[0]);
     char msg[256];
     const char *near = cli_nearest(cmd, commands);
     if (cmd[0] == '-')
         snprintf(msg, sizeof msg,
-                 "unknown option %.100s (commands come first: run, check, report, keys)", cmd);
+                 "unknown option %.100s (commands come first: run, check, report, explore, keys)",
+                 cmd);
     else if (near)
         snprintf(msg, sizeof msg, "unknown command %.100s (did you mean %s?)", cmd, near);
     else
-        snprintf(msg, sizeof msg, "unknown command %.100s (commands: run, check, report, keys)",
-                 cmd);
+        snprintf(msg, sizeof msg,
+                 "unknown command %.100s (commands: run, check, report, explore, keys)", cmd);
     die_usage(NULL, msg);
     return sim_exit_code(SIM_EUSAGE);
 }

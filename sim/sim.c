@@ -136,6 +136,49 @@ typedef struct run_parts {
     char ingest_db[4096];
 } run_parts;
 
+/* The ledger's file and the ingest (embedded, fresh, or the one given). */
+static sim_err run_open_files(run_parts *p, char *err, size_t errlen)
+{
+    const scenario *s = p->s;
+    const sim_options *o = p->o;
+    sim_result *out = p->out;
+    const char *dir = o && o->run_dir ? o->run_dir : ".";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    sim_err rc = ledger_open(path, &p->l, err, errlen);
+    if (rc)
+        return rc;
+    ledger_meta(p->l, "scenario", s->file);
+    ledger_meta(p->l, "variant", s->variant);
+    ledger_meta(p->l, "run", out->run_id);
+    ledger_meta(p->l, "strategy", exp_strategy_name(s->exporter.strategy));
+    char seed[24];
+    snprintf(seed, sizeof seed, "%" PRIu64, out->seed);
+    ledger_meta(p->l, "seed", seed);
+    ledger_meta(p->l, "ledger_mode", "full"); /* until ledger_compact says otherwise */
+    transport_config tc = {.api_key = s->api_key, .run_id = out->run_id};
+    if (o && o->ingest_url) {
+        tc.url = o->ingest_url;
+        if (o->ingest_db)
+            snprintf(p->ingest_db, sizeof p->ingest_db, "%s", o->ingest_db);
+    } else {
+        snprintf(p->ingest_db, sizeof p->ingest_db, "%s/ingest.db", dir);
+        /* A fresh ingest per run: the join must see this run only. */
+        static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
+        for (size_t i = 0; i < 4; i++) {
+            char f[4200];
+            snprintf(f, sizeof f, "%s%s", p->ingest_db, sides[i]);
+            remove(f);
+        }
+        tc.ingest_db = p->ingest_db;
+        tc.ingest_json = s->ingest_json;
+    }
+    if ((rc = transport_open(&tc, &p->tp, err, errlen)))
+        return rc;
+    ledger_meta(p->l, "ingest", transport_url(p->tp));
+    return SIM_OK;
+}
+
 /* Builds every part. Returns 0, or 1 with a message. */
 static sim_err run_open(run_parts *p, char *err, size_t errlen)
 {
@@ -158,40 +201,11 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
     if (s->has_exporter) {
         out->telemetry = true;
         make_run_id(s, o, out->seed, out->run_id, sizeof out->run_id);
-        const char *dir = o && o->run_dir ? o->run_dir : ".";
-        char path[4096];
-        snprintf(path, sizeof path, "%s/ledger.db", dir);
-        sim_err rc = ledger_open(path, &p->l, err, errlen);
+        /* Memory mode: nothing on disk, nobody listening, the ledger joins (explore). */
+        sim_err rc = o && o->memory ? ledger_open_memory(&p->l, err, errlen)
+                                    : run_open_files(p, err, errlen);
         if (rc)
             return rc;
-        ledger_meta(p->l, "scenario", s->file);
-        ledger_meta(p->l, "variant", s->variant);
-        ledger_meta(p->l, "run", out->run_id);
-        ledger_meta(p->l, "strategy", exp_strategy_name(s->exporter.strategy));
-        char seed[24];
-        snprintf(seed, sizeof seed, "%" PRIu64, out->seed);
-        ledger_meta(p->l, "seed", seed);
-        ledger_meta(p->l, "ledger_mode", "full"); /* until ledger_compact says otherwise */
-        transport_config tc = {.api_key = s->api_key, .run_id = out->run_id};
-        if (o && o->ingest_url) {
-            tc.url = o->ingest_url;
-            if (o->ingest_db)
-                snprintf(p->ingest_db, sizeof p->ingest_db, "%s", o->ingest_db);
-        } else {
-            snprintf(p->ingest_db, sizeof p->ingest_db, "%s/ingest.db", dir);
-            /* A fresh ingest per run: the join must see this run only. */
-            static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
-            for (size_t i = 0; i < 4; i++) {
-                char f[4200];
-                snprintf(f, sizeof f, "%s%s", p->ingest_db, sides[i]);
-                remove(f);
-            }
-            tc.ingest_db = p->ingest_db;
-            tc.ingest_json = s->ingest_json;
-        }
-        if ((rc = transport_open(&tc, &p->tp, err, errlen)))
-            return rc;
-        ledger_meta(p->l, "ingest", transport_url(p->tp));
         p->n = net_new(p->e, &p->r_net, &s->network, p->tp, p->l);
         p->k = p->n ? sdk_new(&s->exporter, p->l, p->n, &p->r_ids, &p->r_exp, out->seed) : NULL;
         if (p->k && s->has_queue) {
@@ -216,6 +230,8 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
         rt_observer obs = ledger_observer(p->l);
         rt_set_observer(p->rtm, &obs);
     }
+    if (o && o->chooser)
+        rt_set_chooser(p->rtm, o->chooser, o->chooser_ud);
     rt_set_faults_rng(p->rtm, &p->r_faults);
     if (o && o->trace) {
         fprintf(o->trace, "seed %" PRIu64 "\n", out->seed);
@@ -360,7 +376,7 @@ static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
     out->posts = net_requests(p->n);
     transport_close(p->tp); /* the embedded ingest commits and closes */
     p->tp = NULL;
-    if (!p->ingest_db[0])
+    if (!p->ingest_db[0] && !(o && o->memory))
         return ledger_finish_unverified(p->l, err, errlen); /* the report tables, no fates */
     const char *only = o && o->ingest_url ? out->run_id : NULL;
     sim_err rc = ledger_finish(p->l, p->ingest_db, only, &out->report, err, errlen);
@@ -379,7 +395,7 @@ static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
         out->checks[i] = check_eval(&s->expects[i], &out->report, &cr);
         out->checks_pass &= out->checks[i].pass;
     }
-    return run_compact(p, err, errlen);
+    return o && o->memory ? SIM_OK : run_compact(p, err, errlen);
 }
 
 static void run_close(run_parts *p)

@@ -57,6 +57,10 @@ typedef struct sim_options {
     /* Called every few thousand events; it must not change the run (display only). */
     void (*progress)(void *ud, const sim_progress *p);
     void *progress_ud;
+    /* The interleaving explorer (explore.h): */
+    bool memory;        /* no files, no ingest: the ledger's memory mode (ledger.h) decides */
+    rt_chooser chooser; /* picks among ready tasks (rt_set_chooser); NULL: the queue's order */
+    void *chooser_ud;
 } sim_options;
 
 typedef struct sim_result {

@@ -193,7 +193,8 @@ static const struct {
      "$.app: a checkpoint sends to a queue: add a \"queue\" object"},
     {"{" W ", \"queue\": {}, \"app\": {\"accumulators\": [{\"name\": \"L\"}], \"handler\": "
      "[{\"global\": {\"name\": \"L\", \"op\": \"take\"}}, {\"respond\": {}}]}}",
-     "$.app.handler[0].global: \"L\" is an accumulator (app.accumulators): never set, taken or cleared"},
+     "$.app.handler[0].global: \"L\" is an accumulator (app.accumulators): never set, taken or "
+     "cleared"},
     {"{" W ", \"queue\": {}, \"app\": {\"accumulators\": [{\"name\": \"M\"}], \"handler\": "
      "[{\"global\": {\"name\": \"L\", \"op\": \"append\"}}, {\"respond\": {}}]}}",
      "$.app.accumulators[0].name: expected the name of a global a step uses, got \"M\""},
