@@ -84,6 +84,8 @@ struct app {
     app_task **free_tasks;
     size_t nfree, capfree;
     FILE *trace;
+    rt_chooser lat_choose; /* app_set_latency_chooser */
+    void *lat_ud;
     uint64_t work;       /* steps of repeat iterations (the only unbounded work of a task) */
     uint64_t work_limit; /* UINT64_MAX: none */
     bool exhausted;
@@ -92,6 +94,27 @@ struct app {
 void app_set_trace(app *a, FILE *trace)
 {
     a->trace = trace;
+}
+
+void app_set_latency_chooser(app *a, rt_chooser fn, void *ud)
+{
+    a->lat_choose = fn;
+    a->lat_ud = ud;
+}
+
+/* An await's or fetch's latency: the seed's draw, or an edge of its support when chosen. */
+static int64_t latency(app *a, rt *r, const dist *d)
+{
+    int64_t v = dist_draw(d, a->rand); /* drawn either way: the stream stays the plain run's */
+    if (!a->lat_choose)
+        return v;
+    int64_t opt[3] = {v, 0, 0};
+    dist_edges(d, &opt[1], &opt[2]);
+    if (opt[1] == v && opt[2] == v)
+        return v;
+    const rt_task *t = rt_current_task(r);
+    uint32_t k = a->lat_choose(a->lat_ud, t->isolate_id, &t->request_id, 3);
+    return opt[k < 3 ? k : 2];
 }
 
 void app_set_work_limit(app *a, uint64_t steps)
@@ -533,14 +556,14 @@ static bool fetch_step(app *a, rt *r, app_task *at, const app_step *s)
         return true;
     case RT_SUB_QUEUED: /* resumed with the connection */
         at->fetch = FETCH_WAITING;
-        at->fetch_latency_ns = dist_draw(&s->d, a->rand);
+        at->fetch_latency_ns = latency(a, r, &s->d);
         return false;
     case RT_SUB_GO:
         break;
     }
     at->fetch = FETCH_OPEN;
     a->stats.awaits++;
-    rt_await(r, dist_draw(&s->d, a->rand));
+    rt_await(r, latency(a, r, &s->d));
     return false;
 }
 
@@ -625,7 +648,7 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             a->stats.awaits++;
             at->last_await = s->name;
             at->resume = s->next_await;
-            rt_await(r, dist_draw(&s->d, a->rand));
+            rt_await(r, latency(a, r, &s->d));
             return;
         case OP_CPU:
             if (!rt_cpu(r, dist_draw(&s->d, a->rand))) {
@@ -713,7 +736,7 @@ static __attribute__((hot)) void h_run(void *ud, rt *r, rt_task *t) /* hot: see 
     app *a = ud;
     app_task *at = t->ext;
     const app_step *s = at->resume;
-    if (s && !a->trace) {
+    if (s && !a->trace && !a->lat_choose) {
         at->f[at->depth - 1].pc++;
         at->resume = s->next_await;
         at->last_await = s->name;

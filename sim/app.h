@@ -145,6 +145,14 @@ void app_set_work_limit(app *a, uint64_t steps);
 bool app_exhausted(const app *a);
 void app_free(app *a);
 
+/*
+ * Latency choices (the explorer, explore.h): with a chooser, every await and fetch draws its
+ * latency from the seed as usual, then asks fn (as rt_chooser, with the task's request) to
+ * pick among that draw (0), the distribution's lower edge (1) and its upper edge (2)
+ * (dist_edges); no choice when all three are equal. NULL: none.
+ */
+void app_set_latency_chooser(app *a, rt_chooser fn, void *ud);
+
 /* The runtime host that runs this program (runtime.h). */
 rt_host app_host(app *a);
 

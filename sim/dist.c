@@ -43,6 +43,30 @@ int64_t dist_draw_slow_(const dist *d, rng *r)
     return 0;
 }
 
+void dist_edges(const dist *d, int64_t *lo, int64_t *hi)
+{
+    switch (d->kind) {
+    case DIST_UNIFORM:
+        *lo = d->a_ns, *hi = d->b_ns;
+        return;
+    case DIST_EXPONENTIAL: /* unbounded above: 0 and the 99th percentile */
+        *lo = 0;
+        *hi = (int64_t)fmin((double)DIST_MAX_NS, (double)d->a_ns * log(100.0));
+        return;
+    case DIST_LOGNORMAL: /* the 1st and 99th percentiles (symmetric in log) */
+        *lo = (int64_t)((double)d->a_ns * (double)d->a_ns / (double)d->b_ns);
+        *hi = d->b_ns;
+        return;
+    case DIST_EMPIRICAL:
+        *lo = d->nsamples ? d->samples[0] : 0;
+        *hi = d->nsamples ? d->samples[d->nsamples - 1] : 0;
+        return;
+    case DIST_FIXED:
+        break;
+    }
+    *lo = *hi = d->a_ns;
+}
+
 double dist_mean(const dist *d)
 {
     switch (d->kind) {

@@ -54,6 +54,10 @@ static inline int64_t dist_draw(const dist *d, rng *r)
         return d->a_ns;
     return dist_draw_slow_(d, r);
 }
+/* The edges of what a draw can be: the bounds of uniform and empirical, the value of fixed;
+ * for exponential and lognormal, unbounded above, their 1st and 99th percentiles (0 for
+ * exponential's lower). For the explorer's latency choices. */
+void dist_edges(const dist *d, int64_t *lo, int64_t *hi);
 /* The distribution's mean in ns (for reports and sanity checks). */
 double dist_mean(const dist *d);
 /* "fixed 5ms", "uniform 1s..5s", ... into buf. */

@@ -21,6 +21,10 @@ sim_err xpl_parse(const char *text, xpl_schedule *out, char *err, size_t errlen)
         "expected a schedule as explore prints it: 0, or point:pick,... optionally after Nr/ "
         "(e.g. 2r/3:1)";
     char *end;
+    if (strncmp(p, "lat/", 4) == 0) {
+        out->latencies = true;
+        p += 4;
+    }
     if (isdigit((unsigned char)*p)) {
         unsigned long long v = strtoull(p, &end, 10);
         if (*end == 'r' && end[1] == '/' && v > 0) {
@@ -61,8 +65,10 @@ void xpl_format(const xpl_schedule *s, char *buf, size_t len)
 {
     size_t o = 0;
     buf[0] = '\0';
-    if (s->requests)
-        o += (size_t)snprintf(buf, len, "%" PRIu64 "r/", s->requests);
+    if (s->latencies)
+        o += (size_t)snprintf(buf, len, "lat/");
+    if (s->requests && o < len)
+        o += (size_t)snprintf(buf + o, len - o, "%" PRIu64 "r/", s->requests);
     if (!s->n && o < len)
         snprintf(buf + o, len - o, "0");
     for (size_t i = 0; i < s->n && o < len; i++)
@@ -234,10 +240,12 @@ static sim_err run_once(search *x, bool *bad, char *why, size_t whylen, sim_resu
     sim_options opt = {.seed = x->s->seed, .seed_set = true, .memory = true};
     opt.chooser = choose;
     opt.chooser_ud = &x->c;
+    opt.latencies = x->o->latencies;
     x->c.point = 0;
     x->c.npicked = 0;
     memset(&x->c.rec, 0, sizeof x->c.rec);
     x->c.rec.requests = x->cut;
+    x->c.rec.latencies = x->o->latencies;
     x->c.overflow = false;
     sim_result r;
     sim_err rc = sim_run(&sc, &opt, &r, x->err, x->errlen);
@@ -339,7 +347,8 @@ static sim_err still_bad(search *x, const xpl_schedule *sch, bool *bad, char *wh
                        .seed_set = true,
                        .memory = true,
                        .chooser = xpl_replay_choose,
-                       .chooser_ud = &rp};
+                       .chooser_ud = &rp,
+                       .latencies = sch->latencies};
     sim_result r;
     sim_err rc = sim_run(&sc, &opt, &r, x->err, x->errlen);
     x->out->shrink_runs++;
@@ -457,7 +466,8 @@ sim_err xpl_explore(const scenario *s, const xpl_options *o, xpl_result *out, ch
                            .seed_set = true,
                            .run_dir = o->confirm_dir,
                            .chooser = xpl_replay_choose,
-                           .chooser_ud = &rp};
+                           .chooser_ud = &rp,
+                           .latencies = out->bad.latencies};
         if ((rc = sim_run(&sc, &opt, &out->full, err, errlen)))
             goto done;
         char w[256];

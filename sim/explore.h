@@ -10,7 +10,9 @@
  * point counted from 0 over the run's choices, the pick an index into the ready tasks, oldest
  * first), optionally preceded by `Nr/` when the run is cut to its first N requests:
  * "0" is the default order, "2r/3:1" the first 2 requests with the fourth choice taking the
- * second-oldest ready task.
+ * second-oldest ready task. With latencies explored (xpl_options.latencies) every await's
+ * and fetch's latency is a choice too - the seed's draw (0), or the lower (1) or upper (2)
+ * edge of its distribution (dist_edges) - and the form starts with "lat/".
  *
  * Strategies:
  *  - exhaustive: every schedule, depth first (each run replays a prefix and records how many
@@ -48,6 +50,7 @@
 
 /* A schedule: the choices that are not 0, by point, and the request cut (0: none). */
 typedef struct xpl_schedule {
+    bool latencies; /* await latencies are choices too (printed "lat/" first) */
     uint64_t requests;
     size_t n;
     uint64_t point[XPL_CHOICES_MAX];
@@ -75,6 +78,7 @@ typedef struct xpl_options {
     uint32_t depth;         /* pct: d (default 2) */
     uint64_t seed;          /* the explorer's draws */
     bool no_shrink;
+    bool latencies; /* also choose await latencies among the draw and the support's edges */
     const char *confirm_dir; /* the confirming run's directory (ledger.db, ingest.db) */
 } xpl_options;
 

@@ -443,6 +443,7 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
             if (scheduled) { /* the run explore found, the first requests only if it says so */
                 opt.chooser = xpl_replay_choose;
                 opt.chooser_ud = &replay;
+                opt.latencies = sched.latencies;
                 if (sched.requests)
                     s->workload.requests = sched.requests;
             }
@@ -1289,6 +1290,9 @@ static const cli_opt explore_opts[] = {
     {"--runs", 0, "N", "pct and random: N runs (default 1000)"},
     {"--depth", 0, "D", "pct: the bug depth to aim at, 1..16 (default 2)"},
     {"--seed", 0, "N", "the explorer's own seed (pct, random; default 1)"},
+    {"--latencies", 0, NULL,
+     "also choose every await's latency: the seed's draw, or the low or\n"
+     "high edge of its distribution"},
     {"--no-shrink", 0, NULL, "report the first bad schedule as found"},
     {"--out", 'o', "DIR",
      "the confirming run's directory (default runs/explore/<scenario>/<variant>)"},
@@ -1365,6 +1369,7 @@ static int cmd_explore(int argc, char **argv, const char *prog_name)
             xo.depth = (uint32_t)n;
     }
     xo.no_shrink = OPT("--no-shrink") != NULL;
+    xo.latencies = OPT("--latencies") != NULL;
     const char *path = a.positional[0], *variant = OPT("--variant"), *out_dir = OPT("--out");
 #undef OPT
     scenario *first;

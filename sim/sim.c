@@ -232,6 +232,8 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
     }
     if (o && o->chooser)
         rt_set_chooser(p->rtm, o->chooser, o->chooser_ud);
+    if (o && o->chooser && o->latencies)
+        app_set_latency_chooser(p->a, o->chooser, o->chooser_ud);
     rt_set_faults_rng(p->rtm, &p->r_faults);
     if (o && o->trace) {
         fprintf(o->trace, "seed %" PRIu64 "\n", out->seed);

@@ -61,6 +61,7 @@ typedef struct sim_options {
     bool memory;        /* no files, no ingest: the ledger's memory mode (ledger.h) decides */
     rt_chooser chooser; /* picks among ready tasks (rt_set_chooser); NULL: the queue's order */
     void *chooser_ud;
+    bool latencies; /* the chooser picks await latencies too (app_set_latency_chooser) */
 } sim_options;
 
 typedef struct sim_result {

@@ -241,6 +241,45 @@ static void test_same_seed_same_search(void **state)
     free(dir);
 }
 
+/*
+ * Latencies as choices: the body read is uniform 0.5-1.5 ms; with seed 1 A draws long enough
+ * and B short enough that B's set comes after A's take - clean, and no ordering choice arises
+ * (no two tasks are ever ready together). Choosing B's body read at its lower edge (0.5 ms:
+ * choice 1, pick 1) puts B's set at 2.5 ms inside A's window: lost and mixed.
+ */
+static void test_latency_edges(void **state)
+{
+    (void)state;
+    char *json = strdup(depth2);
+    char *at = strstr(strstr(json, "req.bytes"), "{\"fixed_ms\": 1}");
+    assert_non_null(at);
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%.*s{\"uniform_us\": [500, 1500]}%s", (int)(at - json), json,
+             at + strlen("{\"fixed_ms\": 1}"));
+    free(json);
+    char *dir = t_mkdtemp();
+    simrun plain = sim_text_in(buf, -1, dir, NULL);
+    assert_int_equal(plain.r.report.fate[FATE_LOST], 0);
+    simrun_free(&plain);
+    scenario *s = parse(buf);
+    xpl_result r = explore(s, XPL_EXHAUSTIVE, dir);
+    assert_false(r.found); /* orderings alone: nothing to choose */
+    assert_int_equal(r.points, 0);
+    xpl_result_free(&r);
+    xpl_options o = {.strategy = XPL_EXHAUSTIVE, .seed = 1, .confirm_dir = dir, .latencies = true};
+    char err[256];
+    assert_int_equal(xpl_explore(s, &o, &r, err, sizeof err), SIM_OK);
+    assert_true(r.found && r.confirmed);
+    char sched[64];
+    xpl_format(&r.bad, sched, sizeof sched);
+    assert_string_equal(sched, "lat/1:1");
+    assert_int_equal(r.points, 2); /* A's body read, then B's */
+    xpl_result_free(&r);
+    scn_free(s);
+    t_rmtree(dir);
+    free(dir);
+}
+
 /* The memory mode's join against the full run's SQL on the same run: every count it fills. */
 static void same_verdict(const scenario *s, const char *schedule, const char *dir)
 {
@@ -315,7 +354,12 @@ static void test_schedule_text(void **state)
     assert_string_equal(buf, "2r/3:1,7:2");
     assert_int_equal(xpl_parse("0", &s, err, sizeof err), SIM_OK);
     assert_int_equal(s.n, 0);
-    static const char *const bad[] = {"", "x", "3:0", "3:1,2:1", "3:1,", "3", "2r/", "-1:1"};
+    assert_int_equal(xpl_parse("lat/2r/0:2", &s, err, sizeof err), SIM_OK);
+    assert_true(s.latencies);
+    xpl_format(&s, buf, sizeof buf);
+    assert_string_equal(buf, "lat/2r/0:2");
+    static const char *const bad[] = {"",  "x",   "3:0",  "3:1,2:1", "3:1,",
+                                      "3", "2r/", "-1:1", "lat/",    "lat/lat/1:1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (xpl_parse(bad[i], &s, err, sizeof err) != SIM_EUSAGE)
             fail_msg("\"%s\" accepted", bad[i]);
@@ -396,6 +440,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_second_seed_bug_found_fixes_clean),
         cmocka_unit_test(test_pct_miss_probability),
         cmocka_unit_test(test_same_seed_same_search),
+        cmocka_unit_test(test_latency_edges),
         cmocka_unit_test(test_memory_verdict_equals_the_full_one),
         cmocka_unit_test(test_schedule_text),
         cmocka_unit_test(test_command_line),
