@@ -20,7 +20,7 @@ for v in "fix 1, 2 requests" "fix 1, 3 requests"; do
   for r in $(seq "$rounds"); do
     # The explorer: random schedules, verdicts in memory (its own schedules/s line).
     line=$("$edgeloss" explore "$scn" --variant "$v" --strategy random --runs "$runs" \
-             --seed "$r" --out "$tmp/x" | grep '^strategy')
+             --explore-seed "$r" --out "$tmp/x" | grep '^strategy')
     ex+=("$(sed -E 's/.* schedules in ([0-9.]+) s.*/\1/' <<<"$line") $(sed -E 's/^strategy [a-z]+: ([0-9]+) schedules.*/\1/' <<<"$line")")
     # The baseline: one process per schedule, real HTTP and SQLite, as a script would.
     t0=$(now)

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ING_DEFAULT_MAX_BODY_BYTES       ((size_t)4 << 20)
 #define ING_DEFAULT_CONNECTION_LIMIT     128u
 #define ING_DEFAULT_CONNECTION_TIMEOUT_S 10u
 

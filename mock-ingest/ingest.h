@@ -26,6 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A request body larger than this (after decompression) is refused with 413 unless the
+ * configuration says otherwise (max_body_bytes). */
+#define ING_DEFAULT_MAX_BODY_BYTES ((size_t)4 << 20)
+
 /* One vocabulary of error codes: enum, names and messages from one table. */
 #define ING_ERR_MAP(XX)                                                                            \
     XX(OK, "success")                                                                              \

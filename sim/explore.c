@@ -4,6 +4,7 @@
 #include "rng.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ sim_err xpl_parse(const char *text, xpl_schedule *out, char *err, size_t errlen)
         out->latencies = true;
         p += 4;
     }
+    errno = 0;
     if (isdigit((unsigned char)*p)) {
         unsigned long long v = strtoull(p, &end, 10);
         if (*end == 'r' && end[1] == '/' && v > 0) {
@@ -41,7 +43,7 @@ sim_err xpl_parse(const char *text, xpl_schedule *out, char *err, size_t errlen)
         if (*end != ':' || !isdigit((unsigned char)end[1]))
             goto bad;
         unsigned long long pick = strtoull(end + 1, &end, 10);
-        if (pick == 0 || pick > UINT32_MAX || out->n == XPL_CHOICES_MAX ||
+        if (errno == ERANGE || pick == 0 || pick > UINT32_MAX || out->n == XPL_CHOICES_MAX ||
             (out->n && point <= out->point[out->n - 1]))
             goto bad;
         out->point[out->n] = point;
@@ -76,14 +78,26 @@ void xpl_format(const xpl_schedule *s, char *buf, size_t len)
                               s->pick[i]);
 }
 
+char *xpl_format_alloc(const xpl_schedule *s)
+{
+    size_t len = 32 + s->n * 32; /* "lat/" "Nr/" and each "u64:u32," */
+    char *b = malloc(len);
+    if (!b)
+        abort();
+    xpl_format(s, b, len);
+    return b;
+}
+
 uint32_t xpl_replay_choose(void *ud, uint64_t isolate, const uint64_t *requests, uint32_t n)
 {
     (void)isolate, (void)requests;
     xpl_replay *r = ud;
     uint64_t at = r->point++;
-    for (size_t i = 0; i < r->s->n; i++)
-        if (r->s->point[i] == at)
-            return r->s->pick[i] < n ? r->s->pick[i] : n - 1;
+    /* Points are increasing: the next one named is the only one that can match. */
+    if (r->used < r->s->n && r->s->point[r->used] == at) {
+        uint32_t k = r->s->pick[r->used++];
+        return k < n ? k : n - 1;
+    }
     return 0;
 }
 
@@ -225,6 +239,7 @@ typedef struct search {
     const xpl_options *o;
     xpl_result *out;
     chooser c;
+    uint64_t seed;  /* the scenario seed explored */
     uint64_t cut;   /* requests, 0: as the scenario says */
     bool shrinking; /* runs count as shrink_runs, not schedules */
     char *err;
@@ -237,7 +252,7 @@ static sim_err run_once(search *x, bool *bad, char *why, size_t whylen, sim_resu
     scenario sc = *x->s;
     if (x->cut)
         sc.workload.requests = x->cut;
-    sim_options opt = {.seed = x->s->seed, .seed_set = true, .memory = true};
+    sim_options opt = {.seed = x->seed, .seed_set = true, .memory = true};
     opt.chooser = choose;
     opt.chooser_ud = &x->c;
     opt.latencies = x->o->latencies;
@@ -250,7 +265,7 @@ static sim_err run_once(search *x, bool *bad, char *why, size_t whylen, sim_resu
     sim_result r;
     sim_err rc = sim_run(&sc, &opt, &r, x->err, x->errlen);
     if (!rc)
-        *bad = is_bad(x->s, &r, false, why, whylen) && !x->c.overflow;
+        *bad = is_bad(x->s, &r, false, why, whylen); /* (an overflowing schedule shrinks) */
     *(x->shrinking ? &x->out->shrink_runs : &x->out->schedules) += 1;
     if (keep && !rc)
         *keep = r;
@@ -329,8 +344,10 @@ static sim_err search_pct(search *x, bool random, bool *found, char *why, size_t
         if (rc || *found)
             return rc;
     }
-    if (!random && n && k) {
-        double p = 1.0 / ((double)n * pow((double)k, (double)(d - 1)));
+    x->out->pct_runs = runs;
+    if (!random && k) {
+        /* n threads: the requests, and the work that belongs to none (request 0). */
+        double p = 1.0 / ((double)(n + 1) * pow((double)k, (double)(d - 1)));
         x->out->miss_bound = pow(1.0 - p, (double)runs);
     }
     return SIM_OK;
@@ -339,11 +356,11 @@ static sim_err search_pct(search *x, bool random, bool *found, char *why, size_t
 /* Does schedule `sch` still fail? (A replay in memory mode.) */
 static sim_err still_bad(search *x, const xpl_schedule *sch, bool *bad, char *why, size_t len)
 {
-    xpl_replay rp = {sch, 0};
+    xpl_replay rp = {sch, 0, 0};
     scenario sc = *x->s;
     if (sch->requests)
         sc.workload.requests = sch->requests;
-    sim_options opt = {.seed = x->s->seed,
+    sim_options opt = {.seed = x->seed,
                        .seed_set = true,
                        .memory = true,
                        .chooser = xpl_replay_choose,
@@ -420,21 +437,30 @@ sim_err xpl_explore(const scenario *s, const xpl_options *o, xpl_result *out, ch
         return SIM_EINPUT;
     }
     search x = {.s = s, .o = o, .out = out, .err = err, .errlen = errlen};
+    x.seed = out->seed = o->seed_set ? o->scenario_seed : s->seed;
     double t0 = now_s();
     char why[256] = "";
-    /* The default order first: n and k, and whether the plain run is bad already. */
+    /* The plain run first (no chooser): what `run` does, judged like every schedule. */
+    sim_options plain = {.seed = x.seed, .seed_set = true, .memory = true};
+    sim_result rp0;
+    sim_err rc = sim_run(s, &plain, &rp0, err, errlen);
+    if (rc)
+        goto done;
+    bool found = is_bad(s, &rp0, false, why, sizeof why);
+    sim_result_free(&rp0);
+    out->plain = found;
+    /* The default order: n and k. */
     x.c.pick = pick_dfs;
     sim_result r0;
     bool bad = false;
-    sim_err rc = run_once(&x, &bad, why, sizeof why, &r0);
-    if (rc)
+    if ((rc = run_once(&x, &bad, found ? NULL : why, found ? 0 : sizeof why, &r0)))
         goto done;
     out->requests = r0.rt.arrived;
     out->points = x.c.npicked;
     sim_result_free(&r0);
-    bool found = bad;
     xpl_strategy st = o->strategy;
     out->strategy = st == XPL_AUTO ? XPL_EXHAUSTIVE : st;
+    found |= bad;
     if (!found && (st == XPL_AUTO || st == XPL_EXHAUSTIVE)) {
         out->schedules = 0; /* the default order is the first schedule of the search */
         rc = search_dfs(&x, o->max_schedules ? o->max_schedules : 10000, &found, why, sizeof why);
@@ -447,35 +473,39 @@ sim_err xpl_explore(const scenario *s, const xpl_options *o, xpl_result *out, ch
     }
     if (rc)
         goto done;
-    out->found = found;
-    if (found) {
+    if (found && !out->plain) {
         out->bad = x.c.rec;
         x.shrinking = true;
         if (!o->no_shrink && (rc = shrink(&x, why, sizeof why)))
             goto done;
-        snprintf(out->why, sizeof out->why, "%s", why);
     }
     out->wall_s = now_s() - t0;
-    if (found) {
-        /* One full run of it, with real HTTP and SQLite: its fates are the verdict. */
-        xpl_replay rp = {&out->bad, 0};
-        scenario sc = *s;
-        if (out->bad.requests)
-            sc.workload.requests = out->bad.requests;
-        sim_options opt = {.seed = s->seed,
-                           .seed_set = true,
-                           .run_dir = o->confirm_dir,
-                           .chooser = xpl_replay_choose,
-                           .chooser_ud = &rp,
-                           .latencies = out->bad.latencies};
-        if ((rc = sim_run(&sc, &opt, &out->full, err, errlen)))
-            goto done;
-        char w[256];
-        out->confirmed = is_bad(s, &out->full, true, w, sizeof w);
-        char sched[400];
-        xpl_format(&out->bad, sched, sizeof sched);
-        snprintf(out->replay, sizeof out->replay, "--schedule %s", sched);
+    /* One full run, with real HTTP and SQLite: of the bad schedule, or of the plain run
+     * (which then judges the checks the memory mode could not). */
+    xpl_replay rp = {&out->bad, 0, 0};
+    scenario sc = *s;
+    if (found && !out->plain && out->bad.requests)
+        sc.workload.requests = out->bad.requests;
+    sim_options opt = {.seed = x.seed, .seed_set = true, .run_dir = o->confirm_dir};
+    if (found && !out->plain) {
+        opt.chooser = xpl_replay_choose;
+        opt.chooser_ud = &rp;
+        opt.latencies = out->bad.latencies;
     }
+    if ((rc = sim_run(&sc, &opt, &out->full, err, errlen)))
+        goto done;
+    out->has_full = true;
+    char w[256];
+    bool full_bad = is_bad(s, &out->full, true, w, sizeof w);
+    if (found) {
+        out->confirmed = full_bad;
+    } else if (full_bad) { /* a check only a full run decides */
+        found = out->plain = out->full_only = out->confirmed = true;
+        snprintf(why, sizeof why, "%s", w);
+    }
+    out->found = found;
+    if (found)
+        snprintf(out->why, sizeof out->why, "%s", why);
 done:
     free(x.c.prefix);
     free(x.c.fan);
@@ -486,6 +516,7 @@ done:
 
 void xpl_result_free(xpl_result *r)
 {
-    if (r->found)
+    if (r->has_full)
         sim_result_free(&r->full);
+    r->has_full = false;
 }

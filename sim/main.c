@@ -439,11 +439,20 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
             opt.seed = base.seed_set ? base.seed : s->seeds[k];
             opt.seed_set = true;
             opt.stop = &stop_requested;
-            xpl_replay replay = {&sched, 0};
+            xpl_replay replay = {&sched, 0, 0};
             if (scheduled) { /* the run explore found, the first requests only if it says so */
                 opt.chooser = xpl_replay_choose;
                 opt.chooser_ud = &replay;
                 opt.latencies = sched.latencies;
+                if (sched.requests && s->workload.requests &&
+                    sched.requests > s->workload.requests) {
+                    fprintf(stderr,
+                            "edgeloss: --schedule %" PRIu64 "r/...: the variant %s has %" PRIu64
+                            " requests; a schedule cuts to the first N, it cannot add\n",
+                            sched.requests, s->variant, s->workload.requests);
+                    status = sim_exit_code(SIM_EUSAGE);
+                    break;
+                }
                 if (sched.requests)
                     s->workload.requests = sched.requests;
             }
@@ -495,6 +504,11 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
                 prog_run_start(pg, label);
                 src = sim_run(s, &opt, &r, err, sizeof err);
                 prog_run_done(pg);
+                if (scheduled && !src && replay.used < sched.n)
+                    fprintf(stderr,
+                            "edgeloss: --schedule names choice %" PRIu64 " but this run made "
+                            "only %" PRIu64 " choices: it ran the rest in the queue's order\n",
+                            sched.point[replay.used], replay.point);
             } else {
                 memset(&r, 0, sizeof r);
             }
@@ -1289,7 +1303,9 @@ static const cli_opt explore_opts[] = {
     {"--max-schedules", 0, "N", "exhaustive: explore at most N schedules (default 10000)"},
     {"--runs", 0, "N", "pct and random: N runs (default 1000)"},
     {"--depth", 0, "D", "pct: the bug depth to aim at, 1..16 (default 2)"},
-    {"--seed", 0, "N", "the explorer's own seed (pct, random; default 1)"},
+    {"--seed", 0, "N",
+     "explore the scenario with seed N (default: its seed, or the first of\nits seeds)"},
+    {"--explore-seed", 0, "N", "the explorer's own draws (pct, random; default 1)"},
     {"--latencies", 0, NULL,
      "also choose every await's latency: the seed's draw, or the low or\n"
      "high edge of its distribution"},
@@ -1348,13 +1364,15 @@ static int cmd_explore(int argc, char **argv, const char *prog_name)
         }
         xo.strategy = (xpl_strategy)k;
     }
-    static const char *const nums[] = {"--max-schedules", "--runs", "--depth", "--seed"};
-    uint64_t *dst[] = {&xo.max_schedules, &xo.runs, NULL, &xo.seed};
-    for (int i = 0; i < 4; i++) {
+    static const char *const nums[] = {"--max-schedules", "--runs", "--depth", "--explore-seed",
+                                       "--seed"};
+    uint64_t *dst[] = {&xo.max_schedules, &xo.runs, NULL, &xo.seed, &xo.scenario_seed};
+    for (int i = 0; i < 5; i++) {
         const char *v = OPT(nums[i]);
         uint64_t n = 0;
         if (!v)
             continue;
+        xo.seed_set |= i == 4;
         if (parse_u64(v, &n) || (i < 3 && n == 0) || (i == 2 && n > 16)) {
             snprintf(err, sizeof err, "%s %.40s: expected a whole number%s", nums[i], v,
                      i == 2  ? " from 1 to 16"
@@ -1410,27 +1428,66 @@ static int cmd_explore(int argc, char **argv, const char *prog_name)
     }
     printf("explore %s, variant %s, seed %" PRIu64 ": %" PRIu64 " requests, %" PRIu64
            " scheduling choices in the default order\n",
-           path, s->variant, s->seed, r.requests, r.points);
+           path, s->variant, r.seed, r.requests, r.points);
     printf("strategy %s: %" PRIu64 " schedules in %.3f s (%.0f per second), verdicts in memory\n",
            xpl_names[r.strategy], r.schedules, r.wall_s,
            r.wall_s > 0 ? (double)r.schedules / r.wall_s : 0.0);
     int status = 0;
+    /* The replay command, every word quoted for a shell. */
+    char qpath[8200] = "", qvar[1200] = "", qprog[8200] = ""; /* each " word", quoted */
+    res_shell_arg(qprog, sizeof qprog, prog_name);
+    res_shell_arg(qpath, sizeof qpath, path);
+    res_shell_arg(qvar, sizeof qvar, s->variant);
+    const ledger_report *f = &r.full.report;
     if (r.found) {
-        char sched[400];
-        xpl_format(&r.bad, sched, sizeof sched);
-        printf("FOUND a bad schedule: %s\n", r.why);
-        printf("  schedule %s (%zu non-default choice%s%s; shrunk in %" PRIu64 " more runs)\n",
-               sched, r.bad.n, r.bad.n == 1 ? "" : "s",
-               r.bad.requests ? ", the first requests only" : "", r.shrink_runs);
-        const ledger_report *f = &r.full.report;
+        char *sched = xpl_format_alloc(&r.bad);
+        if (r.full_only)
+            printf("FOUND: the plain run fails a check only a full run decides: %s\n", r.why);
+        else if (r.plain)
+            printf("FOUND: the plain run (no reordering) is bad already: %s\n", r.why);
+        else
+            printf("FOUND a bad schedule: %s\n"
+                   "  schedule %s (%zu non-default choice%s%s; shrunk in %" PRIu64 " more runs)\n",
+                   r.why, sched, r.bad.n, r.bad.n == 1 ? "" : "s",
+                   r.bad.requests ? ", the first requests only" : "", r.shrink_runs);
         printf("  %s by a full run with real HTTP and SQLite: %" PRIu64 " items, %" PRIu64
                " lost, %" PRIu64 " misattributed (%s)\n",
                r.confirmed ? "confirmed" : "NOT confirmed", f->items, f->fate[FATE_LOST],
                f->fate[FATE_MISATTRIBUTED], dir);
         for (int i = 0; i < f->nstories; i++)
             printf("  story: %s\n", f->stories[i].text);
-        printf("  replay: %s run %s --variant '%s' --schedule %s\n", prog_name, path, s->variant,
-               sched);
+        printf("  replay:%s run%s --variant%s --seed %" PRIu64 "%s%s\n", qprog, qpath, qvar, r.seed,
+               r.plain ? "" : " --schedule ", r.plain ? "" : sched);
+        free(sched);
+        status = r.confirmed ? 1 : sim_exit_code(SIM_ELEDGER);
+        if (!r.confirmed)
+            fprintf(stderr, "edgeloss: the memory verdict and the full run disagree: a bug in "
+                            "edgeloss (the full run's directory is kept)\n");
+    } else {
+        if (r.complete)
+            printf("clean: all %" PRIu64 " schedules explored (exhaustive): none loses, mixes or "
+                   "fails a check\n",
+                   r.schedules);
+        else if (r.strategy == XPL_EXHAUSTIVE)
+            printf("incomplete: the space has more than %" PRIu64 " schedules and none of those "
+                   "run was bad; this proves nothing about the rest (--strategy pct, or raise "
+                   "--max-schedules)\n",
+                   r.schedules);
+        else if (r.strategy == XPL_PCT && !isnan(r.miss_bound))
+            printf("clean: no bug of depth <= %u found in %" PRIu64
+                   " runs (pct); a bug of depth %u would have been missed with probability <= "
+                   "%.3g (n = %" PRIu64 " requests + 1, k = %" PRIu64 " choices)\n",
+                   xo.depth ? xo.depth : 2, r.pct_runs, xo.depth ? xo.depth : 2, r.miss_bound,
+                   r.requests, r.points);
+        else
+            printf("clean: no bad schedule in %" PRIu64 " %s runs (a baseline: no bound on what "
+                   "was missed)\n",
+                   r.pct_runs, xpl_names[r.strategy]);
+        printf("  the plain run, in full with real HTTP and SQLite, agrees: %" PRIu64
+               " items, every check that holds true passes (%s)\n",
+               f->items, dir);
+    }
+    if (r.has_full) {
         char sp[4400];
         snprintf(sp, sizeof sp, "%s/summary.json", dir);
         FILE *sf = fopen(sp, "w");
@@ -1438,29 +1495,6 @@ static int cmd_explore(int argc, char **argv, const char *prog_name)
             fprintf(stderr, "edgeloss: %s: cannot write the summary\n", sp);
         if (sf)
             fclose(sf);
-        status = r.confirmed ? 1 : sim_exit_code(SIM_ELEDGER);
-        if (!r.confirmed)
-            fprintf(stderr, "edgeloss: the memory verdict and the full run disagree: a bug in "
-                            "edgeloss (the full run's directory is kept)\n");
-    } else if (r.complete) {
-        printf("clean: all %" PRIu64 " schedules explored (exhaustive): none loses, mixes or "
-               "fails a check\n",
-               r.schedules);
-    } else if (r.strategy == XPL_EXHAUSTIVE) {
-        printf("incomplete: the space has more than %" PRIu64 " schedules and none of those "
-               "run was bad; this proves nothing about the rest (--strategy pct, or raise "
-               "--max-schedules)\n",
-               r.schedules);
-    } else if (r.strategy == XPL_PCT && !isnan(r.miss_bound)) {
-        printf("clean: no bug of depth <= %u found in %" PRIu64 " runs (pct); a bug of depth %u "
-               "would have been missed with probability <= %.3g (n = %" PRIu64
-               " requests, k = %" PRIu64 " choices)\n",
-               xo.depth ? xo.depth : 2, r.schedules, xo.depth ? xo.depth : 2, r.miss_bound,
-               r.requests, r.points);
-    } else {
-        printf("clean: no bad schedule in %" PRIu64 " %s runs (a baseline: no bound on what was "
-               "missed)\n",
-               r.schedules, xpl_names[r.strategy]);
     }
     xpl_result_free(&r);
     scn_free(first);

@@ -1,5 +1,7 @@
 #include "net.h"
 
+#include "ingest.h" /* mock-ingest: its default body limit */
+
 #include "grow.h"
 
 #include <stdio.h>
@@ -10,7 +12,8 @@ typedef struct fetch {
     uint64_t id; /* 0: free */
     uint32_t slot;
     rt_isolate_ref iso;
-    uint64_t request_id;
+    uint64_t request_id; /* the sender's (its limits, its continuation) */
+    uint64_t sent_for;   /* the payload's (the ledger's attempt) */
     char path[32];
     char *body;
     size_t len;
@@ -140,6 +143,7 @@ void net_fetch(net *n, rt *r, net_request *req)
     req->body = NULL;
     f->iso = rt_current_isolate_ref(r);
     f->request_id = rt_current_task(r)->request_id;
+    f->sent_for = req->sent_for;
     f->done = req->done;
     rt_waiter w = {net_go, net_cancel, f};
     switch (rt_subrequest(r, &w, &f->conn)) {
@@ -239,7 +243,9 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         return true;
     fetch *f = n->slots[ev->a];
     if (ev->type == EV_FETCH_ARRIVE) {
-        transport_result res = {200, -1}; /* no transport (memory mode): taken as accepted */
+        /* No transport (memory mode): taken as accepted, unless the ingest's default body
+         * limit would refuse it (a scenario with other ingest settings is not run so). */
+        transport_result res = {f->len > ING_DEFAULT_MAX_BODY_BYTES ? 413 : 200, -1};
         char err[512];
         if (n->t && transport_post(n->t, f->path, f->body, f->len, ev->time_ns, f->attempt, &res,
                                    err, sizeof err) != 0) {
@@ -247,8 +253,8 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
             return true;
         }
         n->sent++;
-        uint64_t a = ledger_attempt(n->l, ev->time_ns, f->sent_ns, f->path, f->attempt,
-                                    f->request_id, f->iso.id, f->len, f->nitems);
+        uint64_t a = ledger_attempt(n->l, ev->time_ns, f->sent_ns, f->path, f->attempt, f->sent_for,
+                                    f->iso.id, f->len, f->nitems);
         ledger_attempt_items(n->l, a, f->items, f->nitems);
         ledger_attempt_status(n->l, a, res.status);
         /* Any server may answer Retry-After: 1e30; past NET_RETRY_AFTER_MAX_S it means "never"

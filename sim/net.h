@@ -66,6 +66,7 @@ typedef struct net_request {
     size_t nitems;
     net_done done; /* runs on the isolate's thread, unless the isolate died */
     void *ud;
+    uint64_t sent_for; /* the request its payload says it was sent for (0: none): the ledger's */
 } net_request;
 
 typedef struct net net;

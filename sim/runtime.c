@@ -55,7 +55,8 @@ typedef struct isolate {
     iso_state state;
     uint32_t in_flight;
     int64_t busy_until_ns;
-    bool free_event; /* an EV_THREAD_FREE is scheduled */
+    bool free_event;  /* an EV_THREAD_FREE is scheduled */
+    bool free_choice; /* ... at its own instant, for a choice (rt_set_chooser) */
     uint32_t ready_head, ready_tail;
     uint32_t tasks; /* every task of this isolate, linked through iso_next */
     uint32_t timers;
@@ -674,7 +675,7 @@ static void kick(rt *r, uint32_t iso_slot)
             /* A choice is made among everything ready at this instant: after the events
              * already due now (their wake-ups join the queue), at an EV_THREAD_FREE. */
             if (!iso->free_event) {
-                iso->free_event = true;
+                iso->free_event = iso->free_choice = true;
                 schedule(r, now, EV_THREAD_FREE, iso_slot, iso->info.id);
             }
             return;
@@ -687,8 +688,15 @@ static void kick(rt *r, uint32_t iso_slot)
             }
             return;
         }
-        uint32_t next =
-            __builtin_expect(r->chooser != NULL, 0) ? ready_choose(r, iso) : ready_pop(r, iso);
+        uint32_t next;
+        if (__builtin_expect(r->chooser != NULL, 0)) {
+            /* One pick per choice: what this segment makes ready at this instant (a zero
+             * await, a waitUntil) is a candidate of the next, after its events. */
+            next = ready_choose(r, iso);
+            r->choosing = false;
+        } else {
+            next = ready_pop(r, iso);
+        }
         if (!run_segment(r, iso_slot, next, now))
             return;
     }
@@ -1727,8 +1735,12 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
         return true;
     case EV_THREAD_FREE:
         if (iso_valid(r, ev->a, ev->b)) {
-            ISO(r, ev->a).free_event = false;
-            r->choosing = r->chooser != NULL;
+            isolate *iso = &ISO(r, ev->a);
+            iso->free_event = false;
+            /* With a chooser, the thread freed by a CPU step (an event scheduled before this
+             * instant) picks only after this instant's other events: kick defers it. */
+            r->choosing = r->chooser != NULL && iso->free_choice;
+            iso->free_choice = false;
             kick(r, ev->a);
             r->choosing = false;
         }
