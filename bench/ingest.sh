@@ -7,6 +7,9 @@
 # after 1M and 2M items.
 #
 #   bench/ingest.sh [BUILD_DIR]     env: DURATION=10 ROUNDS=3 MEMORY=1
+#   WAF=1 bench/ingest.sh           mock-ingest without and with a WAF of 5 rules (one a rate
+#                                   limit counting every request), alternated pairs, the median
+#                                   ratio of requests/s (target >= 0.95x)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -30,6 +33,8 @@ start() { # name -> sets url, server_pid, db
     bare)  "$build/bench/bare-ingest" >"$tmp/url" 2>/dev/null & ;;
     naive) "$build/bench/naive-ingest" "$db" >"$tmp/url" 2>/dev/null & ;;
     mock)  "$build/mock-ingest/mock-ingest" --listen 127.0.0.1:0 --db "$db" >"$tmp/url" 2>/dev/null & ;;
+    mockwaf) "$build/mock-ingest/mock-ingest" --listen 127.0.0.1:0 --db "$db" --config "$here/ingest/waf5.json" \
+             >"$tmp/url" 2>/dev/null & ;;
   esac
   server_pid=$!
   for _ in $(seq 100); do [ -s "$tmp/url" ] && break; sleep 0.05; done
@@ -41,6 +46,29 @@ stop() {
 }
 
 sql() { sqlite3 -cmd ".timeout 5000" "$db" "$1"; }   # read while the server writes: wait, never fail
+
+measure() { # name -> rps (after a warm-up)
+  start "$1"
+  wrk -t1 -c8 -d1s -s "$here/ingest/post.lua" "$url" >/dev/null
+  local out; out=$(wrk -t1 -c8 -d"${duration}s" -s "$here/ingest/post.lua" "$url" | grep '^RESULT')
+  stop
+  awk -v n="$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$out")" \
+      -v d="$(sed -E 's/.*duration_us=([0-9]+).*/\1/' <<<"$out")" 'BEGIN { printf "%.0f", n / (d / 1e6) }'
+}
+
+if [ "${WAF:-0}" = 1 ]; then
+  echo "WAF overhead: wrk -t1 -c8 -d${duration}s, ${rounds} alternated pairs; rules: bench/ingest/waf5.json"
+  ratios=()
+  for r in $(seq "$rounds"); do
+    if [ $((r % 2)) -eq 1 ]; then a=$(measure mock); b=$(measure mockwaf); else b=$(measure mockwaf); a=$(measure mock); fi
+    blocked=$(sqlite3 -cmd ".timeout 5000" "$tmp/mockwaf.db" "SELECT COUNT(*) FROM requests WHERE reason = 'waf'")
+    ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')")
+    printf "pair %d  no WAF %8s req/s  WAF %8s req/s  ratio %s  (blocked %s)\n" "$r" "$a" "$b" "${ratios[-1]}" "$blocked"
+  done
+  printf "%s\n" "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "median WAF / no WAF = %.3fx (target >= 0.95x)\n", m }'
+  exit 0
+fi
 
 echo "ingest benchmark: wrk -t1 -c8 -d${duration}s x ${rounds} rounds, body $(wc -c <"$BODY") bytes, ${items_per_post} spans"
 echo "machine: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) (other busy processes skew the results)"

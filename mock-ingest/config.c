@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include "waf.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -45,6 +47,7 @@ void ing_config_free(ing_config *cfg)
     for (size_t i = 0; i < cfg->nkeys; i++)
         free(cfg->keys[i].key);
     free(cfg->keys);
+    free(cfg->waf_json);
     free(cfg);
 }
 
@@ -56,10 +59,15 @@ ing_config *ing_config_dup(const ing_config *src)
     *cfg = *src;
     cfg->keys = NULL;
     cfg->nkeys = 0;
+    cfg->waf_json = NULL;
+    if (src->waf_json && !(cfg->waf_json = strdup(src->waf_json))) {
+        free(cfg);
+        return NULL;
+    }
     if (src->nkeys) {
         cfg->keys = calloc(src->nkeys, sizeof *cfg->keys);
         if (!cfg->keys) {
-            free(cfg);
+            ing_config_free(cfg);
             return NULL;
         }
         for (size_t i = 0; i < src->nkeys; i++) {
@@ -137,6 +145,34 @@ static int parse_cap(parse_ctx *pc, const cJSON *obj, const char *path, ing_cap 
         return fail(pc, path, "missing \"items\"");
     if (!have_window)
         return fail(pc, path, "missing \"window_s\"");
+    return ING_OK;
+}
+
+/*
+ * The WAF's rules: compiled once here so that every mistake is reported when the file is
+ * loaded (waf_compile names the JSON path under $.waf and, in an expression, the byte), then
+ * kept as text for the server to compile its own (config.h says why).
+ */
+static int parse_waf(parse_ctx *pc, const cJSON *obj, ing_config *cfg)
+{
+    if (cfg->waf_json)
+        return fail(pc, "$.waf", "given more than once");
+    char msg[512] = "";
+    waf *w = NULL;
+    int rc = waf_compile(obj, "$.waf", &w, msg, sizeof msg);
+    waf_free(w);
+    if (rc == ING_NOMEM)
+        return fail(pc, "$.waf", "out of memory");
+    if (rc) {
+        /* msg starts with the JSON path already. */
+        snprintf(pc->err, pc->errlen, "%s: %s", pc->name, msg);
+        return ING_CONFIG;
+    }
+    char *text = cJSON_PrintUnformatted(obj);
+    cfg->waf_json = text ? strdup(text) : NULL; /* the config's strings are malloc's */
+    cJSON_free(text);
+    if (!cfg->waf_json)
+        return fail(pc, "$.waf", "out of memory");
     return ING_OK;
 }
 
@@ -236,11 +272,11 @@ int ing_config_parse(const char *json, const char *name, ing_config **out, char 
             rc = get_uint(&pc, m, path, 1, 3600, &d);
             cfg->connection_timeout_s = (unsigned)d;
         } else if (strcmp(m->string, "waf") == 0) {
-            rc = fail(&pc, path, "not supported yet");
+            rc = parse_waf(&pc, m, cfg);
         } else {
             rc = fail(&pc, path,
                       "unknown key (expected one of keys, cap, max_body_bytes, "
-                      "connection_limit, connection_timeout_s)");
+                      "connection_limit, connection_timeout_s, waf)");
         }
         if (rc)
             break;

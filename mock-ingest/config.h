@@ -30,6 +30,14 @@ struct ing_config {
     size_t max_body_bytes;
     unsigned connection_limit;
     unsigned connection_timeout_s;
+    /*
+     * The "waf" object (waf.h), validated by compiling it, kept as JSON text: NULL for no
+     * WAF. Text, not the compiled WAF: a compiled WAF holds the rate counters, which change
+     * with every request and belong to one server (one thread), while a config is a value
+     * that ing_config_dup copies and any number of servers may be opened from; each server
+     * compiles its own WAF from the text, with fresh counters.
+     */
+    char *waf_json;
 };
 
 /* Defaults for a server opened without a config. */

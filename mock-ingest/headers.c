@@ -1,7 +1,15 @@
 #include "headers.h"
 
+#include "waf.h"
+
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* Nothing honoured: the defaults of an untrusted (or refused) request. */
+static const hdr_sim sim_none = {.attempt = -1, .upstream_zone = ""};
 
 /*
  * A whole number from 0 to `max`, digits only (blanks after it are the
@@ -46,7 +54,7 @@ static void quote(char *dst, size_t dstlen, const char *v)
 static int refuse(hdr_sim *out, char *msg, size_t msglen, const char *name, const char *value,
                   const char *expected)
 {
-    *out = (hdr_sim){.attempt = -1};
+    *out = sim_none;
     char q[48];
     quote(q, sizeof q, value ? value : "");
     snprintf(msg, msglen, "%s: expected %s, got \"%s\"", name, expected, q);
@@ -55,18 +63,19 @@ static int refuse(hdr_sim *out, char *msg, size_t msglen, const char *name, cons
 
 static int refuse_twice(hdr_sim *out, char *msg, size_t msglen, const char *name)
 {
-    *out = (hdr_sim){.attempt = -1};
+    *out = sim_none;
     snprintf(msg, msglen, "%s: given more than once; send it once", name);
     return 400;
 }
 
-static bool run_ok(const char *s)
+/* 1 to max bytes, each from lo to 0x7e. */
+static bool printable_ok(const char *s, size_t max, unsigned char lo)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > HDR_RUN_MAX)
+    if (n == 0 || n > max)
         return false;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+        if ((unsigned char)s[i] < lo || (unsigned char)s[i] > 0x7e)
             return false;
     return true;
 }
@@ -74,15 +83,17 @@ static bool run_ok(const char *s)
 int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, char *msg,
                  size_t msglen)
 {
-    *out = (hdr_sim){.attempt = -1};
+    *out = sim_none;
     msg[0] = '\0';
-    unsigned nt = 0, nr = 0, na = 0;
+    unsigned nt = 0, nr = 0, na = 0, nz = 0, nc = 0;
     const char *t = lookup(ud, HDR_TIME_NS, &nt);
     const char *r = lookup(ud, HDR_RUN, &nr);
     const char *a = lookup(ud, HDR_ATTEMPT, &na);
+    const char *z = lookup(ud, HDR_UPSTREAM_ZONE, &nz);
+    const char *c = lookup(ud, HDR_COLO, &nc);
     if (!trusted) {
         /* Not looked at: any value is as good as none from an untrusted client. */
-        out->ignored = nt + nr + na > 0;
+        out->ignored = nt + nr + na + nz + nc > 0;
         return 0;
     }
     if (nt > 1)
@@ -91,6 +102,10 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
         return refuse_twice(out, msg, msglen, HDR_RUN);
     if (na > 1)
         return refuse_twice(out, msg, msglen, HDR_ATTEMPT);
+    if (nz > 1)
+        return refuse_twice(out, msg, msglen, HDR_UPSTREAM_ZONE);
+    if (nc > 1)
+        return refuse_twice(out, msg, msglen, HDR_COLO);
     if (t) {
         if (!parse_uint(t, INT64_MAX, &out->time_ns))
             return refuse(out, msg, msglen, HDR_TIME_NS, t,
@@ -100,7 +115,7 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
     if (a && !parse_uint(a, HDR_ATTEMPT_MAX, &out->attempt))
         return refuse(out, msg, msglen, HDR_ATTEMPT, a, "a whole number from 0 to 4294967295");
     if (r) {
-        if (!run_ok(r)) {
+        if (!printable_ok(r, HDR_RUN_MAX, 0x20)) {
             char what[96];
             snprintf(what, sizeof what, "1 to %d printable ASCII characters (%zu bytes sent)",
                      HDR_RUN_MAX, strlen(r));
@@ -108,5 +123,220 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
         }
         out->run = r;
     }
+    if (z) {
+        if (!printable_ok(z, HDR_ZONE_MAX, 0x21)) {
+            char what[112];
+            snprintf(what, sizeof what,
+                     "a zone name of 1 to %d printable ASCII characters, no blanks (%zu bytes"
+                     " sent)",
+                     HDR_ZONE_MAX, strlen(z));
+            return refuse(out, msg, msglen, HDR_UPSTREAM_ZONE, z, what);
+        }
+        out->upstream_zone = z;
+    }
+    if (c && !parse_uint(c, HDR_COLO_MAX, &out->colo))
+        return refuse(out, msg, msglen, HDR_COLO, c, "a whole number from 0 to 4294967295");
     return 0;
+}
+
+/* ---------- the WAF stage ---------- */
+
+struct hdr_waf {
+    waf *w;
+    /* Scratch for one request's view, reused (only the deciding thread touches it). */
+    const char **names, **values;
+    size_t nheaders, cap;
+    char *query;
+    size_t qlen, qcap;
+    bool oom; /* a scratch buffer could not grow during this request */
+};
+
+int hdr_waf_open(const char *waf_json, hdr_waf **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!waf_json)
+        return ING_OK;
+    hdr_waf *st = calloc(1, sizeof *st);
+    cJSON *j = st ? cJSON_Parse(waf_json) : NULL;
+    int rc = ING_NOMEM;
+    if (j)
+        rc = waf_compile(j, "$.waf", &st->w, err, errlen);
+    else
+        snprintf(err, errlen, "out of memory"); /* the text was printed by cJSON itself */
+    cJSON_Delete(j);
+    if (rc) {
+        if (rc == ING_NOMEM)
+            snprintf(err, errlen, "out of memory");
+        hdr_waf_close(st);
+        return rc;
+    }
+    *out = st;
+    return ING_OK;
+}
+
+void hdr_waf_close(hdr_waf *st)
+{
+    if (!st)
+        return;
+    waf_free(st->w);
+    free(st->names);
+    free(st->values);
+    free(st->query);
+    free(st);
+}
+
+typedef struct view {
+    hdr_waf *st;
+    bool trusted;
+    const char *host;
+} view;
+
+static void add_header(void *vud, const char *name, const char *value)
+{
+    view *v = vud;
+    hdr_waf *st = v->st;
+    if (!name || st->oom)
+        return;
+    if (v->trusted && strncasecmp(name, HDR_PREFIX, sizeof HDR_PREFIX - 1) == 0)
+        return; /* the simulator's, not the request's */
+    if (!value)
+        value = "";
+    if (!v->host && strcasecmp(name, "Host") == 0)
+        v->host = value;
+    if (st->nheaders == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 32;
+        const char **n = realloc(st->names, cap * sizeof *n);
+        if (n)
+            st->names = n;
+        const char **vals = n ? realloc(st->values, cap * sizeof *vals) : NULL;
+        if (!vals) {
+            st->oom = true;
+            return;
+        }
+        st->values = vals;
+        st->cap = cap;
+    }
+    st->names[st->nheaders] = name;
+    st->values[st->nheaders++] = value;
+}
+
+static bool query_put(hdr_waf *st, const char *s, size_t n)
+{
+    if (st->qlen + n + 1 > st->qcap) {
+        size_t cap = st->qcap ? st->qcap : 256;
+        while (st->qlen + n + 1 > cap)
+            cap *= 2;
+        char *q = realloc(st->query, cap);
+        if (!q)
+            return false;
+        st->query = q;
+        st->qcap = cap;
+    }
+    memcpy(st->query + st->qlen, s, n);
+    st->qlen += n;
+    st->query[st->qlen] = '\0';
+    return true;
+}
+
+/* The query as "name=value&name" again, from the arguments libmicrohttpd parsed (decoded). */
+static void add_query_arg(void *vud, const char *name, const char *value)
+{
+    view *v = vud;
+    hdr_waf *st = v->st;
+    if (!name || st->oom)
+        return;
+    bool ok = (st->qlen == 0 || query_put(st, "&", 1)) && query_put(st, name, strlen(name)) &&
+              (!value || (query_put(st, "=", 1) && query_put(st, value, strlen(value))));
+    if (!ok)
+        st->oom = true;
+}
+
+static const char *content_type_of(const char *body)
+{
+    body += strspn(body, " \t\r\n");
+    return *body == '{' || *body == '[' ? "application/json"
+           : *body == '<'               ? "text/html"
+                                        : "text/plain";
+}
+
+/* The acts as rows, in one block: the array, then the rule ids and keys copied after it. */
+static store_waf_act *copy_acts(const waf_decision *d)
+{
+    size_t size = d->nacts * sizeof(store_waf_act);
+    for (size_t i = 0; i < d->nacts; i++)
+        size += strlen(d->acts[i].rule_id) + 1 + strlen(d->acts[i].key) + 1;
+    store_waf_act *out = malloc(size);
+    if (!out)
+        return NULL; /* only the record of the acts is lost; the decision stands */
+    char *p = (char *)(out + d->nacts);
+    for (size_t i = 0; i < d->nacts; i++) {
+        const waf_act *a = &d->acts[i];
+        size_t n = strlen(a->rule_id) + 1;
+        out[i].rule = memcpy(p, a->rule_id, n);
+        p += n;
+        out[i].action = waf_action_name(a->action);
+        out[i].key = NULL;
+        out[i].value = 0;
+        if (a->key[0]) {
+            n = strlen(a->key) + 1;
+            out[i].key = memcpy(p, a->key, n);
+            p += n;
+            out[i].value = a->rate;
+        }
+    }
+    return out;
+}
+
+void hdr_waf_decide(hdr_waf *st, const hdr_waf_in *in, hdr_waf_verdict *out)
+{
+    memset(out, 0, sizeof *out);
+    st->nheaders = 0;
+    st->qlen = 0;
+    if (st->query)
+        st->query[0] = '\0';
+    st->oom = false;
+    view v = {st, in->trusted, NULL};
+    in->each_header(in->ud, add_header, &v);
+    in->each_query_arg(in->ud, add_query_arg, &v);
+    if (st->oom) {
+        out->status = 503;
+        out->reason = "internal";
+        snprintf(out->message, sizeof out->message,
+                 "out of memory reading the request for the WAF; retry");
+        return;
+    }
+    waf_request r = {.method = in->method,
+                     .host = v.host,
+                     .path = in->path,
+                     .query = st->qlen ? st->query : "",
+                     .ip = in->ip,
+                     .upstream_zone = in->sim ? in->sim->upstream_zone : "",
+                     .colo_id = in->sim ? in->sim->colo : 0,
+                     .nheaders = st->nheaders,
+                     .header_names = st->names,
+                     .header_values = st->values};
+    int64_t t = in->t_ns < 0 ? 0 : in->t_ns > HDR_WAF_T_MAX ? HDR_WAF_T_MAX : in->t_ns;
+    waf_decision d;
+    waf_decide(st->w, &r, t, &d);
+    if (d.nacts && (out->acts = copy_acts(&d)))
+        out->nacts = d.nacts;
+    if (!d.blocked)
+        return;
+    out->status = d.status;
+    out->reason = "waf";
+    /* The block ends the list, unless more rules acted than a decision lists. */
+    const waf_act *last = d.nacts ? &d.acts[d.nacts - 1] : NULL;
+    if (last && last->action != WAF_BLOCK && last->action != WAF_RATE_BLOCK)
+        last = NULL;
+    if (last && last->key[0])
+        snprintf(out->message, sizeof out->message,
+                 "blocked by WAF rate limiting rule %s (counter %s at %g)", last->rule_id,
+                 last->key, last->rate);
+    else
+        snprintf(out->message, sizeof out->message, "blocked by WAF rule %s",
+                 last ? last->rule_id : "(not listed: too many rules acted)");
+    if (d.body && d.body[0]) {
+        out->body = d.body;
+        out->content_type = content_type_of(d.body);
+    }
 }

@@ -1,40 +1,74 @@
 /*
- * The simulator's request headers (X-Edgeloss-*): who may use them, and which
- * values are accepted. Kept apart from the HTTP code so that the request path
- * asks one question ("what do this request's headers say?") and a later stage
- * in front of it (the WAF, fault injection) can join here without growing
- * server.c.
+ * The stages in front of the request path that read a request's headers: the
+ * simulator's X-Edgeloss-* headers (who may use them, which values are
+ * accepted) and the WAF (waf.h) that decides on the request before the ingest
+ * sees it. Kept apart from the HTTP code so that the request path asks one
+ * question per stage ("what do this request's headers say?", "what does the
+ * WAF say?") and server.c does not grow them; a later stage (fault injection)
+ * joins here too.
  *
- * Contract:
+ * Contract of the simulator's headers (hdr_sim_read):
  *  - The headers steer the ingest: X-Edgeloss-Time-Ns picks the time every
- *    decision uses (the cap window), X-Edgeloss-Run and X-Edgeloss-Attempt are
- *    recorded as the simulator's run id and attempt. So they are honoured only
+ *    decision uses (the cap window, the WAF's rate counters), X-Edgeloss-Run
+ *    and X-Edgeloss-Attempt are recorded as the simulator's run id and
+ *    attempt, X-Edgeloss-Upstream-Zone and X-Edgeloss-Colo are what the WAF
+ *    reads as cf.worker.upstream_zone and cf.colo.id. So they are honoured only
  *    when the server trusts the client (ing_options.trust_sim_headers, the
  *    binary's --trust-sim-headers). Untrusted, they are ignored without being
- *    looked at (the request gets the wall clock, no run id, no attempt), which
- *    keeps a real SDK that forwards unknown headers working.
+ *    looked at (the request gets the wall clock, no run id, no attempt, the
+ *    upstream zone "" and colo 0), which keeps a real SDK that forwards unknown
+ *    headers working and keeps a client from choosing its own rate counter.
  *  - Trusted, every value is checked in full; a header given twice, or a value
  *    out of range, refuses the request with 400 and a message naming the header
  *    and the accepted range:
- *      X-Edgeloss-Time-Ns   decimal digits only, 0 .. 9223372036854775807 (ns)
- *      X-Edgeloss-Attempt   decimal digits only, 0 .. 4294967295
- *      X-Edgeloss-Run       1 .. 255 bytes, each printable ASCII (0x20 .. 0x7e)
- *  - No allocation; `run` in the result points into the header value, which
- *    the caller keeps alive (libmicrohttpd does, for the request's lifetime).
+ *      X-Edgeloss-Time-Ns        decimal digits only, 0 .. 9223372036854775807 (ns)
+ *      X-Edgeloss-Attempt        decimal digits only, 0 .. 4294967295
+ *      X-Edgeloss-Run            1 .. 255 bytes, each printable ASCII (0x20 .. 0x7e)
+ *      X-Edgeloss-Upstream-Zone  1 .. 255 bytes, each printable ASCII but the
+ *                                blank (0x21 .. 0x7e): a zone name, e.g. flare.dev
+ *      X-Edgeloss-Colo           decimal digits only, 0 .. 4294967295
+ *    (the numbers may be followed by blanks, the header's optional whitespace).
+ *  - No allocation; `run` and `upstream_zone` in the result point into the
+ *    header values, which the caller keeps alive (libmicrohttpd does, for the
+ *    request's lifetime).
+ *
+ * Contract of the WAF stage (hdr_waf_*):
+ *  - One per server, compiled from the config's "waf" text, with its own rate
+ *    counters. Not thread-safe (the counters change with every decision): only
+ *    the thread that handles requests (the one running libmicrohttpd) calls
+ *    hdr_waf_decide, like waf_decide.
+ *  - The request it sees: method, path, the query, every header (when the
+ *    simulator's headers are trusted, the X-Edgeloss-* ones are the
+ *    simulator's and not the request's: rules do not see them), Host as
+ *    http.host, the peer address as ip.src, and from the simulator's headers
+ *    the upstream zone and the colo. Its time is the request's, as the server
+ *    computed it (virtual when trusted, else the wall clock), capped at
+ *    HDR_WAF_T_MAX so that no count or mitigation end can overflow.
+ *  - It reuses scratch buffers (allocation-free once warmed up, unless a rule
+ *    acted: the acts are one malloc'd block the caller frees). Out of memory
+ *    for the request's headers, it answers 503 (the WAF could not decide),
+ *    never lets the request through unseen.
  */
 #ifndef ING_HEADERS_H
 #define ING_HEADERS_H
+
+#include "store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define HDR_TIME_NS "X-Edgeloss-Time-Ns"
-#define HDR_RUN     "X-Edgeloss-Run"
-#define HDR_ATTEMPT "X-Edgeloss-Attempt"
+#define HDR_TIME_NS       "X-Edgeloss-Time-Ns"
+#define HDR_RUN           "X-Edgeloss-Run"
+#define HDR_ATTEMPT       "X-Edgeloss-Attempt"
+#define HDR_UPSTREAM_ZONE "X-Edgeloss-Upstream-Zone"
+#define HDR_COLO          "X-Edgeloss-Colo"
+#define HDR_PREFIX        "X-Edgeloss-" /* every simulator header, trusted as one */
 
 #define HDR_ATTEMPT_MAX 4294967295LL /* the simulator sends a uint32_t */
 #define HDR_RUN_MAX     255
+#define HDR_ZONE_MAX    255
+#define HDR_COLO_MAX    4294967295LL
 
 /*
  * Looks up a request header by name (case-insensitive): the first value, or
@@ -43,11 +77,13 @@
 typedef const char *(*hdr_lookup_fn)(void *ud, const char *name, unsigned *count);
 
 typedef struct hdr_sim {
-    bool time_virtual; /* X-Edgeloss-Time-Ns was honoured: time_ns is virtual */
-    int64_t time_ns;   /* when time_virtual */
-    const char *run;   /* X-Edgeloss-Run when honoured, else NULL */
-    int64_t attempt;   /* X-Edgeloss-Attempt when honoured, else -1 */
-    bool ignored;      /* untrusted, and at least one X-Edgeloss-* header was sent */
+    bool time_virtual;         /* X-Edgeloss-Time-Ns was honoured: time_ns is virtual */
+    int64_t time_ns;           /* when time_virtual */
+    const char *run;           /* X-Edgeloss-Run when honoured, else NULL */
+    int64_t attempt;           /* X-Edgeloss-Attempt when honoured, else -1 */
+    const char *upstream_zone; /* X-Edgeloss-Upstream-Zone when honoured, else "" */
+    int64_t colo;              /* X-Edgeloss-Colo when honoured, else 0 */
+    bool ignored;              /* untrusted, and at least one X-Edgeloss-* header was sent */
 } hdr_sim;
 
 /*
@@ -56,5 +92,51 @@ typedef struct hdr_sim {
  */
 int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, char *msg,
                  size_t msglen);
+
+/* ---------- the WAF stage ---------- */
+
+/* The latest time the WAF counts at: later times count as this one (the year 2262). */
+#define HDR_WAF_T_MAX (INT64_MAX - (86400LL + 60) * 1000000000LL)
+
+typedef struct hdr_waf hdr_waf;
+
+/* Called once per header (or query argument: value NULL when it has no '='), in order. */
+typedef void (*hdr_visit_fn)(void *vud, const char *name, const char *value);
+/* Visits every header (or query argument) of the request `ud`. */
+typedef void (*hdr_each_fn)(void *ud, hdr_visit_fn visit, void *vud);
+
+/*
+ * Compiles the WAF from the config's "waf" text (config.h). NULL text: no WAF, *out NULL
+ * and ING_OK. Else ING_OK, or ING_CONFIG / ING_NOMEM with a message.
+ */
+int hdr_waf_open(const char *waf_json, hdr_waf **out, char *err, size_t errlen);
+void hdr_waf_close(hdr_waf *st); /* NULL is fine */
+
+typedef struct hdr_waf_in {
+    const char *method;
+    const char *path; /* without the query */
+    const char *ip;   /* the peer's address; NULL or "" when unknown */
+    const hdr_sim *sim;
+    bool trusted; /* the simulator's headers are honoured: hide them from the rules */
+    int64_t t_ns; /* the request's time (>= 0) */
+    hdr_each_fn each_header;
+    hdr_each_fn each_query_arg;
+    void *ud; /* passed to both */
+} hdr_waf_in;
+
+typedef struct hdr_waf_verdict {
+    int status;               /* 0: the request goes on; else answer it with this status */
+    const char *reason;       /* when status: "waf" (a rule blocked), "internal" (503) */
+    const char *body;         /* when status: the answer, the rule's body (owned by the
+                                 stage); NULL: answer with `message` as a status */
+    const char *content_type; /* of body: application/json, text/html or text/plain */
+    char message[192];        /* when status: for the request row, e.g. the rule's id */
+    store_waf_act *acts;      /* the rules that acted, in order; one malloc'd block (NULL
+                                 when none acted): the caller frees it */
+    size_t nacts;
+} hdr_waf_verdict;
+
+/* The WAF's decision on one request (st may not be NULL). */
+void hdr_waf_decide(hdr_waf *st, const hdr_waf_in *in, hdr_waf_verdict *out);
 
 #endif

@@ -4,9 +4,11 @@
  * libmicrohttpd runs in "external" epoll mode, pumped by ing_server_pump():
  * from the server's own HTTP thread (ING_RUN_THREAD) or from the caller's
  * loop (ING_RUN_EXTERNAL). Requests refused on their headers are answered at
- * once. A complete OTLP body is decoded on this thread, then its connection
- * is suspended and the request handed to the writer (writer.h), which admits,
- * records and commits it with whatever else is queued, and only then resumes
+ * once, the WAF's blocks among them (the WAF stage, headers.h, runs first on
+ * every POST to an OTLP path, on this thread only). A complete OTLP body is
+ * decoded on this thread, then its connection is suspended and the request
+ * handed to the writer (writer.h), which admits, records and commits it with
+ * whatever else is queued, and only then resumes
  * the connection with its answer: a 2xx always follows its commit.
  *
  * In ING_RUN_THREAD the writer has its own thread and each request is handed
@@ -68,6 +70,7 @@ struct ing_server {
     ing_policy *pol;
     ing_writer *w;
     ing_config *cfg;
+    hdr_waf *waf; /* NULL: no WAF; used on the HTTP thread only (headers.h) */
     ing_run_mode mode;
     bool trust_sim_headers; /* honour X-Edgeloss-* (headers.h) */
     bool told_untrusted;    /* the one note that they were ignored has been printed */
@@ -94,6 +97,7 @@ struct conn {
     int64_t retry_after_s;
     ing_buf body;
     ing_buf resp;
+    const char *resp_type; /* the answer's Content-Type; NULL: application/json */
     store_request rec;
     ing_job job; /* while suspended: owned by the writer */
     char key[256];
@@ -147,7 +151,8 @@ static int rpc_code(int status)
     case 401:
         return 16; /* UNAUTHENTICATED */
     case 403:
-        return 8; /* RESOURCE_EXHAUSTED: the cap */
+    case 429:
+        return 8; /* RESOURCE_EXHAUSTED: the cap, a WAF rate limit */
     case 404:
         return 5;
     case 405:
@@ -228,7 +233,9 @@ static const char *copy_into(char **pos, char *end, const char *s)
 
 static void detached_done(ing_job *job)
 {
-    free(job->ud);
+    detached *d = job->ud;
+    free((void *)d->rec.waf_acts);
+    free(d);
 }
 
 /* Queues the row of a request already answered (no items, a non-2xx status). */
@@ -250,6 +257,8 @@ static void record_detached(conn *c)
     d->rec.content_encoding = copy_into(&pos, end, c->rec.content_encoding);
     d->rec.content_type = copy_into(&pos, end, c->rec.content_type);
     d->rec.path = copy_into(&pos, end, c->rec.path);
+    c->rec.waf_acts = NULL; /* the detached row owns them now */
+    c->rec.waf_nacts = 0;
     d->job.rec = &d->rec;
     d->job.done = detached_done;
     d->job.ud = d;
@@ -280,6 +289,47 @@ static const char *lookup_header(void *ud, const char *name, unsigned *count)
     MHD_get_connection_values(mc, MHD_HEADER_KIND, count_header, &hc);
     *count = hc.n;
     return header(mc, name);
+}
+
+typedef struct visit_ctx {
+    hdr_visit_fn visit;
+    void *vud;
+} visit_ctx;
+
+static enum MHD_Result visit_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    visit_ctx *v = cls;
+    v->visit(v->vud, key, value);
+    return MHD_YES;
+}
+
+/* hdr_each_fn over libmicrohttpd: every header, every query argument. */
+static void each_header(void *ud, hdr_visit_fn visit, void *vud)
+{
+    visit_ctx v = {visit, vud};
+    MHD_get_connection_values(ud, MHD_HEADER_KIND, visit_value, &v);
+}
+
+static void each_query_arg(void *ud, hdr_visit_fn visit, void *vud)
+{
+    visit_ctx v = {visit, vud};
+    MHD_get_connection_values(ud, MHD_GET_ARGUMENT_KIND, visit_value, &v);
+}
+
+/* Answers a request the WAF stage refused: the rule's status and body. */
+static void refuse_waf(conn *c, const hdr_waf_verdict *v)
+{
+    if (!v->body) {
+        set_error(c, v->status, v->reason, v->message);
+        return;
+    }
+    decide(c, v->status, v->reason, v->message);
+    ing_buf_reset(&c->resp);
+    ing_buf_puts(&c->resp, v->body);
+    c->resp_type = v->content_type;
+    c->answered = true;
 }
 
 /* The peer's numeric address into out[len] ("" when libmicrohttpd does not know it). */
@@ -347,6 +397,28 @@ static void on_headers(conn *c, const char *url, const char *method)
     if (strcmp(method, "POST") != 0) {
         set_error(c, 405, "method_not_allowed", "OTLP/HTTP endpoints accept POST only");
         return;
+    }
+    if (srv->waf) {
+        /* The WAF sits in front of the origin: it sees every POST to an OTLP path first,
+         * before the content checks, authentication and the body. This runs on the thread
+         * running libmicrohttpd only, the one thread that may use the WAF. */
+        hdr_waf_in in = {.method = method,
+                         .path = url,
+                         .ip = c->client,
+                         .sim = &sim,
+                         .trusted = srv->trust_sim_headers,
+                         .t_ns = r->time_ns,
+                         .each_header = each_header,
+                         .each_query_arg = each_query_arg,
+                         .ud = mc};
+        hdr_waf_verdict wv;
+        hdr_waf_decide(srv->waf, &in, &wv);
+        r->waf_acts = wv.acts;
+        r->waf_nacts = wv.nacts;
+        if (wv.status) {
+            refuse_waf(c, &wv);
+            return;
+        }
     }
     const char *ct = r->content_type;
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
@@ -540,7 +612,8 @@ static enum MHD_Result queue(conn *c)
         c->resp.len, c->resp.data ? c->resp.data : (void *)"", MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            c->resp_type ? c->resp_type : "application/json");
     if (c->status == 405)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, c->rt == ROUTE_STATS ? "GET" : "POST");
     if (c->retry_after_s > 0) {
@@ -628,6 +701,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         return;
     ing_buf_free(&c->body);
     ing_buf_free(&c->resp);
+    free((void *)c->rec.waf_acts);
     free(c);
     *con_cls = NULL;
 }
@@ -744,6 +818,9 @@ int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t 
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    rc = hdr_waf_open(srv->cfg->waf_json, &srv->waf, err, errlen);
+    if (rc)
+        goto fail;
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -818,6 +895,7 @@ void ing_server_close(ing_server *srv)
         MHD_stop_daemon(srv->d);
     }
     store_close(srv->st);
+    hdr_waf_close(srv->waf); /* after the daemon: no request is decided any more */
     policy_free(srv->pol);
     ing_config_free(srv->cfg);
     ing_buf_free(&srv->inflated);

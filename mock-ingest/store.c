@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 2: requests.client, for keyless caps per address (a version 1 file gains it on open). */
+/* 2: requests.client, for keyless caps per address (a version 1 file gains it on open).
+ * waf_decisions came later without a new version: the table is only added (CREATE TABLE IF
+ * NOT EXISTS gives it to an older version 2 file on open) and an older binary ignores it. */
 #define SCHEMA_VERSION 2
 #define STORE_STR2(x)  #x
 #define STORE_STR(x)   STORE_STR2(x)
@@ -69,7 +71,15 @@ static const char schema_sql[] =
     "  attrs TEXT"
     ");"
     "CREATE INDEX IF NOT EXISTS items_item_id ON items(item_id);"
-    "CREATE INDEX IF NOT EXISTS items_request_id ON items(request_id);";
+    "CREATE INDEX IF NOT EXISTS items_request_id ON items(request_id);"
+    "CREATE TABLE IF NOT EXISTS waf_decisions ("
+    "  request INTEGER NOT NULL REFERENCES requests(id),"
+    "  rule TEXT,"
+    "  action TEXT,"
+    "  key TEXT,"
+    "  value REAL"
+    ");"
+    "CREATE INDEX IF NOT EXISTS waf_decisions_request ON waf_decisions(request);";
 
 enum {
     Q_BEGIN,
@@ -78,6 +88,7 @@ enum {
     Q_INSERT_REQUEST,
     Q_INSERT_ITEM,
     Q_INSERT_ITEMS, /* ITEM_ROWS rows at once */
+    Q_INSERT_WAF,
     Q_ACCEPTED_BY_KEY,
     Q_ACCEPTED_BY_CLIENT,
     Q_COUNT
@@ -110,6 +121,8 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_INSERT_ITEMS] =
         ITEM_COLUMNS ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES
                                  "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES,
+    [Q_INSERT_WAF] = "INSERT INTO waf_decisions (request, rule, action, key, value)"
+                     " VALUES (?,?,?,?,?)",
     [Q_ACCEPTED_BY_KEY] = "SELECT COALESCE(SUM(items_accepted), 0) FROM requests"
                           " WHERE api_key IS ? AND time_ns BETWEEN ? AND ?"
                           " AND status BETWEEN 200 AND 299",
@@ -352,6 +365,26 @@ static void bind_item(sqlite3_stmt *s, int j, int64_t row, const store_request *
     bind_text(s, j++, it->attrs);
 }
 
+static int insert_waf_acts(ing_store *st, int64_t row, const store_request *req)
+{
+    sqlite3_stmt *s = st->q[Q_INSERT_WAF];
+    for (size_t i = 0; i < req->waf_nacts; i++) {
+        const store_waf_act *a = &req->waf_acts[i];
+        sqlite3_bind_int64(s, 1, row);
+        bind_text(s, 2, a->rule);
+        bind_text(s, 3, a->action);
+        bind_text(s, 4, a->key);
+        if (a->key)
+            sqlite3_bind_double(s, 5, a->value);
+        else
+            sqlite3_bind_null(s, 5);
+        int rc = exec_stmt(s);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
 static int insert_items(ing_store *st, int64_t row, const store_request *req,
                         const otlp_batch *batch, int64_t *accepted)
 {
@@ -418,8 +451,11 @@ int store_record(ing_store *st, const store_request *req, const otlp_batch *batc
         sqlite3_bind_null(s, j++);
     int rc = exec_stmt(s);
     int64_t accepted = 0;
+    int64_t row = sqlite3_last_insert_rowid(st->db);
+    if (rc == SQLITE_OK && req->waf_nacts)
+        rc = insert_waf_acts(st, row, req);
     if (rc == SQLITE_OK && batch)
-        rc = insert_items(st, sqlite3_last_insert_rowid(st->db), req, batch, &accepted);
+        rc = insert_items(st, row, req, batch, &accepted);
     if (rc != SQLITE_OK)
         return db_fail(st, "insert", err, errlen); /* the caller rolls the group back */
     st->pending.requests++;

@@ -23,6 +23,14 @@
 
 typedef struct ing_store ing_store;
 
+/* One WAF rule that acted on a request: a row of waf_decisions. */
+typedef struct store_waf_act {
+    const char *rule;   /* the rule's id */
+    const char *action; /* block, skip, log, rate_block */
+    const char *key;    /* a rate limit's counter key; NULL: none */
+    double value;       /* a rate limit's counter value, when key is set */
+} store_waf_act;
+
 /* What is known about one HTTP request once it has been decided. */
 typedef struct store_request {
     int64_t time_ns; /* virtual when time_virtual, else = wall_ns */
@@ -42,6 +50,9 @@ typedef struct store_request {
     const char *run;         /* X-Edgeloss-Run */
     int64_t attempt;         /* X-Edgeloss-Attempt, -1 when absent */
     const char *item_reason; /* when set, every item is stored rejected with this reason */
+    /* The WAF rules that acted on it, in order: its rows of waf_decisions. */
+    const store_waf_act *waf_acts;
+    size_t waf_nacts;
 } store_request;
 
 /* Counts of what has been committed, for GET /stats. */
@@ -69,8 +80,9 @@ int store_open(const char *path, ing_store **out, char *err, size_t errlen);
 void store_close(ing_store *st); /* commits what is pending */
 
 /*
- * Adds the request (and the items of `batch`, may be NULL) to the open group.
- * Items the decoder rejected are stored with accepted = 0 and their reason.
+ * Adds the request (and the items of `batch`, may be NULL, and its WAF acts)
+ * to the open group. Items the decoder rejected are stored with accepted = 0
+ * and their reason.
  * Returns ING_OK or ING_DB (err says why): then the open group must be
  * rolled back with store_rollback() before anything else is recorded.
  */

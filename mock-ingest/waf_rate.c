@@ -82,6 +82,13 @@ static bool grow(waf_rate *r)
     return true;
 }
 
+/* t + d for t, d >= 0, saturating: a mitigation or a landing past the end of time never
+ * comes, which is what it means. */
+static int64_t sat_add(int64_t t, int64_t d)
+{
+    return d > INT64_MAX - t ? INT64_MAX : t + d;
+}
+
 static int64_t window_of(const waf_rate *r, int64_t t)
 {
     return t / r->cfg.period_ns; /* times are >= 0 */
@@ -136,7 +143,7 @@ bool waf_rate_hit(waf_rate *r, const char *key, int64_t t_ns, waf_rate_verdict *
         c->headpend = 0;
     }
     c->pending[(c->headpend + c->npend++) % c->cappend] = t_ns;
-    while (c->npend && c->pending[c->headpend] + r->cfg.lag_ns <= t_ns) {
+    while (c->npend && sat_add(c->pending[c->headpend], r->cfg.lag_ns) <= t_ns) {
         land(r, c, c->pending[c->headpend]);
         c->headpend = (c->headpend + 1) % c->cappend;
         c->npend--;
@@ -151,7 +158,7 @@ bool waf_rate_hit(waf_rate *r, const char *key, int64_t t_ns, waf_rate_verdict *
     out->rate = rate;
     bool over = rate > (double)r->cfg.requests_per_period;
     if (over && r->cfg.mitigation_ns > 0 && t_ns >= c->blocked_until)
-        c->blocked_until = t_ns + r->cfg.mitigation_ns;
+        c->blocked_until = sat_add(t_ns, r->cfg.mitigation_ns);
     out->blocked_until_ns = c->blocked_until > t_ns ? c->blocked_until : 0;
     out->block = over || out->blocked_until_ns;
     return true;

@@ -60,7 +60,7 @@ static void test_bad_configs_say_where_and_what(void **state)
         {"{\"max_body_bytes\": 10}", "$.max_body_bytes: expected a number from 1024"},
         {"{\"connection_limit\": \"8\"}", "$.connection_limit: expected a whole number"},
         {"{\"connection_timeout_s\": 0}", "$.connection_timeout_s: expected a number from 1"},
-        {"{\"waf\": {}}", "$.waf: not supported yet"},
+        {"{\"waf\": []}", "bad.json: $.waf: expected an object"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ing_config *c = NULL;

@@ -121,6 +121,27 @@ static void test_per_key(void **state)
     waf_rate_free(r);
 }
 
+/* Times at the end of the range: a landing or a mitigation past INT64_MAX saturates at it (the
+ * last instant), nothing overflows: with a 5 s lag the first count lands at INT64_MAX, where
+ * the second request is, and both count. */
+static void test_end_of_time(void **state)
+{
+    (void)state;
+    waf_rate_cfg c = {1, 10 * S, 86400 * S, 5 * S, WAF_WINDOW_SLIDING};
+    waf_rate *r = waf_rate_new(&c);
+    waf_rate_verdict v;
+    assert_true(waf_rate_hit(r, "k", INT64_MAX - 1, &v) && !v.block);
+    assert_true(waf_rate_hit(r, "k", INT64_MAX, &v) && v.block);
+    assert_true(v.rate == 2.0);
+    waf_rate_cfg c0 = {1, 10 * S, 86400 * S, 0, WAF_WINDOW_SLIDING};
+    waf_rate *r0 = waf_rate_new(&c0);
+    assert_true(waf_rate_hit(r0, "k", INT64_MAX - 1, &v) && !v.block);
+    assert_true(waf_rate_hit(r0, "k", INT64_MAX, &v) && v.block);
+    assert_int_equal(v.blocked_until_ns, 0); /* a mitigation that would end past the last instant */
+    waf_rate_free(r);
+    waf_rate_free(r0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_mitigation_timeout),
         cmocka_unit_test(test_counter_lag),
         cmocka_unit_test(test_per_key),
+        cmocka_unit_test(test_end_of_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
