@@ -315,7 +315,7 @@ void hdr_waf_decide(hdr_waf *st, const hdr_waf_in *in, hdr_waf_verdict *out)
                      .nheaders = st->nheaders,
                      .header_names = st->names,
                      .header_values = st->values};
-    int64_t t = in->t_ns < 0 ? 0 : in->t_ns > HDR_WAF_T_MAX ? HDR_WAF_T_MAX : in->t_ns;
+    int64_t t = in->t_ns < 0 ? 0 : in->t_ns;
     waf_decision d;
     waf_decide(st->w, &r, t, &d);
     if (d.nacts && (out->acts = copy_acts(&d)))

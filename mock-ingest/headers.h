@@ -42,8 +42,8 @@
  *    simulator's and not the request's: rules do not see them), Host as
  *    http.host, the peer address as ip.src, and from the simulator's headers
  *    the upstream zone and the colo. Its time is the request's, as the server
- *    computed it (virtual when trusted, else the wall clock), capped at
- *    HDR_WAF_T_MAX so that no count or mitigation end can overflow.
+ *    computed it (virtual when trusted, else the wall clock); the counters
+ *    saturate at the end of the range (waf_rate.h).
  *  - It reuses scratch buffers (allocation-free once warmed up, unless a rule
  *    acted: the acts are one malloc'd block the caller frees). Out of memory
  *    for the request's headers, it answers 503 (the WAF could not decide),
@@ -94,9 +94,6 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
                  size_t msglen);
 
 /* ---------- the WAF stage ---------- */
-
-/* The latest time the WAF counts at: later times count as this one (the year 2262). */
-#define HDR_WAF_T_MAX (INT64_MAX - (86400LL + 60) * 1000000000LL)
 
 typedef struct hdr_waf hdr_waf;
 

@@ -25,6 +25,19 @@ typedef struct run {
     char *dir, *ledger_db, *ingest_db;
 } run;
 
+/* A generic one-off run of `json` in a fresh directory. */
+static run json_run(const char *json)
+{
+    run x;
+    x.dir = t_mkdtemp();
+    x.s = sim_text_in(json, -1, x.dir, NULL);
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    x.ingest_db = t_path(x.dir, "ingest.db");
+    if (!x.s.r.verified)
+        fail_msg("unverified run");
+    return x;
+}
+
 /*
  * Two requests, 1 ms apart (constant 1000/s: A at 0, B at 1 ms), on one isolate with no cold
  * start; network 1 ms each way; the immediate exporter; `queue` adds a queue (or "").
@@ -43,14 +56,7 @@ static run two(const char *handler, const char *extra)
         " \"app\": {\"handler\": [%s]%s}}",
         extra[0] ? ", " : "", extra, handler,
         strstr(extra, "queue") ? ", \"accumulators\": [{\"name\": \"LOG\"}]" : "");
-    run x;
-    x.dir = t_mkdtemp();
-    x.s = sim_text_in(json, -1, x.dir, NULL);
-    x.ledger_db = t_path(x.dir, "ledger.db");
-    x.ingest_db = t_path(x.dir, "ingest.db");
-    if (!x.s.r.verified)
-        fail_msg("unverified run");
-    return x;
+    return json_run(json);
 }
 
 static void run_free(run *x)
@@ -319,14 +325,7 @@ static run trade(const char *wait_until)
         " \"handler\": [{\"global\": {\"name\": \"LOG\", \"op\": \"append\"}}, %s"
         " {\"respond\": {}}]}}",
         wait_until);
-    run x;
-    x.dir = t_mkdtemp();
-    x.s = sim_text_in(json, -1, x.dir, NULL);
-    x.ledger_db = t_path(x.dir, "ledger.db");
-    x.ingest_db = t_path(x.dir, "ingest.db");
-    if (!x.s.r.verified)
-        fail_msg("unverified run");
-    return x;
+    return json_run(json);
 }
 
 static void test_checkpoint_trade_by_hand(void **state)
@@ -345,19 +344,6 @@ static void test_checkpoint_trade_by_hand(void **state)
     assert_int_equal(t_sql_int(x.ingest_db, "SELECT time_ns FROM requests"), 1006000000);
     assert_int_equal(ledger_int(&x, "SELECT COUNT(*) FROM drops"), 0);
     run_free(&x);
-}
-
-/* A generic one-off run of `json` in a fresh directory. */
-static run json_run(const char *json)
-{
-    run x;
-    x.dir = t_mkdtemp();
-    x.s = sim_text_in(json, -1, x.dir, NULL);
-    x.ledger_db = t_path(x.dir, "ledger.db");
-    x.ingest_db = t_path(x.dir, "ingest.db");
-    if (!x.s.r.verified)
-        fail_msg("unverified run");
-    return x;
 }
 
 /*
