@@ -318,6 +318,13 @@ void hdr_waf_decide(hdr_waf *st, const hdr_waf_in *in, hdr_waf_verdict *out)
     int64_t t = in->t_ns < 0 ? 0 : in->t_ns;
     waf_decision d;
     waf_decide(st->w, &r, t, &d);
+    if (d.oom) {
+        out->status = 503;
+        out->reason = "internal";
+        snprintf(out->message, sizeof out->message,
+                 "out of memory deciding the WAF's rules; retry");
+        return;
+    }
     if (d.nacts && (out->acts = copy_acts(&d)))
         out->nacts = d.nacts;
     if (!d.blocked)

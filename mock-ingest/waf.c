@@ -35,6 +35,8 @@ struct waf {
     size_t ncustom;
     rrule *rate;
     size_t nrate;
+    char *key; /* scratch for one counter key, grown to the longest (one deciding thread) */
+    size_t keycap;
 };
 
 const char *waf_action_name(waf_action a)
@@ -64,6 +66,7 @@ void waf_free(waf *w)
     }
     free(w->custom);
     free(w->rate);
+    free(w->key);
     free(w);
 }
 
@@ -442,6 +445,50 @@ static const char *char_value(const waf_request *r, const char *ch)
     return "";
 }
 
+static bool key_put(waf *w, size_t *n, const char *s, size_t len)
+{
+    if (*n + len + 1 > w->keycap) {
+        size_t cap = w->keycap ? w->keycap : 256;
+        while (*n + len + 1 > cap)
+            cap *= 2;
+        char *k = realloc(w->key, cap);
+        if (!k)
+            return false;
+        w->key = k;
+        w->keycap = cap;
+    }
+    memcpy(w->key + *n, s, len);
+    *n += len;
+    w->key[*n] = '\0';
+    return true;
+}
+
+/* "colo=N|characteristic=value|...": a value's '|' and '%' are written %7C and %25, so two
+ * different combinations never share a counter. NULL when out of memory. */
+static const char *counter_key(waf *w, const rrule *rr, const waf_request *r)
+{
+    char colo[32];
+    size_t n = 0;
+    int cn = snprintf(colo, sizeof colo, "colo=%lld", (long long)r->colo_id);
+    if (!key_put(w, &n, colo, (size_t)cn))
+        return NULL;
+    for (size_t k = 0; k < rr->nchars; k++) {
+        if (!key_put(w, &n, "|", 1) || !key_put(w, &n, rr->chars[k], strlen(rr->chars[k])) ||
+            !key_put(w, &n, "=", 1))
+            return NULL;
+        for (const char *v = char_value(r, rr->chars[k]); *v;) {
+            size_t run = strcspn(v, "|%");
+            if (!key_put(w, &n, v, run))
+                return NULL;
+            v += run;
+            if (*v && !key_put(w, &n, *v == '|' ? "%7C" : "%25", 3))
+                return NULL;
+            v += *v != '\0';
+        }
+    }
+    return w->key;
+}
+
 static waf_act *act(waf_decision *d, const char *id, waf_action a)
 {
     if (d->nacts == WAF_ACTS_MAX)
@@ -478,19 +525,25 @@ void waf_decide(waf *w, const waf_request *r, int64_t t_ns, waf_decision *out)
         rrule *rr = &w->rate[i];
         bool match = waf_expr_eval(rr->expr, r);
         bool counts = rr->counting ? waf_expr_eval(rr->counting, r) : match;
-        if (!counts)
+        if (!counts && !match)
             continue;
-        char key[192];
-        int n = snprintf(key, sizeof key, "colo=%lld", (long long)r->colo_id);
-        for (size_t k = 0; k < rr->nchars && n > 0 && (size_t)n < sizeof key; k++)
-            n += snprintf(key + n, sizeof key - (size_t)n, "|%s=%s", rr->chars[k],
-                          char_value(r, rr->chars[k]));
+        const char *key = counter_key(w, rr, r);
+        if (!key) {
+            out->oom = true;
+            return;
+        }
         waf_rate_verdict v;
-        if (!waf_rate_hit(rr->rate, key, t_ns, &v) || !v.block || !match)
+        if (counts && !waf_rate_hit(rr->rate, key, t_ns, &v)) {
+            out->oom = true;
+            return;
+        }
+        if (!counts)
+            waf_rate_peek(rr->rate, key, t_ns, &v);
+        if (!v.block || !match)
             continue;
         waf_act *a = act(out, rr->id, WAF_RATE_BLOCK);
         if (a) {
-            snprintf(a->key, sizeof a->key, "%s", key);
+            a->key = key;
             a->rate = v.rate;
         }
         out->blocked = true;

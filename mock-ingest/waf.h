@@ -45,13 +45,15 @@ typedef enum { WAF_BLOCK, WAF_SKIP, WAF_LOG, WAF_RATE_BLOCK } waf_action;
 typedef struct waf_act {
     const char *rule_id; /* the rule's, owned by the WAF */
     waf_action action;
-    char key[192]; /* rate limits: the counter's key; else "" */
-    double rate;   /* rate limits: the counter's rate as the request saw it */
+    const char *key; /* rate limits: the counter's key, owned by the WAF until the next
+                        decision; else "" */
+    double rate;     /* rate limits: the counter's rate as the request saw it */
 } waf_act;
 
 #define WAF_ACTS_MAX 16 /* acts recorded per request (the first ones) */
 
 typedef struct waf_decision {
+    bool oom; /* out of memory: no decision was reached (the caller answers 503) */
     bool blocked;
     int status;       /* when blocked */
     const char *body; /* when blocked: the rule's (may be ""), owned by the WAF */

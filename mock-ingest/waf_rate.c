@@ -117,32 +117,10 @@ static void land(const waf_rate *r, counter *c, int64_t t)
     /* older: outside every period that can still be asked about */
 }
 
-bool waf_rate_hit(waf_rate *r, const char *key, int64_t t_ns, waf_rate_verdict *out)
+/* Every count that has landed by t, in order; then the rate as a request at t sees it and
+ * whether it is blocked (starting a mitigation when it goes over). */
+static void judge(waf_rate *r, counter *c, int64_t t_ns, waf_rate_verdict *out)
 {
-    *out = (waf_rate_verdict){false, 0, 0};
-    if (r->n * 2 >= r->cap && !grow(r))
-        return false;
-    counter *c = find(r->slots, r->cap, key);
-    if (!c->key) {
-        if (!(c->key = strdup(key)))
-            return false;
-        c->window = window_of(r, t_ns);
-        r->n++;
-    }
-    /* This request's count, then every count that has landed by now, in order. */
-    if (c->npend == c->cappend) {
-        size_t cap = c->cappend ? 2 * c->cappend : 8;
-        int64_t *np = malloc(cap * sizeof *np);
-        if (!np)
-            return false;
-        for (size_t i = 0; i < c->npend; i++)
-            np[i] = c->pending[(c->headpend + i) % c->cappend];
-        free(c->pending);
-        c->pending = np;
-        c->cappend = cap;
-        c->headpend = 0;
-    }
-    c->pending[(c->headpend + c->npend++) % c->cappend] = t_ns;
     while (c->npend && sat_add(c->pending[c->headpend], r->cfg.lag_ns) <= t_ns) {
         land(r, c, c->pending[c->headpend]);
         c->headpend = (c->headpend + 1) % c->cappend;
@@ -161,5 +139,42 @@ bool waf_rate_hit(waf_rate *r, const char *key, int64_t t_ns, waf_rate_verdict *
         c->blocked_until = sat_add(t_ns, r->cfg.mitigation_ns);
     out->blocked_until_ns = c->blocked_until > t_ns ? c->blocked_until : 0;
     out->block = over || out->blocked_until_ns;
+}
+
+bool waf_rate_hit(waf_rate *r, const char *key, int64_t t_ns, waf_rate_verdict *out)
+{
+    *out = (waf_rate_verdict){false, 0, 0};
+    if (r->n * 2 >= r->cap && !grow(r))
+        return false;
+    counter *c = find(r->slots, r->cap, key);
+    if (!c->key) {
+        if (!(c->key = strdup(key)))
+            return false;
+        c->window = window_of(r, t_ns);
+        r->n++;
+    }
+    /* This request's count goes in line behind the ones still landing. */
+    if (c->npend == c->cappend) {
+        size_t cap = c->cappend ? 2 * c->cappend : 8;
+        int64_t *np = malloc(cap * sizeof *np);
+        if (!np)
+            return false;
+        for (size_t i = 0; i < c->npend; i++)
+            np[i] = c->pending[(c->headpend + i) % c->cappend];
+        free(c->pending);
+        c->pending = np;
+        c->cappend = cap;
+        c->headpend = 0;
+    }
+    c->pending[(c->headpend + c->npend++) % c->cappend] = t_ns;
+    judge(r, c, t_ns, out);
     return true;
+}
+
+void waf_rate_peek(waf_rate *r, const char *key, int64_t t_ns, waf_rate_verdict *out)
+{
+    *out = (waf_rate_verdict){false, 0, 0};
+    counter *c = find(r->slots, r->cap, key);
+    if (c->key) /* no counter: nothing was ever counted for this key, the rate is 0 */
+        judge(r, c, t_ns, out);
 }

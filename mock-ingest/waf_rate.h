@@ -5,8 +5,10 @@
  *  - one counter per key: the values of the rule's counting characteristics, joined by the
  *    caller, always with the data center's id (cf.colo.id) among them - counters are per
  *    colo, never shared;
- *  - every request the rule matches counts, blocked or not; the request that takes the
- *    counter over requests_per_period is itself blocked;
+ *  - every request the rule's counting expression matches counts, blocked or not (by default
+ *    the counting expression is the rule's); the request that takes the counter over
+ *    requests_per_period is itself blocked, and so is any request the rule matches while the
+ *    counter is over or under a mitigation, counted or not;
  *  - the rate over a period: in fixed windows (aligned to time 0) the count of the current
  *    window; in the approximate sliding window the previous window's count weighted by the
  *    part of it still inside the period, plus the current window's:
@@ -54,6 +56,11 @@ typedef struct waf_rate_verdict {
 /* A request the rule matched, for counter `key`, at t_ns. Returns false only when out of
  * memory (the verdict is then a pass). */
 bool waf_rate_hit(waf_rate *r, const char *key, int64_t t_ns, waf_rate_verdict *out);
+/* A request the rule matched but its counting expression did not, for counter `key`, at t_ns:
+ * it adds no count, and is blocked if the counter is over the rate or under a mitigation
+ * (Cloudflare's example of a rule that counts only 400 responses and blocks every request to
+ * the path). Creates no counter. */
+void waf_rate_peek(waf_rate *r, const char *key, int64_t t_ns, waf_rate_verdict *out);
 /* Counters held (distinct keys), for tests and memory figures. */
 size_t waf_rate_keys(const waf_rate *r);
 

@@ -164,6 +164,120 @@ static void test_order_and_keys(void **state)
     waf_free(w);
 }
 
+/*
+ * Characteristics from headers, Cloudflare's example (ip.src and x-api-key): requests with
+ * the same key from two IPs count apart, and so do two keys from one IP; the header's name
+ * matches in any case; a request without the header has its own counter (value ""). Values
+ * longer than any fixed buffer and values holding the key's separator never share a counter
+ * with a different combination.
+ */
+static void test_header_characteristics(void **state)
+{
+    (void)state;
+    waf *w =
+        compile("{\"window\": \"fixed\", \"rate_limits\": [{\"id\": \"api\","
+                " \"expression\": \"http.request.uri.path eq \\\"/v1/logs\\\"\","
+                " \"characteristics\": [\"ip.src\", \"http.request.headers[\\\"x-api-key\\\"]\"],"
+                " \"requests_per_period\": 1, \"period_s\": 60}]}");
+    const char *names[] = {"Host", "X-API-Key"};
+    char longa[600], longb[600];
+    memset(longa, 'k', sizeof longa - 1);
+    longa[sizeof longa - 1] = '\0';
+    memcpy(longb, longa, sizeof longb);
+    longb[sizeof longb - 2] = 'z'; /* differs only in its last byte */
+    struct {
+        const char *ip, *apikey; /* NULL: no header */
+        bool blocked;
+        const char *key; /* when blocked */
+    } steps[] = {
+        {"1.1.1.1", "alpha", false, NULL},
+        {"2.2.2.2", "alpha", false, NULL}, /* another IP, another counter */
+        {"1.1.1.1", "beta", false, NULL},  /* another key, another counter */
+        {"1.1.1.1", NULL, false, NULL},    /* no header: a counter of its own */
+        {"1.1.1.1", "alpha", true,
+         "colo=3|ip.src=1.1.1.1|http.request.headers[\"x-api-key\"]=alpha"},
+        {"1.1.1.1", NULL, true, "colo=3|ip.src=1.1.1.1|http.request.headers[\"x-api-key\"]="},
+        {"1.1.1.1", longa, false, NULL},
+        {"1.1.1.1", longb, false, NULL}, /* truncating keys would have shared longa's */
+        {"1.1.1.1", longb, true, NULL},
+        /* '|' in a value is escaped: unescaped, these two combinations would both be
+         * ip.src=1.1.1.1|x-api-key=p|x-api-key=q and share a counter */
+        {"1.1.1.1", "p|http.request.headers[\"x-api-key\"]=q", false, NULL},
+        {"1.1.1.1|http.request.headers[\"x-api-key\"]=p", "q", false, NULL},
+        {"1.1.1.1", "a|b%c", false, NULL},
+        {"1.1.1.1", "a|b%c", true,
+         "colo=3|ip.src=1.1.1.1|http.request.headers[\"x-api-key\"]=a%7Cb%25c"},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const char *values[] = {"ingest.example", steps[i].apikey};
+        waf_request r = {.method = "POST",
+                         .host = "ingest.example",
+                         .path = "/v1/logs",
+                         .ip = steps[i].ip,
+                         .colo_id = 3,
+                         .nheaders = steps[i].apikey ? 2 : 1,
+                         .header_names = names,
+                         .header_values = values};
+        waf_decision d;
+        waf_decide(w, &r, (int64_t)i * S, &d);
+        if (d.blocked != steps[i].blocked)
+            fail_msg("step %zu: blocked %d, expected %d", i, d.blocked, steps[i].blocked);
+        if (steps[i].key)
+            assert_string_equal(d.acts[0].key, steps[i].key);
+    }
+    waf_free(w);
+}
+
+/*
+ * A counting expression apart from the rule's (Cloudflare's "Example B" counts only some of
+ * the requests the rule matches): here only requests with x-retry count, every request to
+ * the path is blocked once the counter is over. Requests that match the counting expression
+ * but not the rule count and are never blocked themselves. Throttle (timeout 0): over the
+ * rate, an uncounted request is blocked too; it adds nothing, so the rate falls back as the
+ * counted ones leave the window.
+ */
+static void test_counting_expression(void **state)
+{
+    (void)state;
+    waf *w =
+        compile("{\"window\": \"fixed\", \"rate_limits\": [{\"id\": \"retries\","
+                " \"expression\": \"http.request.uri.path eq \\\"/v1/traces\\\"\","
+                " \"counting_expression\": \"http.request.headers[\\\"x-retry\\\"] ne \\\"\\\"\","
+                " \"requests_per_period\": 2, \"period_s\": 10}]}");
+    const char *names[] = {"x-retry"};
+    const char *values[] = {"1"};
+    waf_request plain = {.method = "POST", .path = "/v1/traces", .ip = "1.1.1.1"};
+    waf_request retry = plain;
+    retry.nheaders = 1;
+    retry.header_names = names;
+    retry.header_values = values;
+    waf_request elsewhere = retry; /* counts, never blocked: the rule does not match it */
+    elsewhere.path = "/v1/logs";
+    waf_decision d;
+    /* plain requests never count: 5 of them pass, and make no counter at all */
+    for (int i = 0; i < 5; i++) {
+        waf_decide(w, &plain, i, &d);
+        assert_false(d.blocked);
+    }
+    waf_decide(w, &retry, 10, &d); /* count 1 */
+    assert_false(d.blocked);
+    waf_decide(w, &elsewhere, 11, &d); /* count 2: not the rule's path, passes */
+    assert_false(d.blocked);
+    waf_decide(w, &plain, 12, &d); /* rate 2, not over: passes, counts nothing */
+    assert_false(d.blocked);
+    waf_decide(w, &elsewhere, 13, &d); /* count 3: over, but the rule does not match it */
+    assert_false(d.blocked);
+    waf_decide(w, &plain, 14, &d); /* over (3 > 2): blocked although it never counts */
+    assert_true(d.blocked);
+    assert_int_equal(d.status, 429);
+    assert_true(d.acts[0].rate == 3.0);
+    waf_decide(w, &plain, 15, &d);
+    assert_true(d.blocked);
+    waf_decide(w, &plain, 10 * S, &d); /* the next fixed window: rate 0, throttle lifts */
+    assert_false(d.blocked);
+    waf_free(w);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -215,6 +329,8 @@ int main(void)
         cmocka_unit_test(test_seed_rate_limit_counts_the_worker),
         cmocka_unit_test(test_seed_skip_rule_exempts_the_worker),
         cmocka_unit_test(test_order_and_keys),
+        cmocka_unit_test(test_header_characteristics),
+        cmocka_unit_test(test_counting_expression),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
