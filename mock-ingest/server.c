@@ -384,23 +384,10 @@ static void on_headers(conn *c, const char *url, const char *method)
     }
     r->run = sim.run;
     r->attempt = sim.attempt;
-    if (c->rt == ROUTE_NONE) {
-        set_error(c, 404, "not_found",
-                  "unknown path: expected /v1/traces, /v1/metrics, /v1/logs or /stats");
-        return;
-    }
-    if (c->rt == ROUTE_STATS) {
-        if (strcmp(method, "GET") != 0)
-            set_error(c, 405, "method_not_allowed", "/stats accepts GET");
-        return;
-    }
-    if (strcmp(method, "POST") != 0) {
-        set_error(c, 405, "method_not_allowed", "OTLP/HTTP endpoints accept POST only");
-        return;
-    }
-    if (srv->waf) {
-        /* The WAF sits in front of the origin: it sees every POST to an OTLP path first,
-         * before the content checks, authentication and the body. This runs on the thread
+    if (srv->waf && c->rt != ROUTE_STATS) {
+        /* The WAF sits in front of the origin: it sees every request first, whatever its
+         * path and method, before the routing, content checks, authentication and the body
+         * (only /stats, the tool's own window, is not the origin's). This runs on the thread
          * running libmicrohttpd only, the one thread that may use the WAF. */
         hdr_waf_in in = {.method = method,
                          .path = url,
@@ -419,6 +406,20 @@ static void on_headers(conn *c, const char *url, const char *method)
             refuse_waf(c, &wv);
             return;
         }
+    }
+    if (c->rt == ROUTE_NONE) {
+        set_error(c, 404, "not_found",
+                  "unknown path: expected /v1/traces, /v1/metrics, /v1/logs or /stats");
+        return;
+    }
+    if (c->rt == ROUTE_STATS) {
+        if (strcmp(method, "GET") != 0)
+            set_error(c, 405, "method_not_allowed", "/stats accepts GET");
+        return;
+    }
+    if (strcmp(method, "POST") != 0) {
+        set_error(c, 405, "method_not_allowed", "OTLP/HTTP endpoints accept POST only");
+        return;
     }
     const char *ct = r->content_type;
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||

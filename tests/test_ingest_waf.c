@@ -487,6 +487,50 @@ static void test_custom_rules_block_before_authentication(void **state)
     free(spans);
 }
 
+/* A GET of base+path: the status (0 when the exchange failed). */
+static long get_status(const char *base, const char *path)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    answer a = {0};
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
+    curl_easy_cleanup(h);
+    return a.status;
+}
+
+/*
+ * The WAF is in front of the whole origin: it decides requests to any path and with any
+ * method before the ingest's routing would answer 404 or 405. Only /stats, the tool's own
+ * window, is not the origin's and is never decided.
+ */
+static void test_the_waf_sees_every_path_and_method(void **state)
+{
+    (void)state;
+    fx *f = fx_open("{\"waf\": {\"custom_rules\": ["
+                    " {\"id\": \"no-get\", \"expression\": \"http.request.method eq \\\"GET\\\"\","
+                    "  \"action\": \"block\", \"status\": 403},"
+                    " {\"id\": \"no-wp\", \"expression\":"
+                    "  \"starts_with(http.request.uri.path, \\\"/wp-\\\")\","
+                    "  \"action\": \"block\", \"status\": 406}]}}",
+                    true);
+    char *spans = t_otlp_spans("ev", 1, "r");
+    assert_int_equal(get_status(f->url, "/v1/traces"), 403); /* not 405 */
+    assert_int_equal(get_status(f->url, "/stats"), 200);     /* never decided */
+    const char *hs[] = {"X-Edgeloss-Time-Ns: 1", NULL};
+    assert_int_equal(post_h(f->url, "/wp-login.php", hs, spans).status, 406); /* not 404 */
+    assert_int_equal(post_h(f->url, "/elsewhere", hs, spans).status, 404);    /* passed */
+    assert_int_equal(post_h(f->url, "/v1/traces", hs, spans).status, 200);
+    free(spans);
+    fx_close(f);
+}
+
 /*
  * The config keeps the rules as text and every server compiles its own WAF from it: two
  * servers opened from one config do not share counters (and the config's copy, freed after
@@ -724,6 +768,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_counters_per_colo_and_sim_header_ranges),
         cmocka_unit_test(test_the_last_virtual_times),
         cmocka_unit_test(test_custom_rules_block_before_authentication),
+        cmocka_unit_test(test_the_waf_sees_every_path_and_method),
         cmocka_unit_test(test_servers_from_one_config_count_apart),
         cmocka_unit_test(test_external_mode),
         cmocka_unit_test(test_binary_applies_the_rules_from_its_config_file),
