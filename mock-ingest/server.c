@@ -888,13 +888,20 @@ void ing_server_close(ing_server *srv)
         pthread_join(srv->thread, NULL);
     }
     /* Record and answer what is in flight (the writer resumes every suspended
-     * connection), then let libmicrohttpd send those answers before it stops. */
-    writer_close(srv->w);
+     * connection), then let libmicrohttpd send those answers before it stops. The writer
+     * lives until the daemon has stopped: a request those last runs complete is still
+     * recorded and answered, and the daemon's last callbacks return their batches to it. */
+    if (srv->w)
+        writer_stop(srv->w);
     if (srv->d) {
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4; i++) {
             MHD_run(srv->d);
+            if (srv->w)
+                writer_drain(srv->w);
+        }
         MHD_stop_daemon(srv->d);
     }
+    writer_close(srv->w);
     store_close(srv->st);
     hdr_waf_close(srv->waf); /* after the daemon: no request is decided any more */
     policy_free(srv->pol);

@@ -278,19 +278,25 @@ void writer_stats(ing_writer *w, store_stats *out)
     pthread_mutex_unlock(&w->mu);
 }
 
-void writer_close(ing_writer *w)
+void writer_stop(ing_writer *w)
 {
-    if (!w)
-        return;
     if (w->has_thread) {
         pthread_mutex_lock(&w->mu);
         w->stop = true;
         pthread_cond_signal(&w->cv);
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->thread, NULL);
+        w->has_thread = false;
     }
     writer_drain(w);
     store_commit(w->st, w->err, sizeof w->err);
+}
+
+void writer_close(ing_writer *w)
+{
+    if (!w)
+        return;
+    writer_stop(w);
     for (size_t i = 0; i < w->npool; i++) {
         otlp_batch_free(w->pool[i]);
         free(w->pool[i]);

@@ -64,7 +64,13 @@ otlp_batch *writer_batch_get(ing_writer *w);
 void writer_batch_put(ing_writer *w, otlp_batch *b);
 /* Committed counts (thread-safe snapshot). */
 void writer_stats(ing_writer *w, store_stats *out);
-/* Records what is queued, stops the thread. The store is the caller's to close. */
+/*
+ * Records what is queued and stops the thread: from then on the writer is inline, and what is
+ * submitted later waits for writer_drain (the caller's: shutting down, the HTTP side may still
+ * finish a request or two). Safe to call twice.
+ */
+void writer_stop(ing_writer *w);
+/* writer_stop, then frees the writer. The store is the caller's to close. */
 void writer_close(ing_writer *w);
 
 #endif
