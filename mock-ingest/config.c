@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct parse_ctx {
     const char *name;
@@ -48,7 +49,30 @@ void ing_config_free(ing_config *cfg)
         free(cfg->keys[i].key);
     free(cfg->keys);
     free(cfg->waf_json);
+    for (size_t i = 0; i < cfg->nnotify; i++) {
+        free(cfg->notify[i].path);
+        free(cfg->notify[i].host);
+    }
+    free(cfg->notify);
     free(cfg);
+}
+
+/* Copies the notify entries of src into cfg (whose own are none yet); false when out of memory. */
+static bool dup_notify(ing_config *cfg, const ing_config *src)
+{
+    if (!src->nnotify)
+        return true;
+    cfg->notify = calloc(src->nnotify, sizeof *cfg->notify);
+    if (!cfg->notify)
+        return false;
+    for (size_t i = 0; i < src->nnotify; i++) {
+        ing_notify *n = &cfg->notify[i];
+        cfg->nnotify = i + 1; /* so that ing_config_free frees what was copied */
+        n->path = strdup(src->notify[i].path);
+        if (!n->path || (src->notify[i].host && !(n->host = strdup(src->notify[i].host))))
+            return false;
+    }
+    return true;
 }
 
 ing_config *ing_config_dup(const ing_config *src)
@@ -60,8 +84,14 @@ ing_config *ing_config_dup(const ing_config *src)
     cfg->keys = NULL;
     cfg->nkeys = 0;
     cfg->waf_json = NULL;
+    cfg->notify = NULL;
+    cfg->nnotify = 0;
     if (src->waf_json && !(cfg->waf_json = strdup(src->waf_json))) {
         free(cfg);
+        return NULL;
+    }
+    if (!dup_notify(cfg, src)) {
+        ing_config_free(cfg);
         return NULL;
     }
     if (src->nkeys) {
@@ -98,6 +128,37 @@ bool ing_config_has_key(const ing_config *cfg, const char *key)
     for (size_t i = 0; i < cfg->nkeys; i++)
         if (strcmp(cfg->keys[i].key, key) == 0)
             return true;
+    return false;
+}
+
+/*
+ * The host part of a Host header: without its port, and an IPv6 literal without its
+ * brackets; into *len. Cloudflare's http.host has no port either.
+ */
+static const char *host_name(const char *host, size_t *len)
+{
+    if (host[0] == '[') {
+        const char *end = strchr(host, ']');
+        *len = end ? (size_t)(end - host - 1) : strlen(host + 1);
+        return host + 1;
+    }
+    *len = strcspn(host, ":");
+    return host;
+}
+
+bool ing_config_is_notify(const ing_config *cfg, const char *path, const char *host)
+{
+    for (size_t i = 0; i < cfg->nnotify; i++) {
+        const ing_notify *n = &cfg->notify[i];
+        if (strcmp(n->path, path) != 0)
+            continue;
+        if (!n->host)
+            return true;
+        size_t len = 0;
+        const char *name = host ? host_name(host, &len) : NULL;
+        if (name && len == strlen(n->host) && strncasecmp(name, n->host, len) == 0)
+            return true;
+    }
     return false;
 }
 
@@ -173,6 +234,110 @@ static int parse_waf(parse_ctx *pc, const cJSON *obj, ing_config *cfg)
     cJSON_free(text);
     if (!cfg->waf_json)
         return fail(pc, "$.waf", "out of memory");
+    return ING_OK;
+}
+
+/*
+ * A notify path: one the ingest would route itself, exactly (no query: libmicrohttpd gives the
+ * path without it). Not /stats (the tool's own window) nor under /r2/ (the object store):
+ * taking those would hide them.
+ */
+static int check_notify_path(parse_ctx *pc, const char *sub, const char *p)
+{
+    size_t n = strlen(p);
+    bool ok = n >= 1 && n <= ING_NOTIFY_PATH_MAX && p[0] == '/' && !strpbrk(p, "?#");
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (unsigned char)p[i] >= 0x21 && (unsigned char)p[i] <= 0x7e;
+    if (!ok)
+        return fail(pc, sub,
+                    "expected a path starting with '/', 1 to %d printable ASCII characters"
+                    " without blanks, '?' or '#'",
+                    ING_NOTIFY_PATH_MAX);
+    if (strcmp(p, "/stats") == 0 || strncmp(p, "/r2/", 4) == 0)
+        return fail(pc, sub,
+                    "%s is mock-ingest's own (/stats, the object store /r2/KEY): choose"
+                    " another path",
+                    p);
+    return ING_OK;
+}
+
+/* A notify host: a DNS name or an IPv4 address, without a port (matched without the Host's). */
+static int check_notify_host(parse_ctx *pc, const char *sub, const char *h)
+{
+    size_t n = strlen(h);
+    bool ok = n >= 1 && n <= ING_NOTIFY_HOST_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+             (h[i] >= '0' && h[i] <= '9') || h[i] == '.' || h[i] == '-' || h[i] == '_';
+    if (!ok)
+        return fail(pc, sub,
+                    "expected a host name of 1 to %d letters, digits, '.', '-' or '_', without"
+                    " a port",
+                    ING_NOTIFY_HOST_MAX);
+    return ING_OK;
+}
+
+/* One entry of "notify": {"path": P} or {"path": P, "host": H}. */
+static int parse_notify_entry(parse_ctx *pc, const cJSON *e, const char *path, ing_notify *out)
+{
+    if (!cJSON_IsObject(e))
+        return fail(pc, path, "expected an object {\"path\": P, \"host\": H}");
+    const cJSON *m;
+    const char *p = NULL, *h = NULL;
+    cJSON_ArrayForEach(m, e)
+    {
+        char sub[128];
+        snprintf(sub, sizeof sub, "%s.%s", path, m->string);
+        bool is_path = strcmp(m->string, "path") == 0;
+        if (!is_path && strcmp(m->string, "host") != 0)
+            return fail(pc, sub, "unknown key (expected \"path\" or \"host\")");
+        if ((is_path ? p : h) != NULL)
+            return fail(pc, sub, "given more than once");
+        if (!cJSON_IsString(m))
+            return fail(pc, sub, "expected a string");
+        if (is_path ? check_notify_path(pc, sub, m->valuestring)
+                    : check_notify_host(pc, sub, m->valuestring))
+            return ING_CONFIG;
+        *(is_path ? &p : &h) = m->valuestring;
+    }
+    if (!p)
+        return fail(pc, path, "missing \"path\"");
+    out->path = strdup(p);
+    if (!out->path || (h && !(out->host = strdup(h))))
+        return fail(pc, path, "out of memory");
+    return ING_OK;
+}
+
+static bool same_notify(const ing_notify *a, const ing_notify *b)
+{
+    return strcmp(a->path, b->path) == 0 &&
+           (a->host && b->host ? strcasecmp(a->host, b->host) == 0 : a->host == b->host);
+}
+
+static int parse_notify(parse_ctx *pc, const cJSON *arr, ing_config *cfg)
+{
+    if (cfg->notify)
+        return fail(pc, "$.notify", "given more than once");
+    if (!cJSON_IsArray(arr))
+        return fail(pc, "$.notify", "expected an array of {\"path\": P, \"host\": H}");
+    int n = cJSON_GetArraySize(arr);
+    cfg->notify = calloc((size_t)n + 1, sizeof *cfg->notify); /* + 1: never calloc(0) */
+    if (!cfg->notify)
+        return fail(pc, "$.notify", "out of memory");
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        char path[64];
+        snprintf(path, sizeof path, "$.notify[%d]", i);
+        cfg->nnotify = (size_t)i + 1; /* so that ing_config_free frees this entry too */
+        if (parse_notify_entry(pc, e, path, &cfg->notify[i]))
+            return ING_CONFIG;
+        for (int j = 0; j < i; j++)
+            if (same_notify(&cfg->notify[j], &cfg->notify[i]))
+                return fail(pc, path, "the same path and host as $.notify[%d]", j);
+        i++;
+    }
     return ING_OK;
 }
 
@@ -273,10 +438,12 @@ int ing_config_parse(const char *json, const char *name, ing_config **out, char 
             cfg->connection_timeout_s = (unsigned)d;
         } else if (strcmp(m->string, "waf") == 0) {
             rc = parse_waf(&pc, m, cfg);
+        } else if (strcmp(m->string, "notify") == 0) {
+            rc = parse_notify(&pc, m, cfg);
         } else {
             rc = fail(&pc, path,
                       "unknown key (expected one of keys, cap, max_body_bytes, "
-                      "connection_limit, connection_timeout_s, waf)");
+                      "connection_limit, connection_timeout_s, waf, notify)");
         }
         if (rc)
             break;

@@ -18,6 +18,20 @@ typedef struct ing_cap {
     int64_t window_ns; /* fixed windows aligned to time 0 */
 } ing_cap;
 
+#define ING_NOTIFY_PATH_MAX 1024
+#define ING_NOTIFY_HOST_MAX 253 /* the longest DNS name */
+
+/*
+ * A notification endpoint ("notify"): a POST to `path` records the object it names in the
+ * notifications table instead of being routed (it takes the path from the OTLP routes, for
+ * requests to `host` when one is given).
+ */
+typedef struct ing_notify {
+    char *path; /* the exact path, e.g. /api/cloudflare-traces */
+    char *host; /* NULL: any Host; else compared with the Host header, case-insensitively,
+                   without the header's port */
+} ing_notify;
+
 typedef struct ing_key {
     char *key;
     ing_cap cap; /* items == 0: the config's default cap applies */
@@ -38,6 +52,8 @@ struct ing_config {
      * compiles its own WAF from the text, with fresh counters.
      */
     char *waf_json;
+    ing_notify *notify; /* nnotify entries, in the file's order */
+    size_t nnotify;
 };
 
 /* Defaults for a server opened without a config. */
@@ -48,5 +64,7 @@ ing_config *ing_config_dup(const ing_config *cfg);
 ing_cap ing_config_cap_for(const ing_config *cfg, const char *key);
 /* Whether `key` is one of the configured keys. */
 bool ing_config_has_key(const ing_config *cfg, const char *key);
+/* Whether a request for `path` with the Host header `host` (NULL: none) is a notification. */
+bool ing_config_is_notify(const ing_config *cfg, const char *path, const char *host);
 
 #endif

@@ -38,6 +38,21 @@ static bool parse_uint(const char *s, int64_t max, int64_t *out)
     return true;
 }
 
+/* "waf" or "origin", exactly (lower case, like the values the simulator sends), then blanks. */
+static bool parse_route(const char *s, hdr_route *out)
+{
+    size_t n = strcspn(s, " \t");
+    if (s[n + strspn(s + n, " \t")] != '\0')
+        return false;
+    if (n == 3 && memcmp(s, "waf", 3) == 0)
+        *out = HDR_ROUTE_WAF;
+    else if (n == 6 && memcmp(s, "origin", 6) == 0)
+        *out = HDR_ROUTE_ORIGIN;
+    else
+        return false;
+    return true;
+}
+
 /* The offending value, quoted in the message: printable, bounded (it is stored and echoed). */
 static void quote(char *dst, size_t dstlen, const char *v)
 {
@@ -85,15 +100,17 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
 {
     *out = sim_none;
     msg[0] = '\0';
-    unsigned nt = 0, nr = 0, na = 0, nz = 0, nc = 0;
+    unsigned nt = 0, nr = 0, na = 0, nz = 0, nc = 0, nrt = 0;
     const char *t = lookup(ud, HDR_TIME_NS, &nt);
     const char *r = lookup(ud, HDR_RUN, &nr);
     const char *a = lookup(ud, HDR_ATTEMPT, &na);
     const char *z = lookup(ud, HDR_UPSTREAM_ZONE, &nz);
     const char *c = lookup(ud, HDR_COLO, &nc);
+    const char *rt = lookup(ud, HDR_ROUTE, &nrt);
     if (!trusted) {
-        /* Not looked at: any value is as good as none from an untrusted client. */
-        out->ignored = nt + nr + na + nz + nc > 0;
+        /* Not looked at: any value is as good as none from an untrusted client (and an
+         * untrusted request always goes through the WAF). */
+        out->ignored = nt + nr + na + nz + nc + nrt > 0;
         return 0;
     }
     if (nt > 1)
@@ -106,6 +123,8 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
         return refuse_twice(out, msg, msglen, HDR_UPSTREAM_ZONE);
     if (nc > 1)
         return refuse_twice(out, msg, msglen, HDR_COLO);
+    if (nrt > 1)
+        return refuse_twice(out, msg, msglen, HDR_ROUTE);
     if (t) {
         if (!parse_uint(t, INT64_MAX, &out->time_ns))
             return refuse(out, msg, msglen, HDR_TIME_NS, t,
@@ -136,6 +155,8 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
     }
     if (c && !parse_uint(c, HDR_COLO_MAX, &out->colo))
         return refuse(out, msg, msglen, HDR_COLO, c, "a whole number from 0 to 4294967295");
+    if (rt && !parse_route(rt, &out->route))
+        return refuse(out, msg, msglen, HDR_ROUTE, rt, "waf or origin");
     return 0;
 }
 

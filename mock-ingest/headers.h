@@ -12,12 +12,15 @@
  *    decision uses (the cap window, the WAF's rate counters), X-Edgeloss-Run
  *    and X-Edgeloss-Attempt are recorded as the simulator's run id and
  *    attempt, X-Edgeloss-Upstream-Zone and X-Edgeloss-Colo are what the WAF
- *    reads as cf.worker.upstream_zone and cf.colo.id. So they are honoured only
+ *    reads as cf.worker.upstream_zone and cf.colo.id, X-Edgeloss-Route says
+ *    whether the simulator sent the request through the zone's front (the WAF
+ *    decides it) or straight to the origin (it does not). So they are honoured only
  *    when the server trusts the client (ing_options.trust_sim_headers, the
  *    binary's --trust-sim-headers). Untrusted, they are ignored without being
  *    looked at (the request gets the wall clock, no run id, no attempt, the
- *    upstream zone "" and colo 0), which keeps a real SDK that forwards unknown
- *    headers working and keeps a client from choosing its own rate counter.
+ *    upstream zone "", colo 0 and the route through the WAF), which keeps a real
+ *    SDK that forwards unknown headers working and keeps a client from choosing
+ *    its own rate counter or walking past the WAF.
  *  - Trusted, every value is checked in full; a header given twice, or a value
  *    out of range, refuses the request with 400 and a message naming the header
  *    and the accepted range:
@@ -27,7 +30,9 @@
  *      X-Edgeloss-Upstream-Zone  1 .. 255 bytes, each printable ASCII but the
  *                                blank (0x21 .. 0x7e): a zone name, e.g. flare.dev
  *      X-Edgeloss-Colo           decimal digits only, 0 .. 4294967295
- *    (the numbers may be followed by blanks, the header's optional whitespace).
+ *      X-Edgeloss-Route          waf or origin (lower case)
+ *    (the numbers and the route may be followed by blanks, the header's
+ *    optional whitespace).
  *  - No allocation; `run` and `upstream_zone` in the result point into the
  *    header values, which the caller keeps alive (libmicrohttpd does, for the
  *    request's lifetime).
@@ -63,7 +68,11 @@
 #define HDR_ATTEMPT       "X-Edgeloss-Attempt"
 #define HDR_UPSTREAM_ZONE "X-Edgeloss-Upstream-Zone"
 #define HDR_COLO          "X-Edgeloss-Colo"
+#define HDR_ROUTE         "X-Edgeloss-Route"
 #define HDR_PREFIX        "X-Edgeloss-" /* every simulator header, trusted as one */
+/* A response header, sent to a trusted client only: the reason of a refusal (4xx, 5xx),
+ * as its requests row records it (waf, cap, bad_key, ...). */
+#define HDR_REASON "X-Edgeloss-Reason"
 
 #define HDR_ATTEMPT_MAX 4294967295LL /* the simulator sends a uint32_t */
 #define HDR_RUN_MAX     255
@@ -76,6 +85,12 @@
  */
 typedef const char *(*hdr_lookup_fn)(void *ud, const char *name, unsigned *count);
 
+/* How the simulator routed a request (X-Edgeloss-Route). */
+typedef enum {
+    HDR_ROUTE_WAF,    /* through the zone's front: the WAF decides it (also when absent) */
+    HDR_ROUTE_ORIGIN, /* straight to the origin (e.g. an R2 binding): the WAF does not */
+} hdr_route;
+
 typedef struct hdr_sim {
     bool time_virtual;         /* X-Edgeloss-Time-Ns was honoured: time_ns is virtual */
     int64_t time_ns;           /* when time_virtual */
@@ -83,6 +98,7 @@ typedef struct hdr_sim {
     int64_t attempt;           /* X-Edgeloss-Attempt when honoured, else -1 */
     const char *upstream_zone; /* X-Edgeloss-Upstream-Zone when honoured, else "" */
     int64_t colo;              /* X-Edgeloss-Colo when honoured, else 0 */
+    hdr_route route;           /* X-Edgeloss-Route when honoured, else HDR_ROUTE_WAF */
     bool ignored;              /* untrusted, and at least one X-Edgeloss-* header was sent */
 } hdr_sim;
 

@@ -7,8 +7,10 @@
  *  - A 2xx is sent only after the transaction holding the request's rows has
  *    committed (WAL, synchronous=NORMAL: durable across a process kill).
  *  - Nothing is deduplicated: an item received twice is two rows.
- *  - The simulator's headers (X-Edgeloss-Time-Ns, -Run, -Attempt) are honoured
- *    only when the server is opened with trust_sim_headers; then a request's
+ *  - The object store (PUT and GET /r2/KEY) reads its writes: a GET sees every PUT
+ *    acknowledged before it (both go through the writer, in arrival order).
+ *  - The simulator's headers (X-Edgeloss-Time-Ns, -Run, -Attempt, -Route, ...) are
+ *    honoured only when the server is opened with trust_sim_headers; then a request's
  *    X-Edgeloss-Time-Ns is the virtual time used for recording and for every
  *    time-based decision (caps). Otherwise, or without it, the wall clock is.
  *  - Caps count per API key when keys are configured, else per client address.

@@ -237,8 +237,9 @@ int main(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr,
             "mock-ingest: recording into %s; POST OTLP/HTTP JSON to %s/v1/traces, "
-            "/v1/metrics, /v1/logs; GET %s/stats; X-Edgeloss-* headers %s\n",
-            db, ing_server_url(srv), ing_server_url(srv),
+            "/v1/metrics, /v1/logs; objects: PUT/GET %s/r2/KEY; GET %s/stats; X-Edgeloss-*"
+            " headers %s\n",
+            db, ing_server_url(srv), ing_server_url(srv), ing_server_url(srv),
             trust ? "honoured (--trust-sim-headers)" : "ignored");
     int sig;
     sigwait(&set, &sig);

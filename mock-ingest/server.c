@@ -5,11 +5,13 @@
  * from the server's own HTTP thread (ING_RUN_THREAD) or from the caller's
  * loop (ING_RUN_EXTERNAL). Requests refused on their headers are answered at
  * once, the WAF's blocks among them (the WAF stage, headers.h, runs first on
- * every POST to an OTLP path, on this thread only). A complete OTLP body is
- * decoded on this thread, then its connection is suspended and the request
- * handed to the writer (writer.h), which admits, records and commits it with
- * whatever else is queued, and only then resumes
- * the connection with its answer: a 2xx always follows its commit.
+ * every request but GET /stats and those the simulator routed to the origin,
+ * on this thread only). A complete body (OTLP, a notification, an object to
+ * store) is decoded on this thread, then its connection is suspended and the
+ * request handed to the writer (writer.h), which admits, records and commits
+ * it with whatever else is queued, and only then resumes the connection with
+ * its answer: a 2xx always follows its commit. An object GET goes through the
+ * writer too, which reads it in queue order: it sees every PUT before it.
  *
  * In ING_RUN_THREAD the writer has its own thread and each request is handed
  * over as soon as it is decoded, not at the end of the loop turn: the writer
@@ -26,6 +28,7 @@
 #include "buf.h"
 #include "config.h"
 #include "headers.h"
+#include "objects.h"
 #include "otlp.h"
 #include "policy.h"
 #include "store.h"
@@ -60,7 +63,15 @@ const char *ing_strerror(int err)
     return "unknown error";
 }
 
-typedef enum { ROUTE_TRACES, ROUTE_METRICS, ROUTE_LOGS, ROUTE_STATS, ROUTE_NONE } route;
+typedef enum {
+    ROUTE_TRACES,
+    ROUTE_METRICS,
+    ROUTE_LOGS,
+    ROUTE_STATS,
+    ROUTE_OBJECT, /* the object store, GET and PUT /r2/KEY (objects.h) */
+    ROUTE_NOTIFY, /* a configured notification endpoint (config.h, "notify") */
+    ROUTE_NONE
+} route;
 
 typedef struct conn conn;
 
@@ -97,9 +108,12 @@ struct conn {
     int64_t retry_after_s;
     ing_buf body;
     ing_buf resp;
-    const char *resp_type; /* the answer's Content-Type; NULL: application/json */
+    const char *resp_type;     /* the answer's Content-Type; NULL: application/json */
+    const char *resp_encoding; /* the answer's Content-Encoding (a stored object's); NULL: none */
     store_request rec;
-    ing_job job; /* while suspended: owned by the writer */
+    store_object object;              /* a PUT /r2/KEY: what it stores */
+    char notify_key[OBJ_KEY_MAX + 1]; /* a notification: the object it names */
+    ing_job job;                      /* while suspended: owned by the writer */
     char key[256];
     char client[64]; /* peer address: the sender a keyless cap counts */
     char message[256];
@@ -190,18 +204,38 @@ static void set_error(conn *c, int status, const char *reason, const char *messa
     c->answered = true;
 }
 
-static const char *route_path(route r)
+static route route_of(const ing_server *srv, struct MHD_Connection *mc, const char *url)
 {
-    static const char *const p[] = {"/v1/traces", "/v1/metrics", "/v1/logs", "/stats", NULL};
-    return p[r];
-}
-
-static route route_of(const char *url)
-{
-    for (route r = ROUTE_TRACES; r < ROUTE_NONE; r++)
-        if (strcmp(url, route_path(r)) == 0)
+    /* The notify entries first: one may take an OTLP path for the requests to its host
+     * (config.h), while other hosts still reach the OTLP endpoint. */
+    if (ing_config_is_notify(srv->cfg, url, header(mc, MHD_HTTP_HEADER_HOST)))
+        return ROUTE_NOTIFY;
+    if (strncmp(url, OBJ_PREFIX, sizeof OBJ_PREFIX - 1) == 0)
+        return ROUTE_OBJECT;
+    static const char *const p[] = {"/v1/traces", "/v1/metrics", "/v1/logs", "/stats"};
+    for (route r = ROUTE_TRACES; r <= ROUTE_STATS; r++)
+        if (strcmp(url, p[r]) == 0)
             return r;
     return ROUTE_NONE;
+}
+
+/* The object key of a /r2/KEY path. */
+static const char *object_key(const char *path)
+{
+    return path + sizeof OBJ_PREFIX - 1;
+}
+
+/*
+ * requests.route: "origin" when the simulator sent the request past the zone's front
+ * (trusted X-Edgeloss-Route: origin; the WAF did not decide it), "waf" when the WAF decided
+ * it, NULL when nothing stood in front (no WAF configured). So waf_decisions rows belong to
+ * "waf" requests only.
+ */
+static const char *route_name(const ing_server *srv, const hdr_sim *sim)
+{
+    if (sim->route == HDR_ROUTE_ORIGIN)
+        return "origin";
+    return srv->waf ? "waf" : NULL;
 }
 
 /*
@@ -259,6 +293,8 @@ static void record_detached(conn *c)
     d->rec.path = copy_into(&pos, end, c->rec.path);
     c->rec.waf_acts = NULL; /* the detached row owns them now */
     c->rec.waf_nacts = 0;
+    d->rec.object = NULL; /* refused: it stores nothing and notifies nothing */
+    d->rec.notify_object = NULL;
     d->job.rec = &d->rec;
     d->job.done = detached_done;
     d->job.ud = d;
@@ -350,6 +386,102 @@ static void client_address(struct MHD_Connection *mc, char *out, size_t len)
     }
 }
 
+/*
+ * Refuses a body announced over the limit (413) before it is read; else reserves room for it
+ * (one allocation instead of doublings). A chunked upload has no Content-Length: the upload
+ * path checks it as it grows.
+ */
+static void check_length(conn *c)
+{
+    int64_t clen = 0;
+    if (parse_int64(header(c->mc, MHD_HTTP_HEADER_CONTENT_LENGTH), &clen) &&
+        (uint64_t)clen > c->srv->cfg->max_body_bytes) {
+        set_error(c, 413, "too_large", "body exceeds the size limit");
+        return;
+    }
+    if (clen > 0)
+        ing_buf_reserve(&c->body, (size_t)clen);
+}
+
+/* A body the ingest decodes (OTLP, notifications) may be gzip; nothing else is understood. */
+static bool check_encoding(conn *c)
+{
+    const char *ce = c->rec.content_encoding;
+    if (ce && strcasecmp(ce, "gzip") != 0 && strcasecmp(ce, "identity") != 0) {
+        set_error(c, 415, "unsupported_encoding", "Content-Encoding must be gzip or identity");
+        return false;
+    }
+    return true;
+}
+
+/* An OTLP request's headers: method, content type and encoding, the API key, the size. */
+static void check_otlp(conn *c, const char *method)
+{
+    store_request *r = &c->rec;
+    if (strcmp(method, "POST") != 0) {
+        set_error(c, 405, "method_not_allowed", "OTLP/HTTP endpoints accept POST only");
+        return;
+    }
+    const char *ct = r->content_type;
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+        if (ct && (strncasecmp(ct, "application/x-protobuf", 22) == 0 ||
+                   strncasecmp(ct, "application/protobuf", 20) == 0))
+            set_error(c, 415, "unsupported_media_type",
+                      "protobuf bodies are not supported: send JSON, e.g. set "
+                      "OTEL_EXPORTER_OTLP_PROTOCOL=http/json");
+        else
+            set_error(c, 415, "unsupported_media_type",
+                      "Content-Type must be application/json (OTLP/HTTP JSON)");
+        return;
+    }
+    if (!check_encoding(c))
+        return;
+    policy_verdict v;
+    if (policy_auth(c->srv->pol, header(c->mc, MHD_HTTP_HEADER_AUTHORIZATION), c->key,
+                    sizeof c->key, &v)) {
+        set_error(c, v.status, v.reason, v.message);
+        return;
+    }
+    if (c->key[0])
+        r->api_key = c->key;
+    check_length(c);
+}
+
+/*
+ * An object store request's headers: GET or PUT, a key the store accepts, the size. No API
+ * key (keys guard the OTLP ingest; R2 is the Worker's binding) and any type and encoding:
+ * the bytes are stored as received.
+ */
+static void check_object(conn *c, const char *method)
+{
+    if (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0) {
+        set_error(c, 405, "method_not_allowed", OBJ_PREFIX "KEY accepts GET and PUT");
+        return;
+    }
+    char msg[192];
+    if (!obj_key_ok(object_key(c->rec.path), msg, sizeof msg)) {
+        set_error(c, 400, "bad_key", msg);
+        return;
+    }
+    check_length(c);
+}
+
+/*
+ * A notification's headers: POST, an encoding the ingest can decode, the size. No API key
+ * (the origin's own endpoint) and any Content-Type: the body is read as JSON whatever it
+ * says, as an origin's handler calling JSON.parse would.
+ */
+static void check_notify(conn *c, const char *method)
+{
+    if (strcmp(method, "POST") != 0) {
+        set_error(c, 405, "method_not_allowed", "notification endpoints accept POST only");
+        return;
+    }
+    if (check_encoding(c))
+        check_length(c);
+}
+
 static void on_headers(conn *c, const char *url, const char *method)
 {
     struct MHD_Connection *mc = c->mc;
@@ -365,12 +497,12 @@ static void on_headers(conn *c, const char *url, const char *method)
     r->content_encoding = header(mc, MHD_HTTP_HEADER_CONTENT_ENCODING);
     client_address(mc, c->client, sizeof c->client);
     r->client = c->client[0] ? c->client : NULL;
-    c->rt = route_of(url);
+    c->rt = route_of(srv, mc, url);
 
     hdr_sim sim;
     char msg[256];
     if (hdr_sim_read(srv->trust_sim_headers, lookup_header, mc, &sim, msg, sizeof msg)) {
-        set_error(c, 400, "bad_header", msg);
+        set_error(c, 400, "bad_header", msg); /* route NULL: the WAF did not see it */
         return;
     }
     if (sim.ignored && !srv->told_untrusted) {
@@ -384,11 +516,14 @@ static void on_headers(conn *c, const char *url, const char *method)
     }
     r->run = sim.run;
     r->attempt = sim.attempt;
-    if (srv->waf && c->rt != ROUTE_STATS) {
+    r->route = route_name(srv, &sim);
+    if (srv->waf && c->rt != ROUTE_STATS && sim.route != HDR_ROUTE_ORIGIN) {
         /* The WAF sits in front of the origin: it sees every request first, whatever its
          * path and method, before the routing, content checks, authentication and the body
-         * (only /stats, the tool's own window, is not the origin's). This runs on the thread
-         * running libmicrohttpd only, the one thread that may use the WAF. */
+         * (only /stats, the tool's own window, is not the origin's, and what the simulator
+         * routed straight to the origin - an R2 binding, say - never passed the zone's
+         * front). This runs on the thread running libmicrohttpd only, the one thread that
+         * may use the WAF. */
         hdr_waf_in in = {.method = method,
                          .path = url,
                          .ip = c->client,
@@ -407,54 +542,26 @@ static void on_headers(conn *c, const char *url, const char *method)
             return;
         }
     }
-    if (c->rt == ROUTE_NONE) {
+    switch (c->rt) {
+    case ROUTE_NONE:
         set_error(c, 404, "not_found",
-                  "unknown path: expected /v1/traces, /v1/metrics, /v1/logs or /stats");
+                  "unknown path: expected /v1/traces, /v1/metrics, /v1/logs, " OBJ_PREFIX
+                  "KEY or /stats");
         return;
-    }
-    if (c->rt == ROUTE_STATS) {
+    case ROUTE_STATS:
         if (strcmp(method, "GET") != 0)
             set_error(c, 405, "method_not_allowed", "/stats accepts GET");
         return;
-    }
-    if (strcmp(method, "POST") != 0) {
-        set_error(c, 405, "method_not_allowed", "OTLP/HTTP endpoints accept POST only");
+    case ROUTE_OBJECT:
+        check_object(c, method);
+        return;
+    case ROUTE_NOTIFY:
+        check_notify(c, method);
+        return;
+    default:
+        check_otlp(c, method);
         return;
     }
-    const char *ct = r->content_type;
-    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-        if (ct && (strncasecmp(ct, "application/x-protobuf", 22) == 0 ||
-                   strncasecmp(ct, "application/protobuf", 20) == 0))
-            set_error(c, 415, "unsupported_media_type",
-                      "protobuf bodies are not supported: send JSON, e.g. set "
-                      "OTEL_EXPORTER_OTLP_PROTOCOL=http/json");
-        else
-            set_error(c, 415, "unsupported_media_type",
-                      "Content-Type must be application/json (OTLP/HTTP JSON)");
-        return;
-    }
-    const char *ce = r->content_encoding;
-    if (ce && strcasecmp(ce, "gzip") != 0 && strcasecmp(ce, "identity") != 0) {
-        set_error(c, 415, "unsupported_encoding", "Content-Encoding must be gzip or identity");
-        return;
-    }
-    policy_verdict v;
-    if (policy_auth(srv->pol, header(mc, MHD_HTTP_HEADER_AUTHORIZATION), c->key, sizeof c->key,
-                    &v)) {
-        set_error(c, v.status, v.reason, v.message);
-        return;
-    }
-    if (c->key[0])
-        r->api_key = c->key;
-    int64_t clen = 0; /* a chunked upload has no Content-Length: nothing to reserve */
-    if (parse_int64(header(mc, MHD_HTTP_HEADER_CONTENT_LENGTH), &clen) &&
-        (uint64_t)clen > srv->cfg->max_body_bytes) {
-        set_error(c, 413, "too_large", "body exceeds the size limit");
-        return;
-    }
-    if (clen > 0)
-        ing_buf_reserve(&c->body, (size_t)clen); /* one allocation instead of doublings */
 }
 
 /* Inflates a gzip body into srv->inflated, refusing past `limit` bytes. */
@@ -516,26 +623,38 @@ static const char *rejected_field(route r)
                                 : "rejectedLogRecords";
 }
 
-/* Final call of an OTLP request: decode it into c->job for the writer. */
-static void on_body(conn *c)
+/*
+ * The body as the ingest decodes it, gunzipped when it was sent so, into *data and *len
+ * (r->bytes_body). False when it was refused (decided: 413, 400 or 503).
+ */
+static bool decoded_body(conn *c, const char **data, size_t *len)
 {
     ing_server *srv = c->srv;
     store_request *r = &c->rec;
-    r->bytes_wire = (int64_t)c->body.len;
-    r->bytes_body = r->bytes_wire;
-    const char *data = c->body.data ? c->body.data : "";
-    size_t len = c->body.len;
-    if (r->content_encoding && strcasecmp(r->content_encoding, "gzip") == 0) {
-        const char *msg = NULL;
-        int st = inflate_body(srv, &c->body, srv->cfg->max_body_bytes, &msg);
-        if (st) {
-            decide(c, st, st == 413 ? "too_large" : st == 400 ? "bad_gzip" : "internal", msg);
-            return;
-        }
-        data = srv->inflated.data;
-        len = srv->inflated.len;
-        r->bytes_body = (int64_t)len;
+    *data = c->body.data ? c->body.data : "";
+    *len = c->body.len;
+    if (!r->content_encoding || strcasecmp(r->content_encoding, "gzip") != 0)
+        return true;
+    const char *msg = NULL;
+    int st = inflate_body(srv, &c->body, srv->cfg->max_body_bytes, &msg);
+    if (st) {
+        decide(c, st, st == 413 ? "too_large" : st == 400 ? "bad_gzip" : "internal", msg);
+        return false;
     }
+    *data = srv->inflated.data;
+    *len = srv->inflated.len;
+    r->bytes_body = (int64_t)*len;
+    return true;
+}
+
+/* Final call of an OTLP request: decode it into c->job for the writer. */
+static void on_otlp_body(conn *c)
+{
+    ing_server *srv = c->srv;
+    const char *data;
+    size_t len;
+    if (!decoded_body(c, &data, &len))
+        return;
     otlp_batch *b = writer_batch_get(srv->w);
     if (!b) {
         decide(c, 503, "internal", "out of memory; retry");
@@ -556,6 +675,90 @@ static void on_body(conn *c)
     c->job.admit = true;
 }
 
+/*
+ * Final call of an object store request. A PUT stores the bytes as received (never
+ * decoded: GET gives back what was sent, with its Content-Type and Content-Encoding). A GET
+ * is read by the writer where it stands in the queue (writer.h), after every PUT submitted
+ * before it, which also decides its 200 or 404.
+ */
+static void on_object_body(conn *c)
+{
+    store_request *r = &c->rec;
+    if (strcmp(r->method, "GET") == 0) {
+        c->job.get_object = object_key(r->path);
+        c->job.object_body = &c->resp;
+        return;
+    }
+    c->object = (store_object){.key = object_key(r->path),
+                               .body = c->body.data,
+                               .size = c->body.len,
+                               .content_type = r->content_type,
+                               .content_encoding = r->content_encoding};
+    r->object = &c->object;
+    decide(c, 200, NULL, NULL);
+}
+
+/* Final call of a notification: the object it names, for its row; answered 202. */
+static void on_notify_body(conn *c)
+{
+    const char *data;
+    size_t len;
+    if (!decoded_body(c, &data, &len))
+        return;
+    char msg[192];
+    if (obj_notify_decode(data, len, c->notify_key, sizeof c->notify_key, msg, sizeof msg)) {
+        decide(c, 400, "bad_json", msg);
+        return;
+    }
+    c->rec.notify_object = c->notify_key;
+    decide(c, 202, NULL, NULL);
+}
+
+/* Final call of a request for the writer: what it records, by route. */
+static void on_body(conn *c)
+{
+    c->rec.bytes_wire = (int64_t)c->body.len;
+    c->rec.bytes_body = c->rec.bytes_wire;
+    if (c->rt == ROUTE_OBJECT)
+        on_object_body(c);
+    else if (c->rt == ROUTE_NOTIFY)
+        on_notify_body(c);
+    else
+        on_otlp_body(c);
+}
+
+/* The answer to a request the writer recorded with a 2xx, by route. */
+static void success_body(conn *c, const ing_job *job)
+{
+    if (job->get_object) {
+        /* The writer read the object's bytes into c->resp already. */
+        const char *ct = job->object.content_type;
+        c->resp_type = ct && ct[0] ? ct : "application/octet-stream";
+        c->resp_encoding = job->object.content_encoding;
+        return;
+    }
+    ing_buf_reset(&c->resp);
+    if (c->rt == ROUTE_OBJECT) {
+        ing_buf_puts(&c->resp, "{\"key\":");
+        ing_buf_json_str(&c->resp, c->object.key);
+        ing_buf_printf(&c->resp, ",\"size\":%zu}", c->object.size);
+        return;
+    }
+    if (c->rt == ROUTE_NOTIFY) {
+        ing_buf_puts(&c->resp, "{\"queued\":true}");
+        return;
+    }
+    const otlp_batch *b = job->batch;
+    if (b && b->rejected) {
+        ing_buf_printf(&c->resp, "{\"partialSuccess\":{\"%s\":\"%zu\",\"errorMessage\":",
+                       rejected_field(c->rt), b->rejected);
+        ing_buf_json_str(&c->resp, b->first_error);
+        ing_buf_puts(&c->resp, "}}");
+    } else {
+        ing_buf_puts(&c->resp, "{}");
+    }
+}
+
 /* Writer thread, after the commit: the answer, then the connection resumes. */
 static void conn_done(ing_job *job)
 {
@@ -563,16 +766,7 @@ static void conn_done(ing_job *job)
     c->retry_after_s = job->retry_after_s;
     if (job->status >= 200 && job->status < 300) {
         c->status = job->status;
-        ing_buf_reset(&c->resp);
-        const otlp_batch *b = job->batch;
-        if (b && b->rejected) {
-            ing_buf_printf(&c->resp, "{\"partialSuccess\":{\"%s\":\"%zu\",\"errorMessage\":",
-                           rejected_field(c->rt), b->rejected);
-            ing_buf_json_str(&c->resp, b->first_error);
-            ing_buf_puts(&c->resp, "}}");
-        } else {
-            ing_buf_puts(&c->resp, "{}");
-        }
+        success_body(c, job);
         c->answered = true;
     } else {
         set_error(c, job->status, job->reason, job->message);
@@ -604,7 +798,10 @@ static void stats_body(ing_server *srv, ing_buf *o)
         ing_buf_json_str(o, s.rejected_by_reason[i].reason);
         ing_buf_printf(o, ":%lld", (long long)s.rejected_by_reason[i].n);
     }
-    ing_buf_puts(o, "}}");
+    ing_buf_printf(o, "},\"objects\":{\"stored\":%lld,\"bytes\":%lld}", (long long)s.objects,
+                   (long long)s.object_bytes);
+    ing_buf_printf(o, ",\"notifications\":{\"total\":%lld,\"object_known\":%lld}}",
+                   (long long)s.notifications, (long long)s.notifications_known);
 }
 
 static enum MHD_Result queue(conn *c)
@@ -615,13 +812,23 @@ static enum MHD_Result queue(conn *c)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             c->resp_type ? c->resp_type : "application/json");
+    if (c->resp_encoding)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, c->resp_encoding);
     if (c->status == 405)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, c->rt == ROUTE_STATS ? "GET" : "POST");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                                c->rt == ROUTE_STATS    ? "GET"
+                                : c->rt == ROUTE_OBJECT ? "GET, PUT"
+                                                        : "POST");
     if (c->retry_after_s > 0) {
         char ra[24];
         snprintf(ra, sizeof ra, "%lld", (long long)c->retry_after_s);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
+    /* The simulator's channel back (trusted only, like its request headers): why a request
+     * was refused, the row's reason, so that it can tell a WAF block from the ingest's own
+     * refusal without reading the database in the middle of a run. */
+    if (c->srv->trust_sim_headers && c->status >= 400 && c->rec.reason)
+        MHD_add_response_header(resp, HDR_REASON, c->rec.reason);
     enum MHD_Result rc = MHD_queue_response(c->mc, (unsigned)c->status, resp);
     MHD_destroy_response(resp);
     c->queued = rc == MHD_YES;
@@ -703,8 +910,25 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     ing_buf_free(&c->body);
     ing_buf_free(&c->resp);
     free((void *)c->rec.waf_acts);
+    store_object_got_free(&c->job.object);
     free(c);
     *con_cls = NULL;
+}
+
+/*
+ * libmicrohttpd's own unescaping of the path and the query arguments, except that a text
+ * holding "%00" is left as it came: decoded, the NUL would cut it short without a trace
+ * (PUT /r2/a%00b would store the key "a", and the row would say /r2/a). Left escaped, its
+ * '%' is refused where it matters (an object key) and routes nowhere else.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *mc, char *s)
+{
+    (void)cls;
+    (void)mc;
+    for (const char *p = strchr(s, '%'); p; p = strchr(p + 1, '%'))
+        if (p[1] == '0' && p[2] == '0')
+            return strlen(s);
+    return MHD_http_unescape(s);
 }
 
 static void wake(void *ud)
@@ -852,7 +1076,8 @@ int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t 
                               &sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                               MHD_OPTION_CONNECTION_LIMIT, srv->cfg->connection_limit,
                               MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg->connection_timeout_s,
-                              MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+                              MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_UNESCAPE_CALLBACK,
+                              unescape, NULL, MHD_OPTION_END);
     if (!srv->d) {
         snprintf(err, errlen, "cannot listen on %s:%u", host, (unsigned)opt->port);
         rc = ING_LISTEN;

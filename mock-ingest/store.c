@@ -15,8 +15,11 @@
 
 /* 2: requests.client, for keyless caps per address (a version 1 file gains it on open).
  * waf_decisions came later without a new version: the table is only added (CREATE TABLE IF
- * NOT EXISTS gives it to an older version 2 file on open) and an older binary ignores it. */
-#define SCHEMA_VERSION 2
+ * NOT EXISTS gives it to an older version 2 file on open) and an older binary ignores it.
+ * 3: requests.route, and the tables objects and notifications (a version 1 or 2 file gains
+ * them on open). A new column is a new version: a version 2 binary would write rows without
+ * it, and refuses a version 3 file instead. */
+#define SCHEMA_VERSION 3
 #define STORE_STR2(x)  #x
 #define STORE_STR(x)   STORE_STR2(x)
 
@@ -41,7 +44,8 @@ static const char schema_sql[] =
     "  items_accepted INTEGER NOT NULL,"
     "  items_rejected INTEGER NOT NULL,"
     "  run TEXT,"
-    "  attempt INTEGER"
+    "  attempt INTEGER,"
+    "  route TEXT"
     ");"
     "CREATE INDEX IF NOT EXISTS requests_key_time ON requests(api_key, time_ns);"
     "CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, time_ns);"
@@ -79,7 +83,26 @@ static const char schema_sql[] =
     "  key TEXT,"
     "  value REAL"
     ");"
-    "CREATE INDEX IF NOT EXISTS waf_decisions_request ON waf_decisions(request);";
+    "CREATE INDEX IF NOT EXISTS waf_decisions_request ON waf_decisions(request);"
+    "CREATE TABLE IF NOT EXISTS objects ("
+    "  key TEXT NOT NULL PRIMARY KEY,"
+    "  body BLOB NOT NULL,"
+    "  content_type TEXT,"
+    "  content_encoding TEXT,"
+    "  size INTEGER NOT NULL,"
+    "  request INTEGER NOT NULL REFERENCES requests(id),"
+    "  time_ns INTEGER NOT NULL,"
+    "  run TEXT"
+    ");"
+    "CREATE TABLE IF NOT EXISTS notifications ("
+    "  request INTEGER NOT NULL REFERENCES requests(id),"
+    "  object TEXT NOT NULL,"
+    "  object_known INTEGER NOT NULL,"
+    "  time_ns INTEGER NOT NULL,"
+    "  run TEXT"
+    ");"
+    "CREATE INDEX IF NOT EXISTS notifications_request ON notifications(request);"
+    "CREATE INDEX IF NOT EXISTS notifications_object ON notifications(object);";
 
 enum {
     Q_BEGIN,
@@ -89,6 +112,10 @@ enum {
     Q_INSERT_ITEM,
     Q_INSERT_ITEMS, /* ITEM_ROWS rows at once */
     Q_INSERT_WAF,
+    Q_OBJECT_SIZE,
+    Q_PUT_OBJECT,
+    Q_GET_OBJECT,
+    Q_INSERT_NOTIFY,
     Q_ACCEPTED_BY_KEY,
     Q_ACCEPTED_BY_CLIENT,
     Q_COUNT
@@ -115,14 +142,21 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_INSERT_REQUEST] =
         "INSERT INTO requests (time_ns, wall_ns, time_source, method, path, status, reason,"
         " message, content_type, content_encoding, bytes_wire, bytes_body, api_key, client,"
-        " items_received, items_accepted, items_rejected, run, attempt)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " items_received, items_accepted, items_rejected, run, attempt, route)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_INSERT_ITEM] = ITEM_COLUMNS ITEM_VALUES,
     [Q_INSERT_ITEMS] =
         ITEM_COLUMNS ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES
                                  "," ITEM_VALUES "," ITEM_VALUES "," ITEM_VALUES,
     [Q_INSERT_WAF] = "INSERT INTO waf_decisions (request, rule, action, key, value)"
                      " VALUES (?,?,?,?,?)",
+    [Q_OBJECT_SIZE] = "SELECT size FROM objects WHERE key = ?",
+    /* R2 semantics: the last writer wins, whole (the row is replaced, not merged). */
+    [Q_PUT_OBJECT] = "INSERT OR REPLACE INTO objects (key, body, content_type, content_encoding,"
+                     " size, request, time_ns, run) VALUES (?,?,?,?,?,?,?,?)",
+    [Q_GET_OBJECT] = "SELECT body, content_type, content_encoding FROM objects WHERE key = ?",
+    [Q_INSERT_NOTIFY] = "INSERT INTO notifications (request, object, object_known, time_ns, run)"
+                        " VALUES (?,?,?,?,?)",
     [Q_ACCEPTED_BY_KEY] = "SELECT COALESCE(SUM(items_accepted), 0) FROM requests"
                           " WHERE api_key IS ? AND time_ns BETWEEN ? AND ?"
                           " AND status BETWEEN 200 AND 299",
@@ -198,6 +232,10 @@ static void stats_merge(store_stats *into, const store_stats *add)
     }
     for (int i = 0; i < STORE_MAX_REASONS && add->rejected_by_reason[i].reason[0]; i++)
         stats_add_reason(into, add->rejected_by_reason[i].reason, add->rejected_by_reason[i].n);
+    into->objects += add->objects;
+    into->object_bytes += add->object_bytes;
+    into->notifications += add->notifications;
+    into->notifications_known += add->notifications_known;
 }
 
 static int kind_index(const char *kind)
@@ -205,6 +243,31 @@ static int kind_index(const char *kind)
     return strcmp(kind, "span") == 0     ? OTLP_SPAN
            : strcmp(kind, "metric") == 0 ? OTLP_METRIC
                                          : OTLP_LOG;
+}
+
+/* The first row of `sql`'s two integer columns into *a and *b. */
+static int two_ints(ing_store *st, const char *sql, int64_t *a, int64_t *b)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return SQLITE_ERROR;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *a = sqlite3_column_int64(s, 0);
+        *b = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? SQLITE_OK : SQLITE_ERROR;
+}
+
+static int load_object_stats(ing_store *st)
+{
+    store_stats *c = &st->committed;
+    if (two_ints(st, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects", &c->objects,
+                 &c->object_bytes) != SQLITE_OK)
+        return SQLITE_ERROR;
+    return two_ints(st, "SELECT COUNT(*), COALESCE(SUM(object_known), 0) FROM notifications",
+                    &c->notifications, &c->notifications_known);
 }
 
 /* Counts what an existing database already holds, so /stats survives a restart. */
@@ -238,7 +301,37 @@ static int load_stats(ing_store *st)
         }
     }
     sqlite3_finalize(s);
-    return SQLITE_OK;
+    return load_object_stats(st);
+}
+
+/*
+ * Creates the schema, or brings a file of an older version up to this one, in one
+ * transaction: a server killed in the middle leaves the file as it was, at its old version.
+ * New columns come before the schema, whose indexes on them would fail otherwise.
+ */
+static int set_up_schema(ing_store *st, int version, char **msg)
+{
+    /* Version 1 lacks requests.client; its rows keep NULL there (their address was never
+     * known), so keyless caps count only newer rows. Versions 1 and 2 lack requests.route;
+     * their rows keep NULL (no route was recorded; no WAF was routed around either). */
+    const char *add_client = version == 1 ? "ALTER TABLE requests ADD COLUMN client TEXT;" : "";
+    const char *add_route =
+        version == 1 || version == 2 ? "ALTER TABLE requests ADD COLUMN route TEXT;" : "";
+    int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, msg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, add_client, NULL, NULL, msg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, add_route, NULL, NULL, msg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, schema_sql, NULL, NULL, msg);
+    if (rc == SQLITE_OK && version != SCHEMA_VERSION)
+        rc =
+            sqlite3_exec(st->db, "PRAGMA user_version=" STORE_STR(SCHEMA_VERSION), NULL, NULL, msg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, msg);
+    if (rc != SQLITE_OK)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 int store_open(const char *path, ing_store **out, char *err, size_t errlen)
@@ -274,21 +367,13 @@ int store_open(const char *path, ing_store **out, char *err, size_t errlen)
             version = sqlite3_column_int(v, 0);
         sqlite3_finalize(v);
     }
-    if (version != 0 && version != 1 && version != SCHEMA_VERSION) {
+    if (version < 0 || version > SCHEMA_VERSION) {
         snprintf(err, errlen, "%s: schema version %d, expected %d (use a fresh file)", path,
                  version, SCHEMA_VERSION);
         store_close(st);
         return ING_DB;
     }
-    /* Version 1 lacks requests.client; its rows keep NULL there (their
-     * address was never known), so keyless caps count only newer rows. The
-     * column comes before the schema, whose index on it would fail otherwise. */
-    const char *upgrade = version == 1 ? "ALTER TABLE requests ADD COLUMN client TEXT;" : "";
-    if (sqlite3_exec(st->db, upgrade, NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
-        (version != SCHEMA_VERSION &&
-         sqlite3_exec(st->db, "PRAGMA user_version=" STORE_STR(SCHEMA_VERSION), NULL, NULL, &msg) !=
-             SQLITE_OK)) {
+    if (set_up_schema(st, version, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, msg ? msg : "cannot set up schema");
         sqlite3_free(msg);
         store_close(st);
@@ -412,6 +497,70 @@ static int insert_items(ing_store *st, int64_t row, const store_request *req,
     return SQLITE_OK;
 }
 
+/* The size of the stored object `key` into *size, or -1 when there is none. */
+static int object_size(ing_store *st, const char *key, int64_t *size)
+{
+    sqlite3_stmt *s = st->q[Q_OBJECT_SIZE];
+    bind_text(s, 1, key);
+    int rc = sqlite3_step(s);
+    *size = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int put_object(ing_store *st, int64_t row, const store_request *req)
+{
+    const store_object *o = req->object;
+    int64_t old = -1; /* the size it replaces, for the counts */
+    int rc = object_size(st, o->key, &old);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_stmt *s = st->q[Q_PUT_OBJECT];
+    bind_text(s, 1, o->key);
+    /* A NULL pointer would bind NULL, not an empty object: "" binds a zero-length blob. */
+    sqlite3_bind_blob64(s, 2, o->size ? o->body : "", o->size, SQLITE_STATIC);
+    bind_text(s, 3, o->content_type);
+    bind_text(s, 4, o->content_encoding);
+    sqlite3_bind_int64(s, 5, (int64_t)o->size);
+    sqlite3_bind_int64(s, 6, row);
+    sqlite3_bind_int64(s, 7, req->time_ns);
+    bind_text(s, 8, req->run);
+    rc = exec_stmt(s);
+    sqlite3_clear_bindings(s); /* the body is the request's: no dangling pointer kept */
+    if (rc != SQLITE_OK)
+        return rc;
+    st->pending.objects += old < 0;
+    st->pending.object_bytes += (int64_t)o->size - (old < 0 ? 0 : old);
+    return SQLITE_OK;
+}
+
+/*
+ * object_known is decided as the row is recorded, in arrival order: a PUT that arrived
+ * before the notification counts (committed earlier, or earlier in this group), one that
+ * arrived after does not, even when both share a transaction - so the value does not depend
+ * on how requests happened to be grouped.
+ */
+static int insert_notification(ing_store *st, int64_t row, const store_request *req)
+{
+    int64_t size = -1;
+    int rc = object_size(st, req->notify_object, &size);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_stmt *s = st->q[Q_INSERT_NOTIFY];
+    sqlite3_bind_int64(s, 1, row);
+    bind_text(s, 2, req->notify_object);
+    sqlite3_bind_int(s, 3, size >= 0);
+    sqlite3_bind_int64(s, 4, req->time_ns);
+    bind_text(s, 5, req->run);
+    rc = exec_stmt(s);
+    if (rc != SQLITE_OK)
+        return rc;
+    st->pending.notifications++;
+    st->pending.notifications_known += size >= 0;
+    return SQLITE_OK;
+}
+
 int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, char *err,
                  size_t errlen)
 {
@@ -449,13 +598,19 @@ int store_record(ing_store *st, const store_request *req, const otlp_batch *batc
         sqlite3_bind_int64(s, j++, req->attempt);
     else
         sqlite3_bind_null(s, j++);
+    bind_text(s, j++, req->route);
     int rc = exec_stmt(s);
     int64_t accepted = 0;
     int64_t row = sqlite3_last_insert_rowid(st->db);
+    bool ok2xx = req->status >= 200 && req->status < 300;
     if (rc == SQLITE_OK && req->waf_nacts)
         rc = insert_waf_acts(st, row, req);
     if (rc == SQLITE_OK && batch)
         rc = insert_items(st, row, req, batch, &accepted);
+    if (rc == SQLITE_OK && req->object && ok2xx)
+        rc = put_object(st, row, req);
+    if (rc == SQLITE_OK && req->notify_object && ok2xx)
+        rc = insert_notification(st, row, req);
     if (rc != SQLITE_OK)
         return db_fail(st, "insert", err, errlen); /* the caller rolls the group back */
     st->pending.requests++;
@@ -504,6 +659,53 @@ static int accepted_in(ing_store *st, int q, const char *who, int64_t first_ns, 
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return rc == SQLITE_ROW ? ING_OK : ING_DB;
+}
+
+static char *dup_column(sqlite3_stmt *s, int i, bool *oom)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    if (!t)
+        return NULL;
+    char *c = strdup((const char *)t);
+    *oom |= c == NULL;
+    return c;
+}
+
+int store_object_get(ing_store *st, const char *key, ing_buf *body, store_object_got *out,
+                     char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    ing_buf_reset(body);
+    sqlite3_stmt *s = st->q[Q_GET_OBJECT];
+    bind_text(s, 1, key);
+    int rc = sqlite3_step(s);
+    bool oom = false;
+    if (rc == SQLITE_ROW) {
+        out->found = true;
+        const void *b = sqlite3_column_blob(s, 0);
+        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+        oom = !ing_buf_append(body, n ? b : "", n);
+        out->content_type = dup_column(s, 1, &oom);
+        out->content_encoding = dup_column(s, 2, &oom);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(st, "read object", err, errlen);
+    if (oom) {
+        store_object_got_free(out);
+        ing_buf_reset(body);
+        snprintf(err, errlen, "out of memory reading the object");
+        return ING_NOMEM;
+    }
+    return ING_OK;
+}
+
+void store_object_got_free(store_object_got *g)
+{
+    free(g->content_type);
+    free(g->content_encoding);
+    memset(g, 0, sizeof *g);
 }
 
 int store_accepted_by_key(ing_store *st, const char *key, int64_t first_ns, int64_t last_ns,

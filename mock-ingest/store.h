@@ -1,10 +1,12 @@
 /*
  * The ingest's SQLite recorder (the only SQLite user in mock-ingest).
  *
- * Writes are grouped: store_record() adds one HTTP request and its items to
- * the open transaction (starting one if needed); store_commit() makes the
- * whole group durable. A failed store_record() leaves the group in an unknown
- * state: the caller rolls it back (store_rollback()) and records again the
+ * Writes are grouped: store_record() adds one HTTP request and its items (or
+ * the object it stores, or its notification) to the open transaction
+ * (starting one if needed); store_commit() makes the whole group durable.
+ * Reads of objects (store_object_get) see the open group. A failed
+ * store_record() leaves the group in an unknown state: the caller rolls it
+ * back (store_rollback()) and records again the
  * requests it still wants (the writer replays the group without the failed
  * one), so a failure undoes that request alone. No savepoint per request:
  * each one copied every page it touched into a statement journal, ~10% of
@@ -31,6 +33,22 @@ typedef struct store_waf_act {
     double value;       /* a rate limit's counter value, when key is set */
 } store_waf_act;
 
+/* An object a PUT /r2/KEY stores: a row of objects (the bytes as received, not decoded). */
+typedef struct store_object {
+    const char *key;
+    const void *body;
+    size_t size;
+    const char *content_type;     /* as sent; NULL: none */
+    const char *content_encoding; /* as sent; NULL: none */
+} store_object;
+
+/* An object as read back by store_object_get. */
+typedef struct store_object_got {
+    bool found;
+    char *content_type;     /* malloc'd; NULL: none was stored */
+    char *content_encoding; /* malloc'd; NULL: none was stored */
+} store_object_got;
+
 /* What is known about one HTTP request once it has been decided. */
 typedef struct store_request {
     int64_t time_ns; /* virtual when time_virtual, else = wall_ns */
@@ -50,6 +68,11 @@ typedef struct store_request {
     const char *run;         /* X-Edgeloss-Run */
     int64_t attempt;         /* X-Edgeloss-Attempt, -1 when absent */
     const char *item_reason; /* when set, every item is stored rejected with this reason */
+    const char *route;       /* "waf", "origin" or NULL (README: requests.route) */
+    /* A 2xx PUT /r2/KEY: the object it stores (replacing one of the same key). */
+    const store_object *object;
+    /* A 2xx notification: the object key it names, a row of notifications. */
+    const char *notify_object;
     /* The WAF rules that acted on it, in order: its rows of waf_decisions. */
     const store_waf_act *waf_acts;
     size_t waf_nacts;
@@ -70,6 +93,10 @@ typedef struct store_stats {
         char reason[32];
         int64_t n;
     } rejected_by_reason[STORE_MAX_REASONS];
+    int64_t objects;             /* stored (distinct keys) */
+    int64_t object_bytes;        /* their sizes, summed */
+    int64_t notifications;       /* rows of notifications */
+    int64_t notifications_known; /* those whose object was stored when it was recorded */
 } store_stats;
 
 /* The schema's CREATE statements (for tools that build the same tables). */
@@ -97,6 +124,16 @@ int store_commit(ing_store *st, char *err, size_t errlen);
 
 /* Drops the open group (nothing of it is kept). */
 void store_rollback(ing_store *st);
+
+/*
+ * Reads the object `key` as the store holds it now, the open group included (the writer's
+ * own connection: a PUT recorded earlier in the group is seen, and a GET is answered only
+ * after that group commits). Found: its bytes into `body` (reset first) and its types into
+ * *out (free with store_object_got_free). Returns ING_OK (found or not), ING_NOMEM or ING_DB.
+ */
+int store_object_get(ing_store *st, const char *key, ing_buf *body, store_object_got *out,
+                     char *err, size_t errlen);
+void store_object_got_free(store_object_got *g);
 
 /*
  * Items accepted (2xx requests) with time_ns in [first_ns, last_ns] (both

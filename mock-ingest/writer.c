@@ -38,9 +38,35 @@ struct ing_writer {
  * Returns false when the database refused the rows: the job is then
  * dropped (answered 503, nothing of it kept) and the group must be replayed.
  */
+/*
+ * An object GET: reads the object where the job stands in the queue, and decides its status
+ * (200 or 404) before its row is recorded. Runs again when the group is replayed: it reads
+ * again, and a PUT dropped from the group is then not seen.
+ */
+static void read_object(ing_writer *w, ing_job *j)
+{
+    store_request *rec = j->rec;
+    store_object_got_free(&j->object);
+    int rc =
+        store_object_get(w->st, j->get_object, j->object_body, &j->object, w->err, sizeof w->err);
+    if (rc == ING_OK) {
+        rec->status = j->object.found ? 200 : 404;
+        rec->reason = j->object.found ? NULL : "no_such_object";
+        rec->message = j->object.found ? NULL : "no such object";
+        return;
+    }
+    /* Only the read failed: the request's row is still recorded, as a 503. */
+    fprintf(stderr, "mock-ingest: %s\n", w->err);
+    rec->status = 503;
+    rec->reason = rc == ING_NOMEM ? "internal" : "store_failed";
+    rec->message = "could not read the object; retry";
+}
+
 static bool record_job(ing_writer *w, ing_job *j)
 {
     store_request *rec = j->rec;
+    if (j->get_object)
+        read_object(w, j);
     const otlp_batch *items = j->no_items ? NULL : j->batch;
     j->status = rec->status;
     j->reason = rec->reason;

@@ -9,6 +9,10 @@
  * caller drains it inline (embedded in the simulator: no thread hand-off).
  * Both run the same group code.
  *
+ * Every job is recorded in submission order, and an object GET is read in that order too
+ * (writer_submit, ing_job.get_object): it sees every PUT submitted before it, so a GET that
+ * follows an acknowledged PUT sees it, in both modes.
+ *
  * Contract: a job's `done` callback runs after the transaction holding the
  * job's rows committed (or failed: then a 2xx job is turned into 503), on the
  * writer's thread. It must not block. After `done`, the writer no longer
@@ -32,8 +36,17 @@ struct ing_job {
     store_request *rec; /* what to record; status and reason may be changed by admission */
     otlp_batch *batch;  /* decoded items, or NULL; returned to the pool after `done` */
     bool admit;         /* a decoded OTLP body: apply caps before recording */
-    bool no_items;      /* writer: admission decided to record the request row alone */
-    bool dropped;       /* writer: the database refused its rows; none are kept */
+    /*
+     * An object GET: the writer reads this key before recording the request, so that the
+     * read sees every PUT submitted before it (and what it answers is released only after
+     * the group commits, like a 2xx): its status becomes 200 or 404, the bytes go to
+     * object_body and the types to `object` (the job's owner frees them).
+     */
+    const char *get_object;
+    ing_buf *object_body;
+    store_object_got object;
+    bool no_items; /* writer: admission decided to record the request row alone */
+    bool dropped;  /* writer: the database refused its rows; none are kept */
     ing_job_done done;
     void *ud;
     /* Set by the writer before `done`: */
