@@ -15,6 +15,16 @@ typedef struct fetch {
     uint64_t request_id; /* the sender's (its limits, its continuation) */
     uint64_t sent_for;   /* the payload's (the ledger's attempt) */
     char path[32];
+    char *long_path; /* a path that does not fit `path` (an object's key), malloc'd */
+    const net_dest *dest;
+    const char *route;
+    const char *hop;
+    char *ref;        /* malloc'd */
+    bool keeps_items; /* net_request.keeps_items */
+    bool at_server;   /* it arrived: what is left is the answer's way back */
+    int64_t colo;     /* -1: not sent */
+    char *resp_body;  /* the answer's body, when the destination wants it */
+    size_t resp_len;
     char *body;
     size_t len;
     uint32_t attempt;
@@ -64,8 +74,14 @@ static void release(net *n, fetch *f)
 {
     free(f->body);
     free(f->items);
+    free(f->long_path);
+    free(f->resp_body);
+    free(f->ref);
+    f->ref = NULL;
     f->body = NULL;
     f->items = NULL;
+    f->long_path = NULL;
+    f->resp_body = NULL;
     f->id = 0;
     f->next_free = n->free_list;
     n->free_list = f;
@@ -78,6 +94,9 @@ void net_free(net *n)
     for (uint32_t i = 0; i < n->nslots; i++) {
         free(n->slots[i]->body);
         free(n->slots[i]->items);
+        free(n->slots[i]->long_path);
+        free(n->slots[i]->resp_body);
+        free(n->slots[i]->ref);
         free(n->slots[i]);
     }
     free(n->slots);
@@ -92,6 +111,16 @@ const char *net_error(const net *n)
 uint64_t net_requests(const net *n)
 {
     return n->sent;
+}
+
+/* The request will never reach its server: its destination hears of it (net_dest.arrived). */
+static void never_arrives(fetch *f, int status, int64_t t)
+{
+    const net_dest *d = f->dest;
+    if (d && d->arrived) {
+        net_response resp = {status, -1, t, NULL, 0, ""};
+        d->arrived(d->arrived_ud, f->request_id, f->ref, f->items, f->nitems, &resp);
+    }
 }
 
 static void net_go(void *ud, rt *r);
@@ -120,7 +149,11 @@ static fetch *fetch_new(net *n, const char *path, char *body, size_t len, uint32
     f->owner = n;
     f->id = n->next_id++;
     f->draws = n->rand;
-    snprintf(f->path, sizeof f->path, "%s", path);
+    f->colo = -1;
+    if (strlen(path) < sizeof f->path)
+        snprintf(f->path, sizeof f->path, "%s", path);
+    else if (!(f->long_path = strdup(path)))
+        abort();
     f->body = body;
     f->len = len;
     f->attempt = attempt;
@@ -145,6 +178,14 @@ void net_fetch(net *n, rt *r, net_request *req)
     f->request_id = rt_current_task(r)->request_id;
     f->sent_for = req->sent_for;
     f->done = req->done;
+    f->dest = req->dest;
+    f->route = req->route;
+    f->hop = req->hop;
+    f->keeps_items = req->keeps_items;
+    if (req->ref && !(f->ref = strdup(req->ref)))
+        abort();
+    if (f->dest && f->dest->with_colo)
+        f->colo = rt_current_isolate(r)->colo;
     rt_waiter w = {net_go, net_cancel, f};
     switch (rt_subrequest(r, &w, &f->conn)) {
     case RT_SUB_GO:
@@ -154,7 +195,8 @@ void net_fetch(net *n, rt *r, net_request *req)
         break;
     case RT_SUB_REFUSED:
         /* fetch() rejects: its continuation runs as any other would, after this segment. */
-        f->resp = (net_response){NET_REFUSED_SUBREQUESTS, -1, rt_task_time(r)};
+        f->resp = (net_response){NET_REFUSED_SUBREQUESTS, -1, rt_task_time(r), NULL, 0, ""};
+        never_arrives(f, NET_REFUSED_SUBREQUESTS, rt_task_time(r));
         if (!rt_post(r, f->iso, f->request_id, deliver, undelivered, f))
             release(n, f);
         break;
@@ -172,18 +214,36 @@ static void net_go(void *ud, rt *r)
         abort();
 }
 
-void net_post_direct(net *n, rng *draws, const char *path, char *body, size_t len, uint32_t attempt,
-                     const uint64_t *items, size_t nitems, net_direct_done done, void *ud)
+void net_send_direct(net *n, rng *draws, net_request *req, net_direct_done done, void *ud)
 {
     /* request_id and iso stay 0: the ledger's attempt belongs to no request, no isolate. */
-    fetch *f = fetch_new(n, path, body, len, attempt, items, nitems, ud);
+    fetch *f =
+        fetch_new(n, req->path, req->body, req->len, req->attempt, req->items, req->nitems, ud);
+    req->body = NULL;
     f->direct = true;
     f->direct_done = done;
     f->draws = draws;
+    f->dest = req->dest;
+    f->route = req->route;
+    f->hop = req->hop;
+    if (req->ref && !(f->ref = strdup(req->ref)))
+        abort();
     f->sent_ns = eng_now(n->e);
     int64_t at = eng_add(f->sent_ns, dist_draw(&n->cfg.latency, f->draws));
     if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
         abort();
+}
+
+void net_post_direct(net *n, rng *draws, const char *path, char *body, size_t len, uint32_t attempt,
+                     const uint64_t *items, size_t nitems, net_direct_done done, void *ud)
+{
+    net_request req = {.path = path,
+                       .body = body,
+                       .len = len,
+                       .attempt = attempt,
+                       .items = items,
+                       .nitems = nitems};
+    net_send_direct(n, draws, &req, done, ud);
 }
 
 /* Its request died while it waited for a connection: it never left. */
@@ -193,12 +253,18 @@ static void net_cancel(void *ud, rt *r, int cause)
     net *n = f->owner;
     if (cause == RT_CPU_LIMIT || cause == RT_WU_DEADLINE) { /* the isolate lives on: it rejects */
         f->resp = (net_response){cause == RT_CPU_LIMIT ? NET_CANCELLED_CPU : NET_CANCELLED_DEADLINE,
-                                 -1, rt_time(r)};
+                                 -1,
+                                 rt_time(r),
+                                 NULL,
+                                 0,
+                                 ""};
+        never_arrives(f, f->resp.status, rt_time(r));
         if (rt_post(r, f->iso, f->request_id, deliver, undelivered, f))
             return;
     } else {
+        never_arrives(f, NET_DIED_WAITING, rt_time(r));
         ledger_cause c = ledger_cause_of_death(cause);
-        for (size_t i = 0; i < f->nitems; i++)
+        for (size_t i = 0; i < f->nitems && !f->keeps_items; i++)
             ledger_drop(n->l, f->items[i], rt_time(r), c, "connection-queue", f->iso.id);
     }
     release(n, f);
@@ -210,9 +276,14 @@ static void deliver(void *ud, rt *r)
     net_done done = f->done;
     void *dud = f->ud;
     net_response resp = f->resp;
+    char *body = f->resp_body;
+    f->resp_body = NULL; /* kept for the callback, not the pool */
+    resp.body = body;
+    resp.body_len = body ? f->resp_len : 0;
     /* The record goes back to the pool before the continuation may send again. */
     release(f->owner, f);
     done(dud, r, &resp);
+    free(body);
 }
 
 /* A fetch's answer (a rejection, a response) that never reached its continuation: the
@@ -228,7 +299,7 @@ static void undelivered(void *ud, rt *r, int cause)
                          : f->resp.status == NET_CANCELLED_CPU       ? CAUSE_CPU_LIMIT
                          : f->resp.status == NET_REFUSED_SUBREQUESTS ? CAUSE_SUBREQUEST_LIMIT
                                                                      : ledger_cause_of_death(cause);
-        for (size_t i = 0; i < f->nitems; i++)
+        for (size_t i = 0; i < f->nitems && !f->keeps_items; i++)
             ledger_drop(n->l, f->items[i], f->resp.sent_ns, c, "connection-queue", f->iso.id);
     }
     (void)r;
@@ -243,25 +314,54 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         return true;
     fetch *f = n->slots[ev->a];
     if (ev->type == EV_FETCH_ARRIVE) {
+        f->at_server = true;
         /* No transport (memory mode): taken as accepted, unless the ingest's default body
          * limit would refuse it (a scenario with other ingest settings is not run so). */
-        transport_result res = {f->len > ING_DEFAULT_MAX_BODY_BYTES ? 413 : 200, -1};
+        transport_result res = {f->len > ING_DEFAULT_MAX_BODY_BYTES ? 413 : 200, -1, NULL, 0, ""};
         char err[512];
-        if (n->t && transport_post(n->t, f->path, f->body, f->len, ev->time_ns, f->attempt, &res,
-                                   err, sizeof err) != 0) {
+        const net_dest *d = f->dest;
+        transport_req tr = {.method = d ? d->method : NULL,
+                            .path = f->long_path ? f->long_path : f->path,
+                            .body = f->body,
+                            .len = f->len,
+                            .content_type = d ? d->content_type : NULL,
+                            .time_ns = ev->time_ns,
+                            .attempt = f->attempt,
+                            .host = d ? d->host : NULL,
+                            .upstream_zone = d ? d->upstream_zone : NULL,
+                            .colo = f->colo,
+                            .route = f->route,
+                            .want_body = d && d->want_body};
+        if (n->t && transport_send(n->t, &tr, &res, err, sizeof err) != 0) {
             snprintf(n->error, sizeof n->error, "%s", err);
             return true;
         }
+        if (tr.want_body && res.body) {
+            if (!(f->resp_body = malloc(res.body_len + 1)))
+                abort();
+            memcpy(f->resp_body, res.body, res.body_len);
+            f->resp_body[res.body_len] = '\0';
+            f->resp_len = res.body_len;
+        }
         n->sent++;
-        uint64_t a = ledger_attempt(n->l, ev->time_ns, f->sent_ns, f->path, f->attempt, f->sent_for,
+        uint64_t a = ledger_attempt(n->l, ev->time_ns, f->sent_ns, tr.path, f->attempt, f->sent_for,
                                     f->iso.id, f->len, f->nitems);
         ledger_attempt_items(n->l, a, f->items, f->nitems);
         ledger_attempt_status(n->l, a, res.status);
+        if (f->hop || f->ref)
+            ledger_attempt_hop(n->l, a, f->hop, f->ref);
         /* Any server may answer Retry-After: 1e30; past NET_RETRY_AFTER_MAX_S it means "never"
          * for any run, and in range it converts to nanoseconds without overflow. */
         int64_t ra =
             res.retry_after_s > NET_RETRY_AFTER_MAX_S ? NET_RETRY_AFTER_MAX_S : res.retry_after_s;
-        f->resp = (net_response){res.status, ra, ev->time_ns};
+        f->resp = (net_response){res.status, ra, ev->time_ns, NULL, 0, ""};
+        snprintf(f->resp.reason, sizeof f->resp.reason, "%s", res.reason);
+        if (d && d->arrived) {
+            net_response seen = f->resp;
+            seen.body = f->resp_body;
+            seen.body_len = f->resp_body ? f->resp_len : 0;
+            d->arrived(d->arrived_ud, f->request_id, f->ref, f->items, f->nitems, &seen);
+        }
         free(f->body);
         f->body = NULL;
         if (!eng_at(n->e, eng_add(ev->time_ns, dist_draw(&n->cfg.latency, f->draws)), EV_FETCH_DONE,
@@ -275,8 +375,13 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         net_direct_done done = f->direct_done;
         void *dud = f->ud;
         net_response resp = f->resp;
+        char *body = f->resp_body;
+        f->resp_body = NULL;
+        resp.body = body;
+        resp.body_len = body ? f->resp_len : 0;
         release(n, f);
         done(dud, &resp);
+        free(body);
         return true;
     }
     rt_conn_release(r, f->conn);
@@ -293,9 +398,10 @@ void net_end(net *n, int64_t t_ns)
     /* Still on the wire: sent before the end, arriving after it, where no event pops. */
     for (uint32_t i = 0; i < n->nslots; i++) {
         fetch *f = n->slots[i];
-        if (!f->id || !f->body)
+        if (!f->id || f->at_server)
             continue;
-        for (size_t k = 0; k < f->nitems; k++)
+        never_arrives(f, NET_STRANDED, t_ns);
+        for (size_t k = 0; k < f->nitems && !f->keeps_items; k++)
             ledger_drop(n->l, f->items[k], t_ns, CAUSE_STRANDED_AT_END, "in-flight", f->iso.id);
         release(n, f);
     }

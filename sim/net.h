@@ -45,6 +45,8 @@ typedef struct net_config {
 #define NET_REFUSED_SUBREQUESTS (-2) /* "Too many subrequests." */
 #define NET_CANCELLED_CPU       (-3) /* the request was terminated while the fetch waited */
 #define NET_CANCELLED_DEADLINE  (-4) /* its waitUntil budget ran out while the fetch waited */
+#define NET_DIED_WAITING        (-5) /* its isolate died while it waited for a connection */
+#define NET_STRANDED            (-6) /* the run ended while it was on its way */
 
 /* A longer Retry-After is taken as this (1e9 s, about 31 years: past any run's end). */
 #define NET_RETRY_AFTER_MAX_S 1000000000LL
@@ -53,7 +55,39 @@ typedef struct net_response {
     int status;
     int64_t retry_after_s; /* -1: none; else 0..NET_RETRY_AFTER_MAX_S */
     int64_t sent_ns;       /* when the request reached the ingest */
+    /* With net_dest.want_body: the response's body, the network's, valid during the done
+     * callback only (NULL and 0 otherwise). */
+    const char *body;
+    size_t body_len;
+    /* Why the ingest refused it, when it says (its trusted X-Edgeloss-Reason: "waf", "cap",
+     * ...): explanation only, never a fate. "" when it did not. */
+    char reason[24];
 } net_response;
+
+/*
+ * Where a request goes beyond the ingest's OTLP paths (transport.h, transport_req): the
+ * method, the Host a WAF sees, the Worker zone it is a subrequest of, the content type,
+ * whether the caller reads the answer's body. Owned by the caller (a scenario's compiled
+ * destination), alive for the run. NULL in a net_request: a POST of OTLP JSON.
+ * From an isolate, with_colo sends the isolate's colo as the WAF's cf.colo.id.
+ */
+typedef struct net_dest {
+    const char *method;
+    const char *host;
+    const char *upstream_zone;
+    const char *content_type;
+    bool want_body;
+    bool with_colo;
+    /* Called once per request to this destination: when it reached its server and was
+     * answered, at that instant (the server's side of the exchange: what it committed,
+     * whatever becomes of the answer's trip back), or when it will never reach it (refused
+     * or cancelled before it left, its isolate died while it waited for a connection, the
+     * run ended while it was on its way: a negative status), with the sender's request, the
+     * request's ref and items. NULL: none. */
+    void (*arrived)(void *ud, uint64_t request, const char *ref, const uint64_t *items,
+                    size_t nitems, const net_response *resp);
+    void *arrived_ud;
+} net_dest;
 
 typedef void (*net_done)(void *ud, rt *r, const net_response *resp);
 
@@ -66,7 +100,13 @@ typedef struct net_request {
     size_t nitems;
     net_done done; /* runs on the isolate's thread, unless the isolate died */
     void *ud;
-    uint64_t sent_for; /* the request its payload says it was sent for (0: none): the ledger's */
+    uint64_t sent_for;    /* the request its payload says it was sent for (0: none): the ledger's */
+    const net_dest *dest; /* NULL: a POST of OTLP JSON to the ingest */
+    const char *route;    /* "waf", "origin" or NULL (transport_req.route), a static string */
+    const char *hop;      /* the pipeline hop it is (ledger attempts.hop), static; or NULL */
+    const char *ref;      /* what it refers to (an object's key; copied), or NULL */
+    bool keeps_items;     /* the caller accounts for the items' losses (the pipeline): the
+                             network records them in attempts but never drops them */
 } net_request;
 
 typedef struct net net;
@@ -90,6 +130,9 @@ typedef void (*net_direct_done)(void *ud, const net_response *resp);
  * not shift the isolates' draws. */
 void net_post_direct(net *n, rng *draws, const char *path, char *body, size_t len, uint32_t attempt,
                      const uint64_t *items, size_t nitems, net_direct_done done, void *ud);
+/* The same to a destination (a GET of an object, a PUT): req's dest, route, hop and ref;
+ * its done and sent_for are not used. */
+void net_send_direct(net *n, rng *draws, net_request *req, net_direct_done done, void *ud);
 /* The run is over at t_ns: what is still on its way to the ingest (it left, and arrives past
  * the end, where no event pops) is lost as stranded-at-end from "in-flight"; its records go.
  * Call after the runtime and the queue have ended (rt_end, queue_end). */

@@ -17,17 +17,35 @@ struct transport {
     char url[256];
     char auth[300];
     char run[160];
-    char resp[4096];
-    size_t resp_len;
+    char *resp; /* the response body: kept whole when wanted, else its first RESP_SMALL bytes */
+    size_t resp_len, resp_cap, resp_max;
+    bool resp_over; /* a wanted body went past TRANSPORT_BODY_MAX */
     int64_t retry_after_s;
+    char reason[24];
 };
+
+#define RESP_SMALL 4096 /* what is kept of a body nobody reads (an error's message) */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     transport *t = ud;
     size_t len = size * n;
-    size_t room = sizeof t->resp - 1 - t->resp_len;
+    size_t room = t->resp_max - t->resp_len;
+    if (len > room && t->resp_max == TRANSPORT_BODY_MAX)
+        t->resp_over = true;
     size_t take = len < room ? len : room;
+    if (t->resp_len + take + 1 > t->resp_cap) {
+        size_t cap = t->resp_cap ? t->resp_cap : RESP_SMALL + 1;
+        while (cap < t->resp_len + take + 1)
+            cap *= 2;
+        char *b = realloc(t->resp, cap);
+        if (!b) {
+            t->resp_over = true;
+            return 0; /* libcurl stops the transfer: a harness error */
+        }
+        t->resp = b;
+        t->resp_cap = cap;
+    }
     memcpy(t->resp + t->resp_len, p, take);
     t->resp_len += take;
     t->resp[t->resp_len] = '\0';
@@ -40,6 +58,19 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
     if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
         t->retry_after_s = strtoll(p + 12, NULL, 10);
+    static const char rh[] = "X-Edgeloss-Reason:";
+    if (len > sizeof rh - 1 && strncasecmp(p, rh, sizeof rh - 1) == 0) {
+        const char *v = p + sizeof rh - 1;
+        size_t vn = len - (sizeof rh - 1);
+        while (vn && (*v == ' ' || *v == '\t'))
+            v++, vn--;
+        while (vn && (v[vn - 1] == '\r' || v[vn - 1] == '\n' || v[vn - 1] == ' '))
+            vn--;
+        if (vn >= sizeof t->reason)
+            vn = sizeof t->reason - 1;
+        memcpy(t->reason, v, vn);
+        t->reason[vn] = '\0';
+    }
     return len;
 }
 
@@ -96,26 +127,53 @@ const char *transport_url(const transport *t)
     return t->url;
 }
 
-sim_err transport_post(transport *t, const char *path, const char *body, size_t len,
-                       int64_t time_ns, uint32_t attempt, transport_result *res, char *err,
+sim_err transport_send(transport *t, const transport_req *req, transport_result *res, char *err,
                        size_t errlen)
 {
-    char url[512], vt[64], att[48];
-    snprintf(url, sizeof url, "%s%s", t->url, path);
-    snprintf(vt, sizeof vt, "X-Edgeloss-Time-Ns: %lld", (long long)time_ns);
-    snprintf(att, sizeof att, "X-Edgeloss-Attempt: %u", attempt);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
+    const char *method = req->method ? req->method : "POST";
+    bool get = strcmp(method, "GET") == 0;
+    char url[2048], vt[64], att[48], ct[160], host[300], zone[300], colo[48], route[40];
+    snprintf(url, sizeof url, "%s%s", t->url, req->path);
+    snprintf(vt, sizeof vt, "X-Edgeloss-Time-Ns: %lld", (long long)req->time_ns);
+    snprintf(att, sizeof att, "X-Edgeloss-Attempt: %u", req->attempt);
+    snprintf(ct, sizeof ct, "Content-Type: %s",
+             req->content_type ? req->content_type : "application/json");
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    if (!get)
+        h = curl_slist_append(h, ct);
     h = curl_slist_append(h, vt);
     h = curl_slist_append(h, att);
     h = curl_slist_append(h, t->run);
     if (t->auth[0])
         h = curl_slist_append(h, t->auth);
+    if (req->host) {
+        snprintf(host, sizeof host, "Host: %s", req->host);
+        h = curl_slist_append(h, host);
+    }
+    if (req->upstream_zone) {
+        snprintf(zone, sizeof zone, "X-Edgeloss-Upstream-Zone: %s", req->upstream_zone);
+        h = curl_slist_append(h, zone);
+    }
+    if (req->colo >= 0) {
+        snprintf(colo, sizeof colo, "X-Edgeloss-Colo: %lld", (long long)req->colo);
+        h = curl_slist_append(h, colo);
+    }
+    if (req->route) {
+        snprintf(route, sizeof route, "X-Edgeloss-Route: %s", req->route);
+        h = curl_slist_append(h, route);
+    }
     CURL *e = t->easy;
+    curl_easy_reset(e); /* a GET after a PUT must not keep the PUT's settings */
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    if (get) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    }
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -123,8 +181,12 @@ sim_err transport_post(transport *t, const char *path, const char *body, size_t 
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)POST_TIMEOUT_MS);
     t->resp_len = 0;
-    t->resp[0] = '\0';
+    if (t->resp)
+        t->resp[0] = '\0';
+    t->resp_max = req->want_body ? TRANSPORT_BODY_MAX : RESP_SMALL;
+    t->resp_over = false;
     t->retry_after_s = -1;
+    t->reason[0] = '\0';
     curl_multi_add_handle(t->multi, e);
     int running = 1;
     CURLcode code = CURLE_OK;
@@ -172,14 +234,31 @@ sim_err transport_post(transport *t, const char *path, const char *body, size_t 
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(t->multi, e);
     curl_slist_free_all(h);
+    if (t->resp_over) {
+        snprintf(err, errlen, "harness error: %s %s answered more than %u MiB", method, url,
+                 TRANSPORT_BODY_MAX >> 20);
+        return SIM_EINGEST;
+    }
     if (code != CURLE_OK) {
-        snprintf(err, errlen, "harness error: POST %s failed: %s (no fault asked for it)", url,
-                 curl_easy_strerror(code));
+        snprintf(err, errlen, "harness error: %s %s failed: %s (no fault asked for it)", method,
+                 url, curl_easy_strerror(code));
         return SIM_EINGEST;
     }
     res->status = (int)status;
     res->retry_after_s = t->retry_after_s;
+    snprintf(res->reason, sizeof res->reason, "%s", t->reason);
+    res->body = req->want_body ? (t->resp ? t->resp : "") : NULL;
+    res->body_len = req->want_body ? t->resp_len : 0;
     return 0;
+}
+
+sim_err transport_post(transport *t, const char *path, const char *body, size_t len,
+                       int64_t time_ns, uint32_t attempt, transport_result *res, char *err,
+                       size_t errlen)
+{
+    transport_req req = {
+        .path = path, .body = body, .len = len, .time_ns = time_ns, .attempt = attempt, .colo = -1};
+    return transport_send(t, &req, res, err, errlen);
 }
 
 void transport_close(transport *t)
@@ -191,5 +270,6 @@ void transport_close(transport *t)
     if (t->multi)
         curl_multi_cleanup(t->multi);
     ing_server_close(t->ingest);
+    free(t->resp);
     free(t);
 }

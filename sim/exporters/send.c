@@ -95,8 +95,15 @@ static void post(send_op *op)
     size_t len;
     char *body = exp_payload(env->cfg->service, op->sig, frags, lens, n, op->sent_for, &len);
     exp_moved(env, &op->items, "in-flight");
-    net_request req = {paths[op->sig], body, len,         op->attempt, ids, n,
-                       on_response,    op,   op->sent_for};
+    net_request req = {.path = paths[op->sig],
+                       .body = body,
+                       .len = len,
+                       .attempt = op->attempt,
+                       .items = ids,
+                       .nitems = n,
+                       .done = on_response,
+                       .ud = op,
+                       .sent_for = op->sent_for};
     op->in_flight = true;
     net_fetch(env->net, env->r, &req);
     free(ids);
