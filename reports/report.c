@@ -70,7 +70,10 @@ static const cJSON *at(const cJSON *j, const char *path)
             return NULL;
         memcpy(key, path, n);
         key[n] = '\0';
-        j = cJSON_GetObjectItemCaseSensitive(j, key);
+        /* "pipeline.hops.2.items_in": a number indexes an array */
+        j = cJSON_IsArray(j) && n && strspn(key, "0123456789") == n
+                ? cJSON_GetArrayItem(j, atoi(key))
+                : cJSON_GetObjectItemCaseSensitive(j, key);
         path += n + (dot ? 1 : 0);
     }
     return j;
@@ -408,6 +411,10 @@ static const struct {
       {"overwritten-shared-state", "it was an entry of an isolate global that another request "
                                    "replaced or cleared, that was unset when it was written, or "
                                    "that a request took and never sent"},
+      {"rejected-by-waf", "a span a client carried into a Worker: the last hop that carried it "
+                          "on was refused by the WAF in front of the ingest"},
+      {"lost-at-hop", "a carried span lost at a pipeline hop for another reason: refused, stored "
+                      "but never notified about (an orphaned object), or never sent on"},
       {"unexplained", "no layer reported it (a bug in the model: every run checks this is 0)"},
 };
 
@@ -902,9 +909,99 @@ static void sec_runs(rpt *R)
     fputs("</table></section>\n", o);
 }
 
+/* The third seed's pipeline: the funnel by hop, the orphans, what the watchers said. */
+static void sec_pipeline(rpt *R)
+{
+    FILE *o = R->out;
+    bool any = false;
+    for (size_t k = 0; k < R->n; k++)
+        any |= charted(&R->runs[k]) && at(R->runs[k].sum, "pipeline");
+    if (!any)
+        return;
+    fputs("<section id=\"pipeline\"><h2>The pipeline, hop by hop</h2>\n<p>Spans the clients "
+          "carried into the Worker, and each hop in the order it first ran: the items it "
+          "<b>carried</b>, those it <b>handed on</b> with a 2xx, those <b>lost there</b> (their "
+          "loss was decided at that hop). An <b>orphan</b> is an object the ingest stored that "
+          "no origin job ever read.</p>\n",
+          o);
+    for (size_t k = 0; k < R->n; k++) {
+        const run *r = &R->runs[k];
+        if (!charted(r) || !at(r->sum, "pipeline"))
+            continue;
+        char t[300], key[96];
+        fputs("<h3>", o);
+        esc(R, run_title(r, t, sizeof t));
+        fputs("</h3><p>carried ", o);
+        num(R, k, "pipeline.carried");
+        fputs(", recorded by the final store ", o);
+        num(R, k, "pipeline.recorded");
+        fputs(", orphaned objects ", o);
+        num(R, k, "pipeline.orphans");
+        fputs("</p>\n<table><tr><th>hop</th><th>carried</th><th>handed on</th><th>lost there"
+              "</th></tr>\n",
+              o);
+        int nh = cJSON_GetArraySize(at(r->sum, "pipeline.hops"));
+        for (int i = 0; i < nh; i++) {
+            snprintf(key, sizeof key, "pipeline.hops.%d.hop", i);
+            fputs("<tr><td>", o);
+            esc(R, str_at(r->sum, key));
+            static const char *const cols[] = {"items_in", "items_out", "lost_here"};
+            for (int c = 0; c < 3; c++) {
+                snprintf(key, sizeof key, "pipeline.hops.%d.%s", i, cols[c]);
+                fputs("</td><td>", o);
+                num(R, k, key);
+            }
+            fputs("</td></tr>\n", o);
+        }
+        fputs("</table>\n", o);
+        int no = cJSON_GetArraySize(at(r->sum, "pipeline.orphan_objects"));
+        if (no) {
+            fputs("<p>The first orphans:</p><table><tr><th>object</th><th>stored by request"
+                  "</th><th>items</th></tr>\n",
+                  o);
+            for (int i = 0; i < no; i++) {
+                snprintf(key, sizeof key, "pipeline.orphan_objects.%d.key", i);
+                fputs("<tr><td>", o);
+                esc(R, str_at(r->sum, key));
+                snprintf(key, sizeof key, "pipeline.orphan_objects.%d.request", i);
+                fputs("</td><td>", o);
+                num(R, k, key);
+                snprintf(key, sizeof key, "pipeline.orphan_objects.%d.items", i);
+                fputs("</td><td>", o);
+                num(R, k, key);
+                fputs("</td></tr>\n", o);
+            }
+            fputs("</table>\n", o);
+        }
+        if (at(r->sum, "watch.monitor")) {
+            fputs("<p>The rate monitor alerted ", o);
+            num(R, k, "watch.monitor.alerts");
+            fputs(" time(s)", o);
+            int na = cJSON_GetArraySize(at(r->sum, "watch.monitor.first_alerts"));
+            for (int i = 0; i < na; i++) {
+                fputs(i ? "; " : ": ", o);
+                snprintf(key, sizeof key, "watch.monitor.first_alerts.%d.at_s", i);
+                fputs("at ", o);
+                num(R, k, key);
+                fputs(" s, an episode that began at ", o);
+                snprintf(key, sizeof key, "watch.monitor.first_alerts.%d.episode_start_s", i);
+                num(R, k, key);
+                fputs(" s", o);
+            }
+            fputs(".</p>\n", o);
+        }
+        if (at(r->sum, "watch.naive_daily")) {
+            fputs("<p>The naive daily check alerted ", o);
+            num(R, k, "watch.naive_daily.alerts");
+            fputs(" time(s).</p>\n", o);
+        }
+    }
+    fputs("</section>\n", o);
+}
+
 /* The report, a section at a time: adding one is adding a function here. */
 static void (*const sections[])(rpt *) = {
-    sec_verdict, sec_definitions, sec_funnel,  sec_causes,
+    sec_verdict, sec_definitions, sec_funnel,  sec_pipeline, sec_causes,
     sec_time,    sec_isolates,    sec_stories, sec_runs,
 };
 

@@ -68,9 +68,15 @@ typedef struct app_task {
     fetch_state fetch; /* a fetch step in progress */
     int64_t fetch_latency_ns;
     rt_conn conn;
-    int64_t held;           /* bytes of OP_MEMORY held until the task ends */
-    entry_list local;       /* entries taken from globals */
-    const char *last_await; /* what the task last awaited (for stories) */
+    int64_t held;              /* bytes of OP_MEMORY held until the task ends */
+    entry_list local;          /* entries taken from globals */
+    const char *last_await;    /* what the task last awaited (for stories) */
+    uint64_t gen;              /* bumped as the record is reused: a late answer sees it changed */
+    bool starting;             /* a handler whose request's start the destinations must see */
+    bool dest_wait;            /* waiting for a destination's answer */
+    const app_step *dest_step; /* the answered step, until the task runs again */
+    int dest_status;
+    rt_task_ref dest_ref;
 } app_task;
 
 struct app {
@@ -86,6 +92,7 @@ struct app {
     FILE *trace;
     rt_chooser lat_choose; /* app_set_latency_chooser */
     void *lat_ud;
+    app_dest_ops dest;   /* app_set_dest_ops; send NULL: none */
     uint64_t work;       /* steps of repeat iterations (the only unbounded work of a task) */
     uint64_t work_limit; /* UINT64_MAX: none */
     bool exhausted;
@@ -94,6 +101,11 @@ struct app {
 void app_set_trace(app *a, FILE *trace)
 {
     a->trace = trace;
+}
+
+void app_set_dest_ops(app *a, const app_dest_ops *ops)
+{
+    a->dest = *ops;
 }
 
 void app_set_latency_chooser(app *a, rt_chooser fn, void *ud)
@@ -236,6 +248,10 @@ static app_task *task_alloc(app *a, const app_block *b)
     t->last_await = NULL;
     t->fetch = FETCH_NONE;
     t->held = 0;
+    t->gen++;
+    t->starting = false;
+    t->dest_wait = false;
+    t->dest_step = NULL;
     return t;
 }
 
@@ -251,7 +267,13 @@ static void h_handler_start(void *ud, rt *r, rt_task *t)
 {
     (void)r;
     app *a = ud;
-    t->ext = task_alloc(a, &a->prog->routes[t->route < a->prog->nroutes ? t->route : 0].handler);
+    app_task *at =
+        task_alloc(a, &a->prog->routes[t->route < a->prog->nroutes ? t->route : 0].handler);
+    if (a->dest.starts) {
+        at->starting = true;
+        at->resume = NULL; /* run_steps tells the destinations first */
+    }
+    t->ext = at;
 }
 
 static void h_timer_start(void *ud, rt *r, rt_task *t, const void *body)
@@ -567,11 +589,55 @@ static bool fetch_step(app *a, rt *r, app_task *at, const app_step *s)
     return false;
 }
 
+/* A destination's answer for a task that waits for it (the record may have been reused:
+ * the tag says). */
+static void dest_answered(void *ud, uint64_t tag, rt *r, int status)
+{
+    app_task *at = ud;
+    if (at->gen != tag || !at->dest_wait)
+        return;
+    at->dest_wait = false;
+    at->dest_status = status;
+    rt_resume(r, at->dest_ref);
+}
+
+/* A fetch step with a destination: the real request goes; the task waits for its answer. */
+static void dest_step(app *a, rt *r, app_task *at, const app_step *s)
+{
+    a->stats.fetches++;
+    a->stats.awaits++;
+    at->last_await = s->name;
+    at->resume = NULL; /* it resumes into run_steps, which reads the answer */
+    at->dest_wait = true;
+    at->dest_step = s;
+    a->dest.send(a->dest.ud, r, s->dest - 1, dest_answered, at, at->gen);
+    at->dest_ref = rt_suspend(r);
+}
+
 /* Runs the current task until it awaits, suspends or finishes: every step. */
 static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_task *at)
 {
     if (a->trace)
         trace(a, r, t, "runs", NULL);
+    if (at->starting) {
+        at->starting = false;
+        a->dest.starts(a->dest.ud, r, t->request_id);
+    }
+    if (at->dest_step &&
+        !at->dest_wait) { /* the answer is in: a failure runs the step's on_error steps */
+        const app_step *s = at->dest_step;
+        at->dest_step = NULL;
+        bool ok = at->dest_status >= 200 && at->dest_status < 300;
+        if (a->trace) {
+            char st[32];
+            snprintf(st, sizeof st, "%s %d", s->name, at->dest_status);
+            trace(a, r, t, "answered", st);
+        }
+        if (!ok && s->body.n) {
+            assert(at->depth < APP_MAX_DEPTH);
+            at->f[at->depth++] = (frame){.b = &s->body, .kind = FRAME_BLOCK};
+        }
+    }
     if (at->fetch == FETCH_WAITING) { /* it has its connection now */
         at->fetch = FETCH_OPEN;
         a->stats.awaits++;
@@ -657,6 +723,10 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             }
             break;
         case OP_FETCH:
+            if (s->dest) {
+                dest_step(a, r, at, s);
+                return;
+            }
             if (!fetch_step(a, r, at, s))
                 return;
             break;

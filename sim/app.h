@@ -97,7 +97,10 @@ struct app_step {
     bool on_unset_fresh;             /* GLOBAL_APPEND into an unset global: a fresh value */
     const char *flag, *flag_variant; /* GLOBAL_APPEND: the resolve the entry records */
     tel_call call;                   /* OP_CALL */
-    app_block body;                  /* span, repeat, wait_until, timer bodies */
+    uint32_t dest;                   /* OP_FETCH: 1 + its destination's index (app_dest_ops),
+                                        or 0: none, a latency await */
+    app_block body;                  /* span, repeat, wait_until, timer bodies; OP_FETCH with a
+                                        destination: its on_error steps */
     /* The next step of this block if it is an await, else NULL: what a task resumes into
      * after this step's await, known without reading the block (see h_run). */
     const app_step *next_await;
@@ -131,6 +134,20 @@ typedef struct app_stats {
 } app_stats;
 
 typedef struct app app;
+
+/*
+ * Fetch steps with a destination (pipeline.h) are real requests: the interpreter asks
+ * `send` for them and waits for `done(ud, tag, r, status)`; a status other than a 2xx runs
+ * the step's on_error steps, then the program goes on. `starts` runs as each request's
+ * handler first runs (the items its client carried are created then). NULL: none.
+ */
+typedef void (*app_dest_done)(void *ud, uint64_t tag, rt *r, int status);
+typedef struct app_dest_ops {
+    void *ud;
+    void (*starts)(void *ud, rt *r, uint64_t request);
+    void (*send)(void *ud, rt *r, uint32_t dest, app_dest_done done, void *done_ud, uint64_t tag);
+} app_dest_ops;
+void app_set_dest_ops(app *a, const app_dest_ops *ops);
 
 app *app_new(const app_program *prog, rng *app_rng, const tel_ops *tel, void *tel_ud);
 /*

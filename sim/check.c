@@ -58,6 +58,25 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
         }
         return false;
     }
+    static const char hin[] = "hop_in.", hout[] = "hop_out.", hlost[] = "hop_lost.";
+    const char *hop = NULL;
+    int which = strncmp(name, hin, sizeof hin - 1) == 0       ? (hop = name + sizeof hin - 1, 0)
+                : strncmp(name, hout, sizeof hout - 1) == 0   ? (hop = name + sizeof hout - 1, 1)
+                : strncmp(name, hlost, sizeof hlost - 1) == 0 ? (hop = name + sizeof hlost - 1, 2)
+                                                              : -1;
+    if (which >= 0) {
+        /* A hop the run never used carried nothing: 0, an empty population. */
+        out->value = 0;
+        out->empty = true;
+        for (int i = 0; r && i < r->nhops; i++)
+            if (strcmp(r->hops[i].name, hop) == 0) {
+                out->value = (double)(which == 0   ? r->hops[i].in
+                                      : which == 1 ? r->hops[i].out
+                                                   : r->hops[i].lost_here);
+                out->empty = r->hops[i].in == 0;
+            }
+        return *hop != '\0';
+    }
     for (int f = 0; f < FATE_COUNT; f++) {
         if (strcmp(name, ledger_fate_name((ledger_fate)f)) == 0) {
             out->value = (double)(r ? r->fate[f] : 0);
@@ -88,6 +107,16 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
         {"mixed_requests", (double)r->mixed_requests, false},
         {"mixed_request_ratio", r->requests ? (double)r->mixed_requests / (double)r->requests : 0,
          r->requests == 0},
+        {"carried", (double)r->carried, false},
+        {"carried_recorded", (double)r->carried_recorded, false},
+        {"orphans", (double)r->orphans, false},
+        {"monitor_alerts", (double)r->watch.alerts, !r->watch.monitor},
+        {"monitor_first_alert_s", r->watch.alerts ? (double)r->watch.alert_ns[0] / 1e9 : 0,
+         r->watch.alerts == 0},
+        {"monitor_latency_s",
+         r->watch.alerts ? (double)(r->watch.alert_ns[0] - r->watch.episode_ns[0]) / 1e9 : 0,
+         r->watch.alerts == 0},
+        {"naive_alerts", (double)r->watch.daily_alerts, !r->watch.daily},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         if (strcmp(t[i].name, name) == 0) {
@@ -108,7 +137,8 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
         "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
         "mixed_request_ratio, evicted.<isolate cause>, "
         "lost_when_evicted.<isolate cause> (isolate causes: idle, lifetime, deploy, memory, "
-        "killed)";
+        "killed), carried, carried_recorded, orphans, hop_in.<hop>, hop_out.<hop>, "
+        "hop_lost.<hop>, monitor_alerts, monitor_first_alert_s, monitor_latency_s, naive_alerts";
     snprintf(list, listlen, "%s", known);
     ledger_report zero;
     memset(&zero, 0, sizeof zero);
@@ -137,7 +167,14 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
                                         "entries",
                                         "mixed_items",
                                         "mixed_requests",
-                                        "mixed_request_ratio"};
+                                        "mixed_request_ratio",
+                                        "carried",
+                                        "carried_recorded",
+                                        "orphans",
+                                        "monitor_alerts",
+                                        "monitor_first_alert_s",
+                                        "monitor_latency_s",
+                                        "naive_alerts"};
     char name[64];
     size_t n = 0;
 #define EMIT(nm)                                                                                   \
@@ -165,6 +202,14 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
         snprintf(name, sizeof name, "evicted.%s", rt_evict_key((rt_evict)c));
         EMIT(name);
         snprintf(name, sizeof name, "lost_when_evicted.%s", rt_evict_key((rt_evict)c));
+        EMIT(name);
+    }
+    for (int i = 0; i < r->nhops; i++) {
+        snprintf(name, sizeof name, "hop_in.%.40s", r->hops[i].name);
+        EMIT(name);
+        snprintf(name, sizeof name, "hop_out.%.40s", r->hops[i].name);
+        EMIT(name);
+        snprintf(name, sizeof name, "hop_lost.%.40s", r->hops[i].name);
         EMIT(name);
     }
 #undef EMIT

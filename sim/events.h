@@ -19,6 +19,7 @@ typedef enum {
     EV_OWNER_RUNTIME,  /* isolates, tasks, timers, limits, faults (runtime.h) */
     EV_OWNER_NET,      /* fetches on their way (net.h) */
     EV_OWNER_QUEUE,    /* queue messages, batches and their timers (queue.h) */
+    EV_OWNER_PIPELINE, /* the origin's jobs (pipeline.h) */
     EV_OWNER_COUNT
 } ev_owner;
 
@@ -43,7 +44,9 @@ typedef enum {
     XX(QUEUE_ARRIVE, 17, "queue_arrive", QUEUE, "a = message slot, b = message id: it arrives")    \
     XX(QUEUE_VISIBLE, 18, "queue_visible", QUEUE, "a = message slot, b = message id: delay over")  \
     XX(QUEUE_TIMEOUT, 19, "queue_timeout", QUEUE, "a = 0, b = timer generation: a partial batch")  \
-    XX(QUEUE_RETRY, 20, "queue_retry", QUEUE, "a = batch slot, b = batch id: its retry delay over")
+    XX(QUEUE_RETRY, 20, "queue_retry", QUEUE,                                                      \
+       "a = batch slot, b = batch id: its retry delay over")                                       \
+    XX(PIPE_JOB, 21, "pipeline_job", PIPELINE, "a = job slot, b = job id: the origin takes it")
 
 enum {
 #define EV_ENUM(name, num, str, owner, what) EV_##name = num,

@@ -429,6 +429,13 @@ sim_err xpl_explore(const scenario *s, const xpl_options *o, xpl_result *out, ch
                  s->file);
         return SIM_EINPUT;
     }
+    if (s->has_pipeline) {
+        snprintf(err, errlen,
+                 "%s: explore decides fates in memory, without the ingest: a pipeline's hops "
+                 "(object store, notifications, the origin) need the real one; run it instead",
+                 s->file);
+        return SIM_EINPUT;
+    }
     if (s->ingest_json || s->api_key) {
         snprintf(err, errlen,
                  "%s: explore decides fates in memory, taking every POST as accepted: remove the "

@@ -66,7 +66,7 @@ static const char schema[] =
     "CREATE INDEX drops_item ON drops(item);"
     "CREATE TABLE attempts (id INTEGER PRIMARY KEY, time_ns INTEGER, path TEXT, attempt INTEGER,"
     " request INTEGER, isolate INTEGER, bytes INTEGER, items INTEGER, status INTEGER,"
-    " sent_ns INTEGER);"
+    " sent_ns INTEGER, hop TEXT, ref TEXT);"
     "CREATE TABLE attempt_items (attempt INTEGER NOT NULL, item INTEGER NOT NULL);"
     "CREATE TABLE private_access (request INTEGER, time_ns INTEGER);";
 
@@ -89,6 +89,7 @@ enum {
     S_FLUSH_WU,
     S_CALL_RESP,
     S_CALL_WU,
+    S_ATTEMPT_HOP,
     S_COUNT
 };
 
@@ -118,6 +119,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CALL_RESP] = "UPDATE requests SET call_ns_before_response = call_ns_before_response + ?"
                     " WHERE id = ?",
     [S_CALL_WU] = "UPDATE requests SET call_ns_wait_until = call_ns_wait_until + ? WHERE id = ?",
+    [S_ATTEMPT_HOP] = "UPDATE attempts SET hop = ?, ref = ? WHERE id = ?",
 };
 
 struct pending_move {
@@ -385,6 +387,13 @@ void ledger_attempt_status(ledger *l, uint64_t attempt, int status)
     run(l, S_ATTEMPT_STATUS, "ii", (int64_t)status, (int64_t)attempt);
 }
 
+void ledger_attempt_hop(ledger *l, uint64_t attempt, const char *hop, const char *ref)
+{
+    if (l->mem)
+        return; /* the memory mode joins only what decides fates */
+    run(l, S_ATTEMPT_HOP, "tti", hop, ref, (int64_t)attempt);
+}
+
 static void obs_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_request_event ev,
                         int64_t t)
 {
@@ -444,7 +453,7 @@ static void obs_placed(void *ud, uint64_t request_id, uint32_t route, uint32_t c
 
 rt_observer ledger_observer(ledger *l)
 {
-    return (rt_observer){l, obs_request, obs_isolate, obs_placed};
+    return (rt_observer){l, obs_request, obs_isolate, obs_placed, NULL};
 }
 
 void ledger_private_access(ledger *l, uint64_t request, int64_t time_ns)
@@ -516,7 +525,10 @@ static const char fates_sql[] =
     "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN 'lost'"
     "   WHEN g.mis > 0 THEN 'misattributed'"
     "   WHEN g.copies > 1 THEN 'duplicated'"
-    "   WHEN q.ended_ns IS NOT NULL AND g.first_ns > q.ended_ns THEN 'late'"
+    /* Spans a client carried into a Worker are processed later by design (pipeline.h): the
+     * lifetime of the request that brought them bounds nothing. */
+    "   WHEN l.kind != 'carried' AND q.ended_ns IS NOT NULL AND g.first_ns > q.ended_ns"
+    "   THEN 'late'"
     "   ELSE 'delivered' END AS fate,"
     "  CASE WHEN COALESCE(g.copies, 0) = 0 THEN COALESCE(d.cause,"
     "   CASE WHEN g.reason IS NOT NULL THEN 'rejected-by-ingest' END, 'unexplained') END AS cause,"
@@ -542,6 +554,84 @@ static int64_t q_int(sqlite3 *db, const char *sql, int64_t dflt)
         sqlite3_finalize(s);
     }
     return v;
+}
+
+/* A pipeline's funnel by hop and its orphaned objects (the ingest attached as ing). */
+static void pipeline_report(sqlite3 *db, const char *run_id, ledger_report *out)
+{
+    out->carried_recorded = (uint64_t)q_int(
+        db, "SELECT COUNT(*) FROM fates WHERE kind = 'carried' AND fate != 'lost'", 0);
+    sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS attempts_ref ON attempts(ref)", NULL, NULL, NULL);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT a.hop, COUNT(DISTINCT ai.item),"
+            " COUNT(DISTINCT CASE WHEN a.status BETWEEN 200 AND 299 THEN ai.item END),"
+            " (SELECT COUNT(*) FROM fates f WHERE f.fate = 'lost' AND f.kind = 'carried'"
+            "  AND f.layer = a.hop)"
+            " FROM attempts a JOIN attempt_items ai ON ai.attempt = a.id"
+            " WHERE a.hop IS NOT NULL GROUP BY a.hop ORDER BY MIN(a.time_ns), a.hop",
+            -1, &s, NULL) == SQLITE_OK) {
+        while (out->nhops < LEDGER_HOPS && sqlite3_step(s) == SQLITE_ROW) {
+            ledger_hop *h = &out->hops[out->nhops++];
+            snprintf(h->name, sizeof h->name, "%s", (const char *)sqlite3_column_text(s, 0));
+            h->in = (uint64_t)sqlite3_column_int64(s, 1);
+            h->out = (uint64_t)sqlite3_column_int64(s, 2);
+            h->lost_here = (uint64_t)sqlite3_column_int64(s, 3);
+        }
+        sqlite3_finalize(s);
+    }
+    if (q_int(db, "SELECT COUNT(*) FROM ing.sqlite_master WHERE name = 'objects'", 0) != 1)
+        return;
+    /* Stored (the ingest has it) and never read by an origin job. */
+    char *sql = sqlite3_mprintf(
+        "SELECT o.key, (SELECT a.request FROM attempts a WHERE a.ref = o.key ORDER BY a.id"
+        " LIMIT 1), (SELECT a.items FROM attempts a WHERE a.ref = o.key ORDER BY a.id LIMIT 1)"
+        " FROM ing.objects o WHERE %s NOT EXISTS (SELECT 1 FROM attempts a WHERE"
+        " a.ref = o.key AND a.hop = 'fetch-object' AND a.status = 200) ORDER BY o.time_ns, o.key",
+        run_id ? "o.run = @run AND" : "");
+    if (!sql)
+        abort();
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        int idx = sqlite3_bind_parameter_index(s, "@run");
+        if (idx)
+            sqlite3_bind_text(s, idx, run_id, -1, SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            if (out->norphans < LEDGER_ORPHANS) {
+                ledger_orphan *o = &out->orphan_list[out->norphans++];
+                snprintf(o->key, sizeof o->key, "%s", (const char *)sqlite3_column_text(s, 0));
+                o->request = (uint64_t)sqlite3_column_int64(s, 1);
+                o->items = (uint64_t)sqlite3_column_int64(s, 2);
+            }
+            out->orphans++;
+        }
+        sqlite3_finalize(s);
+    }
+    sqlite3_free(sql);
+}
+
+int64_t *ledger_carried_receipts(ledger *l, size_t *n)
+{
+    *n = 0;
+    if (l->mem)
+        return NULL;
+    size_t cnt = (size_t)q_int(
+        l->db, "SELECT COUNT(*) FROM fates WHERE kind = 'carried' AND first_ns IS NOT NULL", 0);
+    if (!cnt)
+        return NULL;
+    int64_t *t = malloc(cnt * sizeof *t);
+    sqlite3_stmt *s;
+    if (!t || sqlite3_prepare_v2(l->db,
+                                 "SELECT first_ns FROM fates WHERE kind = 'carried' AND first_ns"
+                                 " IS NOT NULL ORDER BY first_ns",
+                                 -1, &s, NULL) != SQLITE_OK) {
+        free(t);
+        return NULL;
+    }
+    while (*n < cnt && sqlite3_step(s) == SQLITE_ROW)
+        t[(*n)++] = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return t;
 }
 
 /* Items and losses by the requests' route or colo, the most lost first. */
@@ -1506,6 +1596,9 @@ sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledg
                                               0);
     }
     stories(db, out);
+    if ((out->carried =
+             (uint64_t)q_int(db, "SELECT COUNT(*) FROM fates WHERE kind = 'carried'", 0)))
+        pipeline_report(db, run_id, out);
     sqlite3_exec(db, "DETACH DATABASE ing", NULL, NULL, NULL);
     /* The report's aggregates, from the ledger and fates alone. */
     if (report_tables(l, true, &out->funnel, &msg))

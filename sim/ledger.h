@@ -59,6 +59,8 @@ typedef enum {
     XX(CPU_LIMIT, "cpu-limit")                                                                     \
     XX(SUBREQUEST_LIMIT, "subrequest-limit")                                                       \
     XX(OVERWRITTEN_SHARED_STATE, "overwritten-shared-state")                                       \
+    XX(REJECTED_BY_WAF, "rejected-by-waf")                                                         \
+    XX(LOST_AT_HOP, "lost-at-hop")                                                                 \
     XX(UNEXPLAINED, "unexplained")
 
 typedef enum {
@@ -115,6 +117,9 @@ void ledger_attempt_item(ledger *l, uint64_t attempt, uint64_t item);
 /* The same for many items at once (fewer statements). */
 void ledger_attempt_items(ledger *l, uint64_t attempt, const uint64_t *items, size_t n);
 void ledger_attempt_status(ledger *l, uint64_t attempt, int status);
+/* The pipeline hop an attempt is (attempts.hop: a fetch step's name, "fetch-object",
+ * "store") and what it refers to (attempts.ref: an object's key); either may be NULL. */
+void ledger_attempt_hop(ledger *l, uint64_t attempt, const char *hop, const char *ref);
 
 /* Lifecycle observer for the runtime (rt_set_observer). */
 rt_observer ledger_observer(ledger *l);
@@ -150,6 +155,35 @@ typedef struct ledger_funnel {
     uint64_t recorded; /* the ingest recorded an accepted copy (fate other than lost) */
 } ledger_funnel;
 
+/* One hop of a pipeline (attempts.hop): the items it carried, the ones it handed on with a
+ * 2xx, and the ones lost there (their last drop names it). */
+#define LEDGER_HOPS 12
+typedef struct ledger_hop {
+    char name[48];
+    uint64_t in, out, lost_here;
+} ledger_hop;
+
+/* An object the ingest stored that no origin job ever read: its key, the request that
+ * stored it and the items it holds. */
+#define LEDGER_ORPHANS 5
+typedef struct ledger_orphan {
+    char key[128];
+    uint64_t request, items;
+} ledger_orphan;
+
+/* What the run's rate watchers said (monitor.h), filled by the caller after ledger_finish:
+ * processed items per window of the carried spans' first receipts. */
+#define LEDGER_ALERTS 8
+typedef struct ledger_watch {
+    bool monitor, daily;                                        /* configured */
+    uint64_t alerts, daily_alerts;                              /* counted */
+    int64_t alert_ns[LEDGER_ALERTS], episode_ns[LEDGER_ALERTS]; /* the first ones */
+    double alert_count[LEDGER_ALERTS], alert_baseline[LEDGER_ALERTS];
+    int64_t daily_alert_ns[LEDGER_ALERTS];
+    uint64_t daily_today[LEDGER_ALERTS], daily_yesterday[LEDGER_ALERTS];
+    int64_t window_ns;
+} ledger_watch;
+
 typedef struct ledger_report {
     uint64_t items;
     uint64_t fate[FATE_COUNT];
@@ -182,7 +216,20 @@ typedef struct ledger_report {
     ledger_story stories[LEDGER_STORIES];
     int nstories;
     ledger_funnel funnel;
+    /* A pipeline's (pipeline.h): spans carried into the Worker, how many were recorded, each
+     * hop in the order it first ran, and the orphaned objects. */
+    uint64_t carried, carried_recorded;
+    ledger_hop hops[LEDGER_HOPS];
+    int nhops;
+    uint64_t orphans;
+    ledger_orphan orphan_list[LEDGER_ORPHANS];
+    int norphans;
+    ledger_watch watch;
 } ledger_report;
+
+/* The first receipt of every recorded carried span, sorted (malloc'd, *n of them; NULL
+ * when none), from `fates` after ledger_finish: what the rate watchers count. */
+int64_t *ledger_carried_receipts(ledger *l, size_t *n);
 
 /*
  * The invariants of every run, checked after ledger_finish over the ledger and `fates`

@@ -24,6 +24,7 @@ typedef enum {
     RNG_EXPORTER = 7,  /* exporters' own draws (retry backoff) */
     RNG_PLACEMENT = 8, /* each arrival's colo, route and key (not its time) */
     RNG_QUEUE = 9,     /* a queue's send latencies */
+    RNG_PIPELINE = 10, /* the third seed's pipeline: routing shares, the origin's job delays */
 } rng_stream;
 
 void rng_seed(rng *r, uint64_t seed, uint64_t stream);

@@ -930,6 +930,8 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
         if (rq->id && rq->iso == s) {
             waits_cancel(r, q, (int)cause);
             notify_request(r, q, RT_REQ_KILLED, eng_now(r->e));
+            if (r->obs.killed)
+                r->obs.killed(r->obs.ud, REQ(r, q).id, (int)cause, eng_now(r->e));
             if (!over) {
                 r->stats.killed++;
                 if (!REQ(r, q).responded)
@@ -1473,6 +1475,8 @@ static void request_terminate(rt *r, uint32_t q)
     discard_request_tasks(r, q, false, END_CPU_LIMIT);
     waits_cancel(r, q, RT_CPU_LIMIT);
     notify_request(r, q, RT_REQ_KILLED, rt_time(r));
+    if (r->obs.killed)
+        r->obs.killed(r->obs.ud, REQ(r, q).id, RT_CPU_LIMIT, rt_time(r));
     request_release(r, q);
     r->hold--;
     request_left(r, s);

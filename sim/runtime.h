@@ -396,6 +396,9 @@ typedef struct rt_observer {
     void (*isolate)(void *ud, const rt_isolate_info *iso, int cause, int64_t time_ns);
     /* Where an arriving request goes: its route and colo, just before RT_REQ_ARRIVED. */
     void (*placed)(void *ud, uint64_t request_id, uint32_t route, uint32_t colo);
+    /* Why a request was killed, just after its RT_REQ_KILLED: an rt_evict, RT_END_OF_RUN
+     * (its isolate died) or RT_CPU_LIMIT. May be NULL. */
+    void (*killed)(void *ud, uint64_t request_id, int cause, int64_t time_ns);
 } rt_observer;
 
 void rt_set_observer(rt *r, const rt_observer *obs);

@@ -5,6 +5,8 @@
  */
 #include "scenario.h"
 
+#include "ingest.h"
+
 #include "datafile.h"
 
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +63,9 @@ static const sk_key keys[] = {
      "CSV, relative to the scenario file: one timestamp per line, or a header naming columns "
      "time (required), route, colo, key; times sorted, taken relative to the first", SK_REQUIRED},
     {"workload.replay.unit", SK_ENUM, 0, 0, "\"s\"", "ns|us|ms|s", "the unit of the times", 0},
+    {"workload.spans_per_request", SK_INT, 0, 100000, "0", NULL,
+     "spans each client request carries into the Worker (the third seed: the Worker is the "
+     "ingest): ledger items of kind carried, sent on by fetch steps with body carried", 0},
     {"workload.keys", SK_INT, 1, 1e6, "1000", NULL,
      "distinct request keys (clients), drawn uniformly, for sticky routing", 0},
 
@@ -114,6 +120,9 @@ static const sk_key keys[] = {
     {"app.routes[].name", SK_STRING, 1, 0, NULL, NULL, "e.g. \"GET /api\"", SK_REQUIRED},
     {"app.routes[].weight", SK_NUMBER, 1e-9, 1e9, "1", NULL, "its share of the arrivals", 0},
     {"app.routes[].handler", SK_STEPS, 1, 1e6, NULL, NULL, "the route's steps", SK_REQUIRED},
+    {"app.zone", SK_STRING, 1, 255, NULL, NULL,
+     "the Worker's own zone (e.g. flare.dev): every subrequest it makes on a zone carries it as "
+     "the WAF's cf.worker.upstream_zone", 0},
     {"app.accumulators", SK_ARRAY, 0, 1000, "[]", NULL,
      "globals that are isolate-wide accumulators (the pre-#400 ResolveLogger): never unset, "
      "drained by checkpoints into queue messages", 0},
@@ -205,8 +214,52 @@ static const sk_key keys[] = {
      "(max_retries; Cloudflare: default 3)", 0},
     {"queue.retry_delay_s", SK_NUMBER, 0, 43200, "0", NULL,
      "wait before a retry (retry_delay)", 0},
-    {"waf", SK_LATER, 0, 0, NULL, NULL, "WAF rules in front of the ingest", 0},
-    {"pipeline", SK_LATER, 0, 0, NULL, NULL, "the multi-hop ingest pipeline", 0},
+    {"waf", SK_CUSTOM, 0, 0, NULL, NULL,
+     "WAF rules in front of the embedded ingest, as mock-ingest's config key waf "
+     "(docs/waf.md): custom rules, rate limits, plan, window, counter lag", 0},
+    {"zones", SK_ARRAY, 0, 100, "[]", NULL,
+     "the zones the Worker's subrequests go to, and how each routes them over time", 0},
+    {"zones[]", SK_OBJECT, 0, 0, NULL, NULL, "one zone", 0},
+    {"zones[].host", SK_STRING, 1, 253, NULL, NULL, "its host, as fetch urls name it",
+     SK_REQUIRED},
+    {"zones[].routing", SK_ARRAY, 0, 10000, "[]", NULL,
+     "routing changes; before the first, and for paths none names, a zone's subrequests go "
+     "through its WAF; the last change that applies wins", 0},
+    {"zones[].routing[]", SK_OBJECT, 0, 0, NULL, NULL, "one change", 0},
+    {"zones[].routing[].at_s", SK_NUMBER, 0, BIG_S, "0", NULL, "from this virtual time on", 0},
+    {"zones[].routing[].path", SK_STRING, 1, 0, NULL, NULL,
+     "only for paths starting with this (default: every path)", 0},
+    {"zones[].routing[].via", SK_ENUM, 0, 0, NULL, "waf|origin",
+     "through the zone's WAF, or straight to the origin", SK_REQUIRED},
+    {"zones[].routing[].share", SK_NUMBER, 0, 1, "1", NULL,
+     "the share of subrequests that go this way (drawn per subrequest from the pipeline's "
+     "stream); the rest go the other way", 0},
+    {"monitor", SK_OBJECT, 0, 0, NULL, NULL,
+     "a rate monitor (the seed's staging watching production) over the carried spans recorded "
+     "per window: a window is low below (1 - drop) x the median of earlier normal windows; "
+     "`consecutive` low windows alert, once per episode (docs/pipeline.md)", 0},
+    {"monitor.window_s", SK_NUMBER, 1e-3, 1e9, "3600", NULL, "the window", 0},
+    {"monitor.baseline_windows", SK_INT, 1, 10080, "24", NULL,
+     "earlier normal windows in the baseline's median (weeks with same_window_last_week)", 0},
+    {"monitor.drop", SK_NUMBER, 0, 1, "0.2", NULL, "the fall that makes a window low", 0},
+    {"monitor.consecutive", SK_INT, 1, 10080, "2", NULL, "low windows in a row that alert", 0},
+    {"monitor.baseline", SK_ENUM, 0, 0, "\"trailing\"", "trailing|same_window_last_week",
+     "the most recent normal windows, or the same window of earlier weeks", 0},
+    {"naive_daily", SK_OBJECT, 0, 0, NULL, NULL,
+     "the naive check the monitor is compared with: each day's recorded spans against the day "
+     "before's", 0},
+    {"naive_daily.day_s", SK_NUMBER, 1e-3, 1e9, "86400", NULL,
+     "a day (a whole number of monitor windows)", 0},
+    {"naive_daily.ratio", SK_NUMBER, 0, 1, "0.7", NULL,
+     "alert when a day has fewer than ratio x the day before's", 0},
+    {"pipeline", SK_OBJECT, 0, 0, "{}", NULL,
+     "the origin behind the notify endpoints: a notification the ingest acknowledged queues a "
+     "job; the origin's worker GETs the object and POSTs its spans to store_path, straight to "
+     "the origin", 0},
+    {"pipeline.job_delay", SK_DIST, 0, 0, "{\"fixed_s\": 1}", NULL,
+     "from the acknowledged notification to the origin's worker taking the job", 0},
+    {"pipeline.store_path", SK_STRING, 1, 0, "\"/v1/traces\"", NULL,
+     "where the origin stores the spans it read (an OTLP endpoint of the ingest)", 0},
 
     {"expect", SK_ARRAY, 0, 1000, "[]", NULL, "acceptance checks (needs an exporter)", 0},
     {"expect[]", SK_OBJECT, 0, 0, NULL, NULL, "one check: `check` or `metric`", 0},
@@ -261,8 +314,27 @@ static const sk_key keys[] = {
     {"step.fetch", SK_OBJECT, 0, 0, NULL, NULL,
      "a subrequest: an await that counts toward the request's subrequest and connection limits "
      "(past the limit it fails at once and the program goes on)", 0},
-    {"step.fetch.name", SK_STRING, 0, 0, "\"fetch\"", NULL, "what is fetched (for logs)", 0},
-    {"step.fetch.latency", SK_DIST, 0, 0, NULL, NULL, "how long it takes", SK_REQUIRED},
+    {"step.fetch.name", SK_STRING, 0, 0, "\"fetch\"", NULL,
+     "what is fetched (for logs); with a url, the hop it is (attempts.hop, the funnel)", 0},
+    {"step.fetch.latency", SK_DIST, 0, 0, NULL, NULL,
+     "how long it takes (required without a url; with one, the network's latency applies each "
+     "way)", 0},
+    {"step.fetch.url", SK_STRING, 1, 0, NULL, NULL,
+     "a destination, so that the fetch is real HTTP to the embedded ingest: r2://KEY (the "
+     "object store binding, /r2/KEY, straight to the origin) or https://HOST/PATH (a "
+     "subrequest on HOST's zone, through its WAF unless `zones` routes it to the origin); KEY "
+     "and PATH may hold {request}, the request's id", 0},
+    {"step.fetch.method", SK_ENUM, 0, 0, NULL, "POST|PUT|GET",
+     "with a url: the method (default PUT for r2://, else POST)", 0},
+    {"step.fetch.body", SK_ENUM, 0, 0, "\"none\"", "none|carried|notify",
+     "with a url: nothing, the spans the client carried (OTLP JSON; workload.spans_per_request)"
+     ", or a notification {\"object\": KEY} about the object the request last stored (its "
+     "path becomes one of the ingest's notify endpoints)", 0},
+    {"step.fetch.via", SK_ENUM, 0, 0, "\"zone\"", "zone|waf|origin",
+     "with an https url: as the zone's routing says at that instant, or always through its WAF, "
+     "or always straight to the origin", 0},
+    {"step.fetch.on_error", SK_STEPS, 0, 1e6, "[]", NULL,
+     "with a url: steps run when the answer is not a 2xx; the program goes on after them", 0},
     {"step.memory", SK_OBJECT, 0, 0, NULL, NULL,
      "the program holds memory (counted against runtime.memory_limit_mb)", 0},
     {"step.memory.bytes", SK_INT, 0, 1e12, NULL, NULL, "how much", SK_REQUIRED},
@@ -548,6 +620,171 @@ static uint32_t global_index(cctx *c, const char *name)
 
 typedef enum { IN_HANDLER, IN_WAIT_UNTIL, IN_TIMER } block_ctx;
 
+static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx where,
+                         bool last_of_handler, app_block *out);
+
+/* The bytes a URL's key or path may hold: unreserved and sub-delims, '/', '{' '}' for
+ * {request}, and (in a path) the query's '?', '=', '&'. */
+static bool url_chars(const char *s, bool path)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') && !(ch >= '0' && ch <= '9') &&
+            !strchr("-._~/{}", ch) && !(path && strchr("?=&%:+,;", ch)))
+            return false;
+    }
+    return true;
+}
+
+/* {request} is the only placeholder; any other brace is a mistake. */
+static bool braces_ok(const char *s)
+{
+    for (const char *b = strpbrk(s, "{}"); b; b = strpbrk(b, "{}")) {
+        if (strncmp(b, "{request}", 9) != 0)
+            return false;
+        b += 9;
+    }
+    return true;
+}
+
+/* A fetch step's destination: its url, method, body, route and on_error steps, into the
+ * scenario's pipeline config (s->dest is 1 + its index). */
+static int compile_dest(cctx *c, const cJSON *v, const char *jp, block_ctx where, app_step *st)
+{
+    scenario *s = c->s;
+    pl_config *pc = &s->pipeline;
+    const char *url = str(c, v, "step.fetch", "url");
+    char ujp[600];
+    snprintf(ujp, sizeof ujp, "%s.url", jp);
+    pl_fetch f = {.hop = st->name, .zone = -1};
+    if (strncmp(url, "r2://", 5) == 0) {
+        const char *key = url + 5;
+        if (!*key || *key == '/' || strstr(key, "..") || !url_chars(key, false) ||
+            !braces_ok(key) || strlen(key) > 900)
+            return cfail(c, ujp,
+                         "expected r2://KEY with a key of 1 to 900 bytes of letters, digits, "
+                         "-._~/ and {request}, not starting with / nor holding .., got \"%s\"",
+                         url);
+        f.object = true;
+        char *path = alloc(s, strlen(key) + 5);
+        sprintf(path, "/r2/%s", key);
+        f.path = path;
+    } else if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
+        const char *host = strstr(url, "://") + 3;
+        const char *slash = strchr(host, '/');
+        size_t hl = slash ? (size_t)(slash - host) : strlen(host);
+        char hbuf[256];
+        if (!slash || hl == 0 || hl >= sizeof hbuf)
+            return cfail(c, ujp,
+                         "expected https://HOST/PATH (a host of 1 to 253 bytes and a "
+                         "path), got \"%s\"",
+                         url);
+        memcpy(hbuf, host, hl);
+        hbuf[hl] = '\0';
+        for (size_t i = 0; i < hl; i++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:",
+                        hbuf[i]))
+                return cfail(c, ujp,
+                             "expected a host of letters, digits, '.', '-' and a port, "
+                             "got \"%s\"",
+                             hbuf);
+        if (!url_chars(slash, true) || !braces_ok(slash) || strlen(slash) > 900)
+            return cfail(c, ujp,
+                         "expected a path of at most 900 bytes of letters, digits, -._~/?=&%%:+,; "
+                         "and {request}, got \"%s\"",
+                         slash);
+        f.host = sdup(s, hbuf);
+        f.path = sdup(s, slash);
+        for (uint32_t i = 0; i < pc->nzones; i++)
+            if (strcasecmp(pc->zones[i].host, hbuf) == 0)
+                f.zone = (int32_t)i;
+    } else {
+        return cfail(c, ujp, "expected r2://KEY or https://HOST/PATH, got \"%s\"", url);
+    }
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "method");
+    f.method = sdup(s, m ? m->valuestring : f.object ? "PUT" : "POST");
+    const char *body = str(c, v, "step.fetch", "body");
+    f.body = strcmp(body, "carried") == 0  ? PL_BODY_CARRIED
+             : strcmp(body, "notify") == 0 ? PL_BODY_NOTIFY
+                                           : PL_BODY_NONE;
+    const char *via = str(c, v, "step.fetch", "via");
+    f.via = strcmp(via, "waf") == 0      ? PL_VIA_WAF
+            : strcmp(via, "origin") == 0 ? PL_VIA_ORIGIN
+                                         : PL_VIA_ZONE;
+    char bjp[600];
+    snprintf(bjp, sizeof bjp, "%s.body", jp);
+    if (strcmp(f.method, "GET") == 0 && f.body != PL_BODY_NONE)
+        return cfail(c, bjp, "a GET sends no body, got \"%s\"", body);
+    if (f.object && f.body == PL_BODY_NOTIFY)
+        return cfail(c, bjp, "a notification goes to a zone (https://), not to the object store");
+    if (f.object && f.via != PL_VIA_ZONE) {
+        snprintf(bjp, sizeof bjp, "%s.via", jp);
+        return cfail(c, bjp, "the object store is a binding, never behind a WAF: no \"via\"");
+    }
+    snprintf(bjp, sizeof bjp, "%s.on_error", jp);
+    int rc = compile_block(c, val(c, v, "step.fetch", "on_error"), bjp, where, false, &st->body);
+    if (rc)
+        return rc;
+    pl_fetch *nf = alloc(s, (pc->nfetches + 1) * sizeof *nf);
+    if (pc->nfetches)
+        memcpy(nf, pc->fetches, pc->nfetches * sizeof *nf);
+    nf[pc->nfetches] = f;
+    pc->fetches = nf;
+    st->dest = ++pc->nfetches;
+    return 0;
+}
+
+/* zones: each host's routing changes (read before the program: its fetches name hosts). */
+static int compile_zones(cctx *c, const cJSON *root)
+{
+    pl_config *pc = &c->s->pipeline;
+    const cJSON *zs = val(c, root, "", "zones");
+    int n = cJSON_GetArraySize(zs);
+    if (!n)
+        return 0;
+    pl_zone *zv = alloc(c->s, (size_t)n * sizeof *zv);
+    int i = 0;
+    const cJSON *z;
+    cJSON_ArrayForEach(z, zs)
+    {
+        char jp[96];
+        zv[i].host = sdup(c->s, str(c, z, "zones[]", "host"));
+        for (int k = 0; k < i; k++)
+            if (strcasecmp(zv[k].host, zv[i].host) == 0) {
+                snprintf(jp, sizeof jp, "$.zones[%d].host", i);
+                return cfail(c, jp, "duplicate zone host \"%s\"", zv[i].host);
+            }
+        const cJSON *rs = val(c, z, "zones[]", "routing");
+        int nr = cJSON_GetArraySize(rs);
+        pl_routing *rv = nr ? alloc(c->s, (size_t)nr * sizeof *rv) : NULL;
+        int k = 0;
+        const cJSON *ro;
+        double last = -1;
+        cJSON_ArrayForEach(ro, rs)
+        {
+            double at = num(c, ro, "zones[].routing[]", "at_s");
+            if (at < last) {
+                snprintf(jp, sizeof jp, "$.zones[%d].routing[%d].at_s", i, k);
+                return cfail(c, jp, "expected changes in time order: %g comes after %g", at, last);
+            }
+            last = at;
+            rv[k].at_ns = secs(at);
+            const cJSON *pa = cJSON_GetObjectItemCaseSensitive(ro, "path");
+            rv[k].path = pa ? sdup(c->s, pa->valuestring) : NULL;
+            double share = num(c, ro, "zones[].routing[]", "share");
+            bool waf = strcmp(str(c, ro, "zones[].routing[]", "via"), "waf") == 0;
+            rv[k].waf_share = waf ? share : 1 - share;
+            k++;
+        }
+        zv[i].routing = rv;
+        zv[i].nrouting = (uint32_t)nr;
+        i++;
+    }
+    pc->zones = zv;
+    pc->nzones = (uint32_t)n;
+    return 0;
+}
+
 /*
  * `last_of_handler`: this block ends the handler (respond may be its last step).
  * Returns 0 or SIM_EINPUT.
@@ -578,7 +815,15 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
         } else if (strcmp(op, "await") == 0 || strcmp(op, "fetch") == 0) {
             s->op = op[0] == 'a' ? OP_AWAIT : OP_FETCH;
             s->name = sdup(c->s, str(c, v, kp, "name"));
-            s->d = dstp(c, v, kp, "latency", jp);
+            bool has_url = s->op == OP_FETCH && cJSON_GetObjectItemCaseSensitive(v, "url");
+            bool has_lat = cJSON_GetObjectItemCaseSensitive(v, "latency") != NULL;
+            if (has_url)
+                rc = compile_dest(c, v, jp, where, s);
+            else if (!has_lat)
+                rc = cfail(c, jp, "missing \"latency\"%s",
+                           s->op == OP_FETCH ? " (or a \"url\": a real request)" : "");
+            else
+                s->d = dstp(c, v, kp, "latency", jp);
         } else if (strcmp(op, "memory") == 0) {
             s->op = OP_MEMORY;
             s->bytes = (int64_t)num(c, v, kp, "bytes");
@@ -1008,7 +1253,11 @@ static int compile(cctx *c, const cJSON *root)
     const cJSON *fl = val(c, root, "", "faults");
     rc->kill_rate_per_s = num(c, fl, "faults", "kill_isolates_per_hour") / 3600.0;
 
+    if (compile_zones(c, root))
+        return SIM_EINPUT;
     const cJSON *a = val(c, root, "", "app");
+    const cJSON *wz = cJSON_GetObjectItemCaseSensitive(a, "zone");
+    s->pipeline.worker_zone = wz ? sdup(s, wz->valuestring) : NULL;
     c->accumulators = cJSON_GetObjectItemCaseSensitive(a, "accumulators");
     const cJSON *handler = cJSON_GetObjectItemCaseSensitive(a, "handler");
     const cJSON *routes = cJSON_GetObjectItemCaseSensitive(a, "routes");
@@ -1141,6 +1390,39 @@ static int compile(cctx *c, const cJSON *root)
                      "either duration_s or requests must be > 0 (else it never ends)");
     if (wc->kind == WL_BURSTS && wc->burst_on.kind == DIST_FIXED && wc->burst_on.a_ns == 0)
         return cfail(c, "$.workload.burst_on", "expected on periods longer than 0");
+    pl_config *plc = &s->pipeline;
+    plc->spans_per_request = (uint32_t)num(c, w, "workload", "spans_per_request");
+    const cJSON *pl = val(c, root, "", "pipeline");
+    plc->job_delay = dst(c, pl, "pipeline", "job_delay");
+    plc->store_path = sdup(s, str(c, pl, "pipeline", "store_path"));
+    s->has_pipeline = plc->spans_per_request > 0 || plc->nfetches > 0;
+    const cJSON *mo = cJSON_GetObjectItemCaseSensitive(root, "monitor");
+    const cJSON *ndc = cJSON_GetObjectItemCaseSensitive(root, "naive_daily");
+    char merr[300];
+    if (mo || ndc) {
+        s->has_monitor = mo != NULL;
+        s->has_daily = ndc != NULL;
+        mon_config *mc = &s->monitor;
+        mc->window_ns = secs(num(c, mo, "monitor", "window_s"));
+        mc->baseline_windows = (uint32_t)num(c, mo, "monitor", "baseline_windows");
+        mc->drop = num(c, mo, "monitor", "drop");
+        mc->consecutive = (uint32_t)num(c, mo, "monitor", "consecutive");
+        if (mon_baseline_parse(str(c, mo, "monitor", "baseline"), &mc->baseline, merr,
+                               sizeof merr) ||
+            mon_validate(mc, merr, sizeof merr))
+            return cfail(c, "$.monitor", "%s", merr);
+        s->daily.day_ns = secs(num(c, ndc, "naive_daily", "day_s"));
+        s->daily.ratio = num(c, ndc, "naive_daily", "ratio");
+        if (ndc && mon_daily_validate(&s->daily, mc->window_ns, merr, sizeof merr))
+            return cfail(c, "$.naive_daily", "%s", merr);
+        if (!plc->spans_per_request)
+            return cfail(c, mo ? "$.monitor" : "$.naive_daily",
+                         "the watchers count the carried spans recorded: set "
+                         "workload.spans_per_request");
+    }
+    if (plc->store_path[0] != '/' || !url_chars(plc->store_path, true))
+        return cfail(c, "$.pipeline.store_path", "expected a path starting with /, got \"%s\"",
+                     plc->store_path);
     if (c->rc)
         return c->rc;
     s->variant = sdup(s, str(c, root, "", "variant"));
@@ -1195,7 +1477,20 @@ static int compile(cctx *c, const cJSON *root)
                              (unsigned char)ks[i], i);
         s->api_key = sdup(s, ks);
     }
-    if (key || cap) {
+    const cJSON *waf = cJSON_GetObjectItemCaseSensitive(root, "waf");
+    const pl_config *plc2 = &s->pipeline;
+    bool notifies = false;
+    for (uint32_t i = 0; i < plc2->nfetches; i++)
+        notifies |= plc2->fetches[i].body == PL_BODY_NOTIFY;
+    if (s->has_pipeline && !s->has_exporter)
+        return cfail(c, "$.exporter",
+                     "carried spans and fetches with a url need an exporter (the run's ledger "
+                     "comes with it): add one, e.g. {\"strategy\": \"immediate\"}");
+    if (waf && !s->has_exporter)
+        return cfail(c, "$.waf",
+                     "a WAF is in front of the ingest, which a run without an "
+                     "exporter does not start: add an exporter");
+    if (key || cap || waf || notifies) {
         /* The embedded ingest's config, built as a document: any key or number fits. */
         cJSON *cfg = cJSON_CreateObject();
         cJSON *kv = key ? cJSON_AddArrayToObject(cfg, "keys") : NULL;
@@ -1208,12 +1503,44 @@ static int compile(cctx *c, const cJSON *root)
                 !cJSON_AddNumberToObject(co, "window_s", num(c, cap, "ingest.cap", "window_s")))
                 abort();
         }
+        if (waf && !cJSON_AddItemToObject(cfg, "waf", cJSON_Duplicate(waf, true)))
+            abort();
+        if (notifies) {
+            /* Each notification's path (on its host) is one of the ingest's notify endpoints. */
+            cJSON *nl = cJSON_AddArrayToObject(cfg, "notify");
+            for (uint32_t i = 0; nl && i < plc2->nfetches; i++) {
+                const pl_fetch *f = &plc2->fetches[i];
+                bool seen = false;
+                for (uint32_t j = 0; j < i; j++) /* one endpoint per path and host */
+                    seen |= plc2->fetches[j].body == PL_BODY_NOTIFY &&
+                            strcmp(plc2->fetches[j].path, f->path) == 0 &&
+                            strcasecmp(plc2->fetches[j].host, f->host) == 0;
+                if (f->body != PL_BODY_NOTIFY || seen)
+                    continue;
+                char path[1024];
+                snprintf(path, sizeof path, "%s", f->path);
+                path[strcspn(path, "?")] = '\0';
+                cJSON *ne = cJSON_CreateObject();
+                if (!ne || !cJSON_AddStringToObject(ne, "path", path) ||
+                    !cJSON_AddStringToObject(ne, "host", f->host) || !cJSON_AddItemToArray(nl, ne))
+                    abort();
+            }
+        }
         char *json = cJSON_PrintUnformatted(cfg);
         cJSON_Delete(cfg);
         if (!json)
             abort();
         s->ingest_json = sdup(s, json);
         cJSON_free(json);
+        /* The ingest compiles it when it opens: compile it now, so that a bad rule is this
+         * file's error (exit 2) with its path, not a harness error at the run's start. */
+        ing_config *icfg = NULL;
+        char ierr[600];
+        if (ing_config_parse(s->ingest_json, s->file, &icfg, ierr, sizeof ierr) != ING_OK) {
+            snprintf(c->err, c->errlen, "%s", ierr);
+            return SIM_EINPUT;
+        }
+        ing_config_free(icfg);
     }
 
     const cJSON *bu = val(c, root, "", "budget");
@@ -1300,7 +1627,8 @@ static int check_variant_name(const char *name, const char *file, const char *jp
 }
 
 static const char *const overridable[] = {"exporter", "runtime", "workload", "app",    "network",
-                                          "ingest",   "faults",  "expect",   "budget", "queue"};
+                                          "ingest",   "faults",  "expect",   "budget", "queue",
+                                          "waf",      "zones",   "pipeline"};
 
 /* variants: [{name, description?, <section>: override, ...}] */
 static int validate_variants(const cJSON *root, const char *file, char *err, size_t errlen)

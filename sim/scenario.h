@@ -11,6 +11,8 @@
 #include "check.h"
 #include "exporters/exporter.h"
 #include "net.h"
+#include "monitor.h"
+#include "pipeline.h"
 #include "queue.h"
 #include "runtime.h"
 #include "schema.h"
@@ -51,6 +53,11 @@ typedef struct scenario {
     net_config network;
     bool has_queue; /* checkpoints send to it */
     queue_config queue;
+    bool has_pipeline; /* carried spans or fetches with a destination (pipeline.h) */
+    pl_config pipeline;
+    bool has_monitor, has_daily; /* rate watchers over the carried spans recorded (monitor.h) */
+    mon_config monitor;
+    mon_daily_config daily;
     char *ingest_json; /* the embedded mock-ingest's config, or NULL */
     char *api_key;     /* what the exporter sends, or NULL */
     expect_item *expects;

@@ -2,6 +2,7 @@
 
 #include "engine.h"
 #include "net.h"
+#include "pipeline.h"
 #include "queue.h"
 #include "transport.h"
 #include "rng.h"
@@ -121,12 +122,14 @@ typedef struct run_parts {
     const scenario *s;
     const sim_options *o;
     sim_result *out;
-    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults, r_place, r_queue;
+    rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults, r_place, r_queue, r_pipe;
     eng *e;
     ledger *l;
     transport *tp;
     net *n;
-    queue *q; /* when the scenario has one */
+    queue *q;               /* when the scenario has one */
+    pipeline *pl;           /* when the scenario has one */
+    rt_observer ledger_obs; /* what the fan-out observer passes on */
     sdk *k;
     app *a;
     rt *rtm;
@@ -179,6 +182,47 @@ static sim_err run_open_files(run_parts *p, char *err, size_t errlen)
     return SIM_OK;
 }
 
+/* The pipeline's hooks into the program (app.h) and the runtime's observer. */
+static void dest_starts(void *ud, rt *r, uint64_t request)
+{
+    pl_request_starts(ud, r, request);
+}
+
+static void dest_send(void *ud, rt *r, uint32_t dest, app_dest_done done, void *done_ud,
+                      uint64_t tag)
+{
+    pl_fetch_send(ud, r, dest, done, done_ud, tag);
+}
+
+static void fan_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_request_event ev,
+                        int64_t t)
+{
+    run_parts *p = ud;
+    p->ledger_obs.request(p->ledger_obs.ud, request_id, isolate_id, ev, t);
+    if (ev == RT_REQ_ENDED)
+        pl_request_ended(p->pl, request_id, t);
+}
+
+static void fan_isolate(void *ud, const rt_isolate_info *iso, int cause, int64_t t)
+{
+    run_parts *p = ud;
+    p->ledger_obs.isolate(p->ledger_obs.ud, iso, cause, t);
+}
+
+static void fan_placed(void *ud, uint64_t request_id, uint32_t route, uint32_t colo)
+{
+    run_parts *p = ud;
+    p->ledger_obs.placed(p->ledger_obs.ud, request_id, route, colo);
+}
+
+static void fan_killed(void *ud, uint64_t request_id, int cause, int64_t t)
+{
+    run_parts *p = ud;
+    if (p->ledger_obs.killed)
+        p->ledger_obs.killed(p->ledger_obs.ud, request_id, cause, t);
+    pl_request_killed(p->pl, request_id, cause, t);
+}
+
 /* Builds every part. Returns 0, or 1 with a message. */
 static sim_err run_open(run_parts *p, char *err, size_t errlen)
 {
@@ -194,6 +238,7 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
     rng_seed(&p->r_faults, out->seed, RNG_FAULTS);
     rng_seed(&p->r_place, out->seed, RNG_PLACEMENT);
     rng_seed(&p->r_queue, out->seed, RNG_QUEUE);
+    rng_seed(&p->r_pipe, out->seed, RNG_PIPELINE);
     if (!(p->e = eng_new())) {
         snprintf(err, errlen, "out of memory");
         return SIM_ENOMEM;
@@ -215,7 +260,17 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
             }
             sdk_set_queue(p->k, p->q);
         }
+        if (p->k && s->has_pipeline &&
+            !(p->pl = pl_new(p->e, &p->r_pipe, &s->pipeline, p->n, p->l))) {
+            snprintf(err, errlen, "out of memory");
+            return SIM_ENOMEM;
+        }
         p->a = p->k ? app_new(&s->program, &p->r_app, sdk_ops(), p->k) : NULL;
+        if (p->a && p->pl) {
+            app_dest_ops ops = {p->pl, s->pipeline.spans_per_request ? dest_starts : NULL,
+                                dest_send};
+            app_set_dest_ops(p->a, &ops);
+        }
     } else {
         p->a = app_new(&s->program, &p->r_app, tel_null_ops(), &out->tel);
     }
@@ -228,6 +283,10 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
     }
     if (p->l) {
         rt_observer obs = ledger_observer(p->l);
+        if (p->pl) { /* both hear of requests ending */
+            p->ledger_obs = obs;
+            obs = (rt_observer){p, fan_request, fan_isolate, fan_placed, fan_killed};
+        }
         rt_set_observer(p->rtm, &obs);
     }
     if (o && o->chooser)
@@ -312,6 +371,10 @@ static sim_err run_loop(run_parts *p, char *err, size_t errlen)
             if (p->q)
                 queue_handle(p->q, &ev);
             break;
+        case EV_OWNER_PIPELINE:
+            if (p->pl)
+                pl_handle(p->pl, &ev);
+            break;
         case EV_OWNER_RUN:
             /* A long-lived process shuts down (flushing) before the run ends. */
             if (s->runtime.kind == RT_SERVER && !shutting_down) {
@@ -332,6 +395,8 @@ over:
     rt_end(p->rtm);
     if (p->q)
         queue_end(p->q, eng_now(p->e));
+    if (p->pl) /* the origin's jobs not started */
+        pl_end(p->pl, eng_now(p->e));
     if (p->n) /* then what is still on the wire, its batches' too */
         net_end(p->n, eng_now(p->e));
     p->ended = true;
@@ -352,6 +417,49 @@ static sim_err run_compact(run_parts *p, char *err, size_t errlen)
     sim_err rc = ledger_compact(p->l, o && o->ingest_url ? NULL : p->ingest_db, err, errlen);
     p->out->compacted = !rc;
     return rc;
+}
+
+/* The rate watchers over the carried spans recorded per window, up to the run's end. */
+static void watch(run_parts *p, ledger_watch *w)
+{
+    const scenario *s = p->s;
+    size_t n = 0;
+    int64_t *times = ledger_carried_receipts(p->l, &n);
+    const mon_config *mc = &s->monitor;
+    size_t nw = mon_series_windows(eng_now(p->e), mc->window_ns);
+    uint64_t *counts = calloc(nw ? nw : 1, sizeof *counts);
+    if (!counts)
+        abort();
+    mon_series(times, n, mc->window_ns, eng_now(p->e), counts, nw, NULL);
+    free(times);
+    w->window_ns = mc->window_ns;
+    char err[256];
+    size_t na = 0;
+    if ((w->monitor = s->has_monitor)) {
+        mon_alert al[LEDGER_ALERTS];
+        if (mon_rate(mc, counts, nw, al, LEDGER_ALERTS, &na, err, sizeof err) == SIM_OK) {
+            w->alerts = na;
+            for (size_t i = 0; i < na && i < LEDGER_ALERTS; i++) {
+                w->alert_ns[i] = al[i].at_ns;
+                w->episode_ns[i] = al[i].start_ns;
+                w->alert_count[i] = (double)al[i].count;
+                w->alert_baseline[i] = al[i].baseline;
+            }
+        }
+    }
+    if ((w->daily = s->has_daily)) {
+        mon_day_alert dl[LEDGER_ALERTS];
+        if (mon_daily(&s->daily, mc->window_ns, counts, nw, dl, LEDGER_ALERTS, &na, err,
+                      sizeof err) == SIM_OK) {
+            w->daily_alerts = na;
+            for (size_t i = 0; i < na && i < LEDGER_ALERTS; i++) {
+                w->daily_alert_ns[i] = dl[i].at_ns;
+                w->daily_today[i] = dl[i].today;
+                w->daily_yesterday[i] = dl[i].yesterday;
+            }
+        }
+    }
+    free(counts);
 }
 
 /* The numbers, every item's fate and the checks. Returns SIM_OK, or SIM_ELEDGER with a message. */
@@ -388,6 +496,8 @@ static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
         return rc;
     out->verified = true;
     out->hash = mix(out->hash, out->report.ingest_hash);
+    if (s->has_monitor || s->has_daily)
+        watch(p, &out->report.watch);
     check_run cr = {s->exporter.strategy, s->runtime.kind, s->exporter.batch_items};
     out->checks = calloc(s->nexpects ? s->nexpects : 1, sizeof *out->checks);
     if (!out->checks)
@@ -409,6 +519,7 @@ static void run_close(run_parts *p)
     wl_free(p->w);
     rt_free(p->rtm);
     queue_free(p->q);
+    pl_free(p->pl);
     app_free(p->a);
     sdk_free(p->k);
     net_free(p->n);

@@ -85,6 +85,39 @@ static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
                     " bytes)\n",
                     p->exposure_items, p->exposure_bytes);
     }
+    if (p->carried) {
+        fprintf(out,
+                "pipeline: %" PRIu64 " spans carried in, %" PRIu64 " recorded; by hop:", p->carried,
+                p->carried_recorded);
+        for (int i = 0; i < p->nhops; i++)
+            fprintf(out, " %s %" PRIu64 " -> %" PRIu64 " (%" PRIu64 " lost there)%s",
+                    p->hops[i].name, p->hops[i].in, p->hops[i].out, p->hops[i].lost_here,
+                    i + 1 < p->nhops ? "," : "");
+        fprintf(out, "\norphaned objects: %" PRIu64, p->orphans);
+        for (int i = 0; i < p->norphans; i++)
+            fprintf(out, "%s%s (request %" PRIu64 ", %" PRIu64 " items)", i ? ", " : ": ",
+                    p->orphan_list[i].key, p->orphan_list[i].request, p->orphan_list[i].items);
+        fprintf(out, "%s\n", p->orphans > (uint64_t)p->norphans ? ", ..." : "");
+    }
+    const ledger_watch *w = &p->watch;
+    if (w->monitor) {
+        fprintf(out, "rate monitor: %" PRIu64 " alert%s", w->alerts, w->alerts == 1 ? "" : "s");
+        for (uint64_t i = 0; i < w->alerts && i < LEDGER_ALERTS; i++)
+            fprintf(out,
+                    "%s at %.0f s (%.0f spans against a baseline of %.0f; the dip began at "
+                    "%.0f s)",
+                    i ? "," : ":", (double)w->alert_ns[i] / 1e9, w->alert_count[i],
+                    w->alert_baseline[i], (double)w->episode_ns[i] / 1e9);
+        fputc('\n', out);
+    }
+    if (w->daily) {
+        fprintf(out, "naive daily check: %" PRIu64 " alert%s", w->daily_alerts,
+                w->daily_alerts == 1 ? "" : "s");
+        for (uint64_t i = 0; i < w->daily_alerts && i < LEDGER_ALERTS; i++)
+            fprintf(out, "%s at %.0f s (%" PRIu64 " spans against %" PRIu64 ")", i ? "," : ":",
+                    (double)w->daily_alert_ns[i] / 1e9, w->daily_today[i], w->daily_yesterday[i]);
+        fputc('\n', out);
+    }
     fprintf(out, "exports: %" PRIu64 " attempts", p->attempts);
     if (p->attempts)
         fprintf(out, ", %.1f items per POST", p->items_per_post);
@@ -273,6 +306,66 @@ const char *sum_verdict(const sim_result *r)
     return r->checks_pass ? "pass" : "fail";
 }
 
+/* The third seed's pipeline: spans carried, the funnel by hop, the orphaned objects. */
+static cJSON *pipeline_json(const ledger_report *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_u64(o, "carried", p->carried);
+    add_u64(o, "recorded", p->carried_recorded);
+    cJSON *a = cJSON_AddArrayToObject(o, "hops");
+    for (int i = 0; i < p->nhops; i++) {
+        cJSON *h = cJSON_CreateObject();
+        cJSON_AddStringToObject(h, "hop", p->hops[i].name);
+        add_u64(h, "items_in", p->hops[i].in);
+        add_u64(h, "items_out", p->hops[i].out);
+        add_u64(h, "lost_here", p->hops[i].lost_here);
+        cJSON_AddItemToArray(a, h);
+    }
+    add_u64(o, "orphans", p->orphans);
+    a = cJSON_AddArrayToObject(o, "orphan_objects");
+    for (int i = 0; i < p->norphans; i++) {
+        cJSON *h = cJSON_CreateObject();
+        cJSON_AddStringToObject(h, "key", p->orphan_list[i].key);
+        add_u64(h, "request", p->orphan_list[i].request);
+        add_u64(h, "items", p->orphan_list[i].items);
+        cJSON_AddItemToArray(a, h);
+    }
+    return o;
+}
+
+/* What the rate monitor and the naive daily check said, alerts with their times. */
+static cJSON *watch_json(const ledger_report *p)
+{
+    const ledger_watch *w = &p->watch;
+    cJSON *o = cJSON_CreateObject();
+    if (w->monitor) {
+        cJSON *m = cJSON_AddObjectToObject(o, "monitor");
+        add_u64(m, "alerts", w->alerts);
+        cJSON *a = cJSON_AddArrayToObject(m, "first_alerts");
+        for (uint64_t i = 0; i < w->alerts && i < LEDGER_ALERTS; i++) {
+            cJSON *x = cJSON_CreateObject();
+            add_num(x, "at_s", (double)w->alert_ns[i] / 1e9);
+            add_num(x, "episode_start_s", (double)w->episode_ns[i] / 1e9);
+            add_num(x, "count", w->alert_count[i]);
+            add_num(x, "baseline", w->alert_baseline[i]);
+            cJSON_AddItemToArray(a, x);
+        }
+    }
+    if (w->daily) {
+        cJSON *m = cJSON_AddObjectToObject(o, "naive_daily");
+        add_u64(m, "alerts", w->daily_alerts);
+        cJSON *a = cJSON_AddArrayToObject(m, "first_alerts");
+        for (uint64_t i = 0; i < w->daily_alerts && i < LEDGER_ALERTS; i++) {
+            cJSON *x = cJSON_CreateObject();
+            add_num(x, "at_s", (double)w->daily_alert_ns[i] / 1e9);
+            add_u64(x, "today", w->daily_today[i]);
+            add_u64(x, "yesterday", w->daily_yesterday[i]);
+            cJSON_AddItemToArray(a, x);
+        }
+    }
+    return o;
+}
+
 cJSON *sum_json(const scenario *s, const sim_result *r)
 {
     const rt_stats *st = &r->rt;
@@ -363,6 +456,10 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
         a = cJSON_AddArrayToObject(j, "stories");
         for (int i = 0; i < p->nstories; i++)
             cJSON_AddItemToArray(a, cJSON_CreateString(p->stories[i].text));
+        if (p->carried)
+            cJSON_AddItemToObject(j, "pipeline", pipeline_json(p));
+        if (p->watch.monitor || p->watch.daily)
+            cJSON_AddItemToObject(j, "watch", watch_json(p));
         check_metric m[CHECK_METRICS_MAX];
         size_t nm = check_metrics(p, m, CHECK_METRICS_MAX);
         assert(nm <= CHECK_METRICS_MAX);

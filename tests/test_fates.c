@@ -128,6 +128,14 @@ static void test_every_fate_and_cause(void **state)
         ledger_item(f->l, "entry", "flag", i == 19 ? 1 : 2, 1, 6 * S);
     ledger_drop_note(f->l, 18, 7 * S, CAUSE_OVERWRITTEN_SHARED_STATE, "FLAG_LOG", 1,
                      "request 1 replaced FLAG_LOG");
+    /* Spans a client carried into the Worker (the third seed's pipeline): 22 refused at the
+     * notify hop by the WAF, 23 never sent on, 24 stored by the origin long after its request
+     * ended - delivered, never late (the processing is asynchronous by design). */
+    for (int i = 22; i <= 24; i++)
+        ledger_item(f->l, "carried", "span", 1, 1, 1 * S);
+    ledger_drop_note(f->l, 22, 3 * S, CAUSE_REJECTED_BY_WAF, "notify", 1,
+                     "hop notify answered 429: refused by the ingest's waf");
+    ledger_drop(f->l, 23, 10 * S, CAUSE_LOST_AT_HOP, "worker", 1);
     ledger_drop(f->l, 5, 30 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
     ledger_drop(f->l, 6, 30 * S, CAUSE_STRANDED_AT_END, "tracer", 1);
     ledger_drop(f->l, 7, 30 * S, CAUSE_WAITUNTIL_CANCELLED, "open-span", 1);
@@ -155,6 +163,7 @@ static void test_every_fate_and_cause(void **state)
     receive_entry(f, run, 19, 7 * S, "r1");
     receive_entry(f, run, 20, 7 * S, "r1");
     receive_entry(f, run, 21, 8 * S, NULL);
+    receive(f, run, 24, 60 * S, "r1", 1, NULL); /* after request 1 ended at 10 s */
 
     ledger_report r;
     char err[256];
@@ -181,12 +190,15 @@ static void test_every_fate_and_cause(void **state)
     expect_fate(f, 19, "delivered/-");
     expect_fate(f, 20, "misattributed/-");
     expect_fate(f, 21, "delivered/-");
-    assert_int_equal(r.items, 21);
-    assert_int_equal(r.fate[FATE_DELIVERED], 4);
+    expect_fate(f, 22, "lost/rejected-by-waf");
+    expect_fate(f, 23, "lost/lost-at-hop");
+    expect_fate(f, 24, "delivered/-");
+    assert_int_equal(r.items, 24);
+    assert_int_equal(r.fate[FATE_DELIVERED], 5);
     assert_int_equal(r.fate[FATE_DUPLICATED], 1);
     assert_int_equal(r.fate[FATE_MISATTRIBUTED], 2);
     assert_int_equal(r.fate[FATE_LATE], 1);
-    assert_int_equal(r.fate[FATE_LOST], 13);
+    assert_int_equal(r.fate[FATE_LOST], 15);
     assert_int_equal(r.entries, 4);
     assert_int_equal(r.mixed_items, 1);
     assert_int_equal(r.mixed_requests, 1);
@@ -205,8 +217,8 @@ static void test_every_fate_and_cause(void **state)
     if (ledger_finish(f->l, f->ingest_db, run, &r, err, sizeof err))
         fail_msg("%s", err);
     expect_fate(f, 1, "lost/unexplained");
-    assert_int_equal(r.fate[FATE_DELIVERED], 3);
-    assert_int_equal(r.fate[FATE_LOST], 14);
+    assert_int_equal(r.fate[FATE_DELIVERED], 4);
+    assert_int_equal(r.fate[FATE_LOST], 16);
     teardown_run(f);
 }
 

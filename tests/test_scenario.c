@@ -173,7 +173,31 @@ static const struct {
      "steps nested too deeply (at most 15 levels)"},
     {"{\"seed\": -1, " W ", " H "}", "$.seed: expected a number from 0"},
     {"{\"sources\": [1], " W ", " H "}", "$.sources[0]: expected a string, got a number"},
-    {"{\"waf\": [], " W ", " H "}", "$.waf: not supported yet"},
+    {"{\"waf\": {\"custom_rules\": [{\"id\": \"a\", \"expression\": \"http.host eq\","
+     " \"action\": \"block\"}]}, \"exporter\": {}, " W ", " H "}",
+     "test.json: $.waf.custom_rules[0].expression: position 12: expected a string"},
+    {"{\"waf\": {}, " W ", " H "}", "$.waf: a WAF is in front of the ingest"},
+    {"{\"workload\": {\"spans_per_request\": 2}, " H "}", "$.exporter: carried spans"},
+    {"{\"app\": {\"handler\": [{\"fetch\": {\"url\": \"ftp://x/y\"}}]}, \"exporter\": {}, " W "}",
+     "$.app.handler[0].fetch.url: expected r2://KEY or https://HOST/PATH"},
+    {"{\"app\": {\"handler\": [{\"fetch\": {\"url\": \"r2://../x\"}}]}, \"exporter\": {}, " W "}",
+     "$.app.handler[0].fetch.url: expected r2://KEY"},
+    {"{\"app\": {\"handler\": [{\"fetch\": {\"url\": \"r2://a/{req}\"}}]}, \"exporter\": {}, " W
+     "}",
+     "$.app.handler[0].fetch.url: expected r2://KEY"},
+    {"{\"app\": {\"handler\": [{\"fetch\": {\"url\": \"r2://k\", \"body\": \"notify\"}}]},"
+     " \"exporter\": {}, " W "}",
+     "$.app.handler[0].fetch.body: a notification goes to a zone"},
+    {"{\"app\": {\"handler\": [{\"fetch\": {\"url\": \"https://h/p\", \"method\": \"GET\","
+     " \"body\": \"carried\"}}]}, \"exporter\": {}, " W "}",
+     "$.app.handler[0].fetch.body: a GET sends no body"},
+    {"{\"app\": {\"handler\": [{\"fetch\": {\"name\": \"x\"}}]}, " W "}",
+     "$.app.handler[0].fetch: missing \"latency\" (or a \"url\""},
+    {"{\"zones\": [{\"host\": \"a\", \"routing\": [{\"at_s\": 5, \"via\": \"waf\"},"
+     " {\"at_s\": 1, \"via\": \"origin\"}]}], " W ", " H "}",
+     "$.zones[0].routing[1].at_s: expected changes in time order"},
+    {"{\"zones\": [{\"host\": \"a\"}, {\"host\": \"A\"}], " W ", " H "}",
+     "$.zones[1].host: duplicate zone host"},
     {"{\"network\": {\"faults\": []}, " W ", " H "}", "$.network.faults: not supported yet"},
     {"{\"exporter\": {\"kind\": \"threshold\"}, " W ", " H "}",
      "$.exporter.kind: unknown key \"kind\" (expected one of: strategy,"},

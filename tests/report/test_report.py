@@ -86,9 +86,12 @@ class Dom(HTMLParser):
 def field(summary, key):
     v = summary
     for part in key.split("."):
-        if not isinstance(v, dict) or part not in v:
+        if isinstance(v, list) and part.isdigit() and int(part) < len(v):
+            v = v[int(part)]  # "pipeline.hops.2.items_in": a number indexes an array
+        elif isinstance(v, dict) and part in v:
+            v = v[part]
+        else:
             return None
-        v = v[part]
     return v
 
 

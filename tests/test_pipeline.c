@@ -1,0 +1,258 @@
+/*
+ * The third seed's pipeline (sim/pipeline.h) end to end on small cases derived by hand:
+ * carried spans, the Worker's hops as real HTTP to the embedded mock-ingest (object store,
+ * a notification through or around the zone's WAF), the origin's job that reads the object
+ * and stores its spans. Every expected count is worked out in the comments and read back
+ * with this test's own SQL on ledger.db and ingest.db, and from the run's report.
+ */
+#include "simtest.h"
+#include "support.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S ((int64_t)1000000000)
+
+typedef struct run {
+    simrun s;
+    char *dir, *ledger_db, *ingest_db;
+} run;
+
+static run run_json(const char *json, const char *variant)
+{
+    run x;
+    x.dir = t_mkdtemp();
+    assert_non_null(x.dir);
+    x.s = sim_text_in(json, -1, x.dir, variant);
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    x.ingest_db = t_path(x.dir, "ingest.db");
+    if (!x.s.r.verified)
+        fail_msg("the run was not verified:\n%s", x.s.summary);
+    return x;
+}
+
+static void run_free(run *x)
+{
+    simrun_free(&x->s);
+    t_rmtree(x->dir);
+    free(x->dir);
+    free(x->ledger_db);
+    free(x->ingest_db);
+}
+
+static int64_t lq(const run *x, const char *sql)
+{
+    return t_sql_int(x->ledger_db, sql);
+}
+
+static int64_t iq(const run *x, const char *sql)
+{
+    return t_sql_int(x->ingest_db, sql);
+}
+
+static const ledger_hop *hop(const run *x, const char *name)
+{
+    for (int i = 0; i < x->s.r.report.nhops; i++)
+        if (strcmp(x->s.r.report.hops[i].name, name) == 0)
+            return &x->s.r.report.hops[i];
+    fail_msg("no hop %s", name);
+    return NULL;
+}
+
+/* Three requests at 0, 1 and 2 s (constant arrivals), 2 spans each; 5 ms each way. */
+#define BASE                                                                                       \
+    "\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 3,"  \
+    " \"drain_s\": 30, \"spans_per_request\": 2}, \"network\": {\"latency\": {\"fixed_ms\": 5}},"  \
+    " \"exporter\": {\"strategy\": \"immediate\"}, \"pipeline\": {\"job_delay\": {\"fixed_s\": "   \
+    "1}},"
+#define PUT                                                                                        \
+    "{\"fetch\": {\"name\": \"r2-put\", \"url\": \"r2://t/{request}\", \"body\": \"carried\"}}"
+#define NOTIFY(extra)                                                                              \
+    "{\"fetch\": {\"name\": \"notify\", \"url\": \"https://in.flare.dev/api/n\", \"body\":"        \
+    " \"notify\"" extra "}}"
+
+/*
+ * The rate limit takes 1 notification per 10 s (fixed windows, throttling): request 1's
+ * (arriving at 0.020 s: the isolate's cold start took 5 ms, its PUT 5 + 5, its own trip 5)
+ * passes, requests 2's and 3's (1.015, 2.015 s on the warm isolate: counts 2 and 3 in the window
+ * [0, 10)) are blocked with 429. So, by hand: r2-put        6 items in, 6 out (every PUT stored), 0
+ * lost there notify        6 in, 2 out, 4 lost there (rejected-by-waf: the ingest says its WAF)
+ *   fetch-object  2 in, 2 out  (request 1's job at 0.020 + 1 s: the notification's arrival)
+ *   store         2 in, 2 out
+ * Fates: request 1's 2 spans delivered (carried spans are never late, though the store is
+ * after the request ended), 4 lost. Orphans: the objects t/2 and t/3, stored and never read.
+ */
+static void test_funnel_by_hand(void **state)
+{
+    (void)state;
+    run x = run_json(
+        "{" BASE " \"app\": {\"zone\": \"flare.dev\", \"handler\": [" PUT ", " NOTIFY(
+            "") "]},"
+                " \"waf\": {\"window\": \"fixed\", \"rate_limits\": [{\"id\": \"api\","
+                " \"expression\": \"http.request.uri.path eq \\\"/api/n\\\"\","
+                " \"requests_per_period\": 1, \"period_s\": 10, \"mitigation_timeout_s\": 0}]}}",
+        NULL);
+    const ledger_report *r = &x.s.r.report;
+    assert_int_equal(r->carried, 6);
+    assert_int_equal(r->carried_recorded, 2);
+    assert_int_equal(r->fate[FATE_DELIVERED], 2);
+    assert_int_equal(r->fate[FATE_LATE], 0);
+    assert_int_equal(r->fate[FATE_LOST], 4);
+    assert_int_equal(r->lost_by[CAUSE_REJECTED_BY_WAF], 4);
+    assert_int_equal(r->nhops, 4);
+    static const char *const order[] = {"r2-put", "notify", "fetch-object", "store"};
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(r->hops[i].name, order[i]);
+    const ledger_hop *h = hop(&x, "r2-put");
+    assert_true(h->in == 6 && h->out == 6 && h->lost_here == 0);
+    h = hop(&x, "notify");
+    assert_true(h->in == 6 && h->out == 2 && h->lost_here == 4);
+    h = hop(&x, "fetch-object");
+    assert_true(h->in == 2 && h->out == 2 && h->lost_here == 0);
+    h = hop(&x, "store");
+    assert_true(h->in == 2 && h->out == 2 && h->lost_here == 0);
+    assert_int_equal(r->orphans, 2);
+    assert_string_equal(r->orphan_list[0].key, "t/2");
+    assert_int_equal(r->orphan_list[0].request, 2);
+    assert_int_equal(r->orphan_list[0].items, 2);
+    assert_string_equal(r->orphan_list[1].key, "t/3");
+    /* The ingest's own rows: 3 objects, 1 notification (the blocked ones wrote none), two
+     * 429s recorded with reason waf, and request 1's spans stored. */
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM objects"), 3);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM notifications WHERE object = 't/1'"), 1);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM notifications"), 1);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM requests WHERE status = 429 AND reason = 'waf'"
+                            " AND path = '/api/n'"),
+                     2);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM items WHERE accepted = 1"), 2);
+    /* The ledger's: the store at 0.020 (notify arrival) + 1 s (the job) + 5 ms (GET) + 5 ms
+     * (back) + 5 ms (the POST's arrival) = 1.035 s; the drops name the notify hop. */
+    assert_int_equal(lq(&x, "SELECT MIN(first_ns) FROM fates WHERE fate = 'delivered'"),
+                     1035000000);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE cause = 'rejected-by-waf'"
+                            " AND layer = 'notify' AND request IN (2, 3)"),
+                     4);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM attempts WHERE hop = 'notify' AND"
+                            " status = 429 AND ref IN ('t/2', 't/3')"),
+                     2);
+    run_free(&x);
+}
+
+/*
+ * The routing changes at 1.5 s from straight to the origin to through the WAF, whose custom
+ * rule blocks the notify path (403): requests 1 and 2 (notifications arriving at 0.020 and 1.015 s)
+ * pass, request 3's (2.015 s) is blocked. The WAF saw one request only.
+ */
+static void test_routing_change(void **state)
+{
+    (void)state;
+    run x = run_json(
+        "{" BASE " \"app\": {\"zone\": \"flare.dev\", \"handler\": [" PUT
+        ", " NOTIFY("") "]},"
+                        " \"zones\": [{\"host\": \"in.flare.dev\", \"routing\": [{\"at_s\": 0, "
+                        "\"via\": \"origin\"},"
+                        " {\"at_s\": 1.5, \"via\": \"waf\"}]}],"
+                        " \"waf\": {\"custom_rules\": [{\"id\": \"no-api\","
+                        " \"expression\": \"starts_with(http.request.uri.path, \\\"/api/\\\")\","
+                        " \"action\": \"block\"}]}}",
+        NULL);
+    const ledger_report *r = &x.s.r.report;
+    assert_int_equal(r->fate[FATE_DELIVERED], 4);
+    assert_int_equal(r->lost_by[CAUSE_REJECTED_BY_WAF], 2);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE fate = 'lost' AND request = 3"), 2);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM waf_decisions"), 1);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM requests WHERE path = '/api/n' AND status = 403"
+                            " AND time_ns = 2015000000"),
+                     1);
+    /* The Worker's zone went along as its upstream zone; colo 0 as the colo. */
+    run_free(&x);
+}
+
+/*
+ * on_error: a refused notification is retried straight to the origin and its items are
+ * handed on after all - delivered, no drop left standing, the ledger's invariants hold (an
+ * item is never sent after it was lost: the loss is decided only when the request is over).
+ */
+static void test_on_error_retry_recovers(void **state)
+{
+    (void)state;
+    run x = run_json("{" BASE " \"app\": {\"zone\": \"flare.dev\", \"handler\": [" PUT ", " NOTIFY(
+                         ", \"on_error\": [{\"fetch\": {\"name\": \"notify-retry\", \"url\":"
+                         " \"https://in.flare.dev/api/n\", \"body\": \"notify\", \"via\": "
+                         "\"origin\"}}]") "]},"
+                                          " \"waf\": {\"custom_rules\": [{\"id\": \"no-api\","
+                                          " \"expression\": \"starts_with(http.request.uri.path, "
+                                          "\\\"/api/\\\")\","
+                                          " \"action\": \"block\"}]}}",
+                     NULL);
+    const ledger_report *r = &x.s.r.report;
+    assert_int_equal(r->fate[FATE_DELIVERED], 6);
+    assert_int_equal(r->fate[FATE_LOST], 0);
+    assert_true(hop(&x, "notify")->out == 0 && hop(&x, "notify-retry")->out == 6);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM drops"), 0);
+    run_free(&x);
+}
+
+/*
+ * What the Worker never hands on is lost where it stopped: without a notify step every
+ * object is an orphan and its spans are lost at the object store's hop; without any hop
+ * they are lost in the Worker.
+ */
+static void test_what_is_never_handed_on(void **state)
+{
+    (void)state;
+    run x = run_json("{" BASE " \"app\": {\"handler\": [" PUT "]}}", NULL);
+    assert_int_equal(x.s.r.report.lost_by[CAUSE_LOST_AT_HOP], 6);
+    assert_int_equal(x.s.r.report.orphans, 3);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE layer = 'r2-put' AND note LIKE"
+                            " 'stored as t/_ and never notified about%'"),
+                     6);
+    run_free(&x);
+    x = run_json("{" BASE " \"app\": {\"handler\": [{\"respond\": {}}]}}", NULL);
+    assert_int_equal(x.s.r.report.lost_by[CAUSE_LOST_AT_HOP], 6);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE layer = 'worker'"), 6);
+    run_free(&x);
+}
+
+/* The same scenario and seed give the same run: the ingest's rows and the event log. */
+static void test_deterministic(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"seed\": 3, \"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 20,"
+        " \"duration_s\": 5, \"spans_per_request\": 3},"
+        " \"exporter\": {\"strategy\": \"immediate\"},"
+        " \"app\": {\"zone\": \"z\", \"handler\": [" PUT
+        ", " NOTIFY("") "]},"
+                        " \"zones\": [{\"host\": \"in.flare.dev\", \"routing\": [{\"via\": \"waf\","
+                        " \"share\": 0.5}]}],"
+                        " \"waf\": {\"window\": \"fixed\", \"rate_limits\": [{\"id\": \"api\","
+                        " \"expression\": \"http.request.uri.path eq \\\"/api/n\\\"\","
+                        " \"requests_per_period\": 5, \"period_s\": 10}]}}";
+    run a = run_json(json, NULL), b = run_json(json, NULL);
+    assert_true(a.s.r.report.fate[FATE_LOST] > 0 && a.s.r.report.fate[FATE_DELIVERED] > 0);
+    assert_int_equal(a.s.r.report.fate[FATE_LOST], b.s.r.report.fate[FATE_LOST]);
+    assert_true(a.s.r.hash == b.s.r.hash);
+    assert_string_equal(a.s.events, b.s.events);
+    run_free(&a);
+    run_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_funnel_by_hand),
+        cmocka_unit_test(test_routing_change),
+        cmocka_unit_test(test_on_error_retry_recovers),
+        cmocka_unit_test(test_what_is_never_handed_on),
+        cmocka_unit_test(test_deterministic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
