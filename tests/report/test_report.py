@@ -22,7 +22,8 @@ import tempfile
 from html.parser import HTMLParser
 
 SKIP = 77
-REPORTED = ("seed-000-low-volume.json", "seed-000-busy-worker.json", "limits-memory.json")
+REPORTED = ("seed-000-low-volume.json", "seed-000-busy-worker.json", "limits-memory.json",
+            "seed-002-weekend-dip.json")
 
 
 def chromium():
