@@ -23,6 +23,8 @@ typedef struct parse_ctx {
 } parse_ctx;
 
 static int fail(parse_ctx *pc, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(parse_ctx *pc, const char *path, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -154,8 +155,9 @@ static int integer(cctx *c, const cJSON *o, const char *jp, const char *k, long 
     *out = dflt;
     if (!v)
         return ING_OK;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-        v->valuedouble < (double)lo || v->valuedouble > (double)hi) {
+    /* The range first: a number past long long's must not reach the conversion. */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi) ||
+        v->valuedouble != floor(v->valuedouble)) {
         char jk[256];
         snprintf(jk, sizeof jk, "%s.%s", jp, k);
         return fail(c, jk, "expected a whole number from %lld to %lld", lo, hi);

@@ -307,6 +307,13 @@ static void test_malformed(void **state)
     expect_error("{\"custom_rules\": [{\"id\": \"a\", \"expression\": \"ip.src eq \\\"x\\\"\","
                  " \"action\": \"block\", \"status\": 500}]}",
                  "$.waf.custom_rules[0].status: expected a whole number from 400 to 499");
+    /* Numbers past any integer's range are refused, never converted (UBSan's find). */
+    expect_error("{\"rate_limits\": [{\"id\": \"r\", \"expression\": \"ip.src eq \\\"x\\\"\","
+                 " \"requests_per_period\": 5, \"period_s\": 1e19}]}",
+                 "$.waf.rate_limits[0].period_s: expected a whole number from 1 to 3600");
+    expect_error("{\"rate_limits\": [{\"id\": \"r\", \"expression\": \"ip.src eq \\\"x\\\"\","
+                 " \"requests_per_period\": -1e300, \"period_s\": 10}]}",
+                 "requests_per_period: expected a whole number from 1 to 1000000000");
     /* Plans. */
     expect_error("{\"plan\": \"free\", \"rate_limits\": [{\"id\": \"r\", \"expression\": "
                  "\"ip.src eq \\\"x\\\"\", \"requests_per_period\": 5, \"period_s\": 60,"
