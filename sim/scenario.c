@@ -1002,6 +1002,7 @@ static int predict(cctx *c)
             per.interval_min_ns = rc.interval_min_ns;
         per.interval |= rc.interval;
     }
+    per.items += s->pipeline.spans_per_request; /* the spans each client carries in */
     /* Arrival, response, completion: about three events a request besides its awaits. */
     double events = requests * (3 + per.events);
     if (per.interval) /* at least one isolate fires it for the whole run */
@@ -1258,6 +1259,12 @@ static int compile(cctx *c, const cJSON *root)
     const cJSON *a = val(c, root, "", "app");
     const cJSON *wz = cJSON_GetObjectItemCaseSensitive(a, "zone");
     s->pipeline.worker_zone = wz ? sdup(s, wz->valuestring) : NULL;
+    for (const char *z = s->pipeline.worker_zone; z && *z; z++)
+        if ((unsigned char)*z <= 0x20 || (unsigned char)*z >= 0x7f) /* what a header carries */
+            return cfail(c, "$.app.zone",
+                         "expected a zone name of printable ASCII without blanks, got a byte "
+                         "0x%02x",
+                         (unsigned char)*z);
     c->accumulators = cJSON_GetObjectItemCaseSensitive(a, "accumulators");
     const cJSON *handler = cJSON_GetObjectItemCaseSensitive(a, "handler");
     const cJSON *routes = cJSON_GetObjectItemCaseSensitive(a, "routes");

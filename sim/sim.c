@@ -40,7 +40,8 @@ static double wall_now_s(void)
  */
 #define BUDGET_EVERY 1024
 static sim_err over_budget(const scenario *s, eng *e, const rt *rtm, const app *a, const sdk *k,
-                           const tel_null *tel, double wall0, char *err, size_t errlen)
+                           const pipeline *pl, const tel_null *tel, double wall0, char *err,
+                           size_t errlen)
 {
     const scn_budget *b = &s->budget;
     static const char tail[] = "raise it in the scenario's \"budget\" if the run is meant to be "
@@ -52,6 +53,8 @@ static sim_err over_budget(const scenario *s, eng *e, const rt *rtm, const app *
     } else {
         items = tel->spans + tel->metrics + tel->logs + tel->entries;
     }
+    if (pl)
+        items += pl_get_stats(pl)->carried;
     int64_t mem = eng_add(rt_memory_held(rtm), (int64_t)(eng_pending(e) * sizeof(eng_event)));
     if (app_exhausted(a))
         snprintf(err, errlen, "work budget exceeded: %.3g program steps (budget.steps); %s",
@@ -310,7 +313,8 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
 /* Between batches of events: the budget, a stop request and the progress line. */
 static sim_err run_between(run_parts *p, double wall0, char *err, size_t errlen)
 {
-    sim_err rc = over_budget(p->s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen);
+    sim_err rc =
+        over_budget(p->s, p->e, p->rtm, p->a, p->k, p->pl, &p->out->tel, wall0, err, errlen);
     if (rc)
         return rc;
     const sim_options *o = p->o;
@@ -390,7 +394,7 @@ static sim_err run_loop(run_parts *p, char *err, size_t errlen)
         }
     }
 over:
-    if ((rc = over_budget(s, p->e, p->rtm, p->a, p->k, &p->out->tel, wall0, err, errlen)))
+    if ((rc = over_budget(s, p->e, p->rtm, p->a, p->k, p->pl, &p->out->tel, wall0, err, errlen)))
         return rc;
     rt_end(p->rtm);
     if (p->q)

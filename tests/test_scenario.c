@@ -198,6 +198,11 @@ static const struct {
      "$.zones[0].routing[1].at_s: expected changes in time order"},
     {"{\"zones\": [{\"host\": \"a\"}, {\"host\": \"A\"}], " W ", " H "}",
      "$.zones[1].host: duplicate zone host"},
+    {"{\"app\": {\"zone\": \"a b\", \"handler\": [{\"respond\": {}}]}, " W "}",
+     "$.app.zone: expected a zone name of printable ASCII without blanks, got a byte 0x20"},
+    {"{\"workload\": {\"requests\": 1000, \"spans_per_request\": 1000}, \"exporter\": {},"
+     " \"budget\": {\"items\": 1000}, " H "}",
+     "$.budget.items: the scenario predicts 6e+04 telemetry items (60 requests x 1e+03 per"},
     {"{\"network\": {\"faults\": []}, " W ", " H "}", "$.network.faults: not supported yet"},
     {"{\"exporter\": {\"kind\": \"threshold\"}, " W ", " H "}",
      "$.exporter.kind: unknown key \"kind\" (expected one of: strategy,"},
