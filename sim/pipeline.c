@@ -318,21 +318,6 @@ static void call_done(void *ud, rt *r, const net_response *resp)
             c->key = NULL;
             q->stored_by = f->hop;
         }
-        if (ok)
-            q->failed = false;
-        else if (!q->handed) {
-            q->failed = true;
-            q->fail_cause = cause_of(resp);
-            q->fail_hop = f->hop;
-            q->fail_ns = resp->sent_ns;
-            if (resp->status < 0)
-                snprintf(q->fail_note, sizeof q->fail_note,
-                         "hop %s was refused by the runtime (%d)", f->hop, resp->status);
-            else
-                snprintf(q->fail_note, sizeof q->fail_note, "hop %s answered %d%s%s", f->hop,
-                         resp->status, resp->reason[0] ? ": refused by the ingest's " : "",
-                         resp->reason);
-        }
     }
     pl_done done = c->done;
     void *dud = c->ud;
@@ -451,10 +436,29 @@ static void hop_arrived(void *ud, uint64_t request, const char *ref, const uint6
     if (!nitems || !q)
         return; /* it carried nothing the Worker holds */
     q->inflight--;
+    const pl_fetch *f = &p->cfg->fetches[dc->fetch];
     bool ok = resp->status >= 200 && resp->status < 300;
-    if (ok && ref && p->cfg->fetches[dc->fetch].body == PL_BODY_NOTIFY && !q->handed) {
+    if (ok && ref && f->body == PL_BODY_NOTIFY && !q->handed) {
         q->handed = true;
         queue_job(p, ref, items, nitems, resp->sent_ns);
+    }
+    /* How the hop went is known here, at its server (or where it was given up), whether or
+     * not its answer ever reaches the Worker: the last one that carried the items decides. */
+    if (ok) {
+        q->failed = false;
+    } else if (!q->handed && resp->status != NET_DIED_WAITING && resp->status != NET_STRANDED) {
+        /* (those two are the isolate's death and the run's end: the request's own cause) */
+        q->failed = true;
+        q->fail_cause = cause_of(resp);
+        q->fail_hop = f->hop;
+        q->fail_ns = resp->sent_ns;
+        if (resp->status < 0)
+            snprintf(q->fail_note, sizeof q->fail_note, "hop %s never reached its server (%d)",
+                     f->hop, resp->status);
+        else
+            snprintf(q->fail_note, sizeof q->fail_note, "hop %s answered %d%s%s", f->hop,
+                     resp->status, resp->reason[0] ? ": refused by the ingest's " : "",
+                     resp->reason);
     }
     if (q->over)
         settle(p, request, q);

@@ -221,6 +221,56 @@ static void test_what_is_never_handed_on(void **state)
     run_free(&x);
 }
 
+/*
+ * Everything at once: random isolate kills, a 3 ms CPU limit, a 10 ms waitUntil budget that
+ * cuts notifications short, the API's rate limit, and an on_error retry straight to the
+ * origin. Whatever happens, every carried span has one fate, every loss has its reason (the
+ * run is verified: no unexplained loss, nothing sent after it was lost), and the notify hop's
+ * refusals are accounted for: either retried (retry's items) or lost there, rejected by the
+ * WAF - even when the refusal's answer never got back to a Worker whose waitUntil was over.
+ */
+static const char hostile[] =
+    "{\"seed\": 1, \"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 10, "
+    "\"duration_s\": 60, \"drain_s\": 60, \"spans_per_request\": 4}, "
+    "\"runtime\": {\"max_concurrency\": 4, \"cpu_limit_ms\": 3, \"subrequest_limit\": 50, "
+    "\"wait_until_budget_s\": 0.01}, \"network\": {\"latency\": {\"uniform_ms\": [1, 30]}}, "
+    "\"exporter\": {\"strategy\": \"immediate\"}, \"app\": {\"zone\": \"flare.dev\", "
+    "\"handler\": [{\"cpu\": {\"uniform_ms\": [0, 4]}}, {\"fetch\": {\"name\": \"r2-put\", "
+    "\"url\": \"r2://traces/{request}.json\", \"body\": \"carried\"}}, "
+    "{\"wait_until\": [{\"fetch\": {\"name\": \"notify\", "
+    "\"url\": \"https://ingress.flare.dev/api/cloudflare-traces\", \"body\": \"notify\", "
+    "\"on_error\": [{\"fetch\": {\"name\": \"retry\", "
+    "\"url\": \"https://ingress.flare.dev/api/cloudflare-traces\", \"body\": \"notify\", "
+    "\"via\": \"origin\"}}]}}]}, {\"respond\": {\"status\": 202}}]}, "
+    "\"zones\": [{\"host\": \"ingress.flare.dev\"}], \"waf\": {\"window\": \"fixed\", "
+    "\"rate_limits\": [{\"id\": \"api-rl\", "
+    "\"expression\": \"http.request.uri.path eq \\\"/api/cloudflare-traces\\\"\", "
+    "\"requests_per_period\": 50, \"period_s\": 10, \"mitigation_timeout_s\": 0}, "
+    "{\"id\": \"ingest-rl\", \"expression\": \"http.request.uri.path eq \\\"/v1/traces\\\"\", "
+    "\"requests_per_period\": 100, \"period_s\": 10, \"mitigation_timeout_s\": 0}]}, "
+    "\"pipeline\": {\"job_delay\": {\"fixed_s\": 2}, \"store_path\": \"/v1/traces\"}, "
+    "\"faults\": {\"kill_isolates_per_hour\": 3000}}";
+
+static void test_everything_at_once(void **state)
+{
+    (void)state;
+    run x = run_json(hostile, NULL);
+    const ledger_report *r = &x.s.r.report;
+    uint64_t sum = 0;
+    for (int f = 0; f < FATE_COUNT; f++)
+        sum += r->fate[f];
+    assert_int_equal(sum, r->carried);
+    assert_int_equal(r->carried_recorded, r->fate[FATE_DELIVERED]);
+    assert_int_equal(r->lost_by[CAUSE_UNEXPLAINED], 0);
+    assert_int_equal(r->lost_by[CAUSE_LOST_AT_HOP], 0); /* every hop failure here is the WAF's */
+    assert_true(r->lost_by[CAUSE_REJECTED_BY_WAF] > 0 && r->lost_by[CAUSE_CPU_LIMIT] > 0 &&
+                r->lost_by[CAUSE_EVICTED_IN_BUFFER] > 0);
+    const ledger_hop *n = hop(&x, "notify"), *re = hop(&x, "retry");
+    assert_int_equal(n->in - n->out, n->lost_here + re->out);
+    assert_int_equal(n->lost_here, r->lost_by[CAUSE_REJECTED_BY_WAF]);
+    run_free(&x);
+}
+
 /* The same scenario and seed give the same run: the ingest's rows and the event log. */
 static void test_deterministic(void **state)
 {
@@ -252,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_routing_change),
         cmocka_unit_test(test_on_error_retry_recovers),
         cmocka_unit_test(test_what_is_never_handed_on),
+        cmocka_unit_test(test_everything_at_once),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
