@@ -226,6 +226,7 @@ void net_send_direct(net *n, rng *draws, net_request *req, net_direct_done done,
     f->dest = req->dest;
     f->route = req->route;
     f->hop = req->hop;
+    f->keeps_items = req->keeps_items;
     if (req->ref && !(f->ref = strdup(req->ref)))
         abort();
     f->sent_ns = eng_now(n->e);

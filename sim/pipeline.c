@@ -49,6 +49,8 @@ typedef struct pl_call {
 } pl_call;
 
 /* A job at the origin: the object to read, the items it holds. */
+typedef enum { JOB_QUEUED, JOB_GET, JOB_STORE } pl_stage;
+
 typedef struct pl_job {
     uint64_t id; /* 0: free */
     uint32_t slot;
@@ -56,7 +58,10 @@ typedef struct pl_job {
     char *key;
     uint64_t *items;
     size_t n;
-    bool started;
+    pl_stage stage;
+    bool stored_at_server; /* its store reached the ingest: what it recorded decides */
+    net_dest store_dest;   /* the store's destination: tells this job of the arrival */
+    struct pl_job *next_free;
 } pl_job;
 
 /* What a destination's arrived hook needs: the pipeline and which fetch it is. */
@@ -81,6 +86,7 @@ struct pipeline {
     pl_call *free_calls;
     pl_job **jobs;
     uint32_t njobs, capjobs;
+    pl_job *free_jobs;
     uint64_t next_job;
     pl_stats stats;
 };
@@ -131,12 +137,13 @@ static void req_free(pl_req *q)
 
 static void job_release(pipeline *p, pl_job *j)
 {
-    (void)p;
     free(j->key);
     free(j->items);
     j->key = NULL;
     j->items = NULL;
     j->id = 0;
+    j->next_free = p->free_jobs;
+    p->free_jobs = j;
 }
 
 void pl_free(pipeline *p)
@@ -327,6 +334,12 @@ static void call_done(void *ud, rt *r, const net_response *resp)
         done(dud, tag, r, resp->status);
 }
 
+static void nothing_to_carry(void *ud, rt *r)
+{
+    net_response resp = {PL_NOTHING_TO_CARRY, -1, rt_time(r), NULL, 0, ""};
+    call_done(ud, r, &resp);
+}
+
 void pl_fetch_send(pipeline *p, rt *r, uint32_t fetch, pl_done done, void *ud, uint64_t tag)
 {
     const pl_fetch *f = &p->cfg->fetches[fetch];
@@ -339,19 +352,24 @@ void pl_fetch_send(pipeline *p, rt *r, uint32_t fetch, pl_done done, void *ud, u
     const uint64_t *items = NULL;
     size_t nitems = 0;
     const char *ref = NULL;
+    /* Once a notification handed the spans on, they are the origin's: what the Worker sends
+     * later are copies the ledger does not follow (an item is never sent after it is lost). */
+    bool follow = q && !q->handed;
     if (f->body == PL_BODY_CARRIED && q) {
         body = carried_payload(q, request, t, &len);
-        items = q->items;
-        nitems = q->n;
-        q->sent = true;
-        q->inflight++;
+        if (follow) {
+            items = q->items;
+            nitems = q->n;
+            q->sent = true;
+            q->inflight++;
+        }
     } else if (f->body == PL_BODY_NOTIFY) {
         const char *key = q && q->key ? q->key : "";
         size_t kl = strlen(key);
         if (!(body = malloc(kl + 16)))
             abort();
         len = (size_t)sprintf(body, "{\"object\":\"%s\"}", key); /* keys need no escaping */
-        if (q && q->key) {
+        if (follow && q->key) {
             items = q->items;
             nitems = q->n;
             ref = q->key;
@@ -368,6 +386,15 @@ void pl_fetch_send(pipeline *p, rt *r, uint32_t fetch, pl_done done, void *ud, u
         p->calls[p->ncalls++] = c;
     }
     *c = (pl_call){p, request, fetch, NULL, done, ud, tag, NULL};
+    if (f->body == PL_BODY_CARRIED && !q) {
+        /* Its request is over (a timer's work): the Worker holds no spans of it any more.
+         * Sending an empty object would replace the real one: the fetch fails at once. */
+        free(path);
+        free(body);
+        if (!rt_post(r, rt_current_isolate_ref(r), request, nothing_to_carry, NULL, c))
+            call_release(p, c);
+        return;
+    }
     if (f->object && f->body == PL_BODY_CARRIED) {
         /* the key is the path after /r2/ */
         if (!(c->key = strdup(path + 4)))
@@ -395,13 +422,15 @@ void pl_fetch_send(pipeline *p, rt *r, uint32_t fetch, pl_done done, void *ud, u
 
 /* ---------- the origin ---------- */
 
+static void store_arrived(void *ud, uint64_t request, const char *ref, const uint64_t *items,
+                          size_t nitems, const net_response *resp);
+
 static void queue_job(pipeline *p, const char *ref, const uint64_t *items, size_t nitems, int64_t t)
 {
-    pl_job *j = NULL;
-    for (uint32_t i = 0; i < p->njobs && !j; i++)
-        if (!p->jobs[i]->id)
-            j = p->jobs[i];
-    if (!j) {
+    pl_job *j = p->free_jobs;
+    if (j) {
+        p->free_jobs = j->next_free;
+    } else {
         GROW_FOR(p->jobs, p->njobs, p->capjobs, 16);
         if (!(j = calloc(1, sizeof *j)))
             abort();
@@ -410,7 +439,9 @@ static void queue_job(pipeline *p, const char *ref, const uint64_t *items, size_
     }
     j->id = p->next_job++;
     j->p = p;
-    j->started = false;
+    j->stage = JOB_QUEUED;
+    j->stored_at_server = false;
+    j->store_dest = (net_dest){.arrived = store_arrived, .arrived_ud = j};
     if (!(j->key = strdup(ref)) || !(j->items = malloc(nitems * sizeof *j->items)))
         abort();
     memcpy(j->items, items, nitems * sizeof *j->items);
@@ -442,6 +473,8 @@ static void hop_arrived(void *ud, uint64_t request, const char *ref, const uint6
         q->handed = true;
         queue_job(p, ref, items, nitems, resp->sent_ns);
     }
+    if (ok && f->body == PL_BODY_CARRIED && !f->object)
+        q->handed = true; /* spans POSTed to an ingest endpoint: what it recorded decides */
     /* How the hop went is known here, at its server (or where it was given up), whether or
      * not its answer ever reaches the Worker: the last one that carried the items decides. */
     if (ok) {
@@ -500,6 +533,20 @@ static void fetched(void *ud, const net_response *resp)
         abort();
     memcpy(body, resp->body, resp->body_len);
     body[resp->body_len] = '\0';
+    /* The object may no longer hold this job's spans (a later PUT of the same key replaced
+     * it): those are lost here; the store carries what the object holds of them. */
+    size_t keep = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "\"i%010" PRIu64 "\"", j->items[i]);
+        if (strstr(body, id))
+            j->items[keep++] = j->items[i];
+        else
+            ledger_drop_note(p->l, j->items[i], resp->sent_ns, CAUSE_LOST_AT_HOP, "fetch-object", 0,
+                             "the object no longer held it: a later PUT replaced it");
+    }
+    j->n = keep;
+    j->stage = JOB_STORE;
     net_request req = {.path = p->cfg->store_path,
                        .body = body,
                        .len = resp->body_len,
@@ -508,7 +555,9 @@ static void fetched(void *ud, const net_response *resp)
                        .nitems = j->n,
                        .route = "origin",
                        .hop = "store",
-                       .ref = j->key};
+                       .ref = j->key,
+                       .dest = &j->store_dest,
+                       .keeps_items = true};
     net_send_direct(p->n, p->rand, &req, stored, j);
 }
 
@@ -519,7 +568,7 @@ bool pl_handle(pipeline *p, const eng_event *ev)
     if (ev->a >= p->njobs || p->jobs[ev->a]->id != ev->b)
         return true;
     pl_job *j = p->jobs[ev->a];
-    j->started = true;
+    j->stage = JOB_GET;
     char *path = malloc(strlen(j->key) + 5);
     if (!path)
         abort();
@@ -531,19 +580,37 @@ bool pl_handle(pipeline *p, const eng_event *ev)
                        .dest = &p->get_dest,
                        .route = "origin",
                        .hop = "fetch-object",
-                       .ref = j->key};
+                       .ref = j->key,
+                       .keeps_items = true};
     net_send_direct(p->n, p->rand, &req, fetched, j);
     free(path);
     return true;
 }
 
+/* The store reached the ingest: from here what it recorded decides the items' fates. */
+static void store_arrived(void *ud, uint64_t request, const char *ref, const uint64_t *items,
+                          size_t nitems, const net_response *resp)
+{
+    (void)request, (void)ref, (void)items, (void)nitems;
+    pl_job *j = ud;
+    j->stored_at_server = resp->status >= 0;
+}
+
 void pl_end(pipeline *p, int64_t t_ns)
 {
+    /* Every job still open: not taken, or its GET or store under way (the origin's requests
+     * keep their items: the network drops none of them). A store the ingest already
+     * answered is decided by what it recorded. */
     for (uint32_t i = 0; i < p->njobs; i++) {
         pl_job *j = p->jobs[i];
-        if (j->id && !j->started)
+        if (!j->id || j->stored_at_server)
+            continue;
+        if (j->stage == JOB_QUEUED)
             job_lost(j, t_ns, CAUSE_STRANDED_AT_END, "origin-queue",
                      "the run ended before the origin's worker took the job");
+        else
+            job_lost(j, t_ns, CAUSE_STRANDED_AT_END, j->stage == JOB_GET ? "fetch-object" : "store",
+                     "the run ended while the origin's request was under way");
     }
 }
 

@@ -20,10 +20,17 @@
  * A step's body is none, the request's carried spans (OTLP JSON), or a notification naming
  * the object the request last stored ({"object": KEY}). KEY and PATH may hold {request},
  * the request's id.
- * A hop the server answers with a 2xx hands the items on; any other answer loses them
- * there, with the cause rejected-by-waf when the ingest says its WAF refused it, else
- * lost-at-hop (the hop named as the drop's layer). The program goes on either way, as
- * Flare's did, and may run the step's on_error steps.
+ * How a hop went is taken at its server (or where the runtime gave it up), whatever
+ * becomes of its answer: a notification acknowledged there hands the items to the origin,
+ * and so does a 2xx to an ingest endpoint for carried spans; any other answer is remembered
+ * as the reason they may be lost there - rejected-by-waf when the ingest says its WAF
+ * refused it, else lost-at-hop, the hop named as the drop's layer - until a later hop (an
+ * on_error retry) does better. The program goes on either way, as Flare's did. Once handed
+ * on, the spans are the origin's: later hops of the Worker send copies the ledger does not
+ * follow. Work that outlives its request (a timer) has no spans to carry: such a fetch fails
+ * at once with PL_NOTHING_TO_CARRY.
+ * A job's GET may find the object replaced by a later PUT of the same key: the spans it no
+ * longer holds are lost there (lost-at-hop, fetch-object).
  *
  * The origin. A notification the server acknowledged (its notify endpoint committed it)
  * queues a job at the origin at that instant, whatever becomes of the answer's way back:
@@ -101,6 +108,9 @@ void pl_free(pipeline *p);
 /* The request starts on its isolate: its carried items are created, held by the Worker. */
 void pl_request_starts(pipeline *p, rt *r, uint64_t request);
 
+/* A carried-spans fetch from work that outlived its request (a timer): nothing to send. */
+#define PL_NOTHING_TO_CARRY (-7)
+
 /* How a hop's fetch ended, for the program: the status (net.h's negative ones when the
  * runtime refused it); tag is the caller's, given back. */
 typedef void (*pl_done)(void *ud, uint64_t tag, rt *r, int status);
@@ -118,7 +128,9 @@ void pl_request_killed(pipeline *p, uint64_t request, int cause, int64_t t_ns);
 /* Handles EV_PIPE_JOB; false for other types. */
 bool pl_handle(pipeline *p, const eng_event *ev);
 
-/* The run is over at t_ns: jobs not started are lost (stranded-at-end, layer "origin"). */
+/* The run is over at t_ns: jobs not taken are lost (stranded-at-end, layer "origin-queue"),
+ * and so are those whose GET or store is under way ("fetch-object", "store") unless the
+ * store already reached the ingest. Call before net_end. */
 void pl_end(pipeline *p, int64_t t_ns);
 
 typedef struct pl_stats {

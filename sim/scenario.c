@@ -676,7 +676,7 @@ static int compile_dest(cctx *c, const cJSON *v, const char *jp, block_ctx where
         char hbuf[256];
         if (!slash || hl == 0 || hl >= sizeof hbuf)
             return cfail(c, ujp,
-                         "expected https://HOST/PATH (a host of 1 to 253 bytes and a "
+                         "expected https://HOST/PATH (a host of 1 to 255 bytes and a "
                          "path), got \"%s\"",
                          url);
         memcpy(hbuf, host, hl);
@@ -717,6 +717,14 @@ static int compile_dest(cctx *c, const cJSON *v, const char *jp, block_ctx where
         return cfail(c, bjp, "a GET sends no body, got \"%s\"", body);
     if (f.object && f.body == PL_BODY_NOTIFY)
         return cfail(c, bjp, "a notification goes to a zone (https://), not to the object store");
+    if (f.body == PL_BODY_NOTIFY) {
+        const char *ph = strstr(f.path, "{request}"), *qm = strchr(f.path, '?');
+        if (ph && (!qm || ph < qm))
+            return cfail(c, ujp,
+                         "a notification's path is one of the ingest's endpoints: {request} "
+                         "may only be in its query, got \"%s\"",
+                         url);
+    }
     if (f.object && f.via != PL_VIA_ZONE) {
         snprintf(bjp, sizeof bjp, "%s.via", jp);
         return cfail(c, bjp, "the object store is a binding, never behind a WAF: no \"via\"");

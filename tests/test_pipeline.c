@@ -271,6 +271,71 @@ static void test_everything_at_once(void **state)
     run_free(&x);
 }
 
+/*
+ * The edges a review found, each by hand:
+ *  - the run ends (drain 1.022 s after the last arrival at 2 s: at 3.022) while request 3's
+ *    job is under way: its notification arrived at 2.015, its job starts at 3.015 (job_delay
+ *    1 s), the GET reaches the ingest at 3.020 and its answer would be back at 3.025, past
+ *    the end - so request 3's spans are stranded at the end, at the fetch-object hop, while
+ *    requests 1 and 2 are stored (at 1.035 and 2.030 s);
+ *  - a fixed key: every request PUTs r2://t/latest, so a job reads whatever is there when it
+ *    runs; with a job delay of 0.5 s and requests a second apart each job still reads its
+ *    own spans, but with a 1.5 s delay request 1's job (at 1.520) reads request 2's object
+ *    (PUT at 1.005): its own spans are lost at fetch-object, request 2's are stored twice;
+ *  - carried spans POSTed straight to the ingest's /v1/traces are handed on by the 2xx: no
+ *    drop is written for them;
+ *  - a timer that outlives its request has no spans to carry: its PUT fails at once and
+ *    never replaces the object.
+ */
+static void test_review_edges(void **state)
+{
+    (void)state;
+    run x = run_json("{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1,"
+                     " \"requests\": 3, \"drain_s\": 1.022, \"spans_per_request\": 2},"
+                     " \"network\": {\"latency\": {\"fixed_ms\": 5}}, \"exporter\": {},"
+                     " \"pipeline\": {\"job_delay\": {\"fixed_s\": 1}},"
+                     " \"app\": {\"handler\": [" PUT ", " NOTIFY(", \"via\": \"origin\"") "]}}",
+                     NULL);
+    assert_int_equal(x.s.r.report.fate[FATE_DELIVERED], 4);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE request = 3 AND fate = 'lost' AND"
+                            " cause = 'stranded-at-end' AND layer = 'fetch-object'"),
+                     2);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM drops"), 2);
+    run_free(&x);
+
+    x = run_json(
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1,"
+        " \"requests\": 2, \"drain_s\": 10, \"spans_per_request\": 2},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 5}}, \"exporter\": {},"
+        " \"pipeline\": {\"job_delay\": {\"fixed_s\": 1.5}},"
+        " \"app\": {\"handler\": [{\"fetch\": {\"name\": \"r2-put\", \"url\":"
+        " \"r2://t/latest\", \"body\": \"carried\"}}, " NOTIFY(", \"via\": \"origin\"") "]}}",
+        NULL);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE request = 1 AND fate = 'lost' AND"
+                            " cause = 'lost-at-hop' AND layer = 'fetch-object'"),
+                     2);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE request = 2 AND fate = 'duplicated'"),
+                     2);
+    run_free(&x);
+
+    x = run_json(
+        "{" BASE " \"app\": {\"handler\": [{\"fetch\": {\"name\": \"direct\", \"url\":"
+        " \"https://in.flare.dev/v1/traces\", \"body\": \"carried\", \"via\": \"origin\"}}]}}",
+        NULL);
+    assert_int_equal(x.s.r.report.fate[FATE_DELIVERED], 6);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM drops"), 0);
+    run_free(&x);
+
+    x = run_json("{" BASE " \"app\": {\"handler\": [" PUT
+                 ", " NOTIFY(", \"via\": \"origin\"") ", {\"set_timeout\": {\"delay\": "
+                                                      "{\"fixed_s\": 0.5}, \"do\": [" PUT "]}}]}}",
+                 NULL);
+    assert_int_equal(x.s.r.report.fate[FATE_DELIVERED], 6);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM requests WHERE method = 'PUT'"), 3);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM objects WHERE size = 0"), 0);
+    run_free(&x);
+}
+
 /* The same scenario and seed give the same run: the ingest's rows and the event log. */
 static void test_deterministic(void **state)
 {
@@ -303,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_on_error_retry_recovers),
         cmocka_unit_test(test_what_is_never_handed_on),
         cmocka_unit_test(test_everything_at_once),
+        cmocka_unit_test(test_review_edges),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,6 +196,9 @@ static const struct {
     {"{\"zones\": [{\"host\": \"a\", \"routing\": [{\"at_s\": 5, \"via\": \"waf\"},"
      " {\"at_s\": 1, \"via\": \"origin\"}]}], " W ", " H "}",
      "$.zones[0].routing[1].at_s: expected changes in time order"},
+    {"{\"app\": {\"handler\": [{\"fetch\": {\"url\": \"https://h/n/{request}\", \"body\":"
+     " \"notify\"}}]}, \"exporter\": {}, " W "}",
+     "$.app.handler[0].fetch.url: a notification's path is one of the ingest's endpoints"},
     {"{\"zones\": [{\"host\": \"a\"}, {\"host\": \"A\"}], " W ", " H "}",
      "$.zones[1].host: duplicate zone host"},
     {"{\"app\": {\"zone\": \"a b\", \"handler\": [{\"respond\": {}}]}, " W "}",
