@@ -377,9 +377,20 @@ static uint64_t regex_size(const char *re, size_t *bad_at, const char **why)
     uint64_t total[WAF_EXPR_MAX_DEPTH + 1], last[WAF_EXPR_MAX_DEPTH + 1];
     int d = 0;
     total[0] = last[0] = 0;
+    bool quantified = false; /* the element just read was a quantifier */
     for (size_t i = 0; re[i];) {
         char c = re[i];
         uint64_t mult = 1;
+        bool quant =
+            c == '*' || c == '+' || c == '?' || (c == '{' && re[i + 1] >= '0' && re[i + 1] <= '9');
+        if (quant && quantified) {
+            /* "a**", "a*+", "a{2}{3}": undefined in POSIX extended regular expressions, and
+             * glibc takes exponential time on them (the fuzzer's find) */
+            *bad_at = i;
+            *why = "a quantifier right after another";
+            return UINT64_MAX;
+        }
+        quantified = quant;
         if (c == '(') {
             if (d == WAF_EXPR_MAX_DEPTH) {
                 *bad_at = i;

@@ -337,6 +337,11 @@ static const struct {
      "expected a regular expression without a backreference (not supported) (at byte 3 of the "
      "regex), got \"(a)\\1\""},
     {"http.host matches \"x{1025}\"", 18, "expected regular expressions of at most 1024 elements"},
+    /* stacked quantifiers: undefined in POSIX, exponential in glibc (the fuzzer's find) */
+    {"http.request.uri.path matches \"^\xff***+++++}x\"", 30,
+     "expected a regular expression without a quantifier right after another (at byte 3 of"},
+    {"http.host matches \"a{2}{3}\"", 18,
+     "expected a regular expression without a quantifier right after another (at byte 4 of"},
     /* ab{1023} is 1,024, and one more atom is too many */
     {"http.host matches \"ab{1023}c\"", 18,
      "expected regular expressions of at most 1024 elements"},
