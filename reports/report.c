@@ -909,6 +909,23 @@ static void sec_runs(rpt *R)
     fputs("</table></section>\n", o);
 }
 
+/* A table row for element i of the summary's array `list`: its text member `name`, then
+ * its numbers `cols`, each marked with its summary.json path. */
+static void row(rpt *R, size_t k, const char *list, int i, const char *name,
+                const char *const *cols, int ncols)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%d.%s", list, i, name);
+    fputs("<tr><td>", R->out);
+    esc(R, str_at(R->runs[k].sum, key));
+    for (int c = 0; c < ncols; c++) {
+        snprintf(key, sizeof key, "%s.%d.%s", list, i, cols[c]);
+        fputs("</td><td>", R->out);
+        num(R, k, key);
+    }
+    fputs("</td></tr>\n", R->out);
+}
+
 /* The third seed's pipeline: the funnel by hop, the orphans, what the watchers said. */
 static void sec_pipeline(rpt *R)
 {
@@ -942,16 +959,8 @@ static void sec_pipeline(rpt *R)
               o);
         int nh = cJSON_GetArraySize(at(r->sum, "pipeline.hops"));
         for (int i = 0; i < nh; i++) {
-            snprintf(key, sizeof key, "pipeline.hops.%d.hop", i);
-            fputs("<tr><td>", o);
-            esc(R, str_at(r->sum, key));
             static const char *const cols[] = {"items_in", "items_out", "lost_here"};
-            for (int c = 0; c < 3; c++) {
-                snprintf(key, sizeof key, "pipeline.hops.%d.%s", i, cols[c]);
-                fputs("</td><td>", o);
-                num(R, k, key);
-            }
-            fputs("</td></tr>\n", o);
+            row(R, k, "pipeline.hops", i, "hop", cols, 3);
         }
         fputs("</table>\n", o);
         int no = cJSON_GetArraySize(at(r->sum, "pipeline.orphan_objects"));
@@ -960,16 +969,8 @@ static void sec_pipeline(rpt *R)
                   "</th><th>items</th></tr>\n",
                   o);
             for (int i = 0; i < no; i++) {
-                snprintf(key, sizeof key, "pipeline.orphan_objects.%d.key", i);
-                fputs("<tr><td>", o);
-                esc(R, str_at(r->sum, key));
-                snprintf(key, sizeof key, "pipeline.orphan_objects.%d.request", i);
-                fputs("</td><td>", o);
-                num(R, k, key);
-                snprintf(key, sizeof key, "pipeline.orphan_objects.%d.items", i);
-                fputs("</td><td>", o);
-                num(R, k, key);
-                fputs("</td></tr>\n", o);
+                static const char *const cols[] = {"request", "items"};
+                row(R, k, "pipeline.orphan_objects", i, "key", cols, 2);
             }
             fputs("</table>\n", o);
         }

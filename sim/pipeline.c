@@ -315,16 +315,13 @@ static void call_done(void *ud, rt *r, const net_response *resp)
     pipeline *p = c->p;
     const pl_fetch *f = &p->cfg->fetches[c->fetch];
     pl_req *q = req_of(p, c->request);
-    bool ok = resp->status >= 200 && resp->status < 300;
-    if (ok)
-        p->stats.hops_ok++;
-    if (q && f->body != PL_BODY_NONE) {
-        if (ok && f->body == PL_BODY_CARRIED && f->object) {
-            free(q->key);
-            q->key = c->key;
-            c->key = NULL;
-            q->stored_by = f->hop;
-        }
+    /* The Worker learns the key it stored from the answer: its notifications name it. (How
+     * the hop went for the items is hop_arrived's, at the server.) */
+    if (q && resp->status >= 200 && resp->status < 300 && f->body == PL_BODY_CARRIED && f->object) {
+        free(q->key);
+        q->key = c->key;
+        c->key = NULL;
+        q->stored_by = f->hop;
     }
     pl_done done = c->done;
     void *dud = c->ud;
@@ -415,7 +412,6 @@ void pl_fetch_send(pipeline *p, rt *r, uint32_t fetch, pl_done done, void *ud, u
                        .hop = f->hop,
                        .ref = ref,
                        .keeps_items = true};
-    p->stats.hops_sent++;
     net_fetch(p->n, r, &req);
     free(path);
 }
@@ -446,7 +442,6 @@ static void queue_job(pipeline *p, const char *ref, const uint64_t *items, size_
         abort();
     memcpy(j->items, items, nitems * sizeof *j->items);
     j->n = nitems;
-    p->stats.jobs++;
     for (size_t i = 0; i < nitems; i++)
         ledger_move(p->l, items[i], t, "origin-queue");
     if (!eng_at(p->e, eng_add(t, dist_draw(&p->cfg->job_delay, p->rand)), EV_PIPE_JOB, j->slot,
@@ -507,7 +502,6 @@ static void stored(void *ud, const net_response *resp)
 {
     pl_job *j = ud;
     if (resp->status >= 200 && resp->status < 300) {
-        j->p->stats.jobs_done++;
         job_release(j->p, j);
         return;
     }

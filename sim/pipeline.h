@@ -134,11 +134,7 @@ bool pl_handle(pipeline *p, const eng_event *ev);
 void pl_end(pipeline *p, int64_t t_ns);
 
 typedef struct pl_stats {
-    uint64_t carried;   /* items created */
-    uint64_t jobs;      /* queued at the origin */
-    uint64_t jobs_done; /* their store was acknowledged */
-    uint64_t hops_sent; /* hop fetches sent */
-    uint64_t hops_ok;   /* answered 2xx */
+    uint64_t carried; /* items created (a work budget counts them) */
 } pl_stats;
 const pl_stats *pl_get_stats(const pipeline *p);
 
