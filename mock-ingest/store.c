@@ -18,8 +18,10 @@
  * NOT EXISTS gives it to an older version 2 file on open) and an older binary ignores it.
  * 3: requests.route, and the tables objects and notifications (a version 1 or 2 file gains
  * them on open). A new column is a new version: a version 2 binary would write rows without
- * it, and refuses a version 3 file instead. */
-#define SCHEMA_VERSION 3
+ * it, and refuses a version 3 file instead.
+ * 4: requests.acked and requests.ended, whether the answer reached the client (a version 1 to
+ * 3 file gains them on open; its rows keep NULL there: not known). */
+#define SCHEMA_VERSION 4
 #define STORE_STR2(x)  #x
 #define STORE_STR(x)   STORE_STR2(x)
 
@@ -45,7 +47,9 @@ static const char schema_sql[] =
     "  items_rejected INTEGER NOT NULL,"
     "  run TEXT,"
     "  attempt INTEGER,"
-    "  route TEXT"
+    "  route TEXT,"
+    "  acked INTEGER,"
+    "  ended TEXT"
     ");"
     "CREATE INDEX IF NOT EXISTS requests_key_time ON requests(api_key, time_ns);"
     "CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, time_ns);"
@@ -116,6 +120,7 @@ enum {
     Q_PUT_OBJECT,
     Q_GET_OBJECT,
     Q_INSERT_NOTIFY,
+    Q_ACK,
     Q_ACCEPTED_BY_KEY,
     Q_ACCEPTED_BY_CLIENT,
     Q_COUNT
@@ -157,6 +162,10 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_GET_OBJECT] = "SELECT body, content_type, content_encoding FROM objects WHERE key = ?",
     [Q_INSERT_NOTIFY] = "INSERT INTO notifications (request, object, object_known, time_ns, run)"
                         " VALUES (?,?,?,?,?)",
+    /* By primary key, in the open group; RETURNING gives what the counts need without a
+     * second statement. `acked IS NULL`: a request's first answer is the one it had. */
+    [Q_ACK] = "UPDATE requests SET acked = ?, ended = ? WHERE id = ? AND acked IS NULL"
+              " RETURNING status, items_accepted",
     [Q_ACCEPTED_BY_KEY] = "SELECT COALESCE(SUM(items_accepted), 0) FROM requests"
                           " WHERE api_key IS ? AND time_ns BETWEEN ? AND ?"
                           " AND status BETWEEN 200 AND 299",
@@ -236,6 +245,10 @@ static void stats_merge(store_stats *into, const store_stats *add)
     into->object_bytes += add->object_bytes;
     into->notifications += add->notifications;
     into->notifications_known += add->notifications_known;
+    into->acks.delivered += add->acks.delivered;
+    into->acks.lost += add->acks.lost;
+    into->acks.unknown += add->acks.unknown;
+    into->items_unacknowledged += add->items_unacknowledged;
 }
 
 static int kind_index(const char *kind)
@@ -270,17 +283,38 @@ static int load_object_stats(ing_store *st)
                     &c->notifications, &c->notifications_known);
 }
 
+/* Adds n requests of this status and acked (NULL: SQLITE_NULL) holding `accepted` items. */
+static void stats_add_requests(store_stats *c, int status, int acked_type, int64_t acked, int64_t n,
+                               int64_t accepted)
+{
+    stats_add_status(c, status, n);
+    c->requests += n;
+    if (acked_type == SQLITE_NULL) {
+        c->acks.unknown += n;
+    } else if (acked) {
+        c->acks.delivered += n;
+    } else {
+        c->acks.lost += n;
+        if (status >= 200 && status < 300)
+            c->items_unacknowledged += accepted;
+    }
+}
+
 /* Counts what an existing database already holds, so /stats survives a restart. */
 static int load_stats(ing_store *st)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st->db, "SELECT status, COUNT(*) FROM requests GROUP BY status", -1, &s,
-                           NULL) != SQLITE_OK)
+    /* One scan of requests for the statuses and the acknowledgements. */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT status, acked, COUNT(*), COALESCE(SUM(items_accepted), 0)"
+                           " FROM requests GROUP BY status, acked",
+                           -1, &s, NULL) != SQLITE_OK)
         return SQLITE_ERROR;
     while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t n = sqlite3_column_int64(s, 1);
-        stats_add_status(&st->committed, sqlite3_column_int(s, 0), n);
-        st->committed.requests += n;
+        int acked_type = sqlite3_column_type(s, 1); /* before any conversion of the value */
+        stats_add_requests(&st->committed, sqlite3_column_int(s, 0), acked_type,
+                           sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+                           sqlite3_column_int64(s, 3));
     }
     sqlite3_finalize(s);
     if (sqlite3_prepare_v2(st->db,
@@ -313,15 +347,23 @@ static int set_up_schema(ing_store *st, int version, char **msg)
 {
     /* Version 1 lacks requests.client; its rows keep NULL there (their address was never
      * known), so keyless caps count only newer rows. Versions 1 and 2 lack requests.route;
-     * their rows keep NULL (no route was recorded; no WAF was routed around either). */
+     * their rows keep NULL (no route was recorded; no WAF was routed around either).
+     * Versions 1 to 3 lack requests.acked and ended; their rows keep NULL (not known: no
+     * server recorded whether those answers reached their clients). Version 0 is a new file. */
     const char *add_client = version == 1 ? "ALTER TABLE requests ADD COLUMN client TEXT;" : "";
     const char *add_route =
         version == 1 || version == 2 ? "ALTER TABLE requests ADD COLUMN route TEXT;" : "";
+    const char *add_acked = version >= 1 && version <= 3
+                                ? "ALTER TABLE requests ADD COLUMN acked INTEGER;"
+                                  "ALTER TABLE requests ADD COLUMN ended TEXT;"
+                                : "";
     int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, msg);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, add_client, NULL, NULL, msg);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, add_route, NULL, NULL, msg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, add_acked, NULL, NULL, msg);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, schema_sql, NULL, NULL, msg);
     if (rc == SQLITE_OK && version != SCHEMA_VERSION)
@@ -561,8 +603,8 @@ static int insert_notification(ing_store *st, int64_t row, const store_request *
     return SQLITE_OK;
 }
 
-int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, char *err,
-                 size_t errlen)
+int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, int64_t *id,
+                 char *err, size_t errlen)
 {
     if (!st->in_txn) {
         if (exec_stmt(st->q[Q_BEGIN]) != SQLITE_OK)
@@ -614,7 +656,50 @@ int store_record(ing_store *st, const store_request *req, const otlp_batch *batc
     if (rc != SQLITE_OK)
         return db_fail(st, "insert", err, errlen); /* the caller rolls the group back */
     st->pending.requests++;
+    st->pending.acks.unknown++; /* acked is NULL until store_ack */
     stats_add_status(&st->pending, req->status, 1);
+    if (id)
+        *id = row;
+    return ING_OK;
+}
+
+int store_ack(ing_store *st, int64_t id, int acked, const char *ended, char *err, size_t errlen)
+{
+    if (!st->in_txn) {
+        if (exec_stmt(st->q[Q_BEGIN]) != SQLITE_OK)
+            return db_fail(st, "begin", err, errlen);
+        st->in_txn = true;
+    }
+    sqlite3_stmt *s = st->q[Q_ACK];
+    if (acked < 0)
+        sqlite3_bind_null(s, 1);
+    else
+        sqlite3_bind_int(s, 1, acked != 0);
+    bind_text(s, 2, ended);
+    sqlite3_bind_int64(s, 3, id);
+    int rc = sqlite3_step(s);
+    int status = 0;
+    int64_t accepted = 0;
+    bool updated = rc == SQLITE_ROW;
+    if (updated) {
+        status = sqlite3_column_int(s, 0);
+        accepted = sqlite3_column_int64(s, 1);
+        rc = sqlite3_step(s); /* RETURNING's statement ends after its rows */
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s); /* `ended` is the caller's */
+    if (rc != SQLITE_DONE)
+        return db_fail(st, "acknowledgement", err, errlen); /* the caller rolls the group back */
+    if (updated && acked >= 0) {
+        st->pending.acks.unknown--;
+        if (acked) {
+            st->pending.acks.delivered++;
+        } else {
+            st->pending.acks.lost++;
+            if (status >= 200 && status < 300)
+                st->pending.items_unacknowledged += accepted;
+        }
+    }
     return ING_OK;
 }
 

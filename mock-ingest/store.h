@@ -93,6 +93,14 @@ typedef struct store_stats {
         char reason[32];
         int64_t n;
     } rejected_by_reason[STORE_MAX_REASONS];
+    /* Requests by requests.acked: whether the answer reached a client still connected (1),
+     * did not (0), or is not known (NULL: not reported yet, or rows of an older schema). */
+    struct {
+        int64_t delivered, lost, unknown;
+    } acks;
+    /* Accepted items of 2xx requests whose answer never reached the client (acked = 0):
+     * committed, while the exporter saw a failure and may send them again. */
+    int64_t items_unacknowledged;
     int64_t objects;             /* stored (distinct keys) */
     int64_t object_bytes;        /* their sizes, summed */
     int64_t notifications;       /* rows of notifications */
@@ -109,12 +117,23 @@ void store_close(ing_store *st); /* commits what is pending */
 /*
  * Adds the request (and the items of `batch`, may be NULL, and its WAF acts)
  * to the open group. Items the decoder rejected are stored with accepted = 0
- * and their reason.
+ * and their reason. *id (may be NULL) gets the request's requests.id: valid once the group
+ * commits (a rolled-back group's ids are given again to later rows).
  * Returns ING_OK or ING_DB (err says why): then the open group must be
  * rolled back with store_rollback() before anything else is recorded.
  */
-int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, char *err,
-                 size_t errlen);
+int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, int64_t *id,
+                 char *err, size_t errlen);
+
+/*
+ * Records how the answer to request `id` (a requests.id store_record gave) ended, in the open
+ * group: `acked` 1 (written whole to a client still connected), 0 (it was not), -1 (not known:
+ * the column stays NULL) and `ended`, libmicrohttpd's word for it ("completed", "client_gone",
+ * ...; NULL: none). A row already acknowledged keeps its first answer (a request has one), and
+ * an id with no row changes nothing. Returns ING_OK or ING_DB, after which the open group
+ * must be rolled back, as after a failed store_record.
+ */
+int store_ack(ing_store *st, int64_t id, int acked, const char *ended, char *err, size_t errlen);
 
 /* Whether a group is open (something was recorded since the last commit). */
 bool store_pending(const ing_store *st);

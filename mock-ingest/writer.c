@@ -8,8 +8,22 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL_MAX  64  /* batches kept for reuse; more are freed */
-#define GROUP_MAX 256 /* requests per transaction, at most (bounds answer latency) */
+#define POOL_MAX      64  /* batches kept for reuse; more are freed */
+#define GROUP_MAX     256 /* requests per transaction, at most (bounds answer latency) */
+#define ACK_LINGER_NS ((int64_t)ACK_LINGER_MS * 1000000)
+
+/*
+ * A request's acknowledgement. Until writer_ack the job fills in `row`, on the writer's
+ * thread; from writer_ack on, `node` is the ticket's place in the FIFO (rec NULL marks it an
+ * ack, ticket points back here), freed by its `done` when its group is released - not
+ * earlier, because a replay of that group records the ack (and maybe the job) again.
+ */
+struct ing_ticket {
+    ing_job node;
+    int64_t row; /* requests.id of the job's row; 0: none (yet, or no longer) */
+    ing_ack acked;
+    char ended[32]; /* "" stands for none */
+};
 
 struct ing_writer {
     ing_store *st;
@@ -17,6 +31,8 @@ struct ing_writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     ing_job *head, *tail;
+    size_t njobs;          /* jobs queued (acks not counted): what starts a group */
+    int64_t acks_since_ns; /* monotonic time the oldest queued ack came; 0: none queued */
     bool stop;
     bool has_thread;
     pthread_t thread;
@@ -62,9 +78,36 @@ static void read_object(ing_writer *w, ing_job *j)
     rec->message = "could not read the object; retry";
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* An ack: updates its request's row, if it has one. False, like record_job, when the
+ * database refused: the group is then replayed without it (the row keeps acked NULL). */
+static bool record_ack(ing_writer *w, ing_job *j)
+{
+    const ing_ticket *t = j->ticket;
+    if (t->row <= 0)
+        return true;
+    if (store_ack(w->st, t->row, (int)t->acked, t->ended[0] ? t->ended : NULL, w->err,
+                  sizeof w->err) != ING_OK) {
+        fprintf(stderr, "mock-ingest: %s\n", w->err);
+        j->dropped = true;
+        return false;
+    }
+    return true;
+}
+
 static bool record_job(ing_writer *w, ing_job *j)
 {
+    if (!j->rec)
+        return record_ack(w, j);
     store_request *rec = j->rec;
+    if (j->ticket)
+        j->ticket->row = 0; /* until its row is in: a replay or a failure may leave none */
     if (j->get_object)
         read_object(w, j);
     const otlp_batch *items = j->no_items ? NULL : j->batch;
@@ -81,15 +124,16 @@ static bool record_job(ing_writer *w, ing_job *j)
             j->retry_after_s = v.retry_after_s;
             snprintf(j->message, sizeof j->message, "%s", v.message);
             rec->message = j->message;
-            if (v.status == 403) {
-                rec->item_reason = "cap"; /* refused whole: its items are kept as evidence */
+            if (strcmp(v.reason, "cap") == 0) { /* 403, 429 or 503: the cap's status */
+                rec->item_reason = "cap";       /* refused whole: its items are kept as evidence */
             } else {
                 items = NULL;
                 j->no_items = true;
             }
         }
     }
-    if (store_record(w->st, rec, items, w->err, sizeof w->err) != ING_OK) {
+    if (store_record(w->st, rec, items, j->ticket ? &j->ticket->row : NULL, w->err,
+                     sizeof w->err) != ING_OK) {
         fprintf(stderr, "mock-ingest: %s\n", w->err);
         j->dropped = true;
         j->status = 503;
@@ -185,6 +229,9 @@ static int run_group(ing_writer *w, ing_job *list)
     rc = commit(w);
     if (rc != ING_OK) {
         for (ing_job *j = list; j; j = j->next) {
+            /* Its row was rolled back, and its id will be given to a later row. */
+            if (j->rec && j->ticket)
+                j->ticket->row = 0;
             if (j->status >= 200 && j->status < 300) {
                 j->status = 503;
                 j->reason = "store_failed";
@@ -204,7 +251,17 @@ static ing_job *take_all(ing_writer *w)
 {
     ing_job *list = w->head;
     w->head = w->tail = NULL;
+    w->njobs = 0;
+    w->acks_since_ns = 0;
     return list;
+}
+
+/* Under mu: whether what is queued makes a group now (stop: whatever is queued). */
+static bool group_due(const ing_writer *w, bool all)
+{
+    if (!w->head)
+        return false;
+    return all || w->njobs || now_ns() - w->acks_since_ns >= ACK_LINGER_NS;
 }
 
 static void *writer_main(void *arg)
@@ -212,8 +269,17 @@ static void *writer_main(void *arg)
     ing_writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (!w->head && !w->stop)
-            pthread_cond_wait(&w->cv, &w->mu);
+        while (!w->stop && !group_due(w, false)) {
+            if (!w->head) {
+                pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
+            /* Acks alone: wait for a job to share their group, until they are due. */
+            int64_t due = w->acks_since_ns + ACK_LINGER_NS;
+            struct timespec ts = {.tv_sec = due / 1000000000, .tv_nsec = due % 1000000000};
+            int rc = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            (void)rc; /* ETIMEDOUT or a wake-up: group_due decides either way */
+        }
         ing_job *list = take_all(w);
         bool stop = w->stop;
         pthread_mutex_unlock(&w->mu);
@@ -236,7 +302,12 @@ int writer_open(ing_writer **out, ing_store *st, ing_policy *pol, bool own_threa
     w->after_group = after_group;
     w->ud = ud;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    /* The acks' linger is timed on the monotonic clock, like acks_since_ns. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
     store_get_stats(st, &w->stats);
     if (own_thread) {
         if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
@@ -254,7 +325,8 @@ void writer_submit(ing_writer *w, ing_job *first)
     if (!first)
         return;
     ing_job *last = first;
-    while (last->next)
+    size_t n = 1;
+    for (; last->next; n++)
         last = last->next;
     pthread_mutex_lock(&w->mu);
     if (w->tail)
@@ -262,16 +334,71 @@ void writer_submit(ing_writer *w, ing_job *first)
     else
         w->head = first;
     w->tail = last;
+    w->njobs += n;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
-int writer_drain(ing_writer *w)
+static int drain(ing_writer *w, bool all)
 {
     pthread_mutex_lock(&w->mu);
-    ing_job *list = take_all(w);
+    ing_job *list = group_due(w, all) ? take_all(w) : NULL;
     pthread_mutex_unlock(&w->mu);
     return list ? run_group(w, list) : ING_OK;
+}
+
+int writer_drain(ing_writer *w)
+{
+    return drain(w, false);
+}
+
+int writer_timeout_ms(ing_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool queued = w->head != NULL;
+    int64_t left = !queued || w->njobs ? 0 : w->acks_since_ns + ACK_LINGER_NS - now_ns();
+    pthread_mutex_unlock(&w->mu);
+    if (!queued)
+        return -1;
+    /* Rounded up: a caller that waits this long finds them due. */
+    return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+}
+
+static void ticket_done(ing_job *job)
+{
+    free(job->ticket);
+}
+
+ing_ticket *writer_ticket_new(ing_writer *w)
+{
+    (void)w; /* a plain allocation: the writer keeps no list of tickets */
+    return calloc(1, sizeof(ing_ticket));
+}
+
+void writer_ack(ing_writer *w, ing_ticket *t, ing_ack acked, const char *ended)
+{
+    if (!t)
+        return;
+    t->acked = acked;
+    snprintf(t->ended, sizeof t->ended, "%s", ended ? ended : "");
+    ing_job *n = &t->node;
+    memset(n, 0, sizeof *n);
+    n->ticket = t;
+    n->done = ticket_done;
+    pthread_mutex_lock(&w->mu);
+    if (w->tail)
+        w->tail->next = n;
+    else
+        w->head = n;
+    w->tail = n;
+    /* Only the first ack of a queue without jobs wakes the thread, to time its linger;
+     * otherwise a job's submit wakes it, or it is busy and takes the ack with its group. */
+    if (!w->acks_since_ns) {
+        w->acks_since_ns = now_ns();
+        if (!w->njobs)
+            pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
 }
 
 otlp_batch *writer_batch_get(ing_writer *w)
@@ -314,7 +441,7 @@ void writer_stop(ing_writer *w)
         pthread_join(w->thread, NULL);
         w->has_thread = false;
     }
-    writer_drain(w);
+    drain(w, true);
     store_commit(w->st, w->err, sizeof w->err);
 }
 

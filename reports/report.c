@@ -846,7 +846,8 @@ static void sec_stories(rpt *R)
     for (size_t k = 0; k < R->n; k++) {
         const run *r = &R->runs[k];
         if (!charted(r) ||
-            (num_at(r->sum, "fates.lost") == 0 && num_at(r->sum, "fates.misattributed") == 0))
+            (num_at(r->sum, "fates.lost") == 0 && num_at(r->sum, "fates.misattributed") == 0 &&
+             !(num_at(r->sum, "metrics.delivered_unacknowledged") > 0)))
             continue;
         char t[300];
         fputs("<div class=\"run\"><h3>", o);
@@ -869,6 +870,13 @@ static void sec_stories(rpt *R)
             fputs(" entries of isolate globals reached the ingest in payloads sent for ", o);
             num(R, k, "metrics.mixed_requests");
             fputs(" other requests (each credited to the request that carried it).</p>", o);
+        }
+        if (num_at(r->sum, "metrics.delivered_unacknowledged") > 0) {
+            fputs("<p>Delivered unacknowledged: ", o);
+            num(R, k, "metrics.delivered_unacknowledged");
+            fputs(" items were recorded by the ingest, but no answer to a POST that carried them "
+                  "reached its exporter: it saw a failure, and a retry duplicates them.</p>",
+                  o);
         }
         fputs("<p>Exposure: one eviction destroyed at most ", o);
         num(R, k, "exposure.items");

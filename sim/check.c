@@ -91,6 +91,7 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
         {"items", items, false},
         {"loss_ratio", items ? (double)r->fate[FATE_LOST] / items : 0, items == 0},
         {"duplicates", (double)r->copies_extra, false},
+        {"delivered_unacknowledged", (double)r->unacknowledged, r->acks_unknown},
         {"posts", (double)r->attempts, false},
         {"posts_per_item", items ? (double)r->attempts / items : 0, items == 0},
         {"items_per_post", r->items_per_post, isnan(r->items_per_post)},
@@ -132,7 +133,8 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
 {
     static const char known[] =
         "items, delivered, late, duplicated, misattributed, lost, loss_ratio, lost.<cause>, "
-        "duplicates, posts, posts_per_item, items_per_post, delivery_delay_p50_ms, "
+        "duplicates, delivered_unacknowledged, posts, posts_per_item, items_per_post, "
+        "delivery_delay_p50_ms, "
         "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, exposure_items, "
         "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
         "mixed_request_ratio, evicted.<isolate cause>, "
@@ -153,6 +155,7 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
     static const char *const plain[] = {"items",
                                         "loss_ratio",
                                         "duplicates",
+                                        "delivered_unacknowledged",
                                         "posts",
                                         "posts_per_item",
                                         "items_per_post",

@@ -216,6 +216,14 @@ typedef struct ledger_report {
     ledger_story stories[LEDGER_STORIES];
     int nstories;
     ledger_funnel funnel;
+    /* Received items (any fate but lost) whose every accepted copy came in a POST whose answer
+     * never reached its exporter (the ingest's requests.acked = 0): recorded, while the
+     * exporter saw a failure and may send them again - delivered but unacknowledged, counted
+     * beside the fates. A copy whose answer is not known (acked NULL) does not count.
+     * acks_unknown: the ingest records no acknowledgements (older than its schema 4), so the
+     * count is 0 for want of them. Memory mode: 0, known (every answer reaches its isolate). */
+    uint64_t unacknowledged;
+    bool acks_unknown;
     /* A pipeline's (pipeline.h): spans carried into the Worker, how many were recorded, each
      * hop in the order it first ran, and the orphaned objects. */
     uint64_t carried, carried_recorded;
@@ -245,8 +253,9 @@ int64_t *ledger_carried_receipts(ledger *l, size_t *n);
 sim_err ledger_verify(ledger *l, char *err, size_t errlen);
 
 /*
- * Commits, attaches the ingest database, writes the `fates` table and fills
- * the report, then writes the report_* aggregates (report_series, report_isolates,
+ * Commits, attaches the ingest database, writes the `fates` table (with each received item's
+ * `acked`: 1 an accepted copy's answer reached its exporter, 0 none did, NULL not known) and
+ * fills the report, then writes the report_* aggregates (report_series, report_isolates,
  * report_isolate_bins: one pass over each table). `run` selects this run's rows in a
  * shared ingest (NULL: every row is this run's, as in the embedded ingest, which is fresh
  * per run). Returns SIM_OK, or SIM_ELEDGER with a message.
@@ -262,7 +271,8 @@ sim_err ledger_finish_unverified(ledger *l, char *err, size_t errlen);
 
 /*
  * Compact mode, after ledger_finish and ledger_verify passed: deletes the rows of the items
- * that arrived once for their own request, fate `delivered` or `late` (items, moves,
+ * that arrived once for their own request, fate `delivered` or `late`, and whose exporter was
+ * not left without an answer (fates.acked is not 0) (items, moves,
  * attempt_items, fates; their rows in ingest_db's items), the requests all of whose items
  * went (in ingest_db too: its POSTs that
  * carried nothing else), sets meta.ledger_mode to `compact` and VACUUMs both files. Every

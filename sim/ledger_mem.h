@@ -13,7 +13,8 @@
  * first copy after its request ended is late. It fills the report's counts (items, fates,
  * causes, entries, mixed items and requests, posts, requests, telemetry call times,
  * private accesses) and leaves the rest empty (NaN or 0: delays, exposure, evictions,
- * groups, stories). Used only through ledger.c.
+ * groups, stories). No item is unacknowledged (ledger_report.unacknowledged 0, known): with
+ * no transport, every answer reaches its isolate. Used only through ledger.c.
  */
 #ifndef SIM_LEDGER_MEM_H
 #define SIM_LEDGER_MEM_H

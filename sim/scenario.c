@@ -270,8 +270,9 @@ static const sk_key keys[] = {
      "to another request), no_loss (no item lost)", 0},
     {"expect[].metric", SK_STRING, 1, 0, NULL, NULL,
      "a number of the run: items, delivered, late, duplicated, misattributed, lost, loss_ratio, "
-     "lost.<cause>, duplicates, posts, posts_per_item, items_per_post, delivery_delay_p50_ms, "
-     "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, exposure_items, "
+     "lost.<cause>, duplicates, delivered_unacknowledged, posts, posts_per_item, items_per_post, "
+     "delivery_delay_p50_ms, delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, "
+     "exposure_items, "
      "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
      "mixed_request_ratio, evicted.<isolate cause>, "
      "lost_when_evicted.<isolate cause> (idle, lifetime, deploy, memory, killed)", 0},

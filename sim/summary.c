@@ -76,6 +76,12 @@ static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
                 "mixed: %" PRIu64 " entries of isolate globals reached the ingest in payloads sent "
                 "for %" PRIu64 " other requests\n",
                 p->mixed_items, p->mixed_requests);
+    if (p->unacknowledged)
+        fprintf(out,
+                "delivered unacknowledged: %" PRIu64 " items recorded by the ingest, but no "
+                "answer to a POST that carried them reached its exporter (it saw a failure and "
+                "may send them again)\n",
+                p->unacknowledged);
     for (int i = 0; i < p->nstories; i++)
         fprintf(out, "  story: %s\n", p->stories[i].text);
     if (p->fate[FATE_LOST]) {
@@ -443,6 +449,8 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
         add_u64(o, "sent", p->funnel.sent);
         add_u64(o, "accepted", p->funnel.accepted);
         add_u64(o, "recorded", p->funnel.recorded);
+        /* null, not 0, when the ingest records no acknowledgements to count them by */
+        add_num(j, "unacknowledged", p->acks_unknown ? NAN : (double)p->unacknowledged);
         add_num(j, "loss_ratio", p->items ? (double)p->fate[FATE_LOST] / (double)p->items : NAN);
         o = cJSON_AddObjectToObject(j, "lost_by_cause");
         for (int c = 0; c < CAUSE_COUNT; c++)

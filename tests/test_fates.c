@@ -4,6 +4,7 @@
  * The checker is separate from the code that might lose: nothing here runs
  * an exporter.
  */
+#include "check.h"
 #include "ledger.h"
 #include "store.h"
 #include "support.h"
@@ -63,6 +64,22 @@ static void receive_entry(fx *f, const char *run, int n, int64_t t, const char *
              " VALUES (last_insert_rowid(), 'log', 1, %lld, 'i%010d', %s%s%s);",
              (long long)t, run, (long long)t, n, sent_for ? "'" : "", sent_for ? sent_for : "NULL",
              sent_for ? "'" : "");
+    exec(f->ing, sql);
+}
+
+/* One accepted copy of item n (for request 1) in a POST of its own, whose answer's fate the
+ * ingest recorded as `acked`: "1" reached the exporter, "0" did not, "NULL" not known. */
+static void receive_acked(fx *f, const char *run, int n, int64_t t, const char *acked)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO requests (time_ns, wall_ns, time_source, method, path, status,"
+             " bytes_wire, bytes_body, items_received, items_accepted, items_rejected, run, acked,"
+             " ended) VALUES (%lld, 0, 'virtual', 'POST', '/v1/traces', 200, 0, 0, 1, 1, 0, '%s',"
+             " %s, 'completed');"
+             "INSERT INTO items (request, kind, accepted, time_ns, item_id, request_id)"
+             " VALUES (last_insert_rowid(), 'span', 1, %lld, 'i%010d', 'r1');",
+             (long long)t, run, acked, (long long)t, n);
     exec(f->ing, sql);
 }
 
@@ -206,6 +223,8 @@ static void test_every_fate_and_cause(void **state)
     assert_string_equal(credited, "r1");
     free(credited);
     assert_int_equal(r.copies_extra, 1);
+    assert_int_equal(r.unacknowledged, 0); /* no answer known (acked NULL) is not one lost */
+    assert_false(r.acks_unknown);
     for (int c = 0; c < CAUSE_COUNT; c++)
         assert_true(r.lost_by[c] >= 1); /* every cause appears */
     /* Exposure: the eviction of isolate 1 took items 5, 9 and 14 (in buffers). */
@@ -220,6 +239,139 @@ static void test_every_fate_and_cause(void **state)
     assert_int_equal(r.fate[FATE_DELIVERED], 4);
     assert_int_equal(r.fate[FATE_LOST], 16);
     teardown_run(f);
+}
+
+static int64_t acked_of(fx *f, int n)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COALESCE(acked, -1) FROM fates WHERE item = %d", n);
+    return t_sql_int(f->ledger_db, sql);
+}
+
+/* The metric a check reads, and whether it is empty (null in summary.json). */
+static double unacknowledged_metric(const ledger_report *r, bool *empty)
+{
+    check_metric m[CHECK_METRICS_MAX];
+    size_t n = check_metrics(r, m, CHECK_METRICS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(m[i].name, "delivered_unacknowledged") == 0) {
+            *empty = m[i].empty;
+            return m[i].value;
+        }
+    }
+    fail_msg("no metric delivered_unacknowledged");
+    return -1;
+}
+
+/* Request 1 lives 0-10 s on isolate 1 and creates `n` spans; the isolate dies at 30 s. */
+static void one_request(fx *f, int n)
+{
+    rt_observer obs = ledger_observer(f->l);
+    rt_isolate_info iso = {.id = 1, .requests_served = 1};
+    obs.isolate(obs.ud, &iso, -1, 0);
+    obs.request(obs.ud, 1, 1, RT_REQ_ARRIVED, 0);
+    obs.request(obs.ud, 1, 1, RT_REQ_RESPONDED, 1 * S);
+    obs.request(obs.ud, 1, 1, RT_REQ_ENDED, 10 * S);
+    for (int i = 1; i <= n; i++)
+        ledger_item(f->l, "span", "s", 1, 1, 0);
+    obs.isolate(obs.ud, &iso, RT_EVICT_IDLE, 30 * S);
+}
+
+/*
+ * Delivered but unacknowledged: an item whose every accepted copy came in a POST whose answer
+ * never reached the exporter (ingest requests.acked = 0) is counted, its fate unchanged; one
+ * answer that reached it (acked = 1), or one not known (NULL), and it is not. A rejected
+ * copy's answer does not count. Decided alike for a shared ingest (by run) and a fresh one
+ * (every row), and compaction keeps such an item's rows.
+ */
+static void test_delivered_unacknowledged(void **state)
+{
+    (void)state;
+    for (int shared = 1; shared >= 0; shared--) {
+        fx *f = setup_run();
+        one_request(f, 7);
+        ledger_drop(f->l, 6, 5 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
+        const char *run = "R";
+        receive_acked(f, run, 1, 2 * S, "0"); /* its only copy: counted, delivered */
+        receive_acked(f, run, 2, 2 * S, "0"); /* one lost, one reached: not counted */
+        receive_acked(f, run, 2, 3 * S, "1");
+        receive_acked(f, run, 3, 2 * S, "NULL"); /* not known: not counted */
+        receive_acked(f, run, 4, 2 * S, "0");    /* duplicated, both lost: counted */
+        receive_acked(f, run, 4, 3 * S, "0");
+        receive(f, run, 5, 2 * S, "r1", 0, "bad_trace_id"); /* rejected, answer reached */
+        exec(f->ing, "UPDATE requests SET acked = 1 WHERE id = (SELECT MAX(id) FROM requests)");
+        receive_acked(f, run, 5, 3 * S, "0");  /* its only accepted copy: counted */
+        receive_acked(f, run, 7, 11 * S, "0"); /* late, counted */
+        ledger_report r;
+        char err[256];
+        if (ledger_finish(f->l, f->ingest_db, shared ? run : NULL, &r, err, sizeof err))
+            fail_msg("%s", err);
+        if (ledger_verify(f->l, err, sizeof err))
+            fail_msg("%s", err);
+        expect_fate(f, 1, "delivered/-");
+        expect_fate(f, 2, "duplicated/-");
+        expect_fate(f, 3, "delivered/-");
+        expect_fate(f, 4, "duplicated/-");
+        expect_fate(f, 5, "delivered/-");
+        expect_fate(f, 6, "lost/evicted-in-buffer");
+        expect_fate(f, 7, "late/-");
+        static const int64_t want[] = {0, 0, 1, -1, 0, 0, -1, 0}; /* by item; -1: NULL */
+        for (int i = 1; i <= 7; i++)
+            if (acked_of(f, i) != want[i])
+                fail_msg("shared %d: item %d acked %lld, want %lld", shared, i,
+                         (long long)acked_of(f, i), (long long)want[i]);
+        assert_int_equal(r.unacknowledged, 4);
+        assert_false(r.acks_unknown);
+        assert_int_equal(r.fate[FATE_DELIVERED], 3);
+        bool empty = true;
+        assert_true(unacknowledged_metric(&r, &empty) == 4.0);
+        assert_false(empty);
+        if (!shared) {
+            /* Compacted: of the items that arrived once, the unacknowledged keep their rows. */
+            if (ledger_compact(f->l, NULL, err, sizeof err))
+                fail_msg("%s", err);
+            char *kept = t_sql_str(f->ledger_db, "SELECT group_concat(item, ',') FROM"
+                                                 " (SELECT item FROM fates ORDER BY item)");
+            assert_string_equal(kept, "1,2,4,5,6,7");
+            free(kept);
+        }
+        teardown_run(f);
+    }
+}
+
+/*
+ * Every answer reached its exporter (the usual run): the received items are acknowledged, none
+ * counted. An ingest older than the acknowledgements
+ * (schema 3: no acked column) has them not known: 0, and the metric empty.
+ */
+static void test_acknowledgements_all_or_none(void **state)
+{
+    (void)state;
+    for (int old = 0; old <= 1; old++) {
+        fx *f = setup_run();
+        if (old)
+            exec(f->ing, "ALTER TABLE requests DROP COLUMN acked;"
+                         "ALTER TABLE requests DROP COLUMN ended;");
+        one_request(f, 2);
+        ledger_drop(f->l, 2, 5 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
+        if (old)
+            receive(f, "R", 1, 2 * S, "r1", 1, NULL);
+        else
+            receive_acked(f, "R", 1, 2 * S, "1");
+        ledger_report r;
+        char err[256];
+        if (ledger_finish(f->l, f->ingest_db, NULL, &r, err, sizeof err))
+            fail_msg("%s", err);
+        expect_fate(f, 1, "delivered/-");
+        assert_int_equal(acked_of(f, 1), old ? -1 : 1);
+        assert_int_equal(acked_of(f, 2), -1); /* lost: no answer to speak of */
+        assert_int_equal(r.unacknowledged, 0);
+        assert_int_equal(r.acks_unknown, old);
+        bool empty = false;
+        assert_true(unacknowledged_metric(&r, &empty) == 0.0);
+        assert_int_equal(empty, old);
+        teardown_run(f);
+    }
 }
 
 static void test_not_an_ingest_database(void **state)
@@ -353,6 +505,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_fate_and_cause),
+        cmocka_unit_test(test_delivered_unacknowledged),
+        cmocka_unit_test(test_acknowledgements_all_or_none),
         cmocka_unit_test(test_not_an_ingest_database),
         cmocka_unit_test(test_each_invariant_can_fail),
     };
