@@ -39,8 +39,14 @@ void ing_config_defaults(ing_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->max_body_bytes = ING_DEFAULT_MAX_BODY_BYTES;
-    cfg->connection_limit = ING_DEFAULT_CONNECTION_LIMIT;
-    cfg->connection_timeout_s = ING_DEFAULT_CONNECTION_TIMEOUT_S;
+    cfg->cap.status = 403;
+    cfg->idle_timeout_s = ING_DEFAULT_IDLE_TIMEOUT_S;
+    cfg->header_timeout_ns = ING_DEFAULT_HEADER_TIMEOUT_NS;
+    cfg->body_timeout_ns = ING_DEFAULT_BODY_TIMEOUT_NS;
+    cfg->min_body_rate = ING_DEFAULT_MIN_BODY_RATE;
+    cfg->discard_limit_bytes = ING_DEFAULT_DISCARD_LIMIT_BYTES;
+    cfg->max_items = ING_DEFAULT_MAX_ITEMS;
+    cfg->memory_budget_bytes = ING_DEFAULT_MEMORY_BUDGET_BYTES;
 }
 
 void ing_config_free(ing_config *cfg)
@@ -51,6 +57,7 @@ void ing_config_free(ing_config *cfg)
         free(cfg->keys[i].key);
     free(cfg->keys);
     free(cfg->waf_json);
+    free(cfg->cors);
     for (size_t i = 0; i < cfg->nnotify; i++) {
         free(cfg->notify[i].path);
         free(cfg->notify[i].host);
@@ -86,10 +93,12 @@ ing_config *ing_config_dup(const ing_config *src)
     cfg->keys = NULL;
     cfg->nkeys = 0;
     cfg->waf_json = NULL;
+    cfg->cors = NULL;
     cfg->notify = NULL;
     cfg->nnotify = 0;
-    if (src->waf_json && !(cfg->waf_json = strdup(src->waf_json))) {
-        free(cfg);
+    if ((src->waf_json && !(cfg->waf_json = strdup(src->waf_json))) ||
+        (src->cors && !(cfg->cors = strdup(src->cors)))) {
+        ing_config_free(cfg);
         return NULL;
     }
     if (!dup_notify(cfg, src)) {
@@ -177,11 +186,34 @@ static int get_uint(parse_ctx *pc, const cJSON *v, const char *path, double lo, 
     return ING_OK;
 }
 
+/* A duration in seconds, from `lo` to `hi`, into ns. */
+static int get_seconds(parse_ctx *pc, const cJSON *v, const char *path, double lo, double hi,
+                       int64_t *out_ns)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo) || !(v->valuedouble <= hi))
+        return fail(pc, path, "expected a number of seconds from %g to %g", lo, hi);
+    *out_ns = (int64_t)llround(v->valuedouble * 1e9);
+    return ING_OK;
+}
+
+/* "cors": the Access-Control-Allow-Origin to send, "*" or one origin. */
+static int parse_cors(parse_ctx *pc, const cJSON *v, const char *path, ing_config *cfg)
+{
+    const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+    if (!s || !*s || strlen(s) > 256 || strpbrk(s, "\r\n,"))
+        return fail(pc, path, "expected \"*\" or one origin, e.g. \"http://localhost:5173\"");
+    free(cfg->cors);
+    if (!(cfg->cors = strdup(s)))
+        return fail(pc, path, "out of memory");
+    return ING_OK;
+}
+
 static int parse_cap(parse_ctx *pc, const cJSON *obj, const char *path, ing_cap *cap)
 {
     char sub[128];
     if (!cJSON_IsObject(obj))
         return fail(pc, path, "expected an object {\"items\": N, \"window_s\": S}");
+    cap->status = 403;
     bool have_items = false, have_window = false;
     const cJSON *m;
     cJSON_ArrayForEach(m, obj)
@@ -200,8 +232,13 @@ static int parse_cap(parse_ctx *pc, const cJSON *obj, const char *path, ing_cap 
             if (cap->window_ns <= 0)
                 return fail(pc, sub, "expected at least 1 ns");
             have_window = true;
+        } else if (strcmp(m->string, "status") == 0) {
+            if (!cJSON_IsNumber(m) ||
+                (m->valuedouble != 403 && m->valuedouble != 429 && m->valuedouble != 503))
+                return fail(pc, sub, "expected 403, 429 or 503");
+            cap->status = (int)m->valuedouble;
         } else {
-            return fail(pc, sub, "unknown key (expected \"items\" or \"window_s\")");
+            return fail(pc, sub, "unknown key (expected \"items\", \"window_s\" or \"status\")");
         }
     }
     if (!have_items)
@@ -430,14 +467,33 @@ int ing_config_parse(const char *json, const char *name, ing_config **out, char 
         } else if (strcmp(m->string, "cap") == 0) {
             rc = parse_cap(&pc, m, path, &cfg->cap);
         } else if (strcmp(m->string, "max_body_bytes") == 0) {
-            rc = get_uint(&pc, m, path, 1024, 1 << 30, &d);
+            rc = get_uint(&pc, m, path, 1024, (double)((size_t)1 << 32), &d);
             cfg->max_body_bytes = (size_t)d;
         } else if (strcmp(m->string, "connection_limit") == 0) {
             rc = get_uint(&pc, m, path, 1, 65536, &d);
             cfg->connection_limit = (unsigned)d;
-        } else if (strcmp(m->string, "connection_timeout_s") == 0) {
+        } else if (strcmp(m->string, "idle_timeout_s") == 0 ||
+                   strcmp(m->string, "connection_timeout_s") == 0) { /* its older name */
             rc = get_uint(&pc, m, path, 1, 3600, &d);
-            cfg->connection_timeout_s = (unsigned)d;
+            cfg->idle_timeout_s = (unsigned)d;
+        } else if (strcmp(m->string, "header_timeout_s") == 0) {
+            rc = get_seconds(&pc, m, path, 0.1, 3600, &cfg->header_timeout_ns);
+        } else if (strcmp(m->string, "body_timeout_s") == 0) {
+            rc = get_seconds(&pc, m, path, 0.1, 86400, &cfg->body_timeout_ns);
+        } else if (strcmp(m->string, "min_body_rate") == 0) {
+            rc = get_uint(&pc, m, path, 0, 1e12, &d);
+            cfg->min_body_rate = (uint64_t)d;
+        } else if (strcmp(m->string, "discard_limit_bytes") == 0) {
+            rc = get_uint(&pc, m, path, 0, (double)((size_t)1 << 32), &d);
+            cfg->discard_limit_bytes = (size_t)d;
+        } else if (strcmp(m->string, "max_items_per_request") == 0) {
+            rc = get_uint(&pc, m, path, 1, 1e9, &d);
+            cfg->max_items = (uint64_t)d;
+        } else if (strcmp(m->string, "memory_budget_bytes") == 0) {
+            rc = get_uint(&pc, m, path, 1 << 20, (double)((size_t)1 << 40), &d);
+            cfg->memory_budget_bytes = (size_t)d;
+        } else if (strcmp(m->string, "cors") == 0) {
+            rc = parse_cors(&pc, m, path, cfg);
         } else if (strcmp(m->string, "waf") == 0) {
             rc = parse_waf(&pc, m, cfg);
         } else if (strcmp(m->string, "notify") == 0) {
@@ -445,7 +501,9 @@ int ing_config_parse(const char *json, const char *name, ing_config **out, char 
         } else {
             rc = fail(&pc, path,
                       "unknown key (expected one of keys, cap, max_body_bytes, "
-                      "connection_limit, connection_timeout_s, waf, notify)");
+                      "connection_limit, idle_timeout_s, header_timeout_s, body_timeout_s, "
+                      "min_body_rate, discard_limit_bytes, max_items_per_request, "
+                      "memory_budget_bytes, cors, waf, notify)");
         }
         if (rc)
             break;

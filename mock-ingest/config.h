@@ -10,12 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ING_DEFAULT_CONNECTION_LIMIT     128u
-#define ING_DEFAULT_CONNECTION_TIMEOUT_S 10u
+/* Defaults for real clients (mock-ingest/README.md, "Limits"): an idle keep-alive connection
+ * is dropped well before an SDK's export timeout (10 s in the JS SDK), so that idle ones never
+ * make a new export wait; see conntrack.h for the deadlines. */
+#define ING_DEFAULT_IDLE_TIMEOUT_S      3u
+#define ING_DEFAULT_HEADER_TIMEOUT_NS   (10 * 1000000000LL)
+#define ING_DEFAULT_BODY_TIMEOUT_NS     (60 * 1000000000LL)
+#define ING_DEFAULT_MIN_BODY_RATE       16384u
+#define ING_DEFAULT_DISCARD_LIMIT_BYTES ((size_t)64 << 20)
+#define ING_DEFAULT_MAX_ITEMS           200000u
+#define ING_DEFAULT_MEMORY_BUDGET_BYTES ((size_t)1 << 30)
 
 typedef struct ing_cap {
     int64_t items;     /* most items accepted per window; 0 = no cap */
     int64_t window_ns; /* fixed windows aligned to time 0 */
+    int status;        /* the answer past it: 403 (the first seed's dashboard cap, which SDKs
+                          do not retry), or 429 / 503 (OTLP throttling, retried after
+                          Retry-After) */
 } ing_cap;
 
 #define ING_NOTIFY_PATH_MAX 1024
@@ -42,8 +53,15 @@ struct ing_config {
     size_t nkeys;
     ing_cap cap; /* default cap for every key (and for anonymous senders) */
     size_t max_body_bytes;
-    unsigned connection_limit;
-    unsigned connection_timeout_s;
+    unsigned connection_limit; /* 0: sized from RLIMIT_NOFILE when the server opens */
+    unsigned idle_timeout_s;   /* libmicrohttpd's inactivity timeout */
+    int64_t header_timeout_ns; /* conntrack.h */
+    int64_t body_timeout_ns;
+    uint64_t min_body_rate;     /* bytes/s; 0: none */
+    size_t discard_limit_bytes; /* a refused body read and dropped, at most, before answering */
+    uint64_t max_items;         /* per request; 0: none */
+    size_t memory_budget_bytes; /* bodies and decoded requests held at once */
+    char *cors;                 /* Access-Control-Allow-Origin; NULL: CORS off */
     /*
      * The "waf" object (waf.h), validated by compiling it, kept as JSON text: NULL for no
      * WAF. Text, not the compiled WAF: a compiled WAF holds the rate counters, which change

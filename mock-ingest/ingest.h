@@ -29,8 +29,9 @@
 #include <stdint.h>
 
 /* A request body larger than this (after decompression) is refused with 413 unless the
- * configuration says otherwise (max_body_bytes). */
-#define ING_DEFAULT_MAX_BODY_BYTES ((size_t)4 << 20)
+ * configuration says otherwise (max_body_bytes): 20 MiB, the OpenTelemetry Collector's
+ * default, which a 5000-span batch of a common SDK fits. */
+#define ING_DEFAULT_MAX_BODY_BYTES ((size_t)20 << 20)
 
 /* One vocabulary of error codes: enum, names and messages from one table. */
 #define ING_ERR_MAP(XX)                                                                            \
@@ -94,6 +95,8 @@ int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t 
 /* The bound port (the real one when 0 was asked) and "http://HOST:PORT". */
 uint16_t ing_server_port(const ing_server *srv);
 const char *ing_server_url(const ing_server *srv);
+/* The connections served at once (config connection_limit, else sized from RLIMIT_NOFILE). */
+unsigned ing_server_connection_limit(const ing_server *srv);
 
 /*
  * ING_RUN_EXTERNAL only. A file descriptor that becomes readable when the

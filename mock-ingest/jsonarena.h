@@ -8,6 +8,10 @@
  * that is inside json_arena_begin()/json_arena_end(): there they draw from
  * that scope's arena and free nothing (the arena is reset afterwards).
  *
+ * An arena charged to a budget (buf.h) refuses allocations past its limit:
+ * cJSON_Parse then fails at once instead of building the rest of the tree,
+ * and the budget's flags tell that failure from a syntax error.
+ *
  * Rule: a cJSON tree built inside a scope must be deleted inside the same
  * scope (or simply dropped: the arena owns it), and trees built outside must
  * not be deleted inside one.

@@ -1,6 +1,6 @@
 /*
  * mock-ingest: standalone OTLP/HTTP JSON ingest recording into SQLite.
- *   mock-ingest --listen 127.0.0.1:PORT --db FILE [--config FILE.json] [--trust-sim-headers]
+ *   mock-ingest [--listen 127.0.0.1:PORT] --db FILE [--config FILE.json] [--trust-sim-headers]
  * Valued options take `--opt VALUE` or `--opt=VALUE`; -h/--help and --version print and
  * exit 0 wherever they appear. The first line on stdout is exactly the base URL. Runs
  * until SIGINT/SIGTERM, then commits what is pending and exits 0.
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #ifndef EDGELOSS_VERSION
 #define EDGELOSS_VERSION "unknown"
@@ -21,10 +22,10 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: mock-ingest --listen HOST:PORT --db FILE [--config FILE.json]"
+    fputs("usage: mock-ingest [--listen HOST:PORT] --db FILE [--config FILE.json]"
           " [--trust-sim-headers]\n"
           "  --listen HOST:PORT   numeric IPv4 address and port (port 0 picks a free one);\n"
-          "                       default 127.0.0.1:0\n"
+          "                       default 127.0.0.1:4318, the OTLP/HTTP port SDKs expect\n"
           "  --db FILE            SQLite database to record into (created if missing)\n"
           "  --config FILE.json   API keys, caps and limits (see mock-ingest/README.md)\n"
           "  --trust-sim-headers  honour the simulator's X-Edgeloss-* request headers\n"
@@ -119,9 +120,28 @@ static const char *suggest(const char *name, size_t len)
     return best;
 }
 
+/*
+ * Each connection is a file descriptor, and a soft limit of 1024 would cap the connections
+ * served (a few dozen SDK processes keep several each): raise it to the hard limit, from which
+ * the server sizes its connection limit.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rlim_t want = rl.rlim_max;
+    if (want == RLIM_INFINITY || want > ((rlim_t)1 << 20))
+        want = (rlim_t)1 << 20;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl); /* best effort: the old limit still works */
+    }
+}
+
 int main(int argc, char **argv)
 {
-    const char *listen = "127.0.0.1:0", *db = NULL, *config_path = NULL;
+    const char *listen = "127.0.0.1:4318", *db = NULL, *config_path = NULL;
     bool trust = false;
     /*
      * The first usage error is kept and reported after the scan, so that -h, --help and
@@ -203,9 +223,11 @@ int main(int argc, char **argv)
     char host[64];
     uint16_t port;
     if (parse_listen(listen, host, sizeof host, &port)) {
-        fprintf(stderr, "mock-ingest: --listen %s: expected HOST:PORT, e.g. 127.0.0.1:0\n", listen);
+        fprintf(stderr, "mock-ingest: --listen %s: expected HOST:PORT, e.g. 127.0.0.1:4318\n",
+                listen);
         return 2;
     }
+    raise_fd_limit();
     char err[512];
     ing_config *cfg = NULL;
     if (config_path && ing_config_load(config_path, &cfg, err, sizeof err)) {
@@ -238,9 +260,9 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "mock-ingest: recording into %s; POST OTLP/HTTP JSON to %s/v1/traces, "
             "/v1/metrics, /v1/logs; objects: PUT/GET %s/r2/KEY; GET %s/stats; X-Edgeloss-*"
-            " headers %s\n",
+            " headers %s; up to %u connections\n",
             db, ing_server_url(srv), ing_server_url(srv), ing_server_url(srv),
-            trust ? "honoured (--trust-sim-headers)" : "ignored");
+            trust ? "honoured (--trust-sim-headers)" : "ignored", ing_server_connection_limit(srv));
     int sig;
     sigwait(&set, &sig);
     ing_server_close(srv);

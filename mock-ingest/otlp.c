@@ -19,10 +19,14 @@
 /* Per-resource and per-scope context inherited by the items below them. */
 typedef struct ctx {
     otlp_batch *b;
+    size_t max_items; /* 0: none */
     const char *service;
     const char *scope;
     const char *sent_for;
 } ctx;
+
+/* Largest items array (and scratch) a batch keeps for the next request. */
+#define KEEP_BYTES ((size_t)1 << 20)
 
 const char *otlp_kind_name(otlp_kind k)
 {
@@ -324,16 +328,37 @@ static bool take_attrs(otlp_batch *b, const cJSON *attrs, const char **item_id,
     return *json != NULL;
 }
 
-static otlp_item *new_item(ctx *c, otlp_kind kind)
+/* Doubles the items array (not past max_items), charged to the batch's budget. */
+static int grow_items(otlp_batch *b, size_t max_items)
+{
+    if (b->cap > SIZE_MAX / 2 / sizeof *b->items)
+        return OTLP_NOMEM;
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    if (max_items && cap > max_items)
+        cap = max_items;
+    size_t add = (cap - b->cap) * sizeof *b->items;
+    if (!ing_budget_take(&b->budget, add))
+        return OTLP_NOMEM;
+    otlp_item *p = realloc(b->items, cap * sizeof *p);
+    if (!p) {
+        ing_budget_failed(&b->budget, add);
+        return OTLP_NOMEM;
+    }
+    b->items = p;
+    b->cap = cap;
+    return OTLP_OK;
+}
+
+/* The next item, inheriting the context; OTLP_TOO_LARGE past max_items. */
+static int new_item(ctx *c, otlp_kind kind, otlp_item **out)
 {
     otlp_batch *b = c->b;
+    if (c->max_items && b->n == c->max_items)
+        return OTLP_TOO_LARGE;
     if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        otlp_item *p = realloc(b->items, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        b->items = p;
-        b->cap = cap;
+        int rc = grow_items(b, c->max_items);
+        if (rc)
+            return rc;
     }
     otlp_item *it = &b->items[b->n++];
     memset(it, 0, sizeof *it);
@@ -342,15 +367,22 @@ static otlp_item *new_item(ctx *c, otlp_kind kind)
     it->scope = c->scope;
     it->sent_for = c->sent_for;
     it->count = -1;
-    return it;
+    *out = it;
+    return OTLP_OK;
+}
+
+/* Marks `it` rejected; true when it is the request's first rejection, whose message is kept. */
+static bool mark_rejected(otlp_batch *b, otlp_item *it, const char *reason)
+{
+    if (it->reject)
+        return false;
+    it->reject = reason;
+    return b->rejected++ == 0;
 }
 
 static void reject(otlp_batch *b, otlp_item *it, const char *reason, const char *what, size_t index)
 {
-    if (it->reject)
-        return;
-    it->reject = reason;
-    if (b->rejected++ == 0)
+    if (mark_rejected(b, it, reason))
         snprintf(b->first_error, sizeof b->first_error, "%s #%zu: %s", otlp_kind_name(it->kind),
                  index, what);
 }
@@ -359,9 +391,10 @@ static int decode_span(ctx *c, const cJSON *sp)
 {
     otlp_batch *b = c->b;
     size_t index = b->n;
-    otlp_item *it = new_item(c, OTLP_SPAN);
-    if (!it)
-        return OTLP_NOMEM;
+    otlp_item *it;
+    int rc = new_item(c, OTLP_SPAN, &it);
+    if (rc)
+        return rc;
     if (!take_attrs(b, field(sp, "attributes"), &it->item_id, &it->request_id, &it->attrs))
         return OTLP_NOMEM;
     it->name = keep(b, field(sp, "name"));
@@ -386,9 +419,10 @@ static int decode_point(ctx *c, const cJSON *pt, const char *name, const char *m
 {
     otlp_batch *b = c->b;
     size_t index = b->n;
-    otlp_item *it = new_item(c, OTLP_METRIC);
-    if (!it)
-        return OTLP_NOMEM;
+    otlp_item *it;
+    int rc = new_item(c, OTLP_METRIC, &it);
+    if (rc)
+        return rc;
     if (!cJSON_IsObject(pt)) {
         reject(b, it, "bad_point", "a data point must be an object", index);
         return OTLP_OK;
@@ -417,6 +451,54 @@ static int decode_point(ctx *c, const cJSON *pt, const char *name, const char *m
     return OTLP_OK;
 }
 
+/*
+ * A metric whose points cannot be read (its dataPoints is not an array): one
+ * rejected item stands for them, so the client learns of it and the rest of
+ * the request is still taken.
+ */
+static int reject_metric(ctx *c, const char *name, const char *mtype, const char *what)
+{
+    otlp_batch *b = c->b;
+    size_t index = b->n;
+    otlp_item *it;
+    int rc = new_item(c, OTLP_METRIC, &it);
+    if (rc)
+        return rc;
+    it->name = name;
+    it->metric_type = mtype;
+    if (!mark_rejected(b, it, "bad_data_points"))
+        return OTLP_OK;
+    if (name)
+        snprintf(b->first_error, sizeof b->first_error, "metric \"%s\": %s", name, what);
+    else
+        snprintf(b->first_error, sizeof b->first_error, "metric #%zu: %s", index, what);
+    return OTLP_OK;
+}
+
+/* One point type's object ("gauge": {"dataPoints": [...]}); absent or null holds no points. */
+static int decode_points(ctx *c, const cJSON *data, const char *json_name, const char *name,
+                         const char *mtype)
+{
+    char what[64];
+    if (!cJSON_IsObject(data)) {
+        snprintf(what, sizeof what, "%s must be an object", json_name);
+        return reject_metric(c, name, mtype, what);
+    }
+    const cJSON *pts = field(data, "dataPoints");
+    if (!pts || cJSON_IsNull(pts))
+        return OTLP_OK;
+    if (!cJSON_IsArray(pts))
+        return reject_metric(c, name, mtype, "dataPoints must be an array");
+    const cJSON *pt;
+    cJSON_ArrayForEach(pt, pts)
+    {
+        int rc = decode_point(c, pt, name, mtype);
+        if (rc)
+            return rc;
+    }
+    return OTLP_OK;
+}
+
 static int decode_metric(ctx *c, const cJSON *m)
 {
     static const struct {
@@ -430,18 +512,11 @@ static int decode_metric(ctx *c, const cJSON *m)
     const char *name = keep(c->b, field(m, "name"));
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         const cJSON *data = field(m, types[t].json);
-        if (!data)
+        if (!data || cJSON_IsNull(data))
             continue;
-        const cJSON *pts = field(data, "dataPoints");
-        if (!cJSON_IsArray(pts))
-            continue;
-        const cJSON *pt;
-        cJSON_ArrayForEach(pt, pts)
-        {
-            int rc = decode_point(c, pt, name, types[t].type);
-            if (rc)
-                return rc;
-        }
+        int rc = decode_points(c, data, types[t].json, name, types[t].type);
+        if (rc)
+            return rc;
     }
     return OTLP_OK;
 }
@@ -450,9 +525,10 @@ static int decode_log(ctx *c, const cJSON *lr)
 {
     otlp_batch *b = c->b;
     size_t index = b->n;
-    otlp_item *it = new_item(c, OTLP_LOG);
-    if (!it)
-        return OTLP_NOMEM;
+    otlp_item *it;
+    int rc = new_item(c, OTLP_LOG, &it);
+    if (rc)
+        return rc;
     if (!take_attrs(b, field(lr, "attributes"), &it->item_id, &it->request_id, &it->attrs))
         return OTLP_NOMEM;
     it->name = keep(b, field(lr, "eventName"));
@@ -486,17 +562,126 @@ static int decode_log(ctx *c, const cJSON *lr)
     return OTLP_OK;
 }
 
-/* Walks resource → scope → item arrays; containers of the wrong type are a bad request. */
+/* Where a signal's items sit: resource → scope → item arrays. */
 typedef int (*item_fn)(ctx *c, const cJSON *item);
+typedef struct shape {
+    const char *top;    /* resourceSpans */
+    const char *scopes; /* scopeSpans */
+    const char *items;  /* spans */
+    item_fn fn;
+} shape;
 
-static int walk(otlp_batch *b, const cJSON *root, const char *top, const char *scopes,
-                const char *items, item_fn fn, char *err, size_t errlen)
+static const shape shapes[] = {
+    [OTLP_SIGNAL_TRACES] = {"resourceSpans", "scopeSpans", "spans", decode_span},
+    [OTLP_SIGNAL_METRICS] = {"resourceMetrics", "scopeMetrics", "metrics", decode_metric},
+    [OTLP_SIGNAL_LOGS] = {"resourceLogs", "scopeLogs", "logRecords", decode_log},
+};
+
+/* The resource's service.name into c->service; returns its edgeloss.request_id (or NULL). */
+static const char *take_resource(ctx *c, const cJSON *rs)
 {
-    const cJSON *rs_arr = field(root, top);
-    if (!rs_arr || cJSON_IsNull(rs_arr))
-        return OTLP_OK;
-    if (!cJSON_IsArray(rs_arr)) {
-        snprintf(err, errlen, "$.%s: expected an array", top);
+    const char *rid = NULL;
+    const cJSON *res = field(rs, "resource");
+    const cJSON *attrs = cJSON_IsObject(res) ? field(res, "attributes") : NULL;
+    if (!cJSON_IsArray(attrs))
+        return NULL;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, attrs)
+    {
+        const cJSON *k = field(kv, "key");
+        if (!cJSON_IsString(k))
+            continue;
+        if (strcmp(k->valuestring, "service.name") == 0)
+            c->service = keep(c->b, field(field(kv, "value"), "stringValue"));
+        else if (strcmp(k->valuestring, OTLP_ATTR_REQUEST_ID) == 0)
+            rid = key_value(c->b, field(kv, "value"));
+    }
+    return rid;
+}
+
+/* The scope's name and the request its payload was sent for (the scope's over the resource's). */
+static void take_scope(ctx *c, const cJSON *ss, const char *res_rid)
+{
+    const cJSON *scope = field(ss, "scope");
+    c->scope = keep(c->b, field(scope, "name"));
+    c->sent_for = res_rid;
+    const cJSON *sattrs = field(scope, "attributes");
+    if (!cJSON_IsArray(sattrs))
+        return;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, sattrs)
+    {
+        const cJSON *k = field(kv, "key");
+        if (cJSON_IsString(k) && strcmp(k->valuestring, OTLP_ATTR_REQUEST_ID) == 0)
+            c->sent_for = key_value(c->b, field(kv, "value"));
+    }
+}
+
+/* An optional array field: absent and null are empty, another type is a bad request. */
+static bool is_array_or_absent(const cJSON *v)
+{
+    return !v || cJSON_IsNull(v) || cJSON_IsArray(v);
+}
+
+static int walk_items(ctx *c, const shape *sh, const cJSON *ss, int ri, int si, char *err,
+                      size_t errlen)
+{
+    const cJSON *it_arr = field(ss, sh->items);
+    if (!is_array_or_absent(it_arr)) {
+        snprintf(err, errlen, "$.%s[%d].%s[%d].%s: expected an array", sh->top, ri, sh->scopes, si,
+                 sh->items);
+        return OTLP_BAD_REQUEST;
+    }
+    int ii = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, it_arr)
+    {
+        if (!cJSON_IsObject(item)) {
+            snprintf(err, errlen, "$.%s[%d].%s[%d].%s[%d]: expected an object", sh->top, ri,
+                     sh->scopes, si, sh->items, ii);
+            return OTLP_BAD_REQUEST;
+        }
+        int rc = sh->fn(c, item);
+        if (rc)
+            return rc;
+        ii++;
+    }
+    return OTLP_OK;
+}
+
+static int walk_resource(ctx *c, const shape *sh, const cJSON *rs, int ri, char *err, size_t errlen)
+{
+    const char *res_rid = take_resource(c, rs);
+    const cJSON *ss_arr = field(rs, sh->scopes);
+    if (!is_array_or_absent(ss_arr)) {
+        snprintf(err, errlen, "$.%s[%d].%s: expected an array", sh->top, ri, sh->scopes);
+        return OTLP_BAD_REQUEST;
+    }
+    int si = 0;
+    const cJSON *ss;
+    cJSON_ArrayForEach(ss, ss_arr)
+    {
+        if (!cJSON_IsObject(ss)) {
+            snprintf(err, errlen, "$.%s[%d].%s[%d]: expected an object", sh->top, ri, sh->scopes,
+                     si);
+            return OTLP_BAD_REQUEST;
+        }
+        take_scope(c, ss, res_rid);
+        int rc = walk_items(c, sh, ss, ri, si, err, errlen);
+        if (rc)
+            return rc;
+        si++;
+    }
+    return OTLP_OK;
+}
+
+/* Walks the signal's nesting; containers of the wrong type are a bad request. */
+static int walk(otlp_batch *b, const cJSON *root, const shape *sh, size_t max_items, char *err,
+                size_t errlen)
+{
+    const cJSON *rs_arr = field(root, sh->top);
+    if (!is_array_or_absent(rs_arr)) {
+        snprintf(err, errlen, "$.%s: expected an array", sh->top);
         return OTLP_BAD_REQUEST;
     }
     int ri = 0;
@@ -504,79 +689,21 @@ static int walk(otlp_batch *b, const cJSON *root, const char *top, const char *s
     cJSON_ArrayForEach(rs, rs_arr)
     {
         if (!cJSON_IsObject(rs)) {
-            snprintf(err, errlen, "$.%s[%d]: expected an object", top, ri);
+            snprintf(err, errlen, "$.%s[%d]: expected an object", sh->top, ri);
             return OTLP_BAD_REQUEST;
         }
-        ctx c = {b, NULL, NULL, NULL};
-        const char *res_rid = NULL;
-        const cJSON *res = field(rs, "resource");
-        if (cJSON_IsObject(res)) {
-            const cJSON *kv;
-            const cJSON *attrs = field(res, "attributes");
-            if (cJSON_IsArray(attrs)) {
-                cJSON_ArrayForEach(kv, attrs)
-                {
-                    const cJSON *k = field(kv, "key");
-                    if (!cJSON_IsString(k))
-                        continue;
-                    if (strcmp(k->valuestring, "service.name") == 0)
-                        c.service = keep(b, field(field(kv, "value"), "stringValue"));
-                    else if (strcmp(k->valuestring, OTLP_ATTR_REQUEST_ID) == 0)
-                        res_rid = key_value(b, field(kv, "value"));
-                }
-            }
-        }
-        const cJSON *ss_arr = field(rs, scopes);
-        if (ss_arr && !cJSON_IsNull(ss_arr) && !cJSON_IsArray(ss_arr)) {
-            snprintf(err, errlen, "$.%s[%d].%s: expected an array", top, ri, scopes);
-            return OTLP_BAD_REQUEST;
-        }
-        int si = 0;
-        const cJSON *ss;
-        cJSON_ArrayForEach(ss, ss_arr)
-        {
-            if (!cJSON_IsObject(ss)) {
-                snprintf(err, errlen, "$.%s[%d].%s[%d]: expected an object", top, ri, scopes, si);
-                return OTLP_BAD_REQUEST;
-            }
-            const cJSON *scope = field(ss, "scope");
-            c.scope = keep(b, field(scope, "name"));
-            c.sent_for = res_rid;
-            const cJSON *sattrs = field(scope, "attributes");
-            if (cJSON_IsArray(sattrs)) {
-                const cJSON *kv;
-                cJSON_ArrayForEach(kv, sattrs)
-                {
-                    const cJSON *k = field(kv, "key");
-                    if (cJSON_IsString(k) && strcmp(k->valuestring, OTLP_ATTR_REQUEST_ID) == 0)
-                        c.sent_for = key_value(b, field(kv, "value"));
-                }
-            }
-            const cJSON *it_arr = field(ss, items);
-            if (it_arr && !cJSON_IsNull(it_arr) && !cJSON_IsArray(it_arr)) {
-                snprintf(err, errlen, "$.%s[%d].%s[%d].%s: expected an array", top, ri, scopes, si,
-                         items);
-                return OTLP_BAD_REQUEST;
-            }
-            int ii = 0;
-            const cJSON *item;
-            cJSON_ArrayForEach(item, it_arr)
-            {
-                if (!cJSON_IsObject(item)) {
-                    snprintf(err, errlen, "$.%s[%d].%s[%d].%s[%d]: expected an object", top, ri,
-                             scopes, si, items, ii);
-                    return OTLP_BAD_REQUEST;
-                }
-                int rc = fn(&c, item);
-                if (rc)
-                    return rc;
-                ii++;
-            }
-            si++;
-        }
+        ctx c = {b, max_items, NULL, NULL, NULL};
+        int rc = walk_resource(&c, sh, rs, ri, err, errlen);
+        if (rc)
+            return rc;
         ri++;
     }
     return OTLP_OK;
+}
+
+size_t otlp_batch_footprint(const otlp_batch *b)
+{
+    return b->cap * sizeof *b->items + b->arena.held + b->json.held + b->scratch.cap;
 }
 
 void otlp_batch_clear(otlp_batch *b)
@@ -585,15 +712,82 @@ void otlp_batch_clear(otlp_batch *b)
     b->rejected = 0;
     b->first_error[0] = '\0';
     ing_arena_reset(&b->arena);
+    ing_arena_reset(&b->json);
+    if (b->cap * sizeof *b->items > KEEP_BYTES) {
+        free(b->items);
+        b->items = NULL;
+        b->cap = 0;
+    }
+    if (b->scratch.cap > KEEP_BYTES)
+        ing_buf_free(&b->scratch);
 }
 
-static int parse_and_walk(otlp_batch *b, otlp_signal sig, const char *body, size_t len, char *err,
-                          size_t errlen);
+/* Frees everything the batch kept for reuse (it holds no items). */
+static void release(otlp_batch *b)
+{
+    free(b->items);
+    b->items = NULL;
+    b->cap = 0;
+    ing_arena_free(&b->arena);
+    ing_arena_free(&b->json);
+    ing_buf_free(&b->scratch);
+}
 
-int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len, char *err,
-                size_t errlen)
+/*
+ * Charges every allocation of the decode to b->budget, what the batch holds
+ * already included: its footprint stays within the limit throughout.
+ */
+static void budget_begin(otlp_batch *b, const otlp_limits *lim)
+{
+    size_t limit = lim ? lim->max_memory : 0;
+    if (limit && otlp_batch_footprint(b) > limit)
+        release(b);
+    b->budget = (ing_budget){.limit = limit, .used = otlp_batch_footprint(b)};
+    b->arena.budget = &b->budget;
+    b->json.budget = &b->budget;
+    b->scratch.budget = &b->budget;
+}
+
+static void budget_end(otlp_batch *b)
+{
+    b->arena.budget = NULL;
+    b->json.budget = NULL;
+    b->scratch.budget = NULL;
+}
+
+/*
+ * The final code and message of a decode. An allocation that failed anywhere
+ * fails the decode, also where the code went on without it (keep() gives
+ * NULL, an absent string): the limit first, as it is the reason malloc was
+ * not even asked.
+ */
+static int outcome(otlp_batch *b, int rc, const otlp_limits *lim, char *err, size_t errlen)
+{
+    if (b->budget.refused) {
+        snprintf(err, errlen, "decoding this body needs more than %zu bytes of memory",
+                 lim->max_memory);
+        return OTLP_TOO_LARGE;
+    }
+    if (rc == OTLP_TOO_LARGE) {
+        snprintf(err, errlen, "too many items in one request: more than %zu", lim->max_items);
+        b->too_many_items = true;
+        return rc;
+    }
+    if (rc == OTLP_NOMEM || b->budget.nomem) {
+        snprintf(err, errlen, "out of memory");
+        return OTLP_NOMEM;
+    }
+    return rc;
+}
+
+static int parse_and_walk(otlp_batch *b, otlp_signal sig, const char *body, size_t len,
+                          size_t max_items, char *err, size_t errlen);
+
+int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len,
+                const otlp_limits *lim, char *err, size_t errlen)
 {
     otlp_batch_clear(b);
+    b->too_many_items = false;
     if (len == 0) {
         snprintf(err, errlen, "empty body: expected a JSON object");
         return OTLP_BAD_REQUEST;
@@ -603,28 +797,28 @@ int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len, ch
      * inside them it is written \u0000. */
     const char *nul = memchr(body, '\0', len);
     if (nul) {
-        snprintf(err, errlen, "body is not valid JSON (NUL byte at byte %zu)",
-                 (size_t)(nul - body));
+        snprintf(err, errlen, "body holds a NUL byte at offset %zu", (size_t)(nul - body));
         return OTLP_BAD_REQUEST;
     }
+    budget_begin(b, lim);
     json_arena_begin(&b->json);
-    int rc = parse_and_walk(b, sig, body, len, err, errlen);
+    int rc = parse_and_walk(b, sig, body, len, lim ? lim->max_items : 0, err, errlen);
     /* Items hold copies in b->arena: the tree dies with the scope. */
     json_arena_end(&b->json);
-    if (rc) {
-        if (rc == OTLP_NOMEM)
-            snprintf(err, errlen, "out of memory");
+    budget_end(b);
+    rc = outcome(b, rc, lim, err, errlen);
+    if (rc)
         otlp_batch_clear(b);
-    }
     return rc;
 }
 
-static int parse_and_walk(otlp_batch *b, otlp_signal sig, const char *body, size_t len, char *err,
-                          size_t errlen)
+static int parse_and_walk(otlp_batch *b, otlp_signal sig, const char *body, size_t len,
+                          size_t max_items, char *err, size_t errlen)
 {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (!root) {
+        /* Also when an allocation failed (outcome() tells): cJSON cannot say. */
         size_t off = end && end >= body ? (size_t)(end - body) : 0;
         snprintf(err, errlen, "body is not valid JSON (error near byte %zu)", off);
         return OTLP_BAD_REQUEST;
@@ -642,29 +836,12 @@ static int parse_and_walk(otlp_batch *b, otlp_signal sig, const char *body, size
         snprintf(err, errlen, "$: expected a JSON object at the top level");
         return OTLP_BAD_REQUEST;
     }
-    int rc;
-    switch (sig) {
-    case OTLP_SIGNAL_TRACES:
-        rc = walk(b, root, "resourceSpans", "scopeSpans", "spans", decode_span, err, errlen);
-        break;
-    case OTLP_SIGNAL_METRICS:
-        rc =
-            walk(b, root, "resourceMetrics", "scopeMetrics", "metrics", decode_metric, err, errlen);
-        break;
-    default:
-        rc = walk(b, root, "resourceLogs", "scopeLogs", "logRecords", decode_log, err, errlen);
-        break;
-    }
-    return rc;
+    const shape *sh = &shapes[(unsigned)sig <= OTLP_SIGNAL_LOGS ? sig : OTLP_SIGNAL_LOGS];
+    return walk(b, root, sh, max_items, err, errlen);
 }
 
 void otlp_batch_free(otlp_batch *b)
 {
     otlp_batch_clear(b);
-    free(b->items);
-    b->items = NULL;
-    b->cap = 0;
-    ing_arena_free(&b->arena);
-    ing_arena_free(&b->json);
-    ing_buf_free(&b->scratch);
+    release(b);
 }

@@ -7,10 +7,14 @@
  * are ignored and every optional field may be absent.
  *
  * Two levels of failure:
- *  - the body is not JSON, or a container has the wrong type: the request is
- *    bad as a whole (otlp_decode returns OTLP_BAD_REQUEST);
- *  - one item is malformed (a bad id or time): only that item is rejected,
- *    with a reason code, and the rest is accepted (OTLP partial success).
+ *  - the body is not JSON (or holds a NUL byte), or a container has the wrong
+ *    type: the request is bad as a whole (otlp_decode returns
+ *    OTLP_BAD_REQUEST);
+ *  - one item is malformed (a bad id or time, a metric whose dataPoints is not
+ *    an array): only that item is rejected, with a reason code, and the rest
+ *    is accepted (OTLP partial success).
+ * A request past the limits (otlp_limits) is refused as a whole
+ * (OTLP_TOO_LARGE), before it has cost more memory than they allow.
  */
 #ifndef ING_OTLP_H
 #define ING_OTLP_H
@@ -58,21 +62,53 @@ typedef struct otlp_batch {
     char first_error[192]; /* message for partialSuccess.errorMessage */
     ing_arena arena;       /* every string the items point to */
     ing_buf scratch;
-    ing_arena json; /* the parsed body's nodes, only during otlp_decode */
+    ing_arena json;      /* the parsed body's nodes, only during otlp_decode */
+    ing_budget budget;   /* what otlp_decode may still hold, charged while it runs */
+    bool too_many_items; /* the last decode's OTLP_TOO_LARGE was max_items, not max_memory
+                            (set by otlp_decode, kept by otlp_batch_clear) */
 } otlp_batch;
 
-enum { OTLP_OK = 0, OTLP_BAD_REQUEST = 1, OTLP_NOMEM = 2 };
+enum { OTLP_OK = 0, OTLP_BAD_REQUEST = 1, OTLP_NOMEM = 2, OTLP_TOO_LARGE = 3 };
+
+/*
+ * What one otlp_decode may cost. max_memory bounds the batch's footprint
+ * (otlp_batch_footprint) at every moment of the decode, memory it kept from
+ * earlier requests included (when that alone is more, the batch lets it go
+ * first): the parsed JSON nodes, the items array, the items' strings and the
+ * scratch buffer are each refused before they are allocated past it. Bytes
+ * held, not bytes used, are counted, so a body within a block or two of the
+ * limit may pass or fail depending on what the batch kept from before.
+ */
+typedef struct otlp_limits {
+    size_t max_items;  /* items in one request; 0: none */
+    size_t max_memory; /* bytes the decode may hold; 0: none */
+} otlp_limits;
 
 typedef enum { OTLP_SIGNAL_TRACES, OTLP_SIGNAL_METRICS, OTLP_SIGNAL_LOGS } otlp_signal;
 
 /*
  * Decodes `len` bytes of `body` (need not be NUL-terminated) into `b`, which
- * is reset first and may be reused across calls. On OTLP_BAD_REQUEST, `err`
- * says what was wrong and `b` holds no items.
+ * is reset first and may be reused across calls; `lim` may be NULL (no
+ * limits). Returns OTLP_OK, or with `err` saying why and `b` holding no items:
+ *  - OTLP_BAD_REQUEST: not JSON, a NUL byte in the body, a container of the
+ *    wrong type;
+ *  - OTLP_TOO_LARGE: more than lim->max_items items, or more than
+ *    lim->max_memory bytes needed ("decoding this body needs more than N
+ *    bytes of memory");
+ *  - OTLP_NOMEM: malloc failed.
  */
-int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len, char *err,
-                size_t errlen);
-/* Drops the items and the parsed body, keeps the memory for reuse. */
+int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len,
+                const otlp_limits *lim, char *err, size_t errlen);
+/*
+ * Bytes of memory the batch holds now (items array, arena blocks, scratch;
+ * not the struct itself): what it costs a server-wide memory budget.
+ */
+size_t otlp_batch_footprint(const otlp_batch *b);
+/*
+ * Drops the items and the parsed body. Keeps memory for reuse up to about
+ * 1 MiB per buffer (items array, each arena, scratch); more was a burst, and
+ * goes back.
+ */
 void otlp_batch_clear(otlp_batch *b);
 void otlp_batch_free(otlp_batch *b);
 

@@ -180,7 +180,7 @@ int policy_cap(ing_policy *p, ing_store *st, const char *key, const char *client
         }
     }
     if (e->count > cap.items - items) {
-        v->status = 403;
+        v->status = cap.status ? cap.status : 403;
         v->reason = "cap";
         /* Whole seconds until the window's last ns has passed; last - time_ns
          * is in [0, window) and cannot overflow, unlike the window's end. */
@@ -188,7 +188,7 @@ int policy_cap(ing_policy *p, ing_store *st, const char *key, const char *client
         snprintf(v->message, sizeof v->message,
                  "cap exceeded: %lld of %lld items used in this window, request has %lld",
                  (long long)e->count, (long long)cap.items, (long long)items);
-        return 403;
+        return v->status;
     }
     e->count += items;
     return 0;

@@ -46,8 +46,8 @@ int policy_auth(const ing_policy *p, const char *authorization, char *key, size_
  * Admits `items` accepted items at `time_ns` (>= 0) for the sender: `key`
  * when keys are configured, else `client` (the peer address; NULL when
  * unknown), counting them against its cap, or refuses the whole request with
- * 403 and a Retry-After. Returns 0, 403, or 500 when the count could not be
- * read.
+ * the cap's status (403, 429 or 503; reason "cap") and a Retry-After. Returns 0, that status,
+ * or 500 when the count could not be read.
  */
 int policy_cap(ing_policy *p, ing_store *st, const char *key, const char *client, int64_t time_ns,
                int64_t items, policy_verdict *v);

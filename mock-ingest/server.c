@@ -23,10 +23,13 @@
  * sends one request at a time and a cross-thread hand-off would only add
  * wake-ups.
  */
+#define _GNU_SOURCE /* POLLRDHUP: whether the peer closed before its answer (peer_gone) */
 #include "ingest.h"
 
 #include "buf.h"
 #include "config.h"
+#include "conntrack.h"
+#include "gunzip.h"
 #include "headers.h"
 #include "objects.h"
 #include "otlp.h"
@@ -36,6 +39,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -45,11 +49,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <zlib.h>
 
 const char *ing_strerror(int err)
 {
@@ -70,6 +75,7 @@ typedef enum {
     ROUTE_STATS,
     ROUTE_OBJECT, /* the object store, GET and PUT /r2/KEY (objects.h) */
     ROUTE_NOTIFY, /* a configured notification endpoint (config.h, "notify") */
+    ROUTE_HEALTH, /* GET or HEAD /: a health check, not recorded */
     ROUTE_NONE
 } route;
 
@@ -94,6 +100,12 @@ struct ing_server {
     atomic_bool stop;
     ing_buf inflated;  /* HTTP-thread scratch */
     uint64_t progress; /* handler calls so far: a pump runs libmicrohttpd while this moves */
+    ct_table *ct;      /* every open connection and its deadlines (conntrack.h) */
+    /* Bytes of bodies and decoded requests held now, against memory_budget_bytes: taken on
+     * the HTTP thread, given back there or on the writer's (conn_done). */
+    atomic_size_t held;
+    bool trim_due;   /* a burst held memory: give it back to the system once idle */
+    int64_t busy_ns; /* the last pump that saw memory held */
 };
 
 /* One HTTP request (libmicrohttpd's per-request closure). */
@@ -114,6 +126,16 @@ struct conn {
     store_object object;              /* a PUT /r2/KEY: what it stores */
     char notify_key[OBJ_KEY_MAX + 1]; /* a notification: the object it names */
     ing_job job;                      /* while suspended: owned by the writer */
+    ct_conn *tc;        /* its connection's deadlines; NULL once the connection closed */
+    ing_ticket *ticket; /* its row, for how its answer ended (writer_ack); NULL: no row */
+    bool unrecorded;    /* a health check or a preflight: no row */
+    bool answer_now;    /* decided on its headers and the body must not be read */
+    bool close_after;   /* Connection: close (over the connection limit, a bad framing) */
+    bool peer_gone;     /* the peer had closed when its answer was queued */
+    const char *ended;  /* why the server ended it (a deadline), for requests.ended */
+    size_t discarded;   /* body bytes read and dropped after the answer was decided */
+    size_t body_held;   /* of srv->held: c->body's capacity */
+    size_t batch_held;  /* of srv->held: the decoded batch's footprint */
     char key[256];
     char client[64]; /* peer address: the sender a keyless cap counts */
     char message[256];
@@ -135,6 +157,39 @@ static int64_t wall_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The deadlines' clock (conntrack.h): real clients' time, never a run's. */
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Takes n bytes of the memory budget; false when they are not there. */
+static bool hold(ing_server *srv, size_t n)
+{
+    size_t budget = srv->cfg->memory_budget_bytes;
+    size_t cur = atomic_load(&srv->held);
+    do {
+        if (n > budget || cur > budget - n)
+            return false;
+    } while (!atomic_compare_exchange_weak(&srv->held, &cur, cur + n));
+    return true;
+}
+
+static void release(ing_server *srv, size_t *n)
+{
+    atomic_fetch_sub(&srv->held, *n);
+    *n = 0;
+}
+
+/* Frees a request's body and gives its memory back to the budget. */
+static void drop_body(conn *c)
+{
+    ing_buf_free(&c->body);
+    release(c->srv, &c->body_held);
 }
 
 static const char *header(struct MHD_Connection *mc, const char *name)
@@ -212,9 +267,16 @@ static route route_of(const ing_server *srv, struct MHD_Connection *mc, const ch
         return ROUTE_NOTIFY;
     if (strncmp(url, OBJ_PREFIX, sizeof OBJ_PREFIX - 1) == 0)
         return ROUTE_OBJECT;
+    if (strcmp(url, "/") == 0)
+        return ROUTE_HEALTH;
+    /* One trailing slash is accepted: an SDK given an endpoint ending in "/" appends
+     * "v1/traces" to it, and some joins leave "/v1/traces/". */
     static const char *const p[] = {"/v1/traces", "/v1/metrics", "/v1/logs", "/stats"};
+    size_t len = strlen(url);
+    if (len > 1 && url[len - 1] == '/')
+        len--;
     for (route r = ROUTE_TRACES; r <= ROUTE_STATS; r++)
-        if (strcmp(url, p[r]) == 0)
+        if (strlen(p[r]) == len && strncmp(url, p[r], len) == 0)
             return r;
     return ROUTE_NONE;
 }
@@ -298,12 +360,16 @@ static void record_detached(conn *c)
     d->job.rec = &d->rec;
     d->job.done = detached_done;
     d->job.ud = d;
+    c->ticket = writer_ticket_new(c->srv->w); /* how its answer ends comes later */
+    d->job.ticket = c->ticket;
     hand_over(c->srv, &d->job);
 }
 
 typedef struct header_count {
     const char *name;
     unsigned n;
+    const char *first; /* when set: whether another value differs from it */
+    bool differ;
 } header_count;
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -312,8 +378,11 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     (void)kind;
     (void)value;
     header_count *hc = cls;
-    if (key && strcasecmp(key, hc->name) == 0)
+    if (key && strcasecmp(key, hc->name) == 0) {
         hc->n++;
+        if (hc->first && value && strcmp(value, hc->first) != 0)
+            hc->differ = true;
+    }
     return MHD_YES;
 }
 
@@ -321,7 +390,7 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 static const char *lookup_header(void *ud, const char *name, unsigned *count)
 {
     struct MHD_Connection *mc = ud;
-    header_count hc = {name, 0};
+    header_count hc = {name, 0, NULL, false};
     MHD_get_connection_values(mc, MHD_HEADER_KIND, count_header, &hc);
     *count = hc.n;
     return header(mc, name);
@@ -387,6 +456,27 @@ static void client_address(struct MHD_Connection *mc, char *out, size_t len)
 }
 
 /*
+ * Counts c->body's growth against the memory budget. Past it, the body is dropped and the
+ * request refused with 503 and Retry-After: other requests hold the memory now, and the same
+ * request fits once they are recorded.
+ */
+static bool account_body(conn *c)
+{
+    if (c->body.cap <= c->body_held)
+        return true;
+    size_t more = c->body.cap - c->body_held;
+    if (hold(c->srv, more)) {
+        c->body_held += more;
+        return true;
+    }
+    drop_body(c);
+    set_error(c, 503, "memory_budget",
+              "the server's memory budget is held by other requests; retry");
+    c->retry_after_s = 1;
+    return false;
+}
+
+/*
  * Refuses a body announced over the limit (413) before it is read; else reserves room for it
  * (one allocation instead of doublings). A chunked upload has no Content-Length: the upload
  * path checks it as it grows.
@@ -399,8 +489,8 @@ static void check_length(conn *c)
         set_error(c, 413, "too_large", "body exceeds the size limit");
         return;
     }
-    if (clen > 0)
-        ing_buf_reserve(&c->body, (size_t)clen);
+    if (clen > 0 && ing_buf_reserve(&c->body, (size_t)clen))
+        account_body(c);
 }
 
 /* A body the ingest decodes (OTLP, notifications) may be gzip; nothing else is understood. */
@@ -482,6 +572,50 @@ static void check_notify(conn *c, const char *method)
         check_length(c);
 }
 
+/*
+ * Two Content-Length headers that disagree leave the body's end ambiguous (the way requests
+ * are smuggled past a proxy): refused with 400, and the connection closed without reading a
+ * body whose length is unknown. Equal repeats are one length (RFC 9110, 8.6).
+ */
+static bool framing_ok(conn *c)
+{
+    unsigned n = 0;
+    const char *first = lookup_header(c->mc, MHD_HTTP_HEADER_CONTENT_LENGTH, &n);
+    if (n < 2)
+        return true;
+    header_count hc = {MHD_HTTP_HEADER_CONTENT_LENGTH, 0, first, false};
+    MHD_get_connection_values(c->mc, MHD_HEADER_KIND, count_header, &hc);
+    if (!hc.differ)
+        return true;
+    set_error(c, 400, "bad_header", "conflicting Content-Length headers");
+    c->answer_now = true;
+    c->close_after = true;
+    return false;
+}
+
+/*
+ * What is not an export, answered on its headers and not recorded: a health check (GET /,
+ * HEAD on / or an OTLP path, as load balancers and SDK readiness checks send) and, with
+ * "cors" configured, a browser's preflight. True when it was one of them.
+ */
+static bool answer_probe(conn *c, const char *method)
+{
+    bool otlp = c->rt == ROUTE_TRACES || c->rt == ROUTE_METRICS || c->rt == ROUTE_LOGS;
+    bool health = (c->rt == ROUTE_HEALTH && strcmp(method, "GET") == 0) ||
+                  ((c->rt == ROUTE_HEALTH || otlp) && strcmp(method, "HEAD") == 0);
+    bool preflight = c->srv->cfg->cors && strcmp(method, "OPTIONS") == 0 &&
+                     header(c->mc, "Origin") && header(c->mc, "Access-Control-Request-Method");
+    if (!health && !preflight)
+        return false;
+    c->unrecorded = true;
+    c->answered = true;
+    c->status = preflight ? 204 : 200;
+    ing_buf_reset(&c->resp);
+    if (health)
+        ing_buf_puts(&c->resp, "{\"status\":\"ok\",\"service\":\"mock-ingest\"}");
+    return true;
+}
+
 static void on_headers(conn *c, const char *url, const char *method)
 {
     struct MHD_Connection *mc = c->mc;
@@ -517,6 +651,20 @@ static void on_headers(conn *c, const char *url, const char *method)
     r->run = sim.run;
     r->attempt = sim.attempt;
     r->route = route_name(srv, &sim);
+    if (c->tc && c->tc->over_limit && ct_count(srv->ct) > ct_get_limits(srv->ct)->limit) {
+        /* Accepted only to say so (conntrack.h): a client waiting in the listen backlog
+         * would time out and retry blind, or give up. Counted again now: connections that
+         * closed since it was accepted may have left room. */
+        char m[128];
+        snprintf(m, sizeof m, "too many connections (limit %u): retry after 1 s",
+                 ct_get_limits(srv->ct)->limit);
+        set_error(c, 503, "connection_limit", m);
+        c->retry_after_s = 1;
+        c->close_after = true;
+        return;
+    }
+    if (!framing_ok(c))
+        return;
     if (srv->waf && c->rt != ROUTE_STATS && sim.route != HDR_ROUTE_ORIGIN) {
         /* The WAF sits in front of the origin: it sees every request first, whatever its
          * path and method, before the routing, content checks, authentication and the body
@@ -542,11 +690,16 @@ static void on_headers(conn *c, const char *url, const char *method)
             return;
         }
     }
+    if (c->rt != ROUTE_NONE && answer_probe(c, method))
+        return;
     switch (c->rt) {
     case ROUTE_NONE:
         set_error(c, 404, "not_found",
                   "unknown path: expected /v1/traces, /v1/metrics, /v1/logs, " OBJ_PREFIX
                   "KEY or /stats");
+        return;
+    case ROUTE_HEALTH:
+        set_error(c, 405, "method_not_allowed", "/ accepts GET and HEAD");
         return;
     case ROUTE_STATS:
         if (strcmp(method, "GET") != 0)
@@ -564,56 +717,24 @@ static void on_headers(conn *c, const char *url, const char *method)
     }
 }
 
-/* Inflates a gzip body into srv->inflated, refusing past `limit` bytes. */
-static int inflate_body(ing_server *srv, const ing_buf *in, size_t limit, const char **msg)
+/*
+ * A request's decode may hold DECODE_BASE_BYTES plus this many bytes per body byte (the parsed
+ * tree and the items). A real export needs about 8 per byte (18 MiB for 5000 spans in 2.2 MB);
+ * max_items_per_request of the smallest items, `{}`, need about 80 MiB in all; a 4 MiB body of
+ * nothing else would need ~350 MB and is refused at its share instead (issue 20).
+ */
+#define DECODE_BYTES_PER_BYTE 16
+#define DECODE_BASE_BYTES     ((size_t)96 << 20)
+/* Once this much was held at once, memory is given back to the system when the server is
+ * idle again (glibc keeps freed heap memory otherwise). */
+#define TRIM_AFTER_BYTES   ((size_t)64 << 20)
+#define SCRATCH_KEEP_BYTES ((size_t)1 << 20)
+
+/* The inflate scratch is kept between requests, unless a large body grew it. */
+static void drop_scratch(ing_server *srv)
 {
-    ing_buf *out = &srv->inflated;
-    ing_buf_reset(out);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-        *msg = "cannot initialise gzip";
-        return 500;
-    }
-    zs.next_in = (Bytef *)in->data;
-    zs.avail_in = (uInt)in->len;
-    int rc = Z_OK;
-    while (rc != Z_STREAM_END) {
-        if (!ing_buf_reserve(out, 65536)) {
-            inflateEnd(&zs);
-            *msg = "out of memory";
-            return 500;
-        }
-        size_t room = out->cap - out->len - 1;
-        if (room > limit + 1 - out->len)
-            room = limit + 1 - out->len; /* one past the limit tells us it was exceeded */
-        zs.next_out = (Bytef *)out->data + out->len;
-        zs.avail_out = (uInt)room;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        out->len += room - zs.avail_out;
-        if (out->len > limit) {
-            inflateEnd(&zs);
-            *msg = "decompressed body exceeds the size limit";
-            return 413;
-        }
-        if (rc == Z_STREAM_END) {
-            if (zs.avail_in != 0) {
-                /* A second member or junk: decoding only the first would drop data silently. */
-                inflateEnd(&zs);
-                *msg = "body is not valid gzip (data after the end of the gzip stream)";
-                return 400;
-            }
-            break;
-        }
-        if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
-            inflateEnd(&zs);
-            *msg = "body is not valid gzip";
-            return 400;
-        }
-    }
-    inflateEnd(&zs);
-    out->data[out->len] = '\0';
-    return 0;
+    if (srv->inflated.cap > SCRATCH_KEEP_BYTES)
+        ing_buf_free(&srv->inflated);
 }
 
 static const char *rejected_field(route r)
@@ -636,7 +757,7 @@ static bool decoded_body(conn *c, const char **data, size_t *len)
     if (!r->content_encoding || strcasecmp(r->content_encoding, "gzip") != 0)
         return true;
     const char *msg = NULL;
-    int st = inflate_body(srv, &c->body, srv->cfg->max_body_bytes, &msg);
+    int st = ing_gunzip(c->body.data, c->body.len, srv->cfg->max_body_bytes, &srv->inflated, &msg);
     if (st) {
         decide(c, st, st == 413 ? "too_large" : st == 400 ? "bad_gzip" : "internal", msg);
         return false;
@@ -664,12 +785,38 @@ static void on_otlp_body(conn *c)
     otlp_signal sig = c->rt == ROUTE_TRACES    ? OTLP_SIGNAL_TRACES
                       : c->rt == ROUTE_METRICS ? OTLP_SIGNAL_METRICS
                                                : OTLP_SIGNAL_LOGS;
-    int rc = otlp_decode(b, sig, data, len, err, sizeof err);
+    /* What the decode may use: its share (a dense body of empty items costs far more than a
+     * real one of the same size), within what the budget has left. */
+    size_t held = atomic_load(&srv->held), budget = srv->cfg->memory_budget_bytes;
+    size_t left = budget > held ? budget - held : 0;
+    size_t share = len > (SIZE_MAX - DECODE_BASE_BYTES) / DECODE_BYTES_PER_BYTE
+                       ? SIZE_MAX
+                       : DECODE_BASE_BYTES + len * DECODE_BYTES_PER_BYTE;
+    otlp_limits lim = {.max_items = srv->cfg->max_items,
+                       .max_memory = share < left ? share
+                                     : left       ? left
+                                                  : 1};
+    int rc = otlp_decode(b, sig, data, len, &lim, err, sizeof err);
     if (rc != OTLP_OK) {
-        writer_batch_put(srv->w, b);
-        decide(c, rc == OTLP_NOMEM ? 503 : 400, rc == OTLP_NOMEM ? "internal" : "bad_json", err);
+        bool too_many = b->too_many_items;
+        writer_batch_put(srv->w, b); /* may free it */
+        if (rc == OTLP_TOO_LARGE && too_many) {
+            decide(c, 413, "too_many_items", err);
+        } else if (rc == OTLP_TOO_LARGE && lim.max_memory < share && held > c->body_held) {
+            /* Others hold the memory it needs: it fits once they are recorded. */
+            decide(c, 503, "memory_budget", err);
+            c->retry_after_s = 1;
+        } else if (rc == OTLP_TOO_LARGE) {
+            decide(c, 413, "too_large", err);
+        } else {
+            decide(c, rc == OTLP_NOMEM ? 503 : 400, rc == OTLP_NOMEM ? "internal" : "bad_json",
+                   err);
+        }
         return;
     }
+    c->batch_held = otlp_batch_footprint(b);
+    if (atomic_fetch_add(&srv->held, c->batch_held) + c->batch_held > TRIM_AFTER_BYTES)
+        srv->trim_due = true;
     decide(c, 200, b->rejected ? "partial" : NULL, b->rejected ? b->first_error : NULL);
     c->job.batch = b;
     c->job.admit = true;
@@ -719,12 +866,16 @@ static void on_body(conn *c)
 {
     c->rec.bytes_wire = (int64_t)c->body.len;
     c->rec.bytes_body = c->rec.bytes_wire;
-    if (c->rt == ROUTE_OBJECT)
-        on_object_body(c);
-    else if (c->rt == ROUTE_NOTIFY)
+    if (c->rt == ROUTE_OBJECT) {
+        on_object_body(c); /* stores the body as it is: kept until the connection ends */
+        return;
+    }
+    if (c->rt == ROUTE_NOTIFY)
         on_notify_body(c);
     else
         on_otlp_body(c);
+    drop_body(c); /* decoded: what is recorded was copied */
+    drop_scratch(c->srv);
 }
 
 /* The answer to a request the writer recorded with a 2xx, by route. */
@@ -763,6 +914,7 @@ static void success_body(conn *c, const ing_job *job)
 static void conn_done(ing_job *job)
 {
     conn *c = job->ud;
+    release(c->srv, &c->batch_held); /* the writer is done with the batch */
     c->retry_after_s = job->retry_after_s;
     if (job->status >= 200 && job->status < 300) {
         c->status = job->status;
@@ -791,6 +943,7 @@ static void stats_body(ing_server *srv, ing_buf *o)
                        what[a], (long long)v[OTLP_SPAN], (long long)v[OTLP_METRIC],
                        (long long)v[OTLP_LOG]);
     }
+    ing_buf_printf(o, ",\"unacknowledged\":%lld", (long long)s.items_unacknowledged);
     ing_buf_puts(o, "},\"rejected_by_reason\":{");
     for (int i = 0; i < STORE_MAX_REASONS && s.rejected_by_reason[i].reason[0]; i++) {
         if (i)
@@ -800,12 +953,52 @@ static void stats_body(ing_server *srv, ing_buf *o)
     }
     ing_buf_printf(o, "},\"objects\":{\"stored\":%lld,\"bytes\":%lld}", (long long)s.objects,
                    (long long)s.object_bytes);
-    ing_buf_printf(o, ",\"notifications\":{\"total\":%lld,\"object_known\":%lld}}",
+    ing_buf_printf(o, ",\"notifications\":{\"total\":%lld,\"object_known\":%lld}",
                    (long long)s.notifications, (long long)s.notifications_known);
+    ing_buf_printf(o, ",\"acks\":{\"delivered\":%lld,\"lost\":%lld,\"unknown\":%lld}}",
+                   (long long)s.acks.delivered, (long long)s.acks.lost, (long long)s.acks.unknown);
+}
+
+/*
+ * Whether the peer has already closed its side: an SDK that timed out and gave up. Its answer
+ * would still be written (the socket takes it), so libmicrohttpd would call the request
+ * completed; only this tells that the acknowledgement reached no one. (A client that
+ * half-closes and still reads is counted gone too; HTTP clients do not do that.)
+ */
+static bool peer_gone(struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return false;
+    struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* CORS (config "cors"): the origin allowed, on every answer to a browser's request. */
+static void add_cors(const conn *c, struct MHD_Response *resp)
+{
+    const char *allow = c->srv->cfg->cors;
+    if (!allow || !header(c->mc, "Origin"))
+        return;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    if (strcmp(allow, "*") != 0)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_EXPOSE_HEADERS, "Retry-After");
+    if (c->status != 204)
+        return;
+    /* The preflight: what the browser may send next, cached for a day. */
+    const char *asked = header(c->mc, "Access-Control-Request-Headers");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_METHODS,
+                            "POST, GET, PUT, HEAD, OPTIONS");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_HEADERS,
+                            asked ? asked : "Content-Type, Content-Encoding, Authorization");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
 }
 
 static enum MHD_Result queue(conn *c)
 {
+    c->peer_gone = peer_gone(c->mc);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         c->resp.len, c->resp.data ? c->resp.data : (void *)"", MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -818,7 +1011,19 @@ static enum MHD_Result queue(conn *c)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                 c->rt == ROUTE_STATS    ? "GET"
                                 : c->rt == ROUTE_OBJECT ? "GET, PUT"
+                                : c->rt == ROUTE_HEALTH ? "GET, HEAD"
                                                         : "POST");
+    if (c->close_after) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    } else {
+        /* Says when an idle connection will be closed, for the clients that read the hint
+         * and stop reusing a socket before then (node 20's http.Agent, the JS SDK's, does
+         * not: it reuses one the server is closing, gets ECONNRESET and retries). */
+        char ka[32];
+        snprintf(ka, sizeof ka, "timeout=%u", c->srv->cfg->idle_timeout_s);
+        MHD_add_response_header(resp, "Keep-Alive", ka);
+    }
+    add_cors(c, resp);
     if (c->retry_after_s > 0) {
         char ra[24];
         snprintf(ra, sizeof ra, "%lld", (long long)c->retry_after_s);
@@ -835,6 +1040,84 @@ static enum MHD_Result queue(conn *c)
     return rc;
 }
 
+/*
+ * Whether a request answered on its headers is answered at once, or only after its body has
+ * been read and dropped. A client still uploading when the connection closes gets EPIPE or a
+ * reset instead of the status (and the JS SDK retries: one export became four 401 rows), so
+ * the status waits for the body, unless nothing follows, the client asked first (Expect:
+ * 100-continue: the refusal replaces the 100 and the body is never sent), the body is too
+ * large to read for nothing, or its framing is ambiguous.
+ */
+static bool answer_before_body(const conn *c)
+{
+    if (c->answer_now || c->unrecorded)
+        return true;
+    int64_t clen = 0;
+    bool has_len = parse_int64(header(c->mc, MHD_HTTP_HEADER_CONTENT_LENGTH), &clen);
+    if (!header(c->mc, MHD_HTTP_HEADER_TRANSFER_ENCODING) && (!has_len || clen <= 0))
+        return true;
+    const char *expect = header(c->mc, MHD_HTTP_HEADER_EXPECT);
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        return true;
+    return has_len && (uint64_t)clen > c->srv->cfg->discard_limit_bytes;
+}
+
+/* The first call: the request's head. */
+static enum MHD_Result on_head(ing_server *srv, struct MHD_Connection *mc, const char *url,
+                               const char *method, void **con_cls)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return MHD_NO;
+    c->srv = srv;
+    c->mc = mc;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    c->tc = ci ? ci->socket_context : NULL;
+    if (c->tc) {
+        ct_head(c->tc, mono_ns());
+        c->tc->request = c;
+    }
+    *con_cls = c;
+    on_headers(c, url, method);
+    if (!c->answered)
+        return MHD_YES;
+    if (!c->unrecorded)
+        record_detached(c);
+    if (answer_before_body(c))
+        return queue(c);
+    return MHD_YES; /* answered once the body has been read (and dropped) */
+}
+
+/* A piece of the body. */
+static enum MHD_Result on_upload(conn *c, const char *data, size_t n)
+{
+    ing_server *srv = c->srv;
+    if (c->tc)
+        ct_body_bytes(c->tc, n);
+    if (c->answered) {
+        /* Dropped: the answer is decided. Past the bound, answer now (the connection then
+         * closes with the rest unread). */
+        c->discarded += n;
+        if (!c->queued && c->discarded > srv->cfg->discard_limit_bytes)
+            queue(c);
+        return MHD_YES;
+    }
+    if (c->body.len + n > srv->cfg->max_body_bytes) {
+        /* A body without Content-Length grew past the limit. */
+        drop_body(c);
+        set_error(c, 413, "too_large", "body exceeds the size limit");
+        record_detached(c);
+        c->discarded = n;
+        return MHD_YES;
+    }
+    if (!ing_buf_append(&c->body, data, n))
+        return MHD_NO;
+    if (!account_body(c))
+        record_detached(c);
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -843,42 +1126,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     ing_server *srv = cls;
     srv->progress++;
     conn *c = *con_cls;
-    if (!c) {
-        c = calloc(1, sizeof *c);
-        if (!c)
-            return MHD_NO;
-        c->srv = srv;
-        c->mc = mc;
-        *con_cls = c;
-        on_headers(c, url, method);
-        if (c->answered) {
-            /* Refused on its headers: answer now, without reading the body. */
-            record_detached(c);
-            return queue(c);
-        }
-        return MHD_YES;
-    }
+    if (!c)
+        return on_head(srv, mc, url, method, con_cls);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (c->answered)
-            return MHD_YES; /* discard: the answer is already decided */
-        if (c->body.len + n > srv->cfg->max_body_bytes) {
-            /* A body without Content-Length grew past the limit: refuse it now
-             * if libmicrohttpd allows an answer mid-upload, else discard the rest. */
-            ing_buf_free(&c->body);
-            set_error(c, 413, "too_large", "body exceeds the size limit");
-            record_detached(c);
-            queue(c);
-            return MHD_YES;
-        }
-        if (!ing_buf_append(&c->body, upload_data, n))
-            return MHD_NO;
-        return MHD_YES;
+        return on_upload(c, upload_data, n);
     }
     /* Final call (again after a resume, or after an early answer could not be queued). */
     if (c->suspended || c->queued)
         return MHD_YES;
+    if (c->tc)
+        ct_busy(c->tc);
     if (c->answered)
         return queue(c);
     if (c->rt == ROUTE_STATS) {
@@ -890,6 +1149,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     c->job.rec = &c->rec;
     c->job.done = conn_done;
     c->job.ud = c;
+    c->ticket = writer_ticket_new(srv->w);
+    c->job.ticket = c->ticket;
     /* Suspended before it is submitted: the writer may resume it at once (from
      * its thread; libmicrohttpd acts on the resume in a later MHD_run). */
     c->suspended = true;
@@ -898,21 +1159,93 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     return MHD_YES;
 }
 
+/* requests.acked and .ended: whether the answer reached a client still there, and how the
+ * request ended as libmicrohttpd tells it. */
+static void tell_ack(conn *c, enum MHD_RequestTerminationCode toe)
+{
+    static const char *const names[] = {
+        [MHD_REQUEST_TERMINATED_COMPLETED_OK] = "completed",
+        [MHD_REQUEST_TERMINATED_WITH_ERROR] = "error",
+        [MHD_REQUEST_TERMINATED_TIMEOUT_REACHED] = "timeout",
+        [MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN] = "shutdown",
+        [MHD_REQUEST_TERMINATED_READ_ERROR] = "read_error",
+        [MHD_REQUEST_TERMINATED_CLIENT_ABORT] = "client_abort",
+    };
+    const char *ended = (unsigned)toe < sizeof names / sizeof *names ? names[toe] : "unknown";
+    ing_ack ack = ING_ACK_LOST;
+    if (c->ended)
+        ended = c->ended;
+    else if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && c->peer_gone)
+        ended = "client_gone";
+    else if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && c->queued)
+        ack = ING_ACK_DELIVERED;
+    else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+        ack = ING_ACK_UNKNOWN;
+    writer_ack(c->srv->w, c->ticket, ack, ended);
+    c->ticket = NULL;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)mc;
-    (void)toe;
     conn *c = *con_cls;
     if (!c)
         return;
-    ing_buf_free(&c->body);
+    if (c->ticket)
+        tell_ack(c, toe);
+    if (c->tc)
+        ct_answered(c->tc, mono_ns());
+    drop_body(c);
+    release(c->srv, &c->batch_held);
     ing_buf_free(&c->resp);
     free((void *)c->rec.waf_acts);
     store_object_got_free(&c->job.object);
     free(c);
     *con_cls = NULL;
+}
+
+/* libmicrohttpd's connection notifications: the table of open connections (conntrack.h). */
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    ing_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        /* NULL when out of memory: that connection simply has no deadlines. */
+        *socket_context = ct_open(srv->ct, ci ? ci->connect_fd : -1, mono_ns());
+        return;
+    }
+    ct_conn *t = *socket_context;
+    if (t && t->request)
+        ((conn *)t->request)->tc = NULL;
+    ct_close(srv->ct, t);
+    *socket_context = NULL;
+}
+
+/*
+ * A connection past a deadline (conntrack.h) is shut down: libmicrohttpd sees the end of the
+ * stream on its next read and closes it. A body cut short is recorded, 408 body_timeout, so the
+ * database says what became of the request; its answer never left (acked 0).
+ */
+static void on_late(void *ud, ct_conn *t, ct_late why)
+{
+    (void)ud;
+    conn *c = t->request;
+    if (c && why != CT_LATE_HEAD) {
+        c->ended = "deadline";
+        if (!c->answered) {
+            drop_body(c);
+            set_error(c, 408, "body_timeout",
+                      why == CT_SLOW_BODY ? "body arrived slower than min_body_rate"
+                                          : "body not complete within body_timeout_s");
+            record_detached(c);
+        }
+    }
+    if (t->fd >= 0)
+        shutdown(t->fd, SHUT_RDWR);
 }
 
 /*
@@ -954,13 +1287,58 @@ static void run_until_idle(ing_server *srv)
     }
 }
 
+/*
+ * After a burst that held much memory, once nothing has been held for a while: glibc keeps
+ * freed heap memory for reuse, so the burst's peak would stay the process's size.
+ */
+static void trim_when_idle(ing_server *srv, int64_t now_ns)
+{
+    if (atomic_load(&srv->held) > 0) {
+        srv->busy_ns = now_ns;
+        return;
+    }
+    if (srv->trim_due && now_ns - srv->busy_ns > 200000000) {
+        srv->trim_due = false;
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+    }
+}
+
+/* Connections past their deadlines are shut down, then libmicrohttpd closes them. */
+static void sweep(ing_server *srv)
+{
+    int64_t now = mono_ns();
+    if (ct_sweep(srv->ct, now, on_late, srv))
+        run_until_idle(srv);
+    trim_when_idle(srv, now);
+}
+
+/* The sooner of libmicrohttpd's timeout and the next sweep, in ms (-1: none). */
+static int next_timeout_ms(const ing_server *srv)
+{
+    MHD_UNSIGNED_LONG_LONG mhd_to;
+    int to = -1;
+    if (MHD_get_timeout(srv->d, &mhd_to) == MHD_YES)
+        to = mhd_to > INT_MAX ? INT_MAX : (int)mhd_to;
+    int ct = ct_timeout_ms(srv->ct, mono_ns());
+    if (ct >= 0 && (to < 0 || ct < to))
+        to = ct;
+    if (srv->trim_due && (to < 0 || to > 250))
+        to = 250;
+    /* Embedded, a lone acknowledgement outcome is recorded by a pump (writer.h). */
+    int w = srv->mode == ING_RUN_EXTERNAL ? writer_timeout_ms(srv->w) : -1;
+    if (w >= 0 && (to < 0 || w < to))
+        to = w;
+    return to;
+}
+
 /* One turn of the HTTP loop; `inline_writer` also records and commits what it decoded. */
 static int pump(ing_server *srv, int timeout_ms, bool inline_writer)
 {
-    MHD_UNSIGNED_LONG_LONG mhd_to;
-    if (timeout_ms != 0 && MHD_get_timeout(srv->d, &mhd_to) == MHD_YES &&
-        (timeout_ms < 0 || mhd_to < (MHD_UNSIGNED_LONG_LONG)timeout_ms))
-        timeout_ms = (int)mhd_to;
+    int next = timeout_ms != 0 ? next_timeout_ms(srv) : -1;
+    if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
+        timeout_ms = next;
     if (timeout_ms != 0) {
         struct pollfd fds[2] = {{.fd = srv->epoll_fd, .events = POLLIN},
                                 {.fd = srv->wake_fd, .events = POLLIN}};
@@ -971,6 +1349,7 @@ static int pump(ing_server *srv, int timeout_ms, bool inline_writer)
         }
     }
     run_until_idle(srv);
+    sweep(srv);
     if (!inline_writer)
         return ING_OK;
     int rc = writer_drain(srv->w);
@@ -986,10 +1365,41 @@ int ing_server_pump(ing_server *srv, int timeout_ms)
 
 int ing_server_timeout_ms(const ing_server *srv)
 {
-    MHD_UNSIGNED_LONG_LONG to;
-    if (MHD_get_timeout(srv->d, &to) != MHD_YES)
-        return -1;
-    return to > INT_MAX ? INT_MAX : (int)to;
+    return next_timeout_ms(srv);
+}
+
+unsigned ing_server_connection_limit(const ing_server *srv)
+{
+    return ct_get_limits(srv->ct)->limit;
+}
+
+/*
+ * The connections served at once and the overflow refused with 503 (conntrack.h). Unless the
+ * config says, sized from the descriptors this process may open: each connection is one, and
+ * 64 are kept for the database, its journal, epoll and the rest.
+ */
+static void size_connections(const ing_config *cfg, ct_limits *lim)
+{
+    unsigned limit = cfg->connection_limit, overflow;
+    if (limit) {
+        overflow = limit / 8 > 16 ? limit / 8 : 16;
+    } else {
+        struct rlimit rl;
+        uint64_t fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 1024;
+        if (fds > 65536 || rl.rlim_cur == RLIM_INFINITY)
+            fds = 65536; /* past this, memory (32 KiB a connection in libmicrohttpd) binds */
+        uint64_t usable = fds > 64 + 32 ? fds - 64 : 32;
+        overflow = (unsigned)(usable / 9 > 16 ? usable / 9 : 16);
+        limit = (unsigned)(usable > overflow ? usable - overflow : 16);
+    }
+    *lim = (ct_limits){.limit = limit,
+                       .overflow = overflow,
+                       .head_ns = cfg->header_timeout_ns,
+                       .over_head_ns = cfg->header_timeout_ns < 1000000000 ? cfg->header_timeout_ns
+                                                                           : 1000000000,
+                       .body_ns = cfg->body_timeout_ns,
+                       .min_rate = cfg->min_body_rate,
+                       .rate_grace_ns = 1000000000};
 }
 
 int ing_server_fd(const ing_server *srv)
@@ -1046,6 +1456,13 @@ int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t 
     rc = hdr_waf_open(srv->cfg->waf_json, &srv->waf, err, errlen);
     if (rc)
         goto fail;
+    ct_limits lim;
+    size_connections(srv->cfg, &lim);
+    if (!(srv->ct = ct_new(&lim))) {
+        snprintf(err, errlen, "out of memory");
+        rc = ING_NOMEM;
+        goto fail;
+    }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -1072,12 +1489,12 @@ int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t 
         goto fail;
     }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    srv->d = MHD_start_daemon(flags, opt->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-                              &sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                              MHD_OPTION_CONNECTION_LIMIT, srv->cfg->connection_limit,
-                              MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg->connection_timeout_s,
-                              MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_UNESCAPE_CALLBACK,
-                              unescape, NULL, MHD_OPTION_END);
+    srv->d = MHD_start_daemon(
+        flags, opt->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        srv, MHD_OPTION_CONNECTION_LIMIT, lim.limit + lim.overflow, MHD_OPTION_CONNECTION_TIMEOUT,
+        srv->cfg->idle_timeout_s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!srv->d) {
         snprintf(err, errlen, "cannot listen on %s:%u", host, (unsigned)opt->port);
         rc = ING_LISTEN;
@@ -1129,6 +1546,7 @@ void ing_server_close(ing_server *srv)
     writer_close(srv->w);
     store_close(srv->st);
     hdr_waf_close(srv->waf); /* after the daemon: no request is decided any more */
+    ct_free(srv->ct);        /* after the daemon: its last notifications closed every entry */
     policy_free(srv->pol);
     ing_config_free(srv->cfg);
     ing_buf_free(&srv->inflated);

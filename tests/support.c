@@ -1,15 +1,22 @@
 #include "support.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -280,6 +287,18 @@ int64_t t_sql_int(const char *db, const char *sql)
     return v;
 }
 
+int64_t t_sql_intf(const char *db, const char *fmt, ...)
+{
+    char sql[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof sql)
+        return -1; /* a query cut short would count something else */
+    return t_sql_int(db, sql);
+}
+
 char *t_sql_str(const char *db, const char *sql)
 {
     sqlite3 *h = open_ro(db);
@@ -418,4 +437,268 @@ int t_spawn_ingest(const char *bin, const char *db, const char *flag, char *url,
     url[strcspn(url, "\r\n")] = '\0';
     fclose(f);
     return (int)pid;
+}
+
+int64_t t_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int t_connect_local(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Milliseconds left until `deadline` (t_now_ms), at least 0. */
+static int left_ms(int64_t deadline)
+{
+    int64_t d = deadline - t_now_ms();
+    return d > 0 ? (int)d : 0;
+}
+
+size_t t_send_all(int fd, const void *data, size_t n, int timeout_ms)
+{
+    const char *p = data;
+    size_t sent = 0;
+    int64_t deadline = t_now_ms() + timeout_ms;
+    while (sent < n) {
+        ssize_t k = send(fd, p + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k > 0) {
+            sent += (size_t)k;
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            break; /* EPIPE, ECONNRESET: the peer is gone */
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        int ms = left_ms(deadline);
+        if (ms == 0 || poll(&pf, 1, ms) <= 0)
+            break;
+    }
+    return sent;
+}
+
+static void buf_append(char **buf, size_t *len, const char *data, size_t n)
+{
+    char *nb = realloc(*buf, *len + n + 1);
+    if (!nb)
+        return;
+    memcpy(nb + *len, data, n);
+    *len += n;
+    nb[*len] = '\0';
+    *buf = nb;
+}
+
+int t_recv_until_close(int fd, int timeout_ms, char **buf, size_t *len)
+{
+    int64_t deadline = t_now_ms() + timeout_ms;
+    size_t dummy = 0;
+    if (buf && !len)
+        len = &dummy;
+    if (buf && !*buf) {
+        *buf = calloc(1, 1);
+        *len = 0;
+    }
+    char chunk[65536];
+    for (;;) {
+        ssize_t k = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+        if (k > 0) {
+            if (buf)
+                buf_append(buf, len, chunk, (size_t)k);
+            continue;
+        }
+        if (k == 0)
+            return 1;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return 1; /* ECONNRESET and the like: closed by the peer */
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        int ms = left_ms(deadline);
+        if (ms == 0 || poll(&pf, 1, ms) <= 0)
+            return 0;
+    }
+}
+
+/* Whether `s` contains `word`, ignoring case. */
+static bool has_word(const char *s, const char *word)
+{
+    size_t wl = strlen(word);
+    for (; *s; s++)
+        if (strncasecmp(s, word, wl) == 0)
+            return true;
+    return false;
+}
+
+/* Whether the chunked body starting at b (n bytes) is complete: its last chunk and trailer. */
+static int chunked_complete(const char *b, size_t n)
+{
+    size_t pos = 0;
+    while (pos < n) {
+        const char *eol = memchr(b + pos, '\n', n - pos);
+        if (!eol)
+            return 0;
+        unsigned long size = strtoul(b + pos, NULL, 16);
+        pos = (size_t)(eol - b) + 1;
+        if (size == 0) {
+            /* Trailer lines, then an empty line. */
+            for (;;) {
+                const char *e = memchr(b + pos, '\n', n - pos);
+                if (!e)
+                    return 0;
+                size_t line = (size_t)(e - (b + pos));
+                pos = (size_t)(e - b) + 1;
+                if (line == 0 || (line == 1 && b[pos - 2] == '\r'))
+                    return 1;
+            }
+        }
+        if (n - pos < size + 2)
+            return 0;
+        pos += size + 2;
+    }
+    return 0;
+}
+
+int t_read_response(int fd, int timeout_ms, int no_body, char **resp, size_t *len)
+{
+    int64_t deadline = t_now_ms() + timeout_ms;
+    char *b = calloc(1, 1);
+    size_t n = 0;
+    int status = -1;
+    bool closed = false;
+    for (;;) {
+        char *end = b ? strstr(b, "\r\n\r\n") : NULL;
+        if (end && n >= 12 && strncmp(b, "HTTP/1.", 7) == 0) {
+            int st = atoi(b + 9);
+            size_t head = (size_t)(end - b) + 4;
+            if (st >= 100 && st < 200) { /* 100 Continue and the like: the next one counts */
+                memmove(b, b + head, n - head + 1);
+                n -= head;
+                continue;
+            }
+            char v[64];
+            size_t body = n - head;
+            bool done;
+            if (no_body || st == 204 || st == 304)
+                done = true;
+            else if (t_http_header(b, "Content-Length", v, sizeof v))
+                done = body >= (size_t)strtoull(v, NULL, 10);
+            else if (t_http_header(b, "Transfer-Encoding", v, sizeof v) && has_word(v, "chunked"))
+                done = chunked_complete(b + head, body);
+            else
+                done = closed; /* framed by the close */
+            if (done) {
+                status = st;
+                break;
+            }
+        }
+        if (closed)
+            break;
+        char chunk[65536];
+        ssize_t k = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+        if (k > 0) {
+            buf_append(&b, &n, chunk, (size_t)k);
+            continue;
+        }
+        if (k == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            closed = true;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        int ms = left_ms(deadline);
+        if (ms == 0 || poll(&pf, 1, ms) <= 0)
+            break;
+    }
+    if (resp)
+        *resp = b;
+    else
+        free(b);
+    if (len)
+        *len = n;
+    return status;
+}
+
+int t_http_header(const char *head, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    const char *line = strstr(head, "\n"); /* past the status line */
+    while (line) {
+        line++;
+        if (*line == '\r' || *line == '\n' || *line == '\0')
+            return 0; /* the blank line: end of the head */
+        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            size_t vl = strcspn(v, "\r\n");
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
+            if (outlen) {
+                if (vl >= outlen)
+                    vl = outlen - 1;
+                memcpy(out, v, vl);
+                out[vl] = '\0';
+            }
+            return 1;
+        }
+        line = strchr(line, '\n');
+    }
+    return 0;
+}
+
+const char *t_http_body(const char *resp)
+{
+    const char *end = strstr(resp, "\r\n\r\n");
+    return end ? end + 4 : NULL;
+}
+
+int64_t t_proc_status_kb(int pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t fl = strlen(field);
+    int64_t v = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+            v = strtoll(line + fl + 1, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+char *t_write_file(const char *dir, const char *name, const char *text)
+{
+    char *p = t_path(dir, name);
+    FILE *f = fopen(p, "w");
+    if (!f) {
+        free(p);
+        return NULL;
+    }
+    size_t n = strlen(text);
+    bool ok = fwrite(text, 1, n, f) == n;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) {
+        free(p);
+        return NULL;
+    }
+    return p;
 }

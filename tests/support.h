@@ -57,6 +57,8 @@ char *t_fixture_json(const char *path, size_t *len);
 
 /* First column of the first row of a query as an integer (-1 on error). */
 int64_t t_sql_int(const char *db, const char *sql);
+/* The same with the query formatted (printf). */
+int64_t t_sql_intf(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* First column of the first row as a malloc'd string (NULL when none). */
 char *t_sql_str(const char *db, const char *sql);
 
@@ -67,5 +69,40 @@ char *t_sql_str(const char *db, const char *sql);
 char *t_otlp_spans(const char *prefix, int n, const char *request_id);
 char *t_otlp_metrics(const char *prefix, int n, const char *request_id);
 char *t_otlp_logs(const char *prefix, int n, const char *request_id);
+
+/* ---- raw TCP to 127.0.0.1, for what libcurl will not send or cannot show ---- */
+
+/* Monotonic clock in milliseconds. */
+int64_t t_now_ms(void);
+/* A blocking TCP connection to 127.0.0.1:port; -1 when it cannot connect. */
+int t_connect_local(uint16_t port);
+/*
+ * Sends n bytes within timeout_ms (never SIGPIPE); returns how many were sent: fewer when the
+ * peer closed or reset the connection, or the time ran out.
+ */
+size_t t_send_all(int fd, const void *data, size_t n, int timeout_ms);
+/*
+ * Reads until the peer closes the connection (EOF or reset) or timeout_ms passes (0: only what
+ * is there now). What arrives is appended to *buf (malloc'd, NUL-terminated; *len its size)
+ * when buf is not NULL, else dropped. Returns 1 when the peer closed it, 0 when not.
+ */
+int t_recv_until_close(int fd, int timeout_ms, char **buf, size_t *len);
+/*
+ * Reads one HTTP/1.x response within timeout_ms, after any 1xx: head and body framed by
+ * Content-Length or chunked (or until close), no body when `no_body` (the answer to a HEAD),
+ * for a 204 or a 304. *resp gets the whole final response (malloc'd, NUL-terminated). Returns
+ * its status, or -1 when no complete response arrived.
+ */
+int t_read_response(int fd, int timeout_ms, int no_body, char **resp, size_t *len);
+/* The value of header `name` (case-insensitive) in a response head, blanks trimmed, into
+ * out; 0 when absent. `head` may run on into the body: the search stops at the blank line. */
+int t_http_header(const char *head, const char *name, char *out, size_t outlen);
+/* Where the body of a whole response starts (after the blank line); NULL when it has none. */
+const char *t_http_body(const char *resp);
+
+/* A field of /proc/PID/status in kB ("VmRSS", "VmHWM"); -1 when it cannot be read. */
+int64_t t_proc_status_kb(int pid, const char *field);
+/* Writes text into dir/name; returns the malloc'd path (NULL when it cannot be written). */
+char *t_write_file(const char *dir, const char *name, const char *text);
 
 #endif

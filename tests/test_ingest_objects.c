@@ -69,23 +69,12 @@ static void fx_close(fx *f)
     free(f);
 }
 
-static int64_t q(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t q(const char *db, const char *fmt, ...)
-{
-    char sql[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return t_sql_int(db, sql);
-}
-
 /* A refusal may be answered just before its row commits: wait (bounded) for n rows. */
 static void wait_rows(const char *db, int64_t n)
 {
-    for (int i = 0; i < 500 && q(db, "SELECT COUNT(*) FROM requests") < n; i++)
+    for (int i = 0; i < 500 && t_sql_intf(db, "SELECT COUNT(*) FROM requests") < n; i++)
         usleep(10000);
-    assert_int_equal(q(db, "SELECT COUNT(*) FROM requests"), n);
+    assert_int_equal(t_sql_intf(db, "SELECT COUNT(*) FROM requests"), n);
 }
 
 typedef struct answer {
@@ -317,21 +306,23 @@ static void test_put_then_get_gives_back_the_bytes_and_type(void **state)
     assert_string_equal(a.content_type, "application/x-protobuf");
     assert_string_equal(a.content_encoding, "");
     answer_free(&a);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM objects o JOIN requests r ON r.id = o.request"
-                       " WHERE o.key = 'traces/2026/t-1.bin' AND o.size = 256"
-                       " AND length(o.body) = 256 AND hex(substr(o.body, 255, 2)) = '0100'"
-                       " AND o.content_type = 'application/x-protobuf'"
-                       " AND o.content_encoding IS NULL AND o.time_ns = %lld AND o.run = 'run-1'"
-                       " AND r.method = 'PUT' AND r.status = 200 AND r.bytes_wire = 256"
-                       " AND r.time_ns = %lld AND r.run = 'run-1' AND r.route IS NULL",
-                       5 * S, 5 * S),
-                     1);
+    assert_int_equal(
+        t_sql_intf(f->db,
+                   "SELECT COUNT(*) FROM objects o JOIN requests r ON r.id = o.request"
+                   " WHERE o.key = 'traces/2026/t-1.bin' AND o.size = 256"
+                   " AND length(o.body) = 256 AND hex(substr(o.body, 255, 2)) = '0100'"
+                   " AND o.content_type = 'application/x-protobuf'"
+                   " AND o.content_encoding IS NULL AND o.time_ns = %lld AND o.run = 'run-1'"
+                   " AND r.method = 'PUT' AND r.status = 200 AND r.bytes_wire = 256"
+                   " AND r.time_ns = %lld AND r.run = 'run-1' AND r.route IS NULL",
+                   5 * S, 5 * S),
+        1);
     /* The GET is a row too: 200, nothing received, no route. */
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE method = 'GET' AND status = 200"
-                              " AND reason IS NULL AND path = '/r2/traces/2026/t-1.bin'"
-                              " AND route IS NULL AND bytes_wire = 0"),
-                     1);
+    assert_int_equal(
+        t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE method = 'GET' AND status = 200"
+                          " AND reason IS NULL AND path = '/r2/traces/2026/t-1.bin'"
+                          " AND route IS NULL AND bytes_wire = 0"),
+        1);
 
     a = xfer(f, "PUT", "/r2/plain", NULL, "hello", 5);
     assert_int_equal(a.status, 200);
@@ -341,8 +332,9 @@ static void test_put_then_get_gives_back_the_bytes_and_type(void **state)
     assert_string_equal(a.body, "hello");
     assert_string_equal(a.content_type, "application/octet-stream");
     answer_free(&a);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM objects WHERE key = 'plain' AND size = 5"
-                              " AND content_type IS NULL"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM objects WHERE key = 'plain' AND size = 5"
+                                " AND content_type IS NULL"),
                      1);
 
     /* gzip: stored as received (not decoded), given back as stored. */
@@ -360,12 +352,13 @@ static void test_put_then_get_gives_back_the_bytes_and_type(void **state)
     assert_string_equal(a.content_type, "application/json");
     assert_string_equal(a.content_encoding, "gzip");
     answer_free(&a);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM objects o JOIN requests r ON r.id = o.request"
-                       " WHERE o.key = 'gz.json' AND o.size = %zu AND o.content_encoding = 'gzip'"
-                       " AND r.bytes_wire = %zu AND r.bytes_body = %zu",
-                       gzlen, gzlen, gzlen),
-                     1);
+    assert_int_equal(
+        t_sql_intf(f->db,
+                   "SELECT COUNT(*) FROM objects o JOIN requests r ON r.id = o.request"
+                   " WHERE o.key = 'gz.json' AND o.size = %zu AND o.content_encoding = 'gzip'"
+                   " AND r.bytes_wire = %zu AND r.bytes_body = %zu",
+                   gzlen, gzlen, gzlen),
+        1);
 
     a = xfer(f, "PUT", "/r2/empty", NULL, "", 0);
     assert_int_equal(a.status, 200);
@@ -375,8 +368,9 @@ static void test_put_then_get_gives_back_the_bytes_and_type(void **state)
     assert_int_equal(a.status, 200);
     assert_int_equal(a.len, 0);
     answer_free(&a);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM objects WHERE key = 'empty' AND size = 0"
-                              " AND length(body) = 0 AND body IS NOT NULL"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM objects WHERE key = 'empty' AND size = 0"
+                                " AND length(body) = 0 AND body IS NOT NULL"),
                      1);
 
     /* /stats: 4 objects of 256 + 5 + gzlen + 0 bytes; 8 requests, all 200. */
@@ -406,9 +400,9 @@ static void test_a_put_replaces_the_object(void **state)
     assert_string_equal(a.body, "second!!");
     assert_string_equal(a.content_type, "application/octet-stream");
     answer_free(&a);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM objects"), 1);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM objects WHERE key = 'k' AND size = 8"
-                              " AND content_type IS NULL AND request = 2 AND time_ns = 2"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM objects"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM objects WHERE key = 'k' AND size = 8"
+                                       " AND content_type IS NULL AND request = 2 AND time_ns = 2"),
                      1);
     expect_stats(f, "\"objects\":{\"stored\":1,\"bytes\":8}");
     fx_close(f);
@@ -428,9 +422,10 @@ static void test_get_of_an_absent_object_is_404(void **state)
     assert_string_equal(a.body, "{\"code\":5,\"message\":\"no such object\"}");
     assert_string_equal(a.content_type, "application/json");
     answer_free(&a);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE status = 404"
-                              " AND reason = 'no_such_object' AND message = 'no such object'"
-                              " AND path = '/r2/nothing/here'"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM requests WHERE status = 404"
+                                " AND reason = 'no_such_object' AND message = 'no such object'"
+                                " AND path = '/r2/nothing/here'"),
                      1);
     /* Wrong methods: 405, Allow says GET, PUT. */
     a = xfer(f, "DELETE", "/r2/x", NULL, NULL, 0);
@@ -484,11 +479,11 @@ static void test_bad_keys_are_refused(void **state)
     assert_int_equal(status_of(f, "PUT", k1024, NULL, "x"), 200);
     assert_int_equal(status_of(f, "GET", k1024, NULL, NULL), 200);
     wait_rows(f->db, 20);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE status = 400"
-                              " AND reason = 'bad_key'"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE status = 400"
+                                       " AND reason = 'bad_key'"),
                      18);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM objects"), 1);
-    assert_int_equal(q(f->db, "SELECT length(key) FROM objects"), 1024);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM objects"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT length(key) FROM objects"), 1024);
     fx_close(f);
 }
 
@@ -520,11 +515,11 @@ static void test_put_over_the_body_limit_is_413(void **state)
     assert_int_equal(status_of(f, "GET", "/r2/fits", NULL, NULL), 200);
     assert_int_equal(status_of(f, "GET", "/r2/big", NULL, NULL), 404);
     wait_rows(f->db, 5);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM requests WHERE status = 413"
-                       " AND reason = 'too_large' AND path IN ('/r2/big', '/r2/big-chunked')"),
-                     2);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM objects"), 1);
+    assert_int_equal(
+        t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE status = 413"
+                          " AND reason = 'too_large' AND path IN ('/r2/big', '/r2/big-chunked')"),
+        2);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM objects"), 1);
     fx_close(f);
 }
 
@@ -545,11 +540,12 @@ static void test_a_put_is_committed_when_acknowledged(void **state)
         answer a = xfer(f, "PUT", path, NULL, body, strlen(body));
         assert_int_equal(a.status, 200);
         answer_free(&a);
-        assert_int_equal(q(f->db,
-                           "SELECT COUNT(*) FROM objects o JOIN requests r ON r.id = o.request"
-                           " WHERE o.key = 'ack/%d' AND o.size = %zu AND r.status = 200",
-                           i, strlen(body)),
-                         1);
+        assert_int_equal(
+            t_sql_intf(f->db,
+                       "SELECT COUNT(*) FROM objects o JOIN requests r ON r.id = o.request"
+                       " WHERE o.key = 'ack/%d' AND o.size = %zu AND r.status = 200",
+                       i, strlen(body)),
+            1);
     }
     fx_close(f);
 }
@@ -568,8 +564,8 @@ static void test_embedded_mode_reads_its_writes(void **state)
     answer a = xfer(f, "PUT", "/r2/trace-1", h, "{\"v\":1}", 7);
     assert_int_equal(a.status, 200);
     answer_free(&a);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM objects WHERE key = 'trace-1' AND size = 7"),
-                     1);
+    assert_int_equal(
+        t_sql_intf(f->db, "SELECT COUNT(*) FROM objects WHERE key = 'trace-1' AND size = 7"), 1);
     a = xfer(f, "GET", "/r2/trace-1", h, NULL, 0);
     assert_int_equal(a.status, 200);
     assert_string_equal(a.body, "{\"v\":1}");
@@ -587,13 +583,13 @@ static void test_embedded_mode_reads_its_writes(void **state)
     assert_int_equal(a.status, 202);
     assert_string_equal(a.body, "{\"queued\":true}");
     answer_free(&a);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM notifications WHERE object = 'trace-1'"
-                              " AND object_known = 1"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM notifications WHERE object = 'trace-1'"
+                                       " AND object_known = 1"),
                      1);
     /* No WAF: the route header's "origin" is recorded all the same (the two PUTs and two GETs
      * sent it); the notification sent none: NULL. */
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE route = 'origin'"), 4);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE route IS NULL"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE route = 'origin'"), 4);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE route IS NULL"), 1);
     fx_close(f);
 }
 
@@ -641,24 +637,26 @@ static void test_notifications_record_whether_the_object_is_known(void **state)
             assert_string_equal(a.body, "{\"queued\":true}");
         answer_free(&a);
     }
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM notifications"), 4);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM notifications"), 4);
     static const struct {
         int t_s;
         const char *object;
         int known;
     } rows[] = {{2, "t/1", 1}, {3, "t/2", 0}, {5, "t/2", 1}, {6, "t/1", 1}};
     for (size_t i = 0; i < 4; i++)
-        assert_int_equal(q(f->db,
-                           "SELECT COUNT(*) FROM notifications n JOIN requests r"
-                           " ON r.id = n.request WHERE n.time_ns = %lld AND r.time_ns = %lld"
-                           " AND n.object = '%s' AND n.object_known = %d AND n.run = 'run-n'"
-                           " AND r.status = 202 AND r.reason IS NULL"
-                           " AND r.path = '/api/cloudflare-traces'",
-                           rows[i].t_s * S, rows[i].t_s * S, rows[i].object, rows[i].known),
-                         1);
+        assert_int_equal(
+            t_sql_intf(f->db,
+                       "SELECT COUNT(*) FROM notifications n JOIN requests r"
+                       " ON r.id = n.request WHERE n.time_ns = %lld AND r.time_ns = %lld"
+                       " AND n.object = '%s' AND n.object_known = %d AND n.run = 'run-n'"
+                       " AND r.status = 202 AND r.reason IS NULL"
+                       " AND r.path = '/api/cloudflare-traces'",
+                       rows[i].t_s * S, rows[i].t_s * S, rows[i].object, rows[i].known),
+            1);
     /* The gzip one: bytes_body is the decoded body's 32 bytes. */
-    assert_int_equal(q(f->db, "SELECT bytes_body FROM requests WHERE time_ns = %lld", 6 * S),
-                     (int64_t)strlen("{\"spans\": 3, \"object\": \"t/1\"}"));
+    assert_int_equal(
+        t_sql_intf(f->db, "SELECT bytes_body FROM requests WHERE time_ns = %lld", 6 * S),
+        (int64_t)strlen("{\"spans\": 3, \"object\": \"t/1\"}"));
     expect_stats(f, "\"notifications\":{\"total\":4,\"object_known\":3}");
     fx_close(f);
 }
@@ -691,14 +689,16 @@ static void test_a_notify_host_takes_the_otlp_path_for_that_host(void **state)
     expect(f, "POST", "/v1/traces", h1, spans, 400,
            "$.object: expected a string of 1..1024 bytes (missing)");
     wait_rows(f->db, 5);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM notifications WHERE object IN ('o1', 'o2')"
-                              " AND object_known = 0"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM notifications WHERE object IN ('o1', 'o2')"
+                                " AND object_known = 0"),
                      2);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM items i JOIN requests r ON r.id = i.request"
-                              " WHERE i.accepted = 1 AND r.status = 200"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM items i JOIN requests r ON r.id = i.request"
+                                " WHERE i.accepted = 1 AND r.status = 200"),
                      4);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE status = 400"
-                              " AND reason = 'bad_json' AND items_received = 0"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE status = 400"
+                                       " AND reason = 'bad_json' AND items_received = 0"),
                      1);
     free(spans);
     fx_close(f);
@@ -744,8 +744,8 @@ static void test_malformed_notifications_are_refused(void **state)
             fail_msg("body %zu: message \"%s\", expected \"%s\"", i, msg, bad[i].msg);
         free(msg);
     }
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE status = 400"
-                              " AND reason = 'bad_json'"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE status = 400"
+                                       " AND reason = 'bad_json'"),
                      9);
     expect(f, "POST", "/api/cloudflare-traces", h, k1024, 202, "{\"queued\":true}");
     answer a = xfer(f, "GET", "/api/cloudflare-traces", NULL, NULL, 0);
@@ -756,8 +756,8 @@ static void test_malformed_notifications_are_refused(void **state)
     expect(f, "POST", "/api/cloudflare-traces", hbr, "{\"object\": \"a\"}", 415,
            "Content-Encoding must be gzip or identity");
     wait_rows(f->db, 12);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM notifications"), 1);
-    assert_int_equal(q(f->db, "SELECT length(object) FROM notifications"), 1024);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM notifications"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT length(object) FROM notifications"), 1024);
     fx_close(f);
 }
 
@@ -794,7 +794,7 @@ static void test_malformed_notify_configs_are_refused(void **state)
          "cfg: $.notify[1]: the same path and host as $.notify[0]"},
         {"{\"notify\": [], \"notify\": []}", "cfg: $.notify: given more than once"},
         {long_path, "cfg: $.notify[0].path: expected a path starting with '/', 1 to 1024"},
-        {"{\"notifi\": []}", "connection_timeout_s, waf, notify)"},
+        {"{\"notifi\": []}", "cors, waf, notify)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ing_config *c = NULL;
@@ -859,21 +859,23 @@ static void test_the_route_header_goes_past_the_waf(void **state)
     expect(f, "PUT", "/r2/d", bad2, "D", 400, "X-Edgeloss-Route: expected waf or origin");
     expect(f, "PUT", "/r2/d", bad3, "D", 400, "X-Edgeloss-Route: given more than once");
     wait_rows(f->db, 7);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests r WHERE r.route = 'origin'"
-                              " AND r.status = 200 AND r.path = '/r2/a' AND NOT EXISTS"
-                              " (SELECT 1 FROM waf_decisions d WHERE d.request = r.id)"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests r WHERE r.route = 'origin'"
+                                       " AND r.status = 200 AND r.path = '/r2/a' AND NOT EXISTS"
+                                       " (SELECT 1 FROM waf_decisions d WHERE d.request = r.id)"),
                      2);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests r JOIN waf_decisions d"
-                              " ON d.request = r.id WHERE r.route = 'waf' AND r.status = 403"
-                              " AND r.reason = 'waf' AND r.path IN ('/r2/b', '/r2/c')"
-                              " AND d.rule IN ('log-all', 'no-r2')"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM requests r JOIN waf_decisions d"
+                                " ON d.request = r.id WHERE r.route = 'waf' AND r.status = 403"
+                                " AND r.reason = 'waf' AND r.path IN ('/r2/b', '/r2/c')"
+                                " AND d.rule IN ('log-all', 'no-r2')"),
                      4);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests r WHERE r.route IS NULL"
-                              " AND r.status = 400 AND r.reason = 'bad_header' AND NOT EXISTS"
-                              " (SELECT 1 FROM waf_decisions d WHERE d.request = r.id)"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM requests r WHERE r.route IS NULL"
+                                " AND r.status = 400 AND r.reason = 'bad_header' AND NOT EXISTS"
+                                " (SELECT 1 FROM waf_decisions d WHERE d.request = r.id)"),
                      3);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions"), 4);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM objects"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions"), 4);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM objects"), 1);
     fx_close(f);
 
     /* Untrusted: the header is the client's own, ignored; the WAF decides everything. */
@@ -881,10 +883,11 @@ static void test_the_route_header_goes_past_the_waf(void **state)
     assert_int_equal(status_of(f, "PUT", "/r2/a", origin, "A"), 403);
     assert_int_equal(status_of(f, "PUT", "/r2/a", bad1, "A"), 403);
     wait_rows(f->db, 2);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE route = 'waf'"
-                              " AND status = 403"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE route = 'waf'"
+                                       " AND status = 403"),
                      2);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions WHERE rule = 'no-r2'"), 2);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions WHERE rule = 'no-r2'"),
+                     2);
     fx_close(f);
 
     /* No WAF: nothing decides; the route is the header's when given. */
@@ -892,8 +895,8 @@ static void test_the_route_header_goes_past_the_waf(void **state)
     assert_int_equal(status_of(f, "PUT", "/r2/a", origin, "A"), 200);
     assert_int_equal(status_of(f, "PUT", "/r2/b", waf, "B"), 200);
     assert_int_equal(status_of(f, "PUT", "/r2/c", NULL, "C"), 200);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE route = 'origin'"), 1);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE route IS NULL"), 2);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE route = 'origin'"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE route IS NULL"), 2);
     fx_close(f);
 }
 
@@ -934,21 +937,24 @@ static void test_a_waf_rate_limit_blocks_the_fourth_notification(void **state)
         answer_free(&a);
     }
     wait_rows(f->db, 6);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM notifications WHERE object_known = 1"), 4);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM notifications n JOIN requests r ON r.id = n.request"
-                       " WHERE r.time_ns = %lld",
-                       4 * S),
-                     0);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM requests r JOIN waf_decisions d ON d.request = r.id"
-                       " WHERE r.time_ns = %lld AND r.status = 429 AND r.reason = 'waf'"
-                       " AND r.route = 'waf' AND d.rule = 'notify-rl' AND d.action = 'rate_block'"
-                       " AND d.value = 4 AND d.key = 'colo=0|ip.src=127.0.0.1'",
-                       4 * S),
-                     1);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions"), 1);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE route = 'origin'"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM notifications WHERE object_known = 1"),
+                     4);
+    assert_int_equal(
+        t_sql_intf(f->db,
+                   "SELECT COUNT(*) FROM notifications n JOIN requests r ON r.id = n.request"
+                   " WHERE r.time_ns = %lld",
+                   4 * S),
+        0);
+    assert_int_equal(
+        t_sql_intf(f->db,
+                   "SELECT COUNT(*) FROM requests r JOIN waf_decisions d ON d.request = r.id"
+                   " WHERE r.time_ns = %lld AND r.status = 429 AND r.reason = 'waf'"
+                   " AND r.route = 'waf' AND d.rule = 'notify-rl' AND d.action = 'rate_block'"
+                   " AND d.value = 4 AND d.key = 'colo=0|ip.src=127.0.0.1'",
+                   4 * S),
+        1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE route = 'origin'"), 1);
     expect_stats(f, "\"notifications\":{\"total\":4,\"object_known\":4}");
     fx_close(f);
 }
@@ -1002,9 +1008,9 @@ static void exec_sql(const char *db, const char *sql)
 
 /*
  * A version 2 file (requests without route, no objects, no notifications) is upgraded in
- * place when a server opens it: version 3, its row kept with route NULL, the new tables
- * there and used. Restarted, /stats counts the objects and notifications the file holds.
- * A file of a later version (4) is refused, naming both versions.
+ * place when a server opens it: version 4 (the current one), its row kept with route NULL,
+ * the new tables there and used. Restarted, /stats counts the objects and notifications the
+ * file holds. A file of a later version (5) is refused, naming both versions.
  */
 static void test_a_version_2_file_is_upgraded(void **state)
 {
@@ -1034,7 +1040,7 @@ static void test_a_version_2_file_is_upgraded(void **state)
     assert_int_equal(status_of(f, "POST", "/api/cloudflare-traces", h, "{\"object\": \"new\"}"),
                      202);
     fx_close(f);
-    assert_int_equal(t_sql_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(t_sql_int(db, "PRAGMA user_version"), 4);
     assert_int_equal(t_sql_int(db, "SELECT COUNT(*) FROM requests WHERE id = 1"
                                    " AND run = 'old-run' AND route IS NULL"),
                      1);
@@ -1054,13 +1060,13 @@ static void test_a_version_2_file_is_upgraded(void **state)
     fx_close(f);
 
     /* A later version is refused. */
-    exec_sql(db, "PRAGMA user_version = 4;");
+    exec_sql(db, "PRAGMA user_version = 5;");
     ing_server *srv = NULL;
     char err[512] = "";
     ing_options opt = {.db_path = db, .mode = ING_RUN_THREAD};
     assert_int_equal(ing_server_open(&opt, &srv, err, sizeof err), ING_DB);
     assert_null(srv);
-    if (!strstr(err, "schema version 4, expected 3"))
+    if (!strstr(err, "schema version 5, expected 4"))
         fail_msg("%s", err);
     t_rmtree(dir);
     free(db);

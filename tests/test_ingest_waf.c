@@ -88,23 +88,12 @@ static void fx_close(fx *f)
     free(f);
 }
 
-static int64_t q(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t q(const char *db, const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return t_sql_int(db, sql);
-}
-
 /* A refusal may be answered just before its row commits: wait (bounded) for n rows. */
 static void wait_rows(const char *db, int64_t n)
 {
-    for (int i = 0; i < 500 && q(db, "SELECT COUNT(*) FROM requests") < n; i++)
+    for (int i = 0; i < 500 && t_sql_intf(db, "SELECT COUNT(*) FROM requests") < n; i++)
         usleep(10000);
-    assert_int_equal(q(db, "SELECT COUNT(*) FROM requests"), n);
+    assert_int_equal(t_sql_intf(db, "SELECT COUNT(*) FROM requests"), n);
 }
 
 typedef struct answer {
@@ -216,30 +205,32 @@ static void test_seed_rate_limit_blocks_the_fourth(void **state)
     }
     wait_rows(f->db, 7);
     /* The blocked requests: reason waf, the rule in the message, no item received or kept. */
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM requests WHERE status = 429 AND reason = 'waf'"
-                       " AND message LIKE '%%traces-rl%%' AND items_received = 0"
-                       " AND time_ns IN (%lld, %lld)",
-                       4 * S, 12 * S),
-                     2);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM items i JOIN requests r ON r.id = i.request"
-                              " WHERE r.status != 200"),
+    assert_int_equal(
+        t_sql_intf(f->db,
+                   "SELECT COUNT(*) FROM requests WHERE status = 429 AND reason = 'waf'"
+                   " AND message LIKE '%%traces-rl%%' AND items_received = 0"
+                   " AND time_ns IN (%lld, %lld)",
+                   4 * S, 12 * S),
+        2);
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM items i JOIN requests r ON r.id = i.request"
+                                " WHERE r.status != 200"),
                      0);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM items WHERE accepted = 1"), 5 * 2);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM items WHERE accepted = 1"), 5 * 2);
     /* Their decisions, and only theirs: the rule, its counter's key and value. */
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions"), 2);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                       " ON r.id = d.request WHERE r.time_ns = %lld AND r.status = 429"
-                       " AND d.rule = 'traces-rl' AND d.action = 'rate_block'"
-                       " AND d.key = 'colo=0|ip.src=127.0.0.1' AND d.value = 4",
-                       4 * S),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions"), 2);
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                " ON r.id = d.request WHERE r.time_ns = %lld AND r.status = 429"
+                                " AND d.rule = 'traces-rl' AND d.action = 'rate_block'"
+                                " AND d.key = 'colo=0|ip.src=127.0.0.1' AND d.value = 4",
+                                4 * S),
                      1);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                       " ON r.id = d.request WHERE r.time_ns = %lld"
-                       " AND d.key = 'colo=0|ip.src=127.0.0.1' AND d.value = 1",
-                       12 * S),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                " ON r.id = d.request WHERE r.time_ns = %lld"
+                                " AND d.key = 'colo=0|ip.src=127.0.0.1' AND d.value = 1",
+                                12 * S),
                      1);
     fx_close(f);
 }
@@ -269,33 +260,33 @@ static void run_zones(const char *cfg, const char *want, const char *db_check_ru
     assert_string_equal(got, want);
     wait_rows(f->db, 7);
     assert_int_equal(
-        q(f->db, "SELECT COUNT(*) FROM requests WHERE status = 429 AND reason = 'waf'"),
+        t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE status = 429 AND reason = 'waf'"),
         (int64_t)(strchr(want, '\0') - strchr(want, 'B')));
     if (db_check_rule) {
         /* Each of the Worker's requests got its skip row (no key, no value), in the same
          * transaction as its 200; the block is the visitor's 4th, at value 4. */
-        assert_int_equal(q(f->db,
-                           "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                           " ON r.id = d.request WHERE r.status = 200"
-                           " AND r.time_ns IN (%lld, %lld, %lld) AND d.rule = '%s'"
-                           " AND d.action = 'skip' AND d.key IS NULL AND d.value IS NULL",
-                           1 * S, 3 * S, 5 * S, db_check_rule),
+        assert_int_equal(t_sql_intf(f->db,
+                                    "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                    " ON r.id = d.request WHERE r.status = 200"
+                                    " AND r.time_ns IN (%lld, %lld, %lld) AND d.rule = '%s'"
+                                    " AND d.action = 'skip' AND d.key IS NULL AND d.value IS NULL",
+                                    1 * S, 3 * S, 5 * S, db_check_rule),
                          3);
-        assert_int_equal(q(f->db,
-                           "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                           " ON r.id = d.request WHERE r.time_ns = %lld"
-                           " AND d.action = 'rate_block' AND d.value = 4"
-                           " AND d.key = 'colo=0|ip.src=127.0.0.1'",
-                           6 * S),
+        assert_int_equal(t_sql_intf(f->db,
+                                    "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                    " ON r.id = d.request WHERE r.time_ns = %lld"
+                                    " AND d.action = 'rate_block' AND d.value = 4"
+                                    " AND d.key = 'colo=0|ip.src=127.0.0.1'",
+                                    6 * S),
                          1);
-        assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions"), 4);
+        assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions"), 4);
     } else {
-        assert_int_equal(q(f->db,
-                           "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                           " ON r.id = d.request WHERE r.time_ns = %lld AND d.value = 4",
-                           3 * S),
+        assert_int_equal(t_sql_intf(f->db,
+                                    "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                    " ON r.id = d.request WHERE r.time_ns = %lld AND d.value = 4",
+                                    3 * S),
                          1);
-        assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions"), 4);
+        assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions"), 4);
     }
     fx_close(f);
 }
@@ -329,11 +320,11 @@ static void test_counters_per_colo_and_sim_header_ranges(void **state)
         assert_int_equal(a.status, steps[i].status);
     }
     wait_rows(f->db, 6);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                       " ON r.id = d.request WHERE r.time_ns = %lld"
-                       " AND d.key = 'colo=1|ip.src=127.0.0.1' AND d.value = 4",
-                       5 * S),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                " ON r.id = d.request WHERE r.time_ns = %lld"
+                                " AND d.key = 'colo=1|ip.src=127.0.0.1' AND d.value = 4",
+                                5 * S),
                      1);
     /* Trusted, the new headers are checked in full like the others: 400, bad_header. */
     static const struct {
@@ -356,7 +347,7 @@ static void test_counters_per_colo_and_sim_header_ranges(void **state)
     }
     free(body);
     wait_rows(f->db, 6 + (int64_t)(sizeof bad / sizeof bad[0]));
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE reason = 'bad_header'"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM requests WHERE reason = 'bad_header'"),
                      (int64_t)(sizeof bad / sizeof bad[0]));
     fx_close(f);
 }
@@ -379,8 +370,9 @@ static void test_the_last_virtual_times(void **state)
     got[5] = '\0';
     assert_string_equal(got, "PPPBB");
     wait_rows(f->db, 5);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM requests WHERE time_ns = 9223372036854775807"
-                              " AND status = 429 AND reason = 'waf'"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM requests WHERE time_ns = 9223372036854775807"
+                                " AND status = 429 AND reason = 'waf'"),
                      1);
     fx_close(f);
 }
@@ -449,31 +441,34 @@ static void test_custom_rules_block_before_authentication(void **state)
     assert_int_equal(a.status, 401);
     wait_rows(f->db, 6);
     /* Rows: every request got log-all's row; the blocked ones their block row after it. */
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions WHERE rule = 'log-all'"
-                              " AND action = 'log' AND key IS NULL AND value IS NULL"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions WHERE rule = 'log-all'"
+                                       " AND action = 'log' AND key IS NULL AND value IS NULL"),
                      6);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                              " ON r.id = d.request WHERE d.rule = 'legal' AND d.action = 'block'"
-                              " AND r.status = 451 AND r.reason = 'waf' AND r.time_ns IN (1, 2, 3)"
-                              " AND r.items_received = 0"),
-                     3);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                              " ON r.id = d.request WHERE d.rule = 'plain' AND r.status = 403"
-                              " AND r.reason = 'waf' AND r.time_ns = 4"),
+    assert_int_equal(
+        t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                          " ON r.id = d.request WHERE d.rule = 'legal' AND d.action = 'block'"
+                          " AND r.status = 451 AND r.reason = 'waf' AND r.time_ns IN (1, 2, 3)"
+                          " AND r.items_received = 0"),
+        3);
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                " ON r.id = d.request WHERE d.rule = 'plain' AND r.status = 403"
+                                " AND r.reason = 'waf' AND r.time_ns = 4"),
                      1);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                              " ON r.id = d.request WHERE r.time_ns = 5 AND r.status = 200"),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                " ON r.id = d.request WHERE r.time_ns = 5 AND r.status = 200"),
                      1);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                              " ON r.id = d.request WHERE r.time_ns = 6 AND r.status = 401"
-                              " AND r.reason = 'unauthorized'"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                       " ON r.id = d.request WHERE r.time_ns = 6 AND r.status = 401"
+                                       " AND r.reason = 'unauthorized'"),
                      1);
     /* In each request's rows, the acts keep their order (log first, then the block). */
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions a JOIN waf_decisions b"
-                              " ON a.request = b.request AND a.rowid > b.rowid"
-                              " WHERE a.rule = 'log-all'"),
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions a JOIN waf_decisions b"
+                                       " ON a.request = b.request AND a.rowid > b.rowid"
+                                       " WHERE a.rule = 'log-all'"),
                      0);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM items WHERE accepted = 1"), 2);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM items WHERE accepted = 1"), 2);
     fx_close(f);
 
     /* Untrusted, X-Edgeloss-Run is an ordinary header of the client's: rule "sim" sees it. */
@@ -482,7 +477,7 @@ static void test_custom_rules_block_before_authentication(void **state)
     a = post_h(f->url, "/v1/traces", h7, spans);
     assert_int_equal(a.status, 418);
     wait_rows(f->db, 1);
-    assert_int_equal(q(f->db, "SELECT COUNT(*) FROM waf_decisions WHERE rule = 'sim'"), 1);
+    assert_int_equal(t_sql_intf(f->db, "SELECT COUNT(*) FROM waf_decisions WHERE rule = 'sim'"), 1);
     fx_close(f);
     free(spans);
 }
@@ -596,12 +591,12 @@ static void test_external_mode(void **state)
     got[4] = '\0';
     assert_string_equal(got, "PPPB");
     /* The refusal's row is queued; one more pump records it. */
-    for (int i = 0; i < 100 && q(f->db, "SELECT COUNT(*) FROM requests") < 4; i++)
+    for (int i = 0; i < 100 && t_sql_intf(f->db, "SELECT COUNT(*) FROM requests") < 4; i++)
         ing_server_pump(f->srv, 10);
-    assert_int_equal(q(f->db,
-                       "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                       " ON r.id = d.request WHERE r.time_ns = %lld AND d.value = 4",
-                       4 * S),
+    assert_int_equal(t_sql_intf(f->db,
+                                "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                " ON r.id = d.request WHERE r.time_ns = %lld AND d.value = 4",
+                                4 * S),
                      1);
     curl_multi_cleanup(multi);
     fx_close(f);
@@ -656,17 +651,19 @@ static void test_binary_applies_the_rules_from_its_config_file(void **state)
             fail_msg("request %d: %ld (%s)", i, got[i].status, got[i].body);
     assert_string_equal(got[3].body, "slow down");
     assert_string_equal(got[3].content_type, "text/plain");
-    assert_int_equal(q(db, "SELECT COUNT(*) FROM requests WHERE status = 429 AND reason = 'waf'"
-                           " AND time_source = 'wall'"),
+    assert_int_equal(
+        t_sql_intf(db, "SELECT COUNT(*) FROM requests WHERE status = 429 AND reason = 'waf'"
+                       " AND time_source = 'wall'"),
+        2);
+    assert_int_equal(t_sql_intf(db,
+                                "SELECT COUNT(*) FROM waf_decisions WHERE rule = 'bin-rl'"
+                                " AND action = 'rate_block' AND key = 'colo=0|ip.src=127.0.0.1'"),
                      2);
-    assert_int_equal(q(db, "SELECT COUNT(*) FROM waf_decisions WHERE rule = 'bin-rl'"
-                           " AND action = 'rate_block' AND key = 'colo=0|ip.src=127.0.0.1'"),
-                     2);
-    assert_int_equal(q(db, "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
-                           " ON r.id = d.request WHERE r.id = (SELECT MIN(request) FROM"
-                           " waf_decisions) AND d.value > 3 AND d.value <= 4"),
+    assert_int_equal(t_sql_intf(db, "SELECT COUNT(*) FROM waf_decisions d JOIN requests r"
+                                    " ON r.id = d.request WHERE r.id = (SELECT MIN(request) FROM"
+                                    " waf_decisions) AND d.value > 3 AND d.value <= 4"),
                      1);
-    assert_int_equal(q(db, "SELECT COUNT(*) FROM items WHERE accepted = 1"), 3 * 2);
+    assert_int_equal(t_sql_intf(db, "SELECT COUNT(*) FROM items WHERE accepted = 1"), 3 * 2);
     t_rmtree(dir);
     free(cfg);
     free(db);

@@ -2,6 +2,7 @@
  * OTLP JSON decoder units: bodies captured from the official OpenTelemetry JS
  * SDK exporters (tests/fixtures/otlp), hand-written edge cases, bad bodies.
  */
+#include "gunzip.h"
 #include "otlp.h"
 #include "support.h"
 
@@ -21,7 +22,7 @@ static otlp_batch B;
 
 static int decode(otlp_signal sig, const char *body, char *err)
 {
-    return otlp_decode(&B, sig, body, strlen(body), err, 256);
+    return otlp_decode(&B, sig, body, strlen(body), NULL, err, 256);
 }
 
 static otlp_signal signal_of(const char *kind)
@@ -51,7 +52,7 @@ static void test_sdk_fixtures(void **state)
         char *body = t_fixture_json(path, &len);
         assert_non_null(body);
         char err[256] = "";
-        int rc = otlp_decode(&B, signal_of(kind), body, len, err, sizeof err);
+        int rc = otlp_decode(&B, signal_of(kind), body, len, NULL, err, sizeof err);
         if (rc)
             fail_msg("%s: %s", path, err);
         const cJSON *ids = cJSON_GetObjectItem(fx, "item_ids");
@@ -105,7 +106,8 @@ static void test_sdk_traces_details(void **state)
     size_t len;
     char *body = t_fixture_json(FIXTURES_DIR "/otlp/traces_basic.body", &len);
     char err[256];
-    assert_int_equal(otlp_decode(&B, OTLP_SIGNAL_TRACES, body, len, err, sizeof err), OTLP_OK);
+    assert_int_equal(otlp_decode(&B, OTLP_SIGNAL_TRACES, body, len, NULL, err, sizeof err),
+                     OTLP_OK);
     int roots = 0, children = 0, errors = 0, typed = 0;
     for (size_t i = 0; i < B.n; i++) {
         const otlp_item *it = &B.items[i];
@@ -130,7 +132,8 @@ static void test_metric_point_types(void **state)
     size_t len;
     char *body = t_fixture_json(FIXTURES_DIR "/otlp/metrics_basic.body", &len);
     char err[256];
-    assert_int_equal(otlp_decode(&B, OTLP_SIGNAL_METRICS, body, len, err, sizeof err), OTLP_OK);
+    assert_int_equal(otlp_decode(&B, OTLP_SIGNAL_METRICS, body, len, NULL, err, sizeof err),
+                     OTLP_OK);
     int sums = 0, gauges = 0, hists = 0;
     for (size_t i = 0; i < B.n; i++) {
         const otlp_item *it = &B.items[i];
@@ -365,7 +368,7 @@ static void test_bad_bodies(void **state)
     /* Not NUL-terminated: the decoder reads exactly len bytes. */
     char raw[3] = {'{', '}', 'x'};
     char err[256];
-    assert_int_equal(otlp_decode(&B, OTLP_SIGNAL_TRACES, raw, 2, err, sizeof err), OTLP_OK);
+    assert_int_equal(otlp_decode(&B, OTLP_SIGNAL_TRACES, raw, 2, NULL, err, sizeof err), OTLP_OK);
 }
 
 static void test_batch_reuse_is_independent(void **state)
@@ -383,6 +386,363 @@ static void test_batch_reuse_is_independent(void **state)
     assert_string_equal(B.first_error, "");
     free(a);
     free(b);
+}
+
+/* ---- limits ---- */
+
+static int decode_lim(otlp_signal sig, const char *body, size_t len, size_t max_items,
+                      size_t max_memory, char *err)
+{
+    otlp_limits lim = {.max_items = max_items, .max_memory = max_memory};
+    return otlp_decode(&B, sig, body, len, &lim, err, 256);
+}
+
+/* {"resourceSpans":[{"scopeSpans":[{"spans":[{},{},...]}]}]} of about `size` bytes. */
+static char *empty_spans(size_t size, size_t *len)
+{
+    static const char head[] = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[";
+    static const char tail[] = "]}]}]}";
+    char *p = malloc(size + sizeof head + sizeof tail);
+    assert_non_null(p);
+    size_t n = strlen(head);
+    memcpy(p, head, n);
+    for (size_t i = 0; n + 3 + strlen(tail) <= size; i++) {
+        if (i)
+            p[n++] = ',';
+        p[n++] = '{';
+        p[n++] = '}';
+    }
+    memcpy(p + n, tail, sizeof tail);
+    *len = n + strlen(tail);
+    return p;
+}
+
+static void test_items_limit(void **state)
+{
+    (void)state;
+    char err[256];
+    char *body = t_otlp_spans("lim", 100, "r");
+    size_t len = strlen(body);
+    assert_int_equal(decode_lim(OTLP_SIGNAL_TRACES, body, len, 100, 0, err), OTLP_OK);
+    assert_int_equal(B.n, 100);
+    assert_false(B.too_many_items);
+    assert_int_equal(decode_lim(OTLP_SIGNAL_TRACES, body, len, 99, 0, err), OTLP_TOO_LARGE);
+    assert_string_equal(err, "too many items in one request: more than 99");
+    assert_true(B.too_many_items);
+    assert_int_equal(B.n, 0);
+    /* Rejected items count too: they are items of the request. */
+    const char *metrics = "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":["
+                          "{\"name\":\"a\",\"gauge\":{\"dataPoints\":[{\"asDouble\":\"x\"},{}]}},"
+                          "{\"name\":\"b\",\"sum\":{\"dataPoints\":{}}}]}]}]}";
+    assert_int_equal(decode_lim(OTLP_SIGNAL_METRICS, metrics, strlen(metrics), 3, 0, err), OTLP_OK);
+    assert_int_equal(B.n, 3);
+    assert_int_equal(decode_lim(OTLP_SIGNAL_METRICS, metrics, strlen(metrics), 2, 0, err),
+                     OTLP_TOO_LARGE);
+    assert_true(B.too_many_items);
+    free(body);
+}
+
+/*
+ * A 4 MiB body of empty spans costs ~350 MB to decode without a limit (1.4 M cJSON nodes and
+ * items): under 64 MiB it is refused as too large, while a realistic 5000-span body of half
+ * the size passes with room to spare.
+ */
+static void test_memory_limit(void **state)
+{
+    (void)state;
+    const size_t limit = (size_t)64 << 20;
+    char err[256];
+    size_t len;
+    char *dense = empty_spans((size_t)4 << 20, &len);
+    assert_int_equal(decode_lim(OTLP_SIGNAL_TRACES, dense, len, 0, limit, err), OTLP_TOO_LARGE);
+    assert_string_equal(err, "decoding this body needs more than 67108864 bytes of memory");
+    assert_false(B.too_many_items);
+    assert_int_equal(B.n, 0);
+    assert_true(otlp_batch_footprint(&B) <= limit);
+
+    char *real = t_otlp_spans("mem", 5000, "r");
+    assert_int_equal(decode_lim(OTLP_SIGNAL_TRACES, real, strlen(real), 0, limit, err), OTLP_OK);
+    assert_int_equal(B.n, 5000);
+    assert_string_equal(B.items[4999].item_id, "mem-4999");
+    assert_true(otlp_batch_footprint(&B) <= limit);
+    /* The same body under a tight limit: refused, never a partial batch. */
+    assert_int_equal(decode_lim(OTLP_SIGNAL_TRACES, real, strlen(real), 0, 1 << 20, err),
+                     OTLP_TOO_LARGE);
+    assert_int_equal(B.n, 0);
+    /* A limit below what the batch kept: it lets that go, and a small body still fits. */
+    char *small = t_otlp_spans("s", 3, "r");
+    assert_int_equal(decode(OTLP_SIGNAL_TRACES, real, err), OTLP_OK);
+    assert_int_equal(decode_lim(OTLP_SIGNAL_TRACES, small, strlen(small), 0, 256 << 10, err),
+                     OTLP_OK);
+    assert_int_equal(B.n, 3);
+    assert_true(otlp_batch_footprint(&B) <= 256 << 10);
+    free(small);
+    free(real);
+    free(dense);
+}
+
+/* What the batch holds is reported, and a burst's memory goes back on clear. */
+static void test_footprint_and_release(void **state)
+{
+    (void)state;
+    char err[256];
+    otlp_batch_free(&B);
+    assert_int_equal(otlp_batch_footprint(&B), 0);
+    char *small = t_otlp_spans("s", 8, "r");
+    assert_int_equal(decode(OTLP_SIGNAL_TRACES, small, err), OTLP_OK);
+    size_t warm = otlp_batch_footprint(&B);
+    assert_true(warm >= 64 * sizeof(otlp_item));
+    /* Warmed up, the same small body allocates nothing more. */
+    assert_int_equal(decode(OTLP_SIGNAL_TRACES, small, err), OTLP_OK);
+    assert_int_equal(otlp_batch_footprint(&B), warm);
+
+    char *big = t_otlp_spans("b", 20000, "r");
+    assert_int_equal(decode(OTLP_SIGNAL_TRACES, big, err), OTLP_OK);
+    assert_true(otlp_batch_footprint(&B) > (size_t)4 << 20);
+    otlp_batch_clear(&B);
+    /* At most ~1 MiB kept per buffer: items array, item arena, JSON arena, scratch. */
+    assert_true(otlp_batch_footprint(&B) <= (size_t)4 << 20);
+    assert_int_equal(B.cap, 0); /* 20000 items' array was a burst */
+    free(big);
+    free(small);
+}
+
+static void test_arena_keeps_at_most_a_mib(void **state)
+{
+    (void)state;
+    ing_arena a = {0};
+    for (int i = 0; i < 1000; i++)
+        assert_non_null(ing_arena_alloc(&a, 8000));
+    assert_true(a.held > (size_t)4 << 20);
+    ing_arena_reset(&a);
+    assert_true(a.held > 0 && a.held <= ING_ARENA_KEEP_BYTES + 64);
+    for (int i = 0; i < 30; i++)
+        assert_non_null(ing_arena_alloc(&a, 8000));
+    size_t held = a.held;
+    ing_arena_reset(&a);
+    assert_int_equal(a.held, held); /* one block that fits the next request: kept */
+    /* A budget refuses before malloc and says so; near its limit blocks get smaller. */
+    ing_budget bg = {.limit = held + 100000, .used = held};
+    a.budget = &bg;
+    assert_null(ing_arena_alloc(&a, held)); /* more than the kept block and the budget */
+    assert_true(bg.refused);
+    assert_false(bg.nomem);
+    assert_non_null(ing_arena_alloc(&a, held - 1000)); /* fills the kept block */
+    assert_non_null(ing_arena_alloc(&a, 10000));       /* a new block, of what is left */
+    assert_int_equal(a.held, bg.used);
+    assert_true(bg.used <= bg.limit);
+    while (ing_arena_alloc(&a, 1000))
+        ;
+    assert_true(bg.used <= bg.limit);
+    a.budget = NULL;
+    ing_arena_free(&a);
+    assert_int_equal(a.held, 0);
+}
+
+static void test_nul_bytes(void **state)
+{
+    (void)state;
+    static const char good[] = "{\"resourceSpans\":[]}";
+    const size_t n = sizeof good - 1;
+    const size_t at[] = {0, n / 2, n - 1};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        char body[sizeof good];
+        memcpy(body, good, n);
+        body[at[i]] = '\0';
+        char err[256], want[64];
+        assert_int_equal(otlp_decode(&B, OTLP_SIGNAL_TRACES, body, n, NULL, err, sizeof err),
+                         OTLP_BAD_REQUEST);
+        snprintf(want, sizeof want, "body holds a NUL byte at offset %zu", at[i]);
+        assert_string_equal(err, want);
+    }
+    /* After the value, where cJSON would stop reading and call it the end. */
+    char err[256];
+    assert_int_equal(otlp_decode(&B, OTLP_SIGNAL_TRACES, "{}\0{\"x\"", 7, NULL, err, sizeof err),
+                     OTLP_BAD_REQUEST);
+    assert_string_equal(err, "body holds a NUL byte at offset 2");
+}
+
+/* A metric whose points are not an array is one rejected item; the request goes through. */
+static void test_data_points_not_an_array(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        const char *type;
+    } types[] = {
+        {"gauge", "gauge"},         {"sum", "sum"},
+        {"histogram", "histogram"}, {"exponentialHistogram", "exponential_histogram"},
+        {"summary", "summary"},
+    };
+    static const char *bad[] = {"{}", "\"x\"", "7", "true"};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        for (size_t v = 0; v < sizeof bad / sizeof bad[0]; v++) {
+            char body[1024], err[256];
+            snprintf(body, sizeof body,
+                     "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":["
+                     "{\"name\":\"bad.%s\",\"%s\":{\"dataPoints\":%s}},"
+                     "{\"name\":\"good\",\"gauge\":{\"dataPoints\":[{\"asDouble\":1.5}]}}"
+                     "]}]}]}",
+                     types[t].json, types[t].json, bad[v]);
+            assert_int_equal(decode(OTLP_SIGNAL_METRICS, body, err), OTLP_OK);
+            assert_int_equal(B.n, 2);
+            assert_int_equal(B.rejected, 1);
+            const otlp_item *it = &B.items[0];
+            assert_int_equal(it->kind, OTLP_METRIC);
+            assert_string_equal(it->reject, "bad_data_points");
+            assert_string_equal(it->metric_type, types[t].type);
+            char name[64], want[192];
+            snprintf(name, sizeof name, "bad.%s", types[t].json);
+            assert_string_equal(it->name, name);
+            snprintf(want, sizeof want, "metric \"%s\": dataPoints must be an array", name);
+            assert_string_equal(B.first_error, want);
+            assert_null(B.items[1].reject);
+            assert_string_equal(B.items[1].name, "good");
+            assert_true(B.items[1].value == 1.5);
+        }
+    }
+    /* The point type itself not an object: the same, one rejected item. */
+    char err[256];
+    const char *body =
+        "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":["
+        "{\"name\":\"s\",\"sum\":[1]},{\"name\":\"g\",\"gauge\":{}},"
+        "{\"name\":\"n\",\"gauge\":{\"dataPoints\":null}},{\"name\":\"z\",\"sum\":null}"
+        "]}]}]}";
+    assert_int_equal(decode(OTLP_SIGNAL_METRICS, body, err), OTLP_OK);
+    assert_int_equal(B.n, 1); /* no points, null points and a null sum hold nothing */
+    assert_int_equal(B.rejected, 1);
+    assert_string_equal(B.first_error, "metric \"s\": sum must be an object");
+    /* Without a name, its index says which. */
+    body = "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":["
+           "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{}]}},{\"gauge\":{\"dataPoints\":{}}}"
+           "]}]}]}";
+    assert_int_equal(decode(OTLP_SIGNAL_METRICS, body, err), OTLP_OK);
+    assert_int_equal(B.n, 2);
+    assert_string_equal(B.first_error, "metric #1: dataPoints must be an array");
+}
+
+/* ---- gunzip ---- */
+
+static char *gz_concat(const char *const *parts, size_t nparts, size_t *len)
+{
+    char *out = NULL;
+    *len = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        size_t n;
+        void *z = t_gzip(parts[i], strlen(parts[i]), &n);
+        out = realloc(out, *len + n);
+        assert_non_null(out);
+        memcpy(out + *len, z, n);
+        *len += n;
+        free(z);
+    }
+    return out;
+}
+
+static void test_gunzip_members(void **state)
+{
+    (void)state;
+    ing_buf out = {0};
+    const char *msg = NULL;
+    const char *parts[] = {"{\"resourceSpans\":", "[{\"scopeSpans\":[]}]", "}"};
+    for (size_t k = 1; k <= 3; k++) {
+        size_t len;
+        char *gz = gz_concat(parts, k, &len);
+        assert_int_equal(ing_gunzip(gz, len, 1 << 20, &out, &msg), 0);
+        char want[128] = "";
+        for (size_t i = 0; i < k; i++)
+            strcat(want, parts[i]);
+        assert_int_equal(out.len, strlen(want));
+        assert_string_equal(out.data, want);
+        free(gz);
+    }
+    /* Empty members add nothing, first, between or last. */
+    const char *empties[] = {"", "ab", "", "c", ""};
+    size_t len;
+    char *gz = gz_concat(empties, 5, &len);
+    assert_int_equal(ing_gunzip(gz, len, 100, &out, &msg), 0);
+    assert_string_equal(out.data, "abc");
+    free(gz);
+    gz = gz_concat(empties, 1, &len);
+    assert_int_equal(ing_gunzip(gz, len, 100, &out, &msg), 0);
+    assert_int_equal(out.len, 0);
+    assert_string_equal(out.data, "");
+    free(gz);
+    ing_buf_free(&out);
+}
+
+static void test_gunzip_bad(void **state)
+{
+    (void)state;
+    ing_buf out = {0};
+    const char *msg = NULL;
+    const char *parts[] = {"hello, ", "world"};
+    size_t len;
+    char *gz = gz_concat(parts, 2, &len);
+    char *junk = malloc(len + 2);
+    memcpy(junk, gz, len);
+    /* Junk after a member, also one byte of what could be a magic. */
+    static const char *tails[] = {"x", "\x1f", "\x1f\x8a", "\0\0"};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        size_t n = strlen(tails[i]) ? strlen(tails[i]) : 2;
+        memcpy(junk + len, tails[i], n);
+        assert_int_equal(ing_gunzip(junk, len + n, 1 << 20, &out, &msg), 400);
+        assert_non_null(strstr(msg, "data after the end of the gzip stream"));
+    }
+    /* Cut short anywhere, in the first member or the second. */
+    size_t first;
+    free(t_gzip(parts[0], strlen(parts[0]), &first));
+    for (size_t cut = 1; cut < len; cut++) {
+        if (cut == first)
+            continue; /* the first member whole: valid gzip */
+        msg = NULL;
+        int st = ing_gunzip(gz, cut, 1 << 20, &out, &msg);
+        if (st != 400)
+            fail_msg("cut at %zu of %zu: status %d", cut, len, st);
+        assert_non_null(msg);
+    }
+    assert_int_equal(ing_gunzip(gz, 0, 1 << 20, &out, &msg), 400);
+    assert_int_equal(ing_gunzip("{\"resourceSpans\":[]}", 20, 1 << 20, &out, &msg), 400);
+    assert_string_equal(msg, "body is not valid gzip");
+    /* A corrupt second member. */
+    memcpy(junk, gz, len);
+    junk[first + 12] ^= 0x55;
+    assert_int_equal(ing_gunzip(junk, len, 1 << 20, &out, &msg), 400);
+    free(junk);
+    free(gz);
+    ing_buf_free(&out);
+}
+
+static void test_gunzip_limit(void **state)
+{
+    (void)state;
+    ing_buf out = {0};
+    const char *msg = NULL;
+    size_t n = 300000;
+    char *data = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (char)('a' + i % 7);
+    data[n] = '\0';
+    size_t len;
+    void *gz = t_gzip(data, n, &len);
+    assert_int_equal(ing_gunzip(gz, len, n, &out, &msg), 0);
+    assert_int_equal(out.len, n);
+    assert_memory_equal(out.data, data, n);
+    assert_int_equal(ing_gunzip(gz, len, n - 1, &out, &msg), 413);
+    assert_string_equal(msg, "decompressed body exceeds the size limit");
+    assert_true(out.len <= n); /* stopped one byte past the limit */
+    /* The limit holds across members: two of n bytes. */
+    const char *parts[] = {data, data};
+    free(gz);
+    gz = gz_concat(parts, 2, &len);
+    assert_int_equal(ing_gunzip(gz, len, 2 * n, &out, &msg), 0);
+    assert_int_equal(out.len, 2 * n);
+    assert_int_equal(ing_gunzip(gz, len, 2 * n - 1, &out, &msg), 413);
+    assert_int_equal(ing_gunzip(gz, len, n, &out, &msg), 413);
+    assert_int_equal(ing_gunzip(gz, len, 0, &out, &msg), 413);
+    free(gz);
+    free(data);
+    ing_buf_free(&out);
 }
 
 static int teardown(void **state)
@@ -406,6 +766,15 @@ int main(void)
         cmocka_unit_test(test_histogram_and_summary_points),
         cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_batch_reuse_is_independent),
+        cmocka_unit_test(test_items_limit),
+        cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_footprint_and_release),
+        cmocka_unit_test(test_arena_keeps_at_most_a_mib),
+        cmocka_unit_test(test_nul_bytes),
+        cmocka_unit_test(test_data_points_not_an_array),
+        cmocka_unit_test(test_gunzip_members),
+        cmocka_unit_test(test_gunzip_bad),
+        cmocka_unit_test(test_gunzip_limit),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

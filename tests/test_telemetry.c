@@ -20,17 +20,6 @@
 
 static char *dir;
 
-static int64_t q(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t q(const char *db, const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return t_sql_int(db, sql);
-}
-
 /*
  * Three requests 10 s apart on one isolate (cold start 1 ms, idle eviction 60 s
  * after the last): each makes one span, one metric point and one log record,
@@ -101,27 +90,29 @@ static void check_strategy(const want *w)
     assert_int_equal((int)s.r.posts, w->posts);
     assert_int_equal((int)r->private_accesses, w->private_accesses);
     /* Independent reads: the ingest holds exactly the received items, once each... */
-    assert_int_equal(q(ingest, "SELECT COUNT(*) FROM items WHERE accepted = 1"),
+    assert_int_equal(t_sql_intf(ingest, "SELECT COUNT(*) FROM items WHERE accepted = 1"),
                      w->delivered + w->late);
-    assert_int_equal(q(ingest, "SELECT COUNT(DISTINCT item_id) FROM items WHERE accepted = 1"),
-                     w->delivered + w->late);
-    assert_int_equal(q(ingest, "SELECT COUNT(*) FROM requests"), w->posts);
+    assert_int_equal(
+        t_sql_intf(ingest, "SELECT COUNT(DISTINCT item_id) FROM items WHERE accepted = 1"),
+        w->delivered + w->late);
+    assert_int_equal(t_sql_intf(ingest, "SELECT COUNT(*) FROM requests"), w->posts);
     /* ... every one of them is a ledger item carrying its creator's request id ... */
-    assert_int_equal(q(ldb, "SELECT COUNT(*) FROM items"), 9);
+    assert_int_equal(t_sql_intf(ldb, "SELECT COUNT(*) FROM items"), 9);
     assert_int_equal(joined(ldb, ingest,
                             "SELECT COUNT(*) FROM items l JOIN ing.items i ON i.item_id = l.item_id"
                             " AND i.request_id = 'r' || l.request AND i.accepted = 1"),
                      w->delivered + w->late);
     /* ... the ledger's own rows are whole: every item with its size and at least one
      * holder, every POST's items listed ... */
-    assert_int_equal(q(ldb, "SELECT COUNT(*) FROM items WHERE bytes > 0"), 9);
-    assert_int_equal(q(ldb, "SELECT COUNT(DISTINCT item) FROM moves"), 9);
-    assert_int_equal(q(ldb, "SELECT COUNT(*) FROM attempt_items"),
-                     q(ldb, "SELECT COALESCE(SUM(items), 0) FROM attempts"));
+    assert_int_equal(t_sql_intf(ldb, "SELECT COUNT(*) FROM items WHERE bytes > 0"), 9);
+    assert_int_equal(t_sql_intf(ldb, "SELECT COUNT(DISTINCT item) FROM moves"), 9);
+    assert_int_equal(t_sql_intf(ldb, "SELECT COUNT(*) FROM attempt_items"),
+                     t_sql_intf(ldb, "SELECT COALESCE(SUM(items), 0) FROM attempts"));
     /* ... and the lost ones carry the cause the run reported. */
     if (w->lost) {
         assert_int_equal(
-            q(ldb, "SELECT COUNT(*) FROM fates WHERE fate = 'lost' AND cause = '%s'", w->cause),
+            t_sql_intf(ldb, "SELECT COUNT(*) FROM fates WHERE fate = 'lost' AND cause = '%s'",
+                       w->cause),
             w->lost);
     }
     simrun_free(&s);
@@ -237,9 +228,9 @@ static void test_seed_loss_derived_by_hand(void **state)
     /* Both POSTs' items listed in the ledger (65 spans and 36 points: eight rows a statement
      * and a remainder), each exactly once, and every item given its holders. */
     char *ldb = t_path(d, "ledger.db");
-    assert_int_equal(q(ldb, "SELECT COUNT(*) FROM attempt_items"), 101);
-    assert_int_equal(q(ldb, "SELECT COUNT(DISTINCT item) FROM attempt_items"), 101);
-    assert_int_equal(q(ldb, "SELECT COUNT(DISTINCT item) FROM moves"), 104);
+    assert_int_equal(t_sql_intf(ldb, "SELECT COUNT(*) FROM attempt_items"), 101);
+    assert_int_equal(t_sql_intf(ldb, "SELECT COUNT(DISTINCT item) FROM attempt_items"), 101);
+    assert_int_equal(t_sql_intf(ldb, "SELECT COUNT(DISTINCT item) FROM moves"), 104);
     free(ldb);
     simrun_free(&s);
     t_rmtree(d);

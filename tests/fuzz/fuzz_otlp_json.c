@@ -4,11 +4,13 @@
  *
  * Input: the first byte picks the signal (its value mod 3: '0' traces,
  * '1' metrics, '2' logs), the rest is the body, not NUL-terminated (as the
- * server passes it). Besides memory errors and UB, the decoder's documented
- * contract is checked: a bad request holds no items and says why; an
- * accepted item's ids are "" or lower-case hex of the right length; its
- * attributes are one JSON object text. Mutations are JSON-aware
- * (json_mutator.h), past the signal byte.
+ * server passes it), decoded under limits (10000 items: few enough that a
+ * refusal is reachable within -max_len; 64 MiB). Besides memory
+ * errors and UB, the decoder's documented contract is checked: a bad or too
+ * large request holds no items and says why; an accepted one stays within
+ * the limits (items, footprint); an accepted item's ids are "" or lower-case
+ * hex of the right length; its attributes are one JSON object text.
+ * Mutations are JSON-aware (json_mutator.h), past the signal byte.
  */
 #include "json_mutator.h"
 #include "otlp.h"
@@ -85,15 +87,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     otlp_batch b;
     memset(&b, 0, sizeof b);
     char err[256] = "";
-    int rc = otlp_decode(&b, signals[pick], (const char *)data + 1, size - 1, err, sizeof err);
+    const otlp_limits lim = {.max_items = 10000, .max_memory = (size_t)64 << 20};
+    int rc =
+        otlp_decode(&b, signals[pick], (const char *)data + 1, size - 1, &lim, err, sizeof err);
     if (rc == OTLP_OK) {
         if (b.n > b.cap || b.rejected > b.n)
             broken("item counts");
+        if (b.n > lim.max_items)
+            broken("more items than max_items");
+        if (otlp_batch_footprint(&b) > lim.max_memory)
+            broken("a footprint past max_memory");
         for (size_t i = 0; i < b.n; i++)
             check_item(&b.items[i], kinds[pick]);
         if (b.rejected && b.first_error[0] == '\0')
             broken("items rejected without a first_error");
-    } else if (rc == OTLP_BAD_REQUEST || rc == OTLP_NOMEM) {
+    } else if (rc == OTLP_BAD_REQUEST || rc == OTLP_NOMEM || rc == OTLP_TOO_LARGE) {
         if (b.n != 0)
             broken("a failed decode holds items");
         if (err[0] == '\0')
