@@ -10,6 +10,9 @@
 #   WAF=1 bench/ingest.sh           mock-ingest without and with a WAF of 5 rules (one a rate
 #                                   limit counting every request), alternated pairs, the median
 #                                   ratio of requests/s (target >= 0.95x)
+#   VS=BINARY bench/ingest.sh       another mock-ingest binary (e.g. built from an older commit)
+#                                   against this build's, alternated pairs, the median ratio of
+#                                   requests/s (this build / BINARY)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -33,6 +36,7 @@ start() { # name -> sets url, server_pid, db
     bare)  "$build/bench/bare-ingest" >"$tmp/url" 2>/dev/null & ;;
     naive) "$build/bench/naive-ingest" "$db" >"$tmp/url" 2>/dev/null & ;;
     mock)  "$build/mock-ingest/mock-ingest" --listen 127.0.0.1:0 --db "$db" >"$tmp/url" 2>/dev/null & ;;
+    vs)    "$VS" --listen 127.0.0.1:0 --db "$db" >"$tmp/url" 2>/dev/null & ;;
     mockwaf) "$build/mock-ingest/mock-ingest" --listen 127.0.0.1:0 --db "$db" --config "$here/ingest/waf5.json" \
              >"$tmp/url" 2>/dev/null & ;;
   esac
@@ -55,6 +59,19 @@ measure() { # name -> rps (after a warm-up)
   awk -v n="$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$out")" \
       -v d="$(sed -E 's/.*duration_us=([0-9]+).*/\1/' <<<"$out")" 'BEGIN { printf "%.0f", n / (d / 1e6) }'
 }
+
+if [ -n "${VS:-}" ]; then
+  echo "this build against $VS: wrk -t1 -c8 -d${duration}s, ${rounds} alternated pairs"
+  ratios=()
+  for r in $(seq "$rounds"); do
+    if [ $((r % 2)) -eq 1 ]; then a=$(measure vs); b=$(measure mock); else b=$(measure mock); a=$(measure vs); fi
+    ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')")
+    printf "pair %d  baseline %8s req/s  this build %8s req/s  ratio %s\n" "$r" "$a" "$b" "${ratios[-1]}"
+  done
+  printf "%s\n" "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "median this build / baseline = %.3fx\n", m }'
+  exit 0
+fi
 
 if [ "${WAF:-0}" = 1 ]; then
   echo "WAF overhead: wrk -t1 -c8 -d${duration}s, ${rounds} alternated pairs; rules: bench/ingest/waf5.json"
