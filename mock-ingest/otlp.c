@@ -8,6 +8,7 @@
 #include "otlp.h"
 
 #include "jsonarena.h"
+#include "otlp_internal.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -15,15 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Per-resource and per-scope context inherited by the items below them. */
-typedef struct ctx {
-    otlp_batch *b;
-    size_t max_items; /* 0: none */
-    const char *service;
-    const char *scope;
-    const char *sent_for;
-} ctx;
 
 /* Largest items array (and scratch) a batch keeps for the next request. */
 #define KEEP_BYTES ((size_t)1 << 20)
@@ -167,7 +159,7 @@ static const cJSON *field(const cJSON *obj, const char *name)
 static bool append_any(ing_buf *o, const cJSON *any);
 
 /* Same text as "%lld", without printf: attribute values are mostly integers. */
-static bool append_int(ing_buf *o, int64_t v)
+bool otlp_append_int(ing_buf *o, int64_t v)
 {
     char tmp[24];
     char *p = tmp + sizeof tmp;
@@ -181,14 +173,14 @@ static bool append_int(ing_buf *o, int64_t v)
     return ing_buf_append(o, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-static bool append_number(ing_buf *o, double d)
+bool otlp_append_number(ing_buf *o, double d)
 {
     if (isnan(d))
         return ing_buf_puts(o, "\"NaN\"");
     if (isinf(d))
         return ing_buf_puts(o, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
     if (d == floor(d) && fabs(d) < 9.007199254740992e15)
-        return signbit(d) && d == 0 ? ing_buf_puts(o, "-0") : append_int(o, (int64_t)d);
+        return signbit(d) && d == 0 ? ing_buf_puts(o, "-0") : otlp_append_int(o, (int64_t)d);
     return ing_buf_printf(o, "%.17g", d);
 }
 
@@ -227,12 +219,12 @@ static bool append_any(ing_buf *o, const cJSON *any)
         return ing_buf_puts(o, cJSON_IsTrue(v) ? "true" : "false");
     if ((v = field(any, "intValue"))) {
         if (parse_i64(v, &i))
-            return append_int(o, i);
+            return otlp_append_int(o, i);
         return ing_buf_puts(o, "null");
     }
     if ((v = field(any, "doubleValue"))) {
         if (parse_double(v, &d))
-            return append_number(o, d);
+            return otlp_append_number(o, d);
         return ing_buf_puts(o, "null");
     }
     if ((v = field(any, "bytesValue")) && cJSON_IsString(v))
@@ -262,12 +254,22 @@ static bool append_any(ing_buf *o, const cJSON *any)
     return ing_buf_puts(o, "null"); /* an empty AnyValue */
 }
 
+const char *otlp_keep(otlp_batch *b, const char *s)
+{
+    return ing_arena_strndup(&b->arena, s, strlen(s));
+}
+
+const char *otlp_keep_int(otlp_batch *b, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    return ing_arena_strndup(&b->arena, tmp, (size_t)n);
+}
+
 /* A string field copied into the batch's arena (NULL when absent or not a string). */
 static const char *keep(otlp_batch *b, const cJSON *v)
 {
-    if (!cJSON_IsString(v))
-        return NULL;
-    return ing_arena_strndup(&b->arena, v->valuestring, strlen(v->valuestring));
+    return cJSON_IsString(v) ? otlp_keep(b, v->valuestring) : NULL;
 }
 
 /* The string form of a join-key attribute (a string, or an int written out). */
@@ -277,11 +279,8 @@ static const char *key_value(otlp_batch *b, const cJSON *any)
     if (cJSON_IsString(v))
         return keep(b, v);
     int64_t i;
-    if ((v = field(any, "intValue")) && parse_i64(v, &i)) {
-        char tmp[24];
-        int n = snprintf(tmp, sizeof tmp, "%lld", (long long)i);
-        return ing_arena_strndup(&b->arena, tmp, (size_t)n);
-    }
+    if ((v = field(any, "intValue")) && parse_i64(v, &i))
+        return otlp_keep_int(b, i);
     return NULL;
 }
 
@@ -349,8 +348,7 @@ static int grow_items(otlp_batch *b, size_t max_items)
     return OTLP_OK;
 }
 
-/* The next item, inheriting the context; OTLP_TOO_LARGE past max_items. */
-static int new_item(ctx *c, otlp_kind kind, otlp_item **out)
+int otlp_new_item(otlp_ctx *c, otlp_kind kind, otlp_item **out)
 {
     otlp_batch *b = c->b;
     if (c->max_items && b->n == c->max_items)
@@ -371,8 +369,7 @@ static int new_item(ctx *c, otlp_kind kind, otlp_item **out)
     return OTLP_OK;
 }
 
-/* Marks `it` rejected; true when it is the request's first rejection, whose message is kept. */
-static bool mark_rejected(otlp_batch *b, otlp_item *it, const char *reason)
+bool otlp_mark_rejected(otlp_batch *b, otlp_item *it, const char *reason)
 {
     if (it->reject)
         return false;
@@ -380,33 +377,33 @@ static bool mark_rejected(otlp_batch *b, otlp_item *it, const char *reason)
     return b->rejected++ == 0;
 }
 
-static void reject(otlp_batch *b, otlp_item *it, const char *reason, const char *what, size_t index)
+void otlp_reject(otlp_batch *b, otlp_item *it, const char *reason, const char *what, size_t index)
 {
-    if (mark_rejected(b, it, reason))
+    if (otlp_mark_rejected(b, it, reason))
         snprintf(b->first_error, sizeof b->first_error, "%s #%zu: %s", otlp_kind_name(it->kind),
                  index, what);
 }
 
-static int decode_span(ctx *c, const cJSON *sp)
+static int decode_span(otlp_ctx *c, const cJSON *sp)
 {
     otlp_batch *b = c->b;
     size_t index = b->n;
     otlp_item *it;
-    int rc = new_item(c, OTLP_SPAN, &it);
+    int rc = otlp_new_item(c, OTLP_SPAN, &it);
     if (rc)
         return rc;
     if (!take_attrs(b, field(sp, "attributes"), &it->item_id, &it->request_id, &it->attrs))
         return OTLP_NOMEM;
     it->name = keep(b, field(sp, "name"));
     if (!parse_id(field(sp, "traceId"), it->trace_id, 32, true))
-        reject(b, it, "bad_trace_id", "traceId must be 32 hex digits, not all zero", index);
+        otlp_reject(b, it, OTLP_BAD_TRACE_ID, OTLP_BAD_TRACE_ID_SPAN_MSG, index);
     if (!parse_id(field(sp, "spanId"), it->span_id, 16, true))
-        reject(b, it, "bad_span_id", "spanId must be 16 hex digits, not all zero", index);
+        otlp_reject(b, it, OTLP_BAD_SPAN_ID, OTLP_BAD_SPAN_ID_SPAN_MSG, index);
     if (!parse_id(field(sp, "parentSpanId"), it->parent_span_id, 16, false))
-        reject(b, it, "bad_parent_span_id", "parentSpanId must be empty or 16 hex digits", index);
+        otlp_reject(b, it, OTLP_BAD_PARENT_SPAN_ID, OTLP_BAD_PARENT_MSG, index);
     if (!parse_u64(field(sp, "startTimeUnixNano"), &it->start_ns) ||
         !parse_u64(field(sp, "endTimeUnixNano"), &it->end_ns))
-        reject(b, it, "bad_time", "times must be unsigned nanoseconds", index);
+        otlp_reject(b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG, index);
     const cJSON *st = field(sp, "status");
     int64_t code = 0;
     if (cJSON_IsObject(st) && field(st, "code"))
@@ -415,16 +412,16 @@ static int decode_span(ctx *c, const cJSON *sp)
     return OTLP_OK;
 }
 
-static int decode_point(ctx *c, const cJSON *pt, const char *name, const char *mtype)
+static int decode_point(otlp_ctx *c, const cJSON *pt, const char *name, const char *mtype)
 {
     otlp_batch *b = c->b;
     size_t index = b->n;
     otlp_item *it;
-    int rc = new_item(c, OTLP_METRIC, &it);
+    int rc = otlp_new_item(c, OTLP_METRIC, &it);
     if (rc)
         return rc;
     if (!cJSON_IsObject(pt)) {
-        reject(b, it, "bad_point", "a data point must be an object", index);
+        otlp_reject(b, it, "bad_point", "a data point must be an object", index);
         return OTLP_OK;
     }
     it->name = name;
@@ -433,7 +430,7 @@ static int decode_point(ctx *c, const cJSON *pt, const char *name, const char *m
         return OTLP_NOMEM;
     if (!parse_u64(field(pt, "startTimeUnixNano"), &it->start_ns) ||
         !parse_u64(field(pt, "timeUnixNano"), &it->end_ns))
-        reject(b, it, "bad_time", "times must be unsigned nanoseconds", index);
+        otlp_reject(b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG, index);
     const cJSON *v;
     int64_t i;
     if ((v = field(pt, "asDouble"))) {
@@ -445,9 +442,9 @@ static int decode_point(ctx *c, const cJSON *pt, const char *name, const char *m
         it->has_value = parse_double(v, &it->value);
     }
     if (v && !it->has_value)
-        reject(b, it, "bad_value", "the point's value is not a number", index);
+        otlp_reject(b, it, OTLP_BAD_VALUE, "the point's value is not a number", index);
     if ((v = field(pt, "count")) && !parse_u64(v, &it->count))
-        reject(b, it, "bad_value", "count must be an unsigned integer", index);
+        otlp_reject(b, it, OTLP_BAD_VALUE, OTLP_BAD_COUNT_MSG, index);
     return OTLP_OK;
 }
 
@@ -456,17 +453,17 @@ static int decode_point(ctx *c, const cJSON *pt, const char *name, const char *m
  * rejected item stands for them, so the client learns of it and the rest of
  * the request is still taken.
  */
-static int reject_metric(ctx *c, const char *name, const char *mtype, const char *what)
+static int reject_metric(otlp_ctx *c, const char *name, const char *mtype, const char *what)
 {
     otlp_batch *b = c->b;
     size_t index = b->n;
     otlp_item *it;
-    int rc = new_item(c, OTLP_METRIC, &it);
+    int rc = otlp_new_item(c, OTLP_METRIC, &it);
     if (rc)
         return rc;
     it->name = name;
     it->metric_type = mtype;
-    if (!mark_rejected(b, it, "bad_data_points"))
+    if (!otlp_mark_rejected(b, it, "bad_data_points"))
         return OTLP_OK;
     if (name)
         snprintf(b->first_error, sizeof b->first_error, "metric \"%s\": %s", name, what);
@@ -476,7 +473,7 @@ static int reject_metric(ctx *c, const char *name, const char *mtype, const char
 }
 
 /* One point type's object ("gauge": {"dataPoints": [...]}); absent or null holds no points. */
-static int decode_points(ctx *c, const cJSON *data, const char *json_name, const char *name,
+static int decode_points(otlp_ctx *c, const cJSON *data, const char *json_name, const char *name,
                          const char *mtype)
 {
     char what[64];
@@ -499,7 +496,7 @@ static int decode_points(ctx *c, const cJSON *data, const char *json_name, const
     return OTLP_OK;
 }
 
-static int decode_metric(ctx *c, const cJSON *m)
+static int decode_metric(otlp_ctx *c, const cJSON *m)
 {
     static const struct {
         const char *json;
@@ -521,12 +518,12 @@ static int decode_metric(ctx *c, const cJSON *m)
     return OTLP_OK;
 }
 
-static int decode_log(ctx *c, const cJSON *lr)
+static int decode_log(otlp_ctx *c, const cJSON *lr)
 {
     otlp_batch *b = c->b;
     size_t index = b->n;
     otlp_item *it;
-    int rc = new_item(c, OTLP_LOG, &it);
+    int rc = otlp_new_item(c, OTLP_LOG, &it);
     if (rc)
         return rc;
     if (!take_attrs(b, field(lr, "attributes"), &it->item_id, &it->request_id, &it->attrs))
@@ -534,11 +531,11 @@ static int decode_log(ctx *c, const cJSON *lr)
     it->name = keep(b, field(lr, "eventName"));
     if (!parse_u64(field(lr, "observedTimeUnixNano"), &it->start_ns) ||
         !parse_u64(field(lr, "timeUnixNano"), &it->end_ns))
-        reject(b, it, "bad_time", "times must be unsigned nanoseconds", index);
+        otlp_reject(b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG, index);
     if (!parse_id(field(lr, "traceId"), it->trace_id, 32, false))
-        reject(b, it, "bad_trace_id", "traceId must be empty or 32 hex digits", index);
+        otlp_reject(b, it, OTLP_BAD_TRACE_ID, OTLP_BAD_TRACE_ID_LOG_MSG, index);
     if (!parse_id(field(lr, "spanId"), it->span_id, 16, false))
-        reject(b, it, "bad_span_id", "spanId must be empty or 16 hex digits", index);
+        otlp_reject(b, it, OTLP_BAD_SPAN_ID, OTLP_BAD_SPAN_ID_LOG_MSG, index);
     const cJSON *sev = field(lr, "severityNumber");
     int64_t s = 0;
     if (sev && !cJSON_IsNull(sev) && !parse_i64(sev, &s) && cJSON_IsString(sev))
@@ -554,6 +551,10 @@ static int decode_log(ctx *c, const cJSON *lr)
             ing_buf_reset(o);
             if (!append_any(o, body))
                 return OTLP_NOMEM;
+            /* An empty AnyValue is no body, as an absent one: the JS SDK's JSON exporter sends
+             * {} for a record without a body, where its protobuf exporter sends nothing. */
+            if (strcmp(o->data, "null") == 0)
+                return OTLP_OK;
             it->body = ing_arena_strndup(&b->arena, o->data, o->len);
             if (!it->body)
                 return OTLP_NOMEM;
@@ -563,7 +564,7 @@ static int decode_log(ctx *c, const cJSON *lr)
 }
 
 /* Where a signal's items sit: resource → scope → item arrays. */
-typedef int (*item_fn)(ctx *c, const cJSON *item);
+typedef int (*item_fn)(otlp_ctx *c, const cJSON *item);
 typedef struct shape {
     const char *top;    /* resourceSpans */
     const char *scopes; /* scopeSpans */
@@ -578,7 +579,7 @@ static const shape shapes[] = {
 };
 
 /* The resource's service.name into c->service; returns its edgeloss.request_id (or NULL). */
-static const char *take_resource(ctx *c, const cJSON *rs)
+static const char *take_resource(otlp_ctx *c, const cJSON *rs)
 {
     const char *rid = NULL;
     const cJSON *res = field(rs, "resource");
@@ -600,7 +601,7 @@ static const char *take_resource(ctx *c, const cJSON *rs)
 }
 
 /* The scope's name and the request its payload was sent for (the scope's over the resource's). */
-static void take_scope(ctx *c, const cJSON *ss, const char *res_rid)
+static void take_scope(otlp_ctx *c, const cJSON *ss, const char *res_rid)
 {
     const cJSON *scope = field(ss, "scope");
     c->scope = keep(c->b, field(scope, "name"));
@@ -623,7 +624,7 @@ static bool is_array_or_absent(const cJSON *v)
     return !v || cJSON_IsNull(v) || cJSON_IsArray(v);
 }
 
-static int walk_items(ctx *c, const shape *sh, const cJSON *ss, int ri, int si, char *err,
+static int walk_items(otlp_ctx *c, const shape *sh, const cJSON *ss, int ri, int si, char *err,
                       size_t errlen)
 {
     const cJSON *it_arr = field(ss, sh->items);
@@ -649,7 +650,8 @@ static int walk_items(ctx *c, const shape *sh, const cJSON *ss, int ri, int si, 
     return OTLP_OK;
 }
 
-static int walk_resource(ctx *c, const shape *sh, const cJSON *rs, int ri, char *err, size_t errlen)
+static int walk_resource(otlp_ctx *c, const shape *sh, const cJSON *rs, int ri, char *err,
+                         size_t errlen)
 {
     const char *res_rid = take_resource(c, rs);
     const cJSON *ss_arr = field(rs, sh->scopes);
@@ -692,7 +694,7 @@ static int walk(otlp_batch *b, const cJSON *root, const shape *sh, size_t max_it
             snprintf(err, errlen, "$.%s[%d]: expected an object", sh->top, ri);
             return OTLP_BAD_REQUEST;
         }
-        ctx c = {b, max_items, NULL, NULL, NULL};
+        otlp_ctx c = {b, max_items, NULL, NULL, NULL};
         int rc = walk_resource(&c, sh, rs, ri, err, errlen);
         if (rc)
             return rc;
@@ -737,7 +739,7 @@ static void release(otlp_batch *b)
  * Charges every allocation of the decode to b->budget, what the batch holds
  * already included: its footprint stays within the limit throughout.
  */
-static void budget_begin(otlp_batch *b, const otlp_limits *lim)
+void otlp_budget_begin(otlp_batch *b, const otlp_limits *lim)
 {
     size_t limit = lim ? lim->max_memory : 0;
     if (limit && otlp_batch_footprint(b) > limit)
@@ -748,7 +750,7 @@ static void budget_begin(otlp_batch *b, const otlp_limits *lim)
     b->scratch.budget = &b->budget;
 }
 
-static void budget_end(otlp_batch *b)
+void otlp_budget_end(otlp_batch *b)
 {
     b->arena.budget = NULL;
     b->json.budget = NULL;
@@ -761,7 +763,7 @@ static void budget_end(otlp_batch *b)
  * NULL, an absent string): the limit first, as it is the reason malloc was
  * not even asked.
  */
-static int outcome(otlp_batch *b, int rc, const otlp_limits *lim, char *err, size_t errlen)
+int otlp_outcome(otlp_batch *b, int rc, const otlp_limits *lim, char *err, size_t errlen)
 {
     if (b->budget.refused) {
         snprintf(err, errlen, "decoding this body needs more than %zu bytes of memory",
@@ -800,13 +802,13 @@ int otlp_decode(otlp_batch *b, otlp_signal sig, const char *body, size_t len,
         snprintf(err, errlen, "body holds a NUL byte at offset %zu", (size_t)(nul - body));
         return OTLP_BAD_REQUEST;
     }
-    budget_begin(b, lim);
+    otlp_budget_begin(b, lim);
     json_arena_begin(&b->json);
     int rc = parse_and_walk(b, sig, body, len, lim ? lim->max_items : 0, err, errlen);
     /* Items hold copies in b->arena: the tree dies with the scope. */
     json_arena_end(&b->json);
-    budget_end(b);
-    rc = outcome(b, rc, lim, err, errlen);
+    otlp_budget_end(b);
+    rc = otlp_outcome(b, rc, lim, err, errlen);
     if (rc)
         otlp_batch_clear(b);
     return rc;
@@ -818,7 +820,7 @@ static int parse_and_walk(otlp_batch *b, otlp_signal sig, const char *body, size
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (!root) {
-        /* Also when an allocation failed (outcome() tells): cJSON cannot say. */
+        /* Also when an allocation failed (otlp_outcome() tells): cJSON cannot say. */
         size_t off = end && end >= body ? (size_t)(end - body) : 0;
         snprintf(err, errlen, "body is not valid JSON (error near byte %zu)", off);
         return OTLP_BAD_REQUEST;

@@ -1,5 +1,6 @@
 /*
- * OTLP/HTTP JSON decoding (the only cJSON user on the request path).
+ * OTLP/HTTP JSON decoding (the only cJSON user on the request path), and the
+ * batch of items both encodings decode into (otlp_pb.h reads protobuf).
  *
  * Accepts the encoding as the official SDKs send it: hex ids in either case,
  * nanosecond times as strings or numbers, intValue as a number or a string,
@@ -50,7 +51,8 @@ typedef struct otlp_item {
     double value;      /* number point value, or histogram/summary sum */
     int64_t count;     /* histogram/summary count; -1 when not applicable */
     int32_t severity;  /* log severityNumber, or span status code */
-    const char *body;  /* log body as text (strings as-is, other values as JSON) */
+    const char *body;  /* log body as text (strings as-is, other values as JSON); NULL when
+                          absent or an empty AnyValue */
     const char *attrs; /* other attributes as a JSON object text, NULL when none */
 } otlp_item;
 
@@ -62,8 +64,8 @@ typedef struct otlp_batch {
     char first_error[192]; /* message for partialSuccess.errorMessage */
     ing_arena arena;       /* every string the items point to */
     ing_buf scratch;
-    ing_arena json;      /* the parsed body's nodes, only during otlp_decode */
-    ing_budget budget;   /* what otlp_decode may still hold, charged while it runs */
+    ing_arena json;      /* the parsed body's nodes (cJSON or protobuf-c), only during a decode */
+    ing_budget budget;   /* what a decode may still hold, charged while it runs */
     bool too_many_items; /* the last decode's OTLP_TOO_LARGE was max_items, not max_memory
                             (set by otlp_decode, kept by otlp_batch_clear) */
 } otlp_batch;

@@ -33,6 +33,7 @@
 #include "headers.h"
 #include "objects.h"
 #include "otlp.h"
+#include "otlp_pb.h"
 #include "policy.h"
 #include "store.h"
 #include "writer.h"
@@ -129,6 +130,7 @@ struct conn {
     ct_conn *tc;        /* its connection's deadlines; NULL once the connection closed */
     ing_ticket *ticket; /* its row, for how its answer ended (writer_ack); NULL: no row */
     bool unrecorded;    /* a health check or a preflight: no row */
+    bool pb;            /* an OTLP request in protobuf: decoded and answered in protobuf */
     bool answer_now;    /* decided on its headers and the body must not be read */
     bool close_after;   /* Connection: close (over the connection limit, a bad framing) */
     bool peer_gone;     /* the peer had closed when its answer was queued */
@@ -248,15 +250,25 @@ static void decide(conn *c, int status, const char *reason, const char *message)
     }
 }
 
+/* The Content-Type of a protobuf answer (OTLP/HTTP's binary encoding). */
+#define PB_CONTENT_TYPE "application/x-protobuf"
+
 /* Decides an error answer and its body; the request row records the same. */
 static void set_error(conn *c, int status, const char *reason, const char *message)
 {
     decide(c, status, reason, message);
     ing_buf_reset(&c->resp);
+    c->answered = true;
+    if (c->pb) {
+        /* OTLP/HTTP: an error body is a google.rpc.Status in the request's encoding. */
+        c->resp_type = PB_CONTENT_TYPE;
+        if (otlp_encode_pb_status(rpc_code(status), message ? message : "", &c->resp))
+            ing_buf_reset(&c->resp); /* out of memory: the status alone still says it */
+        return;
+    }
     ing_buf_printf(&c->resp, "{\"code\":%d,\"message\":", rpc_code(status));
     ing_buf_json_str(&c->resp, message ? message : "");
     ing_buf_putc(&c->resp, '}');
-    c->answered = true;
 }
 
 static route route_of(const ing_server *srv, struct MHD_Connection *mc, const char *url)
@@ -504,6 +516,19 @@ static bool check_encoding(conn *c)
     return true;
 }
 
+/* Whether a Content-Type names `type`, parameters (";charset=...") aside, in any case. */
+static bool media_type_is(const char *ct, const char *type)
+{
+    size_t n = strlen(type);
+    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* OTLP/HTTP's binary encoding, by either name SDKs send. */
+static bool is_protobuf(const char *ct)
+{
+    return media_type_is(ct, "application/x-protobuf") || media_type_is(ct, "application/protobuf");
+}
+
 /* An OTLP request's headers: method, content type and encoding, the API key, the size. */
 static void check_otlp(conn *c, const char *method)
 {
@@ -512,17 +537,9 @@ static void check_otlp(conn *c, const char *method)
         set_error(c, 405, "method_not_allowed", "OTLP/HTTP endpoints accept POST only");
         return;
     }
-    const char *ct = r->content_type;
-    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-        if (ct && (strncasecmp(ct, "application/x-protobuf", 22) == 0 ||
-                   strncasecmp(ct, "application/protobuf", 20) == 0))
-            set_error(c, 415, "unsupported_media_type",
-                      "protobuf bodies are not supported: send JSON, e.g. set "
-                      "OTEL_EXPORTER_OTLP_PROTOCOL=http/json");
-        else
-            set_error(c, 415, "unsupported_media_type",
-                      "Content-Type must be application/json (OTLP/HTTP JSON)");
+    if (!c->pb && !media_type_is(r->content_type, "application/json")) {
+        set_error(c, 415, "unsupported_media_type",
+                  "Content-Type must be application/json or application/x-protobuf (OTLP/HTTP)");
         return;
     }
     if (!check_encoding(c))
@@ -632,6 +649,9 @@ static void on_headers(conn *c, const char *url, const char *method)
     client_address(mc, c->client, sizeof c->client);
     r->client = c->client[0] ? c->client : NULL;
     c->rt = route_of(srv, mc, url);
+    /* From here on its errors are answered in its encoding (set_error). */
+    c->pb = (c->rt == ROUTE_TRACES || c->rt == ROUTE_METRICS || c->rt == ROUTE_LOGS) &&
+            is_protobuf(r->content_type);
 
     hdr_sim sim;
     char msg[256];
@@ -737,6 +757,13 @@ static void drop_scratch(ing_server *srv)
         ing_buf_free(&srv->inflated);
 }
 
+static otlp_signal signal_of(route r)
+{
+    return r == ROUTE_TRACES    ? OTLP_SIGNAL_TRACES
+           : r == ROUTE_METRICS ? OTLP_SIGNAL_METRICS
+                                : OTLP_SIGNAL_LOGS;
+}
+
 static const char *rejected_field(route r)
 {
     return r == ROUTE_TRACES    ? "rejectedSpans"
@@ -782,9 +809,7 @@ static void on_otlp_body(conn *c)
         return;
     }
     char err[256];
-    otlp_signal sig = c->rt == ROUTE_TRACES    ? OTLP_SIGNAL_TRACES
-                      : c->rt == ROUTE_METRICS ? OTLP_SIGNAL_METRICS
-                                               : OTLP_SIGNAL_LOGS;
+    otlp_signal sig = signal_of(c->rt);
     /* What the decode may use: its share (a dense body of empty items costs far more than a
      * real one of the same size), within what the budget has left. */
     size_t held = atomic_load(&srv->held), budget = srv->cfg->memory_budget_bytes;
@@ -796,7 +821,8 @@ static void on_otlp_body(conn *c)
                        .max_memory = share < left ? share
                                      : left       ? left
                                                   : 1};
-    int rc = otlp_decode(b, sig, data, len, &lim, err, sizeof err);
+    int rc = c->pb ? otlp_decode_pb(b, sig, data, len, &lim, err, sizeof err)
+                   : otlp_decode(b, sig, data, len, &lim, err, sizeof err);
     if (rc != OTLP_OK) {
         bool too_many = b->too_many_items;
         writer_batch_put(srv->w, b); /* may free it */
@@ -809,7 +835,10 @@ static void on_otlp_body(conn *c)
         } else if (rc == OTLP_TOO_LARGE) {
             decide(c, 413, "too_large", err);
         } else {
-            decide(c, rc == OTLP_NOMEM ? 503 : 400, rc == OTLP_NOMEM ? "internal" : "bad_json",
+            decide(c, rc == OTLP_NOMEM ? 503 : 400,
+                   rc == OTLP_NOMEM ? "internal"
+                   : c->pb          ? "bad_protobuf"
+                                    : "bad_json",
                    err);
         }
         return;
@@ -900,6 +929,13 @@ static void success_body(conn *c, const ing_job *job)
         return;
     }
     const otlp_batch *b = job->batch;
+    if (c->pb) {
+        c->resp_type = PB_CONTENT_TYPE;
+        if (otlp_encode_pb_response(signal_of(c->rt), b ? b->rejected : 0,
+                                    b ? b->first_error : NULL, &c->resp))
+            ing_buf_reset(&c->resp); /* an empty response message is all-success */
+        return;
+    }
     if (b && b->rejected) {
         ing_buf_printf(&c->resp, "{\"partialSuccess\":{\"%s\":\"%zu\",\"errorMessage\":",
                        rejected_field(c->rt), b->rejected);

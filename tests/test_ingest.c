@@ -242,12 +242,19 @@ static void test_bad_requests_get_the_right_4xx(void **state)
     expect_refused(f, "/v1/logs", NULL, badspans, strlen(badspans), 400, "bad_json",
                    "logRecords[0]");
 
+    /* Protobuf is decoded: a truncated message is a bad request, answered with a
+     * google.rpc.Status in protobuf (code 3, INVALID_ARGUMENT: bytes 08 03). */
     t_req proto = {.content_type = "application/x-protobuf"};
-    expect_refused(f, "/v1/traces", &proto, "\x0a\x00", 2, 415, "unsupported_media_type",
-                   "OTEL_EXPORTER_OTLP_PROTOCOL=http/json");
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/traces", f->url);
+    t_http pr = t_request(url, &proto, "\x0a\x05", 2);
+    assert_int_equal(pr.status, 400);
+    assert_true(strlen(pr.body) >= 2 && memcmp(pr.body, "\x08\x03", 2) == 0);
+    t_http_free(&pr);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests WHERE reason = 'bad_protobuf'"), 1);
     t_req text = {.content_type = "text/plain"};
     expect_refused(f, "/v1/traces", &text, "{}", 2, 415, "unsupported_media_type",
-                   "application/json");
+                   "application/json or application/x-protobuf");
     t_req none = {.content_type = ""};
     expect_refused(f, "/v1/metrics", &none, "{}", 2, 415, "unsupported_media_type", NULL);
     t_req br = {.encoding = "br"};

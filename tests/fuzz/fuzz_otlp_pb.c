@@ -1,0 +1,155 @@
+/*
+ * libFuzzer harness: mock-ingest's OTLP/HTTP protobuf decoder, the whole
+ * decode of one request body (otlp_decode_pb) as the server runs it after
+ * inflating.
+ *
+ * Input: the first byte picks the signal (its value mod 3: '0' traces,
+ * '1' metrics, '2' logs), the rest is the body, decoded under the limits of
+ * fuzz_otlp_json (10000 items, 64 MiB). Besides memory errors, UB and stack
+ * exhaustion (protobuf-c unpacks recursively: the nesting bound must hold),
+ * the decoder's documented contract is checked: a bad or too large request
+ * holds no items and says why; an accepted one stays within the limits
+ * (items, footprint); an accepted item's ids are "" or lower-case hex of the
+ * right length; its attributes are one JSON object text; and decoding the
+ * same body again into the reused batch gives the same items. Mutations are
+ * libFuzzer's own (a binary format: no JSON mutator, no dictionary).
+ */
+#include "otlp.h"
+#include "otlp_pb.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void broken(const char *what)
+{
+    fprintf(stderr, "fuzz_otlp_pb: contract broken: %s\n", what);
+    abort();
+}
+
+static void check_id(const char *id, size_t ndig)
+{
+    size_t n = strlen(id);
+    if (n != 0 && n != ndig)
+        broken("an accepted item's id has the wrong length");
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            broken("an accepted item's id is not lower-case hex");
+}
+
+/* Reads every string the item points to (ASan checks they are live). */
+static size_t touch(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+static void check_item(const otlp_item *it, otlp_kind kind)
+{
+    if (it->kind != kind)
+        broken("an item of another signal");
+    touch(it->reject);
+    touch(it->item_id);
+    touch(it->request_id);
+    touch(it->sent_for);
+    touch(it->service);
+    touch(it->scope);
+    touch(it->name);
+    touch(it->metric_type);
+    touch(it->body);
+    if (it->reject)
+        return;
+    check_id(it->trace_id, 32);
+    check_id(it->span_id, 16);
+    check_id(it->parent_span_id, 16);
+    if (it->attrs) {
+        cJSON *a = cJSON_Parse(it->attrs);
+        if (!cJSON_IsObject(a))
+            broken("attrs is not a JSON object text");
+        cJSON_Delete(a);
+    }
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The fields a second decode of the same body must reproduce. */
+static bool same_item(const otlp_item *a, const otlp_item *b)
+{
+    return a->kind == b->kind && same_str(a->reject, b->reject) &&
+           same_str(a->item_id, b->item_id) && same_str(a->request_id, b->request_id) &&
+           same_str(a->sent_for, b->sent_for) && same_str(a->service, b->service) &&
+           same_str(a->scope, b->scope) && same_str(a->name, b->name) &&
+           strcmp(a->trace_id, b->trace_id) == 0 && strcmp(a->span_id, b->span_id) == 0 &&
+           strcmp(a->parent_span_id, b->parent_span_id) == 0 && a->start_ns == b->start_ns &&
+           a->end_ns == b->end_ns && same_str(a->metric_type, b->metric_type) &&
+           a->has_value == b->has_value && memcmp(&a->value, &b->value, sizeof a->value) == 0 &&
+           a->count == b->count && a->severity == b->severity && same_str(a->body, b->body) &&
+           same_str(a->attrs, b->attrs);
+}
+
+/*
+ * The same body again into `b`, warm from the first decode: the same items as
+ * a fresh batch's. (Near max_memory what `b` kept may tip it over: documented,
+ * and out of reach within -max_len.)
+ */
+static void check_again(otlp_batch *b, otlp_signal sig, const uint8_t *body, size_t len,
+                        const otlp_limits *lim)
+{
+    otlp_batch fresh;
+    memset(&fresh, 0, sizeof fresh);
+    char err[256] = "";
+    if (otlp_decode_pb(&fresh, sig, body, len, lim, err, sizeof err) != OTLP_OK)
+        broken("an accepted body refused by a fresh batch");
+    if (otlp_decode_pb(b, sig, body, len, lim, err, sizeof err) != OTLP_OK)
+        broken("an accepted body refused the second time");
+    if (fresh.n != b->n || fresh.rejected != b->rejected ||
+        strcmp(fresh.first_error, b->first_error) != 0)
+        broken("a second decode of the same body differs");
+    for (size_t i = 0; i < b->n; i++)
+        if (!same_item(&fresh.items[i], &b->items[i]))
+            broken("a second decode of the same body gives another item");
+    otlp_batch_free(&fresh);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const otlp_signal signals[] = {OTLP_SIGNAL_TRACES, OTLP_SIGNAL_METRICS,
+                                          OTLP_SIGNAL_LOGS};
+    static const otlp_kind kinds[] = {OTLP_SPAN, OTLP_METRIC, OTLP_LOG};
+    if (size < 1)
+        return 0;
+    int pick = data[0] % 3;
+    otlp_batch b;
+    memset(&b, 0, sizeof b);
+    char err[256] = "";
+    const otlp_limits lim = {.max_items = 10000, .max_memory = (size_t)64 << 20};
+    int rc = otlp_decode_pb(&b, signals[pick], data + 1, size - 1, &lim, err, sizeof err);
+    if (rc == OTLP_OK) {
+        if (b.n > b.cap || b.rejected > b.n)
+            broken("item counts");
+        if (b.n > lim.max_items)
+            broken("more items than max_items");
+        if (otlp_batch_footprint(&b) > lim.max_memory)
+            broken("a footprint past max_memory");
+        for (size_t i = 0; i < b.n; i++)
+            check_item(&b.items[i], kinds[pick]);
+        if (b.rejected && b.first_error[0] == '\0')
+            broken("items rejected without a first_error");
+        check_again(&b, signals[pick], data + 1, size - 1, &lim);
+    } else if (rc == OTLP_BAD_REQUEST || rc == OTLP_NOMEM || rc == OTLP_TOO_LARGE) {
+        if (b.n != 0)
+            broken("a failed decode holds items");
+        if (err[0] == '\0')
+            broken("a failed decode without a message");
+    } else {
+        broken("otlp_decode_pb returned an unknown code");
+    }
+    otlp_batch_free(&b);
+    return 0;
+}
