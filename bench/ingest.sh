@@ -10,6 +10,9 @@
 #   WAF=1 bench/ingest.sh           mock-ingest without and with a WAF of 5 rules (one a rate
 #                                   limit counting every request), alternated pairs, the median
 #                                   ratio of requests/s (target >= 0.95x)
+#   PROTO=1 bench/ingest.sh         the same 8 spans as OTLP/protobuf (bench/ingest/traces_basic.pb,
+#                                   made by json2pb.py) against JSON, alternated pairs, the
+#                                   median ratio of requests/s (target >= 0.95x)
 #   VS=BINARY bench/ingest.sh       another mock-ingest binary (e.g. built from an older commit)
 #                                   against this build's, alternated pairs, the median ratio of
 #                                   requests/s (this build / BINARY)
@@ -51,14 +54,31 @@ stop() {
 
 sql() { sqlite3 -cmd ".timeout 5000" "$db" "$1"; }   # read while the server writes: wait, never fail
 
-measure() { # name -> rps (after a warm-up)
+measure() { # name [wrk script] -> rps (after a warm-up)
+  local script=${2:-$here/ingest/post.lua}
   start "$1"
-  wrk -t1 -c8 -d1s -s "$here/ingest/post.lua" "$url" >/dev/null
-  local out; out=$(wrk -t1 -c8 -d"${duration}s" -s "$here/ingest/post.lua" "$url" | grep '^RESULT')
+  wrk -t1 -c8 -d1s -s "$script" "$url" >/dev/null
+  local out; out=$(wrk -t1 -c8 -d"${duration}s" -s "$script" "$url" | grep '^RESULT')
   stop
+  if ! grep -q 'non2xx=0 ' <<<"$out"; then echo "$1: answers other than 2xx: $out" >&2; exit 1; fi
   awk -v n="$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$out")" \
       -v d="$(sed -E 's/.*duration_us=([0-9]+).*/\1/' <<<"$out")" 'BEGIN { printf "%.0f", n / (d / 1e6) }'
 }
+
+if [ "${PROTO:-0}" = 1 ]; then
+  export BODY_PB="$here/ingest/traces_basic.pb"
+  echo "protobuf against JSON, the same 8 spans ($(wc -c <"$BODY_PB") vs $(wc -c <"$BODY") bytes): wrk -t1 -c8 -d${duration}s, ${rounds} alternated pairs"
+  ratios=()
+  for r in $(seq "$rounds"); do
+    if [ $((r % 2)) -eq 1 ]; then a=$(measure mock); b=$(measure mock "$here/ingest/post_pb.lua")
+    else b=$(measure mock "$here/ingest/post_pb.lua"); a=$(measure mock); fi
+    ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')")
+    printf "pair %d  JSON %8s req/s  protobuf %8s req/s  ratio %s\n" "$r" "$a" "$b" "${ratios[-1]}"
+  done
+  printf "%s\n" "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "median protobuf / JSON = %.3fx (target >= 0.95x)\n", m }'
+  exit 0
+fi
 
 if [ -n "${VS:-}" ]; then
   echo "this build against $VS: wrk -t1 -c8 -d${duration}s, ${rounds} alternated pairs"
