@@ -499,6 +499,7 @@ static void check_length(conn *c)
     if (parse_int64(header(c->mc, MHD_HTTP_HEADER_CONTENT_LENGTH), &clen) &&
         (uint64_t)clen > c->srv->cfg->max_body_bytes) {
         set_error(c, 413, "too_large", "body exceeds the size limit");
+        c->rec.bytes_wire = clen; /* announced, not read: what the client tried to send */
         return;
     }
     if (clen > 0 && ing_buf_reserve(&c->body, (size_t)clen))
@@ -545,13 +546,16 @@ static void check_otlp(conn *c, const char *method)
     if (!check_encoding(c))
         return;
     policy_verdict v;
-    if (policy_auth(c->srv->pol, header(c->mc, MHD_HTTP_HEADER_AUTHORIZATION), c->key,
-                    sizeof c->key, &v)) {
+    int refused = policy_auth(c->srv->pol, header(c->mc, MHD_HTTP_HEADER_AUTHORIZATION), c->key,
+                              sizeof c->key, &v);
+    /* Recorded on a 401 too: which key was refused is what a user looks for. (Caps count
+     * the accepted items of 2xx rows only.) */
+    if (c->key[0])
+        r->api_key = c->key;
+    if (refused) {
         set_error(c, v.status, v.reason, v.message);
         return;
     }
-    if (c->key[0])
-        r->api_key = c->key;
     check_length(c);
 }
 
@@ -1141,6 +1145,7 @@ static enum MHD_Result on_upload(conn *c, const char *data, size_t n)
     }
     if (c->body.len + n > srv->cfg->max_body_bytes) {
         /* A body without Content-Length grew past the limit. */
+        c->rec.bytes_wire = (int64_t)(c->body.len + n); /* received so far */
         drop_body(c);
         set_error(c, 413, "too_large", "body exceeds the size limit");
         record_detached(c);

@@ -276,8 +276,16 @@ static void test_bad_requests_get_the_right_4xx(void **state)
     big[0] = '{';
     big[big_n - 1] = '}';
     expect_refused(f, "/v1/traces", NULL, big, big_n, 413, "too_large", NULL);
+    /* Its row says what the client tried to send: the declared length. */
+    assert_int_equal(q(f, "SELECT bytes_wire FROM requests WHERE status = 413 ORDER BY id DESC"
+                          " LIMIT 1"),
+                     (int64_t)big_n);
     t_req chunked = {.chunked = 1};
     expect_refused(f, "/v1/traces", &chunked, big, big_n, 413, "too_large", NULL);
+    /* Chunked, the bytes received when it went past the limit. */
+    int64_t got = q(f, "SELECT bytes_wire FROM requests WHERE status = 413 ORDER BY id DESC"
+                       " LIMIT 1");
+    assert_true(got > 0 && got <= (int64_t)big_n);
     size_t gz_n;
     void *gz = t_gzip(big, big_n, &gz_n);
     assert_true(gz_n < 65536);
@@ -375,6 +383,9 @@ static void test_api_keys(void **state)
     expect_refused(f, "/v1/traces", NULL, s, strlen(s), 401, "unauthorized", "missing");
     t_req wrong = {.auth_key = "gamma"};
     expect_refused(f, "/v1/traces", &wrong, s, strlen(s), 401, "unauthorized", "unknown");
+    /* The refused key is on its row: which key a misconfigured exporter sends. */
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests WHERE status = 401 AND api_key = 'gamma'"),
+                     1);
     t_req ok = {.auth_key = "beta"};
     t_http r = post(f, "/v1/traces", &ok, s);
     assert_int_equal(r.status, 200);
