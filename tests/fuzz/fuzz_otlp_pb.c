@@ -15,6 +15,7 @@
  * libFuzzer's own (a binary format: no JSON mutator, no dictionary).
  */
 #include "otlp.h"
+#include "otlp_item_check.h"
 #include "otlp_pb.h"
 
 #include <cjson/cJSON.h>
@@ -29,48 +30,6 @@ static void broken(const char *what)
 {
     fprintf(stderr, "fuzz_otlp_pb: contract broken: %s\n", what);
     abort();
-}
-
-static void check_id(const char *id, size_t ndig)
-{
-    size_t n = strlen(id);
-    if (n != 0 && n != ndig)
-        broken("an accepted item's id has the wrong length");
-    for (size_t i = 0; i < n; i++)
-        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-            broken("an accepted item's id is not lower-case hex");
-}
-
-/* Reads every string the item points to (ASan checks they are live). */
-static size_t touch(const char *s)
-{
-    return s ? strlen(s) : 0;
-}
-
-static void check_item(const otlp_item *it, otlp_kind kind)
-{
-    if (it->kind != kind)
-        broken("an item of another signal");
-    touch(it->reject);
-    touch(it->item_id);
-    touch(it->request_id);
-    touch(it->sent_for);
-    touch(it->service);
-    touch(it->scope);
-    touch(it->name);
-    touch(it->metric_type);
-    touch(it->body);
-    if (it->reject)
-        return;
-    check_id(it->trace_id, 32);
-    check_id(it->span_id, 16);
-    check_id(it->parent_span_id, 16);
-    if (it->attrs) {
-        cJSON *a = cJSON_Parse(it->attrs);
-        if (!cJSON_IsObject(a))
-            broken("attrs is not a JSON object text");
-        cJSON_Delete(a);
-    }
 }
 
 static bool same_str(const char *a, const char *b)
