@@ -54,8 +54,8 @@ stop() {
 
 sql() { sqlite3 -cmd ".timeout 5000" "$db" "$1"; }   # read while the server writes: wait, never fail
 
-measure() { # name [wrk script] -> rps (after a warm-up)
-  local script=${2:-$here/ingest/post.lua}
+measure() { # name -> rps (after a warm-up)
+  local script=$here/ingest/post.lua
   start "$1"
   wrk -t1 -c8 -d1s -s "$script" "$url" >/dev/null
   local out; out=$(wrk -t1 -c8 -d"${duration}s" -s "$script" "$url" | grep '^RESULT')
@@ -66,12 +66,12 @@ measure() { # name [wrk script] -> rps (after a warm-up)
 }
 
 if [ "${PROTO:-0}" = 1 ]; then
-  export BODY_PB="$here/ingest/traces_basic.pb"
+  export BODY_PB="$here/ingest/traces_basic.pb"   # post.lua posts it; empty: the JSON body
   echo "protobuf against JSON, the same 8 spans ($(wc -c <"$BODY_PB") vs $(wc -c <"$BODY") bytes): wrk -t1 -c8 -d${duration}s, ${rounds} alternated pairs"
   ratios=()
   for r in $(seq "$rounds"); do
-    if [ $((r % 2)) -eq 1 ]; then a=$(measure mock); b=$(measure mock "$here/ingest/post_pb.lua")
-    else b=$(measure mock "$here/ingest/post_pb.lua"); a=$(measure mock); fi
+    if [ $((r % 2)) -eq 1 ]; then a=$(BODY_PB= measure mock); b=$(measure mock)
+    else b=$(measure mock); a=$(BODY_PB= measure mock); fi
     ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')")
     printf "pair %d  JSON %8s req/s  protobuf %8s req/s  ratio %s\n" "$r" "$a" "$b" "${ratios[-1]}"
   done

@@ -5,7 +5,7 @@
 
 Writes protobuf text format and lets protoc (Debian protobuf-compiler) encode it with the
 .proto files in mock-ingest/proto, so no encoder is written here. Every edgeloss.item_id and
-edgeloss.request_id value gets the prefix XXXXXXXXXX- , which post_pb.lua overwrites in place
+edgeloss.request_id value gets the prefix XXXXXXXXXX- , which post.lua (BODY_PB) overwrites in place
 with a request counter (the same 11 bytes post.lua inserts into the JSON body): both bodies
 then carry the same data, and the protobuf's length prefixes stay right.
 """

@@ -1,19 +1,32 @@
--- wrk script: POST an OTLP/HTTP JSON body (path in $BODY) to /v1/traces. Every
--- request gets fresh edgeloss.item_id / edgeloss.request_id values, prefixed
--- with a zero-padded counter: as in a simulator run, where every item is
--- created once and ids are issued in increasing order.
-local f = assert(io.open(os.getenv("BODY"), "rb"))
+-- wrk script: POST an OTLP/HTTP body to /v1/traces. Every request gets fresh
+-- edgeloss.item_id / edgeloss.request_id values, prefixed with a zero-padded
+-- counter: as in a simulator run, where every item is created once and ids are
+-- issued in increasing order.
+--   BODY=FILE     OTLP/JSON: the 11-byte prefix is inserted before each id value.
+--   BODY_PB=FILE  OTLP/protobuf (made by json2pb.py): its ids carry an 11-byte
+--                 placeholder, overwritten with the prefix in place, so that the
+--                 message's length prefixes stay right.
+local pb = os.getenv("BODY_PB")
+if pb == "" then pb = nil end
+local f = assert(io.open(pb or os.getenv("BODY"), "rb"))
 local template = f:read("*a")
 f:close()
-local headers = { ["Content-Type"] = "application/json" }
+local headers = { ["Content-Type"] = pb and "application/x-protobuf" or "application/json" }
 
--- Split the body once at every join-key value, so that a request costs a
--- table.concat, not a pattern substitution over the whole body.
+-- Split the body once at every id, so that a request costs a table.concat, not a
+-- pattern substitution over the whole body.
 local parts, pos = {}, 1
 while true do
-  local s, e = template:find("\"edgeloss%.[a-z_]+\",\"value\":{\"stringValue\":\"", pos)
-  if not s then break end
-  parts[#parts + 1] = template:sub(pos, e)
+  local s, e
+  if pb then
+    s, e = template:find("XXXXXXXXXX-", pos, true)
+    if not s then break end
+    parts[#parts + 1] = template:sub(pos, s - 1)
+  else
+    s, e = template:find("\"edgeloss%.[a-z_]+\",\"value\":{\"stringValue\":\"", pos)
+    if not s then break end
+    parts[#parts + 1] = template:sub(pos, e)
+  end
   pos = e + 1
 end
 parts[#parts + 1] = template:sub(pos)
