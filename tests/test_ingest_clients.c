@@ -400,6 +400,10 @@ static void test_idle_connections_do_not_starve_new_exporters(void **state)
         int st = t_read_response(fd[i], 10000, 0, &resp, NULL);
         if (st != 200)
             fail_msg("idle connection %d: its export got %d: %.200s", i, st, resp);
+        /* The answer announces when an idle connection is closed. */
+        char ka[32] = "";
+        if (!t_http_header(resp, "Keep-Alive", ka, sizeof ka) || strcmp(ka, "timeout=1") != 0)
+            fail_msg("idle connection %d: Keep-Alive \"%s\", expected \"timeout=1\"", i, ka);
         free(resp);
     }
 

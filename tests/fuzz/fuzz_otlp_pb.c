@@ -89,26 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256] = "";
     const otlp_limits lim = {.max_items = 10000, .max_memory = (size_t)64 << 20};
     int rc = otlp_decode_pb(&b, signals[pick], data + 1, size - 1, &lim, err, sizeof err);
-    if (rc == OTLP_OK) {
-        if (b.n > b.cap || b.rejected > b.n)
-            broken("item counts");
-        if (b.n > lim.max_items)
-            broken("more items than max_items");
-        if (otlp_batch_footprint(&b) > lim.max_memory)
-            broken("a footprint past max_memory");
-        for (size_t i = 0; i < b.n; i++)
-            check_item(&b.items[i], kinds[pick]);
-        if (b.rejected && b.first_error[0] == '\0')
-            broken("items rejected without a first_error");
-        check_again(&b, signals[pick], data + 1, size - 1, &lim);
-    } else if (rc == OTLP_BAD_REQUEST || rc == OTLP_NOMEM || rc == OTLP_TOO_LARGE) {
-        if (b.n != 0)
-            broken("a failed decode holds items");
-        if (err[0] == '\0')
-            broken("a failed decode without a message");
-    } else {
+    if (!check_decode(rc, &b, &lim, kinds[pick], err))
         broken("otlp_decode_pb returned an unknown code");
-    }
+    if (rc == OTLP_OK)
+        check_again(&b, signals[pick], data + 1, size - 1, &lim);
     otlp_batch_free(&b);
     return 0;
 }

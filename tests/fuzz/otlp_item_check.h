@@ -8,6 +8,7 @@
 #include "otlp.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <string.h>
 
 static void broken(const char *what);
@@ -52,6 +53,36 @@ static void check_item(const otlp_item *it, otlp_kind kind)
             broken("attrs is not a JSON object text");
         cJSON_Delete(a);
     }
+}
+
+/*
+ * A decode's outcome: OTLP_OK with items within the limits, each well-formed, or a failure that
+ * holds no items and says why. False when rc is no known code (the caller names its decoder).
+ */
+static bool check_decode(int rc, const otlp_batch *b, const otlp_limits *lim, otlp_kind kind,
+                         const char *err)
+{
+    if (rc == OTLP_OK) {
+        if (b->n > b->cap || b->rejected > b->n)
+            broken("item counts");
+        if (b->n > lim->max_items)
+            broken("more items than max_items");
+        if (otlp_batch_footprint(b) > lim->max_memory)
+            broken("a footprint past max_memory");
+        for (size_t i = 0; i < b->n; i++)
+            check_item(&b->items[i], kind);
+        if (b->rejected && b->first_error[0] == '\0')
+            broken("items rejected without a first_error");
+        return true;
+    }
+    if (rc == OTLP_BAD_REQUEST || rc == OTLP_NOMEM || rc == OTLP_TOO_LARGE) {
+        if (b->n != 0)
+            broken("a failed decode holds items");
+        if (err[0] == '\0')
+            broken("a failed decode without a message");
+        return true;
+    }
+    return false;
 }
 
 #endif
