@@ -54,7 +54,40 @@ typedef struct otlp_item {
     const char *body;  /* log body as text (strings as-is, other values as JSON); NULL when
                           absent or an empty AnyValue */
     const char *attrs; /* other attributes as a JSON object text, NULL when none */
+    /*
+     * The rest of what SDKs send. Strings are NULL when absent or "" (proto3
+     * cannot tell the two apart, so neither encoding does).
+     */
+    int32_t span_kind;          /* span kind as sent, 0 (unspecified) for other items */
+    const char *status_message; /* span status message */
+    const char *trace_state;    /* span traceState */
+    uint32_t flags;             /* span, log record or data point flags; 0 when absent */
+    const char *scope_version;  /* instrumentation scope version */
+    const char *resource;       /* every resource attribute (service.name and the join key
+                                   too) as a JSON object text; shared by the resource's items */
+    const char *severity_text;  /* log severityText */
+    const char *body_type;      /* the log body's AnyValue case (OTLP_BODY_*); NULL: no body */
+    const char *unit;           /* metric unit */
+    int32_t temporality;        /* aggregationTemporality of a sum or (exponential) histogram;
+                                   -1 for gauge, summary and other items */
+    int8_t monotonic;           /* a sum's isMonotonic, 0 or 1; -1 for other items */
+    const char *detail;         /* the rest as a JSON object text (mock-ingest/README.md lists
+                                   its keys per kind), NULL when it would be {} */
 } otlp_item;
+
+/* The values of otlp_item.body_type: the AnyValue case a log body was sent as. */
+#define OTLP_BODY_STRING "string"
+#define OTLP_BODY_BOOL   "bool"
+#define OTLP_BODY_INT    "int"
+#define OTLP_BODY_DOUBLE "double"
+#define OTLP_BODY_BYTES  "bytes"
+#define OTLP_BODY_ARRAY  "array"
+#define OTLP_BODY_KVLIST "kvlist"
+
+/* "unspecified", "internal", "server", "client", "producer", "consumer"; NULL past them. */
+const char *otlp_span_kind_name(int32_t kind);
+/* "unspecified", "delta", "cumulative"; NULL past them. */
+const char *otlp_temporality_name(int32_t t);
 
 typedef struct otlp_batch {
     otlp_item *items;
@@ -63,11 +96,12 @@ typedef struct otlp_batch {
     size_t rejected;
     char first_error[192]; /* message for partialSuccess.errorMessage */
     ing_arena arena;       /* every string the items point to */
-    ing_buf scratch;
-    ing_arena json;      /* the parsed body's nodes (cJSON or protobuf-c), only during a decode */
-    ing_budget budget;   /* what a decode may still hold, charged while it runs */
-    bool too_many_items; /* the last decode's OTLP_TOO_LARGE was max_items, not max_memory
-                            (set by otlp_decode, kept by otlp_batch_clear) */
+    ing_buf scratch;       /* an item's attrs or body while it is written */
+    ing_buf detail;        /* an item's detail while it is written (nests attrs of its own) */
+    ing_arena json;        /* the parsed body's nodes (cJSON or protobuf-c), only during a decode */
+    ing_budget budget;     /* what a decode may still hold, charged while it runs */
+    bool too_many_items;   /* the last decode's OTLP_TOO_LARGE was max_items, not max_memory
+                              (set by otlp_decode, kept by otlp_batch_clear) */
 } otlp_batch;
 
 enum { OTLP_OK = 0, OTLP_BAD_REQUEST = 1, OTLP_NOMEM = 2, OTLP_TOO_LARGE = 3 };

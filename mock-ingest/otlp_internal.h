@@ -17,7 +17,21 @@ typedef struct otlp_ctx {
     const char *service;
     const char *scope;
     const char *sent_for;
+    const char *scope_version;
+    const char *resource;       /* the resource's attributes as a JSON object text */
+    const char *inherit_reject; /* a resource attribute that cannot be read exactly: every
+                                   item under it is rejected for it (JSON only) */
 } otlp_ctx;
+
+/* What a metric gives each of its points. */
+typedef struct metric_info {
+    const char *name;
+    const char *type;
+    const char *unit;
+    const char *description;
+    int32_t temporality;
+    int8_t monotonic;
+} metric_info;
 
 /* The reasons an item is rejected for, with the message of the request's first one. */
 #define OTLP_BAD_TRACE_ID          "bad_trace_id"
@@ -32,6 +46,11 @@ typedef struct otlp_ctx {
 #define OTLP_BAD_TIME_MSG          "times must be unsigned nanoseconds"
 #define OTLP_BAD_VALUE             "bad_value"
 #define OTLP_BAD_COUNT_MSG         "count must be an unsigned integer"
+/* A 64-bit integer sent as a JSON number past 2^53 was rounded by the parse (cJSON keeps
+ * doubles, not the digits): the item is refused rather than stored wrong. */
+#define OTLP_INEXACT_INTEGER "inexact_integer"
+#define OTLP_INEXACT_MSG                                                                           \
+    " is a JSON number beyond 2^53, which cannot be read exactly: send 64-bit integers as strings"
 
 /* The next item, inheriting the context; OTLP_TOO_LARGE past max_items. */
 int otlp_new_item(otlp_ctx *c, otlp_kind kind, otlp_item **out);
@@ -44,10 +63,24 @@ void otlp_reject(otlp_batch *b, otlp_item *it, const char *reason, const char *w
 bool otlp_append_int(ing_buf *o, int64_t v);
 /* A double in attrs: integers without a fraction, NaN and infinities as proto3 JSON strings. */
 bool otlp_append_number(ing_buf *o, double d);
+/* A uint64 in detail: the digits, exactly. */
+bool otlp_append_u64(ing_buf *o, uint64_t v);
 /* A string copied into the batch's arena (NULL on allocation failure). */
 const char *otlp_keep(otlp_batch *b, const char *s);
 /* A join key given as an integer, as its digits in the batch's arena. */
 const char *otlp_keep_int(otlp_batch *b, int64_t v);
+
+/*
+ * An item's detail text is written into b->detail, one key at a time:
+ * otlp_detail_key opens the object on its first key and writes `"key":`;
+ * otlp_detail_end closes it and keeps it in the arena (*out is NULL when no
+ * key was written). Both return false on allocation failure. The keys and
+ * their order are the schema's (mock-ingest/README.md): both decoders write
+ * them the same way, so the same data gives the same text.
+ */
+void otlp_detail_begin(otlp_batch *b);
+bool otlp_detail_key(otlp_batch *b, const char *key);
+bool otlp_detail_end(otlp_batch *b, const char **out);
 
 /*
  * A decode's frame: begin charges every allocation to b->budget (what the

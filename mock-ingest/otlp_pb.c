@@ -24,11 +24,15 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
 typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
 typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
+typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_link;
 typedef Opentelemetry__Proto__Metrics__V1__Metric pb_metric;
 typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint pb_number_point;
 typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint pb_hist_point;
 typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint pb_exp_point;
 typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint pb_summary_point;
+typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint__Buckets pb_buckets;
+typedef Opentelemetry__Proto__Metrics__V1__Exemplar pb_exemplar;
 typedef Opentelemetry__Proto__Logs__V1__LogRecord pb_log;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_traces_req;
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest pb_metrics_req;
@@ -42,6 +46,14 @@ typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest pb_l
 #define HISTOGRAM_HAS_SUM OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__HAS_SUM_SUM
 #define EXP_HISTOGRAM_HAS_SUM                                                                      \
     OPENTELEMETRY__PROTO__METRICS__V1__EXPONENTIAL_HISTOGRAM_DATA_POINT__HAS_SUM_SUM
+#define HISTOGRAM_HAS_MIN OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__HAS_MIN_MIN
+#define HISTOGRAM_HAS_MAX OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__HAS_MAX_MAX
+#define EXP_HISTOGRAM_HAS_MIN                                                                      \
+    OPENTELEMETRY__PROTO__METRICS__V1__EXPONENTIAL_HISTOGRAM_DATA_POINT__HAS_MIN_MIN
+#define EXP_HISTOGRAM_HAS_MAX                                                                      \
+    OPENTELEMETRY__PROTO__METRICS__V1__EXPONENTIAL_HISTOGRAM_DATA_POINT__HAS_MAX_MAX
+#define EXEMPLAR_AS_DOUBLE OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_DOUBLE
+#define EXEMPLAR_AS_INT    OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_INT
 
 /* ---- attribute values, as the JSON decoder writes them ---- */
 
@@ -86,17 +98,23 @@ static bool append_array(ing_buf *o, const pb_array *a)
     return ing_buf_putc(o, ']');
 }
 
-static bool append_kvlist(ing_buf *o, const pb_kvlist *l)
+/* Key-values as one JSON object, every key included (a kvlistValue, nested attributes). */
+static bool append_kvs(ing_buf *o, pb_kv *const *kvs, size_t n)
 {
     if (!ing_buf_putc(o, '{'))
         return false;
-    for (size_t i = 0; l && i < l->n_values; i++) {
-        const pb_kv *kv = l->values[i];
+    for (size_t i = 0; i < n; i++) {
+        const pb_kv *kv = kvs[i];
         if ((i && !ing_buf_putc(o, ',')) || !ing_buf_json_str(o, kv->key) ||
             !ing_buf_putc(o, ':') || !append_any(o, kv->value))
             return false;
     }
     return ing_buf_putc(o, '}');
+}
+
+static bool append_kvlist(ing_buf *o, const pb_kvlist *l)
+{
+    return append_kvs(o, l ? l->values : NULL, l ? l->n_values : 0);
 }
 
 /* An AnyValue as plain JSON; absent or empty is null (recursion bounded by OTLP_PB_MAX_DEPTH). */
@@ -125,6 +143,35 @@ static bool append_any(ing_buf *o, const pb_any *v)
 static bool is_string(const pb_any *v)
 {
     return v && v->value_case == ANY_(STRING_VALUE);
+}
+
+/* The AnyValue case of a log body (OTLP_BODY_*), NULL for an empty one. */
+static const char *body_type(const pb_any *v)
+{
+    switch (v ? v->value_case : ANY_(_NOT_SET)) {
+    case ANY_(STRING_VALUE):
+        return OTLP_BODY_STRING;
+    case ANY_(BOOL_VALUE):
+        return OTLP_BODY_BOOL;
+    case ANY_(INT_VALUE):
+        return OTLP_BODY_INT;
+    case ANY_(DOUBLE_VALUE):
+        return OTLP_BODY_DOUBLE;
+    case ANY_(BYTES_VALUE):
+        return OTLP_BODY_BYTES;
+    case ANY_(ARRAY_VALUE):
+        return OTLP_BODY_ARRAY;
+    case ANY_(KVLIST_VALUE):
+        return OTLP_BODY_KVLIST;
+    default:
+        return NULL;
+    }
+}
+
+/* A string field in the arena, NULL when "" (proto3 cannot tell it from absent). */
+static const char *keep_set(otlp_batch *b, const char *s)
+{
+    return s && s[0] ? otlp_keep(b, s) : NULL;
 }
 
 /* The string form of a join-key attribute (a string, or an int written out), or NULL. */
@@ -201,6 +248,183 @@ static bool to_i64(uint64_t v, int64_t *out)
     return v <= INT64_MAX;
 }
 
+/* Rejects `it`, the batch's latest item (no other is made while it is written). */
+static void reject_it(otlp_batch *b, otlp_item *it, const char *reason, const char *what)
+{
+    otlp_reject(b, it, reason, what, (size_t)(it - b->items));
+}
+
+/* ---- detail, as the JSON decoder writes it ---- */
+
+/* Bytes as quoted lower-case hex, of any length ("" when empty). */
+static bool put_hex(ing_buf *o, const ProtobufCBinaryData *id)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!ing_buf_reserve(o, 2 * id->len + 2))
+        return false;
+    o->data[o->len++] = '"';
+    for (size_t i = 0; i < id->len; i++) {
+        o->data[o->len++] = hex[id->data[i] >> 4];
+        o->data[o->len++] = hex[id->data[i] & 15];
+    }
+    o->data[o->len++] = '"';
+    o->data[o->len] = '\0';
+    return true;
+}
+
+/* `,"key":"hex"` for an id that is set. */
+static bool put_id(ing_buf *o, const char *key, const ProtobufCBinaryData *id)
+{
+    return id->len == 0 || (ing_buf_putc(o, ',') && ing_buf_json_str(o, key) &&
+                            ing_buf_putc(o, ':') && put_hex(o, id));
+}
+
+/* `,"key":N` for a count above 0 (proto3 sends none for 0). */
+static bool put_count(ing_buf *o, const char *key, uint32_t n)
+{
+    return n == 0 || (ing_buf_putc(o, ',') && ing_buf_json_str(o, key) && ing_buf_putc(o, ':') &&
+                      otlp_append_int(o, n));
+}
+
+/* A detail count: `"key":N` when above 0. */
+static bool detail_count(otlp_batch *b, const char *key, uint32_t n)
+{
+    return n == 0 || (otlp_detail_key(b, key) && otlp_append_int(&b->detail, n));
+}
+
+/* `,"attrs":{...}` for non-empty attributes: every key, the join keys too. */
+static bool put_attrs(ing_buf *o, pb_kv *const *attrs, size_t n)
+{
+    return n == 0 || (ing_buf_puts(o, ",\"attrs\":") && append_kvs(o, attrs, n));
+}
+
+/* A time in detail; past INT64_MAX it is 0 and rejects the item, as the item's own times. */
+static bool put_time(otlp_batch *b, otlp_item *it, uint64_t t)
+{
+    int64_t v;
+    if (!to_i64(t, &v))
+        reject_it(b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG);
+    return otlp_append_int(&b->detail, v);
+}
+
+/* A span event: {"time_ns","name","attrs","dropped_attributes_count"}. */
+static bool put_event(otlp_batch *b, otlp_item *it, const pb_event *ev)
+{
+    ing_buf *o = &b->detail;
+    return ing_buf_puts(o, "{\"time_ns\":") && put_time(b, it, ev->time_unix_nano) &&
+           ing_buf_puts(o, ",\"name\":") && ing_buf_json_str(o, ev->name) &&
+           put_attrs(o, ev->attributes, ev->n_attributes) &&
+           put_count(o, "dropped_attributes_count", ev->dropped_attributes_count) &&
+           ing_buf_putc(o, '}');
+}
+
+/* A span link: {"trace_id","span_id","trace_state","attrs","dropped_attributes_count","flags"}. */
+static bool put_link(ing_buf *o, const pb_link *l)
+{
+    return ing_buf_puts(o, "{\"trace_id\":") && put_hex(o, &l->trace_id) &&
+           ing_buf_puts(o, ",\"span_id\":") && put_hex(o, &l->span_id) &&
+           (!l->trace_state[0] ||
+            (ing_buf_puts(o, ",\"trace_state\":") && ing_buf_json_str(o, l->trace_state))) &&
+           put_attrs(o, l->attributes, l->n_attributes) &&
+           put_count(o, "dropped_attributes_count", l->dropped_attributes_count) &&
+           put_count(o, "flags", l->flags) && ing_buf_putc(o, '}');
+}
+
+static bool span_detail(otlp_batch *b, otlp_item *it, const pb_span *sp)
+{
+    ing_buf *o = &b->detail;
+    otlp_detail_begin(b);
+    if (!detail_count(b, "dropped_attributes_count", sp->dropped_attributes_count))
+        return false;
+    if (sp->n_events) {
+        if (!otlp_detail_key(b, "events") || !ing_buf_putc(o, '['))
+            return false;
+        for (size_t i = 0; i < sp->n_events; i++)
+            if ((i && !ing_buf_putc(o, ',')) || !put_event(b, it, sp->events[i]))
+                return false;
+        if (!ing_buf_putc(o, ']'))
+            return false;
+    }
+    if (!detail_count(b, "dropped_events_count", sp->dropped_events_count))
+        return false;
+    if (sp->n_links) {
+        if (!otlp_detail_key(b, "links") || !ing_buf_putc(o, '['))
+            return false;
+        for (size_t i = 0; i < sp->n_links; i++)
+            if ((i && !ing_buf_putc(o, ',')) || !put_link(o, sp->links[i]))
+                return false;
+        if (!ing_buf_putc(o, ']'))
+            return false;
+    }
+    return detail_count(b, "dropped_links_count", sp->dropped_links_count) &&
+           otlp_detail_end(b, &it->detail);
+}
+
+/* Bucket counts as [...]; one past INT64_MAX is 0 and rejects the item, as JSON. */
+static bool put_u64s(otlp_batch *b, otlp_item *it, const uint64_t *v, size_t n)
+{
+    ing_buf *o = &b->detail;
+    if (!ing_buf_putc(o, '['))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        int64_t x;
+        if (!to_i64(v[i], &x))
+            reject_it(b, it, OTLP_BAD_VALUE, "bucket counts must be unsigned integers");
+        if ((i && !ing_buf_putc(o, ',')) || !otlp_append_int(o, x))
+            return false;
+    }
+    return ing_buf_putc(o, ']');
+}
+
+/* `"key":d` into the detail. */
+static bool detail_double(otlp_batch *b, const char *key, double d)
+{
+    return otlp_detail_key(b, key) && otlp_append_number(&b->detail, d);
+}
+
+/* An exponential histogram's positive or negative buckets, when it has any. */
+static bool detail_buckets(otlp_batch *b, otlp_item *it, const char *key, const pb_buckets *bk)
+{
+    if (!bk || bk->n_bucket_counts == 0)
+        return true;
+    ing_buf *o = &b->detail;
+    return otlp_detail_key(b, key) && ing_buf_puts(o, "{\"offset\":") &&
+           otlp_append_int(o, bk->offset) && ing_buf_puts(o, ",\"bucket_counts\":") &&
+           put_u64s(b, it, bk->bucket_counts, bk->n_bucket_counts) && ing_buf_putc(o, '}');
+}
+
+/* An exemplar: {"time_ns","value","span_id","trace_id","attrs"}. */
+static bool put_exemplar(otlp_batch *b, otlp_item *it, const pb_exemplar *ex)
+{
+    ing_buf *o = &b->detail;
+    if (!ing_buf_puts(o, "{\"time_ns\":") || !put_time(b, it, ex->time_unix_nano))
+        return false;
+    if (ex->value_case == EXEMPLAR_AS_DOUBLE &&
+        (!ing_buf_puts(o, ",\"value\":") || !otlp_append_number(o, ex->as_double)))
+        return false;
+    if (ex->value_case == EXEMPLAR_AS_INT &&
+        (!ing_buf_puts(o, ",\"value\":") || !otlp_append_int(o, ex->as_int)))
+        return false;
+    return put_id(o, "span_id", &ex->span_id) && put_id(o, "trace_id", &ex->trace_id) &&
+           put_attrs(o, ex->filtered_attributes, ex->n_filtered_attributes) && ing_buf_putc(o, '}');
+}
+
+/* A point's detail ends with its exemplars. */
+static bool detail_exemplars(otlp_batch *b, otlp_item *it, pb_exemplar *const *ex, size_t n)
+{
+    ing_buf *o = &b->detail;
+    if (n) {
+        if (!otlp_detail_key(b, "exemplars") || !ing_buf_putc(o, '['))
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if ((i && !ing_buf_putc(o, ',')) || !put_exemplar(b, it, ex[i]))
+                return false;
+        if (!ing_buf_putc(o, ']'))
+            return false;
+    }
+    return otlp_detail_end(b, &it->detail);
+}
+
 /* ---- items ---- */
 
 static int decode_span(otlp_ctx *c, const pb_span *sp)
@@ -224,35 +448,46 @@ static int decode_span(otlp_ctx *c, const pb_span *sp)
         !to_i64(sp->end_time_unix_nano, &it->end_ns))
         otlp_reject(b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG, index);
     it->severity = sp->status ? (int32_t)sp->status->code : 0;
-    return OTLP_OK;
+    it->status_message = sp->status ? keep_set(b, sp->status->message) : NULL;
+    it->span_kind = (int32_t)sp->kind;
+    it->trace_state = keep_set(b, sp->trace_state);
+    it->flags = sp->flags;
+    return span_detail(b, it, sp) ? OTLP_OK : OTLP_NOMEM;
 }
 
-/* One point's item: its metric's name and type, its attributes and times. */
-static int new_point(otlp_ctx *c, const char *name, const char *mtype, pb_kv *const *attrs,
-                     size_t n_attrs, uint64_t start, uint64_t time, otlp_item **out)
+/* One point's item: its metric's fields, its attributes, times and flags; detail begun. */
+static int new_point(otlp_ctx *c, const metric_info *m, pb_kv *const *attrs, size_t n_attrs,
+                     uint64_t start, uint64_t time, uint32_t flags, otlp_item **out)
 {
-    size_t index = c->b->n;
+    otlp_batch *b = c->b;
     int rc = otlp_new_item(c, OTLP_METRIC, out);
     if (rc)
         return rc;
     otlp_item *it = *out;
-    it->name = name;
-    it->metric_type = mtype;
-    if (!take_attrs(c->b, attrs, n_attrs, it))
+    it->name = m->name;
+    it->metric_type = m->type;
+    it->unit = m->unit;
+    it->temporality = m->temporality;
+    it->monotonic = m->monotonic;
+    it->flags = flags;
+    if (!take_attrs(b, attrs, n_attrs, it))
         return OTLP_NOMEM;
     if (!to_i64(start, &it->start_ns) || !to_i64(time, &it->end_ns))
-        otlp_reject(c->b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG, index);
+        reject_it(b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG);
+    otlp_detail_begin(b);
+    if (m->description &&
+        (!otlp_detail_key(b, "description") || !ing_buf_json_str(&b->detail, m->description)))
+        return OTLP_NOMEM;
     return OTLP_OK;
 }
 
-static int number_points(otlp_ctx *c, const char *name, const char *mtype,
-                         pb_number_point *const *pts, size_t n)
+static int number_points(otlp_ctx *c, const metric_info *m, pb_number_point *const *pts, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const pb_number_point *p = pts[i];
         otlp_item *it;
-        int rc = new_point(c, name, mtype, p->attributes, p->n_attributes, p->start_time_unix_nano,
-                           p->time_unix_nano, &it);
+        int rc = new_point(c, m, p->attributes, p->n_attributes, p->start_time_unix_nano,
+                           p->time_unix_nano, p->flags, &it);
         if (rc)
             return rc;
         if (p->value_case == NUMBER_AS_DOUBLE) {
@@ -262,6 +497,8 @@ static int number_points(otlp_ctx *c, const char *name, const char *mtype,
             it->has_value = true;
             it->value = (double)p->as_int;
         }
+        if (!detail_exemplars(c->b, it, p->exemplars, p->n_exemplars))
+            return OTLP_NOMEM;
     }
     return OTLP_OK;
 }
@@ -271,27 +508,28 @@ typedef struct dist_point {
     pb_kv *const *attrs;
     size_t n_attrs;
     uint64_t start, time, count;
+    uint32_t flags;
     bool has_sum;
     double sum;
 } dist_point;
 
 /* A distribution's point: its count, and its sum when there is one. */
-static int dist_item(otlp_ctx *c, const char *name, const char *mtype, const dist_point *p)
+static int dist_item(otlp_ctx *c, const metric_info *m, const dist_point *p, otlp_item **out)
 {
-    size_t index = c->b->n;
-    otlp_item *it;
-    int rc = new_point(c, name, mtype, p->attrs, p->n_attrs, p->start, p->time, &it);
+    int rc = new_point(c, m, p->attrs, p->n_attrs, p->start, p->time, p->flags, out);
     if (rc)
         return rc;
+    otlp_item *it = *out;
     it->has_value = p->has_sum;
     it->value = p->has_sum ? p->sum : 0;
     if (!to_i64(p->count, &it->count))
-        otlp_reject(c->b, it, OTLP_BAD_VALUE, OTLP_BAD_COUNT_MSG, index);
+        reject_it(c->b, it, OTLP_BAD_VALUE, OTLP_BAD_COUNT_MSG);
     return OTLP_OK;
 }
 
-static int histogram_points(otlp_ctx *c, const char *name, pb_hist_point *const *pts, size_t n)
+static int histogram_points(otlp_ctx *c, const metric_info *m, pb_hist_point *const *pts, size_t n)
 {
+    otlp_batch *b = c->b;
     for (size_t i = 0; i < n; i++) {
         const pb_hist_point *p = pts[i];
         dist_point d = {p->attributes,
@@ -299,17 +537,34 @@ static int histogram_points(otlp_ctx *c, const char *name, pb_hist_point *const 
                         p->start_time_unix_nano,
                         p->time_unix_nano,
                         p->count,
+                        p->flags,
                         p->has_sum_case == HISTOGRAM_HAS_SUM,
                         p->sum};
-        int rc = dist_item(c, name, "histogram", &d);
+        otlp_item *it;
+        int rc = dist_item(c, m, &d, &it);
         if (rc)
             return rc;
+        if (!otlp_detail_key(b, "bucket_counts") ||
+            !put_u64s(b, it, p->bucket_counts, p->n_bucket_counts) ||
+            !otlp_detail_key(b, "explicit_bounds") || !ing_buf_putc(&b->detail, '['))
+            return OTLP_NOMEM;
+        for (size_t j = 0; j < p->n_explicit_bounds; j++)
+            if ((j && !ing_buf_putc(&b->detail, ',')) ||
+                !otlp_append_number(&b->detail, p->explicit_bounds[j]))
+                return OTLP_NOMEM;
+        if (!ing_buf_putc(&b->detail, ']') ||
+            (p->has_min_case == HISTOGRAM_HAS_MIN && !detail_double(b, "min", p->min)) ||
+            (p->has_max_case == HISTOGRAM_HAS_MAX && !detail_double(b, "max", p->max)) ||
+            !detail_exemplars(b, it, p->exemplars, p->n_exemplars))
+            return OTLP_NOMEM;
     }
     return OTLP_OK;
 }
 
-static int exp_histogram_points(otlp_ctx *c, const char *name, pb_exp_point *const *pts, size_t n)
+static int exp_histogram_points(otlp_ctx *c, const metric_info *m, pb_exp_point *const *pts,
+                                size_t n)
 {
+    otlp_batch *b = c->b;
     for (size_t i = 0; i < n; i++) {
         const pb_exp_point *p = pts[i];
         dist_point d = {p->attributes,
@@ -317,26 +572,60 @@ static int exp_histogram_points(otlp_ctx *c, const char *name, pb_exp_point *con
                         p->start_time_unix_nano,
                         p->time_unix_nano,
                         p->count,
+                        p->flags,
                         p->has_sum_case == EXP_HISTOGRAM_HAS_SUM,
                         p->sum};
-        int rc = dist_item(c, name, "exponential_histogram", &d);
+        otlp_item *it;
+        int rc = dist_item(c, m, &d, &it);
         if (rc)
             return rc;
+        int64_t zero;
+        if (!to_i64(p->zero_count, &zero))
+            reject_it(b, it, OTLP_BAD_VALUE, OTLP_BAD_COUNT_MSG);
+        if (!otlp_detail_key(b, "scale") || !otlp_append_int(&b->detail, p->scale) ||
+            !otlp_detail_key(b, "zero_count") || !otlp_append_int(&b->detail, zero) ||
+            (p->zero_threshold != 0 && !detail_double(b, "zero_threshold", p->zero_threshold)) ||
+            !detail_buckets(b, it, "positive", p->positive) ||
+            !detail_buckets(b, it, "negative", p->negative) ||
+            (p->has_min_case == EXP_HISTOGRAM_HAS_MIN && !detail_double(b, "min", p->min)) ||
+            (p->has_max_case == EXP_HISTOGRAM_HAS_MAX && !detail_double(b, "max", p->max)) ||
+            !detail_exemplars(b, it, p->exemplars, p->n_exemplars))
+            return OTLP_NOMEM;
     }
     return OTLP_OK;
 }
 
 /* A summary's sum has no presence in the protocol: every summary point has one. */
-static int summary_points(otlp_ctx *c, const char *name, pb_summary_point *const *pts, size_t n)
+static int summary_points(otlp_ctx *c, const metric_info *m, pb_summary_point *const *pts, size_t n)
 {
+    otlp_batch *b = c->b;
     for (size_t i = 0; i < n; i++) {
         const pb_summary_point *p = pts[i];
-        dist_point d = {
-            p->attributes, p->n_attributes, p->start_time_unix_nano, p->time_unix_nano, p->count,
-            true,          p->sum};
-        int rc = dist_item(c, name, "summary", &d);
+        dist_point d = {p->attributes,
+                        p->n_attributes,
+                        p->start_time_unix_nano,
+                        p->time_unix_nano,
+                        p->count,
+                        p->flags,
+                        true,
+                        p->sum};
+        otlp_item *it;
+        int rc = dist_item(c, m, &d, &it);
         if (rc)
             return rc;
+        ing_buf *o = &b->detail;
+        if (!otlp_detail_key(b, "quantile_values") || !ing_buf_putc(o, '['))
+            return OTLP_NOMEM;
+        for (size_t j = 0; j < p->n_quantile_values; j++) {
+            const Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile *q =
+                p->quantile_values[j];
+            if ((j && !ing_buf_putc(o, ',')) || !ing_buf_puts(o, "{\"quantile\":") ||
+                !otlp_append_number(o, q->quantile) || !ing_buf_puts(o, ",\"value\":") ||
+                !otlp_append_number(o, q->value) || !ing_buf_putc(o, '}'))
+                return OTLP_NOMEM;
+        }
+        if (!ing_buf_putc(o, ']') || !otlp_detail_end(b, &it->detail))
+            return OTLP_NOMEM;
     }
     return OTLP_OK;
 }
@@ -344,19 +633,30 @@ static int summary_points(otlp_ctx *c, const char *name, pb_summary_point *const
 /* One item per point; a metric with no data set holds none, as a JSON one without a type. */
 static int decode_metric(otlp_ctx *c, const pb_metric *m)
 {
-    const char *name = otlp_keep(c->b, m->name);
+    otlp_batch *b = c->b;
+    metric_info mi = {otlp_keep(b, m->name),       NULL, keep_set(b, m->unit),
+                      keep_set(b, m->description), -1,   -1};
     switch (m->data_case) {
     case METRIC_(GAUGE):
-        return number_points(c, name, "gauge", m->gauge->data_points, m->gauge->n_data_points);
+        mi.type = "gauge";
+        return number_points(c, &mi, m->gauge->data_points, m->gauge->n_data_points);
     case METRIC_(SUM):
-        return number_points(c, name, "sum", m->sum->data_points, m->sum->n_data_points);
+        mi.type = "sum";
+        mi.temporality = (int32_t)m->sum->aggregation_temporality;
+        mi.monotonic = m->sum->is_monotonic ? 1 : 0;
+        return number_points(c, &mi, m->sum->data_points, m->sum->n_data_points);
     case METRIC_(HISTOGRAM):
-        return histogram_points(c, name, m->histogram->data_points, m->histogram->n_data_points);
+        mi.type = "histogram";
+        mi.temporality = (int32_t)m->histogram->aggregation_temporality;
+        return histogram_points(c, &mi, m->histogram->data_points, m->histogram->n_data_points);
     case METRIC_(EXPONENTIAL_HISTOGRAM):
-        return exp_histogram_points(c, name, m->exponential_histogram->data_points,
+        mi.type = "exponential_histogram";
+        mi.temporality = (int32_t)m->exponential_histogram->aggregation_temporality;
+        return exp_histogram_points(c, &mi, m->exponential_histogram->data_points,
                                     m->exponential_histogram->n_data_points);
     case METRIC_(SUMMARY):
-        return summary_points(c, name, m->summary->data_points, m->summary->n_data_points);
+        mi.type = "summary";
+        return summary_points(c, &mi, m->summary->data_points, m->summary->n_data_points);
     default:
         return OTLP_OK;
     }
@@ -374,17 +674,25 @@ static int decode_log(otlp_ctx *c, const pb_log *lr)
         return OTLP_NOMEM;
     /* SDKs leave eventName out of JSON when a record has none. */
     it->name = lr->event_name[0] ? otlp_keep(b, lr->event_name) : NULL;
-    if (!to_i64(lr->observed_time_unix_nano, &it->start_ns) ||
-        !to_i64(lr->time_unix_nano, &it->end_ns))
-        otlp_reject(b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG, index);
     if (!hex_id(&lr->trace_id, 16, false, it->trace_id))
         otlp_reject(b, it, OTLP_BAD_TRACE_ID, OTLP_BAD_TRACE_ID_LOG_MSG, index);
     if (!hex_id(&lr->span_id, 8, false, it->span_id))
         otlp_reject(b, it, OTLP_BAD_SPAN_ID, OTLP_BAD_SPAN_ID_LOG_MSG, index);
+    /* After the ids: the JSON decoder reports a bad time last too. */
+    if (!to_i64(lr->observed_time_unix_nano, &it->start_ns) ||
+        !to_i64(lr->time_unix_nano, &it->end_ns))
+        otlp_reject(b, it, OTLP_BAD_TIME, OTLP_BAD_TIME_MSG, index);
     it->severity = (int32_t)lr->severity_number;
+    it->severity_text = keep_set(b, lr->severity_text);
+    it->flags = lr->flags;
+    otlp_detail_begin(b);
+    if (!detail_count(b, "dropped_attributes_count", lr->dropped_attributes_count) ||
+        !otlp_detail_end(b, &it->detail))
+        return OTLP_NOMEM;
     const pb_any *body = lr->body;
-    if (!body || body->value_case == ANY_(_NOT_SET))
-        return OTLP_OK; /* no body, as the JSON decoder reads an absent or empty one */
+    /* No body when absent or an empty AnyValue, as the JSON decoder reads them. */
+    if (!(it->body_type = body_type(body)))
+        return OTLP_OK;
     if (is_string(body)) {
         it->body = otlp_keep(b, body->string_value);
         return OTLP_OK;
@@ -399,25 +707,37 @@ static int decode_log(otlp_ctx *c, const pb_log *lr)
 
 /* ---- resource → scope → items ---- */
 
-/* The resource's service.name into c->service; returns its edgeloss.request_id (or NULL). */
-static const char *take_resource(otlp_ctx *c, const pb_resource *res)
+/*
+ * The resource's service.name and all its attributes into c; its
+ * edgeloss.request_id (or NULL) into *rid. False on allocation failure.
+ */
+static bool take_resource(otlp_ctx *c, const pb_resource *res, const char **rid)
 {
-    const char *rid = NULL;
-    for (size_t i = 0; res && i < res->n_attributes; i++) {
+    *rid = NULL;
+    if (!res || res->n_attributes == 0)
+        return true;
+    for (size_t i = 0; i < res->n_attributes; i++) {
         const pb_kv *kv = res->attributes[i];
         const pb_any *v = kv->value;
         if (strcmp(kv->key, "service.name") == 0)
             c->service = is_string(v) ? otlp_keep(c->b, v->string_value) : NULL;
         else if (strcmp(kv->key, OTLP_ATTR_REQUEST_ID) == 0)
-            rid = key_value(c->b, v);
+            *rid = key_value(c->b, v);
     }
-    return rid;
+    /* Kept once: every item of the resource points to it. */
+    ing_buf *o = &c->b->scratch;
+    ing_buf_reset(o);
+    if (!append_kvs(o, res->attributes, res->n_attributes))
+        return false;
+    c->resource = ing_arena_strndup(&c->b->arena, o->data, o->len);
+    return c->resource != NULL;
 }
 
 /* The scope's name and the request its payload was sent for (the scope's over the resource's). */
 static void take_scope(otlp_ctx *c, const pb_scope *scope, const char *res_rid)
 {
     c->scope = scope ? otlp_keep(c->b, scope->name) : NULL;
+    c->scope_version = scope ? keep_set(c->b, scope->version) : NULL;
     c->sent_for = res_rid;
     for (size_t i = 0; scope && i < scope->n_attributes; i++)
         if (strcmp(scope->attributes[i]->key, OTLP_ATTR_REQUEST_ID) == 0)
@@ -429,8 +749,10 @@ static int walk_traces(otlp_batch *b, const ProtobufCMessage *m, size_t max_item
     const pb_traces_req *req = (const pb_traces_req *)m;
     for (size_t r = 0; r < req->n_resource_spans; r++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
-        otlp_ctx c = {b, max_items, NULL, NULL, NULL};
-        const char *rid = take_resource(&c, rs->resource);
+        otlp_ctx c = {.b = b, .max_items = max_items};
+        const char *rid;
+        if (!take_resource(&c, rs->resource, &rid))
+            return OTLP_NOMEM;
         for (size_t s = 0; s < rs->n_scope_spans; s++) {
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[s];
             take_scope(&c, ss->scope, rid);
@@ -449,8 +771,10 @@ static int walk_metrics(otlp_batch *b, const ProtobufCMessage *m, size_t max_ite
     const pb_metrics_req *req = (const pb_metrics_req *)m;
     for (size_t r = 0; r < req->n_resource_metrics; r++) {
         const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
-        otlp_ctx c = {b, max_items, NULL, NULL, NULL};
-        const char *rid = take_resource(&c, rm->resource);
+        otlp_ctx c = {.b = b, .max_items = max_items};
+        const char *rid;
+        if (!take_resource(&c, rm->resource, &rid))
+            return OTLP_NOMEM;
         for (size_t s = 0; s < rm->n_scope_metrics; s++) {
             const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[s];
             take_scope(&c, sm->scope, rid);
@@ -469,8 +793,10 @@ static int walk_logs(otlp_batch *b, const ProtobufCMessage *m, size_t max_items)
     const pb_logs_req *req = (const pb_logs_req *)m;
     for (size_t r = 0; r < req->n_resource_logs; r++) {
         const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = req->resource_logs[r];
-        otlp_ctx c = {b, max_items, NULL, NULL, NULL};
-        const char *rid = take_resource(&c, rl->resource);
+        otlp_ctx c = {.b = b, .max_items = max_items};
+        const char *rid;
+        if (!take_resource(&c, rl->resource, &rid))
+            return OTLP_NOMEM;
         for (size_t s = 0; s < rl->n_scope_logs; s++) {
             const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[s];
             take_scope(&c, sl->scope, rid);

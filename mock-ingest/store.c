@@ -8,6 +8,7 @@
 
 #include "ingest.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,19 @@
  * them on open). A new column is a new version: a version 2 binary would write rows without
  * it, and refuses a version 3 file instead.
  * 4: requests.acked and requests.ended, whether the answer reached the client (a version 1 to
- * 3 file gains them on open; its rows keep NULL there: not known). */
-#define SCHEMA_VERSION 4
+ * 3 file gains them on open; its rows keep NULL there: not known).
+ * 5: the items columns span_kind to detail, the rest of what SDKs send (a version 1 to 4 file
+ * gains them on open; its rows keep NULL there: not recorded). */
+#define SCHEMA_VERSION 5
 #define STORE_STR2(x)  #x
 #define STORE_STR(x)   STORE_STR2(x)
+
+/* The items columns version 5 added, in table order: `sep` ends each but the last. */
+#define ITEMS_V5_COLUMNS(sep)                                                                      \
+    "  span_kind TEXT" sep "  status_message TEXT" sep "  trace_state TEXT" sep                    \
+    "  flags INTEGER" sep "  scope_version TEXT" sep "  resource TEXT" sep                         \
+    "  severity_text TEXT" sep "  body_type TEXT" sep "  unit TEXT" sep "  temporality TEXT" sep   \
+    "  monotonic INTEGER" sep "  detail TEXT"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS requests ("
@@ -76,37 +86,37 @@ static const char schema_sql[] =
     "  count INTEGER,"
     "  severity INTEGER,"
     "  body TEXT,"
-    "  attrs TEXT"
-    ");"
-    "CREATE INDEX IF NOT EXISTS items_item_id ON items(item_id);"
-    "CREATE INDEX IF NOT EXISTS items_request_id ON items(request_id);"
-    "CREATE TABLE IF NOT EXISTS waf_decisions ("
-    "  request INTEGER NOT NULL REFERENCES requests(id),"
-    "  rule TEXT,"
-    "  action TEXT,"
-    "  key TEXT,"
-    "  value REAL"
-    ");"
-    "CREATE INDEX IF NOT EXISTS waf_decisions_request ON waf_decisions(request);"
-    "CREATE TABLE IF NOT EXISTS objects ("
-    "  key TEXT NOT NULL PRIMARY KEY,"
-    "  body BLOB NOT NULL,"
-    "  content_type TEXT,"
-    "  content_encoding TEXT,"
-    "  size INTEGER NOT NULL,"
-    "  request INTEGER NOT NULL REFERENCES requests(id),"
-    "  time_ns INTEGER NOT NULL,"
-    "  run TEXT"
-    ");"
-    "CREATE TABLE IF NOT EXISTS notifications ("
-    "  request INTEGER NOT NULL REFERENCES requests(id),"
-    "  object TEXT NOT NULL,"
-    "  object_known INTEGER NOT NULL,"
-    "  time_ns INTEGER NOT NULL,"
-    "  run TEXT"
-    ");"
-    "CREATE INDEX IF NOT EXISTS notifications_request ON notifications(request);"
-    "CREATE INDEX IF NOT EXISTS notifications_object ON notifications(object);";
+    "  attrs TEXT," ITEMS_V5_COLUMNS(
+        ",") ");"
+             "CREATE INDEX IF NOT EXISTS items_item_id ON items(item_id);"
+             "CREATE INDEX IF NOT EXISTS items_request_id ON items(request_id);"
+             "CREATE TABLE IF NOT EXISTS waf_decisions ("
+             "  request INTEGER NOT NULL REFERENCES requests(id),"
+             "  rule TEXT,"
+             "  action TEXT,"
+             "  key TEXT,"
+             "  value REAL"
+             ");"
+             "CREATE INDEX IF NOT EXISTS waf_decisions_request ON waf_decisions(request);"
+             "CREATE TABLE IF NOT EXISTS objects ("
+             "  key TEXT NOT NULL PRIMARY KEY,"
+             "  body BLOB NOT NULL,"
+             "  content_type TEXT,"
+             "  content_encoding TEXT,"
+             "  size INTEGER NOT NULL,"
+             "  request INTEGER NOT NULL REFERENCES requests(id),"
+             "  time_ns INTEGER NOT NULL,"
+             "  run TEXT"
+             ");"
+             "CREATE TABLE IF NOT EXISTS notifications ("
+             "  request INTEGER NOT NULL REFERENCES requests(id),"
+             "  object TEXT NOT NULL,"
+             "  object_known INTEGER NOT NULL,"
+             "  time_ns INTEGER NOT NULL,"
+             "  run TEXT"
+             ");"
+             "CREATE INDEX IF NOT EXISTS notifications_request ON notifications(request);"
+             "CREATE INDEX IF NOT EXISTS notifications_object ON notifications(object);";
 
 enum {
     Q_BEGIN,
@@ -132,13 +142,15 @@ enum {
  * request of the benchmark (8 spans). Rows are inserted in order, so ids
  * still follow arrival order.
  */
-#define ITEM_COLS 22
+#define ITEM_COLS 34
 #define ITEM_ROWS 8
 #define ITEM_COLUMNS                                                                               \
     "INSERT INTO items (request, kind, accepted, reason, time_ns, item_id, request_id,"            \
     " sent_for, service, scope, name, trace_id, span_id, parent_span_id, start_ns, end_ns,"        \
-    " metric_type, value, count, severity, body, attrs) VALUES "
-#define ITEM_VALUES "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " metric_type, value, count, severity, body, attrs, span_kind, status_message, trace_state,"   \
+    " flags, scope_version, resource, severity_text, body_type, unit, temporality, monotonic,"     \
+    " detail) VALUES "
+#define ITEM_VALUES "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 static const char *const query_sql[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -338,6 +350,18 @@ static int load_stats(ing_store *st)
     return load_object_stats(st);
 }
 
+static bool has_table(ing_store *st, const char *name)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    bool found = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
+}
+
 /*
  * Creates the schema, or brings a file of an older version up to this one, in one
  * transaction: a server killed in the middle leaves the file as it was, at its old version.
@@ -357,6 +381,12 @@ static int set_up_schema(ing_store *st, int version, char **msg)
                                 ? "ALTER TABLE requests ADD COLUMN acked INTEGER;"
                                   "ALTER TABLE requests ADD COLUMN ended TEXT;"
                                 : "";
+    /* Versions 1 to 4 lack the items columns of the fields SDKs send beyond the first ones:
+     * their rows keep NULL there (those fields were dropped). */
+    const char *add_fields =
+        version >= 1 && version <= 4 && has_table(st, "items")
+            ? "ALTER TABLE items ADD COLUMN" ITEMS_V5_COLUMNS(";ALTER TABLE items ADD COLUMN") ";"
+            : ""; /* a file without items gets it whole from the schema */
     int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, msg);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, add_client, NULL, NULL, msg);
@@ -364,6 +394,8 @@ static int set_up_schema(ing_store *st, int version, char **msg)
         rc = sqlite3_exec(st->db, add_route, NULL, NULL, msg);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, add_acked, NULL, NULL, msg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, add_fields, NULL, NULL, msg);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, schema_sql, NULL, NULL, msg);
     if (rc == SQLITE_OK && version != SCHEMA_VERSION)
@@ -458,6 +490,15 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_null(s, i);
 }
 
+/* An enum's name, or its number as sent when the protocol names none (a newer value). */
+static void bind_enum(sqlite3_stmt *s, int i, int32_t v, const char *name)
+{
+    if (name)
+        sqlite3_bind_text(s, i, name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int(s, i, v);
+}
+
 /* Binds one item's ITEM_COLS values from parameter `j` on. */
 static void bind_item(sqlite3_stmt *s, int j, int64_t row, const store_request *req,
                       const otlp_item *it, const char *reason)
@@ -479,7 +520,9 @@ static void bind_item(sqlite3_stmt *s, int j, int64_t row, const store_request *
     sqlite3_bind_int64(s, j++, it->start_ns);
     sqlite3_bind_int64(s, j++, it->end_ns);
     bind_text(s, j++, it->metric_type);
-    if (it->has_value)
+    if (it->has_value && isnan(it->value))
+        sqlite3_bind_text(s, j++, "NaN", 3, SQLITE_STATIC); /* SQLite stores a NaN REAL as NULL */
+    else if (it->has_value)
         sqlite3_bind_double(s, j++, it->value);
     else
         sqlite3_bind_null(s, j++);
@@ -490,6 +533,27 @@ static void bind_item(sqlite3_stmt *s, int j, int64_t row, const store_request *
     sqlite3_bind_int(s, j++, it->severity);
     bind_text(s, j++, it->body);
     bind_text(s, j++, it->attrs);
+    if (it->kind == OTLP_SPAN)
+        bind_enum(s, j++, it->span_kind, otlp_span_kind_name(it->span_kind));
+    else
+        sqlite3_bind_null(s, j++);
+    bind_text(s, j++, it->status_message);
+    bind_text(s, j++, it->trace_state);
+    sqlite3_bind_int64(s, j++, it->flags);
+    bind_text(s, j++, it->scope_version);
+    bind_text(s, j++, it->resource);
+    bind_text(s, j++, it->severity_text);
+    bind_text(s, j++, it->body_type);
+    bind_text(s, j++, it->unit);
+    if (it->temporality >= 0)
+        bind_enum(s, j++, it->temporality, otlp_temporality_name(it->temporality));
+    else
+        sqlite3_bind_null(s, j++);
+    if (it->monotonic >= 0)
+        sqlite3_bind_int(s, j++, it->monotonic);
+    else
+        sqlite3_bind_null(s, j++);
+    bind_text(s, j++, it->detail);
 }
 
 static int insert_waf_acts(ing_store *st, int64_t row, const store_request *req)

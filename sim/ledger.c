@@ -748,10 +748,10 @@ static uint64_t mix(uint64_t h, uint64_t x)
 /* Hash of every ingest row of this run, in id order, without ports, dates, wall times, sizes. */
 static uint64_t ingest_hash(sqlite3 *db, const char *run_id)
 {
-#define ITEM_COLUMNS                                                                               \
-    "SELECT i.kind, i.accepted, i.reason, i.time_ns, i.item_id, i.request_id, i.sent_for,"         \
-    " i.service, i.scope, i.name, i.trace_id, i.span_id, i.parent_span_id, i.start_ns,"            \
-    " i.end_ns, i.metric_type, i.value, i.count, i.severity, i.body, i.attrs"
+    /* Every items column but the row ids, whatever the ingest's schema version: the
+     * columns a later version adds (version 5: what SDKs send beyond the first fields)
+     * are hashed once the ingest has them. */
+#define ITEM_COLUMNS "SELECT i.*"
     static const char *const sql[] = {
         "SELECT q.time_ns, q.method, q.path, q.status, q.reason, q.bytes_body, q.items_received,"
         " q.items_accepted, q.items_rejected, q.attempt FROM ing.requests q"
@@ -774,6 +774,9 @@ static uint64_t ingest_hash(sqlite3 *db, const char *run_id)
         while (sqlite3_step(s) == SQLITE_ROW) {
             int n = sqlite3_column_count(s);
             for (int c = 0; c < n; c++) {
+                const char *name = sqlite3_column_name(s, c);
+                if (k == 1 && (strcmp(name, "id") == 0 || strcmp(name, "request") == 0))
+                    continue; /* arrival order on this server: not the run's */
                 switch (sqlite3_column_type(s, c)) {
                 case SQLITE_INTEGER:
                     h = mix(h, (uint64_t)sqlite3_column_int64(s, c));

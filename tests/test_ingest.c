@@ -618,7 +618,7 @@ static void test_version_1_database_is_upgraded(void **state)
     assert_int_equal(r.status, 200);
     t_http_free(&r);
     ing_server_close(srv);
-    assert_int_equal(t_sql_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(t_sql_int(db, "PRAGMA user_version"), 5);
     assert_int_equal(t_sql_int(db, "SELECT COUNT(*) FROM requests WHERE id = 1 AND run = 'old-run'"
                                    " AND client IS NULL AND acked IS NULL"),
                      1);

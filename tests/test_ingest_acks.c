@@ -76,7 +76,7 @@ static fx *fx_open(bool threaded, const char *db_sql)
     if (db_sql) {
         /* The schema first, so that a trigger has its table (the store keeps both). */
         exec_sql(f->db, store_schema_sql());
-        exec_sql(f->db, "PRAGMA user_version = 4;");
+        exec_sql(f->db, "PRAGMA user_version = 5;");
         exec_sql(f->db, db_sql);
     }
     fx_open_store(f, threaded);
@@ -505,7 +505,13 @@ static void test_a_version_3_file_is_upgraded(void **state)
     assert_int_equal(ing_config_parse("{}", "test", &f->cfg, err, sizeof err), ING_OK);
     f->pol = policy_new(f->cfg);
     fx_open_store(f, false);
-    assert_int_equal(t_sql_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(t_sql_int(db, "PRAGMA user_version"), 5);
+    /* Version 5's items columns came too: old rows keep NULL there. */
+    assert_int_equal(t_sql_int(db, "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name"
+                                   " IN ('span_kind', 'status_message', 'trace_state', 'flags',"
+                                   " 'scope_version', 'resource', 'severity_text', 'body_type',"
+                                   " 'unit', 'temporality', 'monotonic', 'detail')"),
+                     12);
     assert_int_equal(acked_of(f, "/old"), -1);
     expect_ended(f, "/old", NULL);
     store_stats s;
@@ -526,11 +532,11 @@ static void test_a_version_3_file_is_upgraded(void **state)
     fx_close_store(f);
 
     /* A later version is refused. */
-    exec_sql(db, "PRAGMA user_version = 5;");
+    exec_sql(db, "PRAGMA user_version = 6;");
     ing_store *st = NULL;
     assert_int_equal(store_open(db, &st, err, sizeof err), ING_DB);
     assert_null(st);
-    if (!strstr(err, "schema version 5, expected 4"))
+    if (!strstr(err, "schema version 6, expected 5"))
         fail_msg("%s", err);
     free(a);
     policy_free(f->pol);

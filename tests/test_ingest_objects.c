@@ -1040,7 +1040,7 @@ static void test_a_version_2_file_is_upgraded(void **state)
     assert_int_equal(status_of(f, "POST", "/api/cloudflare-traces", h, "{\"object\": \"new\"}"),
                      202);
     fx_close(f);
-    assert_int_equal(t_sql_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(t_sql_int(db, "PRAGMA user_version"), 5);
     assert_int_equal(t_sql_int(db, "SELECT COUNT(*) FROM requests WHERE id = 1"
                                    " AND run = 'old-run' AND route IS NULL"),
                      1);
@@ -1060,13 +1060,13 @@ static void test_a_version_2_file_is_upgraded(void **state)
     fx_close(f);
 
     /* A later version is refused. */
-    exec_sql(db, "PRAGMA user_version = 5;");
+    exec_sql(db, "PRAGMA user_version = 6;");
     ing_server *srv = NULL;
     char err[512] = "";
     ing_options opt = {.db_path = db, .mode = ING_RUN_THREAD};
     assert_int_equal(ing_server_open(&opt, &srv, err, sizeof err), ING_DB);
     assert_null(srv);
-    if (!strstr(err, "schema version 5, expected 4"))
+    if (!strstr(err, "schema version 6, expected 5"))
         fail_msg("%s", err);
     t_rmtree(dir);
     free(db);

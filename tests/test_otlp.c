@@ -226,7 +226,7 @@ static void test_times_and_ints_as_strings_or_numbers(void **state)
     assert_int_equal(
         decode(OTLP_SIGNAL_TRACES,
                span_body(IDS
-                         ",\"startTimeUnixNano\":1700000000000000000,"
+                         ",\"startTimeUnixNano\":9007199254740991,"
                          "\"endTimeUnixNano\":\"1700000000000000123\",\"attributes\":["
                          "{\"key\":\"a\",\"value\":{\"intValue\":\"9007199254740993\"}},"
                          "{\"key\":\"b\",\"value\":{\"intValue\":-3}},"
@@ -246,7 +246,7 @@ static void test_times_and_ints_as_strings_or_numbers(void **state)
         OTLP_OK);
     const otlp_item *it = &B.items[0];
     assert_null(it->reject);
-    assert_int_equal(it->start_ns, 1700000000000000000LL);
+    assert_int_equal(it->start_ns, 9007199254740991LL); /* 2^53 - 1: the last exact one */
     assert_int_equal(it->end_ns, 1700000000000000123LL);
     assert_string_equal(it->attrs,
                         "{\"a\":9007199254740993,\"b\":-3,\"c\":2.5,\"d\":\"NaN\",\"e\":null,"
@@ -333,6 +333,224 @@ static void test_histogram_and_summary_points(void **state)
     assert_true(B.items[3].value == -7.0);
     assert_string_equal(B.items[4].reject, "bad_value");
     assert_int_equal(B.rejected, 1);
+}
+
+#define T1 "5b8efff798038103d269b633813fc60c"
+#define S1 "eee19b7ec3c1b174"
+
+/* Every span field an SDK sends, in columns or in detail, and enum names for numbers. */
+static void test_every_span_field(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *body =
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
+        "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc\"}},"
+        "{\"key\":\"host.cpus\",\"value\":{\"intValue\":\"8\"}}]},"
+        "\"scopeSpans\":[{\"scope\":{\"name\":\"sc\",\"version\":\"1.2.3\"},\"spans\":["
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\",\"name\":\"a\",\"kind\":2,"
+        "\"traceState\":\"k=v\",\"flags\":769,\"droppedAttributesCount\":1,"
+        "\"status\":{\"code\":2,\"message\":\"card declined\"},"
+        "\"events\":[{\"timeUnixNano\":\"17\",\"name\":\"exception\",\"attributes\":["
+        "{\"key\":\"exception.type\",\"value\":{\"stringValue\":\"E\"}}],"
+        "\"droppedAttributesCount\":2},{\"name\":\"bare\"}],\"droppedEventsCount\":3,"
+        "\"links\":[{\"traceId\":\"" T1 "\",\"spanId\":\"EEE19B7EC3C1B174\",\"traceState\":\"x=1\","
+        "\"attributes\":[{\"key\":\"n\",\"value\":{\"intValue\":1}}],\"flags\":257},"
+        "{\"traceId\":\"zz\",\"spanId\":\"\"}],\"droppedLinksCount\":4},"
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1
+        "\",\"name\":\"b\",\"kind\":\"SPAN_KIND_CONSUMER\","
+        "\"status\":{\"code\":\"STATUS_CODE_OK\",\"message\":\"\"},\"events\":[],\"links\":[],"
+        "\"droppedEventsCount\":0}]}]}]}";
+    assert_int_equal(decode(OTLP_SIGNAL_TRACES, body, err), OTLP_OK);
+    assert_int_equal(B.n, 2);
+    const otlp_item *a = &B.items[0], *b = &B.items[1];
+    assert_null(a->reject);
+    assert_int_equal(a->span_kind, 2);
+    assert_string_equal(otlp_span_kind_name(a->span_kind), "server");
+    assert_int_equal(a->severity, 2);
+    assert_string_equal(a->status_message, "card declined");
+    assert_string_equal(a->trace_state, "k=v");
+    assert_int_equal(a->flags, 769);
+    assert_string_equal(a->scope_version, "1.2.3");
+    assert_string_equal(a->resource, "{\"service.name\":\"svc\",\"host.cpus\":8}");
+    assert_ptr_equal(a->resource, b->resource); /* one copy per resource */
+    assert_string_equal(a->detail,
+                        "{\"dropped_attributes_count\":1,\"events\":["
+                        "{\"time_ns\":17,\"name\":\"exception\",\"attrs\":{\"exception.type\":"
+                        "\"E\"},\"dropped_attributes_count\":2},{\"time_ns\":0,\"name\":\"bare\"}],"
+                        "\"dropped_events_count\":3,\"links\":[{\"trace_id\":\"" T1 "\","
+                        "\"span_id\":\"" S1 "\",\"trace_state\":\"x=1\",\"attrs\":{\"n\":1},"
+                        "\"flags\":257},{\"trace_id\":\"\",\"span_id\":\"\"}],"
+                        "\"dropped_links_count\":4}");
+    cJSON *parsed = cJSON_Parse(a->detail);
+    assert_non_null(parsed);
+    cJSON_Delete(parsed);
+    assert_int_equal(b->span_kind, 5);
+    assert_string_equal(otlp_span_kind_name(b->span_kind), "consumer");
+    assert_int_equal(b->severity, 1);
+    assert_null(b->status_message); /* "" is absent, as proto3 has it */
+    assert_null(b->trace_state);
+    assert_int_equal(b->flags, 0);
+    assert_null(b->detail); /* nothing beyond the defaults */
+    assert_null(otlp_span_kind_name(9));
+}
+
+/* Every metric field: temporality, monotonicity, unit, description, buckets, exemplars. */
+static void test_every_metric_field(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *body =
+        "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":["
+        "{\"name\":\"c\",\"unit\":\"{req}\",\"description\":\"requests\",\"sum\":{"
+        "\"aggregationTemporality\":1,\"isMonotonic\":true,\"dataPoints\":[{\"asInt\":3,"
+        "\"flags\":1,\"exemplars\":[{\"timeUnixNano\":\"5\",\"asDouble\":\"NaN\",\"spanId\":\"" S1
+        "\",\"traceId\":\"" T1 "\",\"filteredAttributes\":[{\"key\":\"u\",\"value\":"
+        "{\"stringValue\":\"x\"}}]},{\"asInt\":\"-2\"}]}]}},"
+        "{\"name\":\"h\",\"unit\":\"ms\",\"histogram\":{\"aggregationTemporality\":"
+        "\"AGGREGATION_TEMPORALITY_CUMULATIVE\",\"dataPoints\":[{\"count\":\"4\",\"sum\":10.5,"
+        "\"bucketCounts\":[\"1\",3],\"explicitBounds\":[5.5],\"min\":0.25,\"max\":9}, {}]}},"
+        "{\"name\":\"e\",\"exponentialHistogram\":{\"dataPoints\":[{\"count\":3,\"scale\":-2,"
+        "\"zeroCount\":\"1\",\"zeroThreshold\":0.5,\"positive\":{\"offset\":-5,\"bucketCounts\":"
+        "[1,\"1\"]},\"negative\":{\"offset\":2,\"bucketCounts\":[]},\"max\":7}]}},"
+        "{\"name\":\"s\",\"summary\":{\"dataPoints\":[{\"count\":2,\"sum\":3,\"quantileValues\":"
+        "[{\"quantile\":0.5,\"value\":1},{\"quantile\":1,\"value\":\"Infinity\"}]}]}},"
+        "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"asDouble\":\"NaN\"}]}}"
+        "]}]}]}";
+    assert_int_equal(decode(OTLP_SIGNAL_METRICS, body, err), OTLP_OK);
+    assert_int_equal(B.n, 6);
+    assert_int_equal(B.rejected, 0);
+    const otlp_item *c = &B.items[0], *h = &B.items[1], *h2 = &B.items[2], *e = &B.items[3],
+                    *s = &B.items[4], *g = &B.items[5];
+    assert_string_equal(c->unit, "{req}");
+    assert_int_equal(c->temporality, 1);
+    assert_string_equal(otlp_temporality_name(c->temporality), "delta");
+    assert_int_equal(c->monotonic, 1);
+    assert_int_equal(c->flags, 1);
+    assert_string_equal(c->detail,
+                        "{\"description\":\"requests\",\"exemplars\":[{\"time_ns\":5,"
+                        "\"value\":\"NaN\",\"span_id\":\"" S1 "\",\"trace_id\":\"" T1 "\","
+                        "\"attrs\":{\"u\":\"x\"}},{\"time_ns\":0,\"value\":-2}]}");
+    assert_string_equal(h->unit, "ms");
+    assert_int_equal(h->temporality, 2);
+    assert_int_equal(h->monotonic, -1);
+    assert_string_equal(h->detail, "{\"bucket_counts\":[1,3],\"explicit_bounds\":[5.5],"
+                                   "\"min\":0.25,\"max\":9}");
+    assert_string_equal(h2->detail, "{\"bucket_counts\":[],\"explicit_bounds\":[]}");
+    assert_int_equal(e->temporality, 0); /* sent as nothing: unspecified */
+    assert_string_equal(e->detail, "{\"scale\":-2,\"zero_count\":1,\"zero_threshold\":0.5,"
+                                   "\"positive\":{\"offset\":-5,\"bucket_counts\":[1,1]},"
+                                   "\"max\":7}");
+    assert_int_equal(s->temporality, -1);
+    assert_int_equal(s->monotonic, -1);
+    assert_string_equal(s->detail, "{\"quantile_values\":[{\"quantile\":0.5,\"value\":1},"
+                                   "{\"quantile\":1,\"value\":\"Infinity\"}]}");
+    assert_int_equal(g->temporality, -1);
+    assert_null(g->unit);
+    assert_null(g->detail);
+    assert_true(g->has_value && isnan(g->value));
+}
+
+/* Log severityText, flags, and which AnyValue the body was: a string "1" is not an int 1. */
+static void test_every_log_field(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *body =
+        "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":["
+        "{\"severityText\":\"WARN\",\"flags\":1,\"droppedAttributesCount\":2,"
+        "\"body\":{\"stringValue\":\"1\"}},"
+        "{\"body\":{\"intValue\":\"1\"}},{\"body\":{\"doubleValue\":1.5}},"
+        "{\"body\":{\"boolValue\":false}},{\"body\":{\"bytesValue\":\"AQI=\"}},"
+        "{\"body\":{\"arrayValue\":{\"values\":[]}}},{\"body\":{\"kvlistValue\":{}}},"
+        "{\"body\":{}},{\"severityText\":\"\"}]}]}]}";
+    assert_int_equal(decode(OTLP_SIGNAL_LOGS, body, err), OTLP_OK);
+    assert_int_equal(B.n, 9);
+    static const char *const types[] = {"string", "int",    "double", "bool", "bytes",
+                                        "array",  "kvlist", NULL,     NULL};
+    static const char *const bodies[] = {"1",  "1",  "1.5", "false", "\"AQI=\"",
+                                         "[]", "{}", NULL,  NULL};
+    for (int i = 0; i < 9; i++) {
+        if (types[i])
+            assert_string_equal(B.items[i].body_type, types[i]);
+        else
+            assert_null(B.items[i].body_type);
+        if (bodies[i])
+            assert_string_equal(B.items[i].body, bodies[i]);
+        else
+            assert_null(B.items[i].body);
+    }
+    assert_string_equal(B.items[0].severity_text, "WARN");
+    assert_int_equal(B.items[0].flags, 1);
+    assert_string_equal(B.items[0].detail, "{\"dropped_attributes_count\":2}");
+    assert_null(B.items[1].severity_text);
+    assert_null(B.items[8].severity_text);
+    assert_null(B.items[8].detail);
+}
+
+/*
+ * 64-bit integers sent as JSON numbers: below 2^53 they are exact, from 2^53 on
+ * the parse has rounded them, so the item is refused (inexact_integer, with a
+ * partial-success message naming the field), never stored rounded. The same
+ * values as strings are exact.
+ */
+static void test_big_integers_are_exact_or_refused(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *body =
+        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\",\"startTimeUnixNano\":"
+        "\"1700000000000000001\",\"endTimeUnixNano\":\"1700000000000000002\"},"
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\",\"startTimeUnixNano\":1700000000000000001,"
+        "\"endTimeUnixNano\":1700000000000000002},"
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\",\"startTimeUnixNano\":9007199254740991},"
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\",\"startTimeUnixNano\":9007199254740992},"
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\",\"attributes\":[{\"key\":\"n\","
+        "\"value\":{\"intValue\":-9007199254740993}}]},"
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\",\"events\":[{\"timeUnixNano\":"
+        "1700000000000000003}]}"
+        "]}]},{\"resource\":{\"attributes\":[{\"key\":\"big\",\"value\":{\"intValue\":"
+        "4611686018427387904}}]},\"scopeSpans\":[{\"spans\":["
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\"},"
+        "{\"traceId\":\"" T1 "\",\"spanId\":\"" S1 "\"}]}]}]}";
+    assert_int_equal(decode(OTLP_SIGNAL_TRACES, body, err), OTLP_OK);
+    assert_int_equal(B.n, 8);
+    assert_null(B.items[0].reject);
+    assert_int_equal(B.items[0].start_ns, 1700000000000000001LL);
+    assert_int_equal(B.items[0].end_ns, 1700000000000000002LL);
+    assert_string_equal(B.items[1].reject, "inexact_integer");
+    assert_string_equal(B.first_error,
+                        "span #1: startTimeUnixNano is a JSON number beyond 2^53, which cannot be"
+                        " read exactly: send 64-bit integers as strings");
+    assert_null(B.items[2].reject);
+    assert_int_equal(B.items[2].start_ns, 9007199254740991LL);
+    assert_string_equal(B.items[3].reject, "inexact_integer");
+    assert_string_equal(B.items[4].reject, "inexact_integer");
+    assert_string_equal(B.items[5].reject, "inexact_integer"); /* an event's time */
+    /* A resource attribute that cannot be read exactly refuses every item it describes. */
+    assert_string_equal(B.items[6].reject, "inexact_integer");
+    assert_string_equal(B.items[7].reject, "inexact_integer");
+    assert_int_equal(B.rejected, 6);
+
+    const char *metrics =
+        "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"h\",\"histogram\":"
+        "{\"dataPoints\":[{\"count\":9007199254740993},{\"count\":\"9007199254740993\"},"
+        "{\"bucketCounts\":[1,9007199254740993]},{\"bucketCounts\":[\"9007199254740993\"]}]}},"
+        "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"asInt\":9007199254740993},"
+        "{\"asInt\":\"9007199254740993\"}]}}]}]}]}";
+    assert_int_equal(decode(OTLP_SIGNAL_METRICS, metrics, err), OTLP_OK);
+    assert_int_equal(B.n, 6);
+    assert_string_equal(B.items[0].reject, "inexact_integer");
+    assert_null(B.items[1].reject);
+    assert_int_equal(B.items[1].count, 9007199254740993LL);
+    assert_string_equal(B.items[2].reject, "inexact_integer");
+    assert_null(B.items[3].reject);
+    assert_string_equal(B.items[3].detail,
+                        "{\"bucket_counts\":[9007199254740993],\"explicit_bounds\":[]}");
+    assert_string_equal(B.items[4].reject, "inexact_integer");
+    assert_null(B.items[5].reject);
+    assert_int_equal(B.rejected, 3);
 }
 
 static void test_bad_bodies(void **state)
@@ -761,6 +979,10 @@ int main(void)
         cmocka_unit_test(test_ids_are_case_insensitive_and_normalised),
         cmocka_unit_test(test_bad_ids_reject_only_their_item),
         cmocka_unit_test(test_times_and_ints_as_strings_or_numbers),
+        cmocka_unit_test(test_every_span_field),
+        cmocka_unit_test(test_every_metric_field),
+        cmocka_unit_test(test_every_log_field),
+        cmocka_unit_test(test_big_integers_are_exact_or_refused),
         cmocka_unit_test(test_optional_fields_may_be_absent_and_unknown_ignored),
         cmocka_unit_test(test_join_keys),
         cmocka_unit_test(test_histogram_and_summary_points),

@@ -270,6 +270,18 @@ static void same_item(size_t i, const otlp_item *j, const otlp_item *p)
         fail_msg("item %zu: value %.17g (JSON) != %.17g (protobuf)", i, j->value, p->value);
     assert_int_equal(p->count, j->count);
     assert_int_equal(p->severity, j->severity);
+    assert_int_equal(p->span_kind, j->span_kind);
+    same_str(i, "status_message", j->status_message, p->status_message);
+    same_str(i, "trace_state", j->trace_state, p->trace_state);
+    assert_int_equal(p->flags, j->flags);
+    same_str(i, "scope_version", j->scope_version, p->scope_version);
+    same_str(i, "resource", j->resource, p->resource);
+    same_str(i, "severity_text", j->severity_text, p->severity_text);
+    same_str(i, "body_type", j->body_type, p->body_type);
+    same_str(i, "unit", j->unit, p->unit);
+    assert_int_equal(p->temporality, j->temporality);
+    assert_int_equal(p->monotonic, j->monotonic);
+    same_str(i, "detail", j->detail, p->detail);
 }
 
 static void same_items(void)
@@ -416,7 +428,7 @@ static void test_spans_match_json(void **state)
     SET(ssn, spans, s3);
     pb_resource_spans *rs1 = resource_spans(r1);
     SET(rs1, scope_spans, ssa, ssn);
-    /* Resource 2: none; a span with events and links, which the items leave out. */
+    /* Resource 2: none; a span with events and links (its detail). */
     pb_span *s4 = span(T1, S1, "events");
     Opentelemetry__Proto__Trace__V1__Span__Event *ev =
         msg(&opentelemetry__proto__trace__v1__span__event__descriptor);
@@ -478,6 +490,16 @@ static void test_spans_match_json(void **state)
     assert_string_equal(it->service, "checkout");
     assert_string_equal(it->scope, "lib-a");
     assert_int_equal(it->severity, 2);
+    assert_string_equal(it->status_message, "boom");
+    assert_int_equal(it->span_kind, 2);
+    assert_int_equal(it->flags, 257);
+    assert_string_equal(P.items[3].detail,
+                        "{\"events\":[{\"time_ns\":5,\"name\":\"exception\",\"attrs\":"
+                        "{\"exception.type\":\"E\"}}],\"links\":[{\"trace_id\":\"" T1 "\","
+                        "\"span_id\":\"" S2 "\"}]}");
+    assert_null(P.items[3].resource);
+    assert_string_equal(it->resource, "{\"service.name\":\"checkout\",\"deployment\":\"x\","
+                                      "\"edgeloss.request_id\":\"res-r\"}");
     assert_string_equal(
         it->attrs,
         "{\"s\":\"text \\\"quoted\\\"\\n\\u0001\",\"e\":\"\",\"b\":true,\"f\":false,\"i\":3,"
@@ -499,7 +521,7 @@ static void test_spans_match_json(void **state)
     assert_null(P.items[3].sent_for);
 }
 
-/* An intValue past 2^53 is exact from protobuf and from a JSON string, not from a JSON number. */
+/* An intValue past 2^53 is exact from protobuf and from a JSON string; a JSON number is refused. */
 static void test_int_values_render_as_json_strings_do(void **state)
 {
     (void)state;
@@ -526,8 +548,11 @@ static void test_int_values_render_as_json_strings_do(void **state)
             OTLP_OK);
         if (f == 0)
             same_items(); /* the string form: exactly the protobuf items */
-        else              /* the number went through a double: the "5" agrees, the big one not */
-            assert_string_equal(J.items[0].attrs, "{\"five\":5,\"big\":9007199254740992}");
+        else {            /* the number went through a double: rounded, so the span is refused */
+            assert_string_equal(J.items[0].reject, "inexact_integer");
+            assert_int_equal(J.rejected, 1);
+            assert_non_null(strstr(J.first_error, "an intValue is a JSON number beyond 2^53"));
+        }
     }
     free(body);
 }
@@ -565,7 +590,7 @@ static void test_metrics_match_json(void **state)
     pb_metric *mg = metric("g", OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE);
     mg->gauge = msg(&opentelemetry__proto__metrics__v1__gauge__descriptor);
     SET(mg->gauge, data_points, g1, g2, g3, g4);
-    /* sum: a big int, an exemplar (left out of the items). */
+    /* sum: a big int, an exemplar (in the detail). */
     pb_number_point *s1 = npoint(10, 20);
     s1->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
     s1->as_int = 9007199254740993LL;

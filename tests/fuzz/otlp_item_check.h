@@ -29,6 +29,17 @@ static size_t touch(const char *s)
     return s ? strlen(s) : 0;
 }
 
+/* A JSON text column: NULL, or an object cJSON reads back. */
+static void check_object(const char *text, const char *what)
+{
+    if (!text)
+        return;
+    cJSON *a = cJSON_Parse(text);
+    if (!cJSON_IsObject(a))
+        broken(what);
+    cJSON_Delete(a);
+}
+
 static void check_item(const otlp_item *it, otlp_kind kind)
 {
     if (it->kind != kind)
@@ -42,17 +53,25 @@ static void check_item(const otlp_item *it, otlp_kind kind)
     touch(it->name);
     touch(it->metric_type);
     touch(it->body);
+    touch(it->status_message);
+    touch(it->trace_state);
+    touch(it->scope_version);
+    touch(it->severity_text);
+    touch(it->unit);
+    if ((it->body_type == NULL) != (it->body == NULL))
+        broken("a body without its type, or a type without a body");
+    if (it->kind != OTLP_SPAN && it->span_kind != 0)
+        broken("a span kind on another item");
+    if (it->monotonic < -1 || it->monotonic > 1 || it->temporality < -1)
+        broken("monotonic or temporality out of range");
     if (it->reject)
         return;
     check_id(it->trace_id, 32);
     check_id(it->span_id, 16);
     check_id(it->parent_span_id, 16);
-    if (it->attrs) {
-        cJSON *a = cJSON_Parse(it->attrs);
-        if (!cJSON_IsObject(a))
-            broken("attrs is not a JSON object text");
-        cJSON_Delete(a);
-    }
+    check_object(it->attrs, "attrs is not a JSON object text");
+    check_object(it->resource, "resource is not a JSON object text");
+    check_object(it->detail, "detail is not a JSON object text");
 }
 
 /*
