@@ -995,8 +995,10 @@ static void stats_body(ing_server *srv, ing_buf *o)
                    (long long)s.object_bytes);
     ing_buf_printf(o, ",\"notifications\":{\"total\":%lld,\"object_known\":%lld}",
                    (long long)s.notifications, (long long)s.notifications_known);
-    ing_buf_printf(o, ",\"acks\":{\"delivered\":%lld,\"lost\":%lld,\"unknown\":%lld}}",
+    ing_buf_printf(o, ",\"acks\":{\"delivered\":%lld,\"lost\":%lld,\"unknown\":%lld}",
                    (long long)s.acks.delivered, (long long)s.acks.lost, (long long)s.acks.unknown);
+    ing_buf_printf(o, ",\"refusals\":{\"pending\":%lld,\"dropped\":%lld}}",
+                   (long long)s.refusals_pending, (long long)s.refusals_dropped);
 }
 
 /*

@@ -676,8 +676,8 @@ int store_record(ing_store *st, const store_request *req, const otlp_batch *batc
         st->in_txn = true;
     }
     /* Counts are derived from the batch the same way insert_items stores them. */
-    int64_t received = batch ? (int64_t)batch->n : 0;
-    int64_t rejected = 0;
+    int64_t received = batch ? (int64_t)batch->n : req->items_refused;
+    int64_t rejected = batch ? 0 : req->items_refused;
     for (size_t i = 0; batch && i < batch->n; i++)
         rejected += batch->items[i].reject != NULL || req->item_reason != NULL;
     sqlite3_stmt *s = st->q[Q_INSERT_REQUEST];

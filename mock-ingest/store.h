@@ -68,7 +68,10 @@ typedef struct store_request {
     const char *run;         /* X-Edgeloss-Run */
     int64_t attempt;         /* X-Edgeloss-Attempt, -1 when absent */
     const char *item_reason; /* when set, every item is stored rejected with this reason */
-    const char *route;       /* "waf", "origin" or NULL (README: requests.route) */
+    /* With no batch: items the request carried that the database refused to record. They
+     * count in items_received and items_rejected, with no items rows. */
+    int64_t items_refused;
+    const char *route; /* "waf", "origin" or NULL (README: requests.route) */
     /* A 2xx PUT /r2/KEY: the object it stores (replacing one of the same key). */
     const store_object *object;
     /* A 2xx notification: the object key it names, a row of notifications. */
@@ -105,6 +108,10 @@ typedef struct store_stats {
     int64_t object_bytes;        /* their sizes, summed */
     int64_t notifications;       /* rows of notifications */
     int64_t notifications_known; /* those whose object was stored when it was recorded */
+    /* Filled in by the writer (writer.h), not the store: attempts the database refused
+     * whose rows wait for it to take them, and those dropped past the writer's bound. */
+    int64_t refusals_pending;
+    int64_t refusals_dropped;
 } store_stats;
 
 /* The schema's CREATE statements (for tools that build the same tables). */

@@ -11,6 +11,18 @@
 #define POOL_MAX      64  /* batches kept for reuse; more are freed */
 #define GROUP_MAX     256 /* requests per transaction, at most (bounds answer latency) */
 #define ACK_LINGER_NS ((int64_t)ACK_LINGER_MS * 1000000)
+#define REFUSALS_MAX  4096 /* refused attempts whose rows wait for the database; more dropped */
+
+/*
+ * An attempt the database refused to record (its record or its group's commit failed): its
+ * row as the client saw it, without items (their count in items_refused), kept until the
+ * database takes it. Its strings are copies: the job dies with its answer.
+ */
+typedef struct refusal {
+    store_request rec;
+    char *strings[9]; /* method, path, message, content_type, content_encoding, api_key,
+                         client, run, route: what rec points to */
+} refusal;
 
 /*
  * A request's acknowledgement. Until writer_ack the job fills in `row`, on the writer's
@@ -42,6 +54,9 @@ struct ing_writer {
     void (*after_group)(void *ud);
     void *ud;
     char err[256];
+    refusal *refused; /* the writer thread's alone */
+    size_t nrefused;
+    int64_t refusals_dropped;
 #ifdef ING_UNSAFE_ACK_BEFORE_COMMIT
     int64_t last_commit_ns;
 #endif
@@ -101,6 +116,86 @@ static bool record_ack(ing_writer *w, ing_job *j)
     return true;
 }
 
+static void refusal_free(refusal *r)
+{
+    for (size_t i = 0; i < sizeof r->strings / sizeof r->strings[0]; i++)
+        free(r->strings[i]);
+}
+
+static const char *copy(refusal *r, int i, const char *s)
+{
+    return s ? (r->strings[i] = strdup(s)) : NULL;
+}
+
+/*
+ * Keeps the row of an attempt the database refused (the job's status as it will be
+ * answered), so that the refusal is visible once the database takes rows again: an SDK's
+ * retries of a store failure would otherwise leave no trace.
+ */
+static void keep_refusal(ing_writer *w, const ing_job *j)
+{
+    if (w->nrefused == REFUSALS_MAX) {
+        w->refusals_dropped++;
+        fprintf(stderr,
+                "mock-ingest: %d refused attempts wait for the database already: the"
+                " refusal of %s %s is not kept\n",
+                REFUSALS_MAX, j->rec->method ? j->rec->method : "?",
+                j->rec->path ? j->rec->path : "?");
+        return;
+    }
+    if (!w->refused && !(w->refused = calloc(REFUSALS_MAX, sizeof *w->refused))) {
+        w->refusals_dropped++;
+        return;
+    }
+    const store_request *src = j->rec;
+    refusal *r = &w->refused[w->nrefused];
+    memset(r, 0, sizeof *r);
+    char msg[sizeof j->message + 320];
+    snprintf(msg, sizeof msg, "%s (the database refused the request: %s)", j->message, w->err);
+    r->rec = (store_request){
+        .time_ns = src->time_ns,
+        .wall_ns = src->wall_ns,
+        .time_virtual = src->time_virtual,
+        .method = copy(r, 0, src->method),
+        .path = copy(r, 1, src->path),
+        .status = j->status,
+        .reason = j->reason, /* a static string */
+        .message = copy(r, 2, msg),
+        .content_type = copy(r, 3, src->content_type),
+        .content_encoding = copy(r, 4, src->content_encoding),
+        .bytes_wire = src->bytes_wire,
+        .bytes_body = src->bytes_body,
+        .api_key = copy(r, 5, src->api_key),
+        .client = copy(r, 6, src->client),
+        .run = copy(r, 7, src->run),
+        .attempt = src->attempt,
+        .route = copy(r, 8, src->route),
+        .items_refused = j->batch && !j->no_items ? (int64_t)j->batch->n : 0,
+    };
+    w->nrefused++;
+}
+
+/*
+ * Writes the kept refusals' rows in a transaction of their own, after a group (its answers
+ * are out). All or none: while the database still refuses, they wait for the next group.
+ */
+static void flush_refusals(ing_writer *w)
+{
+    if (!w->nrefused)
+        return;
+    size_t i = 0;
+    while (i < w->nrefused &&
+           store_record(w->st, &w->refused[i].rec, NULL, NULL, w->err, sizeof w->err) == ING_OK)
+        i++;
+    if (i < w->nrefused || store_commit(w->st, w->err, sizeof w->err) != ING_OK) {
+        store_rollback(w->st);
+        return;
+    }
+    for (i = 0; i < w->nrefused; i++)
+        refusal_free(&w->refused[i]);
+    w->nrefused = 0;
+}
+
 static bool record_job(ing_writer *w, ing_job *j)
 {
     if (!j->rec)
@@ -139,6 +234,7 @@ static bool record_job(ing_writer *w, ing_job *j)
         j->status = 503;
         j->reason = "store_failed";
         snprintf(j->message, sizeof j->message, "could not record the request; retry");
+        keep_refusal(w, j);
         return false;
     }
     return true;
@@ -190,6 +286,8 @@ static void snapshot_stats(ing_writer *w)
 {
     store_stats s;
     store_get_stats(w->st, &s);
+    s.refusals_pending = (int64_t)w->nrefused;
+    s.refusals_dropped = w->refusals_dropped;
     pthread_mutex_lock(&w->mu);
     w->stats = s;
     pthread_mutex_unlock(&w->mu);
@@ -237,10 +335,16 @@ static int run_group(ing_writer *w, ing_job *list)
                 j->reason = "store_failed";
                 snprintf(j->message, sizeof j->message, "could not commit; retry");
             }
+            if (j->rec && !j->dropped) /* a dropped one was kept when it was dropped */
+                keep_refusal(w, j);
         }
     }
     snapshot_stats(w); /* before the answers: a client that got one sees its counts */
     release(w, list);
+    if (w->nrefused) {
+        flush_refusals(w);
+        snapshot_stats(w);
+    }
 #endif
     if (w->after_group)
         w->after_group(w->ud);
@@ -443,6 +547,7 @@ void writer_stop(ing_writer *w)
     }
     drain(w, true);
     store_commit(w->st, w->err, sizeof w->err);
+    flush_refusals(w);
 }
 
 void writer_close(ing_writer *w)
@@ -450,6 +555,16 @@ void writer_close(ing_writer *w)
     if (!w)
         return;
     writer_stop(w);
+    /* The database never took them: stderr is the last place their record can go. */
+    for (size_t i = 0; i < w->nrefused; i++) {
+        const store_request *r = &w->refused[i].rec;
+        fprintf(stderr,
+                "mock-ingest: not recorded: %s %s at time_ns %lld answered %d %s, %lld items\n",
+                r->method ? r->method : "?", r->path ? r->path : "?", (long long)r->time_ns,
+                r->status, r->reason ? r->reason : "", (long long)r->items_refused);
+        refusal_free(&w->refused[i]);
+    }
+    free(w->refused);
     for (size_t i = 0; i < w->npool; i++) {
         otlp_batch_free(w->pool[i]);
         free(w->pool[i]);

@@ -64,11 +64,19 @@ static fx *fx_open(const char *config_json)
 
 static void fx_close(fx *f)
 {
-    ing_server_close(f->srv);
+    if (f->srv)
+        ing_server_close(f->srv);
     t_rmtree(f->dir);
     free(f->db);
     free(f->dir);
     free(f);
+}
+
+/* Stops the server (its last group committed), keeping the file for the test to read. */
+static void fx_close_keep(fx *f)
+{
+    ing_server_close(f->srv);
+    f->srv = NULL;
 }
 
 static t_http post(fx *f, const char *path, const t_req *req, const char *body)
@@ -562,8 +570,99 @@ static void test_a_refused_request_spares_its_group(void **state)
     }
     assert_int_equal(q(f, "SELECT COUNT(*) FROM items WHERE item_id LIKE 'bad%%'"), 0);
     assert_int_equal(q(f, "SELECT COUNT(*) FROM items"), good * POSTS * 8);
+    /* Each refused attempt has its row, written once the database took rows again (the next
+     * group, or at close): its 503 as answered and its 8 items, none of them recorded. */
+    fx_close_keep(f);
+    int bad = THREADS - good;
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests WHERE status = 503 AND reason ="
+                          " 'store_failed' AND items_received = 8 AND items_accepted = 0 AND"
+                          " items_rejected = 8 AND message LIKE '%%refused by the test%%'"),
+                     bad * POSTS);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests"), THREADS * POSTS);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM items i JOIN requests r ON r.id = i.request"
+                          " WHERE r.status = 503"),
+                     0);
     assert_int_equal(q(f, "SELECT COUNT(DISTINCT item_id) FROM items"), good * POSTS * 8);
     assert_int_equal(q(f, "SELECT COUNT(*) FROM requests WHERE status = 200"), good * POSTS);
+    fx_close(f);
+}
+
+/* SQLite stores a NaN REAL as NULL: a NaN value is stored as the text 'NaN' instead. */
+static void test_nan_is_stored_as_nan(void **state)
+{
+    (void)state;
+    fx *f = fx_open(NULL);
+    const char *body =
+        "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"g\",\"gauge\":{"
+        "\"dataPoints\":[{\"asDouble\":\"NaN\",\"attributes\":[{\"key\":\"edgeloss.item_id\","
+        "\"value\":{\"stringValue\":\"nan\"}}]},{\"asDouble\":\"-Infinity\",\"attributes\":["
+        "{\"key\":\"edgeloss.item_id\",\"value\":{\"stringValue\":\"inf\"}}]},"
+        "{\"attributes\":[{\"key\":\"edgeloss.item_id\",\"value\":{\"stringValue\":"
+        "\"none\"}}]}]}}]}]}]}";
+    t_http r = post(f, "/v1/metrics", NULL, body);
+    assert_int_equal(r.status, 200);
+    t_http_free(&r);
+    fx_close_keep(f);
+    char *got = t_sql_str(f->db, "SELECT group_concat(item_id || ':' || typeof(value) || ':' ||"
+                                 " quote(value), ',') FROM items");
+    assert_string_equal(got, "nan:text:'NaN',inf:real:-Inf,none:null:NULL");
+    free(got);
+    fx_close(f);
+}
+
+/*
+ * While the database refuses every row (a trigger on requests, switched by the test), each
+ * attempt gets 503 store_failed and its row waits in the writer (/stats counts it pending);
+ * once the database takes rows again they are written, in arrival order, with their own
+ * times, before the row of the request that found it working.
+ */
+static void test_refused_attempts_are_recorded_later(void **state)
+{
+    (void)state;
+    fx *f = fx_open(NULL);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE ctl (refuse INTEGER); INSERT INTO ctl VALUES (1);"
+                                  "CREATE TRIGGER refuse_all BEFORE INSERT ON requests"
+                                  " WHEN (SELECT refuse FROM ctl) BEGIN"
+                                  " SELECT RAISE(ABORT, 'disk on fire'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < 3; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "r%d", i);
+        char *body = t_otlp_spans(prefix, 4, prefix);
+        t_http r = post(f, "/v1/traces", NULL, body);
+        assert_int_equal(r.status, 503);
+        t_http_free(&r);
+        free(body);
+    }
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests"), 0);
+    t_req get = {.method = "GET"};
+    t_http st = post(f, "/stats", &get, NULL);
+    assert_non_null(strstr(st.body, "\"refusals\":{\"pending\":3,\"dropped\":0}"));
+    t_http_free(&st);
+    assert_int_equal(sqlite3_exec(db, "UPDATE ctl SET refuse = 0", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char *body = t_otlp_spans("ok", 4, "ok");
+    t_http r = post(f, "/v1/traces", NULL, body);
+    assert_int_equal(r.status, 200);
+    t_http_free(&r);
+    free(body);
+    st = post(f, "/stats", &get, NULL);
+    assert_non_null(strstr(st.body, "\"refusals\":{\"pending\":0,\"dropped\":0}"));
+    t_http_free(&st);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests WHERE status = 503 AND reason ="
+                          " 'store_failed' AND items_received = 4 AND items_rejected = 4 AND"
+                          " message LIKE '%%disk on fire%%'"),
+                     3);
+    /* The 200 committed first; the refusals follow it, in the order they came. */
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests r1 JOIN requests r2 ON r2.id > r1.id"
+                          " WHERE r1.status = 503 AND r2.status = 503 AND r2.time_ns < r1.time_ns"),
+                     0);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM items WHERE accepted"), 4);
     fx_close(f);
 }
 
@@ -868,6 +967,8 @@ int main(void)
         cmocka_unit_test(test_cap_rejects_whole_request_in_virtual_windows),
         cmocka_unit_test(test_eight_threads_concurrently),
         cmocka_unit_test(test_a_refused_request_spares_its_group),
+        cmocka_unit_test(test_refused_attempts_are_recorded_later),
+        cmocka_unit_test(test_nan_is_stored_as_nan),
         cmocka_unit_test(test_stats_match_the_database),
         cmocka_unit_test(test_version_1_database_is_upgraded),
         cmocka_unit_test(test_idle_and_slow_connections_time_out),
