@@ -970,6 +970,7 @@ static int decode_points(otlp_ctx *c, const cJSON *data, const char *json_name, 
         if (!parse_enum(field(data, "aggregationTemporality"), "AGGREGATION_TEMPORALITY_",
                         temporalities, 3, &m->temporality))
             m->temporality = 0;
+        m->temporality = otlp_temporality(m->temporality);
     }
     if (is_sum)
         m->monotonic = cJSON_IsTrue(field(data, "isMonotonic"));

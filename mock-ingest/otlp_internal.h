@@ -33,6 +33,12 @@ typedef struct metric_info {
     int8_t monotonic;
 } metric_info;
 
+/* A temporality as kept: a negative one names nothing, so it is unspecified (-1 means none). */
+static inline int32_t otlp_temporality(int32_t t)
+{
+    return t < 0 ? 0 : t;
+}
+
 /* The reasons an item is rejected for, with the message of the request's first one. */
 #define OTLP_BAD_TRACE_ID          "bad_trace_id"
 #define OTLP_BAD_TRACE_ID_SPAN_MSG "traceId must be 32 hex digits, not all zero"

@@ -642,16 +642,17 @@ static int decode_metric(otlp_ctx *c, const pb_metric *m)
         return number_points(c, &mi, m->gauge->data_points, m->gauge->n_data_points);
     case METRIC_(SUM):
         mi.type = "sum";
-        mi.temporality = (int32_t)m->sum->aggregation_temporality;
+        mi.temporality = otlp_temporality((int32_t)m->sum->aggregation_temporality);
         mi.monotonic = m->sum->is_monotonic ? 1 : 0;
         return number_points(c, &mi, m->sum->data_points, m->sum->n_data_points);
     case METRIC_(HISTOGRAM):
         mi.type = "histogram";
-        mi.temporality = (int32_t)m->histogram->aggregation_temporality;
+        mi.temporality = otlp_temporality((int32_t)m->histogram->aggregation_temporality);
         return histogram_points(c, &mi, m->histogram->data_points, m->histogram->n_data_points);
     case METRIC_(EXPONENTIAL_HISTOGRAM):
         mi.type = "exponential_histogram";
-        mi.temporality = (int32_t)m->exponential_histogram->aggregation_temporality;
+        mi.temporality =
+            otlp_temporality((int32_t)m->exponential_histogram->aggregation_temporality);
         return exp_histogram_points(c, &mi, m->exponential_histogram->data_points,
                                     m->exponential_histogram->n_data_points);
     case METRIC_(SUMMARY):

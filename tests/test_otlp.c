@@ -449,6 +449,14 @@ static void test_every_metric_field(void **state)
     assert_null(g->unit);
     assert_null(g->detail);
     assert_true(g->has_value && isnan(g->value));
+    /* A negative temporality names nothing: unspecified (found by the fuzzer). */
+    assert_int_equal(
+        decode(OTLP_SIGNAL_METRICS,
+               "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":"
+               "\"c\",\"sum\":{\"aggregationTemporality\":-5,\"dataPoints\":[{}]}}]}]}]}",
+               err),
+        OTLP_OK);
+    assert_int_equal(B.items[0].temporality, 0);
 }
 
 /* Log severityText, flags, and which AnyValue the body was: a string "1" is not an int 1. */
