@@ -9,7 +9,8 @@
 #include <strings.h>
 
 /* Nothing honoured: the defaults of an untrusted (or refused) request. */
-static const hdr_sim sim_none = {.attempt = -1, .upstream_zone = ""};
+static const hdr_sim sim_none = {
+    .attempt = -1, .upstream_zone = "", .fault = {.retry_after_s = -1}};
 
 /*
  * A whole number from 0 to `max`, digits only (blanks after it are the
@@ -51,6 +52,74 @@ static bool parse_route(const char *s, hdr_route *out)
     else
         return false;
     return true;
+}
+
+/* The next `name` or `name=value` of a fault's list (',' between, blanks around). */
+static bool next_param(const char **p, char *name, size_t namelen, char *value, size_t valuelen)
+{
+    const char *s = *p + strspn(*p, " \t");
+    if (*s == '\0')
+        return false;
+    size_t n = strcspn(s, "=, \t");
+    if (n == 0 || n >= namelen)
+        n = 0;
+    memcpy(name, s, n);
+    name[n] = '\0';
+    s += n;
+    s += strspn(s, " \t");
+    value[0] = '\0';
+    if (*s == '=') {
+        s++;
+        s += strspn(s, " \t");
+        size_t m = strcspn(s, ", \t");
+        if (m >= valuelen)
+            m = valuelen - 1;
+        memcpy(value, s, m);
+        value[m] = '\0';
+        s += strcspn(s, ", \t");
+        s += strspn(s, " \t");
+    }
+    if (*s == ',')
+        s++;
+    else if (*s != '\0')
+        name[0] = '\0'; /* junk after the value */
+    *p = s;
+    return true;
+}
+
+/* One fault: status=N[, retry_after=S] | too_large=N | drop_answer. */
+static bool parse_fault(const char *s, hdr_fault *out)
+{
+    char name[16], value[24];
+    const char *p = s;
+    bool any = false;
+    while (next_param(&p, name, sizeof name, value, sizeof value)) {
+        int64_t v;
+        if (strcmp(name, "status") == 0 && out->kind == HDR_FAULT_NONE &&
+            parse_uint(value, 999, &v) &&
+            (v == 429 || v == 500 || v == 502 || v == 503 || v == 504)) {
+            out->kind = HDR_FAULT_STATUS;
+            out->status = (int)v;
+        } else if (strcmp(name, "retry_after") == 0 && out->retry_after_s < 0 &&
+                   parse_uint(value, HDR_FAULT_MAX_RETRY_S, &v) && v >= 1) {
+            out->retry_after_s = v;
+        } else if (strcmp(name, "too_large") == 0 && out->kind == HDR_FAULT_NONE &&
+                   parse_uint(value, HDR_FAULT_MAX_BYTES, &v)) {
+            out->kind = HDR_FAULT_TOO_LARGE;
+            out->max_bytes = v;
+        } else if (strcmp(name, "drop_answer") == 0 && value[0] == '\0' &&
+                   out->kind == HDR_FAULT_NONE) {
+            out->kind = HDR_FAULT_DROP_ANSWER;
+        } else {
+            return false;
+        }
+        any = true;
+    }
+    /* Retry-After goes with the statuses that mean "later" (RFC 9110: 429 and 503). */
+    if (out->retry_after_s >= 0 &&
+        !(out->kind == HDR_FAULT_STATUS && (out->status == 429 || out->status == 503)))
+        return false;
+    return any;
 }
 
 /* The offending value, quoted in the message: printable, bounded (it is stored and echoed). */
@@ -100,19 +169,22 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
 {
     *out = sim_none;
     msg[0] = '\0';
-    unsigned nt = 0, nr = 0, na = 0, nz = 0, nc = 0, nrt = 0;
+    unsigned nt = 0, nr = 0, na = 0, nz = 0, nc = 0, nrt = 0, nf = 0;
     const char *t = lookup(ud, HDR_TIME_NS, &nt);
     const char *r = lookup(ud, HDR_RUN, &nr);
     const char *a = lookup(ud, HDR_ATTEMPT, &na);
     const char *z = lookup(ud, HDR_UPSTREAM_ZONE, &nz);
     const char *c = lookup(ud, HDR_COLO, &nc);
     const char *rt = lookup(ud, HDR_ROUTE, &nrt);
+    const char *f = lookup(ud, HDR_FAULT, &nf);
     if (!trusted) {
         /* Not looked at: any value is as good as none from an untrusted client (and an
-         * untrusted request always goes through the WAF). */
-        out->ignored = nt + nr + na + nz + nc + nrt > 0;
+         * untrusted request always goes through the WAF, and gets no fault). */
+        out->ignored = nt + nr + na + nz + nc + nrt + nf > 0;
         return 0;
     }
+    if (nf > 1)
+        return refuse_twice(out, msg, msglen, HDR_FAULT);
     if (nt > 1)
         return refuse_twice(out, msg, msglen, HDR_TIME_NS);
     if (nr > 1)
@@ -157,6 +229,10 @@ int hdr_sim_read(bool trusted, hdr_lookup_fn lookup, void *ud, hdr_sim *out, cha
         return refuse(out, msg, msglen, HDR_COLO, c, "a whole number from 0 to 4294967295");
     if (rt && !parse_route(rt, &out->route))
         return refuse(out, msg, msglen, HDR_ROUTE, rt, "waf or origin");
+    if (f && !parse_fault(f, &out->fault))
+        return refuse(out, msg, msglen, HDR_FAULT, f,
+                      "status=429|500|502|503|504 (retry_after=1..86400 with 429 or 503),"
+                      " too_large=BYTES or drop_answer");
     return 0;
 }
 

@@ -31,6 +31,14 @@
  *                                blank (0x21 .. 0x7e): a zone name, e.g. flare.dev
  *      X-Edgeloss-Colo           decimal digits only, 0 .. 4294967295
  *      X-Edgeloss-Route          waf or origin (lower case)
+ *      X-Edgeloss-Fault          one fault the server does to this request
+ *                                (OTLP requests only; the simulator decided it
+ *                                applies): `status=N` (429, 500, 502, 503 or
+ *                                504) with an optional `, retry_after=S` (429
+ *                                and 503; 1 .. 86400 s); `too_large=N` (413
+ *                                for a body of more than N bytes on the wire);
+ *                                `drop_answer` (recorded and committed, then the
+ *                                connection is closed unanswered)
  *    (the numbers and the route may be followed by blanks, the header's
  *    optional whitespace).
  *  - No allocation; `run` and `upstream_zone` in the result point into the
@@ -69,6 +77,7 @@
 #define HDR_UPSTREAM_ZONE "X-Edgeloss-Upstream-Zone"
 #define HDR_COLO          "X-Edgeloss-Colo"
 #define HDR_ROUTE         "X-Edgeloss-Route"
+#define HDR_FAULT         "X-Edgeloss-Fault"
 #define HDR_PREFIX        "X-Edgeloss-" /* every simulator header, trusted as one */
 /* A response header, sent to a trusted client only: the reason of a refusal (4xx, 5xx),
  * as its requests row records it (waf, cap, bad_key, ...). */
@@ -91,6 +100,24 @@ typedef enum {
     HDR_ROUTE_ORIGIN, /* straight to the origin (e.g. an R2 binding): the WAF does not */
 } hdr_route;
 
+/* What X-Edgeloss-Fault asks the server to do to the request (hdr_sim.fault). */
+typedef enum {
+    HDR_FAULT_NONE,
+    HDR_FAULT_STATUS,     /* answer `status` (and Retry-After), its items kept rejected */
+    HDR_FAULT_TOO_LARGE,  /* answer 413 when the body has more than `max_bytes` on the wire */
+    HDR_FAULT_DROP_ANSWER /* record and commit as usual, then close without an answer */
+} hdr_fault_kind;
+
+typedef struct hdr_fault {
+    hdr_fault_kind kind;
+    int status;            /* HDR_FAULT_STATUS */
+    int64_t retry_after_s; /* HDR_FAULT_STATUS: -1 for none */
+    int64_t max_bytes;     /* HDR_FAULT_TOO_LARGE */
+} hdr_fault;
+
+#define HDR_FAULT_MAX_BYTES   2147483647LL
+#define HDR_FAULT_MAX_RETRY_S 86400
+
 typedef struct hdr_sim {
     bool time_virtual;         /* X-Edgeloss-Time-Ns was honoured: time_ns is virtual */
     int64_t time_ns;           /* when time_virtual */
@@ -99,6 +126,7 @@ typedef struct hdr_sim {
     const char *upstream_zone; /* X-Edgeloss-Upstream-Zone when honoured, else "" */
     int64_t colo;              /* X-Edgeloss-Colo when honoured, else 0 */
     hdr_route route;           /* X-Edgeloss-Route when honoured, else HDR_ROUTE_WAF */
+    hdr_fault fault;           /* X-Edgeloss-Fault when honoured, else HDR_FAULT_NONE */
     bool ignored;              /* untrusted, and at least one X-Edgeloss-* header was sent */
 } hdr_sim;
 

@@ -135,6 +135,7 @@ struct conn {
     bool close_after;   /* Connection: close (over the connection limit, a bad framing) */
     bool peer_gone;     /* the peer had closed when its answer was queued */
     const char *ended;  /* why the server ended it (a deadline), for requests.ended */
+    hdr_fault fault;    /* X-Edgeloss-Fault of an OTLP request (trusted only) */
     size_t discarded;   /* body bytes read and dropped after the answer was decided */
     size_t body_held;   /* of srv->held: c->body's capacity */
     size_t batch_held;  /* of srv->held: the decoded batch's footprint */
@@ -674,6 +675,8 @@ static void on_headers(conn *c, const char *url, const char *method)
     }
     r->run = sim.run;
     r->attempt = sim.attempt;
+    if (c->rt == ROUTE_TRACES || c->rt == ROUTE_METRICS || c->rt == ROUTE_LOGS)
+        c->fault = sim.fault; /* the other paths have no fault of their own (headers.h) */
     r->route = route_name(srv, &sim);
     if (c->tc && c->tc->over_limit && ct_count(srv->ct) > ct_get_limits(srv->ct)->limit) {
         /* Accepted only to say so (conntrack.h): a client waiting in the listen backlog
@@ -805,6 +808,13 @@ static void on_otlp_body(conn *c)
     ing_server *srv = c->srv;
     const char *data;
     size_t len;
+    if (c->fault.kind == HDR_FAULT_TOO_LARGE && c->rec.bytes_wire > c->fault.max_bytes) {
+        char m[128];
+        snprintf(m, sizeof m, "fault: body of %lld bytes over the fault's limit of %lld",
+                 (long long)c->rec.bytes_wire, (long long)c->fault.max_bytes);
+        decide(c, 413, "fault", m);
+        return;
+    }
     if (!decoded_body(c, &data, &len))
         return;
     otlp_batch *b = writer_batch_get(srv->w);
@@ -850,8 +860,19 @@ static void on_otlp_body(conn *c)
     c->batch_held = otlp_batch_footprint(b);
     if (atomic_fetch_add(&srv->held, c->batch_held) + c->batch_held > TRIM_AFTER_BYTES)
         srv->trim_due = true;
-    decide(c, 200, b->rejected ? "partial" : NULL, b->rejected ? b->first_error : NULL);
     c->job.batch = b;
+    if (c->fault.kind == HDR_FAULT_STATUS) {
+        /* As a refusing backend answers: nothing accepted, its items kept as evidence (like
+         * a cap's), not admitted, so they count against no cap. */
+        char m[64];
+        snprintf(m, sizeof m, "fault: status %d", c->fault.status);
+        decide(c, c->fault.status, "fault", m);
+        if (c->fault.retry_after_s > 0)
+            c->job.retry_after_s = c->fault.retry_after_s; /* the answer's, after the commit */
+        c->rec.item_reason = "fault";
+        return;
+    }
+    decide(c, 200, b->rejected ? "partial" : NULL, b->rejected ? b->first_error : NULL);
     c->job.admit = true;
 }
 
@@ -1181,6 +1202,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         return MHD_YES;
     if (c->tc)
         ct_busy(c->tc);
+    if (c->answered && c->fault.kind == HDR_FAULT_DROP_ANSWER && c->status >= 200 &&
+        c->status < 300) {
+        /* Committed, then the answer is lost: the client sees the connection close, and a
+         * retry makes a duplicate. */
+        c->ended = "fault_dropped";
+        return MHD_NO;
+    }
     if (c->answered)
         return queue(c);
     if (c->rt == ROUTE_STATS) {

@@ -587,6 +587,112 @@ static void test_a_refused_request_spares_its_group(void **state)
     fx_close(f);
 }
 
+/* One POST of 4 spans with X-Edgeloss-Fault: `fault` (NULL: none). */
+static t_http post_fault(fx *f, const char *prefix, const char *fault)
+{
+    char hdr[160];
+    snprintf(hdr, sizeof hdr, "X-Edgeloss-Fault: %s", fault ? fault : "");
+    t_req rq = {.extra_header = fault ? hdr : NULL};
+    char *body = t_otlp_spans(prefix, 4, prefix);
+    t_http r = post(f, "/v1/traces", &rq, body);
+    free(body);
+    return r;
+}
+
+/*
+ * The ingest faults (X-Edgeloss-Fault, trusted only) do what they say against the real
+ * server: the status and Retry-After, with the items kept as evidence and none accepted;
+ * a 413 past the fault's size; committed-then-dropped (the client sees the connection close,
+ * the rows are there, acked 0, and the retry makes a duplicate). A request without the
+ * header is untouched, and an untrusted server ignores it.
+ */
+static void test_ingest_faults(void **state)
+{
+    (void)state;
+    fx *f = fx_open_with(NULL, true);
+    t_http r = post_fault(f, "st", "status=429, retry_after=2");
+    assert_int_equal(r.status, 429);
+    assert_non_null(r.retry_after);
+    assert_string_equal(r.retry_after, "2");
+    t_http_free(&r);
+    r = post_fault(f, "s5", "status=503,retry_after=7");
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.retry_after, "7");
+    t_http_free(&r);
+    r = post_fault(f, "s0", "status=500");
+    assert_int_equal(r.status, 500);
+    assert_null(r.retry_after);
+    t_http_free(&r);
+    r = post_fault(f, "tl", "too_large=100");
+    assert_int_equal(r.status, 413);
+    t_http_free(&r);
+    r = post_fault(f, "ok", "too_large=1000000"); /* under the fault's size: untouched */
+    assert_int_equal(r.status, 200);
+    t_http_free(&r);
+    r = post_fault(f, "dr", "drop_answer");
+    assert_int_equal(r.status, 0); /* no answer: the connection closed */
+    assert_int_not_equal(r.curl_code, 0);
+    t_http_free(&r);
+    r = post_fault(f, "dr", NULL); /* the exporter's retry of the same payload */
+    assert_int_equal(r.status, 200);
+    t_http_free(&r);
+    fx_close_keep(f);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests WHERE reason = 'fault'"), 4);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM items i JOIN requests q ON q.id = i.request"
+                          " WHERE q.status IN (429, 503, 500) AND i.accepted = 0 AND"
+                          " i.reason = 'fault'"),
+                     12);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests WHERE status = 413 AND reason ="
+                          " 'fault' AND items_received = 0 AND message LIKE '%%limit of 100'"),
+                     1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM items WHERE item_id LIKE 'ok-%%' AND accepted"), 4);
+    /* Committed-then-dropped: recorded, acked 0; the retry's copy makes each a duplicate. */
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM requests WHERE status = 200 AND acked = 0 AND"
+                          " ended = 'fault_dropped' AND items_accepted = 4"),
+                     1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM (SELECT item_id FROM items WHERE item_id LIKE"
+                          " 'dr-%%' AND accepted GROUP BY item_id HAVING COUNT(*) = 2)"),
+                     4);
+    fx_close(f);
+
+    /* Untrusted: the header is not even read. */
+    f = fx_open(NULL);
+    r = post_fault(f, "un", "status=503");
+    assert_int_equal(r.status, 200);
+    t_http_free(&r);
+    fx_close(f);
+}
+
+/* A fault the server cannot do as written is refused (400 bad_header), naming the header. */
+static void test_bad_fault_headers(void **state)
+{
+    (void)state;
+    fx *f = fx_open_with(NULL, true);
+    static const char *const bad[] = {
+        "status=404",
+        "status=200",
+        "retry_after=2",
+        "status=500, retry_after=1",
+        "status=429, retry_after=0",
+        "status=429, retry_after=86401",
+        "drop_answer=1",
+        "too_large=x",
+        "too_large=",
+        "status=429, too_large=5",
+        "status=429 junk",
+        "slow",
+        "status=429,,",
+        "status=429, status=503",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t_http r = post_fault(f, "bad", bad[i]);
+        if (r.status != 400 || !strstr(r.body, "X-Edgeloss-Fault"))
+            fail_msg("\"%s\": %ld %s", bad[i], r.status, r.body);
+        t_http_free(&r);
+    }
+    fx_close(f);
+}
+
 /* SQLite stores a NaN REAL as NULL: a NaN value is stored as the text 'NaN' instead. */
 static void test_nan_is_stored_as_nan(void **state)
 {
@@ -969,6 +1075,8 @@ int main(void)
         cmocka_unit_test(test_a_refused_request_spares_its_group),
         cmocka_unit_test(test_refused_attempts_are_recorded_later),
         cmocka_unit_test(test_nan_is_stored_as_nan),
+        cmocka_unit_test(test_ingest_faults),
+        cmocka_unit_test(test_bad_fault_headers),
         cmocka_unit_test(test_stats_match_the_database),
         cmocka_unit_test(test_version_1_database_is_upgraded),
         cmocka_unit_test(test_idle_and_slow_connections_time_out),
