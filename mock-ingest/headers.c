@@ -54,8 +54,13 @@ static bool parse_route(const char *s, hdr_route *out)
     return true;
 }
 
-/* The next `name` or `name=value` of a fault's list (',' between, blanks around). */
-static bool next_param(const char **p, char *name, size_t namelen, char *value, size_t valuelen)
+/*
+ * The next `name` or `name=value` of a fault's list (',' between, blanks around): false at
+ * the end. A name or value too long for its buffer, or junk after the value, gives the name
+ * "" (which names nothing, so the header is refused); *has_value says whether '=' was given.
+ */
+static bool next_param(const char **p, char *name, size_t namelen, char *value, size_t valuelen,
+                       bool *has_value)
 {
     const char *s = *p + strspn(*p, " \t");
     if (*s == '\0')
@@ -68,12 +73,15 @@ static bool next_param(const char **p, char *name, size_t namelen, char *value, 
     s += n;
     s += strspn(s, " \t");
     value[0] = '\0';
+    *has_value = *s == '=';
     if (*s == '=') {
         s++;
         s += strspn(s, " \t");
         size_t m = strcspn(s, ", \t");
-        if (m >= valuelen)
-            m = valuelen - 1;
+        if (m >= valuelen) {
+            m = 0;
+            name[0] = '\0'; /* not cut short and then read as a shorter number */
+        }
         memcpy(value, s, m);
         value[m] = '\0';
         s += strcspn(s, ", \t");
@@ -93,7 +101,8 @@ static bool parse_fault(const char *s, hdr_fault *out)
     char name[16], value[24];
     const char *p = s;
     bool any = false;
-    while (next_param(&p, name, sizeof name, value, sizeof value)) {
+    bool has_value;
+    while (next_param(&p, name, sizeof name, value, sizeof value, &has_value)) {
         int64_t v;
         if (strcmp(name, "status") == 0 && out->kind == HDR_FAULT_NONE &&
             parse_uint(value, 999, &v) &&
@@ -107,8 +116,7 @@ static bool parse_fault(const char *s, hdr_fault *out)
                    parse_uint(value, HDR_FAULT_MAX_BYTES, &v)) {
             out->kind = HDR_FAULT_TOO_LARGE;
             out->max_bytes = v;
-        } else if (strcmp(name, "drop_answer") == 0 && value[0] == '\0' &&
-                   out->kind == HDR_FAULT_NONE) {
+        } else if (strcmp(name, "drop_answer") == 0 && !has_value && out->kind == HDR_FAULT_NONE) {
             out->kind = HDR_FAULT_DROP_ANSWER;
         } else {
             return false;

@@ -480,9 +480,10 @@ int otlp_new_item(otlp_ctx *c, otlp_kind kind, otlp_item **out)
     it->count = -1;
     it->temporality = -1;
     it->monotonic = -1;
-    if (c->inherit_reject) {
+    const char *inherited = c->inherit_reject ? c->inherit_reject : c->scope_reject;
+    if (inherited) {
         char what[160];
-        snprintf(what, sizeof what, "%s%s", c->inherit_reject, OTLP_INEXACT_MSG);
+        snprintf(what, sizeof what, "%s%s", inherited, OTLP_INEXACT_MSG);
         otlp_reject(b, it, OTLP_INEXACT_INTEGER, what, index);
     }
     *out = it;
@@ -659,6 +660,10 @@ static const char *const span_kinds[] = {"unspecified", "internal", "server",
                                          "client",      "producer", "consumer"};
 static const char *const temporalities[] = {"unspecified", "delta", "cumulative"};
 static const char *const status_codes[] = {"unset", "ok", "error"};
+static const char *const severities[] = {
+    "unspecified", "trace",  "trace2", "trace3", "trace4", "debug",  "debug2", "debug3", "debug4",
+    "info",        "info2",  "info3",  "info4",  "warn",   "warn2",  "warn3",  "warn4",  "error",
+    "error2",      "error3", "error4", "fatal",  "fatal2", "fatal3", "fatal4"};
 
 const char *otlp_span_kind_name(int32_t kind)
 {
@@ -846,10 +851,11 @@ static bool point_detail(otlp_batch *b, const cJSON *pt, const metric_info *m, q
                    OTLP_BAD_COUNT_MSG);
         const cJSON *zt = field(pt, "zeroThreshold");
         double ztd = 0;
+        /* A 0 threshold is left out (protobuf cannot send one); a malformed one is not. */
+        bool zt_put = zt && !cJSON_IsNull(zt) && !(parse_double(zt, &ztd) && ztd == 0);
         if (!otlp_detail_key(b, "scale") || !otlp_append_int(&b->detail, scale) ||
             !otlp_detail_key(b, "zero_count") || !otlp_append_int(&b->detail, zero) ||
-            (zt && parse_double(zt, &ztd) && ztd != 0 &&
-             !detail_double(b, pt, "zeroThreshold", "zero_threshold", q)) ||
+            (zt_put && !detail_double(b, pt, "zeroThreshold", "zero_threshold", q)) ||
             !detail_buckets(b, pt, "positive", q) || !detail_buckets(b, pt, "negative", q) ||
             !detail_double(b, pt, "min", "min", q) || !detail_double(b, pt, "max", "max", q))
             return false;
@@ -1032,11 +1038,9 @@ static int decode_log(otlp_ctx *c, const cJSON *lr)
         otlp_reject(b, it, OTLP_BAD_TRACE_ID, OTLP_BAD_TRACE_ID_LOG_MSG, index);
     if (!parse_id(field(lr, "spanId"), it->span_id, 16, false))
         otlp_reject(b, it, OTLP_BAD_SPAN_ID, OTLP_BAD_SPAN_ID_LOG_MSG, index);
-    const cJSON *sev = field(lr, "severityNumber");
-    int64_t s = 0;
-    if (sev && !cJSON_IsNull(sev) && parse_i64(sev, &s) != RD_OK)
-        s = 0; /* an enum name instead of a number: keep the record, drop the number */
-    it->severity = (int32_t)s;
+    /* A number, or its proto3 JSON name; anything else keeps the record and drops the number. */
+    if (!parse_enum(field(lr, "severityNumber"), "SEVERITY_NUMBER_", severities, 25, &it->severity))
+        it->severity = 0;
     it->severity_text = keep_set(b, field(lr, "severityText"));
     it->flags = parse_u32(field(lr, "flags"));
     const cJSON *body = field(lr, "body");
@@ -1120,6 +1124,7 @@ static void take_scope(otlp_ctx *c, const cJSON *ss, const char *res_rid)
     c->scope = keep(c->b, field(scope, "name"));
     c->scope_version = keep_set(c->b, field(scope, "version"));
     c->sent_for = res_rid;
+    c->scope_reject = NULL;
     const cJSON *sattrs = field(scope, "attributes");
     if (!cJSON_IsArray(sattrs))
         return;
@@ -1131,6 +1136,8 @@ static void take_scope(otlp_ctx *c, const cJSON *ss, const char *res_rid)
         if (cJSON_IsString(k) && strcmp(k->valuestring, OTLP_ATTR_REQUEST_ID) == 0)
             c->sent_for = key_value(c->b, field(kv, "value"), &q);
     }
+    if (q.inexact)
+        c->scope_reject = "the scope's edgeloss.request_id intValue";
 }
 
 /* An optional array field: absent and null are empty, another type is a bad request. */

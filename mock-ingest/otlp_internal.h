@@ -21,6 +21,7 @@ typedef struct otlp_ctx {
     const char *resource;       /* the resource's attributes as a JSON object text */
     const char *inherit_reject; /* a resource attribute that cannot be read exactly: every
                                    item under it is rejected for it (JSON only) */
+    const char *scope_reject;   /* the same for the scope's join key (JSON only) */
 } otlp_ctx;
 
 /* What a metric gives each of its points. */

@@ -457,6 +457,16 @@ static void test_every_metric_field(void **state)
                err),
         OTLP_OK);
     assert_int_equal(B.items[0].temporality, 0);
+    /* A malformed zeroThreshold is a bad value, as a malformed min or max is. */
+    assert_int_equal(decode(OTLP_SIGNAL_METRICS,
+                            "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":"
+                            "\"e\",\"exponentialHistogram\":{\"dataPoints\":[{\"zeroThreshold\":"
+                            "\"x\"},{\"zeroThreshold\":0}]}}]}]}]}",
+                            err),
+                     OTLP_OK);
+    assert_string_equal(B.items[0].reject, "bad_value");
+    assert_null(B.items[1].reject);
+    assert_string_equal(B.items[1].detail, "{\"scale\":0,\"zero_count\":0}");
 }
 
 /* Log severityText, flags, and which AnyValue the body was: a string "1" is not an int 1. */
@@ -494,6 +504,18 @@ static void test_every_log_field(void **state)
     assert_null(B.items[1].severity_text);
     assert_null(B.items[8].severity_text);
     assert_null(B.items[8].detail);
+    /* severityNumber by its proto3 JSON name, as protobuf's number. */
+    assert_int_equal(decode(OTLP_SIGNAL_LOGS,
+                            "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":["
+                            "{\"severityNumber\":\"SEVERITY_NUMBER_INFO\"},"
+                            "{\"severityNumber\":\"SEVERITY_NUMBER_FATAL4\"},"
+                            "{\"severityNumber\":\"LOUD\"}]}]}]}",
+                            err),
+                     OTLP_OK);
+    assert_int_equal(B.items[0].severity, 9);
+    assert_int_equal(B.items[1].severity, 24);
+    assert_int_equal(B.items[2].severity, 0);
+    assert_null(B.items[2].reject);
 }
 
 /*
@@ -559,6 +581,16 @@ static void test_big_integers_are_exact_or_refused(void **state)
     assert_string_equal(B.items[4].reject, "inexact_integer");
     assert_null(B.items[5].reject);
     assert_int_equal(B.rejected, 3);
+
+    /* A scope's join key that cannot be read exactly refuses that scope's items only. */
+    const char *scoped = "{\"resourceLogs\":[{\"scopeLogs\":[{\"scope\":{\"attributes\":[{\"key\":"
+                         "\"edgeloss.request_id\",\"value\":{\"intValue\":9007199254740993}}]},"
+                         "\"logRecords\":[{},{}]},{\"logRecords\":[{}]}]}]}";
+    assert_int_equal(decode(OTLP_SIGNAL_LOGS, scoped, err), OTLP_OK);
+    assert_int_equal(B.n, 3);
+    assert_string_equal(B.items[0].reject, "inexact_integer");
+    assert_string_equal(B.items[1].reject, "inexact_integer");
+    assert_null(B.items[2].reject);
 }
 
 static void test_bad_bodies(void **state)
