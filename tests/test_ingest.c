@@ -536,25 +536,29 @@ static void test_eight_threads_concurrently(void **state)
     fx_close(f);
 }
 
+/* Runs `sql` on the server's database through a connection of its own (the server's is open). */
+static void plant(fx *f, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
 /*
  * The database refuses some requests (a trigger stands in for any failure while
- * recording): each of those gets a 5xx and leaves nothing, while the requests
- * committed in the same groups are recorded once each, never twice.
+ * recording): each of those gets a 5xx and leaves only the row of its refusal, while the
+ * requests committed in the same groups are recorded once each, never twice.
  */
 static void test_a_refused_request_spares_its_group(void **state)
 {
     (void)state;
     fx *f = fx_open(NULL);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TRIGGER refuse BEFORE INSERT ON items"
-                                  " WHEN NEW.item_id LIKE 'bad%' BEGIN"
-                                  " SELECT RAISE(ABORT, 'refused by the test'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    plant(f, "CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.item_id LIKE 'bad%' BEGIN"
+             " SELECT RAISE(ABORT, 'refused by the test'); END;");
     enum { THREADS = 8, POSTS = 40 };
     pthread_t th[THREADS];
     poster ps[THREADS];
@@ -730,16 +734,9 @@ static void test_refused_attempts_are_recorded_later(void **state)
 {
     (void)state;
     fx *f = fx_open(NULL);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TABLE ctl (refuse INTEGER); INSERT INTO ctl VALUES (1);"
-                                  "CREATE TRIGGER refuse_all BEFORE INSERT ON requests"
-                                  " WHEN (SELECT refuse FROM ctl) BEGIN"
-                                  " SELECT RAISE(ABORT, 'disk on fire'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    plant(f, "CREATE TABLE ctl (refuse INTEGER); INSERT INTO ctl VALUES (1);"
+             "CREATE TRIGGER refuse_all BEFORE INSERT ON requests WHEN (SELECT refuse FROM ctl)"
+             " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
     for (int i = 0; i < 3; i++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "r%d", i);
@@ -754,8 +751,7 @@ static void test_refused_attempts_are_recorded_later(void **state)
     t_http st = post(f, "/stats", &get, NULL);
     assert_non_null(strstr(st.body, "\"refusals\":{\"pending\":3,\"dropped\":0}"));
     t_http_free(&st);
-    assert_int_equal(sqlite3_exec(db, "UPDATE ctl SET refuse = 0", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    plant(f, "UPDATE ctl SET refuse = 0");
     char *body = t_otlp_spans("ok", 4, "ok");
     t_http r = post(f, "/v1/traces", NULL, body);
     assert_int_equal(r.status, 200);
