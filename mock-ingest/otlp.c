@@ -244,13 +244,6 @@ bool otlp_append_int(ing_buf *o, int64_t v)
     return ing_buf_append(o, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-bool otlp_append_u64(ing_buf *o, uint64_t v)
-{
-    if (v <= INT64_MAX)
-        return otlp_append_int(o, (int64_t)v);
-    return ing_buf_printf(o, "%llu", (unsigned long long)v);
-}
-
 bool otlp_append_number(ing_buf *o, double d)
 {
     if (isnan(d))
@@ -458,6 +451,14 @@ static int grow_items(otlp_batch *b, size_t max_items)
     return OTLP_OK;
 }
 
+/* Rejects `it` for `what`, a value that cannot be read exactly (inexact_integer). */
+static void reject_inexact(otlp_batch *b, otlp_item *it, const char *what, size_t index)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s%s", what, OTLP_INEXACT_MSG);
+    otlp_reject(b, it, OTLP_INEXACT_INTEGER, msg, index);
+}
+
 int otlp_new_item(otlp_ctx *c, otlp_kind kind, otlp_item **out)
 {
     otlp_batch *b = c->b;
@@ -481,11 +482,8 @@ int otlp_new_item(otlp_ctx *c, otlp_kind kind, otlp_item **out)
     it->temporality = -1;
     it->monotonic = -1;
     const char *inherited = c->inherit_reject ? c->inherit_reject : c->scope_reject;
-    if (inherited) {
-        char what[160];
-        snprintf(what, sizeof what, "%s%s", inherited, OTLP_INEXACT_MSG);
-        otlp_reject(b, it, OTLP_INEXACT_INTEGER, what, index);
-    }
+    if (inherited)
+        reject_inexact(b, it, inherited, index);
     *out = it;
     return OTLP_OK;
 }
@@ -508,11 +506,8 @@ void otlp_reject(otlp_batch *b, otlp_item *it, const char *reason, const char *w
 /* Rejects the item for what writing it found (quirks), the inexact integer first. */
 static void reject_quirks(otlp_batch *b, otlp_item *it, const quirks *q, size_t index)
 {
-    if (q->inexact) {
-        char what[160];
-        snprintf(what, sizeof what, "%s%s", q->inexact, OTLP_INEXACT_MSG);
-        otlp_reject(b, it, OTLP_INEXACT_INTEGER, what, index);
-    }
+    if (q->inexact)
+        reject_inexact(b, it, q->inexact, index);
     if (q->bad_reason)
         otlp_reject(b, it, q->bad_reason, q->bad_msg, index);
 }
@@ -545,19 +540,27 @@ bool otlp_detail_end(otlp_batch *b, const char **out)
     return *out != NULL;
 }
 
-/* `,"key":N` for a uint32 count of obj above 0 (proto3 sends none for 0). */
-static bool put_count(ing_buf *o, const cJSON *obj, const char *name, const char *key)
+bool otlp_put_count(ing_buf *o, const char *key, uint32_t n)
 {
-    uint32_t n = parse_u32(field(obj, name));
     return n == 0 || (ing_buf_putc(o, ',') && ing_buf_json_str(o, key) && ing_buf_putc(o, ':') &&
                       otlp_append_int(o, n));
 }
 
-/* A detail count: `"key":N` when above 0. */
+bool otlp_detail_count(otlp_batch *b, const char *key, uint32_t n)
+{
+    return n == 0 || (otlp_detail_key(b, key) && otlp_append_int(&b->detail, n));
+}
+
+/* otlp_put_count of a uint32 field `name` of obj. */
+static bool put_count(ing_buf *o, const cJSON *obj, const char *name, const char *key)
+{
+    return otlp_put_count(o, key, parse_u32(field(obj, name)));
+}
+
+/* otlp_detail_count of a uint32 field `name` of obj. */
 static bool detail_count(otlp_batch *b, const cJSON *obj, const char *name, const char *key)
 {
-    uint32_t n = parse_u32(field(obj, name));
-    return n == 0 || (otlp_detail_key(b, key) && otlp_append_int(&b->detail, n));
+    return otlp_detail_count(b, key, parse_u32(field(obj, name)));
 }
 
 /* `,"attrs":{...}` for a non-empty attributes array of obj. */

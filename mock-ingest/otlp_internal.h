@@ -70,8 +70,6 @@ void otlp_reject(otlp_batch *b, otlp_item *it, const char *reason, const char *w
 bool otlp_append_int(ing_buf *o, int64_t v);
 /* A double in attrs: integers without a fraction, NaN and infinities as proto3 JSON strings. */
 bool otlp_append_number(ing_buf *o, double d);
-/* A uint64 in detail: the digits, exactly. */
-bool otlp_append_u64(ing_buf *o, uint64_t v);
 /* A string copied into the batch's arena (NULL on allocation failure). */
 const char *otlp_keep(otlp_batch *b, const char *s);
 /* A join key given as an integer, as its digits in the batch's arena. */
@@ -88,6 +86,10 @@ const char *otlp_keep_int(otlp_batch *b, int64_t v);
 void otlp_detail_begin(otlp_batch *b);
 bool otlp_detail_key(otlp_batch *b, const char *key);
 bool otlp_detail_end(otlp_batch *b, const char **out);
+/* A count, left out at 0 (proto3 sends none): `,"key":N` inside a nested object of the
+ * detail (an event, a link), or `"key":N` as a key of the detail itself. */
+bool otlp_put_count(ing_buf *o, const char *key, uint32_t n);
+bool otlp_detail_count(otlp_batch *b, const char *key, uint32_t n);
 
 /*
  * A decode's frame: begin charges every allocation to b->budget (what the

@@ -279,19 +279,6 @@ static bool put_id(ing_buf *o, const char *key, const ProtobufCBinaryData *id)
                             ing_buf_putc(o, ':') && put_hex(o, id));
 }
 
-/* `,"key":N` for a count above 0 (proto3 sends none for 0). */
-static bool put_count(ing_buf *o, const char *key, uint32_t n)
-{
-    return n == 0 || (ing_buf_putc(o, ',') && ing_buf_json_str(o, key) && ing_buf_putc(o, ':') &&
-                      otlp_append_int(o, n));
-}
-
-/* A detail count: `"key":N` when above 0. */
-static bool detail_count(otlp_batch *b, const char *key, uint32_t n)
-{
-    return n == 0 || (otlp_detail_key(b, key) && otlp_append_int(&b->detail, n));
-}
-
 /* `,"attrs":{...}` for non-empty attributes: every key, the join keys too. */
 static bool put_attrs(ing_buf *o, pb_kv *const *attrs, size_t n)
 {
@@ -314,7 +301,7 @@ static bool put_event(otlp_batch *b, otlp_item *it, const pb_event *ev)
     return ing_buf_puts(o, "{\"time_ns\":") && put_time(b, it, ev->time_unix_nano) &&
            ing_buf_puts(o, ",\"name\":") && ing_buf_json_str(o, ev->name) &&
            put_attrs(o, ev->attributes, ev->n_attributes) &&
-           put_count(o, "dropped_attributes_count", ev->dropped_attributes_count) &&
+           otlp_put_count(o, "dropped_attributes_count", ev->dropped_attributes_count) &&
            ing_buf_putc(o, '}');
 }
 
@@ -326,15 +313,15 @@ static bool put_link(ing_buf *o, const pb_link *l)
            (!l->trace_state[0] ||
             (ing_buf_puts(o, ",\"trace_state\":") && ing_buf_json_str(o, l->trace_state))) &&
            put_attrs(o, l->attributes, l->n_attributes) &&
-           put_count(o, "dropped_attributes_count", l->dropped_attributes_count) &&
-           put_count(o, "flags", l->flags) && ing_buf_putc(o, '}');
+           otlp_put_count(o, "dropped_attributes_count", l->dropped_attributes_count) &&
+           otlp_put_count(o, "flags", l->flags) && ing_buf_putc(o, '}');
 }
 
 static bool span_detail(otlp_batch *b, otlp_item *it, const pb_span *sp)
 {
     ing_buf *o = &b->detail;
     otlp_detail_begin(b);
-    if (!detail_count(b, "dropped_attributes_count", sp->dropped_attributes_count))
+    if (!otlp_detail_count(b, "dropped_attributes_count", sp->dropped_attributes_count))
         return false;
     if (sp->n_events) {
         if (!otlp_detail_key(b, "events") || !ing_buf_putc(o, '['))
@@ -345,7 +332,7 @@ static bool span_detail(otlp_batch *b, otlp_item *it, const pb_span *sp)
         if (!ing_buf_putc(o, ']'))
             return false;
     }
-    if (!detail_count(b, "dropped_events_count", sp->dropped_events_count))
+    if (!otlp_detail_count(b, "dropped_events_count", sp->dropped_events_count))
         return false;
     if (sp->n_links) {
         if (!otlp_detail_key(b, "links") || !ing_buf_putc(o, '['))
@@ -356,7 +343,7 @@ static bool span_detail(otlp_batch *b, otlp_item *it, const pb_span *sp)
         if (!ing_buf_putc(o, ']'))
             return false;
     }
-    return detail_count(b, "dropped_links_count", sp->dropped_links_count) &&
+    return otlp_detail_count(b, "dropped_links_count", sp->dropped_links_count) &&
            otlp_detail_end(b, &it->detail);
 }
 
@@ -687,7 +674,7 @@ static int decode_log(otlp_ctx *c, const pb_log *lr)
     it->severity_text = keep_set(b, lr->severity_text);
     it->flags = lr->flags;
     otlp_detail_begin(b);
-    if (!detail_count(b, "dropped_attributes_count", lr->dropped_attributes_count) ||
+    if (!otlp_detail_count(b, "dropped_attributes_count", lr->dropped_attributes_count) ||
         !otlp_detail_end(b, &it->detail))
         return OTLP_NOMEM;
     const pb_any *body = lr->body;

@@ -152,7 +152,7 @@ struct conn {
 typedef struct detached {
     ing_job job;
     store_request rec;
-    char text[2048];
+    char text[STORE_REQUEST_TEXT];
 } detached;
 
 static int64_t wall_now_ns(void)
@@ -324,22 +324,6 @@ static void hand_over(ing_server *srv, ing_job *job)
     writer_submit(srv->w, job);
 }
 
-static const char *copy_into(char **pos, char *end, const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    if ((size_t)(end - *pos) < n + 1)
-        n = end - *pos > 0 ? (size_t)(end - *pos) - 1 : 0;
-    if (*pos >= end)
-        return "";
-    char *out = *pos;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    *pos += n + 1;
-    return out;
-}
-
 static void detached_done(ing_job *job)
 {
     detached *d = job->ud;
@@ -353,19 +337,7 @@ static void record_detached(conn *c)
     detached *d = calloc(1, sizeof *d);
     if (!d)
         return; /* only the record of a refusal is lost, never an acknowledged item */
-    d->rec = c->rec;
-    char *pos = d->text, *end = d->text + sizeof d->text;
-    /* Bounded fields first (the ingest's own message, the address, a key and a run
-     * of at most 255 bytes); what a client may make as long as it likes last, so
-     * an 8 KB path is what gets cut, not the rest of the row. */
-    d->rec.message = copy_into(&pos, end, c->rec.message);
-    d->rec.client = copy_into(&pos, end, c->rec.client);
-    d->rec.api_key = copy_into(&pos, end, c->rec.api_key);
-    d->rec.run = copy_into(&pos, end, c->rec.run);
-    d->rec.method = copy_into(&pos, end, c->rec.method);
-    d->rec.content_encoding = copy_into(&pos, end, c->rec.content_encoding);
-    d->rec.content_type = copy_into(&pos, end, c->rec.content_type);
-    d->rec.path = copy_into(&pos, end, c->rec.path);
+    store_request_copy(&d->rec, &c->rec, d->text, sizeof d->text);
     c->rec.waf_acts = NULL; /* the detached row owns them now */
     c->rec.waf_nacts = 0;
     d->rec.object = NULL; /* refused: it stores nothing and notifies nothing */

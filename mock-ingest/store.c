@@ -667,6 +667,36 @@ static int insert_notification(ing_store *st, int64_t row, const store_request *
     return SQLITE_OK;
 }
 
+static const char *copy_into(char **pos, char *end, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if ((size_t)(end - *pos) < n + 1)
+        n = end - *pos > 0 ? (size_t)(end - *pos) - 1 : 0;
+    if (*pos >= end)
+        return "";
+    char *out = *pos;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    *pos += n + 1;
+    return out;
+}
+
+void store_request_copy(store_request *dst, const store_request *src, char *buf, size_t len)
+{
+    *dst = *src;
+    char *pos = buf, *end = buf + len;
+    dst->message = copy_into(&pos, end, src->message);
+    dst->client = copy_into(&pos, end, src->client);
+    dst->api_key = copy_into(&pos, end, src->api_key);
+    dst->run = copy_into(&pos, end, src->run);
+    dst->method = copy_into(&pos, end, src->method);
+    dst->content_encoding = copy_into(&pos, end, src->content_encoding);
+    dst->content_type = copy_into(&pos, end, src->content_type);
+    dst->path = copy_into(&pos, end, src->path);
+}
+
 int store_record(ing_store *st, const store_request *req, const otlp_batch *batch, int64_t *id,
                  char *err, size_t errlen)
 {

@@ -81,6 +81,19 @@ typedef struct store_request {
     size_t waf_nacts;
 } store_request;
 
+/* Room for a request row's strings when it is kept past its connection (store_request_copy). */
+#define STORE_REQUEST_TEXT 2048
+
+/*
+ * *dst = *src, its strings copied into buf[len] (STORE_REQUEST_TEXT is enough for any row
+ * but one with a very long path): the bounded fields first (the ingest's message, the
+ * address, a key and a run of at most 255 bytes), what a client may make as long as it
+ * likes last, so an 8 KB path is what gets cut, not the rest of the row. `reason`,
+ * `item_reason` and `route` are static strings and stay as they are; the object,
+ * notification and WAF acts are the caller's to keep or clear.
+ */
+void store_request_copy(store_request *dst, const store_request *src, char *buf, size_t len);
+
 /* Counts of what has been committed, for GET /stats. */
 #define STORE_MAX_STATUS  16
 #define STORE_MAX_REASONS 16

@@ -20,8 +20,7 @@
  */
 typedef struct refusal {
     store_request rec;
-    char *strings[9]; /* method, path, message, content_type, content_encoding, api_key,
-                         client, run, route: what rec points to */
+    char text[STORE_REQUEST_TEXT];
 } refusal;
 
 /*
@@ -54,7 +53,7 @@ struct ing_writer {
     void (*after_group)(void *ud);
     void *ud;
     char err[256];
-    refusal *refused; /* the writer thread's alone */
+    refusal *refused[REFUSALS_MAX]; /* the writer thread's alone; each malloc'd */
     size_t nrefused;
     int64_t refusals_dropped;
 #ifdef ING_UNSAFE_ACK_BEFORE_COMMIT
@@ -116,17 +115,6 @@ static bool record_ack(ing_writer *w, ing_job *j)
     return true;
 }
 
-static void refusal_free(refusal *r)
-{
-    for (size_t i = 0; i < sizeof r->strings / sizeof r->strings[0]; i++)
-        free(r->strings[i]);
-}
-
-static const char *copy(refusal *r, int i, const char *s)
-{
-    return s ? (r->strings[i] = strdup(s)) : NULL;
-}
-
 /*
  * Keeps the row of an attempt the database refused (the job's status as it will be
  * answered), so that the refusal is visible once the database takes rows again: an SDK's
@@ -143,35 +131,25 @@ static void keep_refusal(ing_writer *w, const ing_job *j)
                 j->rec->path ? j->rec->path : "?");
         return;
     }
-    if (!w->refused && !(w->refused = calloc(REFUSALS_MAX, sizeof *w->refused))) {
+    refusal *r = malloc(sizeof *r);
+    if (!r) {
         w->refusals_dropped++;
         return;
     }
-    const store_request *src = j->rec;
-    refusal *r = &w->refused[w->nrefused];
-    memset(r, 0, sizeof *r);
     char msg[sizeof j->message + 320];
     snprintf(msg, sizeof msg, "%s (the database refused the request: %s)", j->message, w->err);
-    r->rec = (store_request){
-        .time_ns = src->time_ns,
-        .wall_ns = src->wall_ns,
-        .time_virtual = src->time_virtual,
-        .method = copy(r, 0, src->method),
-        .path = copy(r, 1, src->path),
-        .status = j->status,
-        .reason = j->reason, /* a static string */
-        .message = copy(r, 2, msg),
-        .content_type = copy(r, 3, src->content_type),
-        .content_encoding = copy(r, 4, src->content_encoding),
-        .bytes_wire = src->bytes_wire,
-        .bytes_body = src->bytes_body,
-        .api_key = copy(r, 5, src->api_key),
-        .client = copy(r, 6, src->client),
-        .run = copy(r, 7, src->run),
-        .attempt = src->attempt,
-        .route = copy(r, 8, src->route),
-        .items_refused = j->batch && !j->no_items ? (int64_t)j->batch->n : 0,
-    };
+    store_request as_answered = *j->rec;
+    as_answered.status = j->status;
+    as_answered.reason = j->reason; /* a static string */
+    as_answered.message = msg;
+    store_request_copy(&r->rec, &as_answered, r->text, sizeof r->text);
+    r->rec.item_reason = NULL;
+    r->rec.items_refused = j->batch && !j->no_items ? (int64_t)j->batch->n : 0;
+    r->rec.object = NULL; /* nothing of it is stored: a row alone */
+    r->rec.notify_object = NULL;
+    r->rec.waf_acts = NULL;
+    r->rec.waf_nacts = 0;
+    w->refused[w->nrefused] = r;
     w->nrefused++;
 }
 
@@ -185,14 +163,14 @@ static void flush_refusals(ing_writer *w)
         return;
     size_t i = 0;
     while (i < w->nrefused &&
-           store_record(w->st, &w->refused[i].rec, NULL, NULL, w->err, sizeof w->err) == ING_OK)
+           store_record(w->st, &w->refused[i]->rec, NULL, NULL, w->err, sizeof w->err) == ING_OK)
         i++;
     if (i < w->nrefused || store_commit(w->st, w->err, sizeof w->err) != ING_OK) {
         store_rollback(w->st);
         return;
     }
     for (i = 0; i < w->nrefused; i++)
-        refusal_free(&w->refused[i]);
+        free(w->refused[i]);
     w->nrefused = 0;
 }
 
@@ -557,14 +535,13 @@ void writer_close(ing_writer *w)
     writer_stop(w);
     /* The database never took them: stderr is the last place their record can go. */
     for (size_t i = 0; i < w->nrefused; i++) {
-        const store_request *r = &w->refused[i].rec;
+        const store_request *r = &w->refused[i]->rec;
         fprintf(stderr,
                 "mock-ingest: not recorded: %s %s at time_ns %lld answered %d %s, %lld items\n",
                 r->method ? r->method : "?", r->path ? r->path : "?", (long long)r->time_ns,
                 r->status, r->reason ? r->reason : "", (long long)r->items_refused);
-        refusal_free(&w->refused[i]);
+        free(w->refused[i]);
     }
-    free(w->refused);
     for (size_t i = 0; i < w->npool; i++) {
         otlp_batch_free(w->pool[i]);
         free(w->pool[i]);
