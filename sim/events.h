@@ -46,7 +46,10 @@ typedef enum {
     XX(QUEUE_TIMEOUT, 19, "queue_timeout", QUEUE, "a = 0, b = timer generation: a partial batch")  \
     XX(QUEUE_RETRY, 20, "queue_retry", QUEUE,                                                      \
        "a = batch slot, b = batch id: its retry delay over")                                       \
-    XX(PIPE_JOB, 21, "pipeline_job", PIPELINE, "a = job slot, b = job id: the origin takes it")
+    XX(PIPE_JOB, 21, "pipeline_job", PIPELINE, "a = job slot, b = job id: the origin takes it")    \
+    XX(FAULT_START, 22, "fault_start", RUNTIME,                                                    \
+       "a = fault window index: a runtime fault's window begins")                                  \
+    XX(FAULT_END, 23, "fault_end", RUNTIME, "a = fault window index: it ends")
 
 enum {
 #define EV_ENUM(name, num, str, owner, what) EV_##name = num,

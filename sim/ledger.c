@@ -453,7 +453,7 @@ static void obs_placed(void *ud, uint64_t request_id, uint32_t route, uint32_t c
 
 rt_observer ledger_observer(ledger *l)
 {
-    return (rt_observer){l, obs_request, obs_isolate, obs_placed, NULL};
+    return (rt_observer){l, obs_request, obs_isolate, obs_placed, NULL, NULL};
 }
 
 void ledger_private_access(ledger *l, uint64_t request, int64_t time_ns)

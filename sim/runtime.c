@@ -63,6 +63,8 @@ typedef struct isolate {
     frozen *frozen;
     size_t nfrozen, capfrozen;
     int64_t idle_deadline_ns;
+    /* The fault windows that target it, bits by index (fixed at birth: colo and id). */
+    uint64_t fault_targets;
     int64_t mem;       /* modelled bytes held */
     bool oom_pending;  /* an EV_OOM is scheduled */
     bool dying;        /* being evicted: nothing may start on it */
@@ -212,6 +214,12 @@ static void pool_free(pool *p)
     free(p->free);
 }
 
+/* The storms that fired for the request in a slot (rt_observer.fault), while it is `id`. */
+typedef struct storm_fired {
+    uint64_t id;
+    uint64_t windows;
+} storm_fired;
+
 struct rt {
     eng *e;
     int64_t mem_held; /* the memory of every live isolate, saturating (rt_memory_held) */
@@ -228,6 +236,12 @@ struct rt {
     uint32_t next_deploy; /* the first deploy not yet applied */
     bool pausing;         /* the running segment stops at pause_ns (rt_cpu, rt_mem_add) */
     int64_t pause_ns;
+    /* Fault windows (cfg.fault_windows), as bit masks by index: which are pressures, which
+     * storms, and which have begun (their EV_FAULT_START popped). */
+    uint64_t pressure_windows, storm_windows, faults_started;
+    uint32_t fault_events;    /* of theirs still pending: never "something going on" */
+    storm_fired *storm_fired; /* by request slot; only with an observer of faults */
+    uint32_t capstorm;
     rt_host host;
     rt_observer obs;
     rt_stats stats;
@@ -283,6 +297,32 @@ static void schedule(rt *r, int64_t t, uint32_t type, uint32_t a, uint64_t b)
         abort(); /* out of memory: a dropped event would silently change the run */
 }
 
+/* The fault windows' events, up front as deploys: none without windows, so a run without
+ * keeps its event log (and its hash). An end at ENG_TIME_MAX is no event: nothing ends. */
+static void faults_schedule(rt *r)
+{
+    assert(r->cfg.nfault_windows <= RT_MAX_FAULT_WINDOWS);
+    if (r->cfg.nfault_windows > RT_MAX_FAULT_WINDOWS) /* (the scenario compiler refuses more) */
+        r->cfg.nfault_windows = RT_MAX_FAULT_WINDOWS;
+    for (uint32_t i = 0; i < r->cfg.nfault_windows; i++) {
+        const rt_fault_window *w = &r->cfg.fault_windows[i];
+        assert(w->from_ns >= 0 && w->from_ns < w->until_ns && w->until_ns <= ENG_TIME_MAX);
+        assert((w->memory_bytes > 0) != (w->cpu_factor > 1));
+        assert(!w->ncolos || w->colos);
+        assert(!w->nisolates || w->isolates);
+        if (w->memory_bytes > 0)
+            r->pressure_windows |= 1ull << i;
+        else
+            r->storm_windows |= 1ull << i;
+        schedule(r, w->from_ns, EV_FAULT_START, i, 0);
+        r->fault_events++;
+        if (w->until_ns < ENG_TIME_MAX) {
+            schedule(r, w->until_ns, EV_FAULT_END, i, 0);
+            r->fault_events++;
+        }
+    }
+}
+
 rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
 {
     rt *r = calloc(1, sizeof *r);
@@ -320,6 +360,8 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     r->next_iso_id = r->next_req_id = r->next_task_id = r->next_timer_id = 1;
     for (size_t i = 0; i < cfg->ndeploys; i++)
         schedule(r, cfg->deploys_ns[i], EV_DEPLOY, (uint32_t)i, 0);
+    if (cfg->kind == RT_EDGE)
+        faults_schedule(r);
     return r;
 }
 
@@ -346,6 +388,7 @@ void rt_free(rt *r)
     free(r->live);
     free(r->sticky);
     free(r->choice_reqs);
+    free(r->storm_fired);
     pool_free(&r->isos);
     pool_free(&r->reqs);
     pool_free(&r->tasks);
@@ -517,6 +560,7 @@ static uint32_t ready_choose(rt *r, isolate *iso)
 
 static void request_terminate(rt *r, uint32_t q);
 static void pause_push(rt *r, uint32_t s, int64_t cpu_left_ns);
+static bool cpu_resume(rt *r, int64_t cpu_ns);
 
 /* Runs task s; a paused task first computes what was left of the step it paused in. */
 static inline __attribute__((always_inline)) void run_task_from(rt *r, uint32_t s,
@@ -534,7 +578,7 @@ static inline __attribute__((always_inline)) void run_task_from(rt *r, uint32_t 
         r->cur = saved;
         return;
     }
-    if (cpu_left_ns <= 0 || rt_cpu(r, cpu_left_ns))
+    if (cpu_left_ns <= 0 || cpu_resume(r, cpu_left_ns))
         r->host.run(r->host.ud, r, &t->pub);
     r->cur = saved;
     if (t->state != T_RUNNING)
@@ -837,6 +881,72 @@ static void mem_held_moved(rt *r, int64_t before, int64_t after)
         r->mem_held = before - after < r->mem_held ? r->mem_held - (before - after) : 0;
 }
 
+/* ---------- fault windows ---------- */
+
+/* The windows that target an isolate of `colo` with this id: fixed for its life. */
+static uint64_t fault_targets_of(const rt *r, uint32_t colo, uint64_t id)
+{
+    uint64_t m = 0;
+    for (uint32_t i = 0; i < r->cfg.nfault_windows; i++) {
+        const rt_fault_window *w = &r->cfg.fault_windows[i];
+        bool in_colo = !w->ncolos, is_one = !w->nisolates;
+        for (uint32_t k = 0; k < w->ncolos && !in_colo; k++)
+            in_colo = w->colos[k] == colo;
+        for (uint32_t k = 0; k < w->nisolates && !is_one; k++)
+            is_one = w->isolates[k] == id;
+        if (in_colo && is_one)
+            m |= 1ull << i;
+    }
+    return m;
+}
+
+static bool window_covers(const rt_fault_window *w, int64_t t)
+{
+    return w->from_ns <= t && t < w->until_ns;
+}
+
+/* What the memory pressures add to the isolate's memory at instant t (saturating). */
+static int64_t pressure_at(const rt *r, const isolate *iso, int64_t t)
+{
+    int64_t p = 0;
+    for (uint64_t m = iso->fault_targets & r->pressure_windows; m; m &= m - 1) {
+        const rt_fault_window *w = &r->cfg.fault_windows[__builtin_ctzll(m)];
+        if (window_covers(w, t))
+            p = p > INT64_MAX - w->memory_bytes ? INT64_MAX : p + w->memory_bytes;
+    }
+    return p;
+}
+
+/* Over the memory limit at instant t, with what the pressures then add. */
+static bool over_memory_limit(const rt *r, const isolate *iso, int64_t t)
+{
+    int64_t held = iso->mem;
+    if (__builtin_expect((iso->fault_targets & r->pressure_windows) != 0, 0)) {
+        int64_t p = pressure_at(r, iso, t);
+        held = held > 0 && p > INT64_MAX - held ? INT64_MAX : held + p;
+    }
+    return held > r->cfg.memory_limit_bytes;
+}
+
+static void fault_fired(rt *r, uint32_t w, uint64_t isolate_id, uint64_t request_id, int64_t t)
+{
+    if (r->obs.fault)
+        r->obs.fault(r->obs.ud, r->cfg.fault_windows[w].rule, isolate_id, request_id, t);
+}
+
+/* A pressure fires for an isolate born inside it at birth - once it has begun: one born at
+ * its start's instant before its event popped hears of it there, with the live ones. */
+static void pressure_born(rt *r, uint32_t s)
+{
+    const isolate *iso = &ISO(r, s);
+    int64_t now = eng_now(r->e);
+    for (uint64_t m = iso->fault_targets & r->pressure_windows & r->faults_started; m; m &= m - 1) {
+        uint32_t w = (uint32_t)__builtin_ctzll(m);
+        if (window_covers(&r->cfg.fault_windows[w], now))
+            fault_fired(r, w, iso->info.id, 0, now);
+    }
+}
+
 static uint32_t isolate_new(rt *r, uint32_t colo)
 {
     uint32_t s = pool_get(&r->isos);
@@ -845,6 +955,8 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
     iso->info.id = r->next_iso_id++;
     iso->info.created_ns = eng_now(r->e);
     iso->info.colo = colo;
+    if (__builtin_expect((r->pressure_windows | r->storm_windows) != 0, 0))
+        iso->fault_targets = fault_targets_of(r, colo, iso->info.id);
     iso->mem = r->cfg.memory_base_bytes;
     mem_held_moved(r, 0, iso->mem);
     r->colo_stats[colo].isolates_created++;
@@ -857,6 +969,8 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
     r->host.isolate_born(r->host.ud, r, &iso->info);
     if (r->obs.isolate)
         r->obs.isolate(r->obs.ud, &iso->info, -1, eng_now(r->e));
+    if (__builtin_expect(iso->fault_targets != 0, 0))
+        pressure_born(r, s);
     int64_t startup = dist_draw(&r->cfg.cold_start, r->rand);
     schedule(r, eng_add(eng_now(r->e), startup), EV_ISO_READY, s, iso->info.id);
     if (r->cfg.kind == RT_EDGE && r->cfg.max_lifetime_ns > 0)
@@ -946,6 +1060,9 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
         r->obs.isolate(r->obs.ud, &iso->info, (int)cause, eng_now(r->e));
     if (!over)
         r->stats.evicted[cause]++;
+    if (cause == RT_EVICT_MEMORY && (iso->fault_targets & r->pressure_windows) &&
+        pressure_at(r, iso, eng_now(r->e)) > 0)
+        r->stats.fault_pressure_evictions++;
     live_unlink(r, s);
     load_remove(r, s);
     iso->state = ISO_FREE;
@@ -1355,10 +1472,22 @@ bool rt_terminated(const rt *r)
     return q != NONE && REQ(r, q).terminated;
 }
 
+/* The earliest start of a memory pressure on the isolate that has not begun yet. */
+static __attribute__((noinline)) int64_t pressure_start_at(const rt *r, uint32_t iso, int64_t e)
+{
+    for (uint64_t m = ISO(r, iso).fault_targets & r->pressure_windows & ~r->faults_started; m;
+         m &= m - 1) {
+        int64_t from = r->cfg.fault_windows[__builtin_ctzll(m)].from_ns;
+        e = from < e ? from : e;
+    }
+    return e;
+}
+
 /*
  * The earliest pending instant that may end the running task t: a deploy, its isolate's
  * lifetime, the next random kill (whose victim is drawn only then, so every isolate's
- * segment stops there), and for waitUntil work its request's deadline. The memory limit
+ * segment stops there), the start of a memory pressure on its isolate (which may take it
+ * over the limit then), and for waitUntil work its request's deadline. The memory limit
  * stops a segment where rt_mem_add sees it crossed. ENG_TIME_MAX: none.
  */
 static int64_t ending_at(const rt *r, const task *t)
@@ -1371,6 +1500,10 @@ static int64_t ending_at(const rt *r, const task *t)
             int64_t l = eng_add(ISO(r, t->iso).info.created_ns, r->cfg.max_lifetime_ns);
             e = l < e ? l : e;
         }
+        /* (Without a memory limit a pressure ends nothing.) */
+        if (__builtin_expect((r->pressure_windows & ~r->faults_started) != 0, 0) &&
+            r->cfg.memory_limit_bytes > 0)
+            e = pressure_start_at(r, t->iso, e);
     }
     if (t->pub.kind == TASK_WAIT_UNTIL && t->req != NONE && REQ(r, t->req).wu_deadline_ns &&
         REQ(r, t->req).wu_deadline_ns < e)
@@ -1399,14 +1532,57 @@ bool rt_pausing(const rt *r)
     return r->pausing;
 }
 
-bool rt_cpu(rt *r, int64_t cpu_ns)
+/* The storms a step of the running task starting at `now` is in fire for its request, once
+ * each (rt_observer.fault). */
+static void storms_fire(rt *r, uint32_t q, uint64_t on, int64_t now)
 {
-    assert(r->cur != NONE);
-    uint32_t q = limited_request(r);
-    if (q != NONE && REQ(r, q).terminated)
-        return false;
-    if (cpu_ns <= 0)
-        return true;
+    if (q >= r->capstorm) {
+        uint32_t cap = r->capstorm ? r->capstorm : 64;
+        while (cap <= q)
+            cap *= 2;
+        storm_fired *v = realloc(r->storm_fired, cap * sizeof *v);
+        if (!v)
+            abort();
+        memset(v + r->capstorm, 0, (cap - r->capstorm) * sizeof *v);
+        r->storm_fired = v;
+        r->capstorm = cap;
+    }
+    storm_fired *f = &r->storm_fired[q];
+    if (f->id != REQ(r, q).id) /* the slot's earlier request */
+        *f = (storm_fired){REQ(r, q).id, 0};
+    uint64_t fresh = on & ~f->windows;
+    f->windows |= on;
+    for (; fresh; fresh &= fresh - 1)
+        fault_fired(r, (uint32_t)__builtin_ctzll(fresh), TASK(r, r->cur).pub.isolate_id,
+                    REQ(r, q).id, now);
+}
+
+/* What a step of cpu_ns costs under the storms on the running task's isolate at its start
+ * (rounded, saturating at ENG_TIME_MAX). q: its limited request, or NONE. */
+static __attribute__((noinline)) int64_t storm_cost(rt *r, uint32_t q, int64_t cpu_ns)
+{
+    const isolate *iso = &ISO(r, TASK(r, r->cur).iso);
+    int64_t now = rt_task_time(r);
+    double f = 1;
+    uint64_t on = 0;
+    for (uint64_t m = iso->fault_targets & r->storm_windows; m; m &= m - 1) {
+        uint32_t w = (uint32_t)__builtin_ctzll(m);
+        if (window_covers(&r->cfg.fault_windows[w], now)) {
+            f *= r->cfg.fault_windows[w].cpu_factor; /* in index order: the same product */
+            on |= 1ull << w;
+        }
+    }
+    if (!on)
+        return cpu_ns;
+    if (q != NONE && r->obs.fault)
+        storms_fire(r, q, on, now);
+    double x = (double)cpu_ns * f;
+    return x >= (double)ENG_TIME_MAX ? ENG_TIME_MAX : (int64_t)llround(x);
+}
+
+/* The running task computes cpu_ns (> 0) now: see rt_cpu. */
+static bool cpu_take(rt *r, uint32_t q, int64_t cpu_ns)
+{
     task *t = &TASK(r, r->cur);
     int64_t now = rt_task_time(r), end = eng_add(now, cpu_ns);
     /* The instant the request's CPU limit is passed, if this step passes it. */
@@ -1440,6 +1616,28 @@ bool rt_cpu(rt *r, int64_t cpu_ns)
     /* A segment's CPU saturates: a task that computes past the end of time ends with the run. */
     r->seg_cpu_ns = end - r->seg_start_ns;
     return true;
+}
+
+bool rt_cpu(rt *r, int64_t cpu_ns)
+{
+    assert(r->cur != NONE);
+    uint32_t q = limited_request(r);
+    if (q != NONE && REQ(r, q).terminated)
+        return false;
+    if (cpu_ns <= 0)
+        return true;
+    if (__builtin_expect(r->storm_windows != 0, 0))
+        cpu_ns = storm_cost(r, q, cpu_ns);
+    return cpu_take(r, q, cpu_ns);
+}
+
+/* The rest of a step that paused at an ending: its cost was set at its start (rt_cpu). */
+static bool cpu_resume(rt *r, int64_t cpu_ns)
+{
+    uint32_t q = limited_request(r);
+    if (q != NONE && REQ(r, q).terminated)
+        return false;
+    return cpu_take(r, q, cpu_ns);
 }
 
 /*
@@ -1498,8 +1696,8 @@ void rt_mem_add(rt *r, rt_isolate_ref ref, int64_t delta)
     mem_held_moved(r, before, iso->mem);
     if (iso->mem > 0 && (uint64_t)iso->mem > r->stats.peak_memory_bytes)
         r->stats.peak_memory_bytes = (uint64_t)iso->mem;
-    if (r->cfg.kind == RT_EDGE && r->cfg.memory_limit_bytes > 0 &&
-        iso->mem > r->cfg.memory_limit_bytes && !iso->oom_pending) {
+    if (r->cfg.kind == RT_EDGE && r->cfg.memory_limit_bytes > 0 && !iso->oom_pending &&
+        over_memory_limit(r, iso, rt_time(r))) {
         iso->oom_pending = true;
         schedule(r, rt_time(r), EV_OOM, ref.slot, ref.id);
         /* The isolate dies at this instant: its running segment goes no further. */
@@ -1532,10 +1730,42 @@ static void kill_one(rt *r)
         int64_t k = rng_range(r->faults, 0, (int64_t)r->nlive - 1);
         evict(r, r->live[k], RT_EVICT_KILLED);
     }
-    /* Only while something else is going on: the faults never keep a run alive. */
+    /* Only while something else is going on: the faults never keep a run alive (and the
+     * fault windows' own events are not something going on). */
     r->next_kill_ns = ENG_TIME_MAX;
-    if (eng_pending(r->e) > 0)
+    if (eng_pending(r->e) > r->fault_events)
         kill_schedule(r);
+}
+
+/* ---------- fault windows' events ---------- */
+
+/* A window begins. A storm acts step by step (storm_cost); a pressure fires for every live
+ * isolate it targets, and evicts those it takes over the limit at once, as a deploy does: no
+ * task runs at an event, and a segment across this instant stopped here (ending_at), so its
+ * paused tasks die with the isolate instead of going on at their EV_RESUME. One that crossed
+ * the limit on its own at this instant already has its EV_OOM coming. */
+static void fault_start(rt *r, uint32_t w)
+{
+    assert(w < r->cfg.nfault_windows && r->fault_events > 0 && r->cur == NONE);
+    r->fault_events--;
+    r->faults_started |= 1ull << w;
+    if (!(r->pressure_windows & (1ull << w)))
+        return;
+    int64_t now = eng_now(r->e);
+    for (uint32_t i = 0; i < r->nlive;) {
+        uint32_t s = r->live[i];
+        isolate *iso = &ISO(r, s);
+        if (!(iso->fault_targets & (1ull << w))) {
+            i++;
+            continue;
+        }
+        fault_fired(r, w, iso->info.id, 0, now);
+        if (r->cfg.memory_limit_bytes > 0 && !iso->oom_pending && over_memory_limit(r, iso, now)) {
+            evict(r, s, RT_EVICT_MEMORY); /* live[i] is the next one now */
+            continue;
+        }
+        i++;
+    }
 }
 
 /* ---------- subrequests ---------- */
@@ -1796,6 +2026,14 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
         return true;
     case EV_KILL:
         kill_one(r);
+        return true;
+    case EV_FAULT_START:
+        fault_start(r, ev->a);
+        return true;
+    case EV_FAULT_END:
+        /* A window applies by the time (window_covers): nothing is left to undo. */
+        assert(ev->a < r->cfg.nfault_windows && r->fault_events > 0);
+        r->fault_events--;
         return true;
     case EV_DEPLOY:
         r->next_deploy = ev->a + 1;

@@ -55,6 +55,34 @@
  *    process drawn from the faults stream), the victim uniform among the
  *    live ones; cause "killed". The process stops when nothing else is
  *    pending, so it never keeps a run alive.
+ *  - Fault windows (the scenario's runtime faults, rt_fault_window; edge kind only, as
+ *    kills): each applies in [from, until) to the isolates it targets, and is one of two:
+ *      memory pressure: a targeted isolate's memory counts memory_bytes more against
+ *      memory_limit_bytes (the rule above: over it, even for an instant, evicts it then).
+ *      At the window's start every targeted isolate then over the limit dies (cause
+ *      "memory"; counted in fault_pressure_evictions too); a segment across the start
+ *      stops there, as for a deploy, so nothing it does after is timed before the
+ *      isolate's end. One born inside the window has the
+ *      pressure from birth but is checked at its next rt_mem_add, not at birth: checked
+ *      there, one whose base and pressure are over would die inside the arrival that
+ *      started it, which would start another for the same request, and so on. The
+ *      pressure is modelled, not held: rt_memory_held and peak_memory_bytes report what
+ *      isolates really hold (the work budget counts host memory).
+ *      CPU storm: a CPU step (rt_cpu) of a targeted isolate that starts inside the window
+ *      costs cpu_factor times its CPU (rounded, saturating) - the virtual time it holds the
+ *      thread and what counts against the CPU limit; overlapping storms multiply. A step
+ *      is judged at its start: one begun before the window keeps its cost, and the rest of
+ *      a step paused at an ending is not inflated again.
+ *    Their events (EV_FAULT_START, EV_FAULT_END) are scheduled when the runtime is made, as
+ *    deploys are, and only when there are windows (a run without keeps its event log); one
+ *    past the run's end never pops, and they never count as something going on (the kill
+ *    process stops as if they were not there). A window applies by the time (a step inside
+ *    a segment at its task time), so its end needs no action: the event only marks it.
+ *    The observer hears of each fault that fires (rt_observer.fault): a pressure once per
+ *    isolate it targets (at the start for those live then, at birth for those born inside
+ *    it), a storm once per request, at the first of its steps it inflates; steps outside
+ *    any request (timers, C continuations), which no limit counts either, take the longer
+ *    time without a report.
  *  - CPU limit: the CPU of a request's handler and waitUntil tasks adds up;
  *    when it would pass cpu_limit_ns the request is terminated at the instant
  *    it reaches the limit: its tasks are discarded (END_CPU_LIMIT) and it
@@ -114,6 +142,26 @@ typedef struct rt_colo {
     uint32_t max_isolates; /* 0: no limit */
 } rt_colo;
 
+/* At most this many fault windows per run: what fired is kept as a bit mask of them. */
+#define RT_MAX_FAULT_WINDOWS 64
+
+/* A runtime fault window (the scenario's faults.rules[] of kinds memory_pressure and cpu_storm):
+ * in [from_ns, until_ns) it applies to every targeted isolate. An isolate is targeted when its
+ * colo is listed (or ncolos is 0) and its id is listed (or nisolates is 0). Exactly one of
+ * memory_bytes > 0 and cpu_factor > 1. */
+typedef struct rt_fault_window {
+    int64_t from_ns, until_ns; /* 0 <= from_ns < until_ns; until_ns ENG_TIME_MAX: to the end */
+    int64_t memory_bytes;      /* memory pressure: > 0, added to what each targeted isolate holds */
+    /* CPU storm: > 1, each CPU step on a targeted isolate costs this many times more; 0 for a
+     * pressure */
+    double cpu_factor;
+    const uint32_t *colos; /* target colo indices (borrowed); ncolos 0: every colo */
+    uint32_t ncolos;
+    const uint64_t *isolates; /* target isolate ids (borrowed); nisolates 0: every isolate */
+    uint32_t nisolates;
+    uint32_t rule; /* the scenario rule's index, passed to the observer */
+} rt_fault_window;
+
 typedef struct rt_config {
     rt_kind kind;
     uint32_t max_concurrency; /* requests in flight per isolate */
@@ -138,6 +186,10 @@ typedef struct rt_config {
      * (0: 32); fewer are scanned. Either way the same isolate is picked: tests set it to
      * compare the two. */
     uint32_t load_index_min;
+    /* Memory pressures and CPU storms (at most RT_MAX_FAULT_WINDOWS; ignored by the server
+     * kind); borrowed. */
+    const rt_fault_window *fault_windows;
+    size_t nfault_windows;
 } rt_config;
 
 /* Its event types are rows of events.h (owner RUNTIME). */
@@ -224,7 +276,9 @@ typedef struct rt_stats {
     uint64_t subrequests;      /* fetches admitted under a request's limits */
     uint64_t subrequests_refused;
     uint64_t connection_waits;  /* fetches that waited for a connection */
-    uint64_t peak_memory_bytes; /* of any isolate */
+    uint64_t peak_memory_bytes; /* of any isolate (what it held: no fault's pressure) */
+    /* Evicted for memory at an instant a memory pressure applied to them. */
+    uint64_t fault_pressure_evictions;
 } rt_stats;
 
 /* Per colo. */
@@ -354,7 +408,8 @@ bool rt_isolate_alive(const rt *r, rt_isolate_ref ref);
 
 /* The isolate holds delta more bytes (or fewer); a dead isolate is ignored. */
 void rt_mem_add(rt *r, rt_isolate_ref iso, int64_t delta);
-/* What every live isolate holds, added up (saturating at ENG_TIME_MAX; a work budget). */
+/* What every live isolate holds, added up (saturating at ENG_TIME_MAX; a work budget). A
+ * memory pressure is not in it: it is modelled, not host memory. */
 int64_t rt_memory_held(const rt *r);
 
 /* --- subrequests (fetch) of the running task's request --- */
@@ -399,6 +454,10 @@ typedef struct rt_observer {
     /* Why a request was killed, just after its RT_REQ_KILLED: an rt_evict, RT_END_OF_RUN
      * (its isolate died) or RT_CPU_LIMIT. May be NULL. */
     void (*killed)(void *ud, uint64_t request_id, int cause, int64_t time_ns);
+    /* A fault window fired (see the header comment): `rule` is its rt_fault_window.rule;
+     * request_id 0 for a memory pressure. May be NULL. */
+    void (*fault)(void *ud, uint32_t rule, uint64_t isolate_id, uint64_t request_id,
+                  int64_t time_ns);
 } rt_observer;
 
 void rt_set_observer(rt *r, const rt_observer *obs);

@@ -288,7 +288,7 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
         rt_observer obs = ledger_observer(p->l);
         if (p->pl) { /* both hear of requests ending */
             p->ledger_obs = obs;
-            obs = (rt_observer){p, fan_request, fan_isolate, fan_placed, fan_killed};
+            obs = (rt_observer){p, fan_request, fan_isolate, fan_placed, fan_killed, NULL};
         }
         rt_set_observer(p->rtm, &obs);
     }

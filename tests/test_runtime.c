@@ -1,6 +1,7 @@
 /*
  * The runtime model: routing, each eviction cause, the waitUntil budget,
- * timers frozen and caught up, the isolate's single thread, server kind.
+ * timers frozen and caught up, the isolate's single thread, server kind,
+ * fault windows (memory pressure, CPU storms).
  */
 #include "engine.h"
 #include "runtime.h"
@@ -585,6 +586,539 @@ static void test_single_thread_runs_ready_tasks_fifo(void **state)
     simrun_free(&s);
 }
 
+/* ---- fault windows: memory pressure and CPU storms, through the C API ---- */
+
+#define MS 1000000LL
+
+/* A request's program, one op after another across run() calls. */
+typedef enum { FOP_END, FOP_CPU, FOP_MEM, FOP_AWAIT, FOP_TIMER_CPU } fop_kind;
+typedef struct fop {
+    fop_kind k;
+    int64_t v; /* CPU ns, bytes, latency ns, or the timer's delay (its callback computes 10 ms) */
+} fop;
+
+enum { FH_REQS = 16, FH_FAULTS = 32 };
+
+typedef struct fault_call {
+    uint32_t rule;
+    uint64_t isolate, request;
+    int64_t t;
+} fault_call;
+
+typedef struct fhost {
+    const fop *prog[FH_REQS + 1]; /* by request id */
+    uint32_t pc[FH_REQS + 1];
+    uint64_t isolate_of[FH_REQS + 1];
+    int64_t responded_ns[FH_REQS + 1]; /* -1: never */
+    int64_t killed_ns[FH_REQS + 1];    /* -1: never */
+    int killed_cause[FH_REQS + 1];
+    int64_t died_ns[FH_REQS + 1]; /* by isolate id; -1: never */
+    int died_cause[FH_REQS + 1];
+    fault_call faults[FH_FAULTS];
+    int nfaults;
+    int64_t cb_start_ns, cb_end_ns; /* the timer callback's CPU step */
+    uint64_t types[32];             /* popped events by type */
+} fhost;
+
+static void f_timer_cb(void *ud, rt *r)
+{
+    fhost *h = ud;
+    h->cb_start_ns = rt_task_time(r);
+    rt_cpu(r, 10 * MS);
+    h->cb_end_ns = rt_task_time(r);
+}
+
+static void f_run(void *ud, rt *r, rt_task *t)
+{
+    fhost *h = ud;
+    uint64_t id = t->request_id;
+    assert_true(id >= 1 && id <= FH_REQS && h->prog[id]);
+    h->isolate_of[id] = rt_current_isolate(r)->id;
+    for (;;) {
+        fop op = h->prog[id][h->pc[id]++];
+        switch (op.k) {
+        case FOP_CPU:
+            if (!rt_cpu(r, op.v))
+                return; /* paused (run() is called again after the step) or terminated */
+            break;
+        case FOP_MEM:
+            rt_mem_add(r, rt_current_isolate_ref(r), op.v);
+            if (rt_pausing(r))
+                return;
+            break;
+        case FOP_AWAIT:
+            rt_await(r, op.v);
+            return;
+        case FOP_TIMER_CPU:
+            rt_set_timer_fn(r, op.v, 0, f_timer_cb, h);
+            break;
+        case FOP_END:
+            rt_respond(r, 200);
+            rt_finish(r);
+            return;
+        }
+    }
+}
+
+static void f_obs_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_request_event ev,
+                          int64_t t)
+{
+    fhost *h = ud;
+    (void)isolate_id;
+    if (ev == RT_REQ_RESPONDED)
+        h->responded_ns[request_id] = t;
+}
+
+static void f_obs_isolate(void *ud, const rt_isolate_info *iso, int cause, int64_t t)
+{
+    fhost *h = ud;
+    if (cause >= 0 && iso->id <= FH_REQS) {
+        h->died_ns[iso->id] = t;
+        h->died_cause[iso->id] = cause;
+    }
+}
+
+static void f_obs_killed(void *ud, uint64_t request_id, int cause, int64_t t)
+{
+    fhost *h = ud;
+    h->killed_ns[request_id] = t;
+    h->killed_cause[request_id] = cause;
+}
+
+static void f_obs_fault(void *ud, uint32_t rule, uint64_t isolate_id, uint64_t request_id,
+                        int64_t t)
+{
+    fhost *h = ud;
+    assert_true(h->nfaults < FH_FAULTS);
+    h->faults[h->nfaults++] = (fault_call){rule, isolate_id, request_id, t};
+}
+
+static void f_count(void *ud, const eng_event *ev)
+{
+    fhost *h = ud;
+    if (ev->type < 32)
+        h->types[ev->type]++;
+}
+
+static void fhost_init(fhost *h)
+{
+    memset(h, 0, sizeof *h);
+    for (int i = 0; i <= FH_REQS; i++)
+        h->responded_ns[i] = h->killed_ns[i] = h->died_ns[i] = -1;
+    h->cb_start_ns = h->cb_end_ns = -1;
+}
+
+static const rt_colo two_colos[] = {{"a", 1, 0}, {"b", 1, 0}};
+
+/* Edge kind, one request per isolate at a time, no cold start, a memory limit of 100 bytes. */
+static rt_config f_config(const rt_fault_window *w, size_t nw)
+{
+    return (rt_config){.kind = RT_EDGE,
+                       .max_concurrency = 1,
+                       .cold_start = dist_fixed(0),
+                       .idle_timeout = dist_fixed(1000000 * MS),
+                       .wait_until_budget_ns = 30000 * MS,
+                       .colos = two_colos,
+                       .ncolos = 2,
+                       .memory_limit_bytes = 100,
+                       .fault_windows = w,
+                       .nfault_windows = nw};
+}
+
+typedef struct farr {
+    int64_t at;
+    uint32_t colo;
+} farr;
+
+/* Arrivals in time order (request ids 1..n), each running prog[i]; runs to the end. */
+static void f_drive(fhost *h, const rt_config *cfg, const farr *a, const fop *const *prog, int n,
+                    rt_stats *st)
+{
+    rt_host host = {h, s_handler_start, NULL, f_run, s_discard, s_iso, s_iso_dies, NULL, NULL};
+    eng *e = eng_new();
+    rng rr, fr;
+    rng_seed(&rr, 1, RNG_RUNTIME);
+    rng_seed(&fr, 1, RNG_FAULTS);
+    rt *r = rt_new(e, &rr, cfg, &host);
+    rt_observer obs = {h, f_obs_request, f_obs_isolate, NULL, f_obs_killed, f_obs_fault};
+    rt_set_observer(r, &obs);
+    rt_set_faults_rng(r, &fr);
+    eng_set_observer(e, f_count, h);
+    for (int i = 0; i < n; i++) {
+        h->prog[i + 1] = prog[i];
+        eng_at(e, a[i].at, EV_ARRIVAL, 0, (uint64_t)i);
+    }
+    eng_event ev;
+    while (eng_pop(e, &ev)) {
+        if (ev.type == EV_ARRIVAL) {
+            rt_arrival arr = {a[ev.b].colo, 0, 0};
+            rt_request_arrive_at(r, &arr);
+        } else {
+            assert_true(rt_handle(r, &ev));
+        }
+    }
+    *st = *rt_get_stats(r);
+    rt_free(r);
+    eng_free(e);
+}
+
+static void assert_fault(const fhost *h, int i, uint32_t rule, uint64_t iso, uint64_t req,
+                         int64_t t)
+{
+    assert_true(i < h->nfaults);
+    assert_int_equal(h->faults[i].rule, rule);
+    assert_int_equal(h->faults[i].isolate, iso);
+    assert_int_equal(h->faults[i].request, req);
+    assert_int_equal(h->faults[i].t, t);
+}
+
+static const fop hold60[] = {{FOP_MEM, 60}, {FOP_AWAIT, 1000 * MS}, {FOP_END, 0}};
+
+static void test_fault_pressure_evicts_at_its_start(void **state)
+{
+    (void)state;
+    /* Three isolates hold 60 bytes each from 0 to 1 s: 1 and 3 in colo 0, 2 in colo 1.
+     * Rule 7 adds 50 bytes from 100 ms to isolates of colo 0 that are 1 or 2: only isolate
+     * 1 (2 is listed but in colo 1; 3 is in colo 0 but not listed) - 110 > 100, it dies at
+     * 100 ms exactly with its request. Rule 9 adds 30 to colo 1: isolate 2 at 90 lives. */
+    static const uint32_t colo0[] = {0}, colo1[] = {1};
+    static const uint64_t ones[] = {1, 2};
+    const rt_fault_window w[] = {
+        {.from_ns = 100 * MS,
+         .until_ns = 500 * MS,
+         .memory_bytes = 50,
+         .colos = colo0,
+         .ncolos = 1,
+         .isolates = ones,
+         .nisolates = 2,
+         .rule = 7},
+        {.from_ns = 100 * MS,
+         .until_ns = 500 * MS,
+         .memory_bytes = 30,
+         .colos = colo1,
+         .ncolos = 1,
+         .rule = 9},
+    };
+    rt_config cfg = f_config(w, 2);
+    const farr a[] = {{0, 0}, {0, 1}, {0, 0}};
+    const fop *const prog[] = {hold60, hold60, hold60};
+    static fhost h;
+    fhost_init(&h);
+    rt_stats st;
+    f_drive(&h, &cfg, a, prog, 3, &st);
+    assert_int_equal(h.isolate_of[1], 1);
+    assert_int_equal(h.isolate_of[2], 2);
+    assert_int_equal(h.isolate_of[3], 3);
+    assert_int_equal(h.died_ns[1], 100 * MS);
+    assert_int_equal(h.died_cause[1], RT_EVICT_MEMORY);
+    assert_int_equal(h.killed_ns[1], 100 * MS);
+    assert_int_equal(h.killed_cause[1], RT_EVICT_MEMORY);
+    assert_int_equal(h.responded_ns[1], -1);
+    assert_int_equal(h.responded_ns[2], 1000 * MS);
+    assert_int_equal(h.responded_ns[3], 1000 * MS);
+    assert_int_equal(h.died_cause[2], RT_EVICT_IDLE);
+    assert_int_equal(h.died_cause[3], RT_EVICT_IDLE);
+    assert_int_equal(st.evicted[RT_EVICT_MEMORY], 1);
+    assert_int_equal(st.fault_pressure_evictions, 1);
+    /* The pressure is modelled, not held: the peak is what an isolate held. */
+    assert_int_equal(st.peak_memory_bytes, 60);
+    /* Each window's start fired once per isolate it targets: rule 7 on isolate 1 (which it
+     * evicted), rule 9 on isolate 2. */
+    assert_int_equal(h.nfaults, 2);
+    assert_fault(&h, 0, 7, 1, 0, 100 * MS);
+    assert_fault(&h, 1, 9, 2, 0, 100 * MS);
+    assert_int_equal(h.types[EV_FAULT_START], 2);
+    assert_int_equal(h.types[EV_FAULT_END], 2);
+}
+
+static void test_fault_pressure_gone_after_its_end(void **state)
+{
+    (void)state;
+    /* 50 bytes more on every isolate in [100 ms, 200 ms), limit 100. Each holds 40 first (90
+     * with the pressure at its start: all live), then adds 20: isolate 1 at 150 ms (110:
+     * dies then), isolate 2 at exactly 200 ms (60, the pressure is gone: lives, and even
+     * reaches the limit exactly at 300 ms). Isolate 3 goes over on its own at 300 ms. */
+    const rt_fault_window w[] = {
+        {.from_ns = 100 * MS, .until_ns = 200 * MS, .memory_bytes = 50, .rule = 4}};
+    static const fop p1[] = {{FOP_MEM, 40}, {FOP_AWAIT, 150 * MS}, {FOP_MEM, 20}, {FOP_END, 0}};
+    static const fop p2[] = {{FOP_MEM, 40},         {FOP_AWAIT, 200 * MS}, {FOP_MEM, 20},
+                             {FOP_AWAIT, 100 * MS}, {FOP_MEM, 40},         {FOP_END, 0}};
+    static const fop p3[] = {
+        {FOP_MEM, 40}, {FOP_AWAIT, 300 * MS}, {FOP_MEM, 60}, {FOP_MEM, 1}, {FOP_END, 0}};
+    rt_config cfg = f_config(w, 1);
+    const farr a[] = {{0, 0}, {0, 0}, {0, 0}};
+    const fop *const prog[] = {p1, p2, p3};
+    static fhost h;
+    fhost_init(&h);
+    rt_stats st;
+    f_drive(&h, &cfg, a, prog, 3, &st);
+    assert_int_equal(h.died_ns[1], 150 * MS);
+    assert_int_equal(h.died_cause[1], RT_EVICT_MEMORY);
+    assert_int_equal(h.responded_ns[2], 300 * MS);
+    assert_int_equal(h.died_cause[2], RT_EVICT_IDLE);
+    assert_int_equal(h.died_ns[3], 300 * MS);
+    assert_int_equal(h.died_cause[3], RT_EVICT_MEMORY);
+    assert_int_equal(st.evicted[RT_EVICT_MEMORY], 2);
+    assert_int_equal(st.fault_pressure_evictions, 1); /* isolate 3 died after the window */
+    assert_int_equal(st.peak_memory_bytes, 101);
+    assert_int_equal(h.nfaults, 3); /* at the start, on each isolate (none over then) */
+    for (int i = 0; i < 3; i++)
+        assert_fault(&h, i, 4, (uint64_t)i + 1, 0, 100 * MS);
+}
+
+static void test_fault_pressure_checks_a_fresh_isolate_at_its_first_mem_add(void **state)
+{
+    (void)state;
+    /* A fresh isolate holds 60 (its base); 50 more from 10 ms, limit 100. Both isolates are
+     * born at 20 ms, inside the window, over the limit with the pressure (110) - and live on:
+     * they are checked at their next rt_mem_add. Isolate 1 frees 10 at 25 ms (100: exactly
+     * the limit, allowed) and dies at its +1 at 30 ms; isolate 2 dies at its +1 at 25 ms. */
+    const rt_fault_window w[] = {
+        {.from_ns = 10 * MS, .until_ns = 1000 * MS, .memory_bytes = 50, .rule = 3}};
+    static const fop p1[] = {
+        {FOP_AWAIT, 5 * MS}, {FOP_MEM, -10}, {FOP_AWAIT, 5 * MS}, {FOP_MEM, 1}, {FOP_END, 0}};
+    static const fop p2[] = {{FOP_AWAIT, 5 * MS}, {FOP_MEM, 1}, {FOP_END, 0}};
+    rt_config cfg = f_config(w, 1);
+    cfg.memory_base_bytes = 60;
+    const farr a[] = {{20 * MS, 0}, {20 * MS, 0}};
+    const fop *const prog[] = {p1, p2};
+    static fhost h;
+    fhost_init(&h);
+    rt_stats st;
+    f_drive(&h, &cfg, a, prog, 2, &st);
+    assert_int_equal(h.isolate_of[1], 1);
+    assert_int_equal(h.isolate_of[2], 2);
+    assert_int_equal(h.died_ns[1], 30 * MS);
+    assert_int_equal(h.died_cause[1], RT_EVICT_MEMORY);
+    assert_int_equal(h.died_ns[2], 25 * MS);
+    assert_int_equal(h.died_cause[2], RT_EVICT_MEMORY);
+    assert_int_equal(st.fault_pressure_evictions, 2);
+    /* Fired at birth: the window had begun (10 ms) and no isolate was live then. */
+    assert_int_equal(h.nfaults, 2);
+    assert_fault(&h, 0, 3, 1, 0, 20 * MS);
+    assert_fault(&h, 1, 3, 2, 0, 20 * MS);
+}
+
+/* One storm (x3, [100, 200) ms) and another (x2, [160, 300) ms), with and without a CPU limit
+ * of 25 ms. */
+static void run_storms(fhost *h, int64_t cpu_limit_ns, rt_stats *st)
+{
+    const rt_fault_window w[] = {
+        {.from_ns = 100 * MS, .until_ns = 200 * MS, .cpu_factor = 3, .rule = 1},
+        {.from_ns = 160 * MS, .until_ns = 300 * MS, .cpu_factor = 2, .rule = 2},
+    };
+    static const fop ten[] = {{FOP_CPU, 10 * MS}, {FOP_END, 0}};
+    static const fop twenty[] = {{FOP_CPU, 20 * MS}, {FOP_END, 0}};
+    static const fop two_fives[] = {{FOP_CPU, 5 * MS}, {FOP_CPU, 5 * MS}, {FOP_END, 0}};
+    static const fop timer[] = {
+        {FOP_TIMER_CPU, 1 * MS}, {FOP_CPU, 10 * MS}, {FOP_AWAIT, 100 * MS}, {FOP_END, 0}};
+    rt_config cfg = f_config(w, 2);
+    cfg.cpu_limit_ns = cpu_limit_ns;
+    const farr a[] = {{0, 0},        {90 * MS, 0},  {150 * MS, 0},
+                      {170 * MS, 1}, {250 * MS, 0}, {400 * MS, 0}};
+    const fop *const prog[] = {ten, twenty, ten, two_fives, timer, ten};
+    fhost_init(h);
+    f_drive(h, &cfg, a, prog, 6, st);
+}
+
+static void test_fault_cpu_storm_inflates_steps(void **state)
+{
+    (void)state;
+    static fhost h;
+    rt_stats st;
+    run_storms(&h, 0, &st);
+    /* r1 at 0 and r6 at 400 ms: outside both storms, 10 ms. r2's step starts at 90 ms,
+     * before the first storm: 20 ms, to 110 ms. r3's 10 ms step at 150 ms: x3, 30 ms, to
+     * 180 ms (judged at its start: the x2 from 160 ms does not apply). r4 at 170 ms (in colo
+     * 1: isolate 2): both storms, 5 ms x6 = 30 ms, then at 200 ms only the second, 5 ms
+     * x2 = 10 ms: 210 ms. r5 at 250 ms on isolate 1: 10 ms x2, to 270 ms; its timer (due
+     * 251 ms) runs its callback when the thread frees, 10 ms x2 from 270 to 290 ms. */
+    assert_int_equal(h.responded_ns[1], 10 * MS);
+    assert_int_equal(h.responded_ns[2], 110 * MS);
+    assert_int_equal(h.responded_ns[3], 180 * MS);
+    assert_int_equal(h.isolate_of[4], 2);
+    assert_int_equal(h.responded_ns[4], 210 * MS);
+    assert_int_equal(h.isolate_of[5], 1);
+    assert_int_equal(h.cb_start_ns, 270 * MS);
+    assert_int_equal(h.cb_end_ns, 290 * MS);
+    assert_int_equal(h.responded_ns[5], 370 * MS);
+    assert_int_equal(h.responded_ns[6], 410 * MS);
+    assert_int_equal(st.cpu_limited, 0);
+    /* Once per (storm, request), at the first step it inflated; none for the callback. */
+    assert_int_equal(h.nfaults, 4);
+    assert_fault(&h, 0, 1, 1, 3, 150 * MS);
+    assert_fault(&h, 1, 1, 2, 4, 170 * MS);
+    assert_fault(&h, 2, 2, 2, 4, 170 * MS);
+    assert_fault(&h, 3, 2, 1, 5, 250 * MS);
+    assert_int_equal(h.types[EV_FAULT_START], 2);
+    assert_int_equal(h.types[EV_FAULT_END], 2);
+
+    /* With a CPU limit of 25 ms the inflated CPU counts: r3 (30 ms from 150 ms) is
+     * terminated at 175 ms, r4 (30 ms from 170 ms) at 195 ms. r5's 20 ms is under it, and
+     * its timer's callback counts against no request. */
+    run_storms(&h, 25 * MS, &st);
+    assert_int_equal(h.responded_ns[1], 10 * MS);
+    assert_int_equal(h.responded_ns[2], 110 * MS);
+    assert_int_equal(h.responded_ns[3], -1);
+    assert_int_equal(h.killed_ns[3], 175 * MS);
+    assert_int_equal(h.killed_cause[3], RT_CPU_LIMIT);
+    assert_int_equal(h.responded_ns[4], -1);
+    assert_int_equal(h.killed_ns[4], 195 * MS);
+    assert_int_equal(h.killed_cause[4], RT_CPU_LIMIT);
+    assert_int_equal(h.responded_ns[5], 370 * MS);
+    assert_int_equal(h.cb_end_ns, 290 * MS);
+    assert_int_equal(h.responded_ns[6], 410 * MS);
+    assert_int_equal(st.cpu_limited, 2);
+    assert_int_equal(h.nfaults, 4);
+    assert_fault(&h, 0, 1, 1, 3, 150 * MS);
+    assert_fault(&h, 3, 2, 1, 5, 250 * MS);
+}
+
+static void test_fault_storm_step_paused_keeps_its_cost(void **state)
+{
+    (void)state;
+    /* A 10 ms step at 0 under a x3 storm costs 30 ms. A pressure on its isolate begins at
+     * 10 ms (1 byte: it survives): the segment stops there, then goes on with the 20 ms
+     * left - not inflated again (60 ms) - and responds at 30 ms. The request's CPU is 10 +
+     * 20 = 30 ms: a limit of exactly that passes. */
+    const rt_fault_window w[] = {
+        {.from_ns = 0, .until_ns = 1000 * MS, .cpu_factor = 3, .rule = 0},
+        {.from_ns = 10 * MS, .until_ns = ENG_TIME_MAX, .memory_bytes = 1, .rule = 1},
+    };
+    static const fop ten[] = {{FOP_CPU, 10 * MS}, {FOP_END, 0}};
+    rt_config cfg = f_config(w, 2);
+    cfg.cpu_limit_ns = 30 * MS;
+    const farr a[] = {{0, 0}};
+    const fop *const prog[] = {ten};
+    static fhost h;
+    fhost_init(&h);
+    rt_stats st;
+    f_drive(&h, &cfg, a, prog, 1, &st);
+    assert_int_equal(h.responded_ns[1], 30 * MS);
+    assert_int_equal(st.cpu_limited, 0);
+    assert_int_equal(h.types[EV_RESUME], 1);
+    assert_int_equal(h.types[EV_FAULT_START], 2);
+    assert_int_equal(h.types[EV_FAULT_END], 1); /* the pressure lasts to the end: no event */
+    assert_int_equal(h.nfaults, 2);
+    assert_fault(&h, 0, 0, 1, 1, 0);
+    assert_fault(&h, 1, 1, 1, 0, 10 * MS);
+}
+
+static void test_fault_pressure_fires_once_per_isolate(void **state)
+{
+    (void)state;
+    /* The pressure begins at 50 ms, when an arrival scheduled before the runtime was made
+     * pops first and starts isolate 1: that one hears of it at the window's start, with the
+     * live isolates, not also at birth. Isolate 2, born at 60 ms, hears at birth; isolate 3,
+     * born in colo 1, is not targeted. */
+    static const uint32_t colo0[] = {0};
+    const rt_fault_window w[] = {{.from_ns = 50 * MS,
+                                  .until_ns = ENG_TIME_MAX,
+                                  .memory_bytes = 10,
+                                  .colos = colo0,
+                                  .ncolos = 1,
+                                  .rule = 5}};
+    static fhost h;
+    fhost_init(&h);
+    h.prog[1] = h.prog[2] = h.prog[3] = hold60;
+    rt_host host = {&h, s_handler_start, NULL, f_run, s_discard, s_iso, s_iso_dies, NULL, NULL};
+    rt_config cfg = f_config(w, 1);
+    eng *e = eng_new();
+    eng_at(e, 50 * MS, EV_ARRIVAL, 0, 0);
+    rng rr;
+    rng_seed(&rr, 1, RNG_RUNTIME);
+    rt *r = rt_new(e, &rr, &cfg, &host);
+    rt_observer obs = {&h, f_obs_request, f_obs_isolate, NULL, f_obs_killed, f_obs_fault};
+    rt_set_observer(r, &obs);
+    eng_set_observer(e, f_count, &h);
+    eng_at(e, 60 * MS, EV_ARRIVAL, 0, 0);
+    eng_at(e, 70 * MS, EV_ARRIVAL, 1, 0);
+    eng_event ev;
+    while (eng_pop(e, &ev)) {
+        if (ev.type == EV_ARRIVAL) {
+            rt_arrival arr = {ev.a, 0, 0};
+            rt_request_arrive_at(r, &arr);
+        } else {
+            rt_handle(r, &ev);
+        }
+    }
+    assert_int_equal(h.isolate_of[3], 3);
+    assert_int_equal(h.nfaults, 2);
+    assert_fault(&h, 0, 5, 1, 0, 50 * MS);
+    assert_fault(&h, 1, 5, 2, 0, 60 * MS);
+    assert_int_equal(h.types[EV_FAULT_START], 1);
+    assert_int_equal(h.types[EV_FAULT_END], 0);
+    assert_int_equal(rt_get_stats(r)->evicted[RT_EVICT_MEMORY], 0); /* 70 <= 100 */
+    rt_free(r);
+    eng_free(e);
+}
+
+static void test_fault_windows_schedule_nothing_without_windows(void **state)
+{
+    (void)state;
+    const farr a[] = {{0, 0}, {0, 1}, {0, 0}};
+    const fop *const prog[] = {hold60, hold60, hold60};
+    static fhost h;
+    rt_stats st;
+    /* No windows: no event of theirs. */
+    rt_config none = f_config(NULL, 0);
+    fhost_init(&h);
+    f_drive(&h, &none, a, prog, 3, &st);
+    assert_int_equal(h.types[EV_FAULT_START] + h.types[EV_FAULT_END], 0);
+    assert_int_equal(st.completed, 3);
+    assert_int_equal(h.nfaults, 0);
+    /* The server kind ignores them, as it does kills. */
+    const rt_fault_window w[] = {
+        {.from_ns = 100 * MS, .until_ns = 500 * MS, .memory_bytes = 50, .rule = 1},
+        {.from_ns = 0, .until_ns = 500 * MS, .cpu_factor = 10, .rule = 2}};
+    rt_config server = f_config(w, 2);
+    server.kind = RT_SERVER;
+    fhost_init(&h);
+    f_drive(&h, &server, a, prog, 3, &st);
+    assert_int_equal(h.types[EV_FAULT_START] + h.types[EV_FAULT_END], 0);
+    assert_int_equal(st.evicted[RT_EVICT_MEMORY], 0);
+    assert_int_equal(st.completed, 3);
+    assert_int_equal(h.nfaults, 0);
+    /* Through a scenario (the compiler makes no windows yet for one without faults). */
+    simrun s =
+        sim_text("{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 10, \"requests\": 5,"
+                 " \"duration_s\": 0, \"drain_s\": 1},"
+                 " \"runtime\": {\"cold_start\": {\"fixed_ms\": 1}},"
+                 " \"app\": {\"handler\": [{\"cpu\": {\"fixed_ms\": 1}}, {\"respond\": {}}]}}",
+                 -1);
+    assert_int_equal(events_of(&s, "fault_start") + events_of(&s, "fault_end"), 0);
+    simrun_free(&s);
+}
+
+/* Random kills stop when nothing else is pending: a window's events, pending far ahead, are
+ * not something going on, so they do not keep the kills going until they pop. */
+static uint64_t kills_with(const rt_fault_window *w, size_t nw, fhost *h)
+{
+    static const fop ten[] = {{FOP_CPU, 10 * MS}, {FOP_END, 0}};
+    rt_config cfg = f_config(w, nw);
+    cfg.idle_timeout = dist_fixed(1000 * MS);
+    cfg.kill_rate_per_s = 20;
+    const farr a[] = {{0, 0}};
+    const fop *const prog[] = {ten};
+    rt_stats st;
+    fhost_init(h);
+    f_drive(h, &cfg, a, prog, 1, &st);
+    return h->types[EV_KILL];
+}
+
+static void test_fault_windows_do_not_keep_kills_going(void **state)
+{
+    (void)state;
+    static fhost h;
+    const rt_fault_window w[] = {
+        {.from_ns = 1000000 * MS, .until_ns = 2000000 * MS, .cpu_factor = 2, .rule = 0}};
+    uint64_t without = kills_with(NULL, 0, &h);
+    uint64_t with = kills_with(w, 1, &h);
+    assert_true(without > 0 && without < 200); /* at 20/s, for about the idle timeout */
+    assert_int_equal(with, without);
+    assert_int_equal(h.types[EV_FAULT_START], 1); /* they still pop, once each */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +1138,14 @@ int main(void)
         cmocka_unit_test(test_server_timers_fire_while_idle),
         cmocka_unit_test(test_interval_freezes_then_resumes),
         cmocka_unit_test(test_single_thread_runs_ready_tasks_fifo),
+        cmocka_unit_test(test_fault_pressure_evicts_at_its_start),
+        cmocka_unit_test(test_fault_pressure_gone_after_its_end),
+        cmocka_unit_test(test_fault_pressure_checks_a_fresh_isolate_at_its_first_mem_add),
+        cmocka_unit_test(test_fault_cpu_storm_inflates_steps),
+        cmocka_unit_test(test_fault_storm_step_paused_keeps_its_cost),
+        cmocka_unit_test(test_fault_pressure_fires_once_per_isolate),
+        cmocka_unit_test(test_fault_windows_schedule_nothing_without_windows),
+        cmocka_unit_test(test_fault_windows_do_not_keep_kills_going),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
