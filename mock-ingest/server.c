@@ -45,6 +45,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,10 @@ typedef enum {
 typedef struct conn conn;
 
 struct ing_server {
+    /* Connections closed for drop_answer whose "internal error" line libmicrohttpd has yet
+     * to log: it is the fault working, not a failure (log_line drops it). Touched only by
+     * the thread that runs the daemon, which calls the logger from inside its processing. */
+    unsigned drops_unlogged;
     struct MHD_Daemon *d;
     ing_store *st;
     ing_policy *pol;
@@ -1179,6 +1184,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         /* Committed, then the answer is lost: the client sees the connection close, and a
          * retry makes a duplicate. */
         c->ended = "fault_dropped";
+        srv->drops_unlogged++;
         return MHD_NO;
     }
     if (c->answered)
@@ -1460,6 +1466,24 @@ const char *ing_server_url(const ing_server *srv)
     return srv->url;
 }
 
+/* libmicrohttpd's error lines, to stderr as its own logger writes them, but for the one that
+ * a drop_answer fault makes on purpose. */
+static void log_line(void *cls, const char *fmt, va_list ap)
+{
+    ing_server *srv = cls;
+    static const char drop[] = "Application reported internal error";
+    /* It may come as the argument of a "%s". */
+    va_list cp;
+    va_copy(cp, ap);
+    const char *text = strncmp(fmt, "%s", 2) == 0 ? va_arg(cp, const char *) : fmt;
+    va_end(cp);
+    if (srv->drops_unlogged && text && strncmp(text, drop, sizeof drop - 1) == 0) {
+        srv->drops_unlogged--;
+        return;
+    }
+    vfprintf(stderr, fmt, ap);
+}
+
 static void *http_thread(void *arg)
 {
     ing_server *srv = arg;
@@ -1532,12 +1556,14 @@ int ing_server_open(const ing_options *opt, ing_server **out, char *err, size_t 
         goto fail;
     }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    /* The logger goes first: libmicrohttpd logs options parsed before it its own way. */
     srv->d = MHD_start_daemon(
-        flags, opt->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        srv, MHD_OPTION_CONNECTION_LIMIT, lim.limit + lim.overflow, MHD_OPTION_CONNECTION_TIMEOUT,
-        srv->cfg->idle_timeout_s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        flags, opt->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_line, srv,
+        MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_LIMIT,
+        lim.limit + lim.overflow, MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg->idle_timeout_s,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_END);
     if (!srv->d) {
         snprintf(err, errlen, "cannot listen on %s:%u", host, (unsigned)opt->port);
         rc = ING_LISTEN;
