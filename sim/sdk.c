@@ -24,6 +24,7 @@ typedef struct call_op {
     item_vec entries; /* CALL_SEND_ENTRIES: what it sends */
     tel_cont k;
     uint64_t request_id;
+    uint64_t task_id; /* the task waiting for it */
     bool before_response;
     bool counted; /* a handler's or waitUntil's call: its time is the exporter's cost to the request
                    */
@@ -602,6 +603,15 @@ static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
     if (!si)
         return;
     ledger_cause cause = why == END_CPU_LIMIT ? CAUSE_CPU_LIMIT : CAUSE_WAITUNTIL_CANCELLED;
+    /* A call it was waiting for kept it waiting until now: that is the exporter's cost to
+     * the request, even though the call never returns to it (a hung POST holds a waitUntil
+     * until its budget cuts it). */
+    for (call_op *op = si->calls; op; op = op->next)
+        if (op->task_id == t->id && op->counted) {
+            ledger_call_time(s->l, op->request_id, op->before_response,
+                             rt_time(r) - op->started_ns);
+            op->counted = false;
+        }
     /* Terminated, the request ends here: what its own layer-1 buffers hold, nothing will
      * flush now. (Cut by its budget, it ends when the last of its work is discarded, and
      * t_request_ends decides, knowing whether a timer of its own may still flush.) */
@@ -732,6 +742,7 @@ static bool start_call(sdk *s, rt *r, tel_call c, item_vec *entries, tel_cont k)
                     .which = c,
                     .k = k,
                     .request_id = t->request_id,
+                    .task_id = t->id,
                     .before_response = t->kind == TASK_HANDLER,
                     .counted = t->kind == TASK_HANDLER || t->kind == TASK_WAIT_UNTIL,
                     .started_ns = rt_task_time(r),
