@@ -39,11 +39,21 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
     out->name = name;
     out->empty = false;
     double items = (double)r->items;
+    uint64_t faults = 0;
+    for (int k = 0; k < FLT_KIND_COUNT; k++)
+        faults += r->faults[k];
     if (strncmp(name, "lost.", 5) == 0) {
         int c = ledger_cause_find(name + 5);
         if (c < 0)
             return false;
         out->value = (double)(r ? r->lost_by[c] : 0);
+        return true;
+    }
+    if (strncmp(name, "faults.", 7) == 0) {
+        int k = flt_kind_find(name + 7);
+        if (k < 0)
+            return false;
+        out->value = (double)r->faults[k];
         return true;
     }
     static const char ev[] = "evicted.", lwe[] = "lost_when_evicted.";
@@ -99,6 +109,9 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
         {"delivery_delay_p95_ms", r->delay_p95_ms, isnan(r->delay_p95_ms)},
         {"added_response_ms", r->added_response_ms, isnan(r->added_response_ms)},
         {"added_wait_until_ms", r->added_wait_until_ms, isnan(r->added_wait_until_ms)},
+        {"added_response_p99_ms", r->added_response_p99_ms, isnan(r->added_response_p99_ms)},
+        {"added_wait_until_p99_ms", r->added_wait_until_p99_ms, isnan(r->added_wait_until_p99_ms)},
+        {"faults", (double)faults, false},
         {"exposure_items", (double)r->exposure_items, false},
         {"exposure_bytes", (double)r->exposure_bytes, false},
         {"private_accesses", (double)r->private_accesses, false},
@@ -135,7 +148,8 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
         "items, delivered, late, duplicated, misattributed, lost, loss_ratio, lost.<cause>, "
         "duplicates, delivered_unacknowledged, posts, posts_per_item, items_per_post, "
         "delivery_delay_p50_ms, "
-        "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, exposure_items, "
+        "delivery_delay_p95_ms, added_response_ms, added_wait_until_ms, added_response_p99_ms, "
+        "added_wait_until_p99_ms, faults, faults.<kind> (docs/faults.md), exposure_items, "
         "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
         "mixed_request_ratio, evicted.<isolate cause>, "
         "lost_when_evicted.<isolate cause> (isolate causes: idle, lifetime, deploy, memory, "
@@ -146,6 +160,7 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
     memset(&zero, 0, sizeof zero);
     zero.items_per_post = zero.delay_p50_ms = zero.delay_p95_ms = NAN;
     zero.added_response_ms = zero.added_wait_until_ms = NAN;
+    zero.added_response_p99_ms = zero.added_wait_until_p99_ms = NAN;
     metric m;
     return metric_value(metric_name, &zero, &m);
 }
@@ -163,6 +178,9 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
                                         "delivery_delay_p95_ms",
                                         "added_response_ms",
                                         "added_wait_until_ms",
+                                        "added_response_p99_ms",
+                                        "added_wait_until_p99_ms",
+                                        "faults",
                                         "exposure_items",
                                         "exposure_bytes",
                                         "private_accesses",
@@ -205,6 +223,10 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
         snprintf(name, sizeof name, "evicted.%s", rt_evict_key((rt_evict)c));
         EMIT(name);
         snprintf(name, sizeof name, "lost_when_evicted.%s", rt_evict_key((rt_evict)c));
+        EMIT(name);
+    }
+    for (int k = 0; k < FLT_KIND_COUNT; k++) {
+        snprintf(name, sizeof name, "faults.%s", flt_kind_name((flt_kind)k));
         EMIT(name);
     }
     for (int i = 0; i < r->nhops; i++) {

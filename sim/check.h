@@ -55,7 +55,7 @@ typedef struct check_metric {
 
 /* Every metric a check can name, valued from `r`. Returns how many there are (writes at
  * most `cap`); CHECK_METRICS_MAX is always enough. */
-#define CHECK_METRICS_MAX 128
+#define CHECK_METRICS_MAX 192
 size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap);
 
 /* What the run was (for checks that depend on it). */

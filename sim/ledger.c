@@ -1,7 +1,7 @@
 #include "ledger.h"
-
 #include "ledger_mem.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -68,7 +68,9 @@ static const char schema[] =
     " request INTEGER, isolate INTEGER, bytes INTEGER, items INTEGER, status INTEGER,"
     " sent_ns INTEGER, hop TEXT, ref TEXT);"
     "CREATE TABLE attempt_items (attempt INTEGER NOT NULL, item INTEGER NOT NULL);"
-    "CREATE TABLE private_access (request INTEGER, time_ns INTEGER);";
+    "CREATE TABLE private_access (request INTEGER, time_ns INTEGER);"
+    "CREATE TABLE faults (time_ns INTEGER, rule INTEGER, kind TEXT, request INTEGER,"
+    " isolate INTEGER, path TEXT);";
 
 enum {
     S_META,
@@ -90,6 +92,7 @@ enum {
     S_CALL_RESP,
     S_CALL_WU,
     S_ATTEMPT_HOP,
+    S_FAULT,
     S_COUNT
 };
 
@@ -120,6 +123,7 @@ static const char *const stmt_sql[S_COUNT] = {
                     " WHERE id = ?",
     [S_CALL_WU] = "UPDATE requests SET call_ns_wait_until = call_ns_wait_until + ? WHERE id = ?",
     [S_ATTEMPT_HOP] = "UPDATE attempts SET hop = ?, ref = ? WHERE id = ?",
+    [S_FAULT] = "INSERT INTO faults VALUES (?, ?, ?, ?, ?, ?)",
 };
 
 struct pending_move {
@@ -143,7 +147,9 @@ struct ledger {
      * requests.ended_ns (each is written once per row): the run's end for the report. */
     int64_t end_ns;
     char path[1024];
-    ledger_mem *mem; /* memory mode (ledger_open_memory): no database */
+    ledger_mem *mem;                 /* memory mode (ledger_open_memory): no database */
+    uint64_t faults[FLT_KIND_COUNT]; /* fired, by kind (both modes) */
+    uint64_t fault_rule_fired[LEDGER_FAULT_RULES]; /* ... by rule */
 };
 
 static void step(ledger *l, sqlite3_stmt *s)
@@ -165,6 +171,12 @@ static void run(ledger *l, int which, const char *fmt, ...)
     for (int i = 0; fmt[i]; i++) {
         if (fmt[i] == 'i') {
             sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+        } else if (fmt[i] == 'I') { /* an int, NULL when negative */
+            int64_t v = va_arg(ap, int64_t);
+            if (v >= 0)
+                sqlite3_bind_int64(s, i + 1, v);
+            else
+                sqlite3_bind_null(s, i + 1);
         } else {
             const char *t = va_arg(ap, const char *);
             if (t)
@@ -392,6 +404,19 @@ void ledger_attempt_hop(ledger *l, uint64_t attempt, const char *hop, const char
     if (l->mem)
         return; /* the memory mode joins only what decides fates */
     run(l, S_ATTEMPT_HOP, "tti", hop, ref, (int64_t)attempt);
+}
+
+void ledger_fault(ledger *l, int64_t time_ns, int64_t rule, flt_kind kind, uint64_t request,
+                  uint64_t isolate, const char *path)
+{
+    assert(kind < FLT_KIND_COUNT && rule < LEDGER_FAULT_RULES);
+    l->faults[kind]++;
+    if (rule >= 0)
+        l->fault_rule_fired[rule]++;
+    if (l->mem)
+        return;
+    run(l, S_FAULT, "iItiit", time_ns, rule, flt_kind_name(kind), (int64_t)request,
+        (int64_t)isolate, path);
 }
 
 static void obs_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_request_event ev,
@@ -736,6 +761,19 @@ static void delay_percentiles(sqlite3 *db, double *p50, double *p95)
             *p95 = sqlite3_column_double(s, 0);
     }
     sqlite3_finalize(s);
+}
+
+/* The 99th percentile (nearest rank) of a requests column, in ms; NAN when no request. */
+static double requests_p99(sqlite3 *db, const char *col)
+{
+    int64_t n = q_int(db, "SELECT COUNT(*) FROM requests", 0);
+    if (n == 0)
+        return NAN;
+    char *sql = sqlite3_mprintf("SELECT %s / 1e6 FROM requests ORDER BY %s LIMIT 1 OFFSET %lld",
+                                col, col, (long long)((n * 99 + 99) / 100 - 1));
+    double v = q_double(db, sql);
+    sqlite3_free(sql);
+    return v;
 }
 
 static uint64_t mix(uint64_t h, uint64_t x)
@@ -1499,9 +1537,14 @@ sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledg
     if (l->mem) { /* the join in memory (ledger_mem.h): no ingest database to read */
         (void)ingest_db, (void)run_id, (void)err, (void)errlen;
         lm_finish(l->mem, out);
+        memcpy(out->faults, l->faults, sizeof out->faults);
+        memcpy(out->fault_rule_fired, l->fault_rule_fired, sizeof out->fault_rule_fired);
+        out->added_response_p99_ms = out->added_wait_until_p99_ms = NAN;
         return SIM_OK;
     }
     memset(out, 0, sizeof *out);
+    memcpy(out->faults, l->faults, sizeof out->faults);
+    memcpy(out->fault_rule_fired, l->fault_rule_fired, sizeof out->fault_rule_fired);
     sqlite3 *db = l->db;
     char *msg = NULL;
     moves_flush(l);
@@ -1596,6 +1639,8 @@ sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledg
     out->added_response_ms =
         q_double(db, "SELECT AVG(call_ns_before_response) / 1e6 FROM requests");
     out->added_wait_until_ms = q_double(db, "SELECT AVG(call_ns_wait_until) / 1e6 FROM requests");
+    out->added_response_p99_ms = requests_p99(db, "call_ns_before_response");
+    out->added_wait_until_p99_ms = requests_p99(db, "call_ns_wait_until");
     /* Scans of the lost items: only when there are any. */
     bool evicted = out->lost_by[CAUSE_EVICTED_IN_BUFFER] || out->lost_by[CAUSE_DROPPED_IN_BACKOFF];
     if (evicted) {

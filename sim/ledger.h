@@ -25,6 +25,7 @@
 #define SIM_LEDGER_H
 
 #include "error.h"
+#include "fault.h"
 #include "runtime.h"
 
 #include <stdbool.h>
@@ -108,6 +109,11 @@ void ledger_drop(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause, 
 void ledger_drop_note(ledger *l, uint64_t item, int64_t time_ns, ledger_cause cause,
                       const char *layer, uint64_t isolate, const char *note);
 
+/* A fault fired (fault.h) at time_ns: the scenario rule (faults.rules index; -1 for none: a
+ * random kill), on a request and isolate (0: none) and a path (NULL: none). Table `faults`. */
+void ledger_fault(ledger *l, int64_t time_ns, int64_t rule, flt_kind kind, uint64_t request,
+                  uint64_t isolate, const char *path);
+
 /* An HTTP attempt (time_ns: when the request reached the ingest; sent_ns: when it left its
  * isolate, holding a connection) and the items it carried. */
 uint64_t ledger_attempt(ledger *l, int64_t time_ns, int64_t sent_ns, const char *path,
@@ -184,6 +190,9 @@ typedef struct ledger_watch {
     int64_t window_ns;
 } ledger_watch;
 
+/* faults.rules at most (the scenario's bound). */
+#define LEDGER_FAULT_RULES 1000
+
 typedef struct ledger_report {
     uint64_t items;
     uint64_t fate[FATE_COUNT];
@@ -195,8 +204,12 @@ typedef struct ledger_report {
     double delay_p95_ms;
     double added_response_ms;   /* mean per request: telemetry calls before the response */
     double added_wait_until_ms; /* mean per request: telemetry calls in waitUntil work */
-    uint64_t exposure_items;    /* most items one eviction destroyed */
-    uint64_t exposure_bytes;    /* most bytes one eviction destroyed */
+    double added_response_p99_ms, added_wait_until_p99_ms; /* their 99th percentiles (NAN:
+                                                              no request; memory mode) */
+    uint64_t faults[FLT_KIND_COUNT];               /* faults that fired, by kind (ledger_fault) */
+    uint64_t fault_rule_fired[LEDGER_FAULT_RULES]; /* ... by rule (faults.rules index) */
+    uint64_t exposure_items;                       /* most items one eviction destroyed */
+    uint64_t exposure_bytes;                       /* most bytes one eviction destroyed */
     uint64_t requests;
     uint64_t private_accesses;
     uint64_t evicted[RT_EVICT_COUNT]; /* isolates that died, by cause */

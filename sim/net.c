@@ -19,11 +19,19 @@ typedef struct fetch {
     const net_dest *dest;
     const char *route;
     const char *hop;
-    char *ref;        /* malloc'd */
-    bool keeps_items; /* net_request.keeps_items */
-    bool at_server;   /* it arrived: what is left is the answer's way back */
-    int64_t colo;     /* -1: not sent */
-    char *resp_body;  /* the answer's body, when the destination wants it */
+    char *ref;         /* malloc'd */
+    bool keeps_items;  /* net_request.keeps_items */
+    bool at_server;    /* it arrived: what is left is the answer's way back */
+    int64_t colo;      /* -1: not sent */
+    int64_t app_route; /* the sender's route and colo (fault targets; -1: none) */
+    int64_t sender_colo;
+    flt_kind fail;    /* a network fault decided when it left (FLT_NONE: none) */
+    int64_t after_ns; /* ... and when its fetch gives up, after it left (0: never) */
+    bool hung;        /* lost on the network with no answer to come: its items go at net_end */
+    int64_t lost_ns;
+    int64_t timeout_ns; /* its sender aborts it this long after it left (0: never) */
+    bool aborted_out;   /* ... which happens before it could reach its server */
+    char *resp_body;    /* the answer's body, when the destination wants it */
     size_t resp_len;
     char *body;
     size_t len;
@@ -48,6 +56,7 @@ struct net {
     net_config cfg;
     transport *t;
     ledger *l;
+    flt *faults;
     fetch **slots; /* stable pointers: continuations hold them */
     uint32_t nslots, capslots;
     fetch *free_list;
@@ -103,6 +112,11 @@ void net_free(net *n)
     free(n);
 }
 
+void net_set_faults(net *n, flt *faults)
+{
+    n->faults = faults;
+}
+
 const char *net_error(const net *n)
 {
     return n->error[0] ? n->error : NULL;
@@ -150,6 +164,8 @@ static fetch *fetch_new(net *n, const char *path, char *body, size_t len, uint32
     f->id = n->next_id++;
     f->draws = n->rand;
     f->colo = -1;
+    f->app_route = f->sender_colo = -1;
+    f->fail = FLT_NONE;
     if (strlen(path) < sizeof f->path)
         snprintf(f->path, sizeof f->path, "%s", path);
     else if (!(f->long_path = strdup(path)))
@@ -182,10 +198,15 @@ void net_fetch(net *n, rt *r, net_request *req)
     f->route = req->route;
     f->hop = req->hop;
     f->keeps_items = req->keeps_items;
+    f->timeout_ns = req->timeout_ns;
     if (req->ref && !(f->ref = strdup(req->ref)))
         abort();
     if (f->dest && f->dest->with_colo)
         f->colo = rt_current_isolate(r)->colo;
+    f->sender_colo = rt_current_isolate(r)->colo;
+    const rt_task *task = rt_current_task(r);
+    if (task->kind == TASK_HANDLER || task->kind == TASK_WAIT_UNTIL)
+        f->app_route = task->route;
     rt_waiter w = {net_go, net_cancel, f};
     switch (rt_subrequest(r, &w, &f->conn)) {
     case RT_SUB_GO:
@@ -203,15 +224,47 @@ void net_fetch(net *n, rt *r, net_request *req)
     }
 }
 
+static const char *fetch_path(const fetch *f)
+{
+    return f->long_path ? f->long_path : f->path;
+}
+
+static flt_target target_of(const fetch *f)
+{
+    return (flt_target){fetch_path(f), f->app_route,  f->sender_colo,
+                        f->iso.id,     f->request_id, f->len};
+}
+
+/* It leaves now (f->sent_ns): its trip out, with what the network's faults add to it. */
+static void depart(net *n, fetch *f)
+{
+    int64_t trip = dist_draw(&n->cfg.latency, f->draws);
+    if (n->faults) {
+        flt_target tg = target_of(f);
+        flt_departure d;
+        flt_depart(n->faults, &tg, f->sent_ns, &d);
+        trip = eng_add(trip, d.extra_ns);
+        f->fail = d.fail;
+        f->after_ns = d.after_ns;
+    }
+    if (f->timeout_ns && f->timeout_ns < trip) {
+        /* Its sender gives up while it is still on its way out: it never gets there. */
+        f->aborted_out = true;
+        f->at_server = true; /* what is left of it is the sender's */
+        if (!eng_at(n->e, eng_add(f->sent_ns, f->timeout_ns), EV_FETCH_DONE, f->slot, f->id))
+            abort();
+        return;
+    }
+    if (!eng_at(n->e, eng_add(f->sent_ns, trip), EV_FETCH_ARRIVE, f->slot, f->id))
+        abort();
+}
+
 /* The fetch has its connection: it leaves for the ingest. */
 static void net_go(void *ud, rt *r)
 {
     fetch *f = ud;
-    net *n = f->owner;
     f->sent_ns = rt_time(r);
-    int64_t at = eng_add(f->sent_ns, dist_draw(&n->cfg.latency, n->rand));
-    if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
-        abort();
+    depart(f->owner, f);
 }
 
 void net_send_direct(net *n, rng *draws, net_request *req, net_direct_done done, void *ud)
@@ -227,12 +280,11 @@ void net_send_direct(net *n, rng *draws, net_request *req, net_direct_done done,
     f->route = req->route;
     f->hop = req->hop;
     f->keeps_items = req->keeps_items;
+    f->timeout_ns = req->timeout_ns;
     if (req->ref && !(f->ref = strdup(req->ref)))
         abort();
     f->sent_ns = eng_now(n->e);
-    int64_t at = eng_add(f->sent_ns, dist_draw(&n->cfg.latency, f->draws));
-    if (!eng_at(n->e, at, EV_FETCH_ARRIVE, f->slot, f->id))
-        abort();
+    depart(n, f);
 }
 
 void net_post_direct(net *n, rng *draws, const char *path, char *body, size_t len, uint32_t attempt,
@@ -299,12 +351,167 @@ static void undelivered(void *ud, rt *r, int cause)
         ledger_cause c = f->resp.status == NET_CANCELLED_DEADLINE    ? CAUSE_WAITUNTIL_CANCELLED
                          : f->resp.status == NET_CANCELLED_CPU       ? CAUSE_CPU_LIMIT
                          : f->resp.status == NET_REFUSED_SUBREQUESTS ? CAUSE_SUBREQUEST_LIMIT
+                         : f->resp.status == NET_NETWORK_ERROR       ? CAUSE_NETWORK_ERROR
                                                                      : ledger_cause_of_death(cause);
+        /* A network error left and failed on the way; the others never left. */
+        const char *layer = f->resp.status == NET_NETWORK_ERROR ? "in-flight" : "connection-queue";
         for (size_t i = 0; i < f->nitems && !f->keeps_items; i++)
-            ledger_drop(n->l, f->items[i], f->resp.sent_ns, c, "connection-queue", f->iso.id);
+            ledger_drop(n->l, f->items[i], f->resp.sent_ns, c, layer, f->iso.id);
     }
     (void)r;
     release(n, f);
+}
+
+/* Its attempt as the ledger keeps it: when it reached its server (or failed on the way),
+ * with the status its sender saw. */
+static void write_attempt(net *n, fetch *f, int64_t t, int status)
+{
+    uint64_t a = ledger_attempt(n->l, t, f->sent_ns, fetch_path(f), f->attempt, f->sent_for,
+                                f->iso.id, f->len, f->nitems);
+    ledger_attempt_items(n->l, a, f->items, f->nitems);
+    ledger_attempt_status(n->l, a, status);
+    if (f->hop || f->ref)
+        ledger_attempt_hop(n->l, a, f->hop, f->ref);
+}
+
+/* No answer comes back: the fetch gives up after_ns after it left (at once if that has
+ * passed), or never - it hangs, and what it carried is lost from here, as the run ends. */
+static void answer_never_comes(net *n, fetch *f, int64_t now, int64_t after_ns)
+{
+    f->resp = (net_response){NET_NETWORK_ERROR, -1, now, NULL, 0, ""};
+    free(f->body);
+    f->body = NULL;
+    if (f->timeout_ns && (!after_ns || f->timeout_ns < after_ns))
+        after_ns = f->timeout_ns; /* its sender stops waiting first */
+    if (!after_ns) {
+        f->hung = true;
+        f->lost_ns = now;
+        return;
+    }
+    int64_t at = eng_add(f->sent_ns, after_ns);
+    if (!eng_at(n->e, at > now ? at : now, EV_FETCH_DONE, f->slot, f->id))
+        abort();
+}
+
+/* Its answer (or its failure) reaches the sender at `at` - unless the sender's timeout
+ * passes first: then the fetch rejects then, with a network error (an AbortError). */
+static void answer_at(net *n, fetch *f, int64_t now, int64_t at)
+{
+    if (f->timeout_ns) {
+        int64_t deadline = eng_add(f->sent_ns, f->timeout_ns);
+        if (deadline < at) {
+            at = deadline > now ? deadline : now;
+            free(f->resp_body);
+            f->resp_body = NULL;
+            f->resp = (net_response){NET_NETWORK_ERROR, -1, now, NULL, 0, ""};
+        }
+    }
+    if (!eng_at(n->e, at, EV_FETCH_DONE, f->slot, f->id))
+        abort();
+}
+
+/* It failed on the network (fault.h): it never reaches its server. */
+static void failed_on_the_way(net *n, fetch *f, int64_t now, bool answers, int64_t after_ns)
+{
+    write_attempt(n, f, now, NET_NETWORK_ERROR);
+    never_arrives(f, NET_NETWORK_ERROR, now);
+    if (!answers) {
+        answer_never_comes(n, f, now, after_ns);
+        return;
+    }
+    /* Refused or reset: the sender hears of it after the way back. */
+    f->resp = (net_response){NET_NETWORK_ERROR, -1, now, NULL, 0, ""};
+    free(f->body);
+    f->body = NULL;
+    answer_at(n, f, now, eng_add(now, dist_draw(&n->cfg.latency, f->draws)));
+}
+
+/* EV_FETCH_ARRIVE: it reaches its server now, unless a fault stops it. */
+static void arrive(net *n, fetch *f, const eng_event *ev)
+{
+    f->at_server = true;
+    int64_t now = ev->time_ns;
+    if (f->fail != FLT_NONE) {
+        failed_on_the_way(n, f, now, f->fail == FLT_REFUSED || f->fail == FLT_RESET, f->after_ns);
+        return;
+    }
+    const net_dest *d = f->dest;
+    const char *path = fetch_path(f);
+    flt_arrival fa = {0};
+    if (n->faults) {
+        flt_target tg = target_of(f);
+        bool otlp =
+            (!d || !d->method || strcmp(d->method, "POST") == 0) && strncmp(path, "/v1/", 4) == 0;
+        flt_arrive(n->faults, &tg, now, otlp, &fa);
+        if (fa.partitioned) {
+            failed_on_the_way(n, f, now, false, fa.after_ns);
+            return;
+        }
+    }
+    /* No transport (memory mode): taken as accepted, unless the ingest's default body
+     * limit would refuse it (a scenario with other ingest settings is not run so). */
+    transport_result res = {
+        f->len > ING_DEFAULT_MAX_BODY_BYTES ? 413 : 200, -1, NULL, 0, "", false};
+    if (!n->t && fa.drop_answer && res.status == 200)
+        res = (transport_result){0, -1, NULL, 0, "", true};
+    char err[512];
+    transport_req tr = {.method = d ? d->method : NULL,
+                        .path = path,
+                        .body = f->body,
+                        .len = f->len,
+                        .content_type = d ? d->content_type : NULL,
+                        .time_ns = now,
+                        .attempt = f->attempt,
+                        .host = d ? d->host : NULL,
+                        .upstream_zone = d ? d->upstream_zone : NULL,
+                        .colo = f->colo,
+                        .route = f->route,
+                        .fault = fa.header,
+                        .want_body = d && d->want_body};
+    if (n->t && transport_send(n->t, &tr, &res, err, sizeof err) != 0) {
+        snprintf(n->error, sizeof n->error, "%s", err);
+        return;
+    }
+    if (tr.want_body && res.body) {
+        if (!(f->resp_body = malloc(res.body_len + 1)))
+            abort();
+        memcpy(f->resp_body, res.body, res.body_len);
+        f->resp_body[res.body_len] = '\0';
+        f->resp_len = res.body_len;
+    }
+    n->sent++;
+    /* When the answer would be back (drawn now, whatever happens to it). */
+    int64_t back = eng_add(eng_add(now, fa.slow_ns), dist_draw(&n->cfg.latency, f->draws));
+    /* What the sender sees: the answer, or none (its server committed and hung up, the
+     * answer went into a partition, or the sender stopped waiting before it came). */
+    bool lost_answer = res.no_answer || fa.answer_lost ||
+                       (f->timeout_ns && eng_add(f->sent_ns, f->timeout_ns) < back);
+    write_attempt(n, f, now, lost_answer ? NET_NETWORK_ERROR : res.status);
+    /* Any server may answer Retry-After: 1e30; past NET_RETRY_AFTER_MAX_S it means "never"
+     * for any run, and in range it converts to nanoseconds without overflow. */
+    int64_t ra =
+        res.retry_after_s > NET_RETRY_AFTER_MAX_S ? NET_RETRY_AFTER_MAX_S : res.retry_after_s;
+    f->resp = (net_response){res.status, ra, now, NULL, 0, ""};
+    snprintf(f->resp.reason, sizeof f->resp.reason, "%s", res.reason);
+    if (d && d->arrived) {
+        /* The server's side of it: what it did, whatever becomes of the answer. */
+        net_response seen = f->resp;
+        seen.body = f->resp_body;
+        seen.body_len = f->resp_body ? f->resp_len : 0;
+        d->arrived(d->arrived_ud, f->request_id, f->ref, f->items, f->nitems, &seen);
+    }
+    free(f->body);
+    f->body = NULL;
+    if (fa.answer_lost) {
+        answer_never_comes(n, f, now, fa.after_ns);
+        return;
+    }
+    if (res.no_answer) { /* the connection closed: the sender hears of it when that reaches it */
+        free(f->resp_body);
+        f->resp_body = NULL;
+        f->resp = (net_response){NET_NETWORK_ERROR, -1, now, NULL, 0, ""};
+    }
+    answer_at(n, f, now, back);
 }
 
 bool net_handle(net *n, rt *r, const eng_event *ev)
@@ -315,60 +522,15 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         return true;
     fetch *f = n->slots[ev->a];
     if (ev->type == EV_FETCH_ARRIVE) {
-        f->at_server = true;
-        /* No transport (memory mode): taken as accepted, unless the ingest's default body
-         * limit would refuse it (a scenario with other ingest settings is not run so). */
-        transport_result res = {f->len > ING_DEFAULT_MAX_BODY_BYTES ? 413 : 200, -1, NULL, 0, ""};
-        char err[512];
-        const net_dest *d = f->dest;
-        transport_req tr = {.method = d ? d->method : NULL,
-                            .path = f->long_path ? f->long_path : f->path,
-                            .body = f->body,
-                            .len = f->len,
-                            .content_type = d ? d->content_type : NULL,
-                            .time_ns = ev->time_ns,
-                            .attempt = f->attempt,
-                            .host = d ? d->host : NULL,
-                            .upstream_zone = d ? d->upstream_zone : NULL,
-                            .colo = f->colo,
-                            .route = f->route,
-                            .want_body = d && d->want_body};
-        if (n->t && transport_send(n->t, &tr, &res, err, sizeof err) != 0) {
-            snprintf(n->error, sizeof n->error, "%s", err);
-            return true;
-        }
-        if (tr.want_body && res.body) {
-            if (!(f->resp_body = malloc(res.body_len + 1)))
-                abort();
-            memcpy(f->resp_body, res.body, res.body_len);
-            f->resp_body[res.body_len] = '\0';
-            f->resp_len = res.body_len;
-        }
-        n->sent++;
-        uint64_t a = ledger_attempt(n->l, ev->time_ns, f->sent_ns, tr.path, f->attempt, f->sent_for,
-                                    f->iso.id, f->len, f->nitems);
-        ledger_attempt_items(n->l, a, f->items, f->nitems);
-        ledger_attempt_status(n->l, a, res.status);
-        if (f->hop || f->ref)
-            ledger_attempt_hop(n->l, a, f->hop, f->ref);
-        /* Any server may answer Retry-After: 1e30; past NET_RETRY_AFTER_MAX_S it means "never"
-         * for any run, and in range it converts to nanoseconds without overflow. */
-        int64_t ra =
-            res.retry_after_s > NET_RETRY_AFTER_MAX_S ? NET_RETRY_AFTER_MAX_S : res.retry_after_s;
-        f->resp = (net_response){res.status, ra, ev->time_ns, NULL, 0, ""};
-        snprintf(f->resp.reason, sizeof f->resp.reason, "%s", res.reason);
-        if (d && d->arrived) {
-            net_response seen = f->resp;
-            seen.body = f->resp_body;
-            seen.body_len = f->resp_body ? f->resp_len : 0;
-            d->arrived(d->arrived_ud, f->request_id, f->ref, f->items, f->nitems, &seen);
-        }
+        arrive(n, f, ev);
+        return true;
+    }
+    if (f->aborted_out) { /* its sender gave up before it got anywhere */
+        write_attempt(n, f, ev->time_ns, NET_NETWORK_ERROR);
+        never_arrives(f, NET_NETWORK_ERROR, ev->time_ns);
+        f->resp = (net_response){NET_NETWORK_ERROR, -1, ev->time_ns, NULL, 0, ""};
         free(f->body);
         f->body = NULL;
-        if (!eng_at(n->e, eng_add(ev->time_ns, dist_draw(&n->cfg.latency, f->draws)), EV_FETCH_DONE,
-                    ev->a, f->id))
-            abort();
-        return true;
     }
     if (f->direct) {
         /* No connection to give back and no isolate to run on: the answer is the caller's
@@ -399,6 +561,16 @@ void net_end(net *n, int64_t t_ns)
     /* Still on the wire: sent before the end, arriving after it, where no event pops. */
     for (uint32_t i = 0; i < n->nslots; i++) {
         fetch *f = n->slots[i];
+        if (f->id && f->hung) {
+            /* No answer was ever coming: what it carried was lost when the network lost it
+             * (its server never had it, or its sender never heard: drop_answer's items
+             * are recorded, and keep their fate). */
+            for (size_t k = 0; k < f->nitems && !f->keeps_items; k++)
+                ledger_drop(n->l, f->items[k], f->lost_ns, CAUSE_NETWORK_ERROR, "in-flight",
+                            f->iso.id);
+            release(n, f);
+            continue;
+        }
         if (!f->id || f->at_server)
             continue;
         never_arrives(f, NET_STRANDED, t_ns);

@@ -28,6 +28,7 @@
 
 #include "dist.h"
 #include "engine.h"
+#include "fault.h"
 #include "ledger.h"
 #include "rng.h"
 #include "runtime.h"
@@ -47,6 +48,11 @@ typedef struct net_config {
 #define NET_CANCELLED_DEADLINE  (-4) /* its waitUntil budget ran out while the fetch waited */
 #define NET_DIED_WAITING        (-5) /* its isolate died while it waited for a connection */
 #define NET_STRANDED            (-6) /* the run ended while it was on its way */
+/* A network fault (fault.h): fetch() rejects with a network error ("Network connection
+ * lost"): refused, reset, timed out, lost in a partition or on a lossy link, or its answer
+ * never came back (the ingest may have committed it: drop_answer, a partition on the way
+ * back). */
+#define NET_NETWORK_ERROR (-7)
 
 /* A longer Retry-After is taken as this (1e9 s, about 31 years: past any run's end). */
 #define NET_RETRY_AFTER_MAX_S 1000000000LL
@@ -107,6 +113,10 @@ typedef struct net_request {
     const char *ref;      /* what it refers to (an object's key; copied), or NULL */
     bool keeps_items;     /* the caller accounts for the items' losses (the pipeline): the
                              network records them in attempts but never drops them */
+    /* The sender aborts the fetch this long after it left (AbortSignal.timeout; 0: never):
+     * it rejects then with NET_NETWORK_ERROR if no answer came first. Aborted on its way out,
+     * it never reaches its server; aborted later, its server may have processed it. */
+    int64_t timeout_ns;
 } net_request;
 
 typedef struct net net;
@@ -114,6 +124,19 @@ typedef struct net net;
 /* t NULL: no ingest (the ledger's memory mode): every POST that arrives is answered 200. */
 net *net_new(eng *e, rng *network_rng, const net_config *cfg, transport *t, ledger *l);
 void net_free(net *n);
+/*
+ * The scenario's fault rules (fault.h), borrowed; NULL: none. Network faults act on every
+ * request; ingest faults on the ingest's OTLP paths (POSTs to /v1/...). A request failed by
+ * the network never reaches its server: its attempt is written with status
+ * NET_NETWORK_ERROR at the instant it failed, its destination hears it never arrived, and
+ * its fetch rejects with NET_NETWORK_ERROR after a round trip (refused, reset), when the
+ * rule's after_ns has passed since it left (timeout, loss, partition), or never (after_ns
+ * 0: it hangs, holding its connection; what it carried is lost as network-error from
+ * "in-flight" at the instant it was lost, written at net_end). A request whose answer is
+ * lost (drop_answer, a partition on the way back) was processed by its server: its
+ * attempt's status is what its sender saw, NET_NETWORK_ERROR.
+ */
+void net_set_faults(net *n, flt *faults);
 /* From inside a task (the sender's request and isolate are taken from it). */
 void net_fetch(net *n, rt *r, net_request *req);
 

@@ -156,12 +156,19 @@ static const sk_key keys[] = {
     {"exporter.breaker.open_s", SK_NUMBER, 0, 1e6, "60", NULL, "how long it stays open", 0},
     {"exporter.breaker.successes", SK_INT, 1, 1e6, "2", NULL,
      "good answers while half-open that close it", 0},
-    {"exporter.retry", SK_OBJECT, 0, 0, "{}", NULL, "retries of 429 and 5xx answers", 0},
+    {"exporter.retry", SK_OBJECT, 0, 0, "{}", NULL,
+     "retries of 429 and 5xx answers and of network errors", 0},
     {"exporter.retry.count", SK_INT, 0, 100, "2", NULL, "retries after the first attempt", 0},
     {"exporter.retry.backoff", SK_DIST, 0, 0, "{\"fixed_ms\": 500}", NULL,
      "wait before the first retry, doubling each time", 0},
     {"exporter.retry.honor_retry_after", SK_BOOL, 0, 0, "true", NULL,
      "wait what Retry-After says when the answer has it", 0},
+    {"exporter.retry.max_wait_s", SK_NUMBER, 0, 1e6, "0", NULL,
+     "no retry waits longer than this, whatever the backoff or Retry-After says (0: no cap)", 0},
+    {"exporter.timeout_s", SK_NUMBER, 0, 1e6, "0", NULL,
+     "each POST is aborted this long after it left if no answer came (AbortSignal.timeout; the "
+     "OpenTelemetry JS exporters' timeoutMillis); it then fails as a network error and may be "
+     "retried; 0: never", 0},
     {"exporter.flush_budget_s", SK_NUMBER, 0, 1e6, "10", NULL,
      "a flush stops waiting for its answers after this long (0: never)", 0},
     {"exporter.interval_s", SK_NUMBER, 0.001, 1e6, "10", NULL,
@@ -180,7 +187,6 @@ static const sk_key keys[] = {
     {"network", SK_OBJECT, 0, 0, "{}", NULL, "the network between isolates and the ingest", 0},
     {"network.latency", SK_DIST, 0, 0, "{\"lognormal_ms\": {\"p50\": 20, \"p99\": 120}}",
      NULL, "one-way latency (a round trip draws twice)", 0},
-    {"network.faults", SK_LATER, 0, 0, NULL, NULL, "drops, resets and timeouts", 0},
 
     {"ingest", SK_OBJECT, 0, 0, "{}", NULL, "the mock ingest the run sends to", 0},
     {"ingest.api_key", SK_STRING, 1, 0, NULL, NULL,
@@ -189,11 +195,65 @@ static const sk_key keys[] = {
      "items accepted per fixed window; a request past it gets 403 (the seed's per-worker cap)", 0},
     {"ingest.cap.items", SK_INT, 1, 1e12, NULL, NULL, "items per window", SK_REQUIRED},
     {"ingest.cap.window_s", SK_NUMBER, 1e-9, 1e9, NULL, NULL, "window length", SK_REQUIRED},
-    {"ingest.faults", SK_LATER, 0, 0, NULL, NULL, "ingest errors and slowness", 0},
 
     {"faults", SK_OBJECT, 0, 0, "{}", NULL, "fault injection (draws from its own stream)", 0},
     {"faults.kill_isolates_per_hour", SK_NUMBER, 0, 3.6e6, "0", NULL,
      "isolates killed at random (a Poisson process; the victim uniform among live isolates)", 0},
+    {"faults.rules", SK_ARRAY, 0, 1000, "[]", NULL,
+     "fault rules (docs/faults.md): each a kind, a window, a probability and a target", 0},
+    {"faults.rules[]", SK_OBJECT, 0, 0, NULL, NULL, "one rule", 0},
+    {"faults.rules[].kind", SK_ENUM, 0, 0, NULL,
+     "latency|bandwidth|refused|reset|timeout|partition|loss|status|too_large|slow|drop_answer|"
+     "deploy|memory_pressure|cpu_storm",
+     "what goes wrong: network (latency, bandwidth, refused, reset, timeout, partition, loss), "
+     "ingest (status, too_large, slow, drop_answer) or runtime (deploy, memory_pressure, "
+     "cpu_storm)", SK_REQUIRED},
+    {"faults.rules[].from_s", SK_NUMBER, 0, BIG_S, "0", NULL,
+     "the window's start (a deploy's instant)", 0},
+    {"faults.rules[].until_s", SK_NUMBER, 0, BIG_S, NULL, NULL,
+     "the window's end, excluded (default: the end of the run)", 0},
+    {"faults.rules[].probability", SK_NUMBER, 0, 1, "1", NULL,
+     "each request the rule matches is hit with this probability (not for loss and runtime "
+     "kinds)", 0},
+    {"faults.rules[].first", SK_INT, 0, 1e15, "0", NULL,
+     "fire this many times at most: fail the first N (0: no limit)", 0},
+    {"faults.rules[].routes", SK_ARRAY, 1, 1000, NULL, NULL,
+     "target: requests sent by the code of these routes (app.routes names)", 0},
+    {"faults.rules[].routes[]", SK_STRING, 0, 0, NULL, NULL, "a route name", 0},
+    {"faults.rules[].colos", SK_ARRAY, 1, 1000, NULL, NULL,
+     "target: requests sent from isolates of these colos (runtime.colos names)", 0},
+    {"faults.rules[].colos[]", SK_STRING, 0, 0, NULL, NULL, "a colo name", 0},
+    {"faults.rules[].isolates", SK_ARRAY, 1, 1000, NULL, NULL,
+     "target: requests sent from these isolates (1: the first created)", 0},
+    {"faults.rules[].isolates[]", SK_INT, 1, 1e15, NULL, NULL, "an isolate id", 0},
+    {"faults.rules[].paths", SK_ARRAY, 1, 1000, NULL, NULL,
+     "target: requests whose path starts with one of these (\"/v1/traces\")", 0},
+    {"faults.rules[].paths[]", SK_STRING, 1, 0, NULL, NULL, "a path prefix", 0},
+    {"faults.rules[].latency_ms", SK_NUMBER, 0, 1e9, NULL, NULL,
+     "latency: added to the trip out; slow: added before the answer leaves", 0},
+    {"faults.rules[].jitter_ms", SK_NUMBER, 0, 1e9, "0", NULL,
+     "latency, slow: drawn uniformly in latency_ms +- jitter_ms (at least 0)", 0},
+    {"faults.rules[].kb_per_s", SK_NUMBER, 1e-6, 1e12, NULL, NULL,
+     "bandwidth: the body goes out at this many KB (1000 bytes) per second", 0},
+    {"faults.rules[].after_s", SK_NUMBER, 0, BIG_S, "0", NULL,
+     "timeout, partition, loss: the fetch rejects this long after it left (0: never; it "
+     "hangs)", 0},
+    {"faults.rules[].p", SK_NUMBER, 0, 1, NULL, NULL, "loss: good to bad, per request", 0},
+    {"faults.rules[].r", SK_NUMBER, 0, 1, NULL, NULL, "loss: bad to good, per request", 0},
+    {"faults.rules[].loss_bad", SK_NUMBER, 0, 1, "1", NULL,
+     "loss: a request is lost with this in the bad state (netem's 1-h)", 0},
+    {"faults.rules[].loss_good", SK_NUMBER, 0, 1, "0", NULL,
+     "loss: ... and with this in the good state (netem's 1-k)", 0},
+    {"faults.rules[].status", SK_INT, 429, 504, NULL, NULL,
+     "status: the ingest answers it (429, 500, 502, 503 or 504), items refused", 0},
+    {"faults.rules[].retry_after_s", SK_INT, 1, 86400, NULL, NULL,
+     "status 429 or 503: with this Retry-After", 0},
+    {"faults.rules[].max_bytes", SK_INT, 0, 1e15, NULL, NULL,
+     "too_large: the ingest answers 413 to a body larger than this", 0},
+    {"faults.rules[].memory_mb", SK_NUMBER, 1e-6, 1e6, NULL, NULL,
+     "memory_pressure: added to what each targeted isolate holds", 0},
+    {"faults.rules[].cpu_factor", SK_NUMBER, 1, 1e6, NULL, NULL,
+     "cpu_storm: each CPU step costs this many times more (above 1)", 0},
 
     {"queue", SK_OBJECT, 0, 0, NULL, NULL,
      "a Cloudflare Queue that checkpoints send to; its batched consumer POSTs each batch to the "
@@ -1170,6 +1230,255 @@ done:
     return rc;
 }
 
+/* The parameters each kind takes (besides the window, probability, first and targets). */
+static const struct {
+    flt_kind kind;
+    const char *required, *optional; /* space-separated keys */
+} fault_params[] = {
+    {FLT_LATENCY, "latency_ms", "jitter_ms"},
+    {FLT_BANDWIDTH, "kb_per_s", ""},
+    {FLT_REFUSED, "", ""},
+    {FLT_RESET, "", ""},
+    {FLT_TIMEOUT, "", "after_s"},
+    {FLT_PARTITION, "", "after_s"},
+    {FLT_LOSS, "p r", "loss_bad loss_good after_s"},
+    {FLT_STATUS, "status", "retry_after_s"},
+    {FLT_TOO_LARGE, "max_bytes", ""},
+    {FLT_SLOW, "latency_ms", "jitter_ms"},
+    {FLT_DROP_ANSWER, "", ""},
+    {FLT_DEPLOY, "", ""},
+    {FLT_MEMORY_PRESSURE, "memory_mb", ""},
+    {FLT_CPU_STORM, "cpu_factor", ""},
+};
+
+static bool word_in(const char *list, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = list; (p = strstr(p, w)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+/* A rule's target list of names (routes, colos), as indices. */
+static int fault_names(cctx *c, const cJSON *x, const char *key, const char *jp,
+                       const char *const *names, uint32_t nnames, uint32_t **out, uint32_t *n)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(x, key);
+    *out = NULL;
+    *n = 0;
+    if (!arr)
+        return 0;
+    int len = cJSON_GetArraySize(arr);
+    *out = alloc(c->s, (size_t)len * sizeof **out);
+    for (int k = 0; k < len; k++) {
+        const char *nm = cJSON_GetArrayItem(arr, k)->valuestring;
+        uint32_t j = 0;
+        while (j < nnames && strcmp(names[j], nm) != 0)
+            j++;
+        if (j == nnames) {
+            char kp[96], known[512] = "";
+            snprintf(kp, sizeof kp, "%s.%s[%d]", jp, key, k);
+            for (uint32_t i = 0; i < nnames; i++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s\"%s\"",
+                         i ? ", " : "", names[i]);
+            return cfail(c, kp, "no %s named \"%s\" (the scenario's: %s)",
+                         strcmp(key, "routes") == 0 ? "route" : "colo", nm,
+                         nnames ? known : "none");
+        }
+        (*out)[(*n)++] = j;
+    }
+    return 0;
+}
+
+static int cmp_deploy(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b; /* pairs: time, rule */
+    return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* faults.rules: each rule checked against its kind, its targets resolved to indices; the
+ * runtime's kinds become runtime windows and deploys. */
+static int compile_faults(cctx *c, const cJSON *root)
+{
+    scenario *s = c->s;
+    const cJSON *rules = val(c, val(c, root, "", "faults"), "faults", "rules");
+    int n = cJSON_GetArraySize(rules);
+    s->nfault_rules = (size_t)n;
+    s->fault_rules = n ? alloc(s, (size_t)n * sizeof *s->fault_rules) : NULL;
+    rt_config *rc = &s->runtime;
+    const char *colo_names[1000];
+    uint32_t ncolo = rc->ncolos ? rc->ncolos : 1;
+    for (uint32_t i = 0; i < ncolo; i++)
+        colo_names[i] = rc->ncolos ? rc->colos[i].name : "default";
+    const char *route_names[1000];
+    uint32_t nroute = 0;
+    for (uint32_t i = 0; i < s->program.nroutes && s->program.routes[i].name[0]; i++)
+        route_names[nroute++] = s->program.routes[i].name;
+    rt_fault_window *win = NULL;
+    size_t nwin = 0;
+    int64_t *deps = NULL; /* time, rule pairs */
+    size_t ndep = 0;
+    int i = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, rules)
+    {
+        char jp[64];
+        snprintf(jp, sizeof jp, "$.faults.rules[%d]", i);
+        flt_rule *r = &s->fault_rules[i];
+        const char *kind = str(c, x, "faults.rules[]", "kind");
+        r->kind = (flt_kind)flt_kind_find(kind);
+        size_t pk = 0;
+        while (fault_params[pk].kind != r->kind)
+            pk++;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, x)
+        {
+            static const char common[] = "kind from_s until_s probability first routes colos "
+                                         "isolates paths";
+            if (word_in(common, m->string) || word_in(fault_params[pk].required, m->string) ||
+                word_in(fault_params[pk].optional, m->string))
+                continue;
+            char kp[96];
+            snprintf(kp, sizeof kp, "%s.%s", jp, m->string);
+            return cfail(c, kp, "not a parameter of kind %s (its parameters: %s%s%s)", kind,
+                         fault_params[pk].required, *fault_params[pk].optional ? " " : "",
+                         *fault_params[pk].optional ? fault_params[pk].optional : "");
+        }
+        char req[64];
+        snprintf(req, sizeof req, "%s", fault_params[pk].required);
+        for (char *w = strtok(req, " "); w; w = strtok(NULL, " "))
+            if (!cJSON_GetObjectItemCaseSensitive(x, w))
+                return cfail(c, jp, "kind %s needs \"%s\"", kind, w);
+        r->from_ns = secs(num(c, x, "faults.rules[]", "from_s"));
+        const cJSON *until = cJSON_GetObjectItemCaseSensitive(x, "until_s");
+        r->until_ns = until ? secs(until->valuedouble) : INT64_MAX;
+        if (r->until_ns <= r->from_ns) {
+            char kp[96];
+            snprintf(kp, sizeof kp, "%s.until_s", jp);
+            return cfail(c, kp, "expected more than from_s (%g): the window would be empty",
+                         num(c, x, "faults.rules[]", "from_s"));
+        }
+        r->probability = num(c, x, "faults.rules[]", "probability");
+        r->first = (uint64_t)num(c, x, "faults.rules[]", "first");
+        bool runtime = strcmp(flt_kind_family(r->kind), "runtime") == 0;
+        if ((r->kind == FLT_LOSS || runtime) && cJSON_GetObjectItemCaseSensitive(x, "probability"))
+            return cfail(c, jp, "kind %s takes no probability (%s)", kind,
+                         r->kind == FLT_LOSS ? "its channel decides each loss"
+                                             : "it applies to every isolate it targets");
+        if (runtime && (cJSON_GetObjectItemCaseSensitive(x, "first") ||
+                        cJSON_GetObjectItemCaseSensitive(x, "routes") ||
+                        cJSON_GetObjectItemCaseSensitive(x, "paths")))
+            return cfail(c, jp, "kind %s targets isolates, not requests: no first, routes or paths",
+                         kind);
+        if (r->kind == FLT_DEPLOY && (until || cJSON_GetObjectItemCaseSensitive(x, "colos") ||
+                                      cJSON_GetObjectItemCaseSensitive(x, "isolates")))
+            return cfail(c, jp,
+                         "a deploy is an instant (from_s) and replaces every isolate: no "
+                         "until_s, colos or isolates");
+        uint32_t *routes, *colos;
+        if (cJSON_GetObjectItemCaseSensitive(x, "routes") && !nroute)
+            return cfail(c, jp, "routes: the app has a single handler, no app.routes to name");
+        if (fault_names(c, x, "routes", jp, route_names, nroute, &routes, &r->nroutes) ||
+            fault_names(c, x, "colos", jp, colo_names, ncolo, &colos, &r->ncolos))
+            return SIM_EINPUT;
+        r->routes = routes;
+        r->colos = colos;
+        const cJSON *isos = cJSON_GetObjectItemCaseSensitive(x, "isolates");
+        if (isos) {
+            uint64_t *iv = alloc(s, (size_t)cJSON_GetArraySize(isos) * sizeof *iv);
+            const cJSON *e;
+            cJSON_ArrayForEach(e, isos) iv[r->nisolates++] = (uint64_t)e->valuedouble;
+            r->isolates = iv;
+        }
+        const cJSON *paths = cJSON_GetObjectItemCaseSensitive(x, "paths");
+        if (paths) {
+            const char **pv = alloc(s, (size_t)cJSON_GetArraySize(paths) * sizeof *pv);
+            const cJSON *e;
+            cJSON_ArrayForEach(e, paths) pv[r->npaths++] = sdup(s, e->valuestring);
+            r->paths = pv;
+        }
+        r->latency_ns = (int64_t)llround(num(c, x, "faults.rules[]", "latency_ms") * 1e6);
+        r->jitter_ns = (int64_t)llround(num(c, x, "faults.rules[]", "jitter_ms") * 1e6);
+        r->bytes_per_s = num(c, x, "faults.rules[]", "kb_per_s") * 1000.0;
+        r->after_ns = secs(num(c, x, "faults.rules[]", "after_s"));
+        r->ge = (flt_ge){num(c, x, "faults.rules[]", "p"), num(c, x, "faults.rules[]", "r"),
+                         num(c, x, "faults.rules[]", "loss_bad"),
+                         num(c, x, "faults.rules[]", "loss_good")};
+        r->status = (int)num(c, x, "faults.rules[]", "status");
+        const cJSON *ra = cJSON_GetObjectItemCaseSensitive(x, "retry_after_s");
+        r->retry_after_s = ra ? (int64_t)ra->valuedouble : -1;
+        r->max_bytes = (int64_t)num(c, x, "faults.rules[]", "max_bytes");
+        r->memory_bytes = (int64_t)llround(num(c, x, "faults.rules[]", "memory_mb") * 1048576.0);
+        r->cpu_factor = num(c, x, "faults.rules[]", "cpu_factor");
+        if (r->kind == FLT_STATUS && r->status != 429 && r->status != 500 && r->status != 502 &&
+            r->status != 503 && r->status != 504) {
+            char kp[96];
+            snprintf(kp, sizeof kp, "%s.status", jp);
+            return cfail(c, kp, "expected 429, 500, 502, 503 or 504, got %d", r->status);
+        }
+        if (ra && r->status != 429 && r->status != 503) {
+            char kp[96];
+            snprintf(kp, sizeof kp, "%s.retry_after_s", jp);
+            return cfail(c, kp, "Retry-After goes with 429 and 503, not %d", r->status);
+        }
+        if (r->kind == FLT_CPU_STORM && r->cpu_factor <= 1) {
+            char kp[96];
+            snprintf(kp, sizeof kp, "%s.cpu_factor", jp);
+            return cfail(c, kp, "expected more than 1 (1 changes nothing)");
+        }
+        if (r->kind == FLT_LOSS && r->ge.p + r->ge.r <= 0) {
+            char kp[96];
+            snprintf(kp, sizeof kp, "%s.p", jp);
+            return cfail(c, kp, "expected p + r > 0 (the channel would never move)");
+        }
+        if (r->kind == FLT_MEMORY_PRESSURE || r->kind == FLT_CPU_STORM) {
+            if (nwin == RT_MAX_FAULT_WINDOWS)
+                return cfail(c, jp, "more than %d memory_pressure and cpu_storm rules",
+                             RT_MAX_FAULT_WINDOWS);
+            if (!win)
+                win = alloc(s, RT_MAX_FAULT_WINDOWS * sizeof *win);
+            win[nwin++] = (rt_fault_window){
+                .from_ns = r->from_ns,
+                .until_ns = r->until_ns == INT64_MAX ? ENG_TIME_MAX : r->until_ns,
+                .memory_bytes = r->kind == FLT_MEMORY_PRESSURE ? r->memory_bytes : 0,
+                .cpu_factor = r->kind == FLT_CPU_STORM ? r->cpu_factor : 0,
+                .colos = r->colos,
+                .ncolos = r->ncolos,
+                .isolates = r->isolates,
+                .nisolates = r->nisolates,
+                .rule = (uint32_t)i};
+        }
+        if (r->kind == FLT_DEPLOY) {
+            if (!deps)
+                deps = alloc(s, (size_t)(n + (int)rc->ndeploys) * 2 * sizeof *deps);
+            deps[2 * ndep] = r->from_ns;
+            deps[2 * ndep++ + 1] = i;
+        }
+        i++;
+    }
+    rc->fault_windows = win;
+    rc->nfault_windows = nwin;
+    if (ndep) {
+        /* The deploy rules join runtime.deploys_s, in time order (a rule after a listed deploy
+         * at the same instant). */
+        for (size_t k = 0; k < rc->ndeploys; k++) {
+            deps[2 * ndep] = rc->deploys_ns[k];
+            deps[2 * ndep++ + 1] = -1;
+        }
+        qsort(deps, ndep, 2 * sizeof *deps, cmp_deploy);
+        int64_t *dv = alloc(s, ndep * sizeof *dv);
+        s->deploy_rules = alloc(s, ndep * sizeof *s->deploy_rules);
+        for (size_t k = 0; k < ndep; k++) {
+            dv[k] = deps[2 * k];
+            s->deploy_rules[k] = deps[2 * k + 1] < 0 ? UINT32_MAX : (uint32_t)deps[2 * k + 1];
+        }
+        rc->deploys_ns = dv;
+        rc->ndeploys = ndep;
+    }
+    return 0;
+}
+
 static int compile(cctx *c, const cJSON *root)
 {
     scenario *s = c->s;
@@ -1460,7 +1769,9 @@ static int compile(cctx *c, const cJSON *root)
     e->retries = (uint32_t)num(c, rt_, "exporter.retry", "count");
     e->retry_backoff = dst(c, rt_, "exporter.retry", "backoff");
     e->honor_retry_after = flag(c, rt_, "exporter.retry", "honor_retry_after");
+    e->retry_max_wait_ns = secs(num(c, rt_, "exporter.retry", "max_wait_s"));
     e->flush_budget_ns = secs(num(c, ex, "exporter", "flush_budget_s"));
+    e->fetch_timeout_ns = secs(num(c, ex, "exporter", "timeout_s"));
     e->interval_ns = secs(num(c, ex, "exporter", "interval_s"));
     const cJSON *ot = val(c, ex, "exporter", "otel");
     e->otel_max_queue = (uint32_t)num(c, ot, "exporter.otel", "max_queue");
@@ -1615,6 +1926,8 @@ static int compile(cctx *c, const cJSON *root)
         if (mn && mx && it->min > it->max)
             return cfail(c, jp, "expected min <= max");
     }
+    if (compile_faults(c, root))
+        return SIM_EINPUT;
     return c->rc;
 }
 

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "check.h"
 #include "exporters/exporter.h"
+#include "fault.h"
 #include "net.h"
 #include "monitor.h"
 #include "pipeline.h"
@@ -51,7 +52,12 @@ typedef struct scenario {
     bool has_exporter; /* else telemetry calls are counted no-ops, nothing is sent */
     exp_config exporter;
     net_config network;
-    bool has_queue; /* checkpoints send to it */
+    /* faults.rules (fault.h), index i the file's i-th: the network's and the ingest's act
+     * through net_set_faults; the runtime's are also runtime.fault_windows and deploys. */
+    flt_rule *fault_rules;
+    size_t nfault_rules;
+    uint32_t *deploy_rules; /* per runtime.deploys_ns: the rule that made it, or UINT32_MAX */
+    bool has_queue;         /* checkpoints send to it */
     queue_config queue;
     bool has_pipeline; /* carried spans or fetches with a destination (pipeline.h) */
     pl_config pipeline;

@@ -130,6 +130,7 @@ typedef struct run_parts {
     ledger *l;
     transport *tp;
     net *n;
+    flt *faults;            /* when the scenario has fault rules */
     queue *q;               /* when the scenario has one */
     pipeline *pl;           /* when the scenario has one */
     rt_observer ledger_obs; /* what the fan-out observer passes on */
@@ -202,7 +203,7 @@ static void fan_request(void *ud, uint64_t request_id, uint64_t isolate_id, rt_r
 {
     run_parts *p = ud;
     p->ledger_obs.request(p->ledger_obs.ud, request_id, isolate_id, ev, t);
-    if (ev == RT_REQ_ENDED)
+    if (ev == RT_REQ_ENDED && p->pl)
         pl_request_ended(p->pl, request_id, t);
 }
 
@@ -210,6 +211,23 @@ static void fan_isolate(void *ud, const rt_isolate_info *iso, int cause, int64_t
 {
     run_parts *p = ud;
     p->ledger_obs.isolate(p->ledger_obs.ud, iso, cause, t);
+    if (cause == RT_EVICT_KILLED) /* a random kill is a fault that fired, of no rule */
+        ledger_fault(p->l, t, -1, FLT_KILL, 0, iso->id, NULL);
+}
+
+/* A runtime fault window fired on an isolate (and a request, for a CPU storm). */
+static void fan_fault(void *ud, uint32_t rule, uint64_t isolate_id, uint64_t request_id, int64_t t)
+{
+    run_parts *p = ud;
+    assert(rule < p->s->nfault_rules);
+    ledger_fault(p->l, t, rule, p->s->fault_rules[rule].kind, request_id, isolate_id, NULL);
+}
+
+/* A network or ingest fault fired on a request (fault.h). */
+static void on_fault(void *ud, uint32_t rule, flt_kind kind, int64_t t, const flt_target *tg)
+{
+    run_parts *p = ud;
+    ledger_fault(p->l, t, rule, kind, tg->request, tg->isolate, tg->path);
 }
 
 static void fan_placed(void *ud, uint64_t request_id, uint32_t route, uint32_t colo)
@@ -223,7 +241,8 @@ static void fan_killed(void *ud, uint64_t request_id, int cause, int64_t t)
     run_parts *p = ud;
     if (p->ledger_obs.killed)
         p->ledger_obs.killed(p->ledger_obs.ud, request_id, cause, t);
-    pl_request_killed(p->pl, request_id, cause, t);
+    if (p->pl)
+        pl_request_killed(p->pl, request_id, cause, t);
 }
 
 /* Builds every part. Returns 0, or 1 with a message. */
@@ -255,6 +274,13 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
         if (rc)
             return rc;
         p->n = net_new(p->e, &p->r_net, &s->network, p->tp, p->l);
+        if (p->n && s->nfault_rules) {
+            if (!(p->faults = flt_new(s->fault_rules, s->nfault_rules, out->seed, on_fault, p))) {
+                snprintf(err, errlen, "out of memory");
+                return SIM_ENOMEM;
+            }
+            net_set_faults(p->n, p->faults);
+        }
         p->k = p->n ? sdk_new(&s->exporter, p->l, p->n, &p->r_ids, &p->r_exp, out->seed) : NULL;
         if (p->k && s->has_queue) {
             if (!(p->q = queue_new(p->e, &p->r_queue, &s->queue, p->n, p->l))) {
@@ -286,9 +312,11 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
     }
     if (p->l) {
         rt_observer obs = ledger_observer(p->l);
-        if (p->pl) { /* both hear of requests ending */
+        /* The pipeline hears of requests ending too; faults that fire in the runtime are
+         * the ledger's with their rule's kind. */
+        if (p->pl || s->nfault_rules || s->runtime.kill_rate_per_s > 0) {
             p->ledger_obs = obs;
-            obs = (rt_observer){p, fan_request, fan_isolate, fan_placed, fan_killed, NULL};
+            obs = (rt_observer){p, fan_request, fan_isolate, fan_placed, fan_killed, fan_fault};
         }
         rt_set_observer(p->rtm, &obs);
     }
@@ -354,6 +382,9 @@ static sim_err run_loop(run_parts *p, char *err, size_t errlen)
                 return rc;
         }
         if (__builtin_expect(ev_is_runtime(ev.type), 1)) { /* most events: one bit test */
+            if (__builtin_expect(ev.type == EV_DEPLOY, 0) && s->deploy_rules && p->l &&
+                s->deploy_rules[ev.a] != UINT32_MAX)
+                ledger_fault(p->l, ev.time_ns, s->deploy_rules[ev.a], FLT_DEPLOY, 0, 0, NULL);
             rt_handle(p->rtm, &ev);
             continue;
         }
@@ -524,6 +555,7 @@ static void run_close(run_parts *p)
     rt_free(p->rtm);
     queue_free(p->q);
     pl_free(p->pl);
+    flt_free(p->faults);
     app_free(p->a);
     sdk_free(p->k);
     net_free(p->n);

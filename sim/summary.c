@@ -82,6 +82,20 @@ static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
                 "answer to a POST that carried them reached its exporter (it saw a failure and "
                 "may send them again)\n",
                 p->unacknowledged);
+    uint64_t faults = 0;
+    for (int k = 0; k < FLT_KIND_COUNT; k++)
+        faults += p->faults[k];
+    if (faults || s->nfault_rules) {
+        fprintf(out, "faults: %" PRIu64 " fired", faults);
+        const char *sep = ":";
+        for (int k = 0; k < FLT_KIND_COUNT; k++)
+            if (p->faults[k]) {
+                fprintf(out, "%s %s %" PRIu64, sep, flt_kind_name((flt_kind)k), p->faults[k]);
+                sep = ",";
+            }
+        fprintf(out, "; duplicates %" PRIu64 " (extra copies the ingest accepted)\n",
+                p->copies_extra);
+    }
     for (int i = 0; i < p->nstories; i++)
         fprintf(out, "  story: %s\n", p->stories[i].text);
     if (p->fate[FATE_LOST]) {
@@ -340,6 +354,40 @@ static cJSON *pipeline_json(const ledger_report *p)
 }
 
 /* What the rate monitor and the naive daily check said, alerts with their times. */
+/* The faults that fired: in total, by kind, and each rule with its window (docs/faults.md). */
+static cJSON *faults_json(const scenario *s, const ledger_report *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    uint64_t total = 0;
+    for (int k = 0; k < FLT_KIND_COUNT; k++)
+        total += p->faults[k];
+    add_u64(o, "total", total);
+    cJSON *by = cJSON_AddObjectToObject(o, "fired");
+    for (int k = 0; k < FLT_KIND_COUNT; k++) {
+        bool used = p->faults[k] > 0 || (k == FLT_KILL && s->runtime.kill_rate_per_s > 0);
+        for (size_t i = 0; i < s->nfault_rules && !used; i++)
+            used = s->fault_rules[i].kind == (flt_kind)k;
+        if (used)
+            add_u64(by, flt_kind_name((flt_kind)k), p->faults[k]);
+    }
+    cJSON *rules = cJSON_AddArrayToObject(o, "rules");
+    for (size_t i = 0; i < s->nfault_rules; i++) {
+        const flt_rule *r = &s->fault_rules[i];
+        cJSON *x = cJSON_CreateObject();
+        add_u64(x, "index", i);
+        cJSON_AddStringToObject(x, "kind", flt_kind_name(r->kind));
+        cJSON_AddStringToObject(x, "family", flt_kind_family(r->kind));
+        add_num(x, "from_s", (double)r->from_ns / 1e9);
+        if (r->until_ns == INT64_MAX)
+            cJSON_AddNullToObject(x, "until_s");
+        else
+            add_num(x, "until_s", (double)r->until_ns / 1e9);
+        add_u64(x, "fired", i < LEDGER_FAULT_RULES ? p->fault_rule_fired[i] : 0);
+        cJSON_AddItemToArray(rules, x);
+    }
+    return o;
+}
+
 static cJSON *watch_json(const ledger_report *p)
 {
     const ledger_watch *w = &p->watch;
@@ -468,6 +516,8 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
             cJSON_AddItemToObject(j, "pipeline", pipeline_json(p));
         if (p->watch.monitor || p->watch.daily)
             cJSON_AddItemToObject(j, "watch", watch_json(p));
+        if (s->nfault_rules || s->runtime.kill_rate_per_s > 0)
+            cJSON_AddItemToObject(j, "faults", faults_json(s, p));
         check_metric m[CHECK_METRICS_MAX];
         size_t nm = check_metrics(p, m, CHECK_METRICS_MAX);
         assert(nm <= CHECK_METRICS_MAX);

@@ -132,7 +132,7 @@ sim_err transport_send(transport *t, const transport_req *req, transport_result 
 {
     const char *method = req->method ? req->method : "POST";
     bool get = strcmp(method, "GET") == 0;
-    char url[2048], vt[64], att[48], ct[160], host[300], zone[300], colo[48], route[40];
+    char url[2048], vt[64], att[48], ct[160], host[300], zone[300], colo[48], route[40], fault[96];
     snprintf(url, sizeof url, "%s%s", t->url, req->path);
     snprintf(vt, sizeof vt, "X-Edgeloss-Time-Ns: %lld", (long long)req->time_ns);
     snprintf(att, sizeof att, "X-Edgeloss-Attempt: %u", req->attempt);
@@ -162,6 +162,12 @@ sim_err transport_send(transport *t, const transport_req *req, transport_result 
         snprintf(route, sizeof route, "X-Edgeloss-Route: %s", req->route);
         h = curl_slist_append(h, route);
     }
+    bool drop_asked = false;
+    if (req->fault && req->fault[0]) {
+        snprintf(fault, sizeof fault, "X-Edgeloss-Fault: %s", req->fault);
+        h = curl_slist_append(h, fault);
+        drop_asked = strstr(req->fault, "drop_answer") != NULL;
+    }
     CURL *e = t->easy;
     curl_easy_reset(e); /* a GET after a PUT must not keep the PUT's settings */
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -180,6 +186,14 @@ sim_err transport_send(transport *t, const transport_req *req, transport_result 
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)POST_TIMEOUT_MS);
+    if (drop_asked) {
+        /* libcurl sends a request again, once, when a reused connection closes with no
+         * answer (it takes it for a stale keep-alive): a dropped answer would then be
+         * committed twice, a duplicate no simulated exporter made. A fresh connection is
+         * never retried. */
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     t->resp_len = 0;
     if (t->resp)
         t->resp[0] = '\0';
@@ -238,6 +252,18 @@ sim_err transport_send(transport *t, const transport_req *req, transport_result 
         snprintf(err, errlen, "harness error: %s %s answered more than %u MiB", method, url,
                  TRANSPORT_BODY_MAX >> 20);
         return SIM_EINGEST;
+    }
+    res->no_answer = false;
+    /* Asked for: the server committed and hung up (libcurl's "empty reply"). */
+    if (drop_asked && (code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR ||
+                       code == CURLE_PARTIAL_FILE || code == CURLE_SEND_ERROR)) {
+        res->status = 0;
+        res->retry_after_s = -1;
+        res->reason[0] = '\0';
+        res->body = req->want_body ? "" : NULL;
+        res->body_len = 0;
+        res->no_answer = true;
+        return 0;
     }
     if (code != CURLE_OK) {
         snprintf(err, errlen, "harness error: %s %s failed: %s (no fault asked for it)", method,

@@ -9,7 +9,10 @@
  * between two threads. With a URL, an external ingest is used instead.
  *
  * A transport failure is a harness error, never a simulated fate: network
- * faults are modelled by the network layer, not produced by the host.
+ * faults are modelled by the network layer (net.h, fault.h), not produced by the host.
+ * The one exception is asked for: a request sent with the ingest fault drop_answer is
+ * committed and left unanswered by the server, and its missing answer is a result
+ * (transport_result.no_answer), not an error.
  */
 #ifndef SIM_TRANSPORT_H
 #define SIM_TRANSPORT_H
@@ -36,6 +39,9 @@ typedef struct transport_result {
     size_t body_len;
     /* The ingest's trusted X-Edgeloss-Reason (why it refused: "waf", "cap", ...), else "". */
     char reason[24];
+    /* The request asked for drop_answer and the server closed the connection without an
+     * answer, as asked (status 0). */
+    bool no_answer;
 } transport_result;
 
 /* The largest response body kept (a bigger one is a harness error: no simulated server
@@ -54,6 +60,7 @@ typedef struct transport_result {
  *   route         "waf" or "origin": whether it went through the zone's front (NULL: not
  *                 said: the ingest's default, through its WAF if it has one)
  *   content_type  NULL: application/json
+ *   fault         the X-Edgeloss-Fault value (fault.h flt_arrival.header; NULL or "": none)
  */
 typedef struct transport_req {
     const char *method;
@@ -67,6 +74,7 @@ typedef struct transport_req {
     const char *upstream_zone;
     int64_t colo;
     const char *route;
+    const char *fault;
     bool want_body;
 } transport_req;
 

@@ -206,7 +206,7 @@ static const struct {
     {"{\"workload\": {\"requests\": 1000, \"spans_per_request\": 1000}, \"exporter\": {},"
      " \"budget\": {\"items\": 1000}, " H "}",
      "$.budget.items: the scenario predicts 6e+04 telemetry items (60 requests x 1e+03 per"},
-    {"{\"network\": {\"faults\": []}, " W ", " H "}", "$.network.faults: not supported yet"},
+    {"{\"network\": {\"faults\": []}, " W ", " H "}", "$.network.faults: unknown key"},
     {"{\"exporter\": {\"kind\": \"threshold\"}, " W ", " H "}",
      "$.exporter.kind: unknown key \"kind\" (expected one of: strategy,"},
     {"{\"exporter\": {\"strategy\": \"batchy\"}, " W ", " H "}",

@@ -70,6 +70,8 @@ ledger_cause exp_refusal_cause(int status)
         return CAUSE_CPU_LIMIT;
     case NET_CANCELLED_DEADLINE:
         return CAUSE_WAITUNTIL_CANCELLED;
+    case NET_NETWORK_ERROR:
+        return CAUSE_NETWORK_ERROR;
     default:
         return CAUSE_REJECTED_BY_INGEST;
     }

@@ -1,7 +1,8 @@
 /*
  * Sending a batch of items: the OTLP/HTTP JSON payload, the POST through the
- * simulated network, and the retry policy (429 and 5xx: up to `retries`
- * more attempts, the backoff doubling, Retry-After honoured when asked).
+ * simulated network, and the retry policy (429, 5xx and a fetch that rejected with a
+ * network error: up to `retries` more attempts, the backoff doubling, Retry-After
+ * honoured when asked).
  * Retry waits are timers, so they freeze in an idle isolate like any other.
  */
 #include "exporter.h"
@@ -103,7 +104,8 @@ static void post(send_op *op)
                        .nitems = n,
                        .done = on_response,
                        .ud = op,
-                       .sent_for = op->sent_for};
+                       .sent_for = op->sent_for,
+                       .timeout_ns = env->cfg->fetch_timeout_ns};
     op->in_flight = true;
     net_fetch(env->net, env->r, &req);
     free(ids);
@@ -130,7 +132,8 @@ static void on_response(void *ud, rt *r, const net_response *resp)
     send_op *op = ud;
     op->in_flight = false;
     const exp_config *cfg = op->e->env.cfg;
-    bool transient = resp->status == 429 || resp->status >= 500;
+    bool transient =
+        resp->status == 429 || resp->status >= 500 || resp->status == NET_NETWORK_ERROR;
     if (transient && op->attempt <= cfg->retries) {
         /* Doubling per attempt, saturating: 100 retries of 500 ms would overflow. */
         int64_t delay = dist_draw(&cfg->retry_backoff, op->e->env.rand);
@@ -138,6 +141,8 @@ static void on_response(void *ud, rt *r, const net_response *resp)
             delay = eng_add(delay, delay);
         if (cfg->honor_retry_after && resp->retry_after_s >= 0)
             delay = resp->retry_after_s * 1000000000LL;
+        if (cfg->retry_max_wait_ns && delay > cfg->retry_max_wait_ns)
+            delay = cfg->retry_max_wait_ns; /* a Retry-After longer than the budget left */
         exp_moved(&op->e->env, &op->items, "retry");
         rt_set_timer_fn(r, delay, 0, retry_fire, op);
         return;

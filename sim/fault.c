@@ -1,0 +1,271 @@
+#include "fault.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each rule's stream: the run's seed with a stream id of its own, far from rng.h's. */
+#define FLT_STREAM_BASE 0x46415531ULL /* "FAU1" */
+
+static const char *const names[FLT_KIND_COUNT] = {
+#define FLT_KIND_NAME(name, str, family) [FLT_##name] = str,
+    FLT_KIND_MAP(FLT_KIND_NAME)
+#undef FLT_KIND_NAME
+};
+static const char *const families[FLT_KIND_COUNT] = {
+#define FLT_KIND_FAMILY(name, str, family) [FLT_##name] = family,
+    FLT_KIND_MAP(FLT_KIND_FAMILY)
+#undef FLT_KIND_FAMILY
+};
+
+const char *flt_kind_name(flt_kind k)
+{
+    return k < FLT_KIND_COUNT ? names[k] : "none";
+}
+
+const char *flt_kind_family(flt_kind k)
+{
+    return k < FLT_KIND_COUNT ? families[k] : "none";
+}
+
+int flt_kind_find(const char *name)
+{
+    for (int k = 0; k < FLT_KIND_COUNT; k++)
+        if (strcmp(names[k], name) == 0)
+            return k;
+    return -1;
+}
+
+bool flt_ge_step(const flt_ge *g, bool *bad, rng *draws)
+{
+    double u = rng_unit(draws);
+    *bad = *bad ? !(u < g->r) : u < g->p;
+    double loss = *bad ? g->loss_bad : g->loss_good;
+    /* Both draws are taken whatever the state, so the stream's position depends only on how
+     * many requests went through the channel. */
+    return rng_unit(draws) < loss;
+}
+
+typedef struct rule_state {
+    rng draws;
+    uint64_t fired;
+    bool bad; /* loss: the channel's state */
+} rule_state;
+
+struct flt {
+    const flt_rule *rules;
+    size_t n;
+    rule_state *st;
+    flt_fired_fn fired;
+    void *ud;
+};
+
+flt *flt_new(const flt_rule *rules, size_t n, uint64_t seed, flt_fired_fn fired, void *ud)
+{
+    flt *f = calloc(1, sizeof *f);
+    if (!f || (n && !(f->st = calloc(n, sizeof *f->st)))) {
+        free(f);
+        return NULL;
+    }
+    f->rules = rules;
+    f->n = n;
+    f->fired = fired;
+    f->ud = ud;
+    for (size_t i = 0; i < n; i++)
+        rng_seed(&f->st[i].draws, seed, (FLT_STREAM_BASE << 20) + i);
+    return f;
+}
+
+void flt_free(flt *f)
+{
+    if (!f)
+        return;
+    free(f->st);
+    free(f);
+}
+
+size_t flt_rules(const flt *f)
+{
+    return f->n;
+}
+
+const flt_rule *flt_rule_at(const flt *f, size_t i)
+{
+    assert(i < f->n);
+    return &f->rules[i];
+}
+
+uint64_t flt_fired(const flt *f, size_t i)
+{
+    assert(i < f->n);
+    return f->st[i].fired;
+}
+
+static bool in_u32(const uint32_t *v, uint32_t n, int64_t x)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if ((int64_t)v[i] == x)
+            return true;
+    return false;
+}
+
+/* Whether the rule applies to this request at this instant (its window and target); its
+ * probability and its count are not looked at here. */
+static bool matches(const flt_rule *r, const flt_target *t, int64_t now)
+{
+    if (now < r->from_ns || now >= r->until_ns)
+        return false;
+    if (r->nroutes && !in_u32(r->routes, r->nroutes, t->route))
+        return false;
+    if (r->ncolos && !in_u32(r->colos, r->ncolos, t->colo))
+        return false;
+    if (r->nisolates) {
+        bool any = false;
+        for (uint32_t i = 0; i < r->nisolates && !any; i++)
+            any = t->isolate && r->isolates[i] == t->isolate;
+        if (!any)
+            return false;
+    }
+    if (r->npaths) {
+        bool any = false;
+        for (uint32_t i = 0; i < r->npaths && !any; i++)
+            any = strncmp(t->path, r->paths[i], strlen(r->paths[i])) == 0;
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
+/* The rule matched: does it hit this request? A rule past its "first N" is spent and draws
+ * nothing more; else one draw, whether or not another rule already decided the request, so
+ * that its stream does not depend on the others. */
+static bool hits(flt *f, size_t i)
+{
+    const flt_rule *r = &f->rules[i];
+    rule_state *s = &f->st[i];
+    if (r->first && s->fired >= r->first)
+        return false;
+    if (r->probability >= 1)
+        return true;
+    return rng_unit(&s->draws) < r->probability;
+}
+
+static void fire(flt *f, size_t i, int64_t now, const flt_target *t)
+{
+    f->st[i].fired++;
+    if (f->fired)
+        f->fired(f->ud, (uint32_t)i, f->rules[i].kind, now, t);
+}
+
+/* latency +- jitter, at least 0, from the rule's stream (no draw when there is no jitter). */
+static int64_t jittered(flt *f, size_t i)
+{
+    const flt_rule *r = &f->rules[i];
+    if (!r->jitter_ns)
+        return r->latency_ns;
+    int64_t v =
+        rng_range(&f->st[i].draws, r->latency_ns - r->jitter_ns, r->latency_ns + r->jitter_ns);
+    return v < 0 ? 0 : v;
+}
+
+void flt_depart(flt *f, const flt_target *t, int64_t now, flt_departure *out)
+{
+    *out = (flt_departure){0, FLT_NONE, 0};
+    for (size_t i = 0; f && i < f->n; i++) {
+        const flt_rule *r = &f->rules[i];
+        if (strcmp(families[r->kind], "network") != 0 || r->kind == FLT_PARTITION ||
+            !matches(r, t, now))
+            continue;
+        bool hit;
+        if (r->kind == FLT_LOSS) {
+            /* The channel moves with every request through it; "first N" caps the losses. */
+            bool lost = flt_ge_step(&r->ge, &f->st[i].bad, &f->st[i].draws);
+            hit = lost && !(r->first && f->st[i].fired >= r->first);
+        } else {
+            hit = hits(f, i);
+        }
+        if (!hit)
+            continue;
+        switch (r->kind) {
+        case FLT_LATENCY:
+            out->extra_ns += jittered(f, i);
+            break;
+        case FLT_BANDWIDTH:
+            out->extra_ns += (int64_t)ceil((double)t->bytes * 1e9 / r->bytes_per_s);
+            break;
+        default: /* a failure: the first rule that fails it decides */
+            if (out->fail != FLT_NONE)
+                continue; /* drawn, not fired: it had nothing left to do */
+            out->fail = r->kind;
+            out->after_ns = r->after_ns;
+            break;
+        }
+        fire(f, i, now, t);
+    }
+}
+
+void flt_arrive(flt *f, const flt_target *t, int64_t now, bool for_ingest, flt_arrival *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; f && i < f->n; i++) {
+        const flt_rule *r = &f->rules[i];
+        if (r->kind != FLT_PARTITION && strcmp(families[r->kind], "ingest") != 0)
+            continue;
+        if (r->kind != FLT_PARTITION && !for_ingest)
+            continue;
+        if (!matches(r, t, now) || (r->kind == FLT_PARTITION && out->partitioned))
+            continue;
+        if (!hits(f, i))
+            continue;
+        switch (r->kind) {
+        case FLT_PARTITION:
+            out->partitioned = true;
+            out->after_ns = r->after_ns;
+            break;
+        case FLT_SLOW:
+            out->slow_ns += jittered(f, i);
+            break;
+        default: /* the header carries one fault: the first rule's */
+            if (out->header[0])
+                continue;
+            if (r->kind == FLT_STATUS && r->retry_after_s >= 0)
+                snprintf(out->header, sizeof out->header, "status=%d, retry_after=%lld", r->status,
+                         (long long)r->retry_after_s);
+            else if (r->kind == FLT_STATUS)
+                snprintf(out->header, sizeof out->header, "status=%d", r->status);
+            else if (r->kind == FLT_TOO_LARGE)
+                snprintf(out->header, sizeof out->header, "too_large=%lld",
+                         (long long)r->max_bytes);
+            else {
+                snprintf(out->header, sizeof out->header, "drop_answer");
+                out->drop_answer = true;
+            }
+            break;
+        }
+        fire(f, i, now, t);
+    }
+    if (out->partitioned) {
+        /* It never got there: nothing the ingest would have done to it happened. */
+        out->header[0] = '\0';
+        out->drop_answer = false;
+        out->slow_ns = 0;
+        return;
+    }
+    /* A slow answer may leave into a partition that began after the request arrived. */
+    int64_t leaves = now + out->slow_ns;
+    for (size_t i = 0; f && i < f->n && out->slow_ns; i++) {
+        const flt_rule *r = &f->rules[i];
+        if (r->kind != FLT_PARTITION || !matches(r, t, leaves) || !hits(f, i))
+            continue;
+        out->answer_lost = true;
+        out->after_ns = r->after_ns;
+        fire(f, i, leaves, t);
+        break;
+    }
+    if (out->answer_lost && !out->header[0]) {
+        snprintf(out->header, sizeof out->header, "drop_answer");
+        out->drop_answer = true;
+    }
+}
