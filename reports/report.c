@@ -589,13 +589,182 @@ static void shade_evictions(svg *g, const run *r)
     free(cause);
 }
 
+/* ---------------------------------------------------------------- faults */
+
+/* The run's fault rules (summary.json's faults.rules), NULL when it has none. */
+static const cJSON *fault_rules(const run *r)
+{
+    const cJSON *rules = at(r->sum, "faults.rules");
+    return cJSON_GetArraySize(rules) > 0 ? rules : NULL;
+}
+
+/* A deploy happens at from_s and lasts no time: a marker, not a window. */
+static bool fault_instant(const cJSON *rule)
+{
+    return cJSON_IsNull(at(rule, "until_s")) && strcmp(str_at(rule, "kind"), "deploy") == 0;
+}
+
+/* The family's class, so a network outage, an ingest refusal and a runtime event differ at
+ * a glance; a family this report does not know gets the plain "fault". An instant adds
+ * "fault-at": a band two pixels wide needs to be near opaque to be seen. */
+static const char *fault_class(const cJSON *rule, bool instant, char *buf, size_t len)
+{
+    static const char *const families[] = {"network", "ingest", "runtime"};
+    const char *f = str_at(rule, "family"), *cls = "fault";
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (strcmp(f, families[i]) == 0)
+            cls = f;
+    snprintf(buf, len, "%s%s%s", cls == f ? "fault-" : "", cls, instant ? " fault-at" : "");
+    return buf;
+}
+
+/* A band's window as its tooltip ends: "10 s–20 s", "at 52 s" (an instant), "10 s–the end
+ * of the run"; seconds as summary.json has them. */
+static void fault_window_text(const cJSON *rule, char *buf, size_t len)
+{
+    double from = num_at(rule, "from_s"), until = num_at(rule, "until_s");
+    if (fault_instant(rule))
+        snprintf(buf, len, "at %g s", from);
+    else if (isnan(until))
+        snprintf(buf, len, "%g s–the end of the run", from);
+    else
+        snprintf(buf, len, "%g s–%g s", from, until);
+}
+
+/* Each fault rule's window, a band behind the data coloured by family: an instant is a
+ * thin band at its time, a window without an end runs to the chart's end. Windows are
+ * clipped to the chart (its x range), so a rule past the end of every run draws nothing. */
+static void shade_faults(svg *g, const run *r)
+{
+    const cJSON *rule;
+    cJSON_ArrayForEach(rule, fault_rules(r))
+    {
+        bool instant = fault_instant(rule);
+        double from = num_at(rule, "from_s") * 1e9, until = num_at(rule, "until_s") * 1e9;
+        if (isnan(from))
+            continue;  /* not a rule this report can place */
+        if (instant) { /* two pixels wide, centred on its time */
+            double px = (g->x1 - g->x0) / (g->width - g->left - g->right);
+            until = from + px;
+            from -= px;
+        } else if (isnan(until)) {
+            until = g->x1;
+        }
+        from = fmax(from, g->x0);
+        until = fmin(until, g->x1);
+        if (until < from)
+            continue;
+        char win[96], tip[300], cls[48];
+        double fired = num_at(rule, "fired");
+        fault_window_text(rule, win, sizeof win);
+        snprintf(tip, sizeof tip, "rule %.0f: %s (%s), fired %.0f time%s, %s",
+                 num_at(rule, "index"), str_at(rule, "kind"), str_at(rule, "family"), fired,
+                 fired == 1 ? "" : "s", win);
+        svg_band(g, from, until, fault_class(rule, instant, cls, sizeof cls), tip);
+    }
+}
+
+/* One rule of run k: its index, kind, family, window (its ends marked) and times fired. */
+static void fault_row(rpt *R, size_t k, int i)
+{
+    FILE *o = R->out;
+    const cJSON *rule = cJSON_GetArrayItem(fault_rules(&R->runs[k]), i);
+    bool instant = fault_instant(rule);
+    char key[96];
+    fputs("<tr><td>", o);
+    snprintf(key, sizeof key, "faults.rules.%d.index", i);
+    num(R, k, key);
+    fputs("</td><td>", o);
+    esc(R, str_at(rule, "kind"));
+    fputs("</td><td>", o);
+    esc(R, str_at(rule, "family"));
+    fputs(instant ? "</td><td>at " : "</td><td>", o);
+    snprintf(key, sizeof key, "faults.rules.%d.from_s", i);
+    num(R, k, key);
+    fputs(" s", o);
+    if (!instant && cJSON_IsNull(at(rule, "until_s"))) {
+        fputs(" to the end", o);
+    } else if (!instant) {
+        fputs(" to ", o);
+        snprintf(key, sizeof key, "faults.rules.%d.until_s", i);
+        num(R, k, key);
+        fputs(" s", o);
+    }
+    fputs("</td><td>", o);
+    snprintf(key, sizeof key, "faults.rules.%d.fired", i);
+    num(R, k, key);
+    fputs("</td></tr>\n", o);
+}
+
+/* What the scenario's faults did to each run: every rule with its window and how often it
+ * fired, the counts by kind, the duplicates retries made and what the faults cost the
+ * Worker in time. */
+static void sec_faults(rpt *R)
+{
+    FILE *o = R->out;
+    bool any = false;
+    for (size_t k = 0; k < R->n; k++)
+        any |= at(R->runs[k].sum, "faults") != NULL;
+    if (!any)
+        return;
+    fputs("<section id=\"faults\"><h2>Faults</h2>\n<p>The faults the scenario injected: each "
+          "rule with its window of virtual time (a deploy is an instant; a window without an "
+          "end lasts to the end of the run) and the times it fired, then the counts by kind "
+          "(random kills fire without a rule). <b>Duplicates</b>: extra copies of items the "
+          "ingest accepted, typically made by retrying a POST whose answer was lost. The cost: "
+          "the 99th percentile, over requests, of the time telemetry calls kept a request "
+          "waiting in <code>ctx.waitUntil</code> and before its response. The rules' windows "
+          "are shaded in the charts over virtual time.</p>\n",
+          o);
+    for (size_t k = 0; k < R->n; k++) {
+        const run *r = &R->runs[k];
+        if (!at(r->sum, "faults"))
+            continue;
+        char t[300], key[96];
+        fprintf(o, "<div class=\"run\" data-run=\"%zu\"><h3>", k);
+        esc(R, run_title(r, t, sizeof t));
+        fputs("</h3><p>", o);
+        num(R, k, "faults.total");
+        fputs(" faults fired", o);
+        const cJSON *c;
+        int i = 0;
+        cJSON_ArrayForEach(c, at(r->sum, "faults.fired"))
+        {
+            snprintf(key, sizeof key, "faults.fired.%s", c->string);
+            fputs(i++ ? ", " : ": ", o);
+            esc(R, c->string);
+            fputc(' ', o);
+            num(R, k, key);
+        }
+        fputs(". Duplicates ", o);
+        num(R, k, "metrics.duplicates");
+        fputs(". Telemetry calls added, at the 99th percentile, ", o);
+        num(R, k, "metrics.added_wait_until_p99_ms");
+        fputs(" ms in waitUntil and ", o);
+        num(R, k, "metrics.added_response_p99_ms");
+        fputs(" ms before the response.</p>\n", o);
+        int nr = cJSON_GetArraySize(fault_rules(r));
+        if (nr)
+            fputs("<table><tr><th>rule</th><th>kind</th><th>family</th><th>window</th>"
+                  "<th>fired</th></tr>\n",
+                  o);
+        for (i = 0; i < nr; i++)
+            fault_row(R, k, i);
+        fputs(nr ? "</table></div>\n" : "<p>No rule: only random kills.</p></div>\n", o);
+    }
+    fputs("</section>\n", o);
+}
+
 static void sec_time(rpt *R)
 {
     FILE *o = R->out;
     fputs("<section id=\"time\"><h2>Loss and late items over virtual time</h2>\n<p>Items by "
           "the time they were created: lost (red) and late (amber) per interval; the line is "
-          "every item created. Shaded intervals: isolates evicted then. Every chart here has "
-          "the same axes.</p>\n",
+          "every item created. Shaded intervals: isolates evicted then (purple). With faults, "
+          "each fault rule's window is shaded behind the data by family - network (teal), "
+          "ingest (green), runtime (brown) - and a deploy is a thin line at its instant; a "
+          "window without an end runs to the chart's end. Every chart here has the same "
+          "axes.</p>\n",
           o);
     double ymax = 0;
     for (size_t k = 0; k < R->n; k++)
@@ -606,7 +775,7 @@ static void sec_time(rpt *R)
         if (!charted(r))
             continue;
         char t[300];
-        fputs("<div class=\"run\"><h3>", o);
+        fprintf(o, "<div class=\"run\" data-run=\"%zu\"><h3>", k);
         esc(R, run_title(r, t, sizeof t));
         fputs("</h3>", o);
         if (!r->tables) {
@@ -617,6 +786,7 @@ static void sec_time(rpt *R)
         svg_begin(&g, o, 900, 220, "lost and late items over virtual time");
         g.xfmt = svg_fmt_time_ns;
         svg_axes(&g, 0, (double)R->tmax, 0, ymax > 0 ? ymax : 1, "virtual time", "items");
+        shade_faults(&g, r);
         shade_evictions(&g, r);
         double *xs = malloc(r->nbins * 2 * sizeof *xs), *ys = malloc(r->nbins * 2 * sizeof *ys);
         if (!xs || !ys)
@@ -665,6 +835,7 @@ static void isolate_rows(rpt *R, const run *r)
     g.left = 96;
     g.no_yticks = true;
     svg_axes(&g, 0, (double)R->tmax, 0, (double)nrows, "virtual time", NULL);
+    shade_faults(&g, r);
     int64_t width = r->nbins ? r->bins[0].t1 - r->bins[0].t0 : 0;
     double maxreq = 1;
     for (size_t i = 0; i < r->nibins; i++)
@@ -751,6 +922,7 @@ static void isolate_aggregate(rpt *R, const run *r)
     svg_begin(&g, o, 900, 160, "isolates alive and evicted per interval");
     g.xfmt = svg_fmt_time_ns;
     svg_axes(&g, 0, (double)R->tmax, 0, ymax, "virtual time", "isolates");
+    shade_faults(&g, r);
     double *xs = malloc(2 * nb * sizeof *xs), *ys = malloc(2 * nb * sizeof *ys);
     if (!xs || !ys)
         abort();
@@ -769,6 +941,7 @@ static void isolate_aggregate(rpt *R, const run *r)
     svg_begin(&g, o, 900, 140, "items destroyed by evictions per interval");
     g.xfmt = svg_fmt_time_ns;
     svg_axes(&g, 0, (double)R->tmax, 0, dmax, "virtual time", "items destroyed");
+    shade_faults(&g, r);
     bool any = false;
     for (size_t b = 0; b < nb; b++) {
         if (!destroyed[b])
@@ -820,14 +993,15 @@ static void sec_isolates(rpt *R)
             "from its start to its eviction, shaded by how many requests it served in each "
             "interval, a tick per POST it sent, and a dot where it died with the number of "
             "items its death destroyed. More: counts per interval and the isolates whose "
-            "deaths destroyed the most.</p>\n",
+            "deaths destroyed the most. Fault rules' windows are shaded behind, as over "
+            "virtual time above.</p>\n",
             ISOLATE_ROWS);
     for (size_t k = 0; k < R->n; k++) {
         const run *r = &R->runs[k];
         if (!charted(r) || !r->tables || !r->nisos)
             continue;
         char t[300];
-        fputs("<div class=\"run\"><h3>", o);
+        fprintf(o, "<div class=\"run\" data-run=\"%zu\"><h3>", k);
         esc(R, run_title(r, t, sizeof t));
         fputs("</h3>", o);
         if (r->nisos <= ISOLATE_ROWS)
@@ -1010,8 +1184,8 @@ static void sec_pipeline(rpt *R)
 
 /* The report, a section at a time: adding one is adding a function here. */
 static void (*const sections[])(rpt *) = {
-    sec_verdict, sec_definitions, sec_funnel,  sec_pipeline, sec_causes,
-    sec_time,    sec_isolates,    sec_stories, sec_runs,
+    sec_verdict, sec_definitions, sec_funnel,   sec_pipeline, sec_causes,
+    sec_faults,  sec_time,        sec_isolates, sec_stories,  sec_runs,
 };
 
 static const char style[] =
@@ -1030,6 +1204,11 @@ static const char style[] =
     ".d-death{fill:#999}.d-death-loss{fill:#d64541}.d-evicted{fill:#9a86b0}"
     ".d-alive{fill:none;stroke:#3b6ea8;stroke-width:1.2}.d-zero{stroke:#d64541}"
     ".small{font-size:9px}"
+    /* Fault windows: lighter than the eviction shading, one hue per family; an instant is
+     * two pixels wide, so it is near opaque. */
+    ".d-fault,.d-fault-network,.d-fault-ingest,.d-fault-runtime{opacity:.13}"
+    ".d-fault{fill:#666}.d-fault-network{fill:#138d90}.d-fault-ingest{fill:#3a9d23}"
+    ".d-fault-runtime{fill:#8c5a2b}.fault-at{opacity:.85}"
     ".d-funnel{fill:#3b6ea8}"
     "table.funnel th,table.bars th{width:150px;font-weight:normal}";
 
