@@ -230,6 +230,7 @@ void flt_arrive(flt *f, const flt_target *t, int64_t now, bool for_ingest, flt_a
         default: /* the header carries one fault: the first rule's */
             if (out->header[0])
                 continue;
+            out->ingest = r;
             if (r->kind == FLT_STATUS && r->retry_after_s >= 0)
                 snprintf(out->header, sizeof out->header, "status=%d, retry_after=%lld", r->status,
                          (long long)r->retry_after_s);
@@ -249,6 +250,7 @@ void flt_arrive(flt *f, const flt_target *t, int64_t now, bool for_ingest, flt_a
     if (out->partitioned) {
         /* It never got there: nothing the ingest would have done to it happened. */
         out->header[0] = '\0';
+        out->ingest = NULL;
         out->drop_answer = false;
         out->slow_ns = 0;
         return;

@@ -138,10 +138,12 @@ typedef struct flt_arrival {
     bool partitioned; /* it does not reach it: lost as a timeout after after_ns (from its
                          departure; 0: never) */
     int64_t after_ns;
-    char header[64];  /* the X-Edgeloss-Fault value to send, "" for none */
-    bool drop_answer; /* the header asks the ingest to commit and not answer */
-    int64_t slow_ns;  /* the answer leaves this much later */
-    bool answer_lost; /* a partition takes the answer on its way back (header drop_answer) */
+    char header[64];        /* the X-Edgeloss-Fault value to send, "" for none */
+    const flt_rule *ingest; /* the rule the header names (status, too_large, drop_answer), or
+                               NULL: what a stand-in for the ingest must do */
+    bool drop_answer;       /* the header asks the ingest to commit and not answer */
+    int64_t slow_ns;        /* the answer leaves this much later */
+    bool answer_lost;       /* a partition takes the answer on its way back (header drop_answer) */
 } flt_arrival;
 /* For_ingest: the request goes to the ingest's OTLP paths (the only ones that act on the
  * header); other destinations get the network's faults only. */

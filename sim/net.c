@@ -452,8 +452,15 @@ static void arrive(net *n, fetch *f, const eng_event *ev)
      * limit would refuse it (a scenario with other ingest settings is not run so). */
     transport_result res = {
         f->len > ING_DEFAULT_MAX_BODY_BYTES ? 413 : 200, -1, NULL, 0, "", false};
+    if (!n->t && fa.ingest) { /* no server: what the real one does with the header */
+        const flt_rule *ir = fa.ingest;
+        if (ir->kind == FLT_STATUS)
+            res = (transport_result){ir->status, ir->retry_after_s, NULL, 0, "fault", false};
+        else if (ir->kind == FLT_TOO_LARGE && (int64_t)f->len > ir->max_bytes)
+            res = (transport_result){413, -1, NULL, 0, "fault", false};
+    }
     if (!n->t && fa.drop_answer && res.status == 200)
-        res = (transport_result){0, -1, NULL, 0, "", true};
+        res.no_answer = true; /* as the real server: committed, not answered */
     char err[512];
     transport_req tr = {.method = d ? d->method : NULL,
                         .path = path,
@@ -472,6 +479,17 @@ static void arrive(net *n, fetch *f, const eng_event *ev)
         snprintf(n->error, sizeof n->error, "%s", err);
         return;
     }
+    /* A fault the ingest was asked for and did not do: it does not trust this simulator's
+     * headers, and the run would record faults that never happened. */
+    bool asked = strncmp(fa.header, "status=", 7) == 0 || fa.drop_answer;
+    if (n->t && asked && !res.no_answer && res.status >= 200 && res.status < 300) {
+        snprintf(n->error, sizeof n->error,
+                 "harness error: the ingest at %s answered %d to a request with "
+                 "X-Edgeloss-Fault: %s - it ignores the simulator's headers; ingest faults need "
+                 "a trusted ingest (mock-ingest --trust-sim-headers, or the embedded one)",
+                 transport_url(n->t), res.status, fa.header);
+        return;
+    }
     if (tr.want_body && res.body) {
         if (!(f->resp_body = malloc(res.body_len + 1)))
             abort();
@@ -486,7 +504,10 @@ static void arrive(net *n, fetch *f, const eng_event *ev)
      * answer went into a partition, or the sender stopped waiting before it came). */
     bool lost_answer = res.no_answer || fa.answer_lost ||
                        (f->timeout_ns && eng_add(f->sent_ns, f->timeout_ns) < back);
-    write_attempt(n, f, now, lost_answer ? NET_NETWORK_ERROR : res.status);
+    /* The memory mode's ledger takes an attempt's status as the ingest's record (ledger_mem.h):
+     * there it is what the ingest did, whatever its sender saw. */
+    write_attempt(n, f, now,
+                  lost_answer && !ledger_in_memory(n->l) ? NET_NETWORK_ERROR : res.status);
     /* Any server may answer Retry-After: 1e30; past NET_RETRY_AFTER_MAX_S it means "never"
      * for any run, and in range it converts to nanoseconds without overflow. */
     int64_t ra =

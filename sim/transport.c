@@ -257,7 +257,7 @@ sim_err transport_send(transport *t, const transport_req *req, transport_result 
     /* Asked for: the server committed and hung up (libcurl's "empty reply"). */
     if (drop_asked && (code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR ||
                        code == CURLE_PARTIAL_FILE || code == CURLE_SEND_ERROR)) {
-        res->status = 0;
+        res->status = 200; /* the server drops only a 2xx answer: it committed */
         res->retry_after_s = -1;
         res->reason[0] = '\0';
         res->body = req->want_body ? "" : NULL;

@@ -40,7 +40,7 @@ typedef struct transport_result {
     /* The ingest's trusted X-Edgeloss-Reason (why it refused: "waf", "cap", ...), else "". */
     char reason[24];
     /* The request asked for drop_answer and the server closed the connection without an
-     * answer, as asked (status 0). */
+     * answer, as asked; status is then 200: it drops only a 2xx answer, after the commit. */
     bool no_answer;
 } transport_result;
 

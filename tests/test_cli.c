@@ -576,6 +576,46 @@ static void test_unverified_is_not_a_pass(void **state)
     free(db);
 }
 
+/* An ingest fault against an external ingest that does not trust the simulator's headers
+ * would be recorded as fired while nothing happened: the run stops as a harness error
+ * (exit 3) saying why. Against a trusted one the fault happens (the 503s are stored). */
+static void test_ingest_fault_needs_a_trusted_ingest(void **state)
+{
+    (void)state;
+    const char *scn =
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 3,"
+        " \"duration_s\": 3},"
+        " \"exporter\": {\"strategy\": \"immediate\", \"retry\": {\"count\": 0}},"
+        " \"faults\": {\"rules\": [{\"kind\": \"status\", \"status\": 503}]},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"s\"}}, {\"call\": \"tracer.flush\"},"
+        " {\"respond\": {}}]}}";
+    char *p = write_in(dir, "fault-ext.json", scn);
+    for (int trusted = 0; trusted < 2; trusted++) {
+        char *db = t_path(dir, trusted ? "fault-trusted.db" : "fault-untrusted.db");
+        char url[256];
+        int pid =
+            t_spawn_ingest(ingest_bin, db, trusted ? "--trust-sim-headers" : NULL, url, sizeof url);
+        assert_true(pid > 0);
+        url[strcspn(url, "\n")] = '\0';
+        out o = run((const char *[]){"run", p, "--ingest", url, "--ingest-db", db, "--out",
+                                     trusted ? "fault-trusted" : "fault-untrusted", NULL});
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        if (trusted) {
+            assert_int_equal(o.code, 0);
+            expect_in(o.out, "faults: 3 fired: status 3");
+            assert_int_equal(t_sql_int(db, "SELECT COUNT(*) FROM requests WHERE status = 503"), 3);
+        } else {
+            assert_int_equal(o.code, 3);
+            expect_in(o.err, "ignores the simulator's headers");
+            expect_in(o.err, "--trust-sim-headers");
+        }
+        out_free(&o);
+        free(db);
+    }
+    free(p);
+}
+
 /* Ctrl-C stops cleanly: exit 130, says what was cut, no summary.json that looks complete. */
 static void test_interrupt(void **state)
 {
@@ -655,6 +695,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_check_names_and_duplicates),
         cmocka_unit_test(test_junit_survives_hostile_text),
         cmocka_unit_test(test_unverified_is_not_a_pass),
+        cmocka_unit_test(test_ingest_fault_needs_a_trusted_ingest),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_trace_inside_run_dirs),
     };

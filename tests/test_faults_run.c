@@ -29,8 +29,10 @@ typedef struct run {
 } run;
 
 /* rules: the faults.rules array's members; retry: the exporter's retry object (NULL: two
- * retries, 500 ms doubling); timeout_s: exporter.timeout_s. */
-static run one_t(const char *rules, const char *retry, double timeout_s)
+ * retries, 500 ms doubling); timeout_s: exporter.timeout_s; runtime: more runtime keys ("");
+ * span_do: the span's steps (""). */
+static run one_x(const char *rules, const char *retry, double timeout_s, const char *runtime,
+                 const char *span_do)
 {
     char json[8192];
     snprintf(
@@ -38,13 +40,16 @@ static run one_t(const char *rules, const char *retry, double timeout_s)
         "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
         " \"duration_s\": 0, \"drain_s\": 600},"
         " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 300},"
-        " \"wait_until_budget_s\": 0},"
+        " \"wait_until_budget_s\": 0%s%s},"
         " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
         " \"exporter\": {\"strategy\": \"immediate\", \"timeout_s\": %g, \"retry\": %s},"
         " \"faults\": {\"rules\": [%s]},"
-        " \"app\": {\"handler\": [{\"span\": {\"name\": \"s\"}}, {\"call\": \"tracer.flush\"},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"s\"%s%s%s}}, {\"call\": "
+        "\"tracer.flush\"},"
         " {\"respond\": {\"status\": 200}}]}}",
-        timeout_s, retry ? retry : "{\"count\": 2, \"backoff\": {\"fixed_ms\": 500}}", rules);
+        runtime[0] ? ", " : "", runtime, timeout_s,
+        retry ? retry : "{\"count\": 2, \"backoff\": {\"fixed_ms\": 500}}", rules,
+        span_do[0] ? ", \"do\": [" : "", span_do, span_do[0] ? "]" : "");
     run x;
     x.dir = t_mkdtemp();
     x.s = sim_text_in(json, -1, x.dir, NULL);
@@ -53,6 +58,11 @@ static run one_t(const char *rules, const char *retry, double timeout_s)
     if (!x.s.r.verified)
         fail_msg("unverified run");
     return x;
+}
+
+static run one_t(const char *rules, const char *retry, double timeout_s)
+{
+    return one_x(rules, retry, timeout_s, "", "");
 }
 
 static run one(const char *rules, const char *retry)
@@ -292,6 +302,94 @@ static void test_targets_spare_the_others(void **state)
     run_free(&x);
 }
 
+/* The runtime's kinds from the scenario, at their instants. A deploy rule at 0.5 s replaces
+ * the isolate while its request awaits (the span open since 0 is lost there); a pressure of
+ * 200 MB from 0.5 s puts the live isolate over 128 MB and evicts it then (cause memory);
+ * a CPU storm of 10 turns a 10 ms step into 100 ms, past a 50 ms CPU limit: the request is
+ * terminated at 50 ms. Each fires once, on that isolate (and request). */
+static void test_runtime_kinds(void **state)
+{
+    (void)state;
+    const char *wait = "{\"await\": {\"name\": \"x\", \"latency\": {\"fixed_ms\": 1000}}}";
+    run x = one_x("{\"kind\": \"deploy\", \"from_s\": 0.5}", NULL, 0, "", wait);
+    expect_faults(&x, "500000000:deploy:0");
+    expect_fate(&x, "lost/evicted-in-buffer@500000000/open-span");
+    expect_str(x.ledger_db, "SELECT cause || '@' || died_ns FROM isolates WHERE id = 1",
+               "deploy@500000000");
+    run_free(&x);
+    x = one_x("{\"kind\": \"memory_pressure\", \"memory_mb\": 200, \"from_s\": 0.5}", NULL, 0, "",
+              wait);
+    expect_faults(&x, "500000000:memory_pressure:0");
+    expect_str(x.ledger_db, "SELECT cause || '@' || died_ns FROM isolates WHERE id = 1",
+               "memory@500000000");
+    expect_fate(&x, "lost/evicted-in-buffer@500000000/open-span");
+    run_free(&x);
+    x = one_x("{\"kind\": \"cpu_storm\", \"cpu_factor\": 10}", NULL, 0, "\"cpu_limit_ms\": 50",
+              "{\"cpu\": {\"fixed_ms\": 10}}");
+    expect_faults(&x, "0:cpu_storm:0");
+    assert_int_equal(t_sql_int(x.ledger_db, "SELECT request FROM faults"), 1);
+    expect_fate(&x, "lost/cpu-limit@50000000/open-span");
+    run_free(&x);
+    /* Outside its window (from 1 s) the same step costs 10 ms and the request completes. */
+    x = one_x("{\"kind\": \"cpu_storm\", \"cpu_factor\": 10, \"from_s\": 1}", NULL, 0,
+              "\"cpu_limit_ms\": 50", "{\"cpu\": {\"fixed_ms\": 10}}");
+    expect_faults(&x, "");
+    expect_fate(&x, "delivered/-@-/-");
+    run_free(&x);
+}
+
+/* The explorer's memory mode (no ingest: the ledger joins in memory) stands in for the
+ * ingest's side of a fault as the real server does it: the same fates and causes as the
+ * run against the real server, fault for fault. */
+static void test_memory_mode_agrees(void **state)
+{
+    (void)state;
+    const char *rules[] = {
+        "{\"kind\": \"status\", \"status\": 503, \"first\": 1}",
+        "{\"kind\": \"status\", \"status\": 500}",
+        "{\"kind\": \"too_large\", \"max_bytes\": 10}",
+        "{\"kind\": \"drop_answer\", \"first\": 1}",
+        "{\"kind\": \"drop_answer\"}",
+        "{\"kind\": \"partition\", \"until_s\": 10, \"after_s\": 3}",
+        "{\"kind\": \"refused\", \"first\": 2}",
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        run x = one(rules[i], NULL);
+        char json[4096], err[1024];
+        snprintf(json, sizeof json,
+                 "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
+                 " \"duration_s\": 0, \"drain_s\": 600},"
+                 " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\":"
+                 " 300}, \"wait_until_budget_s\": 0},"
+                 " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+                 " \"exporter\": {\"strategy\": \"immediate\", \"retry\": {\"count\": 2,"
+                 " \"backoff\": {\"fixed_ms\": 500}}},"
+                 " \"faults\": {\"rules\": [%s]},"
+                 " \"app\": {\"handler\": [{\"span\": {\"name\": \"s\"}}, {\"call\":"
+                 " \"tracer.flush\"}, {\"respond\": {\"status\": 200}}]}}",
+                 rules[i]);
+        scenario *s;
+        if (scn_parse(json, "test.json", &s, err, sizeof err))
+            fail_msg("%s", err);
+        sim_options o = {.memory = true};
+        sim_result m;
+        if (sim_run(s, &o, &m, err, sizeof err))
+            fail_msg("%s", err);
+        for (int f = 0; f < FATE_COUNT; f++)
+            if (m.report.fate[f] != x.s.r.report.fate[f])
+                fail_msg("%s: %s %" PRIu64 " in memory, %" PRIu64 " against the server", rules[i],
+                         ledger_fate_name((ledger_fate)f), m.report.fate[f], x.s.r.report.fate[f]);
+        for (int c = 0; c < CAUSE_COUNT; c++)
+            assert_int_equal(m.report.lost_by[c], x.s.r.report.lost_by[c]);
+        assert_int_equal(m.report.copies_extra, x.s.r.report.copies_extra);
+        assert_int_equal(m.report.faults[FLT_STATUS] + m.report.faults[FLT_DROP_ANSWER],
+                         x.s.r.report.faults[FLT_STATUS] + x.s.r.report.faults[FLT_DROP_ANSWER]);
+        sim_result_free(&m);
+        scn_free(s);
+        run_free(&x);
+    }
+}
+
 /* Same scenario and seed, same event log hash and the same ingest rows, with probabilistic
  * faults of every family. */
 static void test_deterministic(void **state)
@@ -323,6 +421,8 @@ int main(void)
         cmocka_unit_test(test_bandwidth),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_targets_spare_the_others),
+        cmocka_unit_test(test_runtime_kinds),
+        cmocka_unit_test(test_memory_mode_agrees),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
