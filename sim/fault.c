@@ -172,7 +172,7 @@ static int64_t jittered(flt *f, size_t i)
 
 void flt_depart(flt *f, const flt_target *t, int64_t now, flt_departure *out)
 {
-    *out = (flt_departure){0, FLT_NONE, 0};
+    *out = (flt_departure){0, 0, FLT_NONE, 0};
     for (size_t i = 0; f && i < f->n; i++) {
         const flt_rule *r = &f->rules[i];
         if (strcmp(families[r->kind], "network") != 0 || r->kind == FLT_PARTITION ||
@@ -192,9 +192,12 @@ void flt_depart(flt *f, const flt_target *t, int64_t now, flt_departure *out)
         case FLT_LATENCY:
             out->extra_ns += jittered(f, i);
             break;
-        case FLT_BANDWIDTH:
-            out->extra_ns += (int64_t)ceil((double)t->bytes * 1e9 / r->bytes_per_s);
+        case FLT_BANDWIDTH: {
+            int64_t body = (int64_t)ceil((double)t->bytes * 1e9 / r->bytes_per_s);
+            out->extra_ns += body;
+            out->body_ns += body;
             break;
+        }
         default: /* a failure: the first rule that fails it decides */
             if (out->fail != FLT_NONE)
                 continue; /* drawn, not fired: it had nothing left to do */

@@ -276,6 +276,21 @@ static void test_bandwidth(void **state)
     assert_true(bytes > 100);
     expect_responded(&x, (2 + bytes) * MS);
     run_free(&x);
+    /* Refused at the handshake, the body never goes out: it fails at 1 ms. Reset, the body
+     * went out first: it fails where it would have arrived (1 + B ms). Both retry (at 502 ms
+     * and 502 + B ms) and land after the body's time again. */
+    char want[128];
+    x = one("{\"kind\": \"bandwidth\", \"kb_per_s\": 1}, {\"kind\": \"refused\", \"first\": 1}",
+            NULL);
+    snprintf(want, sizeof want, "1000000:-7 %" PRId64 ":200", (int64_t)((503 + bytes) * MS));
+    expect_attempts(&x, want);
+    run_free(&x);
+    x = one("{\"kind\": \"bandwidth\", \"kb_per_s\": 1}, {\"kind\": \"reset\", \"first\": 1}",
+            NULL);
+    snprintf(want, sizeof want, "%" PRId64 ":-7 %" PRId64 ":200", (int64_t)((1 + bytes) * MS),
+             (int64_t)((503 + 2 * bytes) * MS));
+    expect_attempts(&x, want);
+    run_free(&x);
 }
 
 /* 413 above a size from the real server: the immediate exporter gives the item up. */
