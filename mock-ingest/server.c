@@ -1468,6 +1468,7 @@ const char *ing_server_url(const ing_server *srv)
 
 /* libmicrohttpd's error lines, to stderr as its own logger writes them, but for the one that
  * a drop_answer fault makes on purpose. */
+static void log_line(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void log_line(void *cls, const char *fmt, va_list ap)
 {
     ing_server *srv = cls;

@@ -83,7 +83,7 @@ int sk_parse_dist(const cJSON *v, dist *out, char *why, size_t whylen);
 int sk_error(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 int sk_verror(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt,
-              va_list ap);
+              va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* The edit distance between two names (SIZE_MAX past 64 bytes): every did-you-mean's. */
 size_t sk_distance(const char *a, const char *b);

@@ -20,8 +20,8 @@ static void test_good_configs(void **state)
         "{}",
         "{\"keys\": [\"a\", \"b\"]}",
         "{\"keys\": [{\"key\": \"a\", \"cap\": {\"items\": 100, \"window_s\": 0.5}}]}",
-        "{\"cap\": {\"items\": 1, \"window_s\": 86400}, \"max_body_bytes\": 1048576,"
-        " \"connection_limit\": 8, \"connection_timeout_s\": 3}",
+        ("{\"cap\": {\"items\": 1, \"window_s\": 86400}, \"max_body_bytes\": 1048576,"
+         " \"connection_limit\": 8, \"connection_timeout_s\": 3}"),
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         ing_config *c = NULL;
