@@ -1,5 +1,7 @@
 #include "fault.h"
 
+#include "engine.h" /* eng_add: sums of durations saturate at the end of time */
+
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,7 +53,8 @@ bool flt_ge_step(const flt_ge *g, bool *bad, rng *draws)
 typedef struct rule_state {
     rng draws;
     uint64_t fired;
-    bool bad; /* loss: the channel's state */
+    bool bad;   /* loss: the channel's state */
+    bool drawn; /* partition: it drew for the request being judged (flt_arrive) */
 } rule_state;
 
 struct flt {
@@ -190,12 +193,14 @@ void flt_depart(flt *f, const flt_target *t, int64_t now, flt_departure *out)
             continue;
         switch (r->kind) {
         case FLT_LATENCY:
-            out->extra_ns += jittered(f, i);
+            out->extra_ns = eng_add(out->extra_ns, jittered(f, i));
             break;
         case FLT_BANDWIDTH: {
-            int64_t body = (int64_t)ceil((double)t->bytes * 1e9 / r->bytes_per_s);
-            out->extra_ns += body;
-            out->body_ns += body;
+            /* A tiny rate and a large body: past the end of time, not past int64. */
+            double ns = ceil((double)t->bytes * 1e9 / r->bytes_per_s);
+            int64_t body = ns >= (double)ENG_TIME_MAX ? ENG_TIME_MAX : (int64_t)ns;
+            out->extra_ns = eng_add(out->extra_ns, body);
+            out->body_ns = eng_add(out->body_ns, body);
             break;
         }
         default: /* a failure: the first rule that fails it decides */
@@ -209,67 +214,70 @@ void flt_depart(flt *f, const flt_target *t, int64_t now, flt_departure *out)
     }
 }
 
+/* A partition rule that matches at `at`: one draw for this request, whether or not another
+ * partition already took it (so that each rule's stream depends on its own matches only);
+ * the first that hits decides. */
+static bool partition_pass(flt *f, const flt_target *t, int64_t at, bool *cut, int64_t *after,
+                           bool skip_drawn)
+{
+    bool any = false;
+    for (size_t i = 0; i < f->n; i++) {
+        const flt_rule *r = &f->rules[i];
+        if (r->kind != FLT_PARTITION || (skip_drawn && f->st[i].drawn) || !matches(r, t, at))
+            continue;
+        f->st[i].drawn = true;
+        if (!hits(f, i) || *cut)
+            continue;
+        *cut = true;
+        *after = r->after_ns;
+        fire(f, i, at, t);
+        any = true;
+    }
+    return any;
+}
+
 void flt_arrive(flt *f, const flt_target *t, int64_t now, bool for_ingest, flt_arrival *out)
 {
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; f && i < f->n; i++) {
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n; i++)
+        f->st[i].drawn = false;
+    /* First the partitions: a request they take never reaches the ingest, and nothing the
+     * ingest would have done to it happens (its rules never see it). */
+    if (partition_pass(f, t, now, &out->partitioned, &out->after_ns, false))
+        return;
+    for (size_t i = 0; for_ingest && i < f->n; i++) {
         const flt_rule *r = &f->rules[i];
-        if (r->kind != FLT_PARTITION && strcmp(families[r->kind], "ingest") != 0)
+        if (strcmp(families[r->kind], "ingest") != 0 || !matches(r, t, now) || !hits(f, i))
             continue;
-        if (r->kind != FLT_PARTITION && !for_ingest)
-            continue;
-        if (!matches(r, t, now) || (r->kind == FLT_PARTITION && out->partitioned))
-            continue;
-        if (!hits(f, i))
-            continue;
-        switch (r->kind) {
-        case FLT_PARTITION:
-            out->partitioned = true;
-            out->after_ns = r->after_ns;
-            break;
-        case FLT_SLOW:
+        if (r->kind == FLT_SLOW) {
             out->slow_ns += jittered(f, i);
-            break;
-        default: /* the header carries one fault: the first rule's */
-            if (out->header[0])
-                continue;
-            out->ingest = r;
-            if (r->kind == FLT_STATUS && r->retry_after_s >= 0)
+        } else if (out->header[0]) {
+            continue; /* the header carries one fault: the first rule's */
+        } else if (r->kind == FLT_TOO_LARGE) {
+            if ((int64_t)t->bytes <= r->max_bytes)
+                continue; /* under its size: the ingest would do nothing */
+            snprintf(out->header, sizeof out->header, "too_large=%lld", (long long)r->max_bytes);
+        } else if (r->kind == FLT_STATUS) {
+            if (r->retry_after_s >= 0)
                 snprintf(out->header, sizeof out->header, "status=%d, retry_after=%lld", r->status,
                          (long long)r->retry_after_s);
-            else if (r->kind == FLT_STATUS)
+            else
                 snprintf(out->header, sizeof out->header, "status=%d", r->status);
-            else if (r->kind == FLT_TOO_LARGE)
-                snprintf(out->header, sizeof out->header, "too_large=%lld",
-                         (long long)r->max_bytes);
-            else {
-                snprintf(out->header, sizeof out->header, "drop_answer");
-                out->drop_answer = true;
-            }
-            break;
+        } else {
+            snprintf(out->header, sizeof out->header, "drop_answer");
+            out->drop_answer = true;
         }
+        if (r->kind != FLT_SLOW)
+            out->ingest = r;
         fire(f, i, now, t);
     }
-    if (out->partitioned) {
-        /* It never got there: nothing the ingest would have done to it happened. */
-        out->header[0] = '\0';
-        out->ingest = NULL;
-        out->drop_answer = false;
-        out->slow_ns = 0;
-        return;
-    }
-    /* A slow answer may leave into a partition that began after the request arrived. */
-    int64_t leaves = now + out->slow_ns;
-    for (size_t i = 0; f && i < f->n && out->slow_ns; i++) {
-        const flt_rule *r = &f->rules[i];
-        if (r->kind != FLT_PARTITION || !matches(r, t, leaves) || !hits(f, i))
-            continue;
-        out->answer_lost = true;
-        out->after_ns = r->after_ns;
-        fire(f, i, leaves, t);
-        break;
-    }
-    if (out->answer_lost && !out->header[0]) {
+    /* A slow answer may leave into a partition that began after the request arrived (a rule
+     * that already drew for this request at its arrival does not draw again). */
+    if (out->slow_ns &&
+        partition_pass(f, t, now + out->slow_ns, &out->answer_lost, &out->after_ns, true) &&
+        !out->header[0]) {
         snprintf(out->header, sizeof out->header, "drop_answer");
         out->drop_answer = true;
     }

@@ -500,7 +500,7 @@ void ledger_flush_in_wait_until(ledger *l, uint64_t request)
 void ledger_call_time(ledger *l, uint64_t request, bool before_response, int64_t ns)
 {
     if (l->mem) {
-        lm_call_time(l->mem, before_response, ns);
+        lm_call_time(l->mem, request, before_response, ns);
         return;
     }
     run(l, before_response ? S_CALL_RESP : S_CALL_WU, "ii", ns, (int64_t)request);
@@ -1539,7 +1539,6 @@ sim_err ledger_finish(ledger *l, const char *ingest_db, const char *run_id, ledg
         lm_finish(l->mem, out);
         memcpy(out->faults, l->faults, sizeof out->faults);
         memcpy(out->fault_rule_fired, l->fault_rule_fired, sizeof out->fault_rule_fired);
-        out->added_response_p99_ms = out->added_wait_until_p99_ms = NAN;
         return SIM_OK;
     }
     memset(out, 0, sizeof *out);

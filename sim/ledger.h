@@ -204,8 +204,8 @@ typedef struct ledger_report {
     double delay_p95_ms;
     double added_response_ms;   /* mean per request: telemetry calls before the response */
     double added_wait_until_ms; /* mean per request: telemetry calls in waitUntil work */
-    double added_response_p99_ms, added_wait_until_p99_ms; /* their 99th percentiles (NAN:
-                                                              no request; memory mode) */
+    double added_response_p99_ms, added_wait_until_p99_ms; /* their 99th percentiles
+                                                              (nearest rank; NAN: no request) */
     uint64_t faults[FLT_KIND_COUNT];               /* faults that fired, by kind (ledger_fault) */
     uint64_t fault_rule_fired[LEDGER_FAULT_RULES]; /* ... by rule (faults.rules index) */
     uint64_t exposure_items;                       /* most items one eviction destroyed */

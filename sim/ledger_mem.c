@@ -22,6 +22,12 @@ struct ledger_mem {
     size_t nitems, capitems;
     int64_t *ended; /* by request id: when it ended (-1: not yet) */
     size_t nreq, capreq;
+    /* By request id, as `ended`: the time telemetry calls kept it waiting, before its
+     * response and in its waitUntil work (requests.call_ns_* of a file ledger), and
+     * whether it arrived (ids are every request's, but a table is only as long as needed). */
+    int64_t *call_resp, *call_wu;
+    bool *arrived;
+    size_t capcall;
     uint64_t requests;
     uint64_t attempts;
     uint64_t attempt_items;
@@ -45,6 +51,9 @@ void lm_free(ledger_mem *m)
         return;
     free(m->items);
     free(m->ended);
+    free(m->call_resp);
+    free(m->call_wu);
+    free(m->arrived);
     free(m->cur_items);
     free(m);
 }
@@ -110,24 +119,76 @@ void lm_attempt_status(ledger_mem *m, uint64_t attempt, int status)
     m->ncur = 0;
 }
 
-void lm_request(ledger_mem *m, uint64_t request, bool ended, int64_t t)
+/* The per-request tables hold request ids up to `request`. */
+static void requests_to(ledger_mem *m, uint64_t request)
 {
     while (m->nreq <= request) {
         GROW_FOR(m->ended, m->nreq, m->capreq, 64);
+        if (m->capcall < m->capreq) {
+            int64_t *a = realloc(m->call_resp, m->capreq * sizeof *a);
+            int64_t *b = a ? realloc(m->call_wu, m->capreq * sizeof *b) : NULL;
+            bool *c = b ? realloc(m->arrived, m->capreq * sizeof *c) : NULL;
+            if (a)
+                m->call_resp = a;
+            if (b)
+                m->call_wu = b;
+            if (!c)
+                abort();
+            m->arrived = c;
+            m->capcall = m->capreq;
+        }
+        m->call_resp[m->nreq] = m->call_wu[m->nreq] = 0;
+        m->arrived[m->nreq] = false;
         m->ended[m->nreq++] = -1;
     }
-    if (ended)
-        m->ended[request] = t;
-    else
-        m->requests++;
 }
 
-void lm_call_time(ledger_mem *m, bool before_response, int64_t ns)
+void lm_request(ledger_mem *m, uint64_t request, bool ended, int64_t t)
 {
-    if (before_response)
+    requests_to(m, request);
+    if (ended) {
+        m->ended[request] = t;
+    } else {
+        m->requests++;
+        m->arrived[request] = true;
+    }
+}
+
+void lm_call_time(ledger_mem *m, uint64_t request, bool before_response, int64_t ns)
+{
+    requests_to(m, request);
+    if (before_response) {
         m->call_resp_ns += ns;
-    else
+        m->call_resp[request] += ns;
+    } else {
         m->call_wu_ns += ns;
+        m->call_wu[request] += ns;
+    }
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The nearest-rank 99th percentile over the requests that arrived, in ms (ledger.c's
+ * requests_p99 over the file's requests table); NAN when none did. */
+static double requests_p99(const ledger_mem *m, const int64_t *by_request)
+{
+    if (!m->requests)
+        return NAN;
+    int64_t *v = malloc(m->requests * sizeof *v);
+    if (!v)
+        abort();
+    size_t n = 0;
+    for (size_t i = 0; i < m->nreq; i++)
+        if (m->arrived[i])
+            v[n++] = by_request[i];
+    qsort(v, n, sizeof *v, cmp_i64);
+    double p = n ? (double)v[(n * 99 + 99) / 100 - 1] / 1e6 : NAN;
+    free(v);
+    return p;
 }
 
 void lm_private_access(ledger_mem *m)
@@ -201,6 +262,8 @@ void lm_finish(ledger_mem *m, ledger_report *out)
         m->requests ? (double)m->call_resp_ns / 1e6 / (double)m->requests : NAN;
     out->added_wait_until_ms =
         m->requests ? (double)m->call_wu_ns / 1e6 / (double)m->requests : NAN;
+    out->added_response_p99_ms = requests_p99(m, m->call_resp);
+    out->added_wait_until_p99_ms = requests_p99(m, m->call_wu);
     out->private_accesses = m->private_accesses;
     out->funnel.created = out->items;
     out->funnel.recorded = out->items - out->fate[FATE_LOST];

@@ -34,7 +34,7 @@ void lm_attempt(ledger_mem *m, uint64_t attempt, uint64_t request, int64_t time_
 void lm_attempt_items(ledger_mem *m, uint64_t attempt, const uint64_t *items, size_t n);
 void lm_attempt_status(ledger_mem *m, uint64_t attempt, int status);
 void lm_request(ledger_mem *m, uint64_t request, bool ended, int64_t t);
-void lm_call_time(ledger_mem *m, bool before_response, int64_t ns);
+void lm_call_time(ledger_mem *m, uint64_t request, bool before_response, int64_t ns);
 void lm_private_access(ledger_mem *m);
 /* SIM_OK, or SIM_ELEDGER naming the first item lost with nothing reporting the loss. */
 sim_err lm_unexplained(const ledger_mem *m, char *err, size_t errlen);

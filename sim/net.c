@@ -29,8 +29,10 @@ typedef struct fetch {
     int64_t after_ns; /* ... and when its fetch gives up, after it left (0: never) */
     bool hung;        /* lost on the network with no answer to come: its items go at net_end */
     int64_t lost_ns;
-    int64_t timeout_ns; /* its sender aborts it this long after it left (0: never) */
-    bool aborted_out;   /* ... which happens before it could reach its server */
+    int64_t timeout_ns; /* its sender aborts it this long after fetch() (0: never) */
+    int64_t fetch_ns;   /* when fetch() was called (it may then wait for a connection) */
+    bool aborted_out;   /* it is given up before it could reach its server */
+    bool failed;        /* the network failed it (never_arrives has been called) */
     char *resp_body;    /* the answer's body, when the destination wants it */
     size_t resp_len;
     char *body;
@@ -199,6 +201,7 @@ void net_fetch(net *n, rt *r, net_request *req)
     f->hop = req->hop;
     f->keeps_items = req->keeps_items;
     f->timeout_ns = req->timeout_ns;
+    f->fetch_ns = rt_task_time(r);
     if (req->ref && !(f->ref = strdup(req->ref)))
         abort();
     if (f->dest && f->dest->with_colo)
@@ -235,6 +238,16 @@ static flt_target target_of(const fetch *f)
                         f->iso.id,     f->request_id, f->len};
 }
 
+/* How long after it left its sender aborts it (AbortSignal.timeout runs from fetch(): a
+ * POST that waited for a connection has less left, 0 when none is; -1: never). */
+static int64_t timeout_left(const fetch *f)
+{
+    if (!f->timeout_ns)
+        return -1;
+    int64_t left = eng_add(f->fetch_ns, f->timeout_ns) - f->sent_ns;
+    return left > 0 ? left : 0;
+}
+
 /* It leaves now (f->sent_ns): its trip out, with what the network's faults add to it. */
 static void depart(net *n, fetch *f)
 {
@@ -248,11 +261,15 @@ static void depart(net *n, fetch *f)
         f->fail = d.fail;
         f->after_ns = d.after_ns;
     }
-    if (f->timeout_ns && f->timeout_ns < trip) {
-        /* Its sender gives up while it is still on its way out: it never gets there. */
+    /* Given up while it is still on its way out - by its sender's timeout, or by a timeout
+     * or loss whose time is up first - it never gets there: the fetch rejects then. */
+    int64_t give_up = timeout_left(f);
+    if ((f->fail == FLT_TIMEOUT || f->fail == FLT_LOSS) && f->after_ns &&
+        (give_up < 0 || f->after_ns < give_up))
+        give_up = f->after_ns;
+    if (give_up >= 0 && give_up < trip) {
         f->aborted_out = true;
-        f->at_server = true; /* what is left of it is the sender's */
-        if (!eng_at(n->e, eng_add(f->sent_ns, f->timeout_ns), EV_FETCH_DONE, f->slot, f->id))
+        if (!eng_at(n->e, eng_add(f->sent_ns, give_up), EV_FETCH_DONE, f->slot, f->id))
             abort();
         return;
     }
@@ -284,7 +301,7 @@ void net_send_direct(net *n, rng *draws, net_request *req, net_direct_done done,
     f->timeout_ns = req->timeout_ns;
     if (req->ref && !(f->ref = strdup(req->ref)))
         abort();
-    f->sent_ns = eng_now(n->e);
+    f->sent_ns = f->fetch_ns = eng_now(n->e);
     depart(n, f);
 }
 
@@ -382,8 +399,9 @@ static void answer_never_comes(net *n, fetch *f, int64_t now, int64_t after_ns)
     f->resp = (net_response){NET_NETWORK_ERROR, -1, now, NULL, 0, ""};
     free(f->body);
     f->body = NULL;
-    if (f->timeout_ns && (!after_ns || f->timeout_ns < after_ns))
-        after_ns = f->timeout_ns; /* its sender stops waiting first */
+    int64_t left = timeout_left(f);
+    if (left >= 0 && (!after_ns || left < after_ns))
+        after_ns = left > 0 ? left : 1; /* its sender stops waiting first */
     if (!after_ns) {
         f->hung = true;
         f->lost_ns = now;
@@ -399,7 +417,7 @@ static void answer_never_comes(net *n, fetch *f, int64_t now, int64_t after_ns)
 static void answer_at(net *n, fetch *f, int64_t now, int64_t at)
 {
     if (f->timeout_ns) {
-        int64_t deadline = eng_add(f->sent_ns, f->timeout_ns);
+        int64_t deadline = eng_add(f->fetch_ns, f->timeout_ns);
         if (deadline < at) {
             at = deadline > now ? deadline : now;
             free(f->resp_body);
@@ -414,6 +432,7 @@ static void answer_at(net *n, fetch *f, int64_t now, int64_t at)
 /* It failed on the network (fault.h): it never reaches its server. */
 static void failed_on_the_way(net *n, fetch *f, int64_t now, bool answers, int64_t after_ns)
 {
+    f->failed = true;
     write_attempt(n, f, now, NET_NETWORK_ERROR);
     never_arrives(f, NET_NETWORK_ERROR, now);
     if (!answers) {
@@ -430,7 +449,6 @@ static void failed_on_the_way(net *n, fetch *f, int64_t now, bool answers, int64
 /* EV_FETCH_ARRIVE: it reaches its server now, unless a fault stops it. */
 static void arrive(net *n, fetch *f, const eng_event *ev)
 {
-    f->at_server = true;
     int64_t now = ev->time_ns;
     if (f->fail != FLT_NONE) {
         failed_on_the_way(n, f, now, f->fail == FLT_REFUSED || f->fail == FLT_RESET, f->after_ns);
@@ -448,6 +466,17 @@ static void arrive(net *n, fetch *f, const eng_event *ev)
             failed_on_the_way(n, f, now, false, fa.after_ns);
             return;
         }
+    }
+    f->at_server = true; /* its server processes it: what is left is the answer's way back */
+    /* When the answer would be back (drawn now, whatever happens to it); a sender whose
+     * timeout passes first never reads it, and its server sees it leave (drop_answer), as a
+     * real server sees an aborted client close. */
+    int64_t back = eng_add(eng_add(now, fa.slow_ns), dist_draw(&n->cfg.latency, f->draws));
+    bool asked = strncmp(fa.header, "status=", 7) == 0 || fa.drop_answer;
+    bool aborted = f->timeout_ns && eng_add(f->fetch_ns, f->timeout_ns) < back;
+    if (aborted && !fa.header[0]) {
+        snprintf(fa.header, sizeof fa.header, "drop_answer");
+        fa.drop_answer = true;
     }
     /* No transport (memory mode): taken as accepted, unless the ingest's default body
      * limit would refuse it (a scenario with other ingest settings is not run so). */
@@ -482,7 +511,6 @@ static void arrive(net *n, fetch *f, const eng_event *ev)
     }
     /* A fault the ingest was asked for and did not do: it does not trust this simulator's
      * headers, and the run would record faults that never happened. */
-    bool asked = strncmp(fa.header, "status=", 7) == 0 || fa.drop_answer;
     if (n->t && asked && !res.no_answer && res.status >= 200 && res.status < 300) {
         snprintf(n->error, sizeof n->error,
                  "harness error: the ingest at %s answered %d to a request with "
@@ -499,12 +527,9 @@ static void arrive(net *n, fetch *f, const eng_event *ev)
         f->resp_len = res.body_len;
     }
     n->sent++;
-    /* When the answer would be back (drawn now, whatever happens to it). */
-    int64_t back = eng_add(eng_add(now, fa.slow_ns), dist_draw(&n->cfg.latency, f->draws));
     /* What the sender sees: the answer, or none (its server committed and hung up, the
      * answer went into a partition, or the sender stopped waiting before it came). */
-    bool lost_answer = res.no_answer || fa.answer_lost ||
-                       (f->timeout_ns && eng_add(f->sent_ns, f->timeout_ns) < back);
+    bool lost_answer = res.no_answer || fa.answer_lost || aborted;
     /* The memory mode's ledger takes an attempt's status as the ingest's record (ledger_mem.h):
      * there it is what the ingest did, whatever its sender saw. */
     write_attempt(n, f, now,
@@ -547,7 +572,9 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
         arrive(n, f, ev);
         return true;
     }
-    if (f->aborted_out) { /* its sender gave up before it got anywhere */
+    if (f->aborted_out) { /* given up before it got anywhere */
+        f->aborted_out = false;
+        f->failed = true;
         write_attempt(n, f, ev->time_ns, NET_NETWORK_ERROR);
         never_arrives(f, NET_NETWORK_ERROR, ev->time_ns);
         f->resp = (net_response){NET_NETWORK_ERROR, -1, ev->time_ns, NULL, 0, ""};
@@ -573,8 +600,9 @@ bool net_handle(net *n, rt *r, const eng_event *ev)
     /* The response reaches the isolate: its continuation runs there, if it still lives.
      * (If the isolate dies before that task runs, the record stays out of the pool
      * until net_free: rare, and bounded by the run.) */
+    /* Its isolate is gone: what a failure's items were is lost with it (undelivered). */
     if (!rt_post(r, f->iso, f->request_id, deliver, undelivered, f))
-        release(n, f);
+        undelivered(f, r, RT_END_OF_RUN);
     return true;
 }
 
@@ -583,13 +611,15 @@ void net_end(net *n, int64_t t_ns)
     /* Still on the wire: sent before the end, arriving after it, where no event pops. */
     for (uint32_t i = 0; i < n->nslots; i++) {
         fetch *f = n->slots[i];
-        if (f->id && f->hung) {
+        if (f->id && (f->hung || f->failed)) {
             /* No answer was ever coming: what it carried was lost when the network lost it
              * (its server never had it, or its sender never heard: drop_answer's items
              * are recorded, and keep their fate). */
+            /* (Failed, its rejection was still on its way back: the same loss, when it
+             * failed.) */
             for (size_t k = 0; k < f->nitems && !f->keeps_items; k++)
-                ledger_drop(n->l, f->items[k], f->lost_ns, CAUSE_NETWORK_ERROR, "in-flight",
-                            f->iso.id);
+                ledger_drop(n->l, f->items[k], f->hung ? f->lost_ns : f->resp.sent_ns,
+                            CAUSE_NETWORK_ERROR, "in-flight", f->iso.id);
             release(n, f);
             continue;
         }

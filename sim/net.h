@@ -113,9 +113,11 @@ typedef struct net_request {
     const char *ref;      /* what it refers to (an object's key; copied), or NULL */
     bool keeps_items;     /* the caller accounts for the items' losses (the pipeline): the
                              network records them in attempts but never drops them */
-    /* The sender aborts the fetch this long after it left (AbortSignal.timeout; 0: never):
+    /* The sender aborts the fetch this long after net_fetch (AbortSignal.timeout; 0: never):
      * it rejects then with NET_NETWORK_ERROR if no answer came first. Aborted on its way out,
-     * it never reaches its server; aborted later, its server may have processed it. */
+     * it never reaches its server; aborted later, its server may have processed it (and sees
+     * it go: drop_answer). Still waiting for a connection then, it is aborted when it gets
+     * one. */
     int64_t timeout_ns;
 } net_request;
 

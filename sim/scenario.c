@@ -166,7 +166,7 @@ static const sk_key keys[] = {
     {"exporter.retry.max_wait_s", SK_NUMBER, 0, 1e6, "0", NULL,
      "no retry waits longer than this, whatever the backoff or Retry-After says (0: no cap)", 0},
     {"exporter.timeout_s", SK_NUMBER, 0, 1e6, "0", NULL,
-     "each POST is aborted this long after it left if no answer came (AbortSignal.timeout; the "
+     "each POST is aborted this long after its fetch() if no answer came (AbortSignal.timeout; the "
      "OpenTelemetry JS exporters' timeoutMillis); it then fails as a network error and may be "
      "retried; 0: never", 0},
     {"exporter.flush_budget_s", SK_NUMBER, 0, 1e6, "10", NULL,
@@ -1362,6 +1362,11 @@ static int compile_faults(cctx *c, const cJSON *root)
         r->probability = num(c, x, "faults.rules[]", "probability");
         r->first = (uint64_t)num(c, x, "faults.rules[]", "first");
         bool runtime = strcmp(flt_kind_family(r->kind), "runtime") == 0;
+        if (runtime && rc->kind == RT_SERVER)
+            return cfail(c, jp,
+                         "kind %s acts on edge isolates: runtime.kind \"server\" is one "
+                         "long-lived process, never replaced, evicted or CPU-limited",
+                         kind);
         if ((r->kind == FLT_LOSS || runtime) && cJSON_GetObjectItemCaseSensitive(x, "probability"))
             return cfail(c, jp, "kind %s takes no probability (%s)", kind,
                          r->kind == FLT_LOSS ? "its channel decides each loss"

@@ -309,6 +309,10 @@ static void t_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
         si->exp->ops->destroy(si->exp, c);
     while (si->calls) {
         call_op *nx = si->calls->next;
+        /* A call its isolate's death cut kept its request waiting until then. */
+        if (si->calls->counted)
+            ledger_call_time(s->l, si->calls->request_id, si->calls->before_response,
+                             rt_time(r) - si->calls->started_ns);
         free(si->calls->entries.v); /* the exporter took the items, not the vector */
         free(si->calls);
         si->calls = nx;

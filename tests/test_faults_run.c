@@ -353,6 +353,49 @@ static void test_runtime_kinds(void **state)
     run_free(&x);
 }
 
+/* Edges a review found, each once unexplained, mistimed or miscounted:
+ *  - a failed POST whose rejection comes back to a dead isolate (a deploy at 20 s, the
+ *    rejection due at 40 s) is lost as network-error when it failed (1 ms);
+ *  - one whose rejection is due after the run's end (after_s 1000) the same;
+ *  - a body too slow to finish before the end of time is stranded at the end, not an event
+ *    in the past;
+ *  - ingest rules never see a request a partition took: the 503 fires at the first attempt
+ *    that arrives (12.501 s), after three partitioned ones;
+ *  - a too_large rule does not fire for a body within its size;
+ *  - a timeout shorter than the trip out rejects at its time (1 s), not at the arrival. */
+static void test_review_edges(void **state)
+{
+    (void)state;
+    run x = one("{\"kind\": \"timeout\", \"after_s\": 40}, {\"kind\": \"deploy\", \"from_s\": 20}",
+                "{\"count\": 0}");
+    expect_fate(&x, "lost/network-error@1000000/in-flight");
+    run_free(&x);
+    x = one("{\"kind\": \"timeout\", \"after_s\": 1000}", "{\"count\": 0}");
+    expect_fate(&x, "lost/network-error@1000000/in-flight");
+    run_free(&x);
+    x = one("{\"kind\": \"bandwidth\", \"kb_per_s\": 0.000001}", "{\"count\": 0}");
+    expect_str(x.ledger_db, "SELECT fate || '/' || cause || '/' || layer FROM fates",
+               "lost/stranded-at-end/in-flight");
+    run_free(&x);
+    x = one("{\"kind\": \"partition\", \"until_s\": 10, \"after_s\": 3},"
+            " {\"kind\": \"status\", \"status\": 503, \"first\": 1}",
+            "{\"count\": 3, \"backoff\": {\"fixed_ms\": 500}}");
+    expect_faults(&x, "1000000:partition:0 3501000000:partition:0 7501000000:partition:0"
+                      " 12501000000:status:1");
+    expect_fate(&x, "lost/rejected-by-ingest@12502000000/in-flight");
+    run_free(&x);
+    x = one("{\"kind\": \"too_large\", \"max_bytes\": 100000}", NULL);
+    expect_faults(&x, "");
+    expect_fate(&x, "delivered/-@-/-");
+    run_free(&x);
+    x = one(
+        "{\"kind\": \"latency\", \"latency_ms\": 10000}, {\"kind\": \"timeout\", \"after_s\": 1}",
+        "{\"count\": 0}");
+    expect_attempts(&x, "1000000000:-7");
+    expect_fate(&x, "lost/network-error@1000000000/in-flight");
+    run_free(&x);
+}
+
 /* The explorer's memory mode (no ingest: the ledger joins in memory) stands in for the
  * ingest's side of a fault as the real server does it: the same fates and causes as the
  * run against the real server, fault for fault. */
@@ -397,6 +440,9 @@ static void test_memory_mode_agrees(void **state)
         for (int c = 0; c < CAUSE_COUNT; c++)
             assert_int_equal(m.report.lost_by[c], x.s.r.report.lost_by[c]);
         assert_int_equal(m.report.copies_extra, x.s.r.report.copies_extra);
+        /* The cost, nearest-rank over the requests, in both. */
+        assert_true(m.report.added_response_p99_ms == x.s.r.report.added_response_p99_ms);
+        assert_true(m.report.added_response_ms == x.s.r.report.added_response_ms);
         assert_int_equal(m.report.faults[FLT_STATUS] + m.report.faults[FLT_DROP_ANSWER],
                          x.s.r.report.faults[FLT_STATUS] + x.s.r.report.faults[FLT_DROP_ANSWER]);
         sim_result_free(&m);
@@ -437,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_targets_spare_the_others),
         cmocka_unit_test(test_runtime_kinds),
+        cmocka_unit_test(test_review_edges),
         cmocka_unit_test(test_memory_mode_agrees),
         cmocka_unit_test(test_deterministic),
     };
