@@ -312,14 +312,20 @@ check_result check_eval(const expect_item *e, const ledger_report *r, const chec
         return conclude(e, r->private_accesses == 0, r->requests == 0, (double)r->private_accesses,
                         "private_accesses == 0", d);
     case CHECK_BATCHING_MIGRATION: {
-        bool propagate = run->strategy == STRAT_PROPAGATE && run->batch_items > 1;
+        /* The fourth acceptance criterion: a user who batches keeps batches that the SDK's
+         * flush reaches (the seed's fix B), whichever exporter gives them. */
+        const exp_caps *caps = &exp_descriptor_of(run->strategy)->caps;
+        bool propagate =
+            caps->batches_across_requests && caps->flush_reaches_it && run->batch_items > 1;
         if (run->runtime == RT_SERVER) {
             bool kept = !isnan(r->items_per_post) && r->items_per_post >= e->min_items_per_post;
             snprintf(d, sizeof d,
                      "long-lived runtime, %s with batch_items %u: %.1f items per POST (bound %.0f)",
                      exp_strategy_name(run->strategy), run->batch_items,
                      isnan(r->items_per_post) ? 0.0 : r->items_per_post, e->min_items_per_post);
-            snprintf(x, sizeof x, "strategy propagate, batch_items > 1, items_per_post >= %g",
+            snprintf(x, sizeof x,
+                     "strategy propagate, batch_items > 1, "
+                     "items_per_post >= %g",
                      e->min_items_per_post);
             return conclude(e, propagate && kept, r->attempts == 0, r->items_per_post, x, d);
         }

@@ -57,6 +57,7 @@ typedef struct sdk_iso {
 
 struct sdk {
     exp_config cfg;
+    const exp_descriptor *exp; /* the strategy: what it can do, and its constructor */
     ledger *l;
     net *n;
     queue *q; /* where checkpoints send (NULL: no queue) */
@@ -73,6 +74,7 @@ sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *export
     if (!s)
         return NULL;
     s->cfg = *cfg;
+    s->exp = exp_descriptor_of(cfg->strategy);
     s->l = l;
     s->n = n;
     s->ids = ids_rng;
@@ -98,7 +100,7 @@ const sdk_stats *sdk_get_stats(const sdk *s)
 
 static bool direct(const sdk *s)
 {
-    return s->cfg.strategy == STRAT_OTEL_BATCH;
+    return s->exp->caps.takes_spans_at_end;
 }
 
 /* ---------- ids and JSON ---------- */
@@ -243,19 +245,8 @@ static sdk_iso *iso_state(rt *r)
 
 static exporter *exporter_of(sdk_iso *si)
 {
-    if (si->exp)
-        return si->exp;
-    switch (si->s->cfg.strategy) {
-    case STRAT_IMMEDIATE:
-        si->exp = exp_immediate_new(&si->env);
-        break;
-    case STRAT_OTEL_BATCH:
-        si->exp = exp_otel_batch_new(&si->env);
-        break;
-    default:
-        si->exp = exp_buffered_new(&si->env);
-        break;
-    }
+    if (!si->exp)
+        si->exp = si->s->exp->create(&si->env);
     return si->exp;
 }
 
@@ -690,7 +681,7 @@ static bool call_run(call_op *op)
                 l1_tidy(si, b);
                 sync = e->ops->export_items(e, sig, &items, next);
                 free(items.v);
-            } else if (stage == 1 && s->cfg.strategy == STRAT_PROPAGATE) {
+            } else if (stage == 1 && s->exp->caps.flush_reaches_it) {
                 sync = e->ops->flush(e, next); /* fix B: flush reaches the exporter */
             } else {
                 return true;
@@ -706,10 +697,10 @@ static bool call_run(call_op *op)
         case TEL_EXPORTER_SHUTDOWN:
             if (stage > 0)
                 return true;
-            if (s->cfg.strategy == STRAT_PRIVATE_REACH) {
+            if (s->exp->caps.bundle == EXP_BUNDLE_PRIVATE) {
                 /* base.tracer.options.export: a private field */
                 ledger_private_access(s->l, op->request_id, exp_now(&si->env));
-            } else if (s->cfg.strategy != STRAT_EXPOSED) {
+            } else if (s->exp->caps.bundle == EXP_BUNDLE_NONE) {
                 return true; /* obs.exporter?.flush(): nothing on the bundle */
             }
             sync = op->which == TEL_EXPORTER_SHUTDOWN ? e->ops->shutdown(e, next)

@@ -1,6 +1,7 @@
-/* Item vectors, strategy names and ledger helpers shared by the exporters. */
+/* Item vectors, the strategies' descriptors and ledger helpers shared by the exporters. */
 #include "exporter.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,22 +89,35 @@ void item_free(tel_item *it)
     free(it);
 }
 
-static const char *const strategy_names[STRAT_COUNT] = {
-    [STRAT_THRESHOLD] = "threshold",         [STRAT_IMMEDIATE] = "immediate",
-    [STRAT_PROPAGATE] = "propagate",         [STRAT_EXPOSED] = "exposed",
-    [STRAT_PRIVATE_REACH] = "private_reach", [STRAT_INTERVAL] = "interval",
-    [STRAT_OTEL_BATCH] = "otel-batch",
+/* Every built-in strategy: the seed's exporter, its fixes and workarounds (one buffered
+ * exporter configured five ways), fix A, and a BatchSpanProcessor. */
+static const exp_descriptor descriptors[STRAT_COUNT] = {
+    [STRAT_THRESHOLD] = {"threshold", {false, false, EXP_BUNDLE_NONE, true}, exp_buffered_new},
+    [STRAT_IMMEDIATE] = {"immediate", {false, false, EXP_BUNDLE_NONE, false}, exp_immediate_new},
+    [STRAT_PROPAGATE] = {"propagate", {false, true, EXP_BUNDLE_NONE, true}, exp_buffered_new},
+    [STRAT_EXPOSED] = {"exposed", {false, false, EXP_BUNDLE_PUBLIC, true}, exp_buffered_new},
+    [STRAT_PRIVATE_REACH] = {"private_reach",
+                             {false, false, EXP_BUNDLE_PRIVATE, true},
+                             exp_buffered_new},
+    [STRAT_INTERVAL] = {"interval", {false, false, EXP_BUNDLE_NONE, true}, exp_buffered_new},
+    [STRAT_OTEL_BATCH] = {"otel-batch", {true, false, EXP_BUNDLE_NONE, true}, exp_otel_batch_new},
 };
+
+const exp_descriptor *exp_descriptor_of(exp_strategy s)
+{
+    assert(s < STRAT_COUNT);
+    return &descriptors[s];
+}
 
 const char *exp_strategy_name(exp_strategy s)
 {
-    return s < STRAT_COUNT ? strategy_names[s] : "?";
+    return s < STRAT_COUNT ? descriptors[s].name : "?";
 }
 
 int exp_strategy_find(const char *name)
 {
     for (int s = 0; s < STRAT_COUNT; s++)
-        if (strcmp(strategy_names[s], name) == 0)
+        if (strcmp(descriptors[s].name, name) == 0)
             return s;
     return -1;
 }

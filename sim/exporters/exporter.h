@@ -84,6 +84,42 @@ typedef enum {
 const char *exp_strategy_name(exp_strategy s);
 int exp_strategy_find(const char *name); /* -1 when unknown */
 
+/* How the bundle's exporter.flush() and exporter.shutdown() reach an exporter. */
+typedef enum {
+    EXP_BUNDLE_NONE,    /* not exposed: obs.exporter?.flush() does nothing */
+    EXP_BUNDLE_PUBLIC,  /* exposed: the call reaches it */
+    EXP_BUNDLE_PRIVATE, /* only through a private field (base.tracer.options.export): it
+                           reaches it, and each call counts as a private access */
+} exp_bundle;
+
+/*
+ * What the SDK and the checks need to know about an exporter, instead of asking which one
+ * it is: a strategy is its capabilities and its constructor, and nothing else tests its
+ * name (the shape a plugin's descriptor will have).
+ */
+typedef struct exp_caps {
+    /* Ended spans go straight to it (a span processor's onEnd: otel-batch); else they wait in
+     * the SDK's own layer-1 buffers until a flush hands them over. */
+    bool takes_spans_at_end;
+    /* tracer.flush() (and metrics', logger's) also flushes its buffer: the seed's fix B. */
+    bool flush_reaches_it;
+    exp_bundle bundle;
+    /* It holds items of many requests for one POST (a buffer or queue across requests). */
+    bool batches_across_requests;
+} exp_caps;
+
+typedef struct exporter exporter;
+struct exp_env;
+
+/* A strategy: its name, its capabilities and its constructor (one per isolate). */
+typedef struct exp_descriptor {
+    const char *name;
+    exp_caps caps;
+    exporter *(*create)(const struct exp_env *env);
+} exp_descriptor;
+
+const exp_descriptor *exp_descriptor_of(exp_strategy s);
+
 typedef struct exp_config {
     exp_strategy strategy;
     uint32_t batch_items; /* buffered: POST when this many items are buffered */
@@ -120,8 +156,6 @@ typedef struct exp_k {
     exp_done fn;
     void *ud;
 } exp_k;
-
-typedef struct exporter exporter;
 
 typedef struct exporter_ops {
     /* Takes every item of `items` (one signal); `items` is left empty. */
