@@ -1,0 +1,32 @@
+# Installs the build at BUILD into a fresh PREFIX and checks what a user gets there: both
+# programs answer --version with the project's version, and both man pages render
+# without a warning (when groff is installed). Run by ctest (tests/CMakeLists.txt).
+file(REMOVE_RECURSE "${PREFIX}")
+execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD}" --prefix "${PREFIX}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed: ${out}")
+endif()
+foreach(prog edgeloss mock-ingest)
+  set(bin "${PREFIX}/bin/${prog}")
+  if(NOT EXISTS "${bin}")
+    message(FATAL_ERROR "not installed: ${bin}")
+  endif()
+  execute_process(COMMAND "${bin}" --version RESULT_VARIABLE rc OUTPUT_VARIABLE ver)
+  if(NOT rc EQUAL 0 OR NOT ver MATCHES "^${prog} [0-9]+\\.[0-9]+\\.[0-9]+")
+    message(FATAL_ERROR "${bin} --version: status ${rc}, printed '${ver}'")
+  endif()
+  set(page "${PREFIX}/share/man/man1/${prog}.1")
+  if(NOT EXISTS "${page}")
+    message(FATAL_ERROR "not installed: ${page}")
+  endif()
+  find_program(GROFF groff)
+  if(GROFF)
+    execute_process(COMMAND "${GROFF}" -man -Tutf8 -ww -z "${page}" RESULT_VARIABLE rc
+                    ERROR_VARIABLE warn)
+    if(NOT rc EQUAL 0 OR NOT warn STREQUAL "")
+      message(FATAL_ERROR "${page} does not render cleanly: ${warn}")
+    endif()
+  endif()
+endforeach()
+message(STATUS "installed and checked in ${PREFIX}")
