@@ -99,7 +99,7 @@ static void flush_finish(flush_op *op, rt *r)
     bool resume = !op->done;
     exp_k k = op->k;
     if (op->budget_timer)
-        rt_clear_timer(r, op->budget_timer);
+        exp_timer_clear(&op->b->base.env, op->budget_timer);
     free(op);
     if (resume && k.fn)
         k.fn(k.ud, r);
@@ -172,8 +172,7 @@ static bool buffered_flush(exporter *e, exp_k k)
         free(items.v);
     }
     if (e->env.cfg->flush_budget_ns > 0)
-        op->budget_timer =
-            rt_set_timer_fn(e->env.r, e->env.cfg->flush_budget_ns, 0, budget_spent, op);
+        op->budget_timer = exp_timer(&e->env, e->env.cfg->flush_budget_ns, 0, budget_spent, op);
     return false;
 }
 
@@ -210,6 +209,6 @@ exporter *exp_buffered_new(const exp_env *env)
     b->base.ops = &ops;
     b->base.env = *env;
     if (env->cfg->strategy == STRAT_INTERVAL && env->cfg->interval_ns > 0)
-        rt_set_timer_fn(env->r, env->cfg->interval_ns, env->cfg->interval_ns, interval_fire, b);
+        exp_timer(&b->base.env, env->cfg->interval_ns, env->cfg->interval_ns, interval_fire, b);
     return &b->base;
 }

@@ -127,6 +127,32 @@ int64_t exp_now(const exp_env *env)
     return rt_time(env->r);
 }
 
+uint64_t exp_timer(const exp_env *env, int64_t delay_ns, int64_t period_ns, rt_fn fn, void *ud)
+{
+    return rt_set_timer_fn(env->r, delay_ns, period_ns, fn, ud);
+}
+
+void exp_timer_clear(const exp_env *env, uint64_t timer)
+{
+    rt_clear_timer(env->r, timer);
+}
+
+void exp_fetch(const exp_env *env, net_request *req)
+{
+    net_fetch(env->net, env->r, req);
+}
+
+uint64_t exp_running_request(const exp_env *env)
+{
+    const rt_task *t = rt_current_task(env->r);
+    return t && t->kind != TASK_CALLBACK ? t->request_id : 0;
+}
+
+void exp_moved_one(const exp_env *env, const tel_item *it, const char *layer)
+{
+    ledger_move(env->ledger, it->n, exp_now(env), layer);
+}
+
 void exp_moved(const exp_env *env, const item_vec *items, const char *layer)
 {
     int64_t t = exp_now(env);

@@ -180,8 +180,25 @@ exporter *exp_buffered_new(const exp_env *env);
 exporter *exp_immediate_new(const exp_env *env);
 exporter *exp_otel_batch_new(const exp_env *env);
 
+/*
+ * The host's services. An exporter reaches the runtime, the network and the ledger through
+ * these only - never through exp_env's members - so that what it may do is this list (what a
+ * plugin's host handle will offer), and eviction, limits and faults apply to it as to any
+ * code on the isolate.
+ */
 /* The current virtual time, inside or outside a task. */
 int64_t exp_now(const exp_env *env);
+/* A timer of the isolate (frozen while it is idle): fn after delay_ns, then every
+ * period_ns if it is not 0. Returns its id, for exp_timer_clear. */
+uint64_t exp_timer(const exp_env *env, int64_t delay_ns, int64_t period_ns, rt_fn fn, void *ud);
+void exp_timer_clear(const exp_env *env, uint64_t timer);
+/* fetch() from the running task, through the simulated network (net.h). */
+void exp_fetch(const exp_env *env, net_request *req);
+/* The request of the running task, or 0 for a C continuation (an exporter's timer or a
+ * response's), which runs for no request whoever set it up. */
+uint64_t exp_running_request(const exp_env *env);
+/* The item went into one of the exporter's layers (a queue). */
+void exp_moved_one(const exp_env *env, const tel_item *it, const char *layer);
 
 /* ---- sending: shared by every strategy (send.c) ---- */
 

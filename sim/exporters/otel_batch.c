@@ -99,15 +99,14 @@ static bool otel_export(exporter *e, sdk_signal sig, item_vec *items, exp_k k)
             item_free(it);
             continue;
         }
-        ledger_move(e->env.ledger, it->n, exp_now(&e->env), "queue");
+        exp_moved_one(&e->env, it, "queue");
         vec_push(&o->q[sig], it);
     }
     items->n = 0;
     if (o->q[sig].n >= c->otel_max_batch)
         export_batches(o, sig, false, &o->background);
     else if (o->q[sig].n && !o->timers[sig].timer)
-        o->timers[sig].timer =
-            rt_set_timer_fn(e->env.r, c->otel_delay_ns, 0, timer_fire, &o->timers[sig]);
+        o->timers[sig].timer = exp_timer(&e->env, c->otel_delay_ns, 0, timer_fire, &o->timers[sig]);
     return true;
 }
 

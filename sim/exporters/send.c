@@ -107,7 +107,7 @@ static void post(send_op *op)
                        .sent_for = op->sent_for,
                        .timeout_ns = env->cfg->fetch_timeout_ns};
     op->in_flight = true;
-    net_fetch(env->net, env->r, &req);
+    exp_fetch(env, &req);
     free(ids);
 }
 
@@ -144,7 +144,7 @@ static void on_response(void *ud, rt *r, const net_response *resp)
         if (cfg->retry_max_wait_ns && delay > cfg->retry_max_wait_ns)
             delay = cfg->retry_max_wait_ns; /* a Retry-After longer than the budget left */
         exp_moved(&op->e->env, &op->items, "retry");
-        rt_set_timer_fn(r, delay, 0, retry_fire, op);
+        exp_timer(&op->e->env, delay, 0, retry_fire, op);
         return;
     }
     finish(op, r, resp->status, resp->retry_after_s);
@@ -160,8 +160,7 @@ void send_items(exporter *e, sdk_signal sig, item_vec *items, send_done cb, void
     op->attempt = 1;
     /* A request's own code sends for it; the exporter's timers and continuations (C tasks)
      * send for no request, whoever set them; a retry says what its first attempt said. */
-    const rt_task *t = rt_current_task(e->env.r);
-    op->sent_for = t && t->kind != TASK_CALLBACK ? t->request_id : 0;
+    op->sent_for = exp_running_request(&e->env);
     op->cb = cb;
     op->ud = ud;
     vec_append(&op->items, items);
