@@ -34,6 +34,7 @@ typedef struct flush_op {
 
 typedef struct buffered {
     exporter base;
+    exp_sender sender;
     item_vec buf[SIG_COUNT];
     uint64_t bytes;
     int64_t backoff_until_ns;
@@ -55,7 +56,7 @@ static void buffered_destroy(exporter *e, ledger_cause cause)
         exp_dropped(&e->env, &b->buf[g], held, "exporter");
         vec_free(&b->buf[g]);
     }
-    send_abandon_all(e, cause);
+    send_abandon_all(&b->sender, cause);
     while (b->flushes) {
         flush_op *nx = b->flushes->next;
         free(b->flushes);
@@ -168,7 +169,7 @@ static bool buffered_flush(exporter *e, exp_k k)
             continue;
         item_vec items = {0};
         vec_append(&items, &b->buf[g]);
-        send_items(e, (sdk_signal)g, &items, on_sent, op);
+        send_items(&b->sender, (sdk_signal)g, &items, on_sent, op);
         free(items.v);
     }
     if (e->env.cfg->flush_budget_ns > 0)
@@ -208,6 +209,7 @@ exporter *exp_buffered_new(const exp_env *env)
         abort();
     b->base.ops = &ops;
     b->base.env = *env;
+    b->sender.env = &b->base.env;
     if (env->cfg->strategy == STRAT_INTERVAL && env->cfg->interval_ns > 0)
         exp_timer(&b->base.env, env->cfg->interval_ns, env->cfg->interval_ns, interval_fire, b);
     return &b->base;

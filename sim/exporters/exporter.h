@@ -4,8 +4,8 @@
  *
  *   buffered.c   its own buffer, POSTs at N items or B bytes: the seed's
  *                exporter and its fixes and workarounds, which differ only in
- *                configuration (strategies.c: threshold, propagate, exposed,
- *                private_reach, interval)
+ *                their capabilities and configuration (common.c's descriptors:
+ *                threshold, propagate, exposed, private_reach, interval)
  *   immediate.c  POSTs at once, stateless across requests (fix A)
  *   otel_batch.c an OpenTelemetry BatchSpanProcessor-style queue
  *
@@ -168,12 +168,9 @@ typedef struct exporter_ops {
     void (*destroy)(exporter *e, ledger_cause cause);
 } exporter_ops;
 
-struct send_op;
-
 struct exporter {
     const exporter_ops *ops;
     exp_env env;
-    struct send_op *sends; /* batches in flight or waiting to retry (send.c) */
 };
 
 exporter *exp_buffered_new(const exp_env *env);
@@ -203,6 +200,13 @@ void exp_moved_one(const exp_env *env, const tel_item *it, const char *layer);
 /* ---- sending: shared by every strategy (send.c) ---- */
 
 typedef struct send_op send_op;
+/* The host's sending, for a strategy that wants it (every built-in does): its batches in
+ * flight or waiting to retry. A strategy embeds one and sends through it; nothing of it is
+ * in the exporter itself. */
+typedef struct exp_sender {
+    const exp_env *env; /* the owning exporter's */
+    send_op *ops;
+} exp_sender;
 /*
  * The final answer for a batch after the retry policy: the HTTP status of
  * the last attempt (2xx delivered; 403 the cap; else refused or exhausted),
@@ -220,9 +224,9 @@ typedef void (*send_done)(void *ud, rt *r, int status, int64_t retry_after_s, it
 char *exp_payload(const char *service, sdk_signal sig, const char *const *frags,
                   const uint32_t *lens, size_t n, uint64_t sent_for, size_t *len);
 /* Encodes and POSTs `items` (taken) to the signal's endpoint, retrying per the config. */
-void send_items(exporter *e, sdk_signal sig, item_vec *items, send_done cb, void *ud);
+void send_items(exp_sender *snd, sdk_signal sig, item_vec *items, send_done cb, void *ud);
 /* On destroy: items waiting for a retry are lost; items in flight are left to their fate. */
-void send_abandon_all(exporter *e, ledger_cause cause);
+void send_abandon_all(exp_sender *snd, ledger_cause cause);
 
 /* Ledger helpers. */
 void exp_moved(const exp_env *env, const item_vec *items, const char *layer);

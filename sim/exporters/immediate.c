@@ -15,6 +15,7 @@ typedef struct wait_op {
 
 typedef struct immediate {
     exporter base;
+    exp_sender sender;
     wait_op *waits;
 } immediate;
 
@@ -47,7 +48,7 @@ static bool immediate_export(exporter *e, sdk_signal sig, item_vec *items, exp_k
         abort();
     *w = (wait_op){m, k, m->waits};
     m->waits = w;
-    send_items(e, sig, items, on_sent, w);
+    send_items(&m->sender, sig, items, on_sent, w);
     return false;
 }
 
@@ -60,7 +61,7 @@ static bool immediate_flush(exporter *e, exp_k k)
 static void immediate_destroy(exporter *e, ledger_cause cause)
 {
     immediate *m = (immediate *)e;
-    send_abandon_all(e, cause);
+    send_abandon_all(&m->sender, cause);
     while (m->waits) {
         wait_op *nx = m->waits->next;
         free(m->waits);
@@ -80,5 +81,6 @@ exporter *exp_immediate_new(const exp_env *env)
         abort();
     m->base.ops = &ops;
     m->base.env = *env;
+    m->sender.env = &m->base.env;
     return &m->base;
 }

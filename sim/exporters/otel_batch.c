@@ -30,6 +30,7 @@ typedef struct force_op {
 
 struct otel {
     exporter base;
+    exp_sender sender;
     item_vec q[SIG_COUNT];
     sig_timer timers[SIG_COUNT];
     force_op *forces;
@@ -70,7 +71,7 @@ static int export_batches(otel *o, sdk_signal sig, bool all, force_op *f)
         for (size_t i = n; i < o->q[sig].n; i++)
             o->q[sig].v[i - n] = o->q[sig].v[i];
         o->q[sig].n -= n;
-        send_items(&o->base, sig, &batch, on_sent, f);
+        send_items(&o->sender, sig, &batch, on_sent, f);
         free(batch.v);
         sent++;
         f->pending++;
@@ -136,7 +137,7 @@ static void otel_destroy(exporter *e, ledger_cause cause)
         exp_dropped(&e->env, &o->q[g], cause, "queue");
         vec_free(&o->q[g]);
     }
-    send_abandon_all(e, cause);
+    send_abandon_all(&o->sender, cause);
     while (o->forces) {
         force_op *nx = o->forces->next;
         free(o->forces);
@@ -155,6 +156,7 @@ exporter *exp_otel_batch_new(const exp_env *env)
         abort();
     o->base.ops = &ops;
     o->base.env = *env;
+    o->sender.env = &o->base.env;
     for (int g = 0; g < SIG_COUNT; g++)
         o->timers[g] = (sig_timer){o, (sdk_signal)g, 0};
     o->background.o = o;

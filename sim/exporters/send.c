@@ -13,7 +13,7 @@
 #include <string.h>
 
 typedef struct send_op {
-    exporter *e;
+    exp_sender *snd;
     sdk_signal sig;
     item_vec items;
     uint32_t attempt;
@@ -69,7 +69,7 @@ char *exp_payload(const char *service, sdk_signal sig, const char *const *frags,
 
 static void unlink_op(send_op *op)
 {
-    send_op **pp = &op->e->sends;
+    send_op **pp = &op->snd->ops;
     while (*pp && *pp != op)
         pp = &(*pp)->next;
     if (*pp)
@@ -80,7 +80,7 @@ static void on_response(void *ud, rt *r, const net_response *resp);
 
 static void post(send_op *op)
 {
-    exp_env *env = &op->e->env;
+    const exp_env *env = op->snd->env;
     size_t n = op->items.n;
     /* One block for the ledger numbers and the fragments' pointers and lengths. */
     uint64_t *ids = malloc((n ? n : 1) * (sizeof *ids + sizeof(const char *) + sizeof(uint32_t)));
@@ -131,53 +131,54 @@ static void on_response(void *ud, rt *r, const net_response *resp)
 {
     send_op *op = ud;
     op->in_flight = false;
-    const exp_config *cfg = op->e->env.cfg;
+    const exp_env *env = op->snd->env;
+    const exp_config *cfg = env->cfg;
     bool transient =
         resp->status == 429 || resp->status >= 500 || resp->status == NET_NETWORK_ERROR;
     if (transient && op->attempt <= cfg->retries) {
         /* Doubling per attempt, saturating: 100 retries of 500 ms would overflow. */
-        int64_t delay = dist_draw(&cfg->retry_backoff, op->e->env.rand);
+        int64_t delay = dist_draw(&cfg->retry_backoff, env->rand);
         for (uint32_t i = 1; i < op->attempt && delay < ENG_TIME_MAX; i++)
             delay = eng_add(delay, delay);
         if (cfg->honor_retry_after && resp->retry_after_s >= 0)
             delay = resp->retry_after_s * 1000000000LL;
         if (cfg->retry_max_wait_ns && delay > cfg->retry_max_wait_ns)
             delay = cfg->retry_max_wait_ns; /* a Retry-After longer than the budget left */
-        exp_moved(&op->e->env, &op->items, "retry");
-        exp_timer(&op->e->env, delay, 0, retry_fire, op);
+        exp_moved(env, &op->items, "retry");
+        exp_timer(env, delay, 0, retry_fire, op);
         return;
     }
     finish(op, r, resp->status, resp->retry_after_s);
 }
 
-void send_items(exporter *e, sdk_signal sig, item_vec *items, send_done cb, void *ud)
+void send_items(exp_sender *snd, sdk_signal sig, item_vec *items, send_done cb, void *ud)
 {
     send_op *op = calloc(1, sizeof *op);
     if (!op)
         abort();
-    op->e = e;
+    op->snd = snd;
     op->sig = sig;
     op->attempt = 1;
     /* A request's own code sends for it; the exporter's timers and continuations (C tasks)
      * send for no request, whoever set them; a retry says what its first attempt said. */
-    op->sent_for = exp_running_request(&e->env);
+    op->sent_for = exp_running_request(snd->env);
     op->cb = cb;
     op->ud = ud;
     vec_append(&op->items, items);
-    op->next = e->sends;
-    e->sends = op;
+    op->next = snd->ops;
+    snd->ops = op;
     post(op);
 }
 
-void send_abandon_all(exporter *e, ledger_cause cause)
+void send_abandon_all(exp_sender *snd, ledger_cause cause)
 {
-    while (e->sends) {
-        send_op *op = e->sends;
-        e->sends = op->next;
+    while (snd->ops) {
+        send_op *op = snd->ops;
+        snd->ops = op->next;
         /* In flight: the request is on the wire and will be delivered or refused on
          * its own; the response is what dies. Waiting to retry: the items die here. */
         if (!op->in_flight)
-            exp_dropped(&e->env, &op->items, cause, "retry");
+            exp_dropped(snd->env, &op->items, cause, "retry");
         vec_free(&op->items);
         free(op);
     }
