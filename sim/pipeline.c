@@ -60,9 +60,13 @@ typedef struct pl_job {
     size_t n;
     pl_stage stage;
     bool stored_at_server; /* its store reached the ingest: what it recorded decides */
+    int64_t failed_ns;     /* its GET or store failed on the network then (-1: not) */
     net_dest store_dest;   /* the store's destination: tells this job of the arrival */
     struct pl_job *next_free;
 } pl_job;
+
+static void get_arrived(void *ud, uint64_t request, const char *ref, const uint64_t *items,
+                        size_t nitems, const net_response *resp);
 
 /* What a destination's arrived hook needs: the pipeline and which fetch it is. */
 typedef struct pl_dest_ctx {
@@ -122,7 +126,8 @@ pipeline *pl_new(eng *e, rng *r, const pl_config *cfg, net *n, ledger *l)
         d->arrived = hop_arrived;
         d->arrived_ud = &p->dctx[i];
     }
-    p->get_dest = (net_dest){.method = "GET", .want_body = true};
+    p->get_dest =
+        (net_dest){.method = "GET", .want_body = true, .arrived = get_arrived, .arrived_ud = p};
     return p;
 }
 
@@ -437,6 +442,7 @@ static void queue_job(pipeline *p, const char *ref, const uint64_t *items, size_
     j->p = p;
     j->stage = JOB_QUEUED;
     j->stored_at_server = false;
+    j->failed_ns = -1;
     j->store_dest = (net_dest){.arrived = store_arrived, .arrived_ud = j};
     if (!(j->key = strdup(ref)) || !(j->items = malloc(nitems * sizeof *j->items)))
         abort();
@@ -508,7 +514,9 @@ static void stored(void *ud, const net_response *resp)
     char note[160];
     snprintf(note, sizeof note, "the origin's store of %s answered %d", j->key, resp->status);
     job_lost(j, resp->sent_ns,
-             strcmp(resp->reason, "waf") == 0 ? CAUSE_REJECTED_BY_WAF : CAUSE_REJECTED_BY_INGEST,
+             resp->status < 0                   ? exp_refusal_cause(resp->status)
+             : strcmp(resp->reason, "waf") == 0 ? CAUSE_REJECTED_BY_WAF
+                                                : CAUSE_REJECTED_BY_INGEST,
              "store", note);
 }
 
@@ -581,13 +589,34 @@ bool pl_handle(pipeline *p, const eng_event *ev)
     return true;
 }
 
-/* The store reached the ingest: from here what it recorded decides the items' fates. */
+/* The store reached the ingest: from here what it recorded decides the items' fates. Or the
+ * network failed it (a fault): if no rejection comes back before the end, that is the loss. */
 static void store_arrived(void *ud, uint64_t request, const char *ref, const uint64_t *items,
                           size_t nitems, const net_response *resp)
 {
     (void)request, (void)ref, (void)items, (void)nitems;
     pl_job *j = ud;
     j->stored_at_server = resp->status >= 0;
+    if (resp->status == NET_NETWORK_ERROR)
+        j->failed_ns = resp->sent_ns;
+}
+
+/* An origin's GET the network failed (a fault): its job is the one whose object it is. (Rare:
+ * a scan of the jobs is enough.) */
+static void get_arrived(void *ud, uint64_t request, const char *ref, const uint64_t *items,
+                        size_t nitems, const net_response *resp)
+{
+    (void)request, (void)items, (void)nitems;
+    pipeline *p = ud;
+    if (resp->status != NET_NETWORK_ERROR || !ref)
+        return;
+    for (uint32_t i = 0; i < p->njobs; i++) {
+        pl_job *j = p->jobs[i];
+        if (j->id && j->stage == JOB_GET && j->failed_ns < 0 && strcmp(j->key, ref) == 0) {
+            j->failed_ns = resp->sent_ns;
+            return;
+        }
+    }
 }
 
 void pl_end(pipeline *p, int64_t t_ns)
@@ -602,6 +631,10 @@ void pl_end(pipeline *p, int64_t t_ns)
         if (j->stage == JOB_QUEUED)
             job_lost(j, t_ns, CAUSE_STRANDED_AT_END, "origin-queue",
                      "the run ended before the origin's worker took the job");
+        else if (j->failed_ns >= 0) /* hung, or its rejection still on its way back */
+            job_lost(j, j->failed_ns, CAUSE_NETWORK_ERROR,
+                     j->stage == JOB_GET ? "fetch-object" : "store",
+                     "the origin's request failed on the network, and no answer came");
         else
             job_lost(j, t_ns, CAUSE_STRANDED_AT_END, j->stage == JOB_GET ? "fetch-object" : "store",
                      "the run ended while the origin's request was under way");

@@ -360,10 +360,39 @@ static void test_deterministic(void **state)
     run_free(&b);
 }
 
+/*
+ * The origin's store hangs (a timeout fault on /v1/ that never answers): the funnel of
+ * test_funnel_by_hand without its WAF, so every job stores, at 1.035, 2.030 and 3.030 s
+ * (each notification's arrival - 0.020, 1.015, 2.015 s: only the first request had a cold
+ * start - + 1 s + the GET out and back + the POST's trip), and none is answered. The six spans are lost as network-error from the store at those instants - not
+ * stranded at the end of the run, which is when the pipeline learns nothing will come.
+ */
+static void test_hung_store_is_a_network_loss(void **state)
+{
+    (void)state;
+    run x = run_json(
+        "{" BASE " \"app\": {\"zone\": \"flare.dev\", \"handler\": [" PUT ", " NOTIFY(
+            "") "]},"
+                " \"faults\": {\"rules\": [{\"kind\": \"timeout\", \"paths\": [\"/v1/\"]}]}}",
+        NULL);
+    const ledger_report *r = &x.s.r.report;
+    assert_int_equal(r->carried, 6);
+    assert_int_equal(r->fate[FATE_LOST], 6);
+    assert_int_equal(r->lost_by[CAUSE_NETWORK_ERROR], 6);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE cause = 'network-error'"
+                            " AND layer = 'store'"),
+                     6);
+    assert_int_equal(lq(&x, "SELECT MIN(died_ns) FROM fates"), 1035000000);
+    assert_int_equal(lq(&x, "SELECT MAX(died_ns) FROM fates"), 3030000000);
+    assert_int_equal(iq(&x, "SELECT COUNT(*) FROM items"), 0);
+    run_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_funnel_by_hand),
+        cmocka_unit_test(test_hung_store_is_a_network_loss),
         cmocka_unit_test(test_routing_change),
         cmocka_unit_test(test_on_error_retry_recovers),
         cmocka_unit_test(test_what_is_never_handed_on),
