@@ -49,7 +49,9 @@ typedef enum {
     XX(PIPE_JOB, 21, "pipeline_job", PIPELINE, "a = job slot, b = job id: the origin takes it")    \
     XX(FAULT_START, 22, "fault_start", RUNTIME,                                                    \
        "a = fault window index: a runtime fault's window begins")                                  \
-    XX(FAULT_END, 23, "fault_end", RUNTIME, "a = fault window index: it ends")
+    XX(FAULT_END, 23, "fault_end", RUNTIME, "a = fault window index: it ends")                     \
+    XX(FETCH_TIMEOUT, 24, "fetch_timeout", NET,                                                    \
+       "a = fetch slot, b = fetch id: its sender's timeout, while it waits for a connection")
 
 enum {
 #define EV_ENUM(name, num, str, owner, what) EV_##name = num,

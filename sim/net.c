@@ -33,6 +33,8 @@ typedef struct fetch {
     int64_t fetch_ns;   /* when fetch() was called (it may then wait for a connection) */
     bool aborted_out;   /* it is given up before it could reach its server */
     bool failed;        /* the network failed it (never_arrives has been called) */
+    bool queued;        /* waiting for a connection */
+    bool left;          /* it went on its way (depart) */
     char *resp_body;    /* the answer's body, when the destination wants it */
     size_t resp_len;
     char *body;
@@ -216,6 +218,11 @@ void net_fetch(net *n, rt *r, net_request *req)
         net_go(f, r);
         break;
     case RT_SUB_QUEUED:
+        f->queued = true;
+        /* AbortSignal.timeout runs while it waits too. */
+        if (f->timeout_ns &&
+            !eng_at(n->e, eng_add(f->fetch_ns, f->timeout_ns), EV_FETCH_TIMEOUT, f->slot, f->id))
+            abort();
         break;
     case RT_SUB_REFUSED:
         /* fetch() rejects: its continuation runs as any other would, after this segment. */
@@ -251,6 +258,7 @@ static int64_t timeout_left(const fetch *f)
 /* It leaves now (f->sent_ns): its trip out, with what the network's faults add to it. */
 static void depart(net *n, fetch *f)
 {
+    f->left = true;
     int64_t trip = dist_draw(&n->cfg.latency, f->draws);
     if (n->faults) {
         flt_target tg = target_of(f);
@@ -281,6 +289,7 @@ static void depart(net *n, fetch *f)
 static void net_go(void *ud, rt *r)
 {
     fetch *f = ud;
+    f->queued = false;
     f->sent_ns = rt_time(r);
     depart(f->owner, f);
 }
@@ -371,8 +380,10 @@ static void undelivered(void *ud, rt *r, int cause)
                          : f->resp.status == NET_REFUSED_SUBREQUESTS ? CAUSE_SUBREQUEST_LIMIT
                          : f->resp.status == NET_NETWORK_ERROR       ? CAUSE_NETWORK_ERROR
                                                                      : ledger_cause_of_death(cause);
-        /* A network error left and failed on the way; the others never left. */
-        const char *layer = f->resp.status == NET_NETWORK_ERROR ? "in-flight" : "connection-queue";
+        /* A network error left and failed on the way (or its sender gave up before it got a
+         * connection); the others never left. */
+        const char *layer =
+            f->resp.status == NET_NETWORK_ERROR && f->left ? "in-flight" : "connection-queue";
         for (size_t i = 0; i < f->nitems && !f->keeps_items; i++)
             ledger_drop(n->l, f->items[i], f->resp.sent_ns, c, layer, f->iso.id);
     }
@@ -563,11 +574,23 @@ static void arrive(net *n, fetch *f, const eng_event *ev)
 
 bool net_handle(net *n, rt *r, const eng_event *ev)
 {
-    if (ev->type != EV_FETCH_ARRIVE && ev->type != EV_FETCH_DONE)
+    if (ev->type != EV_FETCH_ARRIVE && ev->type != EV_FETCH_DONE && ev->type != EV_FETCH_TIMEOUT)
         return false;
     if (ev->a >= n->nslots || n->slots[ev->a]->id != ev->b)
         return true;
     fetch *f = n->slots[ev->a];
+    if (ev->type == EV_FETCH_TIMEOUT) {
+        /* Its time is up while it still waits for a connection: it never leaves, and its
+         * fetch rejects now (an AbortError). Gone from the queue already, it is on its way. */
+        if (f->queued && rt_subrequest_withdraw(r, f->conn, f)) {
+            f->queued = false;
+            f->resp = (net_response){NET_NETWORK_ERROR, -1, ev->time_ns, NULL, 0, ""};
+            never_arrives(f, NET_NETWORK_ERROR, ev->time_ns);
+            if (!rt_post(r, f->iso, f->request_id, deliver, undelivered, f))
+                undelivered(f, r, RT_END_OF_RUN);
+        }
+        return true;
+    }
     if (ev->type == EV_FETCH_ARRIVE) {
         arrive(n, f, ev);
         return true;

@@ -116,8 +116,8 @@ typedef struct net_request {
     /* The sender aborts the fetch this long after net_fetch (AbortSignal.timeout; 0: never):
      * it rejects then with NET_NETWORK_ERROR if no answer came first. Aborted on its way out,
      * it never reaches its server; aborted later, its server may have processed it (and sees
-     * it go: drop_answer). Still waiting for a connection then, it is aborted when it gets
-     * one. */
+     * it go: drop_answer). Still waiting for a connection then, it leaves the queue and
+     * rejects at that instant, never sent (EV_FETCH_TIMEOUT). */
     int64_t timeout_ns;
 } net_request;
 

@@ -100,6 +100,7 @@ typedef struct waiting {
     rt_waiter w;
     rt_task_ref task;
     bool is_task;
+    bool withdrawn; /* its owner gave up waiting (rt_subrequest_withdraw): skipped */
 } waiting;
 
 typedef struct request {
@@ -1009,7 +1010,7 @@ static void waits_cancel(rt *r, uint32_t q, int cause)
 {
     while (REQ(r, q).whead < REQ(r, q).nwaits) {
         waiting w = REQ(r, q).waits[REQ(r, q).whead++];
-        if (!w.is_task && w.w.cancel)
+        if (!w.is_task && !w.withdrawn && w.w.cancel)
             w.w.cancel(w.w.ud, r, cause);
     }
 }
@@ -1163,7 +1164,7 @@ static void request_end(rt *r, uint32_t q)
      * handler) go on outside the request's context, without limits. */
     while (REQ(r, q).whead < REQ(r, q).nwaits) {
         waiting w = REQ(r, q).waits[REQ(r, q).whead++];
-        if (!w.is_task)
+        if (!w.is_task && !w.withdrawn)
             w.w.go(w.w.ud, r);
     }
     notify_request(r, q, RT_REQ_ENDED, r->cur != NONE ? rt_task_time(r) : eng_now(r->e));
@@ -1819,6 +1820,19 @@ rt_sub rt_subrequest_task(rt *r, rt_conn *conn)
     return sub_admit(r, NULL, conn);
 }
 
+bool rt_subrequest_withdraw(rt *r, rt_conn c, const void *ud)
+{
+    if (c.req == NONE || c.req >= r->reqs.n || REQ(r, c.req).id != c.id)
+        return false;
+    request *rq = &REQ(r, c.req);
+    for (uint32_t i = rq->whead; i < rq->nwaits; i++)
+        if (!rq->waits[i].is_task && !rq->waits[i].withdrawn && rq->waits[i].w.ud == ud) {
+            rq->waits[i].withdrawn = true;
+            return true;
+        }
+    return false;
+}
+
 void rt_conn_release(rt *r, rt_conn c)
 {
     if (c.req == NONE || c.req >= r->reqs.n || REQ(r, c.req).id != c.id)
@@ -1830,6 +1844,8 @@ void rt_conn_release(rt *r, rt_conn c)
     while (rq->whead < rq->nwaits &&
            (!r->cfg.max_connections || rq->conns < r->cfg.max_connections)) {
         waiting w = rq->waits[rq->whead++];
+        if (w.withdrawn)
+            continue; /* it takes no connection */
         if (w.is_task) {
             if (w.task.slot < r->tasks.n && TASK(r, w.task.slot).pub.id == w.task.id &&
                 TASK(r, w.task.slot).state == T_SUSPENDED) {

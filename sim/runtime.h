@@ -439,6 +439,10 @@ rt_sub rt_subrequest(rt *r, const rt_waiter *w, rt_conn *conn);
 /* The running task waits for a connection (QUEUED for a task): it is resumed when it has one. */
 rt_sub rt_subrequest_task(rt *r, rt_conn *conn);
 void rt_conn_release(rt *r, rt_conn conn);
+/* A waiter queued by rt_subrequest (identified by its ud) gives up waiting: neither its go
+ * nor its cancel will run, and it takes no connection. False when it is not waiting (it
+ * has its connection, or was cancelled). Callable outside a task. */
+bool rt_subrequest_withdraw(rt *r, rt_conn conn, const void *ud);
 
 /* Lifecycle notifications for the ledger; never decisions. */
 typedef enum { RT_REQ_ARRIVED, RT_REQ_RESPONDED, RT_REQ_ENDED, RT_REQ_KILLED } rt_request_event;

@@ -396,6 +396,39 @@ static void test_review_edges(void **state)
     run_free(&x);
 }
 
+/* The exporter's timeout runs while a POST waits for a connection (AbortSignal.timeout runs
+ * from fetch()): with one connection per request, held for ever by the handler's own fetch
+ * (a hang on /api/), the span's POST - its flush in waitUntil after a 10 ms await - waits
+ * from 10 ms, is withdrawn from the queue at its deadline, 2.010 s, and rejects then: its
+ * span is lost as network-error at that instant, having never left (no attempt), instead of
+ * waiting until the run's end. */
+static void test_timeout_while_queued(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
+        " \"duration_s\": 0, \"drain_s\": 600},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 300},"
+        " \"wait_until_budget_s\": 0, \"max_connections\": 1},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"immediate\", \"timeout_s\": 2, \"retry\": {\"count\": 0}},"
+        " \"app\": {\"zone\": \"flare.dev\", \"handler\": [{\"span\": {\"name\": \"s\"}},"
+        " {\"wait_until\": [{\"await\": {\"name\": \"x\", \"latency\": {\"fixed_ms\": 10}}},"
+        " {\"call\": \"tracer.flush\"}]},"
+        " {\"fetch\": {\"name\": \"api\", \"url\": \"https://in.flare.dev/api/n\", \"body\":"
+        " \"notify\"}}, {\"respond\": {\"status\": 200}}]},"
+        " \"faults\": {\"rules\": [{\"kind\": \"timeout\", \"paths\": [\"/api/\"]}]}}";
+    run x;
+    x.dir = t_mkdtemp();
+    x.s = sim_text_in(json, -1, x.dir, NULL);
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    x.ingest_db = t_path(x.dir, "ingest.db");
+    expect_fate(&x, "lost/network-error@2010000000/in-flight");
+    expect_attempts(&x, "1000000:-7");
+    assert_int_equal(t_sql_int(x.ingest_db, "SELECT COUNT(*) FROM requests"), 0);
+    run_free(&x);
+}
+
 /* The explorer's memory mode (no ingest: the ledger joins in memory) stands in for the
  * ingest's side of a fault as the real server does it: the same fates and causes as the
  * run against the real server, fault for fault. */
@@ -484,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_targets_spare_the_others),
         cmocka_unit_test(test_runtime_kinds),
         cmocka_unit_test(test_review_edges),
+        cmocka_unit_test(test_timeout_while_queued),
         cmocka_unit_test(test_memory_mode_agrees),
         cmocka_unit_test(test_deterministic),
     };
