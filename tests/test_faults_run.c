@@ -484,6 +484,56 @@ static void test_memory_mode_agrees(void **state)
     }
 }
 
+/* The cost's p99 is exact: the file ledger's radix select, the memory mode's sort and an
+ * ORDER BY over ledger.db's requests agree, on 400 requests whose flushes wait a jittered
+ * slow answer (0 to 2 s) - varied values, several per bucket. */
+static void test_p99_is_exact(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"workload\": {\"arrivals\": \"poisson\", \"rate_per_s\": 20, \"requests\": 400,"
+        " \"duration_s\": 60, \"drain_s\": 60},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 300}},"
+        " \"network\": {\"latency\": {\"uniform_ms\": [1, 9]}},"
+        " \"exporter\": {\"strategy\": \"immediate\"},"
+        " \"faults\": {\"rules\": [{\"kind\": \"slow\", \"latency_ms\": 1000, \"jitter_ms\": "
+        "1000}]},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"s\"}}, {\"call\": \"tracer.flush\"},"
+        " {\"wait_until\": [{\"span\": {\"name\": \"t\"}}, {\"call\": \"tracer.flush\"}]},"
+        " {\"respond\": {\"status\": 200}}]}}";
+    run x;
+    x.dir = t_mkdtemp();
+    x.s = sim_text_in(json, -1, x.dir, NULL);
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    x.ingest_db = t_path(x.dir, "ingest.db");
+    const char *cols[2] = {"call_ns_before_response", "call_ns_wait_until"};
+    double got[2] = {x.s.r.report.added_response_p99_ms, x.s.r.report.added_wait_until_p99_ms};
+    for (int c = 0; c < 2; c++) {
+        int64_t want = t_sql_intf(x.ledger_db,
+                                  "SELECT %s FROM requests ORDER BY %s LIMIT 1 OFFSET"
+                                  " (SELECT (COUNT(*) * 99 + 99) / 100 - 1 FROM requests)",
+                                  cols[c], cols[c]);
+        assert_true(want > 100 * MS); /* a real spread, not all zeros */
+        if (got[c] != (double)want / 1e6)
+            fail_msg("%s: p99 %.6f ms, ORDER BY says %.6f", cols[c], got[c], (double)want / 1e6);
+        assert_true(t_sql_intf(x.ledger_db, "SELECT COUNT(DISTINCT %s) FROM requests", cols[c]) >
+                    100);
+    }
+    char err[1024];
+    scenario *s;
+    if (scn_parse(json, "test.json", &s, err, sizeof err))
+        fail_msg("%s", err);
+    sim_options o = {.memory = true};
+    sim_result m;
+    if (sim_run(s, &o, &m, err, sizeof err))
+        fail_msg("%s", err);
+    assert_true(m.report.added_response_p99_ms == got[0]);
+    assert_true(m.report.added_wait_until_p99_ms == got[1]);
+    sim_result_free(&m);
+    scn_free(s);
+    run_free(&x);
+}
+
 /* Same scenario and seed, same event log hash and the same ingest rows, with probabilistic
  * faults of every family. */
 static void test_deterministic(void **state)
@@ -519,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_review_edges),
         cmocka_unit_test(test_timeout_while_queued),
         cmocka_unit_test(test_memory_mode_agrees),
+        cmocka_unit_test(test_p99_is_exact),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
