@@ -173,45 +173,50 @@ static int64_t jittered(flt *f, size_t i)
     return v < 0 ? 0 : v;
 }
 
+/* Whether network rule i hits this departing request (one draw from its stream, or the
+ * loss channel's step), its window and target already matched. */
+static bool departure_hits(flt *f, size_t i)
+{
+    const flt_rule *r = &f->rules[i];
+    if (r->kind != FLT_LOSS)
+        return hits(f, i);
+    /* The channel moves with every request through it; "first N" caps the losses. */
+    bool lost = flt_ge_step(&r->ge, &f->st[i].bad, &f->st[i].draws);
+    return lost && !(r->first && f->st[i].fired >= r->first);
+}
+
 void flt_depart(flt *f, const flt_target *t, int64_t now, flt_departure *out)
 {
     *out = (flt_departure){0, 0, FLT_NONE, 0};
-    for (size_t i = 0; f && i < f->n; i++) {
-        const flt_rule *r = &f->rules[i];
-        if (strcmp(families[r->kind], "network") != 0 || r->kind == FLT_PARTITION ||
-            !matches(r, t, now))
-            continue;
-        bool hit;
-        if (r->kind == FLT_LOSS) {
-            /* The channel moves with every request through it; "first N" caps the losses. */
-            bool lost = flt_ge_step(&r->ge, &f->st[i].bad, &f->st[i].draws);
-            hit = lost && !(r->first && f->st[i].fired >= r->first);
-        } else {
-            hit = hits(f, i);
+    if (!f)
+        return;
+    /* The failures first (the first that hits decides: the others drew, and did nothing),
+     * then what adds time - a bandwidth limit only to a body that goes out at all. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < f->n; i++) {
+            const flt_rule *r = &f->rules[i];
+            bool adds = r->kind == FLT_LATENCY || r->kind == FLT_BANDWIDTH;
+            if (strcmp(families[r->kind], "network") != 0 || r->kind == FLT_PARTITION ||
+                adds != (pass == 1) || !matches(r, t, now) || !departure_hits(f, i))
+                continue;
+            if (r->kind == FLT_LATENCY) {
+                out->extra_ns = eng_add(out->extra_ns, jittered(f, i));
+            } else if (r->kind == FLT_BANDWIDTH) {
+                if (out->fail == FLT_REFUSED)
+                    continue; /* refused at the handshake: no body went out */
+                /* A tiny rate and a large body: past the end of time, not past int64. */
+                double ns = ceil((double)t->bytes * 1e9 / r->bytes_per_s);
+                int64_t body = ns >= (double)ENG_TIME_MAX ? ENG_TIME_MAX : (int64_t)ns;
+                out->extra_ns = eng_add(out->extra_ns, body);
+                out->body_ns = eng_add(out->body_ns, body);
+            } else if (out->fail != FLT_NONE) {
+                continue;
+            } else {
+                out->fail = r->kind;
+                out->after_ns = r->after_ns;
+            }
+            fire(f, i, now, t);
         }
-        if (!hit)
-            continue;
-        switch (r->kind) {
-        case FLT_LATENCY:
-            out->extra_ns = eng_add(out->extra_ns, jittered(f, i));
-            break;
-        case FLT_BANDWIDTH: {
-            /* A tiny rate and a large body: past the end of time, not past int64. */
-            double ns = ceil((double)t->bytes * 1e9 / r->bytes_per_s);
-            int64_t body = ns >= (double)ENG_TIME_MAX ? ENG_TIME_MAX : (int64_t)ns;
-            out->extra_ns = eng_add(out->extra_ns, body);
-            out->body_ns = eng_add(out->body_ns, body);
-            break;
-        }
-        default: /* a failure: the first rule that fails it decides */
-            if (out->fail != FLT_NONE)
-                continue; /* drawn, not fired: it had nothing left to do */
-            out->fail = r->kind;
-            out->after_ns = r->after_ns;
-            break;
-        }
-        fire(f, i, now, t);
-    }
 }
 
 /* A partition rule that matches at `at`: one draw for this request, whether or not another

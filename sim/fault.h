@@ -127,9 +127,9 @@ const flt_rule *flt_rule_at(const flt *f, size_t i);
 
 /* What the network does to a request that leaves now. */
 typedef struct flt_departure {
-    int64_t extra_ns; /* added to its one-way trip out (latency, bandwidth) */
-    int64_t body_ns;  /* ... of which the body's time on the wire (bandwidth): a refused
-                         connection never sends its body */
+    int64_t extra_ns; /* added to its one-way trip out (latency; bandwidth, but for a refused
+                         connection, which never sends its body) */
+    int64_t body_ns;  /* ... of which the body's time on the wire (bandwidth) */
     flt_kind fail;    /* FLT_NONE, or REFUSED, RESET, TIMEOUT, LOSS: it never reaches the ingest */
     int64_t after_ns; /* TIMEOUT, LOSS: the fetch fails this long after it left (0: never) */
 } flt_departure;

@@ -264,8 +264,7 @@ static void depart(net *n, fetch *f)
         flt_target tg = target_of(f);
         flt_departure d;
         flt_depart(n->faults, &tg, f->sent_ns, &d);
-        /* Refused, it fails at the handshake, before any of its body goes out. */
-        trip = eng_add(trip, d.fail == FLT_REFUSED ? d.extra_ns - d.body_ns : d.extra_ns);
+        trip = eng_add(trip, d.extra_ns);
         f->fail = d.fail;
         f->after_ns = d.after_ns;
     }

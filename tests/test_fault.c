@@ -196,6 +196,29 @@ static void test_first_failure_decides(void **state)
     flt_free(f);
 }
 
+/* A refused connection sends no body: a bandwidth rule before it in the file adds no time
+ * and does not fire; a latency rule still delays the handshake. A reset one went out whole. */
+static void test_refused_sends_no_body(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        flt_rule r[3] = {rule(FLT_BANDWIDTH), rule(FLT_LATENCY), rule(k ? FLT_RESET : FLT_REFUSED)};
+        r[0].bytes_per_s = 1000;
+        r[1].latency_ns = 5 * MS;
+        fired_log log = {0};
+        flt *f = flt_new(r, 3, 1, on_fired, &log);
+        flt_target t = req("/v1/traces", 0, 0, 1);
+        t.bytes = 500; /* 0.5 s on the wire */
+        flt_departure d;
+        flt_depart(f, &t, 0, &d);
+        assert_int_equal(d.fail, k ? FLT_RESET : FLT_REFUSED);
+        assert_int_equal(d.extra_ns, k ? 505 * MS : 5 * MS);
+        assert_int_equal(log.n, k ? 3 : 2);
+        assert_int_equal(flt_fired(f, 0), k ? 1 : 0);
+        flt_free(f);
+    }
+}
+
 /* The ingest's faults become the header mock-ingest reads (mock-ingest/README.md); not for
  * a destination other than the ingest's OTLP paths; a partition takes the request and
  * leaves nothing for the ingest to do. */
@@ -359,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_rules_draw_apart),
         cmocka_unit_test(test_latency_and_bandwidth),
         cmocka_unit_test(test_first_failure_decides),
+        cmocka_unit_test(test_refused_sends_no_body),
         cmocka_unit_test(test_ingest_headers),
         cmocka_unit_test(test_slow_answer_into_a_partition),
         cmocka_unit_test(test_gilbert_elliott_closed_forms),
