@@ -62,6 +62,7 @@ typedef struct pl_job {
     bool stored_at_server; /* its store reached the ingest: what it recorded decides */
     int64_t failed_ns;     /* its GET or store failed on the network then (-1: not) */
     net_dest store_dest;   /* the store's destination: tells this job of the arrival */
+    net_dest get_dest;     /* the GET's: tells this job if the network failed it */
     struct pl_job *next_free;
 } pl_job;
 
@@ -82,8 +83,7 @@ struct pipeline {
     ledger *l;
     net_dest *dests; /* one per cfg->fetches */
     pl_dest_ctx *dctx;
-    net_dest get_dest; /* the origin's GET of an object */
-    pl_req **reqs;     /* by request id (ids are dense from 1) */
+    pl_req **reqs; /* by request id (ids are dense from 1) */
     size_t nreqs;
     pl_call **calls; /* every call record, for pl_free */
     size_t ncalls, capcalls;
@@ -126,8 +126,6 @@ pipeline *pl_new(eng *e, rng *r, const pl_config *cfg, net *n, ledger *l)
         d->arrived = hop_arrived;
         d->arrived_ud = &p->dctx[i];
     }
-    p->get_dest =
-        (net_dest){.method = "GET", .want_body = true, .arrived = get_arrived, .arrived_ud = p};
     return p;
 }
 
@@ -444,6 +442,8 @@ static void queue_job(pipeline *p, const char *ref, const uint64_t *items, size_
     j->stored_at_server = false;
     j->failed_ns = -1;
     j->store_dest = (net_dest){.arrived = store_arrived, .arrived_ud = j};
+    j->get_dest =
+        (net_dest){.method = "GET", .want_body = true, .arrived = get_arrived, .arrived_ud = j};
     if (!(j->key = strdup(ref)) || !(j->items = malloc(nitems * sizeof *j->items)))
         abort();
     memcpy(j->items, items, nitems * sizeof *j->items);
@@ -549,6 +549,7 @@ static void fetched(void *ud, const net_response *resp)
     }
     j->n = keep;
     j->stage = JOB_STORE;
+    j->failed_ns = -1; /* its GET's; the store's own is the store's */
     net_request req = {.path = p->cfg->store_path,
                        .body = body,
                        .len = resp->body_len,
@@ -579,7 +580,7 @@ bool pl_handle(pipeline *p, const eng_event *ev)
                        .attempt = 1,
                        .items = j->items,
                        .nitems = j->n,
-                       .dest = &p->get_dest,
+                       .dest = &j->get_dest,
                        .route = "origin",
                        .hop = "fetch-object",
                        .ref = j->key,
@@ -601,22 +602,15 @@ static void store_arrived(void *ud, uint64_t request, const char *ref, const uin
         j->failed_ns = resp->sent_ns;
 }
 
-/* An origin's GET the network failed (a fault): its job is the one whose object it is. (Rare:
- * a scan of the jobs is enough.) */
+/* An origin's GET the network failed (a fault): if no rejection comes back before the end,
+ * that is the loss. */
 static void get_arrived(void *ud, uint64_t request, const char *ref, const uint64_t *items,
                         size_t nitems, const net_response *resp)
 {
-    (void)request, (void)items, (void)nitems;
-    pipeline *p = ud;
-    if (resp->status != NET_NETWORK_ERROR || !ref)
-        return;
-    for (uint32_t i = 0; i < p->njobs; i++) {
-        pl_job *j = p->jobs[i];
-        if (j->id && j->stage == JOB_GET && j->failed_ns < 0 && strcmp(j->key, ref) == 0) {
-            j->failed_ns = resp->sent_ns;
-            return;
-        }
-    }
+    (void)request, (void)ref, (void)items, (void)nitems;
+    pl_job *j = ud;
+    if (resp->status == NET_NETWORK_ERROR)
+        j->failed_ns = resp->sent_ns;
 }
 
 void pl_end(pipeline *p, int64_t t_ns)

@@ -364,8 +364,9 @@ static void test_deterministic(void **state)
  * The origin's store hangs (a timeout fault on /v1/ that never answers): the funnel of
  * test_funnel_by_hand without its WAF, so every job stores, at 1.035, 2.030 and 3.030 s
  * (each notification's arrival - 0.020, 1.015, 2.015 s: only the first request had a cold
- * start - + 1 s + the GET out and back + the POST's trip), and none is answered. The six spans are lost as network-error from the store at those instants - not
- * stranded at the end of the run, which is when the pipeline learns nothing will come.
+ * start - + 1 s + the GET out and back + the POST's trip), and none is answered. The six spans are
+ * lost as network-error from the store at those instants - not stranded at the end of the run,
+ * which is when the pipeline learns nothing will come.
  */
 static void test_hung_store_is_a_network_loss(void **state)
 {
@@ -388,11 +389,43 @@ static void test_hung_store_is_a_network_loss(void **state)
     run_free(&x);
 }
 
+/*
+ * Two jobs of one object key (every PUT to r2://t/fixed), both at their GET: request 1's GET
+ * (at 1.020 s) is slowed 5 s on its way out, request 2's (at 3.020 s, requests 2 s apart)
+ * hangs. The hung GET is request 2's job's, whatever the other job holds: its spans are lost
+ * as network-error from fetch-object at 3.020 s (request 1's, read after request 2's PUT
+ * replaced the object, are lost at that hop for that reason).
+ */
+static void test_hung_get_blames_its_own_job(void **state)
+{
+    (void)state;
+    run x =
+        run_json("{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 0.5,"
+                 " \"requests\": 3, \"drain_s\": 30, \"spans_per_request\": 2},"
+                 " \"network\": {\"latency\": {\"fixed_ms\": 5}}, \"exporter\": {\"strategy\": "
+                 "\"immediate\"},"
+                 " \"pipeline\": {\"job_delay\": {\"fixed_s\": 1}},"
+                 " \"app\": {\"zone\": \"flare.dev\", \"handler\": ["
+                 "{\"fetch\": {\"name\": \"r2-put\", \"url\": \"r2://t/fixed\", \"body\": "
+                 "\"carried\"}}, " NOTIFY("") "]}, \"faults\": {\"rules\": [{\"kind\": "
+                                              "\"latency\", \"latency_ms\": 5000, \"from_s\": 1.0,"
+                                              " \"until_s\": 1.5, \"paths\": [\"/r2/\"]}, "
+                                              "{\"kind\": \"timeout\", \"from_s\": 3.0,"
+                                              " \"until_s\": 3.5, \"paths\": [\"/r2/\"]}]}}",
+                 NULL);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE request = 2 AND cause ="
+                            " 'network-error' AND layer = 'fetch-object' AND died_ns = 3020000000"),
+                     2);
+    assert_int_equal(lq(&x, "SELECT COUNT(*) FROM fates WHERE cause = 'stranded-at-end'"), 0);
+    run_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_funnel_by_hand),
         cmocka_unit_test(test_hung_store_is_a_network_loss),
+        cmocka_unit_test(test_hung_get_blames_its_own_job),
         cmocka_unit_test(test_routing_change),
         cmocka_unit_test(test_on_error_retry_recovers),
         cmocka_unit_test(test_what_is_never_handed_on),
