@@ -163,8 +163,9 @@ void net_send_direct(net *n, rng *draws, net_request *req, net_direct_done done,
  * Call after the runtime and the queue have ended (rt_end, queue_end). */
 void net_end(net *n, int64_t t_ns);
 
-/* Handles EV_FETCH_ARRIVE and EV_FETCH_DONE; false for other types. r may be NULL when no
- * fetch came from an isolate (only net_post_direct was used). */
+/* Handles EV_FETCH_ARRIVE, EV_FETCH_DONE and EV_FETCH_TIMEOUT; false for other types. r may
+ * be NULL when no fetch came from an isolate (only net_post_direct was used: then no
+ * EV_FETCH_TIMEOUT is ever scheduled, as only a fetch queued for a connection has one). */
 bool net_handle(net *n, rt *r, const eng_event *ev);
 /* A harness error (a real transport failure) stops the run: the message, or NULL. */
 const char *net_error(const net *n);

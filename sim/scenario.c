@@ -1777,7 +1777,8 @@ static int compile(cctx *c, const cJSON *root)
     e->retry_max_wait_ns = secs(num(c, rt_, "exporter.retry", "max_wait_s"));
     e->flush_budget_ns = secs(num(c, ex, "exporter", "flush_budget_s"));
     e->fetch_timeout_ns = secs(num(c, ex, "exporter", "timeout_s"));
-    e->interval_ns = secs(num(c, ex, "exporter", "interval_s"));
+    /* The interval strategy is the buffered exporter with an auto-flush timer. */
+    e->interval_ns = e->strategy == STRAT_INTERVAL ? secs(num(c, ex, "exporter", "interval_s")) : 0;
     const cJSON *ot = val(c, ex, "exporter", "otel");
     e->otel_max_queue = (uint32_t)num(c, ot, "exporter.otel", "max_queue");
     e->otel_max_batch = (uint32_t)num(c, ot, "exporter.otel", "max_batch");

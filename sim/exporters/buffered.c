@@ -210,7 +210,7 @@ exporter *exp_buffered_new(const exp_env *env)
     b->base.ops = &ops;
     b->base.env = *env;
     b->sender.env = &b->base.env;
-    if (env->cfg->strategy == STRAT_INTERVAL && env->cfg->interval_ns > 0)
+    if (env->cfg->interval_ns > 0)
         exp_timer(&b->base.env, env->cfg->interval_ns, env->cfg->interval_ns, interval_fire, b);
     return &b->base;
 }

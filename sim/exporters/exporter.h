@@ -133,7 +133,7 @@ typedef struct exp_config {
     int64_t retry_max_wait_ns; /* no retry waits longer (backoff or Retry-After; 0: no cap) */
     int64_t flush_budget_ns;   /* a flush gives up waiting after this (0: never) */
     int64_t fetch_timeout_ns;  /* each POST is aborted this long after its fetch() (0: never) */
-    int64_t interval_ns;       /* interval strategy: auto-flush period */
+    int64_t interval_ns; /* buffered: an auto-flush period (0: none; the interval strategy's) */
     uint32_t otel_max_queue, otel_max_batch;
     int64_t otel_delay_ns;
     const char *service;
