@@ -1,6 +1,6 @@
 # Installs the build at BUILD into a fresh PREFIX and checks what a user gets there: both
-# programs answer --version with the project's version, and both man pages render
-# without a warning (when groff is installed). Run by ctest (tests/CMakeLists.txt).
+# programs answer --version with the project's VERSION, both man pages say that version and
+# render without a warning (when groff is installed). Run by ctest (tests/CMakeLists.txt).
 file(REMOVE_RECURSE "${PREFIX}")
 execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD}" --prefix "${PREFIX}"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -13,12 +13,16 @@ foreach(prog edgeloss mock-ingest)
     message(FATAL_ERROR "not installed: ${bin}")
   endif()
   execute_process(COMMAND "${bin}" --version RESULT_VARIABLE rc OUTPUT_VARIABLE ver)
-  if(NOT rc EQUAL 0 OR NOT ver MATCHES "^${prog} [0-9]+\\.[0-9]+\\.[0-9]+")
+  if(NOT rc EQUAL 0 OR NOT ver STREQUAL "${prog} ${VERSION}\n")
     message(FATAL_ERROR "${bin} --version: status ${rc}, printed '${ver}'")
   endif()
   set(page "${PREFIX}/share/man/man1/${prog}.1")
   if(NOT EXISTS "${page}")
     message(FATAL_ERROR "not installed: ${page}")
+  endif()
+  file(STRINGS "${page}" th LIMIT_COUNT 1)
+  if(NOT th MATCHES "\"edgeloss ${VERSION}\"")
+    message(FATAL_ERROR "${page}: its header does not say edgeloss ${VERSION}: ${th}")
   endif()
   find_program(GROFF groff)
   if(GROFF)
