@@ -768,8 +768,8 @@ static void delay_percentiles(sqlite3 *db, double *p50, double *p95)
  * when there is no request). Exact, without sorting the table (a sort of ten million rows
  * spills to disk and takes tens of seconds): a radix select. One scan finds the largest
  * values, a second counts each column's values in 65,536 buckets of equal width, and the
- * bucket that holds the rank gives the value at once when all its values are equal, or
- * else with a sort of that bucket's rows alone.
+ * bucket that holds the rank gives the value at once when all its values are equal; else it
+ * is counted again, finer, while it holds many rows, and its few rows are then sorted.
  */
 #define P99_BUCKETS 65536
 
@@ -787,25 +787,66 @@ static int bits_of(int64_t v)
     return b;
 }
 
-static double p99_of(sqlite3 *db, const p99_pass *p, int64_t k)
+static void p99_add(p99_pass *p, int64_t b, int64_t v)
 {
-    int64_t below = 0;
-    for (int b = 0; b < P99_BUCKETS; b++) {
-        if (below + p->count[b] <= k) {
-            below += p->count[b];
-            continue;
+    if (p->count[b]++ == 0) {
+        p->lo[b] = p->hi[b] = v;
+    } else {
+        if (v < p->lo[b])
+            p->lo[b] = v;
+        if (v > p->hi[b])
+            p->hi[b] = v;
+    }
+}
+
+/* Counts the column's values in [lo, hi] into the pass's buckets, by (value - lo) >> shift. */
+static void p99_count(sqlite3 *db, p99_pass *p, int64_t lo, int64_t hi)
+{
+    memset(p->count, 0, 3 * P99_BUCKETS * sizeof *p->count);
+    int b = bits_of(hi - lo);
+    p->shift = b > 16 ? b - 16 : 0;
+    char *sql = sqlite3_mprintf("SELECT %s FROM requests WHERE %s BETWEEN %lld AND %lld", p->col,
+                                p->col, (long long)lo, (long long)hi);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            int64_t v = sqlite3_column_int64(s, 0);
+            int64_t k = (v - lo) >> p->shift;
+            assert(k >= 0 && k < P99_BUCKETS);
+            p99_add(p, k, v);
         }
+        sqlite3_finalize(s);
+    }
+    sqlite3_free(sql);
+}
+
+/* The value of rank k (0-based) of the column, its buckets counted over the whole table: the
+ * bucket that holds the rank, narrowed again while it holds several values and many rows (a
+ * single outlier would otherwise put nearly every row in one bucket), then sorted. */
+static double p99_of(sqlite3 *db, p99_pass *p, int64_t k)
+{
+    for (int level = 0;; level++) {
+        int64_t below = 0;
+        int b = 0;
+        while (b < P99_BUCKETS && below + p->count[b] <= k)
+            below += p->count[b++];
+        assert(b < P99_BUCKETS); /* the counts add up to the rows */
         if (p->lo[b] == p->hi[b])
             return (double)p->lo[b] / 1e6;
-        char *sql = sqlite3_mprintf("SELECT %s / 1e6 FROM requests WHERE %s BETWEEN %lld AND %lld"
-                                    " ORDER BY %s LIMIT 1 OFFSET %lld",
-                                    p->col, p->col, (long long)p->lo[b], (long long)p->hi[b],
-                                    p->col, (long long)(k - below));
+        int64_t lo = p->lo[b], hi = p->hi[b];
+        k -= below;
+        if (p->count[b] > 4096 && level < 4) {
+            p99_count(db, p, lo, hi);
+            continue;
+        }
+        char *sql =
+            sqlite3_mprintf("SELECT %s / 1e6 FROM requests WHERE %s BETWEEN %lld AND %lld"
+                            " ORDER BY %s LIMIT 1 OFFSET %lld",
+                            p->col, p->col, (long long)lo, (long long)hi, p->col, (long long)k);
         double v = q_double(db, sql);
         sqlite3_free(sql);
         return v;
     }
-    return NAN; /* not reached: the counts add up to the rows */
 }
 
 static void requests_p99(sqlite3 *db, double *resp_ms, double *wu_ms)
@@ -843,10 +884,7 @@ static void requests_p99(sqlite3 *db, double *resp_ms, double *wu_ms)
                 int64_t v = sqlite3_column_int64(s, c);
                 int64_t b = v > 0 ? v >> p[c].shift : 0;
                 assert(b < P99_BUCKETS);
-                if (!p[c].count[b]++ || v < p[c].lo[b])
-                    p[c].lo[b] = v;
-                if (v > p[c].hi[b])
-                    p[c].hi[b] = v;
+                p99_add(&p[c], b, v);
             }
         sqlite3_finalize(s);
     }
