@@ -16,11 +16,14 @@ static const char *const names[FLT_KIND_COUNT] = {
     FLT_KIND_MAP(FLT_KIND_NAME)
 #undef FLT_KIND_NAME
 };
-static const char *const families[FLT_KIND_COUNT] = {
-#define FLT_KIND_FAMILY(name, str, family) [FLT_##name] = family,
+/* A kind's family, as a number: tested for every rule of every request that leaves. */
+typedef enum { FAM_NETWORK, FAM_INGEST, FAM_RUNTIME } family;
+static const unsigned char family_of[FLT_KIND_COUNT] = {
+#define FLT_KIND_FAMILY(name, str, fam) [FLT_##name] = FAM_##fam,
     FLT_KIND_MAP(FLT_KIND_FAMILY)
 #undef FLT_KIND_FAMILY
 };
+static const char *const family_names[] = {"network", "ingest", "runtime"};
 
 const char *flt_kind_name(flt_kind k)
 {
@@ -29,7 +32,7 @@ const char *flt_kind_name(flt_kind k)
 
 const char *flt_kind_family(flt_kind k)
 {
-    return k < FLT_KIND_COUNT ? families[k] : "none";
+    return k < FLT_KIND_COUNT ? family_names[family_of[k]] : "none";
 }
 
 int flt_kind_find(const char *name)
@@ -196,7 +199,7 @@ void flt_depart(flt *f, const flt_target *t, int64_t now, flt_departure *out)
         for (size_t i = 0; i < f->n; i++) {
             const flt_rule *r = &f->rules[i];
             bool adds = r->kind == FLT_LATENCY || r->kind == FLT_BANDWIDTH;
-            if (strcmp(families[r->kind], "network") != 0 || r->kind == FLT_PARTITION ||
+            if (family_of[r->kind] != FAM_NETWORK || r->kind == FLT_PARTITION ||
                 adds != (pass == 1) || !matches(r, t, now) || !departure_hits(f, i))
                 continue;
             if (r->kind == FLT_LATENCY) {
@@ -254,7 +257,7 @@ void flt_arrive(flt *f, const flt_target *t, int64_t now, bool for_ingest, flt_a
         return;
     for (size_t i = 0; for_ingest && i < f->n; i++) {
         const flt_rule *r = &f->rules[i];
-        if (strcmp(families[r->kind], "ingest") != 0 || !matches(r, t, now) || !hits(f, i))
+        if (family_of[r->kind] != FAM_INGEST || !matches(r, t, now) || !hits(f, i))
             continue;
         if (r->kind == FLT_SLOW) {
             out->slow_ns += jittered(f, i);

@@ -34,21 +34,21 @@
 /* XX(NAME, name, family) - the names are the scenario's `kind` values and the summary's
  * keys. Append only. */
 #define FLT_KIND_MAP(XX)                                                                           \
-    XX(LATENCY, "latency", "network")                                                              \
-    XX(BANDWIDTH, "bandwidth", "network")                                                          \
-    XX(REFUSED, "refused", "network")                                                              \
-    XX(RESET, "reset", "network")                                                                  \
-    XX(TIMEOUT, "timeout", "network")                                                              \
-    XX(PARTITION, "partition", "network")                                                          \
-    XX(LOSS, "loss", "network")                                                                    \
-    XX(STATUS, "status", "ingest")                                                                 \
-    XX(TOO_LARGE, "too_large", "ingest")                                                           \
-    XX(SLOW, "slow", "ingest")                                                                     \
-    XX(DROP_ANSWER, "drop_answer", "ingest")                                                       \
-    XX(DEPLOY, "deploy", "runtime")                                                                \
-    XX(MEMORY_PRESSURE, "memory_pressure", "runtime")                                              \
-    XX(CPU_STORM, "cpu_storm", "runtime")                                                          \
-    XX(KILL, "kill", "runtime")
+    XX(LATENCY, "latency", NETWORK)                                                                \
+    XX(BANDWIDTH, "bandwidth", NETWORK)                                                            \
+    XX(REFUSED, "refused", NETWORK)                                                                \
+    XX(RESET, "reset", NETWORK)                                                                    \
+    XX(TIMEOUT, "timeout", NETWORK)                                                                \
+    XX(PARTITION, "partition", NETWORK)                                                            \
+    XX(LOSS, "loss", NETWORK)                                                                      \
+    XX(STATUS, "status", INGEST)                                                                   \
+    XX(TOO_LARGE, "too_large", INGEST)                                                             \
+    XX(SLOW, "slow", INGEST)                                                                       \
+    XX(DROP_ANSWER, "drop_answer", INGEST)                                                         \
+    XX(DEPLOY, "deploy", RUNTIME)                                                                  \
+    XX(MEMORY_PRESSURE, "memory_pressure", RUNTIME)                                                \
+    XX(CPU_STORM, "cpu_storm", RUNTIME)                                                            \
+    XX(KILL, "kill", RUNTIME)
 
 typedef enum {
 #define FLT_KIND_ENUM(name, str, family) FLT_##name,

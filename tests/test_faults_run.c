@@ -31,12 +31,11 @@ typedef struct run {
 /* rules: the faults.rules array's members; retry: the exporter's retry object (NULL: two
  * retries, 500 ms doubling); timeout_s: exporter.timeout_s; runtime: more runtime keys ("");
  * span_do: the span's steps (""). */
-static run one_x(const char *rules, const char *retry, double timeout_s, const char *runtime,
-                 const char *span_do)
+static void one_json(char *json, size_t len, const char *rules, const char *retry, double timeout_s,
+                     const char *runtime, const char *span_do)
 {
-    char json[8192];
     snprintf(
-        json, sizeof json,
+        json, len,
         "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
         " \"duration_s\": 0, \"drain_s\": 600},"
         " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 300},"
@@ -50,6 +49,11 @@ static run one_x(const char *rules, const char *retry, double timeout_s, const c
         runtime[0] ? ", " : "", runtime, timeout_s,
         retry ? retry : "{\"count\": 2, \"backoff\": {\"fixed_ms\": 500}}", rules,
         span_do[0] ? ", \"do\": [" : "", span_do, span_do[0] ? "]" : "");
+}
+
+/* A scenario against the real embedded ingest, in a run directory of its own. */
+static run run_json(const char *json)
+{
     run x;
     x.dir = t_mkdtemp();
     x.s = sim_text_in(json, -1, x.dir, NULL);
@@ -58,6 +62,29 @@ static run one_x(const char *rules, const char *retry, double timeout_s, const c
     if (!x.s.r.verified)
         fail_msg("unverified run");
     return x;
+}
+
+/* The same scenario in the explorer's memory mode: no ingest, the ledger joined in memory. */
+static sim_result memory_run(const char *json)
+{
+    char err[1024];
+    scenario *s;
+    if (scn_parse(json, "test.json", &s, err, sizeof err))
+        fail_msg("%s", err);
+    sim_options o = {.memory = true};
+    sim_result m;
+    if (sim_run(s, &o, &m, err, sizeof err))
+        fail_msg("%s", err);
+    scn_free(s); /* the result holds nothing of it */
+    return m;
+}
+
+static run one_x(const char *rules, const char *retry, double timeout_s, const char *runtime,
+                 const char *span_do)
+{
+    char json[8192];
+    one_json(json, sizeof json, rules, retry, timeout_s, runtime, span_do);
+    return run_json(json);
 }
 
 static run one_t(const char *rules, const char *retry, double timeout_s)
@@ -418,11 +445,7 @@ static void test_timeout_while_queued(void **state)
         " {\"fetch\": {\"name\": \"api\", \"url\": \"https://in.flare.dev/api/n\", \"body\":"
         " \"notify\"}}, {\"respond\": {\"status\": 200}}]},"
         " \"faults\": {\"rules\": [{\"kind\": \"timeout\", \"paths\": [\"/api/\"]}]}}";
-    run x;
-    x.dir = t_mkdtemp();
-    x.s = sim_text_in(json, -1, x.dir, NULL);
-    x.ledger_db = t_path(x.dir, "ledger.db");
-    x.ingest_db = t_path(x.dir, "ingest.db");
+    run x = run_json(json);
     expect_fate(&x, "lost/network-error@2010000000/in-flight");
     expect_attempts(&x, "1000000:-7");
     assert_int_equal(t_sql_int(x.ingest_db, "SELECT COUNT(*) FROM requests"), 0);
@@ -446,26 +469,9 @@ static void test_memory_mode_agrees(void **state)
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         run x = one(rules[i], NULL);
-        char json[4096], err[1024];
-        snprintf(json, sizeof json,
-                 "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
-                 " \"duration_s\": 0, \"drain_s\": 600},"
-                 " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\":"
-                 " 300}, \"wait_until_budget_s\": 0},"
-                 " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
-                 " \"exporter\": {\"strategy\": \"immediate\", \"retry\": {\"count\": 2,"
-                 " \"backoff\": {\"fixed_ms\": 500}}},"
-                 " \"faults\": {\"rules\": [%s]},"
-                 " \"app\": {\"handler\": [{\"span\": {\"name\": \"s\"}}, {\"call\":"
-                 " \"tracer.flush\"}, {\"respond\": {\"status\": 200}}]}}",
-                 rules[i]);
-        scenario *s;
-        if (scn_parse(json, "test.json", &s, err, sizeof err))
-            fail_msg("%s", err);
-        sim_options o = {.memory = true};
-        sim_result m;
-        if (sim_run(s, &o, &m, err, sizeof err))
-            fail_msg("%s", err);
+        char json[8192];
+        one_json(json, sizeof json, rules[i], NULL, 0, "", "");
+        sim_result m = memory_run(json);
         for (int f = 0; f < FATE_COUNT; f++)
             if (m.report.fate[f] != x.s.r.report.fate[f])
                 fail_msg("%s: %s %" PRIu64 " in memory, %" PRIu64 " against the server", rules[i],
@@ -479,7 +485,6 @@ static void test_memory_mode_agrees(void **state)
         assert_int_equal(m.report.faults[FLT_STATUS] + m.report.faults[FLT_DROP_ANSWER],
                          x.s.r.report.faults[FLT_STATUS] + x.s.r.report.faults[FLT_DROP_ANSWER]);
         sim_result_free(&m);
-        scn_free(s);
         run_free(&x);
     }
 }
@@ -501,11 +506,7 @@ static void test_p99_is_exact(void **state)
         " \"app\": {\"handler\": [{\"span\": {\"name\": \"s\"}}, {\"call\": \"tracer.flush\"},"
         " {\"wait_until\": [{\"span\": {\"name\": \"t\"}}, {\"call\": \"tracer.flush\"}]},"
         " {\"respond\": {\"status\": 200}}]}}";
-    run x;
-    x.dir = t_mkdtemp();
-    x.s = sim_text_in(json, -1, x.dir, NULL);
-    x.ledger_db = t_path(x.dir, "ledger.db");
-    x.ingest_db = t_path(x.dir, "ingest.db");
+    run x = run_json(json);
     const char *cols[2] = {"call_ns_before_response", "call_ns_wait_until"};
     double got[2] = {x.s.r.report.added_response_p99_ms, x.s.r.report.added_wait_until_p99_ms};
     for (int c = 0; c < 2; c++) {
@@ -519,18 +520,10 @@ static void test_p99_is_exact(void **state)
         assert_true(t_sql_intf(x.ledger_db, "SELECT COUNT(DISTINCT %s) FROM requests", cols[c]) >
                     100);
     }
-    char err[1024];
-    scenario *s;
-    if (scn_parse(json, "test.json", &s, err, sizeof err))
-        fail_msg("%s", err);
-    sim_options o = {.memory = true};
-    sim_result m;
-    if (sim_run(s, &o, &m, err, sizeof err))
-        fail_msg("%s", err);
+    sim_result m = memory_run(json);
     assert_true(m.report.added_response_p99_ms == got[0]);
     assert_true(m.report.added_wait_until_p99_ms == got[1]);
     sim_result_free(&m);
-    scn_free(s);
     run_free(&x);
 }
 
@@ -550,11 +543,7 @@ static void test_p99_with_an_outlier(void **state)
         " \"faults\": {\"rules\": [{\"kind\": \"slow\", \"latency_ms\": 100000, \"first\": 1}]},"
         " \"app\": {\"handler\": [{\"span\": {\"name\": \"s\"}}, {\"call\": \"tracer.flush\"},"
         " {\"respond\": {\"status\": 200}}]}}";
-    run x;
-    x.dir = t_mkdtemp();
-    x.s = sim_text_in(json, -1, x.dir, NULL);
-    x.ledger_db = t_path(x.dir, "ledger.db");
-    x.ingest_db = t_path(x.dir, "ingest.db");
+    run x = run_json(json);
     assert_true(t_sql_int(x.ledger_db, "SELECT MAX(call_ns_before_response) FROM requests") >
                 100 * S);
     int64_t want = t_sql_int(x.ledger_db,
