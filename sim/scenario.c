@@ -2080,6 +2080,23 @@ static void merge(cJSON *into, const cJSON *over, const char *kpath)
     }
 }
 
+/* The base document with variant `v`'s keys merged in, `variants` gone and `variant` its name. */
+static cJSON *variant_doc(const cJSON *root, const cJSON *v)
+{
+    cJSON *doc = cJSON_Duplicate(root, 1);
+    cJSON *over = cJSON_Duplicate(v, 1);
+    if (!doc || !over)
+        abort();
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "variants");
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "variant");
+    cJSON_DeleteItemFromObjectCaseSensitive(over, "description");
+    cJSON *name = cJSON_DetachItemFromObjectCaseSensitive(over, "name");
+    merge(doc, over, "");
+    cJSON_AddItemToObject(doc, "variant", name);
+    cJSON_Delete(over);
+    return doc;
+}
+
 /* `path`: the file as opened (data files are relative to it); `file` names it in messages. */
 static int compile_doc(const cJSON *doc, const char *path, const char *file, scenario **out,
                        char *err, size_t errlen)
@@ -2131,23 +2148,14 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
     const cJSON *v;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "variants"))
     {
-        cJSON *doc = cJSON_Duplicate(root, 1);
-        if (!doc)
-            abort();
-        cJSON_DeleteItemFromObjectCaseSensitive(doc, "variants");
-        cJSON_DeleteItemFromObjectCaseSensitive(doc, "variant");
-        cJSON *over = cJSON_Duplicate(v, 1);
-        cJSON_DeleteItemFromObjectCaseSensitive(over, "description");
-        cJSON *name = cJSON_DetachItemFromObjectCaseSensitive(over, "name");
-        merge(doc, over, "");
-        cJSON_AddItemToObject(doc, "variant", name);
+        cJSON *doc = variant_doc(root, v);
+        const char *name = cJSON_GetObjectItemCaseSensitive(doc, "variant")->valuestring;
         char vfile[1200];
-        snprintf(vfile, sizeof vfile, "%s (variant %s)", file, name->valuestring);
+        snprintf(vfile, sizeof vfile, "%s (variant %s)", file, name);
         /* The merged document must be a valid scenario in its own right. */
         rc = sk_validate(&schema, vfile, doc, err, errlen)
                  ? SIM_EINPUT
                  : compile_doc(doc, file, vfile, tail, err, errlen);
-        cJSON_Delete(over);
         cJSON_Delete(doc);
         if (rc)
             goto done;
@@ -2167,9 +2175,9 @@ done:
     return 0;
 }
 
-int scn_load(const char *path, scenario **out, char *err, size_t errlen)
+int scn_read(const char *path, char **text, char *err, size_t errlen)
 {
-    *out = NULL;
+    *text = NULL;
     /* O_NONBLOCK: opening a FIFO with no writer must not hang; only regular files are read. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -2239,7 +2247,53 @@ int scn_load(const char *path, scenario **out, char *err, size_t errlen)
         return SIM_EINPUT;
     }
     buf[len] = '\0';
-    int rc = scn_parse(buf, path, out, err, errlen);
-    free(buf);
+    *text = buf;
+    return 0;
+}
+
+int scn_load(const char *path, scenario **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char *text;
+    int rc = scn_read(path, &text, err, errlen);
+    if (rc)
+        return rc;
+    rc = scn_parse(text, path, out, err, errlen);
+    free(text);
     return rc;
+}
+
+cJSON *scn_variant_doc(const char *json, const char *file, const char *variant, char *err,
+                       size_t errlen)
+{
+    scenario *all;
+    if (scn_parse(json, file, &all, err, errlen))
+        return NULL; /* validated first: what follows may trust the document's shape */
+    scn_free(all);
+    cJSON *root = cJSON_Parse(json);
+    if (!root)
+        abort(); /* it parsed a moment ago: only memory can fail */
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "variant");
+    if (!variant || strcmp(variant, cJSON_IsString(base) ? base->valuestring : "baseline") == 0) {
+        cJSON *doc = cJSON_Duplicate(root, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "variants");
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "variant");
+        cJSON_AddStringToObject(doc, "variant",
+                                cJSON_IsString(base) ? base->valuestring : "baseline");
+        cJSON_Delete(root);
+        return doc;
+    }
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "variants"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(v, "name");
+        if (strcmp(name->valuestring, variant) == 0) {
+            cJSON *doc = variant_doc(root, v);
+            cJSON_Delete(root);
+            return doc;
+        }
+    }
+    cJSON_Delete(root);
+    snprintf(err, errlen, "%s: no variant named \"%s\"", file, variant);
+    return NULL;
 }

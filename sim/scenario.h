@@ -19,6 +19,7 @@
 #include "schema.h"
 #include "workload.h"
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,8 +94,18 @@ void scn_slug(char *name);
  * the file, the JSON path and what was expected.
  */
 int scn_load(const char *path, scenario **out, char *err, size_t errlen);
-/* Same from text; `file` names it in messages. */
+/* Reads a scenario file's text as scn_load does (size limit, no NUL bytes), malloc'd. */
+int scn_read(const char *path, char **text, char *err, size_t errlen);
+/* Same from text; `file` names it in messages and data files are found relative to it. */
 int scn_parse(const char *json, const char *file, scenario **out, char *err, size_t errlen);
+/*
+ * The document one variant compiles from: the file's keys with the variant's merged in,
+ * `variants` removed and `variant` set to its name (variant NULL: the baseline). A valid
+ * scenario of one variant: scn_parse of its text gives that variant alone. NULL with a
+ * message when the text is not a valid scenario or has no such variant. cJSON_Delete it.
+ */
+cJSON *scn_variant_doc(const char *json, const char *file, const char *variant, char *err,
+                       size_t errlen);
 /* Frees the scenario and its variants. */
 void scn_free(scenario *s);
 
