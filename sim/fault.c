@@ -17,9 +17,8 @@ static const char *const names[FLT_KIND_COUNT] = {
 #undef FLT_KIND_NAME
 };
 /* A kind's family, as a number: tested for every rule of every request that leaves. */
-typedef enum { FAM_NETWORK, FAM_INGEST, FAM_RUNTIME } family;
 static const unsigned char family_of[FLT_KIND_COUNT] = {
-#define FLT_KIND_FAMILY(name, str, fam) [FLT_##name] = FAM_##fam,
+#define FLT_KIND_FAMILY(name, str, fam) [FLT_##name] = FLT_FAM_##fam,
     FLT_KIND_MAP(FLT_KIND_FAMILY)
 #undef FLT_KIND_FAMILY
 };
@@ -33,6 +32,29 @@ const char *flt_kind_name(flt_kind k)
 const char *flt_kind_family(flt_kind k)
 {
     return k < FLT_KIND_COUNT ? family_names[family_of[k]] : "none";
+}
+
+flt_family flt_family_of(flt_kind k)
+{
+    assert(k < FLT_KIND_COUNT);
+    return (flt_family)family_of[k];
+}
+
+const char *flt_family_name(flt_family f)
+{
+    assert(f < FLT_FAM_COUNT);
+    return family_names[f];
+}
+
+unsigned flt_swarm_on(uint64_t seed)
+{
+    rng r;
+    rng_seed(&r, seed, RNG_SWARM);
+    unsigned on = 0;
+    for (unsigned f = 0; f < FLT_FAM_COUNT; f++)
+        if (rng_next(&r) >> 63)
+            on |= 1u << f;
+    return on;
 }
 
 int flt_kind_find(const char *name)
@@ -121,7 +143,7 @@ static bool in_u32(const uint32_t *v, uint32_t n, int64_t x)
  * probability and its count are not looked at here. */
 static bool matches(const flt_rule *r, const flt_target *t, int64_t now)
 {
-    if (now < r->from_ns || now >= r->until_ns)
+    if (now < r->from_ns || now >= r->until_ns || r->off)
         return false;
     if (r->nroutes && !in_u32(r->routes, r->nroutes, t->route))
         return false;
@@ -199,7 +221,7 @@ void flt_depart(flt *f, const flt_target *t, int64_t now, flt_departure *out)
         for (size_t i = 0; i < f->n; i++) {
             const flt_rule *r = &f->rules[i];
             bool adds = r->kind == FLT_LATENCY || r->kind == FLT_BANDWIDTH;
-            if (family_of[r->kind] != FAM_NETWORK || r->kind == FLT_PARTITION ||
+            if (family_of[r->kind] != FLT_FAM_NETWORK || r->kind == FLT_PARTITION ||
                 adds != (pass == 1) || !matches(r, t, now) || !departure_hits(f, i))
                 continue;
             if (r->kind == FLT_LATENCY) {
@@ -257,7 +279,7 @@ void flt_arrive(flt *f, const flt_target *t, int64_t now, bool for_ingest, flt_a
         return;
     for (size_t i = 0; for_ingest && i < f->n; i++) {
         const flt_rule *r = &f->rules[i];
-        if (family_of[r->kind] != FAM_INGEST || !matches(r, t, now) || !hits(f, i))
+        if (family_of[r->kind] != FLT_FAM_INGEST || !matches(r, t, now) || !hits(f, i))
             continue;
         if (r->kind == FLT_SLOW) {
             out->slow_ns += jittered(f, i);

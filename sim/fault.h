@@ -59,8 +59,21 @@ typedef enum {
 
 #define FLT_NONE FLT_KIND_COUNT /* no fault */
 
+/* The families: what a sweep's --swarm switches on and off together. */
+typedef enum { FLT_FAM_NETWORK, FLT_FAM_INGEST, FLT_FAM_RUNTIME, FLT_FAM_COUNT } flt_family;
+
 const char *flt_kind_name(flt_kind k);
 const char *flt_kind_family(flt_kind k);
+flt_family flt_family_of(flt_kind k);
+const char *flt_family_name(flt_family f); /* "network", "ingest", "runtime" */
+
+/*
+ * Swarm testing (`edgeloss sweep --swarm`, `run --swarm`): the families a seed switches
+ * on, bit f for family f, each on with probability 1/2. Drawn from the seed alone, on a
+ * stream of its own, so a seed switches the same families in every variant, on every
+ * machine, and no other draw of the run moves.
+ */
+unsigned flt_swarm_on(uint64_t seed);
 /* -1 when unknown. */
 int flt_kind_find(const char *name);
 
@@ -100,6 +113,7 @@ typedef struct flt_rule {
     int64_t max_bytes;     /* too_large: 413 for a body larger than this */
     int64_t memory_bytes;  /* memory_pressure */
     double cpu_factor;     /* cpu_storm */
+    bool off;              /* switched off by --swarm: it never applies */
 } flt_rule;
 
 /* Who a request is, for matching: route and colo -1 when it has none (a POST of no

@@ -25,6 +25,7 @@ typedef enum {
     RNG_PLACEMENT = 8, /* each arrival's colo, route and key (not its time) */
     RNG_QUEUE = 9,     /* a queue's send latencies */
     RNG_PIPELINE = 10, /* the third seed's pipeline: routing shares, the origin's job delays */
+    RNG_SWARM = 11,    /* which fault families a swarm run switches on (flt_swarm_on) */
 } rng_stream;
 
 void rng_seed(rng *r, uint64_t seed, uint64_t stream);

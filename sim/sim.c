@@ -122,7 +122,9 @@ static void make_run_id(const scenario *s, const sim_options *o, uint64_t seed, 
  * open -> loop -> verdict -> close, as libuv's uv_run is a list of phases.
  */
 typedef struct run_parts {
-    const scenario *s;
+    const scenario *s; /* the scenario, or `swarmed` */
+    scenario swarmed;  /* --swarm: a shallow copy whose rules of the families off are off */
+    void *swarm_mem;   /* the copy's own arrays */
     const sim_options *o;
     sim_result *out;
     rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults, r_place, r_queue, r_pipe;
@@ -564,6 +566,60 @@ static void run_close(run_parts *p)
     eng_free(p->e);
 }
 
+/*
+ * --swarm: the families the seed switches off keep their rules (indices, and so every
+ * rule's random stream, stay the file's) but those rules never apply, and their runtime
+ * windows and deploys are left out of the runtime's configuration.
+ */
+static sim_err swarm(run_parts *p, char *err, size_t errlen)
+{
+    const scenario *s = p->s;
+    sim_result *out = p->out;
+    out->swarm = true;
+    out->swarm_on = flt_swarm_on(out->seed);
+    for (size_t i = 0; i < s->nfault_rules; i++)
+        out->swarm_present |= 1u << flt_family_of(s->fault_rules[i].kind);
+    if (!(out->swarm_present & ~out->swarm_on))
+        return SIM_OK; /* nothing is switched off: the scenario as it is */
+    const rt_config *rc = &s->runtime;
+    size_t need = s->nfault_rules * sizeof(flt_rule) +
+                  rc->nfault_windows * sizeof(rt_fault_window) +
+                  rc->ndeploys * (sizeof(int64_t) + sizeof(uint32_t));
+    char *mem = p->swarm_mem = malloc(need ? need : 1);
+    if (!mem) {
+        snprintf(err, errlen, "out of memory");
+        return SIM_ENOMEM;
+    }
+    p->swarmed = *s;
+    flt_rule *rules = (flt_rule *)mem;
+    rt_fault_window *win = (rt_fault_window *)(rules + s->nfault_rules);
+    int64_t *deploys = (int64_t *)(win + rc->nfault_windows);
+    uint32_t *deploy_rules = (uint32_t *)(deploys + rc->ndeploys);
+    for (size_t i = 0; i < s->nfault_rules; i++) {
+        rules[i] = s->fault_rules[i];
+        rules[i].off = !(out->swarm_on >> flt_family_of(rules[i].kind) & 1);
+    }
+    size_t nwin = 0, ndep = 0;
+    for (size_t i = 0; i < rc->nfault_windows; i++)
+        if (!rules[rc->fault_windows[i].rule].off)
+            win[nwin++] = rc->fault_windows[i];
+    for (size_t k = 0; k < rc->ndeploys; k++) {
+        uint32_t rule = s->deploy_rules ? s->deploy_rules[k] : UINT32_MAX;
+        if (rule != UINT32_MAX && rules[rule].off)
+            continue; /* a deploy of runtime.deploys_s is no fault: it stays */
+        deploys[ndep] = rc->deploys_ns[k];
+        deploy_rules[ndep++] = rule;
+    }
+    p->swarmed.fault_rules = rules;
+    p->swarmed.runtime.fault_windows = win;
+    p->swarmed.runtime.nfault_windows = nwin;
+    p->swarmed.runtime.deploys_ns = deploys;
+    p->swarmed.runtime.ndeploys = ndep;
+    p->swarmed.deploy_rules = s->deploy_rules ? deploy_rules : NULL;
+    p->s = &p->swarmed;
+    return SIM_OK;
+}
+
 sim_err sim_run(const scenario *s, const sim_options *o, sim_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -577,12 +633,15 @@ sim_err sim_run(const scenario *s, const sim_options *o, sim_result *out, char *
     p->s = s;
     p->o = o;
     p->out = out;
-    sim_err rc = run_open(p, err, errlen);
+    sim_err rc = o && o->swarm ? swarm(p, err, errlen) : SIM_OK;
+    if (!rc)
+        rc = run_open(p, err, errlen);
     if (!rc)
         rc = run_loop(p, err, errlen);
     if (!rc)
         rc = run_verdict(p, err, errlen);
     run_close(p);
+    free(p->swarm_mem);
     free(p);
     return rc;
 }

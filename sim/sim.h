@@ -62,6 +62,9 @@ typedef struct sim_options {
     rt_chooser chooser; /* picks among ready tasks (rt_set_chooser); NULL: the queue's order */
     void *chooser_ud;
     bool latencies; /* the chooser picks await latencies too (app_set_latency_chooser) */
+    /* Swarm testing (sweep --swarm): the fault families the seed switches off
+     * (flt_swarm_on) have their rules off for this run. */
+    bool swarm;
 } sim_options;
 
 typedef struct sim_result {
@@ -70,6 +73,10 @@ typedef struct sim_result {
     uint64_t hash;  /* the event-log hash */
     int64_t end_ns; /* virtual time when the run ended */
     double mean_queue_depth;
+    /* --swarm: the fault families the scenario's rules are of, and those the seed switched
+     * on (bit f for flt_family f). */
+    bool swarm;
+    unsigned swarm_present, swarm_on;
     rt_stats rt;
     rt_colo_stats *colos; /* per colo (ncolos; malloc'd) */
     uint32_t ncolos;

@@ -165,6 +165,18 @@ void sum_print(const scenario *s, const sim_result *r, FILE *out)
     fprintf(out, "scenario %s%s%s\n", s->file, s->name[0] ? " — " : "", s->name);
     if (s->next || strcmp(s->variant, "baseline") != 0 || r->telemetry)
         fprintf(out, "variant %s\n", s->variant);
+    if (r->swarm) {
+        fprintf(out, "swarm:");
+        const char *sep = "";
+        for (unsigned f = 0; f < FLT_FAM_COUNT; f++)
+            if (r->swarm_present >> f & 1) {
+                fprintf(out, "%s %s %s", sep, flt_family_name((flt_family)f),
+                        r->swarm_on >> f & 1 ? "on" : "off");
+                sep = ",";
+            }
+        fprintf(out, "%s (the seed's draw; --swarm replays it)\n",
+                r->swarm_present ? "" : " no fault rules to switch");
+    }
     fprintf(out,
             "requests: %" PRIu64 " arrived, %" PRIu64 " responded, %" PRIu64 " completed, %" PRIu64
             " killed by eviction (%" PRIu64 " before responding)\n",
@@ -355,7 +367,7 @@ static cJSON *pipeline_json(const ledger_report *p)
 
 /* What the rate monitor and the naive daily check said, alerts with their times. */
 /* The faults that fired: in total, by kind, and each rule with its window (docs/faults.md). */
-static cJSON *faults_json(const scenario *s, const ledger_report *p)
+static cJSON *faults_json(const scenario *s, const sim_result *run, const ledger_report *p)
 {
     cJSON *o = cJSON_CreateObject();
     uint64_t total = 0;
@@ -383,6 +395,8 @@ static cJSON *faults_json(const scenario *s, const ledger_report *p)
         else
             add_num(x, "until_s", (double)r->until_ns / 1e9);
         add_u64(x, "fired", i < LEDGER_FAULT_RULES ? p->fault_rule_fired[i] : 0);
+        if (run->swarm)
+            cJSON_AddBoolToObject(x, "on", run->swarm_on >> flt_family_of(r->kind) & 1);
         cJSON_AddItemToArray(rules, x);
     }
     return o;
@@ -475,6 +489,12 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
     add_u64(o, "logs", r->tel.logs);
     add_u64(o, "calls", r->tel.calls);
 
+    if (r->swarm) {
+        o = cJSON_AddObjectToObject(j, "swarm");
+        for (unsigned f = 0; f < FLT_FAM_COUNT; f++)
+            if (r->swarm_present >> f & 1)
+                cJSON_AddBoolToObject(o, flt_family_name((flt_family)f), r->swarm_on >> f & 1);
+    }
     cJSON_AddBoolToObject(j, "telemetry", r->telemetry);
     if (r->telemetry) {
         cJSON_AddStringToObject(j, "run_id", r->run_id);
@@ -517,7 +537,7 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
         if (p->watch.monitor || p->watch.daily)
             cJSON_AddItemToObject(j, "watch", watch_json(p));
         if (s->nfault_rules || s->runtime.kill_rate_per_s > 0)
-            cJSON_AddItemToObject(j, "faults", faults_json(s, p));
+            cJSON_AddItemToObject(j, "faults", faults_json(s, r, p));
         check_metric m[CHECK_METRICS_MAX];
         size_t nm = check_metrics(p, m, CHECK_METRICS_MAX);
         assert(nm <= CHECK_METRICS_MAX);
