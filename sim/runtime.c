@@ -234,6 +234,7 @@ struct rt {
     rt_isolate_ref *sticky; /* sticky routing: the isolate of each key */
     bool kill_scheduled;
     int64_t next_kill_ns; /* the pending random kill (ENG_TIME_MAX: none) */
+    int64_t run_end_ns;   /* the run's end (rt_set_run_end; ENG_TIME_MAX: not known yet) */
     uint32_t next_deploy; /* the first deploy not yet applied */
     bool pausing;         /* the running segment stops at pause_ns (rt_cpu, rt_mem_add) */
     int64_t pause_ns;
@@ -333,6 +334,7 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     r->rand = runtime_rng;
     r->cfg = *cfg;
     r->next_kill_ns = ENG_TIME_MAX;
+    r->run_end_ns = ENG_TIME_MAX;
     if (!r->cfg.load_index_min)
         r->cfg.load_index_min = LOAD_INDEX_MIN;
     r->host = *host;
@@ -1485,8 +1487,8 @@ static __attribute__((noinline)) int64_t pressure_start_at(const rt *r, uint32_t
 }
 
 /*
- * The earliest pending instant that may end the running task t: a deploy, its isolate's
- * lifetime, the next random kill (whose victim is drawn only then, so every isolate's
+ * The earliest pending instant that may end the running task t: the run's end, a deploy, its
+ * isolate's lifetime, the next random kill (whose victim is drawn only then, so every isolate's
  * segment stops there), the start of a memory pressure on its isolate (which may take it
  * over the limit then), and for waitUntil work its request's deadline. The memory limit
  * stops a segment where rt_mem_add sees it crossed. ENG_TIME_MAX: none.
@@ -1495,6 +1497,8 @@ static int64_t ending_at(const rt *r, const task *t)
 {
     int64_t e = r->next_kill_ns;
     if (r->cfg.kind == RT_EDGE) {
+        if (r->run_end_ns < e)
+            e = r->run_end_ns;
         if (r->next_deploy < r->cfg.ndeploys && r->cfg.deploys_ns[r->next_deploy] < e)
             e = r->cfg.deploys_ns[r->next_deploy];
         if (r->cfg.max_lifetime_ns > 0) {
@@ -1714,6 +1718,11 @@ static void kill_schedule(rt *r)
     double gap_ns = -log1p(-rng_unit(r->faults)) / r->cfg.kill_rate_per_s * 1e9;
     r->next_kill_ns = eng_add(eng_now(r->e), gap_ns > 4e18 ? (int64_t)4e18 : (int64_t)gap_ns);
     schedule(r, r->next_kill_ns, EV_KILL, 0, 0);
+}
+
+void rt_set_run_end(rt *r, int64_t end_ns)
+{
+    r->run_end_ns = end_ns;
 }
 
 void rt_set_faults_rng(rt *r, rng *faults_rng)

@@ -315,6 +315,9 @@ uint64_t rt_request_arrive(rt *r);
 uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a);
 /* The stream random kills draw from (the faults stream); needed when kill_rate_per_s > 0. */
 void rt_set_faults_rng(rt *r, rng *faults_rng);
+/* The run ends at `end_ns` (edge kind: everything stops there, so a segment across it
+ * stops at it, as at a deploy; a long-lived process shuts down then instead). */
+void rt_set_run_end(rt *r, int64_t end_ns);
 /* Handles one engine event of the runtime's types. False if the type is not ours. */
 bool rt_handle(rt *r, const eng_event *ev);
 /* Server kind, end of the run: each live process runs its shutdown hook (as a C task). */

@@ -394,6 +394,8 @@ static sim_err run_loop(run_parts *p, char *err, size_t errlen)
         case EV_OWNER_WORKLOAD: {
             rt_arrival arr;
             wl_arrived(p->w, ev.b, &arr);
+            /* Known once the last arrival is drawn: before the runtime runs it. */
+            rt_set_run_end(p->rtm, wl_end_at(p->w));
             rt_request_arrive_at(p->rtm, &arr);
             break;
         }

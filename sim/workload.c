@@ -15,6 +15,7 @@ struct wl {
     uint64_t scheduled; /* arrivals scheduled so far */
     int64_t last_ns;    /* time of the last scheduled arrival */
     int64_t on_end_ns;  /* bursts: end of the current on period */
+    int64_t end_ns;     /* the run's end once scheduled, else ENG_TIME_MAX */
 };
 
 wl *wl_new(eng *e, rng *workload_rng, rng *placement_rng, const wl_config *cfg)
@@ -26,6 +27,7 @@ wl *wl_new(eng *e, rng *workload_rng, rng *placement_rng, const wl_config *cfg)
     w->rand = workload_rng;
     w->place = placement_rng;
     w->cfg = *cfg;
+    w->end_ns = ENG_TIME_MAX;
     w->mean_gap_ns = 1e9 / cfg->rate_per_s;
     w->constant_gap_ns = (int64_t)llround(w->mean_gap_ns);
     return w;
@@ -108,8 +110,8 @@ static void schedule_next(wl *w, int64_t from)
     int64_t t = next_time(w, from);
     if (t < 0) {
         int64_t last = w->scheduled ? w->last_ns : w->cfg.start_ns;
-        eng_at(w->e, eng_add(last > eng_now(w->e) ? last : eng_now(w->e), w->cfg.drain_ns), EV_END,
-               0, 0);
+        w->end_ns = eng_add(last > eng_now(w->e) ? last : eng_now(w->e), w->cfg.drain_ns);
+        eng_at(w->e, w->end_ns, EV_END, 0, 0);
         return;
     }
     w->last_ns = t;
@@ -147,6 +149,11 @@ void wl_arrived(wl *w, uint64_t arrival, rt_arrival *out)
                : c->keys > 1        ? (uint32_t)rng_range(w->place, 0, c->keys - 1)
                                     : 0;
     schedule_next(w, eng_now(w->e));
+}
+
+int64_t wl_end_at(const wl *w)
+{
+    return w->end_ns;
 }
 
 uint64_t wl_arrivals(const wl *w)

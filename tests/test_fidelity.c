@@ -1,7 +1,7 @@
 /*
  * Every event takes effect at its instant, even inside a CPU step: endings that fall
- * inside a segment (a deploy, an isolate's lifetime, a random kill, a memory crossing,
- * the waitUntil deadline) stop it there, and an isolate goes idle from the instant its
+ * inside a segment (the run's end, a deploy, an isolate's lifetime, a random kill, a memory
+ * crossing, the waitUntil deadline) stop it there, and an isolate goes idle from the instant its
  * last request ended. Each case is one request on one isolate whose fates, causes and
  * instants are worked out here by hand, with the boundaries: the ending at the step's
  * start, at its end, and one nanosecond either side.
@@ -114,6 +114,59 @@ static void test_deploy_inside_a_cpu_step(void **state)
     /* One ns after: the request responded and flushed at 105 ms. */
     simrun after = cpu_request("\"deploys_s\": [0.105000001]");
     assert_ran_to_the_end(&after);
+    simrun_free(&after);
+}
+
+/* The same request with the run ending `drain` seconds after its arrival (drain_s). */
+static simrun cpu_request_ending(const char *drain)
+{
+    char json[2048];
+    snprintf(
+        json, sizeof json,
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
+        " \"duration_s\": 0, \"drain_s\": %s},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 100}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"immediate\"},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"work\", \"do\": ["
+        "  {\"await\": {\"latency\": {\"fixed_ms\": 5}}}, {\"cpu\": {\"fixed_ms\": 100}}]}},"
+        "  {\"wait_until\": [{\"call\": \"tracer.flush\"}]}, {\"respond\": {}}]}}",
+        drain);
+    return run(json);
+}
+
+/* The run ended while the request computed: it never responded, its span is stranded. */
+static void assert_cut_by_the_end(const simrun *s, int64_t at)
+{
+    assert_int_equal(s->r.end_ns, at);
+    assert_int_equal(s->r.rt.responded, 0);
+    assert_int_equal(s->r.rt.killed, 0);
+    assert_int_equal(s->r.posts, 0);
+    assert_int_equal(s->r.report.items, 1);
+    assert_int_equal(s->r.report.lost_by[CAUSE_STRANDED_AT_END], 1);
+    assert_int_equal(trace_count(s, " respond"), 0);
+}
+
+/* The run's end stops a CPU step as a deploy does. (Before: the request "responded" at
+ * 105 ms, after the run had ended at 50 ms, and the ledger's invariant stopped the run:
+ * what `edgeloss shrink` found when it cut drain_s to 0.) */
+static void test_run_end_inside_a_cpu_step(void **state)
+{
+    (void)state;
+    simrun mid = cpu_request_ending("0.05");
+    assert_cut_by_the_end(&mid, 50 * MS);
+    simrun_free(&mid);
+    /* At the step's end: the end was scheduled at the arrival, before the respond. */
+    simrun end = cpu_request_ending("0.105");
+    assert_cut_by_the_end(&end, 105 * MS);
+    simrun_free(&end);
+    simrun end_before = cpu_request_ending("0.104999999");
+    assert_cut_by_the_end(&end_before, 105 * MS - 1);
+    simrun_free(&end_before);
+    /* One ns after: it responded at 105 ms (its POST still on the way when the run ends). */
+    simrun after = cpu_request_ending("0.105000001");
+    assert_int_equal(after.r.rt.responded, 1);
+    assert_int_equal(lines_starting(after.trace, "105000000 r1 i1 t1 handler respond"), 1);
     simrun_free(&after);
 }
 
@@ -325,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deploy_inside_a_cpu_step),
+        cmocka_unit_test(test_run_end_inside_a_cpu_step),
         cmocka_unit_test(test_lifetime_inside_a_cpu_step),
         cmocka_unit_test(test_memory_crossing_before_a_cpu_step),
         cmocka_unit_test(test_wait_until_deadline_inside_a_cpu_step),
