@@ -3,8 +3,10 @@
 #include "schema.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *cli_nearest(const char *name, const char *const *names)
@@ -135,4 +137,17 @@ void cli_print_options(const cli_opt *opts, size_t nopts, FILE *out)
         }
         fputc('\n', out);
     }
+}
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > 9007199254740991ULL)
+        return -1;
+    *out = v;
+    return 0;
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct cli_opt {
@@ -44,6 +45,10 @@ const char *cli_get(const cli_opt *opts, size_t nopts, const cli_args *a, const 
 
 /* The options' help lines, aligned. */
 void cli_print_options(const cli_opt *opts, size_t nopts, FILE *out);
+
+/* A whole number option value from 0 to 2^53 - 1 (a seed or a count is a JSON number in the
+ * files it goes into, exact only that far). Returns 0, or -1 for anything else. */
+int cli_parse_u64(const char *s, uint64_t *out);
 
 /* The closest of `names` (NULL-terminated) within a small edit distance, or NULL. */
 const char *cli_nearest(const char *name, const char *const *names);

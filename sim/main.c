@@ -2,6 +2,9 @@
  * edgeloss: the command.
  *   edgeloss run SCENARIO [options]     simulate one scenario file, every variant and seed
  *   edgeloss check [PATH...] [options]  the CI gate: every scenario file under the paths
+ *   edgeloss sweep SCENARIO --seeds A..B  many seeds: the failing ones, each metric's spread
+ *   edgeloss merge RESULT...            combine a sweep's shards
+ *   edgeloss shrink SCENARIO --seed N   cut a failing run down to a smaller failing scenario
  *   edgeloss report RUN_DIR... -o F     the HTML loss report of run directories
  *   edgeloss keys                       the scenario key reference (Markdown)
  * Exit codes (error.h maps every error to one): 0 every check holds, 1 a check failed or a
@@ -14,9 +17,12 @@
 #include "report.h"
 #include "results.h"
 #include "scenario.h"
+#include "shrink.h"
 #include "sim.h"
+#include "sweep.h"
 #include "summary.h"
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,20 +88,6 @@ static double wall_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts); /* timing lines and attributes only */
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    /* The file's "seed" is a JSON number, exact up to 2^53 - 1: the flag takes the same range. */
-    if (errno || *end || v > 9007199254740991ULL)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* mkdir -p */
@@ -282,6 +274,9 @@ static const cli_opt run_opts[] = {
      "take these scheduling choices (as explore prints them: which ready\n"
      "task runs next), the queue's order elsewhere"},
     {"--brief", 0, NULL, "one line per variant and seed instead of the whole story"},
+    {"--swarm", 0, NULL,
+     "switch the scenario's fault families on or off as the seed draws\n"
+     "them (what sweep --swarm ran; docs/sweep.md)"},
     {"--report", 0, "FILE", "write the HTML loss report of every run made here to FILE"},
     {"--ledger", 0, "MODE",
      "full: keep every row; compact: once the verdict is decided, prune\n"
@@ -359,9 +354,11 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
     const char *events_path = OPT("--events"), *trace_path = OPT("--trace");
     bool brief = OPT("--brief") != NULL, quiet = OPT("--quiet") != NULL;
     const char *report = OPT("--report");
-    sim_options base = {.ingest_url = OPT("--ingest"), .ingest_db = OPT("--ingest-db")};
+    sim_options base = {.ingest_url = OPT("--ingest"),
+                        .ingest_db = OPT("--ingest-db"),
+                        .swarm = OPT("--swarm") != NULL};
     if (OPT("--seed")) {
-        if (parse_u64(OPT("--seed"), &base.seed)) {
+        if (cli_parse_u64(OPT("--seed"), &base.seed)) {
             fprintf(stderr, "edgeloss: --seed %s: expected a whole number from 0 to 2^53 - 1\n",
                     OPT("--seed"));
             return sim_exit_code(SIM_EUSAGE);
@@ -710,6 +707,8 @@ static int find_scenarios(const char *dir, file_list *out, int depth)
 typedef struct job {
     const scenario *s;
     sim_ledger_mode ledger_mode;
+    bool swarm;    /* sweep --swarm */
+    bool metrics;  /* report every metric's value (a sweep's distributions) */
     size_t result; /* index into the result set */
     pid_t pid;
     int fd;
@@ -757,7 +756,8 @@ static void child_main(const job *j, res_set *set, res_run *r, int fd)
                        .seed_set = true,
                        .run_dir = r->run_dir,
                        .ledger_mode = j->ledger_mode,
-                       .stop = &stop_requested};
+                       .stop = &stop_requested,
+                       .swarm = j->swarm};
     if (make_dirs(r->run_dir) != 0) {
         r->err = SIM_EIO;
         snprintf(err, sizeof err, "%s: %s", r->run_dir, strerror(errno));
@@ -782,6 +782,13 @@ static void child_main(const job *j, res_set *set, res_run *r, int fd)
     r->lost = res.report.fate[FATE_LOST];
     r->nchecks = rc ? 0 : res.nchecks;
     r->checks = res.checks;
+    r->swarm_present = res.swarm_present;
+    r->swarm_on = res.swarm_on;
+    check_metric m[CHECK_METRICS_MAX];
+    if (!rc && j->metrics && res.verified) {
+        r->nmetrics = check_metrics(&res.report, m, CHECK_METRICS_MAX);
+        r->metrics = m;
+    }
     child_report(fd, set, r);
     _exit(0);
 }
@@ -812,6 +819,11 @@ static void finish_job(res_set *set, job *j, int wstatus)
         r->checks = got.checks;
         r->nchecks = got.nchecks;
         got.checks = NULL;
+        r->metrics = got.metrics;
+        r->nmetrics = got.nmetrics;
+        got.metrics = NULL;
+        r->swarm_present = got.swarm_present;
+        r->swarm_on = got.swarm_on;
         res_run_clear(&got);
     } else {
         r->err = SIM_ECHILD;
@@ -831,8 +843,12 @@ static void finish_job(res_set *set, job *j, int wstatus)
     j->fd = -1;
 }
 
+/* Told of each run as its result is in (a sweep folds it in and lets it go). */
+typedef void (*job_done_fn)(void *ud, res_set *set, size_t result);
+
 /* Runs the jobs, at most `width` at once. Returns the number cut by an interrupt. */
-static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog *pg)
+static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog *pg,
+                       job_done_fn on_done, void *ud)
 {
     size_t next = 0, active = 0, done = 0;
     bool forwarded = false;
@@ -850,6 +866,8 @@ static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog
                 r->err = SIM_ECHILD;
                 r->message = strdup(strerror(errno));
                 done++;
+                if (on_done)
+                    on_done(ud, set, j->result);
                 continue;
             }
             j->t0 = wall_s();
@@ -867,6 +885,8 @@ static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog
                 r->err = SIM_ECHILD;
                 r->message = strdup(strerror(errno));
                 done++;
+                if (on_done)
+                    on_done(ud, set, j->result);
                 continue;
             }
             j->pid = pid;
@@ -922,6 +942,8 @@ static size_t run_jobs(res_set *set, job *jobs, size_t njobs, size_t width, prog
             finish_job(set, j, ws);
             prog_run_done(pg);
             done++;
+            if (on_done)
+                on_done(ud, set, j->result);
             live[i] = live[--active];
             pfd[i] = pfd[active];
         }
@@ -1053,13 +1075,13 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
         return 0;
     }
     uint64_t width = 1, seed = 0;
-    if (OPT("--jobs") && (parse_u64(OPT("--jobs"), &width) || width < 1 || width > 256)) {
+    if (OPT("--jobs") && (cli_parse_u64(OPT("--jobs"), &width) || width < 1 || width > 256)) {
         char m[200];
         snprintf(m, sizeof m, "--jobs %.60s: expected a whole number from 1 to 256", OPT("--jobs"));
         die_usage("check", m);
         return sim_exit_code(SIM_EUSAGE);
     }
-    if (OPT("--seed") && parse_u64(OPT("--seed"), &seed)) {
+    if (OPT("--seed") && cli_parse_u64(OPT("--seed"), &seed)) {
         fprintf(stderr, "edgeloss check: --seed %s: expected a whole number from 0 to 2^53 - 1\n",
                 OPT("--seed"));
         return sim_exit_code(SIM_EUSAGE);
@@ -1163,7 +1185,7 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
     free(set.runs); /* its runs moved into `ordered` */
     catch_signals();
     prog *pg = prog_new(stderr, prog_mode_for(stderr, quiet), nj);
-    size_t cut = run_jobs(&ordered, jobs, nj, (size_t)width, pg);
+    size_t cut = run_jobs(&ordered, jobs, nj, (size_t)width, pg, NULL, NULL);
     prog_free(pg);
     bool complete = !stop_requested;
 
@@ -1207,6 +1229,468 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
     free(loaded);
     free(files.v);
     close(lock);
+    return status;
+}
+
+/* ---------------------------------------------------------------- sweep */
+
+static const cli_opt sweep_opts[] = {
+    {"--seeds", 0, "A..B", "the seeds to run, first to last inclusive (or one seed)"},
+    {"--jobs", 'j', "N", "run N seeds at once, each in a child process (default 1)"},
+    {"--variant", 0, "NAME", "sweep only this variant (default: every variant)"},
+    {"--swarm", 0, NULL,
+     "per seed, switch each fault family of the scenario on or off\nat random (the seed "
+     "decides; `run --swarm` replays it)"},
+    {"--shard", 0, "I/N",
+     "run slice I of N of the seeds (0-based); I may be `auto` or a\nvariable's name: "
+     "JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, ..."},
+    {"--result", 0, "FILE", "write the result file that `edgeloss merge` combines"},
+    {"--json", 0, "FILE", "write the sweep's summary as JSON (docs/sweep.md)"},
+    {"--junit", 0, "FILE", "write JUnit XML: a testcase per check over the seeds"},
+    {"--metric", 0, "NAMES", "also show these metrics' spread (comma-separated)"},
+    {"--out", 'o', "DIR",
+     "the runs' directories go under DIR (default runs/sweep/<scenario>):\n"
+     "DIR/<variant>/seed-<N>/"},
+    {"--keep", 0, "WHICH", "which runs' directories stay: failing (default), all or none"},
+    {"--ledger", 0, "MODE", "full, compact or auto (default): as for run"},
+    {"--quiet", 'q', NULL, "no progress on stderr"},
+    {"--help", 'h', NULL, "show this help"},
+};
+#define NSWEEP_OPTS (sizeof sweep_opts / sizeof sweep_opts[0])
+
+static void sweep_usage(FILE *f)
+{
+    fputs("usage: edgeloss sweep SCENARIO --seeds A..B [options]\n"
+          "Run one scenario file over many seeds, in parallel processes; print the seeds that\n"
+          "fail with their first failing check and the command that reproduces each, and\n"
+          "every metric's spread across the seeds (min, p50, p99, max). The output is the\n"
+          "same whatever --jobs. With --shard, run one slice and write --result; `edgeloss\n"
+          "merge` combines the slices into what one sweep of the whole range gives.\n"
+          "\noptions:\n",
+          f);
+    cli_print_options(sweep_opts, NSWEEP_OPTS, f);
+    fputs("\nexit: as check: 0 every seed passes, 1 a check failed (or a verdict is unverified),\n"
+          "      2 bad scenario or usage, 3 the harness failed, 130 interrupted\n",
+          f);
+}
+
+static const char *env_lookup(void *ud, const char *name)
+{
+    (void)ud;
+    return getenv(name);
+}
+
+/* Who ran it: shards of different binaries must not merge (their runs may differ). */
+static void binary_identity(char *out, size_t len)
+{
+    char hex[17] = "unknown";
+    FILE *f = fopen("/proc/self/exe", "rb");
+    if (f) {
+        /* FNV-1a over the bytes, streamed: the same as swp_hash_hex of the whole file. */
+        uint64_t h = 0xcbf29ce484222325ull;
+        unsigned char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            for (size_t i = 0; i < n; i++) {
+                h ^= buf[i];
+                h *= 0x100000001b3ull;
+            }
+        fclose(f);
+        snprintf(hex, sizeof hex, "%016" PRIx64, h);
+    }
+    snprintf(out, len, "edgeloss %s (executable %s)", EDGELOSS_VERSION, hex);
+}
+
+/* Removes a run's directory and what is in it (files, and folders of files). */
+static void remove_tree(const char *dir, int depth)
+{
+    DIR *d = depth < 8 ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[4400];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(p, depth + 1);
+        else
+            remove(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+typedef struct sweep_ud {
+    swp_sweep *sw;
+    const size_t *variant_of; /* per result index: the sweep's variant index */
+    int keep;                 /* 0 failing, 1 all, 2 none */
+} sweep_ud;
+
+/* A run's result is in: fold it into the sweep, drop its directory unless kept, free it. */
+static void sweep_done(void *ud, res_set *set, size_t result)
+{
+    sweep_ud *u = ud;
+    res_run *r = &set->runs[result];
+    swp_add(u->sw, u->variant_of[result], r, r->metrics, r->nmetrics, r->swarm_present,
+            r->swarm_on);
+    bool pass = res_status_of(r) == RES_PASS;
+    if (r->run_dir && (u->keep == 2 || (u->keep == 0 && pass))) {
+        remove_tree(r->run_dir, 0);
+        char *slash = strrchr(r->run_dir, '/');
+        if (slash) { /* the variant's folder too, once its last run is gone */
+            *slash = '\0';
+            rmdir(r->run_dir);
+        }
+    }
+    res_run_clear(r);
+}
+
+typedef struct sweep_out {
+    const swp_sweep *sw;
+    bool raw;
+} sweep_out;
+
+static int write_sweep_json(FILE *f, const void *ud)
+{
+    const sweep_out *o = ud;
+    cJSON *j = o->raw ? swp_result_json(o->sw) : swp_json(o->sw);
+    char *text = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (text)
+        fprintf(f, "%s\n", text);
+    free(text);
+    return text ? 0 : -1;
+}
+
+static int write_sweep_junit(FILE *f, const void *ud)
+{
+    swp_write_junit(ud, f);
+    return 0;
+}
+
+/* The renderings both sweep and merge write. Returns the exit status. */
+static int sweep_outputs(const char *cmd, const swp_sweep *sw, const char *json, const char *junit,
+                         const char *result, const char *metrics)
+{
+    char err[1024];
+    swp_print(sw, stdout, metrics, 10);
+    int status = swp_exit_code(sw);
+    sweep_out raw = {sw, true}, sum = {sw, false};
+    if (result && write_atomic(result, write_sweep_json, &raw, err, sizeof err)) {
+        fprintf(stderr, "edgeloss %s: %s\n", cmd, err);
+        status = sim_exit_code(SIM_EIO);
+    }
+    if (junit && write_atomic(junit, write_sweep_junit, sw, err, sizeof err)) {
+        fprintf(stderr, "edgeloss %s: %s\n", cmd, err);
+        status = sim_exit_code(SIM_EIO);
+    }
+    if (json && write_atomic(json, write_sweep_json, &sum, err, sizeof err)) {
+        fprintf(stderr, "edgeloss %s: %s\n", cmd, err);
+        status = sim_exit_code(SIM_EIO);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "edgeloss %s: standard output: write failed: %s\n", cmd, strerror(errno));
+        status = sim_exit_code(SIM_EIO);
+    }
+    if (!sw->complete)
+        status = sim_exit_code(SIM_EINTR);
+    return status;
+}
+
+static int cmd_sweep(int argc, char **argv, const char *prog_name)
+{
+    cli_args a;
+    char err[1024];
+    if (cli_parse(sweep_opts, NSWEEP_OPTS, argc, argv, &a, err, sizeof err)) {
+        die_usage("sweep", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+#define OPT(name) cli_get(sweep_opts, NSWEEP_OPTS, &a, name)
+    if (OPT("--help")) {
+        sweep_usage(stdout);
+        return 0;
+    }
+    if (a.npositional != 1) {
+        die_usage("sweep", a.npositional ? "one scenario at a time" : "which scenario? (a file)");
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    if (!OPT("--seeds")) {
+        die_usage("sweep", "which seeds? (--seeds A..B)");
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    uint64_t first, last, width = 1;
+    if (swp_parse_seeds(OPT("--seeds"), &first, &last, err, sizeof err)) {
+        die_usage("sweep", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    if (OPT("--jobs") && (cli_parse_u64(OPT("--jobs"), &width) || width < 1 || width > 256)) {
+        snprintf(err, sizeof err, "--jobs %.60s: expected a whole number from 1 to 256",
+                 OPT("--jobs"));
+        die_usage("sweep", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    swp_shard shard = {0, 1, "--shard"};
+    if (OPT("--shard") &&
+        swp_parse_shard(OPT("--shard"), env_lookup, NULL, &shard, err, sizeof err)) {
+        die_usage("sweep", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    int keep = 0;
+    if (OPT("--keep")) {
+        static const char *const keeps[] = {"failing", "all", "none"};
+        keep = -1;
+        for (int k = 0; k < 3; k++)
+            if (strcmp(OPT("--keep"), keeps[k]) == 0)
+                keep = k;
+        if (keep < 0) {
+            snprintf(err, sizeof err, "--keep %.60s: expected failing, all or none", OPT("--keep"));
+            die_usage("sweep", err);
+            return sim_exit_code(SIM_EUSAGE);
+        }
+    }
+    sim_ledger_mode ledger_mode;
+    if (parse_ledger_mode("sweep", OPT("--ledger"), &ledger_mode))
+        return sim_exit_code(SIM_EUSAGE);
+    const char *path = a.positional[0], *only = OPT("--variant");
+    const char *json = OPT("--json"), *junit = OPT("--junit"), *result = OPT("--result");
+    const char *metrics = OPT("--metric");
+    bool quiet = OPT("--quiet") != NULL, swarm = OPT("--swarm") != NULL;
+    char root[4096];
+    if (OPT("--out"))
+        snprintf(root, sizeof root, "%s", OPT("--out"));
+    else
+        default_root("runs/sweep", path, root, sizeof root);
+#undef OPT
+
+    char *text;
+    scenario *first_s;
+    if (scn_read(path, &text, err, sizeof err) ||
+        (scn_parse(text, path, &first_s, err, sizeof err) && (free(text), 1))) {
+        fprintf(stderr, "edgeloss sweep: %s\n", err);
+        return sim_exit_code(SIM_EINPUT);
+    }
+    char hash[17], binary[256];
+    swp_hash_hex(text, strlen(text), hash);
+    free(text);
+    binary_identity(binary, sizeof binary);
+    size_t nvariants = 0;
+    for (scenario *s = first_s; s; s = s->next)
+        nvariants += !only || strcmp(s->variant, only) == 0;
+    if (!nvariants) {
+        fprintf(stderr, "edgeloss sweep: %s: no variant named \"%s\" (variants:", path, only);
+        for (scenario *s = first_s; s; s = s->next)
+            fprintf(stderr, " \"%s\"", s->variant);
+        fputs(")\n", stderr);
+        scn_free(first_s);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    if (swarm) {
+        bool any = false;
+        for (scenario *s = first_s; s; s = s->next)
+            any |= s->nfault_rules > 0;
+        if (!any && !quiet)
+            fprintf(stderr,
+                    "edgeloss sweep: note: %s has no fault rules: --swarm switches "
+                    "nothing\n",
+                    path);
+    }
+    if (make_dirs(root) != 0) {
+        fprintf(stderr, "edgeloss sweep: %s: %s\n", root, strerror(errno));
+        scn_free(first_s);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    int lock = lock_run_dir(root);
+    if (lock < 0) {
+        scn_free(first_s);
+        return sim_exit_code(SIM_EBUSY);
+    }
+
+    swp_sweep sw = {.scenario = strdup(path),
+                    .scenario_hash = strdup(hash),
+                    .binary = strdup(binary),
+                    .variant = only ? strdup(only) : NULL,
+                    .first = first,
+                    .last = last,
+                    .swarm = swarm,
+                    .shard = shard,
+                    .prog = prog_name};
+    if (!sw.scenario || !sw.scenario_hash || !sw.binary || (only && !sw.variant))
+        abort();
+    uint64_t sa = 0, sz = 0;
+    size_t nseeds = swp_slice(first, last, shard, &sa, &sz) ? (size_t)(sz - sa + 1) : 0;
+    size_t nj = nseeds * nvariants;
+    job *jobs = calloc(nj ? nj : 1, sizeof *jobs);
+    size_t *variant_of = calloc(nj ? nj : 1, sizeof *variant_of);
+    if (!jobs || !variant_of)
+        abort();
+    res_set set = {.prog = prog_name};
+    for (scenario *s = first_s; s; s = s->next) {
+        if (only && strcmp(s->variant, only) != 0)
+            continue;
+        /* Every selected variant is in the result, in the file's order, even with no seeds. */
+        size_t vi = swp_variant_at(&sw, s->variant);
+        for (size_t k = 0; k < nseeds; k++) {
+            res_run *r = res_add(&set);
+            r->file = strdup(path);
+            r->name = strdup(s->name);
+            r->variant = strdup(s->variant);
+            r->seed = sa + k;
+            char dir[4400];
+            run_dir_of(root, s, r->seed, dir, sizeof dir);
+            r->run_dir = strdup(dir);
+            variant_of[set.n - 1] = vi;
+            jobs[set.n - 1] = (job){.s = s,
+                                    .result = set.n - 1,
+                                    .fd = -1,
+                                    .ledger_mode = ledger_mode,
+                                    .swarm = swarm,
+                                    .metrics = true};
+        }
+    }
+    catch_signals();
+    sweep_ud u = {&sw, variant_of, keep};
+    prog *pg = prog_new(stderr, prog_mode_for(stderr, quiet), nj);
+    double t0 = wall_s();
+    size_t cut = run_jobs(&set, jobs, nj, (size_t)width, pg, sweep_done, &u);
+    double wall = wall_s() - t0;
+    prog_free(pg);
+    for (size_t k = nj - cut; k < nj; k++) /* never started: errors of the sweep too */
+        sweep_done(&u, &set, k);
+    sw.complete = !stop_requested;
+    swp_finish(&sw);
+    int status = sweep_outputs("sweep", &sw, json, junit, result, metrics);
+    /* bench/sweep.sh reads this line; wall time is no part of any result. */
+    if (!quiet)
+        fprintf(stderr, "sweep: %zu runs in %.3f s wall: %.2f runs/s with %" PRIu64 " jobs\n", nj,
+                wall, wall > 0 ? (double)nj / wall : 0.0, width);
+    size_t kept = 0;
+    for (size_t i = 0; i < sw.nvariants; i++)
+        kept += keep == 1 ? sw.variants[i].runs : keep == 0 ? sw.variants[i].nfailures : 0;
+    if (kept && !quiet)
+        fprintf(stderr, "sweep: the run directories of %zu %sruns are under %s/\n", kept,
+                keep == 1 ? "" : "failing ", root);
+    swp_free(&sw);
+    res_free(&set);
+    free(jobs);
+    free(variant_of);
+    scn_free(first_s);
+    close(lock);
+    return status;
+}
+
+/* ---------------------------------------------------------------- merge */
+
+static const cli_opt merge_opts[] = {
+    {"--json", 0, "FILE", "write the merged summary as JSON (as sweep --json)"},
+    {"--junit", 0, "FILE", "write JUnit XML (as sweep --junit)"},
+    {"--result", 0, "FILE", "write the merged result file (it merges again)"},
+    {"--metric", 0, "NAMES", "also show these metrics' spread (comma-separated)"},
+    {"--help", 'h', NULL, "show this help"},
+};
+#define NMERGE_OPTS (sizeof merge_opts / sizeof merge_opts[0])
+
+static void merge_usage(FILE *f)
+{
+    fputs("usage: edgeloss merge RESULT... [options]\n"
+          "Combine the result files of a sweep's shards (sweep --shard I/N --result FILE) into\n"
+          "the summary, JSON, JUnit and exit status one sweep of the whole range gives. Shards\n"
+          "of different scenario files or contents, binaries, seed ranges, variants, swarm or\n"
+          "shard counts are refused, as are a missing, repeated or interrupted shard.\n"
+          "\noptions:\n",
+          f);
+    cli_print_options(merge_opts, NMERGE_OPTS, f);
+    fputs("\nexit: as sweep; 2 when the files are not shards of one sweep\n", f);
+}
+
+static int cmd_merge(int argc, char **argv, const char *prog_name)
+{
+    cli_args a;
+    char err[2048];
+    if (cli_parse(merge_opts, NMERGE_OPTS, argc, argv, &a, err, sizeof err)) {
+        die_usage("merge", err);
+        return sim_exit_code(SIM_EUSAGE);
+    }
+#define OPT(name) cli_get(merge_opts, NMERGE_OPTS, &a, name)
+    if (OPT("--help")) {
+        merge_usage(stdout);
+        return 0;
+    }
+    if (!a.npositional) {
+        die_usage("merge", "which result files? (written by sweep --result)");
+        return sim_exit_code(SIM_EUSAGE);
+    }
+    swp_sweep *shards = calloc(a.npositional, sizeof *shards);
+    swp_sweep **ptr = calloc(a.npositional, sizeof *ptr);
+    if (!shards || !ptr)
+        abort();
+    int status = 0;
+    size_t n = 0;
+    for (; n < a.npositional && !status; n++) {
+        const char *file = a.positional[n];
+        char *text = NULL;
+        FILE *f = fopen(file, "rb");
+        size_t len = 0, cap = 0;
+        if (f) {
+            for (;;) {
+                if (len + 65536 > cap) {
+                    cap = cap ? 2 * cap : 1 << 20;
+                    char *g = realloc(text, cap + 1);
+                    if (!g)
+                        abort();
+                    text = g;
+                }
+                size_t got = fread(text + len, 1, cap - len, f);
+                len += got;
+                if (got == 0)
+                    break;
+            }
+            bool bad = ferror(f);
+            fclose(f);
+            if (bad) {
+                free(text);
+                text = NULL;
+            }
+        }
+        if (!text) {
+            fprintf(stderr, "edgeloss merge: %s: cannot read: %s\n", file, strerror(errno));
+            status = sim_exit_code(SIM_EINPUT);
+            break;
+        }
+        text[len] = '\0';
+        cJSON *j = cJSON_ParseWithLength(text, len);
+        free(text);
+        sim_err rc = j ? swp_result_from_json(j, file, &shards[n], err, sizeof err) : SIM_EINPUT;
+        if (!j)
+            snprintf(err, sizeof err, "%s: $: not valid JSON", file);
+        cJSON_Delete(j);
+        if (rc) {
+            fprintf(stderr, "edgeloss merge: %s\n", err);
+            status = sim_exit_code(SIM_EINPUT);
+            n++; /* freed below */
+            break;
+        }
+        shards[n].prog = prog_name;
+        ptr[n] = &shards[n];
+    }
+    swp_sweep all = {0};
+    if (!status) {
+        if (swp_merge(ptr, (const char *const *)a.positional, n, &all, err, sizeof err)) {
+            fprintf(stderr, "edgeloss merge: %s\n", err);
+            status = sim_exit_code(SIM_EINPUT);
+        } else {
+            all.prog = prog_name;
+            status = sweep_outputs("merge", &all, OPT("--json"), OPT("--junit"), OPT("--result"),
+                                   OPT("--metric"));
+        }
+    }
+#undef OPT
+    swp_free(&all);
+    for (size_t i = 0; i < n; i++)
+        swp_free(&shards[i]);
+    free(shards);
+    free(ptr);
     return status;
 }
 
@@ -1373,7 +1857,7 @@ static int cmd_explore(int argc, char **argv, const char *prog_name)
         if (!v)
             continue;
         xo.seed_set |= i == 4;
-        if (parse_u64(v, &n) || (i < 3 && n == 0) || (i == 2 && n > 16)) {
+        if (cli_parse_u64(v, &n) || (i < 3 && n == 0) || (i == 2 && n > 16)) {
             snprintf(err, sizeof err, "%s %.40s: expected a whole number%s", nums[i], v,
                      i == 2  ? " from 1 to 16"
                      : i < 2 ? " from 1"
@@ -1509,6 +1993,9 @@ static void usage(FILE *f)
           "\ncommands:\n"
           "  run SCENARIO     simulate one scenario file and tell every item's fate\n"
           "  check [PATH...]  the CI gate: run every scenario under the paths, every check\n"
+          "  sweep SCENARIO   run many seeds; the failing ones and each metric's spread\n"
+          "  merge FILE...    combine the result files of a sweep's shards\n"
+          "  shrink SCENARIO  cut a failing run down to a smaller scenario that still fails\n"
           "  report DIR...    write the HTML loss report of run directories\n"
           "  explore SCENARIO search the await orderings for one that loses or mixes\n"
           "  keys             print the reference of every scenario key (Markdown)\n"
@@ -1542,8 +2029,8 @@ static int cmd_keys(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    static const char *const commands[] = {"run",  "check", "report", "explore",
-                                           "keys", "help",  NULL};
+    static const char *const commands[] = {"run",    "check",   "sweep", "merge", "shrink",
+                                           "report", "explore", "keys",  "help",  NULL};
     if (argc < 2) {
         usage(stderr);
         return sim_exit_code(SIM_EUSAGE);
@@ -1567,6 +2054,12 @@ int main(int argc, char **argv)
             report_usage(stdout);
         else if (on && strcmp(on, "explore") == 0)
             explore_usage(stdout);
+        else if (on && strcmp(on, "sweep") == 0)
+            sweep_usage(stdout);
+        else if (on && strcmp(on, "merge") == 0)
+            merge_usage(stdout);
+        else if (on && strcmp(on, "shrink") == 0)
+            shr_usage(stdout);
         else if (on && strcmp(on, "keys") == 0)
             return cmd_keys(1, (char *[]){"--help", NULL});
         else if (!on)
@@ -1587,17 +2080,31 @@ int main(int argc, char **argv)
         return cmd_report(argc - 2, argv + 2, argv[0]);
     if (strcmp(cmd, "explore") == 0)
         return cmd_explore(argc - 2, argv + 2, argv[0]);
+    if (strcmp(cmd, "sweep") == 0) {
+        /* Once here, not in each child: libcurl's global set-up (OpenSSL's among it) is
+         * inherited by every fork instead of redone per run. */
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        return cmd_sweep(argc - 2, argv + 2, argv[0]);
+    }
+    if (strcmp(cmd, "merge") == 0)
+        return cmd_merge(argc - 2, argv + 2, argv[0]);
+    if (strcmp(cmd, "shrink") == 0)
+        return shr_cli(argc - 2, argv + 2, argv[0]);
     char msg[256];
     const char *near = cli_nearest(cmd, commands);
     if (cmd[0] == '-')
-        snprintf(msg, sizeof msg,
-                 "unknown option %.100s (commands come first: run, check, report, explore, keys)",
-                 cmd);
+        snprintf(
+            msg, sizeof msg,
+            "unknown option %.100s (commands come first: run, check, sweep, merge, shrink, report, "
+            "explore, keys)",
+            cmd);
     else if (near)
         snprintf(msg, sizeof msg, "unknown command %.100s (did you mean %s?)", cmd, near);
     else
         snprintf(msg, sizeof msg,
-                 "unknown command %.100s (commands: run, check, report, explore, keys)", cmd);
+                 "unknown command %.100s (commands: run, check, sweep, merge, shrink, report, "
+                 "explore, keys)",
+                 cmd);
     die_usage(NULL, msg);
     return sim_exit_code(SIM_EUSAGE);
 }

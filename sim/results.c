@@ -41,6 +41,7 @@ void res_run_clear(res_run *r)
     free(r->message);
     free(r->checks);
     free(r->run_dir);
+    free(r->metrics);
     memset(r, 0, sizeof *r);
 }
 
@@ -332,6 +333,18 @@ cJSON *res_run_json(const res_set *s, const res_run *r)
     for (size_t i = 0; i < r->nchecks; i++)
         cJSON_AddItemToArray(a, sum_check_json(&r->checks[i]));
     add_str(j, "run_dir", r->run_dir);
+    if (r->nmetrics) {
+        cJSON *m = cJSON_AddObjectToObject(j, "metrics");
+        for (size_t i = 0; i < r->nmetrics; i++)
+            if (r->metrics[i].empty || !isfinite(r->metrics[i].value))
+                cJSON_AddNullToObject(m, r->metrics[i].name);
+            else
+                cJSON_AddNumberToObject(m, r->metrics[i].name, r->metrics[i].value);
+    }
+    if (r->swarm_present || r->swarm_on) {
+        cJSON_AddNumberToObject(j, "swarm_present", r->swarm_present);
+        cJSON_AddNumberToObject(j, "swarm_on", r->swarm_on);
+    }
     char cmd[2048];
     res_reproduce(s, r, cmd, sizeof cmd);
     cJSON_AddStringToObject(j, "reproduce", cmd);
@@ -377,6 +390,22 @@ int res_run_from_json(const cJSON *j, res_run *r)
     r->lost = (uint64_t)get_num(j, "lost");
     r->run_dir = get_str(j, "run_dir");
     r->wall_s = get_num(j, "wall_s");
+    r->swarm_present = (unsigned)get_num(j, "swarm_present");
+    r->swarm_on = (unsigned)get_num(j, "swarm_on");
+    const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(j, "metrics"), *m;
+    if (cJSON_IsObject(metrics)) {
+        int nm = cJSON_GetArraySize(metrics);
+        r->metrics = calloc(nm ? (size_t)nm : 1, sizeof *r->metrics);
+        if (!r->metrics)
+            abort();
+        cJSON_ArrayForEach(m, metrics)
+        {
+            check_metric *x = &r->metrics[r->nmetrics++];
+            check_copy(x->name, sizeof x->name, m->string);
+            x->empty = !cJSON_IsNumber(m);
+            x->value = x->empty ? NAN : m->valuedouble;
+        }
+    }
     int n = cJSON_GetArraySize(checks);
     r->checks = calloc(n ? (size_t)n : 1, sizeof *r->checks);
     if (!r->checks)

@@ -41,6 +41,11 @@ typedef struct res_run {
     check_result *checks;
     size_t nchecks;
     char *run_dir; /* where its ledger.db, ingest.db and summary.json are, or NULL */
+    /* A sweep's runs: every metric's value (check_metrics; malloc'd when read back), and
+     * the fault families its rules are of and those the seed switched on (--swarm). */
+    check_metric *metrics;
+    size_t nmetrics;
+    unsigned swarm_present, swarm_on;
     double wall_s; /* timing only: never compared, never decides */
 } res_run;
 
