@@ -373,6 +373,9 @@ static sim_err run_loop(run_parts *p, char *err, size_t errlen)
     double wall0 = wall_now_s();
     sim_err rc;
     wl_start(p->w);
+    /* Known before any segment runs: one that starts long before the last arrival may
+     * still cross the end. */
+    rt_set_run_end(p->rtm, wl_end_at(p->w));
     eng_event ev;
     bool shutting_down = false;
     /* The budget between batches of events: a counter in a register, not a test of the
@@ -394,8 +397,6 @@ static sim_err run_loop(run_parts *p, char *err, size_t errlen)
         case EV_OWNER_WORKLOAD: {
             rt_arrival arr;
             wl_arrived(p->w, ev.b, &arr);
-            /* Known once the last arrival is drawn: before the runtime runs it. */
-            rt_set_run_end(p->rtm, wl_end_at(p->w));
             rt_request_arrive_at(p->rtm, &arr);
             break;
         }
@@ -581,6 +582,8 @@ static sim_err swarm(run_parts *p, char *err, size_t errlen)
     out->swarm_on = flt_swarm_on(out->seed);
     for (size_t i = 0; i < s->nfault_rules; i++)
         out->swarm_present |= 1u << flt_family_of(s->fault_rules[i].kind);
+    if (s->runtime.kill_rate_per_s > 0) /* random kills are runtime faults of no rule */
+        out->swarm_present |= 1u << FLT_FAM_RUNTIME;
     if (!(out->swarm_present & ~out->swarm_on))
         return SIM_OK; /* nothing is switched off: the scenario as it is */
     const rt_config *rc = &s->runtime;
@@ -618,6 +621,8 @@ static sim_err swarm(run_parts *p, char *err, size_t errlen)
     p->swarmed.runtime.deploys_ns = deploys;
     p->swarmed.runtime.ndeploys = ndep;
     p->swarmed.deploy_rules = s->deploy_rules ? deploy_rules : NULL;
+    if (!(out->swarm_on >> FLT_FAM_RUNTIME & 1))
+        p->swarmed.runtime.kill_rate_per_s = 0;
     p->s = &p->swarmed;
     return SIM_OK;
 }

@@ -2,6 +2,7 @@
 
 #include "runtime.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -15,7 +16,7 @@ struct wl {
     uint64_t scheduled; /* arrivals scheduled so far */
     int64_t last_ns;    /* time of the last scheduled arrival */
     int64_t on_end_ns;  /* bursts: end of the current on period */
-    int64_t end_ns;     /* the run's end once scheduled, else ENG_TIME_MAX */
+    int64_t end_ns;     /* the run's end (end_of_run, at wl_start) */
 };
 
 wl *wl_new(eng *e, rng *workload_rng, rng *placement_rng, const wl_config *cfg)
@@ -110,12 +111,35 @@ static void schedule_next(wl *w, int64_t from)
     int64_t t = next_time(w, from);
     if (t < 0) {
         int64_t last = w->scheduled ? w->last_ns : w->cfg.start_ns;
-        w->end_ns = eng_add(last > eng_now(w->e) ? last : eng_now(w->e), w->cfg.drain_ns);
-        eng_at(w->e, w->end_ns, EV_END, 0, 0);
+        int64_t end = eng_add(last > eng_now(w->e) ? last : eng_now(w->e), w->cfg.drain_ns);
+        assert(end == w->end_ns); /* what end_of_run foresaw */
+        eng_at(w->e, end, EV_END, 0, 0);
         return;
     }
     w->last_ns = t;
     eng_at(w->e, t, EV_ARRIVAL, 0, ++w->scheduled);
+}
+
+/*
+ * When the run will end: the arrivals drawn ahead on copies of the state and the random
+ * stream, so the real draws are untouched. The runtime needs it before the first segment
+ * that may cross it, which can start long before the last arrival is drawn. O(arrivals)
+ * cheap draws, once.
+ */
+static int64_t end_of_run(const wl *w)
+{
+    wl c = *w;
+    rng r = *w->rand;
+    c.rand = &r;
+    int64_t last = w->cfg.start_ns, t = w->cfg.start_ns;
+    if (c.cfg.kind == WL_CONSTANT)
+        c.scheduled = 1; /* the first arrival is at the start, undrawn */
+    for (int64_t n; (n = next_time(&c, t)) >= 0; t = n) {
+        c.scheduled++;
+        last = n;
+    }
+    /* As schedule_next: the last arrival's instant (or the start, at time 0 or later). */
+    return eng_add(last > eng_now(w->e) ? last : eng_now(w->e), w->cfg.drain_ns);
 }
 
 void wl_start(wl *w)
@@ -123,6 +147,7 @@ void wl_start(wl *w)
     w->on_end_ns = w->cfg.start_ns;
     if (w->cfg.kind == WL_BURSTS)
         w->on_end_ns = eng_add(w->cfg.start_ns, dist_draw(&w->cfg.burst_on, w->rand));
+    w->end_ns = end_of_run(w);
     /* The first arrival: constant starts at start; the others draw a first gap. */
     if (w->cfg.kind == WL_REPLAY) {
         schedule_next(w, w->cfg.start_ns);

@@ -56,7 +56,7 @@ void wl_start(wl *w);
 /* On EV_ARRIVAL: the arrival's colo, route and key; schedules the next arrival, or the end. */
 void wl_arrived(wl *w, uint64_t arrival, rt_arrival *out);
 uint64_t wl_arrivals(const wl *w);
-/* When the run ends (EV_END), once the last arrival is drawn; ENG_TIME_MAX before. */
+/* When the run ends (EV_END), known from wl_start on; ENG_TIME_MAX before. */
 int64_t wl_end_at(const wl *w);
 
 #endif

@@ -163,6 +163,27 @@ static void test_run_end_inside_a_cpu_step(void **state)
     simrun end_before = cpu_request_ending("0.104999999");
     assert_cut_by_the_end(&end_before, 105 * MS - 1);
     simrun_free(&end_before);
+    /* A second request at 100 ms ends the workload, and with drain 0 the run, while the
+     * first one computes (5 .. 105 ms): the end is known before that segment starts, though
+     * the last arrival is drawn only at 100 ms. (Before: the first responded at 105 ms.) */
+    simrun two = run(
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 10, \"requests\": 2,"
+        " \"duration_s\": 0, \"drain_s\": 0},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 100}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"immediate\"},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"work\", \"do\": ["
+        "  {\"await\": {\"latency\": {\"fixed_ms\": 5}}}, {\"cpu\": {\"fixed_ms\": 100}}]}},"
+        "  {\"wait_until\": [{\"call\": \"tracer.flush\"}]}, {\"respond\": {}}]}}");
+    assert_int_equal(two.r.end_ns, 100 * MS);
+    assert_int_equal(two.r.rt.arrived, 2);
+    assert_int_equal(two.r.rt.responded, 0);
+    /* The second, arriving at the end's instant with the thread held, never starts: one
+     * item, the first's span, stranded. */
+    assert_int_equal(two.r.report.items, 1);
+    assert_int_equal(two.r.report.lost_by[CAUSE_STRANDED_AT_END], 1);
+    assert_int_equal(trace_count(&two, " respond"), 0);
+    simrun_free(&two);
     /* One ns after: it responded at 105 ms (its POST still on the way when the run ends). */
     simrun after = cpu_request_ending("0.105000001");
     assert_int_equal(after.r.rt.responded, 1);
