@@ -1521,50 +1521,64 @@ static int cmd_sweep(int argc, char **argv, const char *prog_name)
     uint64_t sa = 0, sz = 0;
     size_t nseeds = swp_slice(first, last, shard, &sa, &sz) ? (size_t)(sz - sa + 1) : 0;
     size_t nj = nseeds * nvariants;
-    job *jobs = calloc(nj ? nj : 1, sizeof *jobs);
-    size_t *variant_of = calloc(nj ? nj : 1, sizeof *variant_of);
+    /* The selected variants, each in the result in the file's order even with no seeds. */
+    const scenario **sel = calloc(nvariants, sizeof *sel);
+    if (!sel)
+        abort();
+    for (scenario *s = first_s; s; s = s->next)
+        if (!only || strcmp(s->variant, only) == 0)
+            sel[swp_variant_at(&sw, s->variant)] = s;
+    catch_signals();
+    prog *pg = prog_new(stderr, prog_mode_for(stderr, quiet), nj);
+    double t0 = wall_s();
+    /* In chunks, so that what is held does not grow with the range: each run's result is
+     * folded in as it arrives, and a chunk's jobs go with it. */
+    enum { CHUNK = 4096 };
+    job *jobs = calloc(CHUNK, sizeof *jobs);
+    size_t *variant_of = calloc(CHUNK, sizeof *variant_of);
     if (!jobs || !variant_of)
         abort();
-    res_set set = {.prog = prog_name};
-    for (scenario *s = first_s; s; s = s->next) {
-        if (only && strcmp(s->variant, only) != 0)
-            continue;
-        /* Every selected variant is in the result, in the file's order, even with no seeds. */
-        size_t vi = swp_variant_at(&sw, s->variant);
-        for (size_t k = 0; k < nseeds; k++) {
+    size_t started = 0;
+    for (size_t base = 0; base < nj && !stop_requested; base += CHUNK) {
+        size_t n = nj - base < CHUNK ? nj - base : CHUNK;
+        res_set set = {.prog = prog_name};
+        for (size_t k = 0; k < n; k++) {
+            size_t vi = (base + k) / nseeds;
+            const scenario *s = sel[vi];
             res_run *r = res_add(&set);
             r->file = strdup(path);
             r->name = strdup(s->name);
             r->variant = strdup(s->variant);
-            r->seed = sa + k;
+            r->seed = sa + (base + k) % nseeds;
             char dir[4400];
             run_dir_of(root, s, r->seed, dir, sizeof dir);
             r->run_dir = strdup(dir);
-            variant_of[set.n - 1] = vi;
-            jobs[set.n - 1] = (job){.s = s,
-                                    .result = set.n - 1,
-                                    .fd = -1,
-                                    .ledger_mode = ledger_mode,
-                                    .swarm = swarm,
-                                    .metrics = true};
+            variant_of[k] = vi;
+            jobs[k] = (job){.s = s,
+                            .result = k,
+                            .fd = -1,
+                            .ledger_mode = ledger_mode,
+                            .swarm = swarm,
+                            .metrics = true};
         }
+        sweep_ud u = {&sw, variant_of, keep};
+        /* Runs never started (an interrupt) are not folded in: the sweep says it is
+         * incomplete, and its counts are of the runs made. */
+        started += n - run_jobs(&set, jobs, n, (size_t)width, pg, sweep_done, &u);
+        res_free(&set);
     }
-    catch_signals();
-    sweep_ud u = {&sw, variant_of, keep};
-    prog *pg = prog_new(stderr, prog_mode_for(stderr, quiet), nj);
-    double t0 = wall_s();
-    size_t cut = run_jobs(&set, jobs, nj, (size_t)width, pg, sweep_done, &u);
     double wall = wall_s() - t0;
     prog_free(pg);
-    for (size_t k = nj - cut; k < nj; k++) /* never started: errors of the sweep too */
-        sweep_done(&u, &set, k);
+    free(jobs);
+    free(variant_of);
+    free(sel);
     sw.complete = !stop_requested;
     swp_finish(&sw);
     int status = sweep_outputs("sweep", &sw, json, junit, result, metrics);
     /* bench/sweep.sh reads this line; wall time is no part of any result. */
     if (!quiet)
-        fprintf(stderr, "sweep: %zu runs in %.3f s wall: %.2f runs/s with %" PRIu64 " jobs\n", nj,
-                wall, wall > 0 ? (double)nj / wall : 0.0, width);
+        fprintf(stderr, "sweep: %zu runs in %.3f s wall: %.2f runs/s with %" PRIu64 " jobs\n",
+                started, wall, wall > 0 ? (double)started / wall : 0.0, width);
     size_t kept = 0;
     for (size_t i = 0; i < sw.nvariants; i++)
         kept += keep == 1 ? sw.variants[i].runs : keep == 0 ? sw.variants[i].nfailures : 0;
@@ -1572,9 +1586,6 @@ static int cmd_sweep(int argc, char **argv, const char *prog_name)
         fprintf(stderr, "sweep: the run directories of %zu %sruns are under %s/\n", kept,
                 keep == 1 ? "" : "failing ", root);
     swp_free(&sw);
-    res_free(&set);
-    free(jobs);
-    free(variant_of);
     scn_free(first_s);
     close(lock);
     return status;

@@ -339,6 +339,7 @@ void swp_add(swp_sweep *s, size_t vi, const res_run *r, const check_metric *m, s
         swp_check *c = check_of(v, r->checks[i].check);
         c->failed += !r->checks[i].pass;
     }
+    v->metric_runs += nm > 0;
     for (size_t i = 0; i < nm; i++) {
         swp_metric *x = metric_of(v, m[i].name);
         if (m[i].empty || !isfinite(m[i].value))
@@ -367,12 +368,23 @@ static int cmp_failure(const void *a, const void *b)
     return (x->seed > y->seed) - (x->seed < y->seed);
 }
 
+static int cmp_metric(const void *a, const void *b)
+{
+    return strcmp(((const swp_metric *)a)->name, ((const swp_metric *)b)->name);
+}
+
 void swp_finish(swp_sweep *s)
 {
-    for (size_t i = 0; i < s->nvariants; i++)
-        if (s->variants[i].nfailures)
-            qsort(s->variants[i].failures, s->variants[i].nfailures, sizeof(swp_failure),
-                  cmp_failure);
+    for (size_t i = 0; i < s->nvariants; i++) {
+        swp_variant *v = &s->variants[i];
+        if (v->nfailures)
+            qsort(v->failures, v->nfailures, sizeof(swp_failure), cmp_failure);
+        if (v->nmetrics)
+            qsort(v->metrics, v->nmetrics, sizeof(swp_metric), cmp_metric);
+        for (size_t k = 0; k < v->nmetrics; k++)
+            if (v->metrics[k].seeds <= v->metric_runs)
+                v->metrics[k].empty = v->metric_runs - v->metrics[k].seeds;
+    }
 }
 
 void swp_free(swp_sweep *s)
@@ -680,6 +692,7 @@ static cJSON *sweep_json(const swp_sweep *s, bool raw)
         cJSON_AddItemToArray(vs, x);
         cJSON_AddStringToObject(x, "variant", v->name);
         cJSON_AddItemToObject(x, "totals", status_json(v->status, v->runs));
+        add_u64(x, "metric_runs", v->metric_runs);
         if (s->swarm) {
             cJSON *fam = cJSON_AddArrayToObject(x, "swarm_families");
             for (unsigned f = 0; f < FLT_FAM_COUNT; f++)
@@ -995,6 +1008,8 @@ static sim_err rd_variant(rd *r, const cJSON *o, const char *path, swp_sweep *s)
     }
     if (sum != v->runs)
         return rd_fail(r, p, "counts by status that add up to runs");
+    if (!rd_u64(r, o, path, "metric_runs", v->runs, &v->metric_runs))
+        return SIM_EINPUT;
     const cJSON *fam = cJSON_GetObjectItemCaseSensitive(o, "swarm_families"), *x;
     cJSON_ArrayForEach(x, fam)
     {
@@ -1045,8 +1060,9 @@ static sim_err rd_variant(rd *r, const cJSON *o, const char *path, swp_sweep *s)
             prev = a->valuedouble;
             metric_put(m, a->valuedouble, (uint64_t)b->valuedouble);
         }
-        if (m->seeds != seeds || seeds + m->empty > v->runs)
-            return rd_fail(r, p, "seeds equal to the values' counts, with empty at most runs");
+        if (m->seeds != seeds || seeds + m->empty > v->metric_runs)
+            return rd_fail(r, p,
+                           "seeds equal to the values' counts, with empty at most metric_runs");
     }
     const cJSON *fs = rd_get(r, o, path, "failures", cJSON_IsArray, "an array");
     if (!fs)
@@ -1159,6 +1175,7 @@ static bool same_str(const char *a, const char *b)
 static void merge_variant(swp_variant *into, const swp_variant *from)
 {
     into->runs += from->runs;
+    into->metric_runs += from->metric_runs;
     for (int st = 0; st < 4; st++)
         into->status[st] += from->status[st];
     into->swarm_present |= from->swarm_present;
@@ -1187,7 +1204,7 @@ static void merge_variant(swp_variant *into, const swp_variant *from)
 /* What a shard says of the sweep it belongs to, field by field. */
 static const char *const field_names[] = {
     "scenario files", "scenario contents", "edgeloss binaries", "seed ranges",
-    "--variant",      "--swarm",           "shard counts"};
+    "--variant",      "--swarm",           "shard counts",      "variants"};
 
 static void field_text(const swp_sweep *x, int f, char *buf, size_t len)
 {
@@ -1210,10 +1227,29 @@ static void field_text(const swp_sweep *x, int f, char *buf, size_t len)
     case 5:
         snprintf(buf, len, "%s", x->swarm ? "on" : "off");
         break;
-    default:
+    case 6:
         snprintf(buf, len, "%u shards", x->shard.count);
         break;
+    default: {
+        size_t used = 0;
+        snprintf(buf, len, "none");
+        for (size_t i = 0; i < x->nvariants && used + 1 < len; i++)
+            used += (size_t)snprintf(buf + used, len - used, "%s\"%s\"", i ? ", " : "",
+                                     x->variants[i].name);
+        break;
     }
+    }
+}
+
+/* The same variants in the same order (every shard lists each, with or without seeds). */
+static bool same_variants(const swp_sweep *a, const swp_sweep *b)
+{
+    if (a->nvariants != b->nvariants)
+        return false;
+    for (size_t i = 0; i < a->nvariants; i++)
+        if (strcmp(a->variants[i].name, b->variants[i].name) != 0)
+            return false;
+    return true;
 }
 
 /* The first field two shards differ in, or -1. */
@@ -1226,6 +1262,7 @@ static int differs(const swp_sweep *a, const swp_sweep *b)
            : !same_str(a->variant, b->variant)             ? 4
            : a->swarm != b->swarm                          ? 5
            : a->shard.count != b->shard.count              ? 6
+           : !same_variants(a, b)                          ? 7
                                                            : -1;
 }
 
@@ -1295,6 +1332,15 @@ sim_err swp_merge(swp_sweep *const *shards, const char *const *files, size_t n, 
             merge_variant(&out->variants[vi], &shards[i]->variants[k]);
         }
     swp_finish(out);
+    for (size_t k = 0; k < out->nvariants; k++)
+        if (out->variants[k].runs != out->last - out->first + 1) {
+            snprintf(err, errlen,
+                     "the shards hold %" PRIu64 " runs of variant \"%s\", not one per seed of "
+                     "%" PRIu64 "..%" PRIu64,
+                     out->variants[k].runs, out->variants[k].name, out->first, out->last);
+            swp_free(out);
+            return SIM_EINPUT;
+        }
     return SIM_OK;
 }
 

@@ -104,6 +104,8 @@ typedef struct swp_check {
 typedef struct swp_variant {
     char *name;
     uint64_t runs, status[4]; /* by res_status */
+    uint64_t metric_runs;     /* runs that reported metrics (verified): each metric's
+                                 seeds + empty once swp_finish ran */
     unsigned swarm_present;   /* the fault families its rules are of */
     swp_check *checks;        /* in the scenario's order (the first run's) */
     size_t nchecks;
@@ -135,7 +137,9 @@ size_t swp_variant_at(swp_sweep *s, const char *name);
  */
 void swp_add(swp_sweep *s, size_t v, const res_run *r, const check_metric *m, size_t nm,
              unsigned swarm_present, unsigned swarm_on);
-/* Sorts the failures by seed (what every rendering assumes). */
+/* Sorts the failures by seed and the metrics by name (what every rendering assumes: the
+ * order runs finished in, or shards were given in, must not show), and counts a metric a
+ * run did not report (a pipeline hop it never took) as empty for that run. */
 void swp_finish(swp_sweep *s);
 void swp_free(swp_sweep *s);
 

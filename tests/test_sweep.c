@@ -644,6 +644,41 @@ static void test_distributions_by_hand(void **state)
 }
 
 /* Whatever the order runs finish in, the same bytes. */
+/* A metric one run reports and another does not (a pipeline hop the second never took) is
+ * empty for the second; metrics are by name whatever order the runs listed them in. */
+static void test_missing_metric_is_empty(void **state)
+{
+    (void)state;
+    swp_sweep s = {.scenario = strdup("x.json"),
+                   .scenario_hash = strdup("0"),
+                   .binary = strdup("b"),
+                   .first = 1,
+                   .last = 3,
+                   .shard = {0, 1, NULL},
+                   .complete = true};
+    size_t v = swp_variant_at(&s, "baseline");
+    check_metric two[2] = {{.name = "zeta", .value = 1}, {.name = "hop_b", .value = 5}};
+    check_metric one[1] = {{.name = "zeta", .value = 2}};
+    res_run r = {.variant = "baseline", .seed = 1, .telemetry = true, .verified = true};
+    swp_add(&s, v, &r, two, 2, 0, 0);
+    r.seed = 2;
+    swp_add(&s, v, &r, one, 1, 0, 0);
+    r.seed = 3;
+    r.verified = false; /* unverified: no metrics at all, so it is no metric's seed */
+    swp_add(&s, v, &r, NULL, 0, 0, 0);
+    swp_finish(&s);
+    const swp_variant *x = &s.variants[0];
+    assert_int_equal(x->metric_runs, 2);
+    assert_int_equal(x->nmetrics, 2);
+    assert_string_equal(x->metrics[0].name, "hop_b");
+    assert_int_equal(x->metrics[0].seeds, 1);
+    assert_int_equal(x->metrics[0].empty, 1);
+    assert_string_equal(x->metrics[1].name, "zeta");
+    assert_int_equal(x->metrics[1].seeds, 2);
+    assert_int_equal(x->metrics[1].empty, 0);
+    swp_free(&s);
+}
+
 static void test_order_does_not_matter(void **state)
 {
     (void)state;
@@ -1074,6 +1109,26 @@ static void test_merge_refuses(void **state)
     assert_int_equal(swp_merge(ptr, files, 3, &out, err, sizeof err), SIM_EINPUT);
     expect_in(err, "--variant differ (immediate and every variant)");
     swp_free(&out);
+    for (int i = 0; i < 3; i++)
+        swp_free(&sh[i]);
+    /* A shard whose variants are not the others' (renamed, or one dropped by hand). */
+    three_shards(sh, true, true);
+    assert_true(sh[1].nvariants >= 2);
+    free(sh[1].variants[1].name);
+    sh[1].variants[1].name = strdup("bogus");
+    assert_int_equal(swp_merge(ptr, files, 3, &out, err, sizeof err), SIM_EINPUT);
+    expect_in(err, "s0.json and s1.json are shards of different sweeps: their variants differ");
+    expect_in(err, "\"bogus\"");
+    swp_free(&out);
+    /* The same variants, but a shard holding fewer runs than its slice has seeds. */
+    for (int i = 0; i < 3; i++)
+        swp_free(&sh[i]);
+    three_shards(sh, true, true);
+    sh[2].variants[0].runs--;
+    sh[2].variants[0].status[RES_PASS]--;
+    assert_int_equal(swp_merge(ptr, files, 3, &out, err, sizeof err), SIM_EINPUT);
+    expect_in(err, "not one per seed of 1..23");
+    swp_free(&out);
     /* Nothing to merge. */
     assert_int_equal(swp_merge(ptr, files, 0, &out, err, sizeof err), SIM_EUSAGE);
     expect_in(err, "no result files");
@@ -1297,7 +1352,10 @@ static void test_hostile_result_files(void **state)
           "$.variants[0].metrics.lost: expected seeds equal");
     CASE1(lostm, "{\"seeds\": 1, \"empty\": 10, \"values\": [[1, 1]]}",
           "$.variants[0].metrics.lost: expected seeds equal to the values' counts, with empty at "
-          "most runs");
+          "most metric_runs");
+    CASE1("variants[0].metric_runs", NULL, "$.variants[0].metric_runs: expected a whole number");
+    CASE1("variants[0].metric_runs", R1, "$.variants[0].metric_runs");
+    CASE1("variants[0].metric_runs", "\"10\"", "$.variants[0].metric_runs");
     CASE1("variants[0].failures", "{}", "$.variants[0].failures: expected an array");
     CASE1("variants[0].failures", "[]",
           "$.variants[0]: expected one entry in failures per run that did not pass");
@@ -1488,6 +1546,7 @@ int main(void)
         cmocka_unit_test(test_hostile_result_files),
         cmocka_unit_test(test_corrupted_bytes),
         cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_missing_metric_is_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

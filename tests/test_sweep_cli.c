@@ -18,8 +18,9 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
-#include <fcntl.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -621,6 +622,48 @@ static void reproduce(const cJSON *failure, const char *variant, const char *whe
     out_free(&o);
 }
 
+/* Random kills are the runtime family's: a seed that switches it off has none. */
+static void test_swarm_switches_random_kills(void **state)
+{
+    (void)state;
+    char *path = t_write_file(
+        dir, "kills.json",
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 2, \"duration_s\": 120,"
+        " \"drain_s\": 10},"
+        " \"runtime\": {\"idle_timeout\": {\"fixed_s\": 300}},"
+        " \"exporter\": {\"strategy\": \"immediate\"},"
+        " \"faults\": {\"kill_isolates_per_hour\": 600},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"r\", \"do\": [{\"cpu\": {\"fixed_ms\": "
+        "1}}]}},"
+        " {\"respond\": {}}]}}");
+    int seen[2] = {0, 0};
+    for (uint64_t seed = 1; seed <= 8 && !(seen[0] && seen[1]); seed++) {
+        bool on = flt_swarm_on(seed) >> FLT_FAM_RUNTIME & 1;
+        if (seen[on])
+            continue;
+        seen[on] = 1;
+        char sd[32], out_dir[64], sum[128];
+        snprintf(sd, sizeof sd, "%" PRIu64, seed);
+        snprintf(out_dir, sizeof out_dir, "runs-k%" PRIu64, seed);
+        out o = run((const char *[]){"run", "kills.json", "--seed", sd, "--swarm", "--out", out_dir,
+                                     "--quiet", NULL});
+        expect_code(o, 0);
+        expect_in(o.out, on ? "swarm: runtime on" : "swarm: runtime off");
+        out_free(&o);
+        snprintf(sum, sizeof sum, "%s/baseline/seed-%" PRIu64 "/summary.json", out_dir, seed);
+        cJSON *j = read_json(sum);
+        assert_true(cJSON_IsTrue(get(get(j, "swarm"), "runtime")) == on);
+        double kills = get(get(get(j, "faults"), "fired"), "kill")->valuedouble;
+        if (on)
+            assert_true(kills > 0); /* 600 an hour over two minutes: about 20 */
+        else
+            assert_true(kills == 0);
+        cJSON_Delete(j);
+    }
+    assert_true(seen[0] && seen[1]);
+    free(path);
+}
+
 static void test_reproduce_commands(void **state)
 {
     (void)state;
@@ -801,6 +844,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_three_shards_merge_to_the_whole),
         cmocka_unit_test(test_shard_from_the_environment),
         cmocka_unit_test(test_merge_refuses),
+        cmocka_unit_test(test_swarm_switches_random_kills),
         cmocka_unit_test(test_reproduce_commands),
         cmocka_unit_test(test_exit_codes_and_keep),
         cmocka_unit_test(test_interrupt),
