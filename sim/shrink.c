@@ -175,17 +175,28 @@ static double ladder_half(double v)
     return h;
 }
 
+/* At most this many candidates for one number: the jump, half, the steps between half
+ * and minus one (one per halving of the gap: 53 at most for a double), minus one. */
+#define NUM_CANDIDATES_MAX 64
+
 /* The candidates below v, in order, without repeats. Returns how many. */
-static int num_candidates(const num_spec *sp, double v, double c[3])
+static int num_candidates(const num_spec *sp, double v, double c[NUM_CANDIDATES_MAX])
 {
     int n = 0;
     double lo = sp->integer ? sp->min : fmax(sp->min, NUM_GRAIN);
-    double x[3];
+    double x[NUM_CANDIDATES_MAX];
     int nx = 0;
     if (!isnan(sp->jump))
         x[nx++] = sp->jump;
     if (sp->how & NUM_HALF)
         x[nx++] = sp->integer || v >= 2 ? floor(v / 2) : ladder_half(v);
+    /* Between half (which passed, if this is tried) and minus one: v - 1/4 of v, v - 1/8,
+     * ... so that a number that must stay large is found by bisection, in about log2(v)
+     * runs rather than one run per unit. */
+    if ((sp->how & NUM_HALF) && (sp->how & NUM_MINUS) && v >= 4)
+        for (double d = floor((v - floor(v / 2)) / 2); d >= 2 && nx < NUM_CANDIDATES_MAX - 1;
+             d = floor(d / 2))
+            x[nx++] = v - d;
     if (sp->how & NUM_MINUS)
         x[nx++] = v - 1;
     for (int i = 0; i < nx; i++) {
@@ -220,7 +231,7 @@ static void reduce_number(walk *w, cJSON *parent, const char *sec, cJSON *holder
     }
     if (sp->zero_unbounded && v == 0)
         return;
-    double c[3];
+    double c[NUM_CANDIDATES_MAX];
     int n = num_candidates(sp, v, c);
     for (int i = 0; i < n; i++) {
         if (!site(w))

@@ -442,9 +442,11 @@ static void test_reduction_list(void **state)
         "app.routes: its one route (name \"r\") -> app.handler",
         "workload.requests: 8 -> 1",
         "workload.requests: 8 -> 4",
+        "workload.requests: 8 -> 6", /* between half and minus one: bisection */
         "workload.requests: 8 -> 7",
         "workload.duration_s: 10 -> 0.001",
         "workload.duration_s: 10 -> 5",
+        "workload.duration_s: 10 -> 8",
         "workload.duration_s: 10 -> 9",
         "workload.drain_s: 0.5 -> 0",
         "workload.drain_s: 0.5 -> 0.2",
