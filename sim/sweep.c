@@ -171,7 +171,12 @@ sim_err swp_parse_shard(const char *spec, const char *(*env)(void *ud, const cha
     if (ivar && known < NKNOWN_ENV) {
         uint64_t base = known_env[known].base, min;
         const char *mv = known_env[known].min ? env(ud, known_env[known].min) : NULL;
-        if (mv && whole(mv, UINT32_MAX, &min))
+        if (mv && !whole(mv, UINT32_MAX, &min)) {
+            snprintf(err, errlen, "--shard %.80s: %s=%.40s: expected a whole number", spec,
+                     known_env[known].min, mv);
+            return SIM_EUSAGE;
+        }
+        if (mv)
             base = min;
         if (i < base) {
             snprintf(err, errlen, "--shard %.80s: %s=%" PRIu64 " is below its first index %" PRIu64,

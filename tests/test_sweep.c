@@ -227,6 +227,10 @@ static void test_parse_shard_bad(void **state)
         {"SLURM_ARRAY_TASK_ID/auto",
          ENV({"SLURM_ARRAY_TASK_ID", "1"}),
          {"SLURM_ARRAY_TASK_COUNT is not set"}},
+        /* A first index that is not a number is refused, not read as 0. */
+        {"SLURM_ARRAY_TASK_ID/4",
+         ENV({"SLURM_ARRAY_TASK_ID", "1"}, {"SLURM_ARRAY_TASK_MIN", "x1"}),
+         {"SLURM_ARRAY_TASK_MIN=x1: expected a whole number"}},
         {"0/0", NOENV, {"COUNT 0: expected 1 to 100000"}},
         {"0/100001", NOENV, {"COUNT 100001: expected 1 to 100000"}},
         {"MATRIX_SHARD/MATRIX_TOTAL",
