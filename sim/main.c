@@ -1286,15 +1286,11 @@ static void binary_identity(char *out, size_t len)
     char hex[17] = "unknown";
     FILE *f = fopen("/proc/self/exe", "rb");
     if (f) {
-        /* FNV-1a over the bytes, streamed: the same as swp_hash_hex of the whole file. */
-        uint64_t h = 0xcbf29ce484222325ull;
+        uint64_t h = SWP_HASH_INIT;
         unsigned char buf[65536];
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            for (size_t i = 0; i < n; i++) {
-                h ^= buf[i];
-                h *= 0x100000001b3ull;
-            }
+            h = swp_hash(h, buf, n);
         fclose(f);
         snprintf(hex, sizeof hex, "%016" PRIx64, h);
     }
@@ -2099,8 +2095,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc - 2, argv + 2, argv[0]);
-    if (strcmp(cmd, "shrink") == 0)
-        return shr_cli(argc - 2, argv + 2, argv[0]);
+    if (strcmp(cmd, "shrink") == 0) {
+        catch_signals(); /* a run stops at its next batch; a second signal ends it now */
+        return shr_cli(argc - 2, argv + 2, argv[0], &stop_requested);
+    }
     char msg[256];
     const char *near = cli_nearest(cmd, commands);
     if (cmd[0] == '-')

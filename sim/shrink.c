@@ -1480,18 +1480,6 @@ sim_err shr_write(const cJSON *doc, const char *path, const char *from_file, cha
 
 /* ---------------------------------------------------------------- the command */
 
-/* The one process-wide variable: a signal handler can only reach a global. */
-static volatile sig_atomic_t shr_stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    /* A second one means now. */
-    if (shr_stop_requested)
-        _exit(130);
-    shr_stop_requested = 1;
-}
-
 static const cli_opt shrink_opts[] = {
     {"--seed", 0, "N", "the seed of the failing run (required)"},
     {"--variant", 0, "NAME", "the variant that fails (default: the file's own, its baseline)"},
@@ -1576,7 +1564,7 @@ static void remove_scratch(const char *dir)
     rmdir(dir);
 }
 
-int shr_cli(int argc, char **argv, const char *prog_name)
+int shr_cli(int argc, char **argv, const char *prog_name, const volatile sig_atomic_t *stop)
 {
     cli_args a;
     char err[4096];
@@ -1678,13 +1666,7 @@ int shr_cli(int argc, char **argv, const char *prog_name)
         return sim_exit_code(SIM_EIO);
     }
     o.run_dir = scratch;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    o.stop = &shr_stop_requested;
+    o.stop = stop;
     o.progress = prog_new(stderr, prog_mode_for(stderr, quiet), (size_t)o.max_runs);
     o.log = quiet ? NULL : stderr;
     double t0 = wall_now();

@@ -145,8 +145,10 @@ sim_err shr_write(const cJSON *doc, const char *path, const char *from_file, cha
 /* The text shr_write writes (malloc'd), data file names as they are. */
 char *shr_print(const cJSON *doc);
 
-/* The command: argv without the command word; returns the exit status. */
-int shr_cli(int argc, char **argv, const char *prog);
+/* The command: argv without the command word; returns the exit status. `stop` is the
+ * caller's signal flag (SIGINT, SIGTERM): the search stops when it becomes non-zero and
+ * writes what it has. */
+int shr_cli(int argc, char **argv, const char *prog, const volatile sig_atomic_t *stop);
 /* Its help text. */
 void shr_usage(FILE *f);
 

@@ -1349,13 +1349,17 @@ sim_err swp_merge(swp_sweep *const *shards, const char *const *files, size_t n, 
     return SIM_OK;
 }
 
-void swp_hash_hex(const void *data, size_t len, char out[17])
+uint64_t swp_hash(uint64_t h, const void *data, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
     const unsigned char *p = data;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 0x100000001b3ull;
     }
-    snprintf(out, 17, "%016" PRIx64, h);
+    return h;
+}
+
+void swp_hash_hex(const void *data, size_t len, char out[17])
+{
+    snprintf(out, 17, "%016" PRIx64, swp_hash(SWP_HASH_INIT, data, len));
 }

@@ -180,7 +180,11 @@ sim_err swp_result_from_json(const cJSON *j, const char *file, swp_sweep *out, c
 sim_err swp_merge(swp_sweep *const *shards, const char *const *files, size_t n, swp_sweep *out,
                   char *err, size_t errlen);
 
-/* FNV-1a over bytes, as 16 hex digits (identities, not security). */
+/* FNV-1a over bytes (identities, not security): swp_hash(SWP_HASH_INIT, ...) and then
+ * more bytes into the result, for data read in pieces; swp_hash_hex: one piece, as 16
+ * hex digits. */
+#define SWP_HASH_INIT 0xcbf29ce484222325ull
+uint64_t swp_hash(uint64_t h, const void *data, size_t len);
 void swp_hash_hex(const void *data, size_t len, char out[17]);
 
 #endif
