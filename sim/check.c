@@ -314,14 +314,14 @@ check_result check_eval(const expect_item *e, const ledger_report *r, const chec
     case CHECK_BATCHING_MIGRATION: {
         /* The fourth acceptance criterion: a user who batches keeps batches that the SDK's
          * flush reaches (the seed's fix B), whichever exporter gives them. */
-        const exp_caps *caps = &exp_descriptor_of(run->strategy)->caps;
-        bool propagate =
-            caps->batches_across_requests && caps->flush_reaches_it && run->batch_items > 1;
+        uint32_t caps = run->exporter->caps;
+        bool propagate = (caps & EL_CAP_BATCHES_ACROSS_REQUESTS) &&
+                         (caps & EL_CAP_FLUSH_REACHES_IT) && run->batch_items > 1;
         if (run->runtime == RT_SERVER) {
             bool kept = !isnan(r->items_per_post) && r->items_per_post >= e->min_items_per_post;
             snprintf(d, sizeof d,
                      "long-lived runtime, %s with batch_items %u: %.1f items per POST (bound %.0f)",
-                     exp_strategy_name(run->strategy), run->batch_items,
+                     run->exporter->name, run->batch_items,
                      isnan(r->items_per_post) ? 0.0 : r->items_per_post, e->min_items_per_post);
             snprintf(x, sizeof x,
                      "strategy propagate, batch_items > 1, "
@@ -330,8 +330,8 @@ check_result check_eval(const expect_item *e, const ledger_report *r, const chec
             return conclude(e, propagate && kept, r->attempts == 0, r->items_per_post, x, d);
         }
         snprintf(d, sizeof d, "edge runtime, %s with batch_items %u: %llu of %llu items lost",
-                 exp_strategy_name(run->strategy), run->batch_items,
-                 (unsigned long long)r->fate[FATE_LOST], (unsigned long long)r->items);
+                 run->exporter->name, run->batch_items, (unsigned long long)r->fate[FATE_LOST],
+                 (unsigned long long)r->items);
         return conclude(e, propagate && r->fate[FATE_LOST] == 0, r->items == 0,
                         (double)r->fate[FATE_LOST],
                         "strategy propagate, batch_items > 1, lost == 0", d);

@@ -60,7 +60,7 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap);
 
 /* What the run was (for checks that depend on it). */
 typedef struct check_run {
-    exp_strategy strategy;
+    const el_exporter *exporter; /* its name and capabilities */
     rt_kind runtime;
     uint32_t batch_items;
 } check_run;

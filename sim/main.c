@@ -278,6 +278,9 @@ static const cli_opt run_opts[] = {
      "switch the scenario's fault families on or off as the seed draws\n"
      "them (what sweep --swarm ran; docs/sweep.md)"},
     {"--report", 0, "FILE", "write the HTML loss report of every run made here to FILE"},
+    {"--exporter-plugin", 0, "SO",
+     "use this exporter plugin as every variant's exporter (a shared object built against "
+     "<edgeloss/exporter.h>; docs/plugins.md)"},
     {"--ledger", 0, "MODE",
      "full: keep every row; compact: once the verdict is decided, prune\n"
      "the rows of items that arrived once (delivered or late; counts,\n"
@@ -354,6 +357,7 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
     const char *events_path = OPT("--events"), *trace_path = OPT("--trace");
     bool brief = OPT("--brief") != NULL, quiet = OPT("--quiet") != NULL;
     const char *report = OPT("--report");
+    const scn_overrides ov = {.exporter_plugin = OPT("--exporter-plugin")};
     sim_options base = {.ingest_url = OPT("--ingest"),
                         .ingest_db = OPT("--ingest-db"),
                         .swarm = OPT("--swarm") != NULL};
@@ -380,7 +384,7 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
 #undef OPT
     double t0 = wall_s();
     scenario *first;
-    sim_err lrc = scn_load(path, &first, err, sizeof err);
+    sim_err lrc = scn_load_with(path, &ov, &first, err, sizeof err);
     if (lrc) {
         fprintf(stderr, "edgeloss: %s\n", err);
         return sim_exit_code(lrc);
@@ -615,6 +619,8 @@ static const cli_opt check_opts[] = {
     {"--junit", 0, "FILE", "write the results as JUnit XML: a testcase per check"},
     {"--json", 0, "FILE", "write the results as JSON (docs/check.md)"},
     {"--report-dir", 0, "DIR", "write an HTML loss report per scenario file into DIR"},
+    {"--exporter-plugin", 0, "SO",
+     "use this exporter plugin as every scenario's exporter, as for run"},
     {"--ledger", 0, "MODE", "full, compact or auto (default): as for run"},
     {"--out", 'o', "DIR",
      "the runs' directories go under DIR (default runs/check):\n"
@@ -1088,6 +1094,7 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
     }
     const char *junit = OPT("--junit"), *json = OPT("--json"), *out_dir = OPT("--out");
     const char *report_dir = OPT("--report-dir");
+    const scn_overrides ov = {.exporter_plugin = OPT("--exporter-plugin")};
     sim_ledger_mode ledger_mode;
     if (parse_ledger_mode("check", OPT("--ledger"), &ledger_mode))
         return sim_exit_code(SIM_EUSAGE);
@@ -1138,7 +1145,7 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
         abort();
     size_t njobs = 0;
     for (size_t i = 0; i < files.n; i++) {
-        sim_err rc = scn_load(files.v[i], &loaded[i], err, sizeof err);
+        sim_err rc = scn_load_with(files.v[i], &ov, &loaded[i], err, sizeof err);
         if (rc) {
             res_run *r = res_add(&set);
             r->file = strdup(files.v[i]);

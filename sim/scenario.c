@@ -8,6 +8,7 @@
 #include "ingest.h"
 
 #include "datafile.h"
+#include "exporters/plugin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,6 +184,12 @@ static const sk_key keys[] = {
      "batch within a single request), or one per isolate shared by concurrent requests", 0},
     {"exporter.item_overhead_bytes", SK_INT, 0, 1e9, "512", NULL,
      "an item's memory besides its OTLP JSON (its JS objects), held while it is in memory", 0},
+    {"exporter.plugin", SK_STRING, 1, 0, NULL, NULL,
+     "a shared object implementing the exporter ABI (<edgeloss/exporter.h>, docs/plugins.md), "
+     "relative to the scenario file; it is the strategy (leave `strategy` out). "
+     "`edgeloss run --exporter-plugin` sets it for every variant", 0},
+    {"exporter.options", SK_CUSTOM, 0, 0, NULL, NULL,
+     "a plugin's own settings: an object its configure() reads (unknown keys are refused)", 0},
 
     {"network", SK_OBJECT, 0, 0, "{}", NULL, "the network between isolates and the ingest", 0},
     {"network.latency", SK_DIST, 0, 0, "{\"lognormal_ms\": {\"p50\": 20, \"p99\": 120}}",
@@ -485,6 +492,7 @@ void scn_free(scenario *s)
     if (!s)
         return;
     scn_free(s->next);
+    exp_plugin_close(s->plugin);
     block *b = s->mem;
     while (b) {
         block *nx = b->next;
@@ -498,6 +506,7 @@ void scn_free(scenario *s)
 
 typedef struct cctx {
     scenario *s;
+    const scn_overrides *ov;   /* what the command line replaces, or NULL */
     cJSON *defaults;           /* parsed default values, freed at the end */
     const char *path;          /* the file as opened: data files are relative to it */
     int rc;                    /* a failure while compiling values (e.g. a data file) */
@@ -555,6 +564,61 @@ static const char *str(cctx *c, const cJSON *obj, const char *kpath, const char 
 static bool flag(cctx *c, const cJSON *obj, const char *kpath, const char *leaf)
 {
     return cJSON_IsTrue(val(c, obj, kpath, leaf));
+}
+
+static char *dup_cb(void *ud, const char *str)
+{
+    return sdup(ud, str);
+}
+
+/*
+ * The strategy: a built-in by name, or a plugin (the file's `plugin`, or the command line's,
+ * which wins), loaded and configured from `options` now, so that a missing file, symbol or
+ * option fails before anything runs.
+ */
+static int load_strategy(cctx *c, const cJSON *ex, exp_config *e)
+{
+    scenario *s = c->s;
+    const cJSON *pl = ex ? cJSON_GetObjectItemCaseSensitive(ex, "plugin") : NULL;
+    const cJSON *opt = ex ? cJSON_GetObjectItemCaseSensitive(ex, "options") : NULL;
+    /* A scenario without an exporter has nothing for --exporter-plugin to replace. */
+    const char *forced = ex && c->ov ? c->ov->exporter_plugin : NULL;
+    if (!pl && !forced) {
+        if (opt)
+            return c->rc = cfail(c, "$.exporter.options",
+                                 "options are a plugin's; a built-in strategy's settings are "
+                                 "keys of the exporter object");
+        /* The schema knows the built-ins' names: an unknown one never gets here. */
+        e->desc = exp_builtin_find(str(c, ex, "exporter", "strategy"));
+        e->desc_config = e; /* a built-in's configuration is the exporter settings */
+        return 0;
+    }
+    if (!forced && cJSON_GetObjectItemCaseSensitive(ex, "strategy"))
+        return c->rc = cfail(c, "$.exporter.strategy",
+                             "a plugin is the strategy: give `strategy` or `plugin`, not both");
+    char path[4096];
+    if (forced)
+        snprintf(path, sizeof path, "%s", forced);
+    else
+        df_resolve(c->path, pl->valuestring, path, sizeof path);
+    if (!strchr(path, '/')) { /* dlopen would search the library path for a bare name */
+        char rel[4096];
+        snprintf(rel, sizeof rel, "./%s", path);
+        snprintf(path, sizeof path, "%s", rel);
+    }
+    char why[1500];
+    if (exp_plugin_load(path, &s->plugin, &e->desc, why, sizeof why)) {
+        if (!forced)
+            return c->rc = cfail(c, "$.exporter.plugin", "%s", why);
+        snprintf(c->err, c->errlen, "--exporter-plugin: %s", why);
+        return c->rc = SIM_EINPUT;
+    }
+    void *config = e->desc->config_size ? alloc(s, e->desc->config_size) : NULL;
+    if (exp_plugin_configure(e->desc, opt, s->file, "$.exporter.options", config, dup_cb, s, c->err,
+                             c->errlen))
+        return c->rc = SIM_EINPUT;
+    e->desc_config = config;
+    return 0;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -1762,7 +1826,8 @@ static int compile(cctx *c, const cJSON *root)
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "exporter");
     s->has_exporter = ex != NULL;
     exp_config *e = &s->exporter;
-    e->strategy = (exp_strategy)exp_strategy_find(str(c, ex, "exporter", "strategy"));
+    if (load_strategy(c, ex, e))
+        return c->rc;
     e->batch_items = (uint32_t)num(c, ex, "exporter", "batch_items");
     e->batch_bytes = (uint32_t)num(c, ex, "exporter", "batch_bytes");
     e->backoff_ns = secs(num(c, ex, "exporter", "backoff_s"));
@@ -1778,7 +1843,7 @@ static int compile(cctx *c, const cJSON *root)
     e->flush_budget_ns = secs(num(c, ex, "exporter", "flush_budget_s"));
     e->fetch_timeout_ns = secs(num(c, ex, "exporter", "timeout_s"));
     /* The interval strategy is the buffered exporter with an auto-flush timer. */
-    e->interval_ns = e->strategy == STRAT_INTERVAL ? secs(num(c, ex, "exporter", "interval_s")) : 0;
+    e->interval_ns = e->desc == &exp_interval ? secs(num(c, ex, "exporter", "interval_s")) : 0;
     const cJSON *ot = val(c, ex, "exporter", "otel");
     e->otel_max_queue = (uint32_t)num(c, ot, "exporter.otel", "max_queue");
     e->otel_max_batch = (uint32_t)num(c, ot, "exporter.otel", "max_batch");
@@ -2098,8 +2163,8 @@ static cJSON *variant_doc(const cJSON *root, const cJSON *v)
 }
 
 /* `path`: the file as opened (data files are relative to it); `file` names it in messages. */
-static int compile_doc(const cJSON *doc, const char *path, const char *file, scenario **out,
-                       char *err, size_t errlen)
+static int compile_doc(const cJSON *doc, const char *path, const char *file,
+                       const scn_overrides *ov, scenario **out, char *err, size_t errlen)
 {
     scenario *s = calloc(1, sizeof *s);
     if (!s) {
@@ -2107,7 +2172,12 @@ static int compile_doc(const cJSON *doc, const char *path, const char *file, sce
         return SIM_EINPUT;
     }
     s->file = sdup(s, file);
-    cctx c = {.s = s, .defaults = cJSON_CreateArray(), .path = path, .err = err, .errlen = errlen};
+    cctx c = {.s = s,
+              .ov = ov,
+              .defaults = cJSON_CreateArray(),
+              .path = path,
+              .err = err,
+              .errlen = errlen};
     int rc = compile(&c, doc);
     cJSON_Delete(c.defaults);
     if (rc) {
@@ -2119,6 +2189,12 @@ static int compile_doc(const cJSON *doc, const char *path, const char *file, sce
 }
 
 int scn_parse(const char *json, const char *file, scenario **out, char *err, size_t errlen)
+{
+    return scn_parse_with(json, file, NULL, out, err, errlen);
+}
+
+int scn_parse_with(const char *json, const char *file, const scn_overrides *ov, scenario **out,
+                   char *err, size_t errlen)
 {
     *out = NULL;
     const char *end = NULL;
@@ -2141,7 +2217,7 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
     scenario *first = NULL;
     if (sk_validate(&schema, file, root, err, errlen) || validate_variants(root, file, err, errlen))
         goto done;
-    if ((rc = compile_doc(root, file, file, &first, err, errlen)))
+    if ((rc = compile_doc(root, file, file, ov, &first, err, errlen)))
         goto done;
     scenario **tail = &first->next;
     unsigned index = 1;
@@ -2155,7 +2231,7 @@ int scn_parse(const char *json, const char *file, scenario **out, char *err, siz
         /* The merged document must be a valid scenario in its own right. */
         rc = sk_validate(&schema, vfile, doc, err, errlen)
                  ? SIM_EINPUT
-                 : compile_doc(doc, file, vfile, tail, err, errlen);
+                 : compile_doc(doc, file, vfile, ov, tail, err, errlen);
         cJSON_Delete(doc);
         if (rc)
             goto done;
@@ -2253,12 +2329,18 @@ int scn_read(const char *path, char **text, char *err, size_t errlen)
 
 int scn_load(const char *path, scenario **out, char *err, size_t errlen)
 {
+    return scn_load_with(path, NULL, out, err, errlen);
+}
+
+int scn_load_with(const char *path, const scn_overrides *ov, scenario **out, char *err,
+                  size_t errlen)
+{
     *out = NULL;
     char *text;
     int rc = scn_read(path, &text, err, errlen);
     if (rc)
         return rc;
-    rc = scn_parse(text, path, out, err, errlen);
+    rc = scn_parse_with(text, path, ov, out, err, errlen);
     free(text);
     return rc;
 }

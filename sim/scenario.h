@@ -70,8 +70,9 @@ typedef struct scenario {
     expect_item *expects;
     size_t nexpects;
     scn_budget budget;
-    struct scenario *next; /* the next variant of the same file, or NULL */
-    void *mem;             /* owns steps, strings and arrays the configs point to */
+    struct exp_plugin *plugin; /* exporter.plugin, loaded (closed by scn_free) */
+    struct scenario *next;     /* the next variant of the same file, or NULL */
+    void *mem;                 /* owns steps, strings and arrays the configs point to */
 } scenario;
 
 /* ingest.api_key: a bearer token of 1..255 printable ASCII characters, no spaces (what the
@@ -93,11 +94,20 @@ void scn_slug(char *name);
  * scenario per variant. On error returns SIM_EINPUT (error.h) with a message naming
  * the file, the JSON path and what was expected.
  */
+/* What the command line replaces in every variant of a file. */
+typedef struct scn_overrides {
+    const char *exporter_plugin; /* --exporter-plugin: a path with a slash, or NULL */
+} scn_overrides;
+
 int scn_load(const char *path, scenario **out, char *err, size_t errlen);
+int scn_load_with(const char *path, const scn_overrides *ov, scenario **out, char *err,
+                  size_t errlen);
 /* Reads a scenario file's text as scn_load does (size limit, no NUL bytes), malloc'd. */
 int scn_read(const char *path, char **text, char *err, size_t errlen);
 /* Same from text; `file` names it in messages and data files are found relative to it. */
 int scn_parse(const char *json, const char *file, scenario **out, char *err, size_t errlen);
+int scn_parse_with(const char *json, const char *file, const scn_overrides *ov, scenario **out,
+                   char *err, size_t errlen);
 /*
  * The document one variant compiles from: the file's keys with the variant's merged in,
  * `variants` removed and `variant` set to its name (variant NULL: the baseline). A valid

@@ -30,6 +30,9 @@ typedef struct call_op {
                    */
     int64_t started_ns;
     int stage;
+    el_call call;  /* the stage's call to the exporter; finishing it resumes call_step */
+    bool running;  /* call_run's loop is on the stack: a completion lets it go on */
+    bool finished; /* the stage's call finished while the loop was on the stack */
     struct call_op *next;
 } call_op;
 
@@ -50,14 +53,14 @@ typedef struct sdk_iso {
     item_vec open; /* spans started and not ended */
     l1buf *l1;     /* the tracer's, metrics collector's and logger's buffers, per scope */
     size_t nl1, capl1;
-    exporter *exp; /* created with the isolate's first telemetry */
+    exp_host *exp; /* created with the isolate's first telemetry */
     call_op *calls;
     exp_env env;
 } sdk_iso;
 
 struct sdk {
     exp_config cfg;
-    const exp_descriptor *exp; /* the strategy: what it can do, and its constructor */
+    const el_exporter *d; /* the strategy: what it can do, and its methods */
     ledger *l;
     net *n;
     queue *q; /* where checkpoints send (NULL: no queue) */
@@ -65,6 +68,8 @@ struct sdk {
     rng *exp_rng;
     uint64_t seed;
     sdk_stats stats;
+    void (*log)(void *ud, const char *line); /* the exporters' log lines */
+    void *log_ud;
 };
 
 sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *exporter_rng,
@@ -74,7 +79,7 @@ sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *export
     if (!s)
         return NULL;
     s->cfg = *cfg;
-    s->exp = exp_descriptor_of(cfg->strategy);
+    s->d = cfg->desc;
     s->l = l;
     s->n = n;
     s->ids = ids_rng;
@@ -86,6 +91,12 @@ sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *export
 void sdk_set_queue(sdk *s, queue *q)
 {
     s->q = q;
+}
+
+void sdk_set_log(sdk *s, void (*log)(void *ud, const char *line), void *ud)
+{
+    s->log = log;
+    s->log_ud = ud;
 }
 
 void sdk_free(sdk *s)
@@ -100,7 +111,7 @@ const sdk_stats *sdk_get_stats(const sdk *s)
 
 static bool direct(const sdk *s)
 {
-    return s->exp->caps.takes_spans_at_end;
+    return (s->d->caps & EL_CAP_TAKES_SPANS_AT_END) != 0;
 }
 
 /* ---------- ids and JSON ---------- */
@@ -243,10 +254,10 @@ static sdk_iso *iso_state(rt *r)
     return rt_current_isolate(r)->tel;
 }
 
-static exporter *exporter_of(sdk_iso *si)
+static exp_host *exporter_of(sdk_iso *si)
 {
     if (!si->exp)
-        si->exp = si->s->exp->create(&si->env);
+        si->exp = exp_host_new(&si->env);
     return si->exp;
 }
 
@@ -258,7 +269,7 @@ static void t_born(void *ud, rt *r, rt_isolate_info *iso)
         abort();
     si->s = s;
     si->ref.id = iso->id;
-    si->env = (exp_env){r, s->n, s->l, &s->cfg, {0, iso->id}, s->exp_rng};
+    si->env = (exp_env){r, s->n, s->l, &s->cfg, {0, iso->id}, s->exp_rng, s->log, s->log_ud};
     iso->tel = si;
 }
 
@@ -279,7 +290,7 @@ static void drop_vec(sdk_iso *si, item_vec *v, ledger_cause cause, const char *l
     for (size_t i = 0; i < v->n; i++)
         ledger_row(si->s->l, v->v[i]); /* spans lost while open have no row yet */
     exp_dropped(&si->env, v, cause, layer);
-    vec_free(v);
+    vec_free(si->env.r, v);
 }
 
 static void t_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
@@ -297,7 +308,7 @@ static void t_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
             drop_vec(si, &si->l1[i].v[g], c, layer_names[g]);
     free(si->l1);
     if (si->exp)
-        si->exp->ops->destroy(si->exp, c);
+        exp_host_destroy(si->exp, c);
     while (si->calls) {
         call_op *nx = si->calls->next;
         /* A call its isolate's death cut kept its request waiting until then. */
@@ -351,9 +362,8 @@ static tel_item *new_item(sdk *s, rt *r, sdk_signal sig, const char *name)
     it->name = name;
     it->start_ns = it->end_ns = rt_task_time(r);
     it->n = ledger_item_number(s->l);
-    it->r = r;
     it->home = rt_current_isolate_ref(r);
-    item_charge(it, s->cfg.item_overhead_bytes);
+    item_charge(r, it, s->cfg.item_overhead_bytes);
     return it;
 }
 
@@ -361,18 +371,15 @@ static tel_item *new_item(sdk *s, rt *r, sdk_signal sig, const char *name)
 static void complete(sdk *s, sdk_iso *si, rt *r, tel_item *it)
 {
     encode(it);
-    item_charge(it, it->len);
+    item_charge(r, it, it->len);
     ledger_row(s->l, it);
     if (!direct(s)) {
         ledger_move(s->l, it->n, rt_task_time(r), layer_names[it->sig]);
         vec_push(&l1_for(si, it->request_id)->v[it->sig], it);
         return;
     }
-    item_vec one = {0};
-    vec_push(&one, it);
-    exporter *e = exporter_of(si);
-    e->ops->export_items(e, it->sig, &one, (exp_k){NULL, NULL});
-    free(one.v);
+    item_vec one = {&it, 1, 1};
+    exp_host_export(exporter_of(si), it->sig, &one, NULL);
 }
 
 static uint64_t t_span_start(void *ud, rt *r, const char *name)
@@ -451,7 +458,7 @@ static tel_entry *t_entry_new(void *ud, rt *r, const char *global, const char *f
     it->variant = variant ? variant : "on";
     s->stats.entries++;
     encode(it);
-    item_charge(it, it->len);
+    item_charge(r, it, it->len);
     ledger_row(s->l, it);
     return it;
 }
@@ -478,7 +485,7 @@ static void t_entry_lost(void *ud, rt *r, tel_entry *e, tel_loss how, int why, c
                                           : CAUSE_EVICTED_IN_BUFFER;
     int64_t t = rt_time(r);
     ledger_drop_note(s->l, e->n, t > e->end_ns ? t : e->end_ns, c, holder, e->isolate_id, note);
-    item_free(e);
+    item_free(r, e);
 }
 
 /* A checkpoint step waiting for its send() to resolve. */
@@ -548,7 +555,7 @@ static tel_enqueued t_entry_enqueue(void *ud, rt *r, tel_entry **e, size_t n, co
     queue_send(s->q, rt_time(r), rt_current_isolate(r)->id, ids, frags, lens, n,
                w ? enq_settled : NULL, w);
     for (size_t i = 0; i < n; i++)
-        item_free(e[i]); /* the queue holds its copy: the isolate's memory is given back */
+        item_free(r, e[i]); /* the queue holds its copy: the isolate's memory is given back */
     free(frags);
     free(lens);
     free(ids);
@@ -629,7 +636,7 @@ static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
 static void call_done(call_op *op, rt *r)
 {
     sdk_iso *si = op->si;
-    int64_t now = exp_now(&si->env);
+    int64_t now = rt_time(si->env.r);
     if (op->counted)
         ledger_call_time(si->s->l, op->request_id, op->before_response, now - op->started_ns);
     tel_cont k = op->k;
@@ -644,18 +651,31 @@ static void call_done(call_op *op, rt *r)
         k.fn(k.ud, r, k.ref);
 }
 
-static void call_step(void *ud, rt *r);
+static void call_step(call_op *op);
+
+/* The exporter finished a stage's call (from the isolate's microtask queue). */
+static void call_resume(void *ud)
+{
+    call_op *op = ud;
+    if (op->running)
+        op->finished = true; /* call_run's loop goes on */
+    else
+        call_step(op);
+}
 
 static bool call_run(call_op *op)
 {
-    /* Runs stages until one goes asynchronous; true when the whole call finished now. */
+    /* Runs stages until one goes asynchronous; true when the whole call finished now. A
+     * stage's call that the exporter finished at once has been resumed from the microtask
+     * queue by the time the host returns, before anything else of the isolate ran. */
     sdk_iso *si = op->si;
     sdk *s = si->s;
+    op->running = true;
     for (;;) {
-        exporter *e = exporter_of(si);
-        exp_k next = {call_step, op};
+        exp_host *e = exporter_of(si);
+        op->call = (el_call){.fn = call_resume, .ud = op};
+        op->finished = false;
         int stage = op->stage++;
-        bool sync = true;
         switch (op->which) {
         case TEL_TRACER_FLUSH:
         case TEL_METRICS_FLUSH:
@@ -664,61 +684,66 @@ static bool call_run(call_op *op)
                              : op->which == TEL_METRICS_FLUSH ? SIG_METRICS
                                                               : SIG_LOGS;
             if (direct(s)) { /* OpenTelemetry: forceFlush the processor */
-                if (stage == 0)
-                    sync = e->ops->flush(e, next);
-                else
-                    return true;
+                if (stage > 0)
+                    goto finished;
+                exp_host_flush(e, &op->call);
                 break;
             }
             if (stage == 0) {
                 l1buf *b = l1_for(si, op->request_id);
                 if (b->v[sig].n == 0) {
                     l1_tidy(si, b);
-                    return true; /* `if (this.buffer.length === 0) return;` */
+                    goto finished; /* `if (this.buffer.length === 0) return;` */
                 }
                 item_vec items = {0};
                 vec_append(&items, &b->v[sig]);
                 l1_tidy(si, b);
-                sync = e->ops->export_items(e, sig, &items, next);
+                exp_host_export(e, sig, &items, &op->call);
                 free(items.v);
-            } else if (stage == 1 && s->exp->caps.flush_reaches_it) {
-                sync = e->ops->flush(e, next); /* fix B: flush reaches the exporter */
+            } else if (stage == 1 && (s->d->caps & EL_CAP_FLUSH_REACHES_IT)) {
+                exp_host_flush(e, &op->call); /* fix B: flush reaches the exporter */
             } else {
-                return true;
+                goto finished;
             }
             break;
         }
         case CALL_SEND_ENTRIES:
             if (stage > 0)
-                return true;
-            sync = e->ops->export_items(e, SIG_LOGS, &op->entries, next);
+                goto finished;
+            exp_host_export(e, SIG_LOGS, &op->entries, &op->call);
             break;
         case TEL_EXPORTER_FLUSH:
         case TEL_EXPORTER_SHUTDOWN:
             if (stage > 0)
-                return true;
-            if (s->exp->caps.bundle == EXP_BUNDLE_PRIVATE) {
+                goto finished;
+            if (s->d->bundle == EL_BUNDLE_PRIVATE) {
                 /* base.tracer.options.export: a private field */
-                ledger_private_access(s->l, op->request_id, exp_now(&si->env));
-            } else if (s->exp->caps.bundle == EXP_BUNDLE_NONE) {
-                return true; /* obs.exporter?.flush(): nothing on the bundle */
+                ledger_private_access(s->l, op->request_id, rt_time(si->env.r));
+            } else if (s->d->bundle == EL_BUNDLE_NONE) {
+                goto finished; /* obs.exporter?.flush(): nothing on the bundle */
             }
-            sync = op->which == TEL_EXPORTER_SHUTDOWN ? e->ops->shutdown(e, next)
-                                                      : e->ops->flush(e, next);
+            if (op->which == TEL_EXPORTER_SHUTDOWN)
+                exp_host_shutdown(e, &op->call);
+            else
+                exp_host_flush(e, &op->call);
             break;
         default:
-            return true;
+            goto finished;
         }
-        if (!sync)
+        if (!op->finished) {
+            op->running = false;
             return false;
+        }
     }
+finished:
+    op->running = false;
+    return true;
 }
 
-static void call_step(void *ud, rt *r)
+static void call_step(call_op *op)
 {
-    call_op *op = ud;
     if (call_run(op))
-        call_done(op, r);
+        call_done(op, op->si->env.r);
 }
 
 static bool start_call(sdk *s, rt *r, tel_call c, item_vec *entries, tel_cont k)
@@ -780,18 +805,18 @@ static void t_shutdown(void *ud, rt *r, rt_isolate_info *iso)
     sdk_iso *si = iso->tel;
     if (!si)
         return;
-    exporter *e = exporter_of(si);
+    exp_host *e = exporter_of(si);
     for (size_t i = 0; i < si->nl1; i++) {
         for (int g = 0; g < SIG_COUNT; g++) {
             if (!si->l1[i].v[g].n)
                 continue;
             item_vec items = {0};
             vec_append(&items, &si->l1[i].v[g]);
-            e->ops->export_items(e, (sdk_signal)g, &items, (exp_k){NULL, NULL});
+            exp_host_export(e, (sdk_signal)g, &items, NULL);
             free(items.v);
         }
     }
-    e->ops->shutdown(e, (exp_k){NULL, NULL});
+    exp_host_shutdown(e, NULL);
 }
 
 const tel_ops *sdk_ops(void)

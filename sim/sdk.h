@@ -42,6 +42,8 @@ sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *export
 void sdk_free(sdk *s);
 /* Checkpoints of accumulators send their messages to this queue (queue.h). */
 void sdk_set_queue(sdk *s, queue *q);
+/* Where exporters' log lines go (el_host_api.log); unset, they are dropped. */
+void sdk_set_log(sdk *s, void (*log)(void *ud, const char *line), void *ud);
 const tel_ops *sdk_ops(void);
 const sdk_stats *sdk_get_stats(const sdk *s);
 

@@ -143,7 +143,23 @@ typedef struct run_parts {
     run events; /* --events */
     bool ended; /* the runtime tore its isolates down */
     char ingest_db[4096];
+    FILE *xlog; /* exporter.log, opened with its first line */
+    bool xlog_failed;
 } run_parts;
+
+/* An exporter's log line (el_host_api.log) into the run directory's exporter.log. */
+static void exporter_log(void *ud, const char *line)
+{
+    run_parts *p = ud;
+    if (!p->xlog && !p->xlog_failed) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/exporter.log", p->o && p->o->run_dir ? p->o->run_dir : ".");
+        p->xlog = fopen(path, "w");
+        p->xlog_failed = !p->xlog;
+    }
+    if (p->xlog)
+        fprintf(p->xlog, "%s\n", line);
+}
 
 /* The ledger's file and the ingest (embedded, fresh, or the one given). */
 static sim_err run_open_files(run_parts *p, char *err, size_t errlen)
@@ -160,7 +176,7 @@ static sim_err run_open_files(run_parts *p, char *err, size_t errlen)
     ledger_meta(p->l, "scenario", s->file);
     ledger_meta(p->l, "variant", s->variant);
     ledger_meta(p->l, "run", out->run_id);
-    ledger_meta(p->l, "strategy", exp_strategy_name(s->exporter.strategy));
+    ledger_meta(p->l, "strategy", s->exporter.desc->name);
     char seed[24];
     snprintf(seed, sizeof seed, "%" PRIu64, out->seed);
     ledger_meta(p->l, "seed", seed);
@@ -291,6 +307,8 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
             }
             sdk_set_queue(p->k, p->q);
         }
+        if (p->k && !(o && o->memory))
+            sdk_set_log(p->k, exporter_log, p);
         if (p->k && s->has_pipeline &&
             !(p->pl = pl_new(p->e, &p->r_pipe, &s->pipeline, p->n, p->l))) {
             snprintf(err, errlen, "out of memory");
@@ -538,7 +556,7 @@ static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
     out->hash = mix(out->hash, out->report.ingest_hash);
     if (s->has_monitor || s->has_daily)
         watch(p, &out->report.watch);
-    check_run cr = {s->exporter.strategy, s->runtime.kind, s->exporter.batch_items};
+    check_run cr = {s->exporter.desc, s->runtime.kind, s->exporter.batch_items};
     out->checks = calloc(s->nexpects ? s->nexpects : 1, sizeof *out->checks);
     if (!out->checks)
         abort();
@@ -563,6 +581,8 @@ static void run_close(run_parts *p)
     flt_free(p->faults);
     app_free(p->a);
     sdk_free(p->k);
+    if (p->xlog)
+        fclose(p->xlog);
     net_free(p->n);
     transport_close(p->tp);
     ledger_close(p->l);

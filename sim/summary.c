@@ -52,8 +52,7 @@ static void print_telemetry(const scenario *s, const sim_result *r, FILE *out)
     fprintf(out,
             "exporter: %s; %" PRIu64 " spans, %" PRIu64 " metric points, %" PRIu64
             " logs created; %" PRIu64 " POSTs sent\n",
-            exp_strategy_name(s->exporter.strategy), r->sdk.spans, r->sdk.metrics, r->sdk.logs,
-            r->posts);
+            s->exporter.desc->name, r->sdk.spans, r->sdk.metrics, r->sdk.logs, r->posts);
     if (!r->verified) {
         fprintf(out, "fates: unverified (no ingest database to join: give --ingest-db)\n");
         return;
@@ -498,7 +497,7 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
     cJSON_AddBoolToObject(j, "telemetry", r->telemetry);
     if (r->telemetry) {
         cJSON_AddStringToObject(j, "run_id", r->run_id);
-        cJSON_AddStringToObject(j, "strategy", exp_strategy_name(s->exporter.strategy));
+        cJSON_AddStringToObject(j, "strategy", s->exporter.desc->name);
         cJSON_AddBoolToObject(j, "verified", r->verified);
         o = cJSON_AddObjectToObject(j, "created");
         add_u64(o, "spans", r->sdk.spans);

@@ -44,7 +44,7 @@ typedef struct tel_cont {
 } tel_cont;
 
 /* An entry of an isolate global, as the interpreter holds it (opaque). */
-typedef struct tel_item tel_entry;
+typedef struct el_item tel_entry;
 
 /* The holder of entries a task took from a global. */
 #define TEL_HOLDER_TASK "task-local"

@@ -15,27 +15,33 @@
  *     then half-open, `successes` good answers close it.
  *
  * threshold, propagate, exposed, private_reach and interval all use this
- * exporter; they differ in who can call flush() (sdk.c) and, for interval,
- * in a setInterval(flush) made when the exporter is created.
+ * exporter; they differ in their capabilities (who can call flush(): the SDK
+ * asks the descriptor) and, for interval, in a setInterval(flush) made when
+ * the exporter is created. Written against the ABI only
+ * (include/edgeloss/exporter.h), as a plugin would be; its configuration is
+ * the scenario's exporter settings (config.h).
  */
-#include "exporter.h"
+#include "config.h"
 
+#include <edgeloss/exporter.h>
+
+#include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 typedef struct flush_op {
     struct buffered *b;
     int pending; /* payloads not answered yet */
-    exp_k k;
+    el_call *call;
     bool done; /* the caller was resumed (answers or budget) */
     uint64_t budget_timer;
     struct flush_op *next;
 } flush_op;
 
 typedef struct buffered {
-    exporter base;
-    exp_sender sender;
-    item_vec buf[SIG_COUNT];
+    el_host *h;
+    const el_host_api *api;
+    const exp_config *c;
+    el_items buf[EL_SIGNALS];
     uint64_t bytes;
     int64_t backoff_until_ns;
     uint32_t failures;  /* consecutive */
@@ -45,34 +51,38 @@ typedef struct buffered {
     flush_op *flushes;
 } buffered;
 
-static void buffered_destroy(exporter *e, ledger_cause cause)
+static void push_all(el_items *v, el_item *const *items, size_t n)
 {
-    buffered *b = (buffered *)e;
+    if (el_items_add(v, items, n))
+        abort();
+}
+
+static void buffered_destroy(void *self, el_cause cause)
+{
+    buffered *b = self;
     /* Items held back by a backoff die for that reason: say so. */
-    ledger_cause held = cause == CAUSE_EVICTED_IN_BUFFER && exp_now(&e->env) < b->backoff_until_ns
-                            ? CAUSE_DROPPED_IN_BACKOFF
-                            : cause;
-    for (int g = 0; g < SIG_COUNT; g++) {
-        exp_dropped(&e->env, &b->buf[g], held, "exporter");
-        vec_free(&b->buf[g]);
+    el_cause held = cause == EL_EVICTED_IN_BUFFER && el_now(b->h) < b->backoff_until_ns
+                        ? EL_DROPPED_IN_BACKOFF
+                        : cause;
+    for (int g = 0; g < EL_SIGNALS; g++) {
+        b->api->drop(b->h, b->buf[g].v, b->buf[g].n, held, "exporter");
+        el_items_free(&b->buf[g]);
     }
-    send_abandon_all(&b->sender, cause);
     while (b->flushes) {
         flush_op *nx = b->flushes->next;
         free(b->flushes);
         b->flushes = nx;
     }
-    free(b);
 }
 
 static uint64_t count(const buffered *b)
 {
-    return b->buf[SIG_TRACES].n + b->buf[SIG_METRICS].n + b->buf[SIG_LOGS].n;
+    return b->buf[EL_TRACES].n + b->buf[EL_METRICS].n + b->buf[EL_LOGS].n;
 }
 
 static void breaker(buffered *b, bool ok, int64_t now)
 {
-    const exp_config *c = b->base.env.cfg;
+    const exp_config *c = b->c;
     if (ok) {
         b->failures = 0;
         if (b->half_open && ++b->successes >= c->breaker_successes) {
@@ -89,7 +99,7 @@ static void breaker(buffered *b, bool ok, int64_t now)
     }
 }
 
-static void flush_finish(flush_op *op, rt *r)
+static void flush_finish(flush_op *op)
 {
     buffered *b = op->b;
     flush_op **pp = &b->flushes;
@@ -98,119 +108,141 @@ static void flush_finish(flush_op *op, rt *r)
     if (*pp)
         *pp = op->next;
     bool resume = !op->done;
-    exp_k k = op->k;
+    el_call *call = op->call;
     if (op->budget_timer)
-        exp_timer_clear(&op->b->base.env, op->budget_timer);
+        b->api->timer_clear(b->h, op->budget_timer);
     free(op);
-    if (resume && k.fn)
-        k.fn(k.ud, r);
+    if (resume)
+        el_done(b->h, call);
 }
 
-static void on_sent(void *ud, rt *r, int status, int64_t retry_after_s, item_vec *items)
+static void on_sent(void *ud, int status, int64_t retry_after_s, el_item *const *items, size_t n)
 {
     flush_op *op = ud;
     buffered *b = op->b;
-    exp_env *env = &b->base.env;
-    int64_t now = exp_now(env);
+    const el_host_api *api = b->api;
+    int64_t now = el_now(b->h);
     if (status >= 200 && status < 300) {
         breaker(b, true, now);
-        vec_free(items); /* on the wire and acknowledged: the exporter forgets them */
+        api->release(b->h, items, n); /* on the wire and acknowledged: forget them */
     } else if (status == 403) {
-        /* The cap: back off, keep the items for later (as the seed's exporter does). */
-        b->backoff_until_ns = eng_add(now, retry_after_s >= 0 && env->cfg->honor_retry_after
-                                               ? retry_after_s * 1000000000LL
-                                               : env->cfg->backoff_ns);
+        /* The cap: back off, keep the items for later (as the seed's exporter does). A
+         * Retry-After is at most ~31 years (net.h), so this cannot overflow. */
+        b->backoff_until_ns =
+            now + (retry_after_s >= 0 && b->c->honor_retry_after ? retry_after_s * 1000000000LL
+                                                                 : b->c->backoff_ns);
         breaker(b, false, now);
-        sdk_signal sig = items->n ? items->v[0]->sig : SIG_TRACES;
-        for (size_t i = 0; i < items->n; i++)
-            b->bytes += items->v[i]->len;
-        exp_moved(env, items, "exporter");
-        vec_prepend(&b->buf[sig], items);
+        el_signal sig = n ? api->item_signal(items[0]) : EL_TRACES;
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            api->item_fragment(items[i], &len);
+            b->bytes += len;
+        }
+        api->moved(b->h, items, n, "exporter");
+        if (el_items_prepend(&b->buf[sig], items, n))
+            abort();
     } else {
         breaker(b, false, now);
-        exp_dropped(env, items, exp_refusal_cause(status), "exporter");
-        vec_free(items);
+        api->drop(b->h, items, n, api->refusal_cause(status), "exporter");
     }
     if (--op->pending == 0)
-        flush_finish(op, r);
+        flush_finish(op);
 }
 
-static void budget_spent(void *ud, rt *r)
+static void budget_spent(void *ud)
 {
     flush_op *op = ud;
     op->budget_timer = 0;
     if (op->done)
         return;
     op->done = true;
-    if (op->k.fn)
-        op->k.fn(op->k.ud, r);
+    el_done(op->b->h, op->call);
 }
 
-static bool buffered_flush(exporter *e, exp_k k)
+static void buffered_flush(void *self, el_call *call)
 {
-    buffered *b = (buffered *)e;
-    int64_t now = exp_now(&e->env);
-    if (now < b->open_until_ns || count(b) == 0)
-        return true;
+    buffered *b = self;
+    int64_t now = el_now(b->h);
+    if (now < b->open_until_ns || count(b) == 0) {
+        el_done(b->h, call);
+        return;
+    }
     flush_op *op = calloc(1, sizeof *op);
     if (!op)
         abort();
     op->b = b;
-    op->k = k;
+    op->call = call;
     op->next = b->flushes;
     b->flushes = op;
     int sigs = 0;
-    for (int g = 0; g < SIG_COUNT; g++)
+    for (int g = 0; g < EL_SIGNALS; g++)
         sigs += b->buf[g].n > 0;
     op->pending = sigs;
     b->bytes = 0;
-    for (int g = 0; g < SIG_COUNT; g++) {
+    for (int g = 0; g < EL_SIGNALS; g++) {
         if (!b->buf[g].n)
             continue;
-        item_vec items = {0};
-        vec_append(&items, &b->buf[g]);
-        send_items(&b->sender, (sdk_signal)g, &items, on_sent, op);
-        free(items.v);
+        el_items items = b->buf[g];
+        b->buf[g] = (el_items){0};
+        b->api->send(b->h, (el_signal)g, items.v, items.n, on_sent, op);
+        el_items_free(&items);
     }
-    if (e->env.cfg->flush_budget_ns > 0)
-        op->budget_timer = exp_timer(&e->env, e->env.cfg->flush_budget_ns, 0, budget_spent, op);
-    return false;
+    if (b->c->flush_budget_ns > 0)
+        op->budget_timer = b->api->timer(b->h, b->c->flush_budget_ns, 0, budget_spent, op);
 }
 
-static bool buffered_export(exporter *e, sdk_signal sig, item_vec *items, exp_k k)
+static void buffered_export(void *self, el_signal sig, el_item *const *items, size_t n,
+                            el_call *call)
 {
-    buffered *b = (buffered *)e;
-    const exp_config *c = e->env.cfg;
-    for (size_t i = 0; i < items->n; i++)
-        b->bytes += items->v[i]->len;
-    exp_moved(&e->env, items, "exporter");
-    vec_append(&b->buf[sig], items);
+    buffered *b = self;
+    const exp_config *c = b->c;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        b->api->item_fragment(items[i], &len);
+        b->bytes += len;
+    }
+    b->api->moved(b->h, items, n, "exporter");
+    push_all(&b->buf[sig], items, n);
     /* maybeFlush() */
-    if (exp_now(&e->env) < b->backoff_until_ns)
-        return true;
-    if (count(b) < c->batch_items && b->bytes < c->batch_bytes)
-        return true;
-    return buffered_flush(e, k);
+    if (el_now(b->h) < b->backoff_until_ns ||
+        (count(b) < c->batch_items && b->bytes < c->batch_bytes)) {
+        el_done(b->h, call);
+        return;
+    }
+    buffered_flush(self, call);
 }
 
-static void interval_fire(void *ud, rt *r)
+static void interval_fire(void *ud)
 {
-    (void)r;
-    buffered_flush(ud, (exp_k){NULL, NULL});
+    buffered_flush(ud, NULL);
+}
+
+static void buffered_create(void *self, el_host *h, const void *config)
+{
+    buffered *b = self;
+    b->h = h;
+    b->api = h->api;
+    b->c = config;
+    if (b->c->interval_ns > 0)
+        b->api->timer(h, b->c->interval_ns, b->c->interval_ns, interval_fire, b);
 }
 
 /* These strategies hold nothing but items: shutting down is flushing. */
-static const exporter_ops ops = {buffered_export, buffered_flush, buffered_flush, buffered_destroy};
+#define BUFFERED(sym, nm, cp, bd)                                                                  \
+    const el_exporter sym = {.abi = EL_EXPORTER_ABI,                                               \
+                             .size = sizeof(el_exporter),                                          \
+                             .name = nm,                                                           \
+                             .caps = EL_CAP_BATCHES_ACROSS_REQUESTS | (cp),                        \
+                             .bundle = bd,                                                         \
+                             .state_size = sizeof(buffered),                                       \
+                             .create = buffered_create,                                            \
+                             .export_items = buffered_export,                                      \
+                             .flush = buffered_flush,                                              \
+                             .shutdown = buffered_flush,                                           \
+                             .destroy = buffered_destroy}
 
-exporter *exp_buffered_new(const exp_env *env)
-{
-    buffered *b = calloc(1, sizeof *b);
-    if (!b)
-        abort();
-    b->base.ops = &ops;
-    b->base.env = *env;
-    b->sender.env = &b->base.env;
-    if (env->cfg->interval_ns > 0)
-        exp_timer(&b->base.env, env->cfg->interval_ns, env->cfg->interval_ns, interval_fire, b);
-    return &b->base;
-}
+BUFFERED(exp_threshold, "threshold", 0, EL_BUNDLE_NONE);
+BUFFERED(exp_propagate, "propagate", EL_CAP_FLUSH_REACHES_IT, EL_BUNDLE_NONE);
+BUFFERED(exp_exposed, "exposed", 0, EL_BUNDLE_PUBLIC);
+BUFFERED(exp_private_reach, "private_reach", 0, EL_BUNDLE_PRIVATE);
+BUFFERED(exp_interval, "interval", 0, EL_BUNDLE_NONE);

@@ -1,86 +1,95 @@
 /*
  * Fix A: export() POSTs at once and waits for the answer; nothing is kept
  * between calls, so an isolate's death can only cost a response, never a
- * buffer. flush() has nothing to do.
+ * buffer. flush() has nothing to do. Written against the ABI only.
  */
-#include "exporter.h"
+#include "config.h"
+
+#include <edgeloss/exporter.h>
 
 #include <stdlib.h>
 
 typedef struct wait_op {
     struct immediate *m;
-    exp_k k;
+    el_call *call;
     struct wait_op *next;
 } wait_op;
 
 typedef struct immediate {
-    exporter base;
-    exp_sender sender;
+    el_host *h;
+    const el_host_api *api;
     wait_op *waits;
 } immediate;
 
-static void on_sent(void *ud, rt *r, int status, int64_t retry_after_s, item_vec *items)
+static void on_sent(void *ud, int status, int64_t retry_after_s, el_item *const *items, size_t n)
 {
     (void)retry_after_s;
     wait_op *w = ud;
     immediate *m = w->m;
     if (status < 200 || status >= 300)
-        exp_dropped(&m->base.env, items, exp_refusal_cause(status), "in-flight");
-    vec_free(items);
+        m->api->drop(m->h, items, n, m->api->refusal_cause(status), "in-flight");
+    else
+        m->api->release(m->h, items, n);
     wait_op **pp = &m->waits;
     while (*pp && *pp != w)
         pp = &(*pp)->next;
     if (*pp)
         *pp = w->next;
-    exp_k k = w->k;
+    el_call *call = w->call;
     free(w);
-    if (k.fn)
-        k.fn(k.ud, r);
+    el_done(m->h, call);
 }
 
-static bool immediate_export(exporter *e, sdk_signal sig, item_vec *items, exp_k k)
+static void immediate_export(void *self, el_signal sig, el_item *const *items, size_t n,
+                             el_call *call)
 {
-    immediate *m = (immediate *)e;
-    if (items->n == 0)
-        return true;
+    immediate *m = self;
+    if (n == 0) {
+        el_done(m->h, call);
+        return;
+    }
     wait_op *w = malloc(sizeof *w);
     if (!w)
         abort();
-    *w = (wait_op){m, k, m->waits};
+    *w = (wait_op){m, call, m->waits};
     m->waits = w;
-    send_items(&m->sender, sig, items, on_sent, w);
-    return false;
+    m->api->send(m->h, sig, items, n, on_sent, w);
 }
 
-static bool immediate_flush(exporter *e, exp_k k)
+static void immediate_flush(void *self, el_call *call)
 {
-    (void)e, (void)k;
-    return true;
+    immediate *m = self;
+    el_done(m->h, call);
 }
 
-static void immediate_destroy(exporter *e, ledger_cause cause)
+static void immediate_destroy(void *self, el_cause cause)
 {
-    immediate *m = (immediate *)e;
-    send_abandon_all(&m->sender, cause);
+    (void)cause; /* it holds nothing: what is in flight meets its own fate */
+    immediate *m = self;
     while (m->waits) {
         wait_op *nx = m->waits->next;
         free(m->waits);
         m->waits = nx;
     }
-    free(m);
 }
 
-/* These strategies hold nothing but items: shutting down is flushing. */
-static const exporter_ops ops = {immediate_export, immediate_flush, immediate_flush,
-                                 immediate_destroy};
-
-exporter *exp_immediate_new(const exp_env *env)
+static void immediate_create(void *self, el_host *h, const void *config)
 {
-    immediate *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
-    m->base.ops = &ops;
-    m->base.env = *env;
-    m->sender.env = &m->base.env;
-    return &m->base;
+    (void)config;
+    immediate *m = self;
+    m->h = h;
+    m->api = h->api;
 }
+
+/* It holds nothing but items: shutting down is flushing. */
+const el_exporter exp_immediate = {.abi = EL_EXPORTER_ABI,
+                                   .size = sizeof(el_exporter),
+                                   .name = "immediate",
+                                   .caps = 0,
+                                   .bundle = EL_BUNDLE_NONE,
+                                   .state_size = sizeof(immediate),
+                                   .create = immediate_create,
+                                   .export_items = immediate_export,
+                                   .flush = immediate_flush,
+                                   .shutdown = immediate_flush,
+                                   .destroy = immediate_destroy};

@@ -5,7 +5,7 @@
  * honoured when asked).
  * Retry waits are timers, so they freeze in an idle isolate like any other.
  */
-#include "exporter.h"
+#include "host.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,13 +13,17 @@
 #include <string.h>
 
 typedef struct send_op {
-    exp_sender *snd;
+    exp_host *h;
     sdk_signal sig;
     item_vec items;
     uint32_t attempt;
     uint64_t sent_for; /* the request the payload says it was sent for (0: none) */
     bool in_flight;    /* else waiting for its retry timer */
-    send_done cb;
+    char *raw;         /* an exporter's own body (el_fetch): no retries */
+    size_t raw_len;
+    int64_t raw_timeout_ns; /* -1: the config's */
+    bool is_raw;            /* an exporter's own POST (el_fetch): no retries */
+    el_sent_fn cb;
     void *ud;
     struct send_op *next;
 } send_op;
@@ -69,7 +73,7 @@ char *exp_payload(const char *service, sdk_signal sig, const char *const *frags,
 
 static void unlink_op(send_op *op)
 {
-    send_op **pp = &op->snd->ops;
+    send_op **pp = &op->h->ops;
     while (*pp && *pp != op)
         pp = &(*pp)->next;
     if (*pp)
@@ -80,7 +84,8 @@ static void on_response(void *ud, rt *r, const net_response *resp);
 
 static void post(send_op *op)
 {
-    const exp_env *env = op->snd->env;
+    exp_host *h = op->h;
+    const exp_config *cfg = h->env.cfg;
     size_t n = op->items.n;
     /* One block for the ledger numbers and the fragments' pointers and lengths. */
     uint64_t *ids = malloc((n ? n : 1) * (sizeof *ids + sizeof(const char *) + sizeof(uint32_t)));
@@ -94,8 +99,17 @@ static void post(send_op *op)
         lens[i] = op->items.v[i]->len;
     }
     size_t len;
-    char *body = exp_payload(env->cfg->service, op->sig, frags, lens, n, op->sent_for, &len);
-    exp_moved(env, &op->items, "in-flight");
+    char *body;
+    if (op->raw) {
+        body = op->raw;
+        len = op->raw_len;
+        op->raw = NULL;
+    } else {
+        body = exp_payload(cfg->service, op->sig, frags, lens, n, op->sent_for, &len);
+    }
+    int64_t t = rt_time(h->env.r);
+    for (size_t i = 0; i < n; i++)
+        ledger_move(h->env.ledger, ids[i], t, "in-flight");
     net_request req = {.path = paths[op->sig],
                        .body = body,
                        .len = len,
@@ -105,9 +119,10 @@ static void post(send_op *op)
                        .done = on_response,
                        .ud = op,
                        .sent_for = op->sent_for,
-                       .timeout_ns = env->cfg->fetch_timeout_ns};
+                       .timeout_ns =
+                           op->raw_timeout_ns >= 0 ? op->raw_timeout_ns : cfg->fetch_timeout_ns};
     op->in_flight = true;
-    exp_fetch(env, &req);
+    net_fetch(h->env.net, h->env.r, &req);
     free(ids);
 }
 
@@ -119,67 +134,89 @@ static void retry_fire(void *ud, rt *r)
     post(op);
 }
 
-static void finish(send_op *op, rt *r, int status, int64_t retry_after_s)
+static void finish(send_op *op, int status, int64_t retry_after_s)
 {
+    exp_host *h = op->h;
     unlink_op(op);
-    op->cb(op->ud, r, status, retry_after_s, &op->items);
-    vec_free(&op->items); /* whatever the callback left */
+    /* The answer gives the items back to the exporter, which releases, drops or keeps them. */
+    host_hold(h, (el_item *const *)op->items.v, op->items.n);
+    op->cb(op->ud, status, retry_after_s, (el_item *const *)op->items.v, op->items.n);
+    free(op->items.v);
+    free(op->raw);
     free(op);
+    host_drain(h);
 }
 
 static void on_response(void *ud, rt *r, const net_response *resp)
 {
+    (void)r;
     send_op *op = ud;
     op->in_flight = false;
-    const exp_env *env = op->snd->env;
-    const exp_config *cfg = env->cfg;
+    exp_host *h = op->h;
+    const exp_config *cfg = h->env.cfg;
     bool transient =
         resp->status == 429 || resp->status >= 500 || resp->status == NET_NETWORK_ERROR;
-    if (transient && op->attempt <= cfg->retries) {
+    if (!op->is_raw && transient && op->attempt <= cfg->retries) {
         /* Doubling per attempt, saturating: 100 retries of 500 ms would overflow. */
-        int64_t delay = dist_draw(&cfg->retry_backoff, env->rand);
+        int64_t delay = dist_draw(&cfg->retry_backoff, h->env.rand);
         for (uint32_t i = 1; i < op->attempt && delay < ENG_TIME_MAX; i++)
             delay = eng_add(delay, delay);
         if (cfg->honor_retry_after && resp->retry_after_s >= 0)
             delay = resp->retry_after_s * 1000000000LL;
         if (cfg->retry_max_wait_ns && delay > cfg->retry_max_wait_ns)
             delay = cfg->retry_max_wait_ns; /* a Retry-After longer than the budget left */
-        exp_moved(env, &op->items, "retry");
-        exp_timer(env, delay, 0, retry_fire, op);
+        int64_t t = rt_time(h->env.r);
+        for (size_t i = 0; i < op->items.n; i++)
+            ledger_move(h->env.ledger, op->items.v[i]->n, t, "retry");
+        rt_set_timer_fn(h->env.r, delay, 0, retry_fire, op);
         return;
     }
-    finish(op, r, resp->status, resp->retry_after_s);
+    finish(op, resp->status, resp->retry_after_s);
 }
 
-void send_items(exp_sender *snd, sdk_signal sig, item_vec *items, send_done cb, void *ud)
+void send_items(exp_host *h, sdk_signal sig, el_item *const *items, size_t n, el_sent_fn cb,
+                void *ud, const el_fetch_req *raw)
 {
     send_op *op = calloc(1, sizeof *op);
     if (!op)
         abort();
-    op->snd = snd;
+    op->h = h;
     op->sig = sig;
-    op->attempt = 1;
+    op->attempt = raw && raw->attempt ? raw->attempt : 1;
     /* A request's own code sends for it; the exporter's timers and continuations (C tasks)
      * send for no request, whoever set them; a retry says what its first attempt said. */
-    op->sent_for = exp_running_request(snd->env);
+    op->sent_for = host_running_request(h);
     op->cb = cb;
     op->ud = ud;
-    vec_append(&op->items, items);
-    op->next = snd->ops;
-    snd->ops = op;
+    op->raw_timeout_ns = -1;
+    if (raw) {
+        op->raw = malloc(raw->len ? raw->len : 1);
+        if (!op->raw)
+            abort();
+        memcpy(op->raw, raw->body, raw->len);
+        op->raw_len = raw->len;
+        op->raw_timeout_ns = raw->timeout_ns > 0 ? raw->timeout_ns : 0;
+        op->is_raw = true;
+    }
+    host_unhold(h, items, n);
+    for (size_t i = 0; i < n; i++)
+        vec_push(&op->items, (tel_item *)items[i]);
+    op->next = h->ops;
+    h->ops = op;
     post(op);
 }
 
-void send_abandon_all(exp_sender *snd, ledger_cause cause)
+void send_abandon_all(exp_host *h, ledger_cause cause)
 {
-    while (snd->ops) {
-        send_op *op = snd->ops;
-        snd->ops = op->next;
+    while (h->ops) {
+        send_op *op = h->ops;
+        h->ops = op->next;
         /* In flight: the request is on the wire and will be delivered or refused on
          * its own; the response is what dies. Waiting to retry: the items die here. */
         if (!op->in_flight)
-            exp_dropped(snd->env, &op->items, cause, "retry");
-        vec_free(&op->items);
+            exp_dropped(&h->env, &op->items, cause, "retry");
+        vec_free(h->env.r, &op->items);
+        free(op->raw);
         free(op);
     }
 }

@@ -1,0 +1,335 @@
+/* Loading, checking and configuring an exporter plugin (see plugin.h). */
+#include "plugin.h"
+
+#include "error.h"
+#include "schema.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct exp_plugin {
+    void *dl;
+    el_exporter desc; /* the plugin's, copied to this build's size: absent members are NULL */
+};
+
+#define NAME_MAX_LEN 64
+#define STATE_MAX    ((size_t)1 << 30)
+#define KNOWN_CAPS                                                                                 \
+    (EL_CAP_TAKES_SPANS_AT_END | EL_CAP_FLUSH_REACHES_IT | EL_CAP_BATCHES_ACROSS_REQUESTS)
+/* The first version's descriptor ends with destroy; layer_of is optional. */
+#define DESC_MIN_SIZE (offsetof(el_exporter, destroy) + sizeof(void (*)(void)))
+
+const char *exp_descriptor_problem(const el_exporter *d, char *why, size_t whylen)
+{
+    if (!d) {
+        snprintf(why, whylen, "returned no descriptor (NULL)");
+        return why;
+    }
+    if (d->abi != EL_EXPORTER_ABI) {
+        snprintf(why, whylen,
+                 "built for exporter ABI %u, this edgeloss speaks ABI %d: rebuild it against "
+                 "this edgeloss's <edgeloss/exporter.h>",
+                 d->abi, EL_EXPORTER_ABI);
+        return why;
+    }
+    if (d->size < DESC_MIN_SIZE) {
+        snprintf(why, whylen, "a descriptor of %u bytes, expected at least %zu for ABI %d", d->size,
+                 DESC_MIN_SIZE, EL_EXPORTER_ABI);
+        return why;
+    }
+    size_t nl = d->name ? strnlen(d->name, NAME_MAX_LEN + 1) : 0;
+    if (nl == 0 || nl > NAME_MAX_LEN) {
+        snprintf(why, whylen, "expected a name of 1 to %d characters", NAME_MAX_LEN);
+        return why;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        unsigned char ch = (unsigned char)d->name[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+            snprintf(why, whylen, "expected a name of printable ASCII without spaces or quotes");
+            return why;
+        }
+    }
+    if (d->caps & ~KNOWN_CAPS) {
+        snprintf(why, whylen, "capabilities 0x%x: bits 0x%x are not of ABI %d", d->caps,
+                 d->caps & ~KNOWN_CAPS, EL_EXPORTER_ABI);
+        return why;
+    }
+    if ((unsigned)d->bundle > EL_BUNDLE_PRIVATE) {
+        snprintf(why, whylen, "bundle %d: expected EL_BUNDLE_NONE, _PUBLIC or _PRIVATE",
+                 (int)d->bundle);
+        return why;
+    }
+    if (d->state_size > STATE_MAX || d->config_size > STATE_MAX) {
+        snprintf(why, whylen, "state_size %zu / config_size %zu: expected at most %zu bytes",
+                 d->state_size, d->config_size, STATE_MAX);
+        return why;
+    }
+    const char *missing = !d->create         ? "create"
+                          : !d->export_items ? "export_items"
+                          : !d->flush        ? "flush"
+                          : !d->shutdown     ? "shutdown"
+                          : !d->destroy      ? "destroy"
+                                             : NULL;
+    if (missing) {
+        snprintf(why, whylen, "its method %s is NULL (only configure and layer_of are optional)",
+                 missing);
+        return why;
+    }
+    return NULL;
+}
+
+int exp_plugin_load(const char *path, exp_plugin **out, const el_exporter **desc, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    *desc = NULL;
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl) {
+        const char *e = dlerror();
+        snprintf(err, errlen, "%s: cannot load the exporter plugin: %s", path,
+                 e ? e : "unknown error");
+        return SIM_EINPUT;
+    }
+    /* dlsym returns an object pointer; POSIX guarantees it converts to a function's. */
+    el_exporter_entry entry;
+    void *sym = dlsym(dl, EL_EXPORTER_SYMBOL);
+    memcpy(&entry, &sym, sizeof entry);
+    if (!sym) {
+        snprintf(err, errlen,
+                 "%s: not an exporter plugin: it has no symbol %s (expected "
+                 "const el_exporter *%s(void), see <edgeloss/exporter.h>)",
+                 path, EL_EXPORTER_SYMBOL, EL_EXPORTER_SYMBOL);
+        dlclose(dl);
+        return SIM_EINPUT;
+    }
+    const el_exporter *d = entry();
+    char why[300];
+    if (exp_descriptor_problem(d, why, sizeof why)) {
+        snprintf(err, errlen, "%s: the exporter plugin's descriptor: %s", path, why);
+        dlclose(dl);
+        return SIM_EINPUT;
+    }
+    exp_plugin *p = calloc(1, sizeof *p);
+    if (!p)
+        abort();
+    p->dl = dl;
+    memcpy(&p->desc, d, d->size < sizeof p->desc ? d->size : sizeof p->desc);
+    p->desc.size = sizeof p->desc;
+    *out = p;
+    *desc = &p->desc;
+    return 0;
+}
+
+void exp_plugin_close(exp_plugin *p)
+{
+    if (!p)
+        return;
+    dlclose(p->dl);
+    free(p);
+}
+
+/* ---- options ---- */
+
+#define ASKED_MAX 128
+
+typedef struct opts {
+    el_options pub; /* first: the handle configure() gets */
+    const cJSON *obj;
+    const char *file, *jpath;
+    char *err;
+    size_t errlen;
+    bool failed;
+    const char *asked[ASKED_MAX];
+    size_t nasked;
+    char *(*dup)(void *ud, const char *s);
+    void *dup_ud;
+} opts;
+
+static int ofail(opts *o, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int ofail(opts *o, const char *key, const char *fmt, ...)
+{
+    if (!o->failed) {
+        char jp[400];
+        snprintf(jp, sizeof jp, "%s.%s", o->jpath, key ? key : "?");
+        va_list ap;
+        va_start(ap, fmt);
+        sk_verror(o->err, o->errlen, o->file, jp, fmt, ap);
+        va_end(ap);
+        o->failed = true;
+    }
+    return SIM_EINPUT;
+}
+
+static const cJSON *lookup(opts *o, const char *key)
+{
+    if (!key)
+        return NULL;
+    bool seen = false;
+    for (size_t i = 0; i < o->nasked && !seen; i++)
+        seen = strcmp(o->asked[i], key) == 0;
+    if (!seen && o->nasked < ASKED_MAX)
+        o->asked[o->nasked++] = key;
+    return o->obj ? cJSON_GetObjectItemCaseSensitive(o->obj, key) : NULL;
+}
+
+static const char *kind_of(const cJSON *v)
+{
+    return cJSON_IsNumber(v)   ? "a number"
+           : cJSON_IsString(v) ? "a string"
+           : cJSON_IsBool(v)   ? "a boolean"
+           : cJSON_IsNull(v)   ? "null"
+           : cJSON_IsArray(v)  ? "an array"
+                               : "an object";
+}
+
+static int o_number(el_options *eo, const char *key, double def, double min, double max,
+                    double *out)
+{
+    opts *o = (opts *)eo;
+    const cJSON *v = lookup(o, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v))
+        return ofail(o, key, "expected a number in [%g, %g], got %s", min, max, kind_of(v));
+    if (!(v->valuedouble >= min && v->valuedouble <= max))
+        return ofail(o, key, "expected a number in [%g, %g], got %g", min, max, v->valuedouble);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int o_integer(el_options *eo, const char *key, int64_t def, int64_t min, int64_t max,
+                     int64_t *out)
+{
+    opts *o = (opts *)eo;
+    const cJSON *v = lookup(o, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
+    if (!cJSON_IsNumber(v) || d != (double)(int64_t)d)
+        return ofail(o, key, "expected an integer in [%lld, %lld], got %s", (long long)min,
+                     (long long)max, cJSON_IsNumber(v) ? "a fraction" : kind_of(v));
+    if (d < (double)min || d > (double)max)
+        return ofail(o, key, "expected an integer in [%lld, %lld], got %.17g", (long long)min,
+                     (long long)max, d);
+    *out = (int64_t)d;
+    return 0;
+}
+
+static int o_boolean(el_options *eo, const char *key, int def, int *out)
+{
+    opts *o = (opts *)eo;
+    const cJSON *v = lookup(o, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsBool(v))
+        return ofail(o, key, "expected true or false, got %s", kind_of(v));
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int o_string(el_options *eo, const char *key, const char *def, const char **out)
+{
+    opts *o = (opts *)eo;
+    const cJSON *v = lookup(o, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsString(v))
+        return ofail(o, key, "expected a string, got %s", kind_of(v));
+    *out = o->dup(o->dup_ud, v->valuestring);
+    return 0;
+}
+
+static int o_fail(el_options *eo, const char *key, const char *msg)
+{
+    return ofail((opts *)eo, key, "%s", msg ? msg : "refused by the exporter");
+}
+
+static const el_options_api options_api = {
+    .size = sizeof(el_options_api),
+    .number = o_number,
+    .integer = o_integer,
+    .boolean = o_boolean,
+    .string = o_string,
+    .fail = o_fail,
+};
+
+int exp_plugin_configure(const el_exporter *d, const cJSON *options, const char *file,
+                         const char *jpath, void *config, char *(*dup)(void *ud, const char *s),
+                         void *dup_ud, char *err, size_t errlen)
+{
+    if (options && !cJSON_IsObject(options)) {
+        sk_error(err, errlen, file, jpath, "expected an object of the exporter's options, got %s",
+                 kind_of(options));
+        return SIM_EINPUT;
+    }
+    if (!d->configure) {
+        if (options && options->child) {
+            sk_error(err, errlen, file, jpath, "the exporter %s takes no options", d->name);
+            return SIM_EINPUT;
+        }
+        return 0;
+    }
+    opts o = {.pub = {&options_api},
+              .obj = options,
+              .file = file,
+              .jpath = jpath,
+              .err = err,
+              .errlen = errlen,
+              .dup = dup,
+              .dup_ud = dup_ud};
+    int rc = d->configure(config, &o.pub);
+    if (o.failed)
+        return SIM_EINPUT;
+    if (rc) {
+        sk_error(err, errlen, file, jpath, "the exporter %s refused its options (configure: %d)",
+                 d->name, rc);
+        return SIM_EINPUT;
+    }
+    /* A key it never asked for is a typo or a setting of another exporter: say which. */
+    const cJSON *k;
+    cJSON_ArrayForEach(k, options)
+    {
+        bool known = false;
+        for (size_t i = 0; i < o.nasked && !known; i++)
+            known = strcmp(o.asked[i], k->string) == 0;
+        if (known)
+            continue;
+        const char *best = NULL;
+        size_t bd = SIZE_MAX;
+        char list[600] = "";
+        size_t ll = 0;
+        for (size_t i = 0; i < o.nasked; i++) {
+            size_t kd = sk_distance(k->string, o.asked[i]);
+            if (kd < bd) {
+                bd = kd;
+                best = o.asked[i];
+            }
+            int w = snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", o.asked[i]);
+            if (w > 0 && (size_t)w < sizeof list - ll)
+                ll += (size_t)w;
+        }
+        char jp[400];
+        snprintf(jp, sizeof jp, "%s.%s", jpath, k->string);
+        if (best && bd <= 2)
+            sk_error(err, errlen, file, jp, "unknown option of %s (did you mean %s?)", d->name,
+                     best);
+        else
+            sk_error(err, errlen, file, jp, "unknown option of %s (it reads: %s)", d->name,
+                     o.nasked ? list : "nothing");
+        return SIM_EINPUT;
+    }
+    return 0;
+}
