@@ -219,6 +219,15 @@ typedef struct el_exporter {
 
 typedef const el_exporter *(*el_exporter_entry)(void);
 
+/* What a plugin defines: EL_EXPORT const el_exporter *edgeloss_exporter(void) { return &d; }
+ * (EL_EXPORT keeps it visible when the rest is built with -fvisibility=hidden). */
+#if defined(__GNUC__) || defined(__clang__)
+#define EL_EXPORT __attribute__((visibility("default")))
+#else
+#define EL_EXPORT
+#endif
+EL_EXPORT const el_exporter *edgeloss_exporter(void);
+
 /* Shorthands over the handle. */
 static inline int64_t el_now(el_host *h)
 {

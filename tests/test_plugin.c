@@ -1,0 +1,322 @@
+/*
+ * The exporter ABI from the plugin's side: a plugin that never reports a loss still gets
+ * fates (the host's held list, the layer its hook names), a completion never resumes its
+ * caller inside done(), a second done() is ignored, a plugin's own send is judged like a
+ * built-in's, and what a host must refuse is refused with a message naming the problem
+ * (exit 2 from the command line). Expected fates and instants worked out here by hand.
+ */
+#include "scenario.h"
+#include "simtest.h"
+#include "support.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *edgeloss_bin;
+
+typedef struct run {
+    simrun s;
+    char *dir, *ledger_db;
+} run;
+
+/*
+ * One request at t = 0 on a fresh isolate (no cold start), which idles out 10 s after it
+ * ended; network 1 ms each way. `exporter` is the exporter object's members.
+ */
+static char *doc(const char *exporter, const char *handler)
+{
+    char *json = malloc(8192);
+    assert_non_null(json);
+    snprintf(
+        json, 8192,
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
+        " \"duration_s\": 0, \"drain_s\": 600},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 10}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {%s},"
+        " \"app\": {\"handler\": [%s]}}",
+        exporter, handler);
+    return json;
+}
+
+static run one(const char *exporter, const char *handler)
+{
+    char *json = doc(exporter, handler);
+    run x;
+    x.dir = t_mkdtemp();
+    x.s = sim_text_in(json, -1, x.dir, NULL);
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    free(json);
+    if (!x.s.r.verified)
+        fail_msg("unverified run");
+    return x;
+}
+
+static void run_free(run *x)
+{
+    simrun_free(&x->s);
+    t_rmtree(x->dir);
+    free(x->dir);
+    free(x->ledger_db);
+}
+
+/* The fate of item n as "fate/cause@time_ns/layer". */
+static void expect_fate_of(const run *x, int n, const char *want)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT fate || '/' || COALESCE(cause, '-') || '@' || COALESCE(died_ns, '-') || '/'"
+             " || COALESCE(layer, '-') FROM fates WHERE item = %d",
+             n);
+    char *got = t_sql_str(x->ledger_db, sql);
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("item %d: %s, want %s", n, got ? got : "(none)", want);
+    free(got);
+}
+
+#define HOLDALL "\"plugin\": \"" HOLDALL_SO "\""
+#define SPAN_AND_METRIC                                                                            \
+    "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"metric\": {\"name\": \"m\"}},"                  \
+    " {\"call\": \"tracer.flush\"}, {\"call\": \"metrics.flush\"}, {\"respond\": {}}"
+
+/* The plugin takes both items (the flushes hand them over at 0) and says nothing of them
+ * again; the isolate idles out at 10 s and the host loses them then, to the eviction, in the
+ * layer "exporter" (no hook). */
+static void test_a_plugin_that_reports_nothing_still_gets_fates(void **state)
+{
+    (void)state;
+    run x = one(HOLDALL, SPAN_AND_METRIC);
+    expect_fate_of(&x, 1, "lost/evicted-in-buffer@10000000000/exporter");
+    expect_fate_of(&x, 2, "lost/evicted-in-buffer@10000000000/exporter");
+    assert_int_equal(x.s.r.report.lost_by[CAUSE_EVICTED_IN_BUFFER], 2);
+    assert_int_equal(x.s.r.report.lost_by[CAUSE_UNEXPLAINED], 0);
+    assert_int_equal(x.s.r.posts, 0);
+    run_free(&x);
+}
+
+/* The same with the introspection hook: the layer is the one it names. */
+static void test_the_hook_names_the_layer(void **state)
+{
+    (void)state;
+    run x = one(HOLDALL ", \"options\": {\"hook\": true}", SPAN_AND_METRIC);
+    expect_fate_of(&x, 1, "lost/evicted-in-buffer@10000000000/holdall-buffer");
+    expect_fate_of(&x, 2, "lost/evicted-in-buffer@10000000000/holdall-buffer");
+    run_free(&x);
+}
+
+static char *exporter_log(const run *x)
+{
+    char *p = t_path(x->dir, "exporter.log");
+    char *text = t_read_file(p, NULL);
+    free(p);
+    assert_non_null(text);
+    return text;
+}
+
+/* done() queues the completion: tracer.flush hands the span over (call 1) and, since flush
+ * reaches this exporter, then flushes it (call 2) - only after call 1 returned, so its "after
+ * done" line comes first; metrics.flush likewise (calls 3 and 4). */
+static void test_done_never_resumes_the_caller_inside_it(void **state)
+{
+    (void)state;
+    run x = one(HOLDALL, SPAN_AND_METRIC);
+    char *log = exporter_log(&x);
+    const char *want[] = {"call 1: export of 1", "call 1: after done",  "call 2: flush of 1",
+                          "call 2: after done",  "call 3: export of 1", "call 3: after done",
+                          "call 4: flush of 2",  "call 4: after done"};
+    const char *at = log;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const char *p = strstr(at, want[i]);
+        if (!p)
+            fail_msg("\"%s\" missing or out of order:\n%s", want[i], log);
+        at = p;
+    }
+    /* Lines carry the virtual time and the isolate. */
+    assert_non_null(strstr(log, "0.000000000 holdall isolate 1: call 1: export of 1"));
+    free(log);
+    run_free(&x);
+    /* Finished later, from an answer: the waiting handler's next call comes after the plugin's
+     * answer callback returned (at 2 ms, when the answer came). */
+    x = one(HOLDALL ", \"options\": {\"send_on_flush\": true}",
+            "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"},"
+            " {\"call\": \"exporter.flush\"}, {\"call\": \"exporter.flush\"}, {\"respond\": {}}");
+    log = exporter_log(&x);
+    const char *e = strstr(log, "0.002000000 holdall isolate 1: answered: after done");
+    const char *f = strstr(log, "0.002000000 holdall isolate 1: call 4: flush of 0");
+    if (!e || !f || !(e < f))
+        fail_msg("the answer's completion resumed the handler inside done():\n%s", log);
+    free(log);
+    run_free(&x);
+}
+
+/* A second done() on a finished call is ignored and logged; the run goes on as before. */
+static void test_a_second_done_is_ignored(void **state)
+{
+    (void)state;
+    run x = one(HOLDALL ", \"options\": {\"done_twice\": true}", SPAN_AND_METRIC);
+    char *log = exporter_log(&x);
+    assert_non_null(strstr(log, "done() called again on a finished call: ignored"));
+    assert_non_null(strstr(log, "call 4: flush of 2"));
+    free(log);
+    expect_fate_of(&x, 2, "lost/evicted-in-buffer@10000000000/exporter");
+    run_free(&x);
+}
+
+/* send_on_flush: exporter.flush (the bundle exposes it) sends each signal with the host's
+ * send at 0; the answers come at 2 ms; both delivered, the request waits for them. */
+static void test_a_plugins_send_is_judged_like_a_builtins(void **state)
+{
+    (void)state;
+    run x = one(HOLDALL ", \"options\": {\"send_on_flush\": true}",
+                "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"metric\": {\"name\": \"m\"}},"
+                " {\"call\": \"tracer.flush\"}, {\"call\": \"metrics.flush\"},"
+                " {\"call\": \"exporter.flush\"}, {\"respond\": {}}");
+    expect_fate_of(&x, 1, "delivered/-@-/-");
+    expect_fate_of(&x, 2, "delivered/-@-/-");
+    assert_int_equal(x.s.r.posts, 2);
+    assert_int_equal(x.s.r.report.fate[FATE_LOST], 0);
+    run_free(&x);
+}
+
+/* Same scenario and seed, same event log hash, with a plugin as with a built-in. */
+static void test_a_plugin_run_is_deterministic(void **state)
+{
+    (void)state;
+    const char *h = "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"},"
+                    " {\"call\": \"exporter.flush\"}, {\"respond\": {}}";
+    run a = one(HOLDALL ", \"options\": {\"send_on_flush\": true}", h);
+    run b = one(HOLDALL ", \"options\": {\"send_on_flush\": true}", h);
+    assert_true(a.s.r.hash == b.s.r.hash);
+    assert_string_equal(a.s.events, b.s.events);
+    run_free(&a);
+    run_free(&b);
+}
+
+/* Parses a one-request scenario with this exporter; returns the error ("" when it parsed). */
+static char *parse_error(const char *exporter, const scn_overrides *ov)
+{
+    char *json = doc(exporter, "{\"respond\": {}}");
+    static char err[2048];
+    err[0] = '\0';
+    scenario *s = NULL;
+    int rc = scn_parse_with(json, "t.json", ov, &s, err, sizeof err);
+    free(json);
+    scn_free(s);
+    if (rc == 0)
+        err[0] = '\0';
+    else
+        assert_int_equal(rc, SIM_EINPUT);
+    return err;
+}
+
+static void expect_refused(const char *exporter, const char *want1, const char *want2)
+{
+    const char *err = parse_error(exporter, NULL);
+    if (!strstr(err, want1) || (want2 && !strstr(err, want2)))
+        fail_msg("exporter {%s}: got \"%s\", want \"%s\"%s%s", exporter, err, want1,
+                 want2 ? " and " : "", want2 ? want2 : "");
+}
+
+static void test_what_a_host_refuses(void **state)
+{
+    (void)state;
+    expect_refused("\"plugin\": \"" BROKEN_ABI_SO "\"", "t.json: $.exporter.plugin: ",
+                   "built for exporter ABI 99, this edgeloss speaks ABI 1");
+    expect_refused("\"plugin\": \"" BROKEN_NOSYM_SO "\"", "not an exporter plugin",
+                   "no symbol edgeloss_exporter");
+    expect_refused("\"plugin\": \"" BROKEN_NULL_SO "\"", "its method flush is NULL", NULL);
+    expect_refused("\"plugin\": \"" BROKEN_NODESC_SO "\"", "returned no descriptor", NULL);
+    expect_refused("\"plugin\": \"/nonexistent/libnone.so\"", "$.exporter.plugin",
+                   "cannot load the exporter plugin");
+    expect_refused("\"plugin\": \"" HOLDALL_SO "\", \"strategy\": \"threshold\"",
+                   "$.exporter.strategy: a plugin is the strategy", NULL);
+    expect_refused("\"strategy\": \"threshold\", \"options\": {}",
+                   "$.exporter.options: options are a plugin's", NULL);
+    /* Options: the plugin's reads, in the scenario's error style. */
+    expect_refused(HOLDALL ", \"options\": {\"hook\": 3}",
+                   "t.json: $.exporter.options.hook: expected true or false, got a number", NULL);
+    expect_refused(HOLDALL ", \"options\": {\"hok\": true}",
+                   "$.exporter.options.hok: unknown option of holdall (did you mean hook?)", NULL);
+    expect_refused(HOLDALL ", \"options\": {\"zzzzzzzz\": 1}",
+                   "unknown option of holdall (it reads: hook, send_on_flush, done_twice)", NULL);
+    expect_refused(HOLDALL ", \"options\": [1]", "$.exporter.options: expected an object", NULL);
+    /* And what it accepts. */
+    assert_string_equal(parse_error(HOLDALL ", \"options\": {\"hook\": false}", NULL), "");
+    /* The command line's plugin replaces the file's strategy. */
+    scn_overrides ov = {.exporter_plugin = BROKEN_ABI_SO};
+    const char *err = parse_error("\"strategy\": \"threshold\"", &ov);
+    assert_non_null(strstr(err, "--exporter-plugin: "));
+    assert_non_null(strstr(err, "ABI 99"));
+    ov.exporter_plugin = HOLDALL_SO;
+    assert_string_equal(parse_error("\"strategy\": \"threshold\"", &ov), "");
+}
+
+static int exit_code(const char *cmd)
+{
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* From the command line: exit 2 and the message, for the flag and for the file's key. */
+static void test_the_command_line_exits_2(void **state)
+{
+    (void)state;
+    char *dir = t_mkdtemp();
+    char *file = t_path(dir, "s.json");
+    char *json = doc("\"strategy\": \"threshold\"", "{\"respond\": {}}");
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(json, f);
+    fclose(f);
+    free(json);
+    const char *bad[] = {BROKEN_ABI_SO, BROKEN_NOSYM_SO, "/nonexistent/libnone.so"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd,
+                 "'%s' run '%s' --quiet --out '%s/o' --exporter-plugin '%s' "
+                 ">/dev/null 2>&1",
+                 edgeloss_bin, file, dir, bad[i]);
+        assert_int_equal(exit_code(cmd), 2);
+        snprintf(cmd, sizeof cmd,
+                 "'%s' check '%s' --quiet --out '%s/o' --exporter-plugin '%s' "
+                 ">/dev/null 2>&1",
+                 edgeloss_bin, file, dir, bad[i]);
+        assert_int_equal(exit_code(cmd), 2);
+    }
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "'%s' run '%s' --quiet --out '%s/o' --exporter-plugin '%s' >/dev/null 2>&1",
+             edgeloss_bin, file, dir, HOLDALL_SO);
+    assert_int_equal(exit_code(cmd), 0);
+    free(file);
+    t_rmtree(dir);
+    free(dir);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_plugin EDGELOSS\n");
+        return 2;
+    }
+    edgeloss_bin = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_plugin_that_reports_nothing_still_gets_fates),
+        cmocka_unit_test(test_the_hook_names_the_layer),
+        cmocka_unit_test(test_done_never_resumes_the_caller_inside_it),
+        cmocka_unit_test(test_a_second_done_is_ignored),
+        cmocka_unit_test(test_a_plugins_send_is_judged_like_a_builtins),
+        cmocka_unit_test(test_a_plugin_run_is_deterministic),
+        cmocka_unit_test(test_what_a_host_refuses),
+        cmocka_unit_test(test_the_command_line_exits_2),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
