@@ -2131,7 +2131,10 @@ static void merge(cJSON *into, const cJSON *over, const char *kpath)
         snprintf(kp, sizeof kp, "%s%s%s", kpath, *kpath ? "." : "", m->string);
         const sk_key *k = sk_find(&schema, kp);
         cJSON *cur = cJSON_GetObjectItemCaseSensitive(into, m->string);
-        if (cJSON_IsObject(cur) && cJSON_IsObject(m) && k && k->type == SK_OBJECT) {
+        /* A plugin's options are not in the table, but they are an object of settings all the
+         * same: a variant changes the ones it names. */
+        bool object = k && (k->type == SK_OBJECT || strcmp(kp, "exporter.options") == 0);
+        if (cJSON_IsObject(cur) && cJSON_IsObject(m) && object) {
             merge(cur, m, kp);
             continue;
         }
@@ -2156,6 +2159,20 @@ static cJSON *variant_doc(const cJSON *root, const cJSON *v)
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "variant");
     cJSON_DeleteItemFromObjectCaseSensitive(over, "description");
     cJSON *name = cJSON_DetachItemFromObjectCaseSensitive(over, "name");
+    /* A variant that names a strategy replaces the file's plugin, and one that names a plugin
+     * replaces the file's strategy: each is the whole of "which exporter". */
+    const cJSON *vex = cJSON_GetObjectItemCaseSensitive(over, "exporter");
+    cJSON *dex = cJSON_GetObjectItemCaseSensitive(doc, "exporter");
+    if (cJSON_IsObject(vex) && cJSON_IsObject(dex)) {
+        bool vplugin = cJSON_HasObjectItem(vex, "plugin"),
+             vstrat = cJSON_HasObjectItem(vex, "strategy");
+        if (vplugin && !vstrat)
+            cJSON_DeleteItemFromObjectCaseSensitive(dex, "strategy");
+        if (vstrat && !vplugin) {
+            cJSON_DeleteItemFromObjectCaseSensitive(dex, "plugin");
+            cJSON_DeleteItemFromObjectCaseSensitive(dex, "options");
+        }
+    }
     merge(doc, over, "");
     cJSON_AddItemToObject(doc, "variant", name);
     cJSON_Delete(over);

@@ -18,7 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 static const char *edgeloss_bin;
 
@@ -301,6 +306,194 @@ static void test_the_command_line_exits_2(void **state)
     free(dir);
 }
 
+/* ---- the example plugin against its built-in twin ---- */
+
+/* Runs argv (stdout and stderr to /dev/null, no shell: names may hold quotes); its exit code. */
+static int spawn_wait(char *const argv[])
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs FILE's VARIANT (its seed) into OUT, with PLUGIN as its exporter if not NULL. */
+static void cli_run(const char *file, const char *variant, const char *plugin, const char *out)
+{
+    char *argv[] = {(char *)edgeloss_bin,
+                    "run",
+                    (char *)file,
+                    "--variant",
+                    (char *)variant,
+                    "--quiet",
+                    "--out",
+                    (char *)out,
+                    plugin ? "--exporter-plugin" : NULL,
+                    (char *)plugin,
+                    NULL};
+    int rc = spawn_wait(argv);
+    if (rc != 0 && rc != 1) /* 1: an expectation of the file failed, which is the same for both */
+        fail_msg("edgeloss run %s --variant %s%s%s: exit %d", file, variant,
+                 plugin ? " --exporter-plugin " : "", plugin ? plugin : "", rc);
+}
+
+/* The one run directory under OUT (OUT/<variant>/seed-1). */
+static char *run_dir_of(const char *out)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "find '%s' -name summary.json", out);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[4096] = "";
+    char *got = fgets(line, sizeof line, p);
+    pclose(p);
+    assert_non_null(got);
+    line[strcspn(line, "\n")] = '\0';
+    *strrchr(line, '/') = '\0';
+    return strdup(line);
+}
+
+/* Every item's fate, cause, instant and layer, and the log hash: what must be identical. */
+static char *outcome(const char *dir)
+{
+    char *db = t_path(dir, "ledger.db");
+    char *fates = t_sql_str(db, "SELECT group_concat(item || ':' || fate || '/' ||"
+                                " COALESCE(cause, '-') || '@' || COALESCE(died_ns, '-') || '/' ||"
+                                " COALESCE(layer, '-'), ' ') FROM (SELECT * FROM fates ORDER BY"
+                                " item)");
+    char *sum_path = t_path(dir, "summary.json");
+    char *sum = t_read_file(sum_path, NULL);
+    assert_non_null(fates);
+    assert_non_null(sum);
+    const char *h = strstr(sum, "\"log_hash\"");
+    assert_non_null(h);
+    size_t len = strlen(fates) + 64;
+    char *o = malloc(len);
+    assert_non_null(o);
+    snprintf(o, len, "%.30s %s", h, fates);
+    free(db);
+    free(fates);
+    free(sum_path);
+    free(sum);
+    return o;
+}
+
+static void expect_twins(const char *file_a, const char *file_b, const char *variant,
+                         const char *plugin)
+{
+    char *tmp = t_mkdtemp();
+    char *a = t_path(tmp, "a"), *b = t_path(tmp, "b");
+    cli_run(file_a, variant, NULL, a);
+    cli_run(file_b, variant, plugin, b);
+    char *da = run_dir_of(a), *db = run_dir_of(b);
+    char *oa = outcome(da), *ob = outcome(db);
+    if (strcmp(oa, ob) != 0)
+        fail_msg("%s (%s): the twin differs:\n built-in %.300s\n plugin   %.300s", file_a, variant,
+                 oa, ob);
+    /* Not vacuous: the runs lost and delivered items. */
+    assert_non_null(strstr(oa, ":lost/"));
+    assert_non_null(strstr(oa, ":delivered/"));
+    free(oa);
+    free(ob);
+    free(da);
+    free(db);
+    free(a);
+    free(b);
+    t_rmtree(tmp);
+    free(tmp);
+}
+
+/*
+ * examples/exporter-plugin re-implements threshold with the public header alone: on the
+ * shipped scenarios whose variant runs threshold (idle evictions, a busy isolate, memory
+ * pressure and random kills), item for item the same fates and the same event-log hash.
+ */
+static void test_the_example_plugin_equals_its_builtin_twin(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"seed-000-low-volume.json", "threshold"},
+        {"seed-000-busy-worker.json", "threshold"},
+        {"faults-runtime-memory-pressure.json", "threshold (the seed's exporter)"},
+        {"limits-memory.json", "random kills, buffering exporter"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char f[4096];
+        snprintf(f, sizeof f, "%s/%s", SCENARIOS_DIR, cases[i][0]);
+        expect_twins(f, f, cases[i][1], TWIN_SO);
+    }
+}
+
+/*
+ * And through the 403 path: the first seed's cap puts threshold into backoff (300 s, the
+ * Retry-After ignored), items held back die as dropped-in-backoff. The twin gets the same
+ * settings as its options; both files are named alike so that the runs' ids are too.
+ */
+static void test_the_twin_backs_off_as_the_builtin_does(void **state)
+{
+    (void)state;
+    char src[4096];
+    snprintf(src, sizeof src, "%s/seed-000-cap-backoff.json", SCENARIOS_DIR);
+    char *text = t_read_file(src, NULL);
+    assert_non_null(text);
+    char *tmp = t_mkdtemp();
+    char *da = t_path(tmp, "builtin"), *dbb = t_path(tmp, "plugin");
+    assert_int_equal(mkdir(da, 0700), 0);
+    assert_int_equal(mkdir(dbb, 0700), 0);
+    char *fa = t_path(da, "s.json"), *fb = t_path(dbb, "s.json");
+    for (int w = 0; w < 2; w++) {
+        cJSON *root = cJSON_Parse(text);
+        assert_non_null(root);
+        cJSON_DeleteItemFromObject(root, "variants");
+        cJSON_DeleteItemFromObject(root, "expect");
+        cJSON *ex = cJSON_GetObjectItem(root, "exporter");
+        cJSON_DeleteItemFromObject(ex, "strategy");
+        if (w == 0) {
+            cJSON_AddStringToObject(ex, "strategy", "threshold");
+        } else {
+            cJSON_DeleteItemFromObject(ex, "backoff_s");
+            cJSON_AddStringToObject(ex, "plugin", TWIN_SO);
+            cJSON *o = cJSON_AddObjectToObject(ex, "options");
+            cJSON_AddNumberToObject(o, "backoff_s", 300);
+            cJSON_AddFalseToObject(o, "honor_retry_after");
+        }
+        char *out = cJSON_Print(root);
+        FILE *f = fopen(w == 0 ? fa : fb, "w");
+        assert_non_null(f);
+        fputs(out, f);
+        fclose(f);
+        free(out);
+        cJSON_Delete(root);
+    }
+    expect_twins(fa, fb, "propagate with backoff", NULL);
+    /* The runs did go through the backoff. */
+    char *out = t_path(tmp, "check");
+    cli_run(fb, "propagate with backoff", NULL, out);
+    char *d = run_dir_of(out);
+    char *db = t_path(d, "ledger.db");
+    assert_true(t_sql_int(db, "SELECT count(*) FROM fates WHERE cause = 'dropped-in-backoff'") > 0);
+    free(db);
+    free(d);
+    free(out);
+    free(text);
+    free(fa);
+    free(fb);
+    free(da);
+    free(dbb);
+    t_rmtree(tmp);
+    free(tmp);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -317,6 +510,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_plugin_run_is_deterministic),
         cmocka_unit_test(test_what_a_host_refuses),
         cmocka_unit_test(test_the_command_line_exits_2),
+        cmocka_unit_test(test_the_example_plugin_equals_its_builtin_twin),
+        cmocka_unit_test(test_the_twin_backs_off_as_the_builtin_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,18 +24,22 @@
  *    resumes the caller inside el_done(): it queues the completion on the
  *    isolate's microtask queue, drained when the exporter code returns to the
  *    host and before any other task of that isolate runs (libuv's rule: a
- *    callback is never made by the function that takes it).
+ *    callback is never made by the function that takes it). The same holds
+ *    for every callback of the host: a timer's, send()'s and fetch()'s run
+ *    later, as tasks of the isolate, never inside the call that set them up.
+ *    An exporter calling its own methods (an interval's flush) passes a NULL
+ *    call: el_done(h, NULL) does nothing.
  *  - Items: the host owns their memory. An exporter holds the items it was
- *    given until it hands them back: el_release() (delivered, forget them),
- *    el_drop() (lost, with a cause and the layer that held them), el_send() or
- *    el_fetch() (in flight: the host holds them until the callback returns
- *    them). An item must not be touched after it was handed back.
+ *    given until it hands them back: release (delivered, forget them), drop
+ *    (lost, with a cause and the layer that held them), send or fetch (in
+ *    flight: the host holds them until the callback gives them back). An item
+ *    must not be touched after it was handed back.
  *  - Death: when the isolate dies, destroy() runs once. It may drop what it
- *    holds with causes of its own (el_drop); whatever it still holds is lost
- *    to the death's cause, in the layer its introspection hook names (or
- *    "exporter"), so an exporter that never reports a loss still gets fates. Sends waiting for a
- * retry die with it; POSTs on the wire meet their own fate. After destroy() no callback of it runs
- * again.
+ *    holds with causes of its own; whatever it still holds is lost to the
+ *    death's cause, in the layer its introspection hook names (or
+ *    "exporter"), so an exporter that never reports a loss still gets fates.
+ *    Sends waiting for a retry die with it; POSTs on the wire meet their own
+ *    fate. After destroy() no callback of it runs again.
  *  - Determinism: the same scenario and seed give the same calls in the same
  *    order at the same virtual instants; use only the host's time and random.
  */
@@ -96,8 +100,9 @@ typedef enum el_bundle {
 } el_bundle;
 
 /* A POST's final answer: the HTTP status (2xx delivered) or one of the host's refusals below,
- * the answer's Retry-After in seconds (-1: none), and the items it carried, given back: the
- * callback must release, drop or keep each (the array itself is the host's). */
+ * the answer's Retry-After in seconds (-1: none; at most 10^9, so now + it in ns cannot
+ * overflow), and the items it carried, given back: the callback must release, drop or keep
+ * each (the array itself is the host's). */
 typedef void (*el_sent_fn)(void *ud, int status, int64_t retry_after_s, el_item *const *items,
                            size_t n);
 /* Statuses that are not HTTP: the runtime refused or cut the fetch, or no answer came. */
@@ -169,10 +174,11 @@ struct el_host {
     const el_host_api *api;
 };
 
-/* Reading the exporter's options ("exporter": {"options": {...}}) during configure(). Each
- * returns 0, or non-zero after recording an error naming the file, the JSON path and what was
- * expected (configure() should then return non-zero). An absent key gets `def`. Keys the
- * exporter never asked for are refused as unknown. */
+/* Reading the exporter's options ("exporter": {"options": {...}}) during configure(), which
+ * runs once per scenario variant whether or not options were given. Each returns 0, or non-zero
+ * after recording an error naming the file, the JSON path and what was expected (configure()
+ * should then return non-zero). An absent key gets `def`. Keys the exporter never asked for
+ * are refused as unknown. */
 typedef struct el_options_api {
     uint32_t size;
     int (*number)(el_options *o, const char *key, double def, double min, double max, double *out);
@@ -181,6 +187,9 @@ typedef struct el_options_api {
     int (*boolean)(el_options *o, const char *key, int def, int *out);
     /* The string lives as long as the run's configuration. */
     int (*string)(el_options *o, const char *key, const char *def, const char **out);
+    /* Seconds in the file, nanoseconds out, rounded as the host rounds its own durations. */
+    int (*duration)(el_options *o, const char *key, double def_s, double min_s, double max_s,
+                    int64_t *ns);
     /* Refuses a combination: "FILE: $.exporter.options.KEY: msg". */
     int (*fail)(el_options *o, const char *key, const char *msg);
 } el_options_api;
@@ -195,8 +204,10 @@ typedef struct el_exporter {
     const char *name;
     uint32_t caps; /* EL_CAP_* */
     el_bundle bundle;
-    size_t config_size; /* its parsed configuration, once per run (0: none) */
-    size_t state_size;  /* its state per isolate (at least 1) */
+    /* Its parsed configuration, once per variant (0: none); it lives as long as the run, so
+     * create() may keep the pointer. */
+    size_t config_size;
+    size_t state_size; /* its state per isolate (at least 1) */
 
     /* Optional: parses its options into `config` (zeroed, config_size bytes). */
     int (*configure)(void *config, el_options *o);

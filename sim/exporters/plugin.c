@@ -5,6 +5,7 @@
 #include "schema.h"
 
 #include <dlfcn.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -252,6 +253,19 @@ static int o_string(el_options *eo, const char *key, const char *def, const char
     return 0;
 }
 
+static int o_duration(el_options *eo, const char *key, double def_s, double min_s, double max_s,
+                      int64_t *ns)
+{
+    double v;
+    int rc = o_number(eo, key, def_s, min_s, max_s, &v);
+    if (rc)
+        return rc;
+    if (!(fabs(v) < 9.2e9)) /* past int64 ns */
+        return ofail((opts *)eo, key, "expected at most 9.2e9 seconds, got %g", v);
+    *ns = (int64_t)llround(v * 1e9);
+    return 0;
+}
+
 static int o_fail(el_options *eo, const char *key, const char *msg)
 {
     return ofail((opts *)eo, key, "%s", msg ? msg : "refused by the exporter");
@@ -263,6 +277,7 @@ static const el_options_api options_api = {
     .integer = o_integer,
     .boolean = o_boolean,
     .string = o_string,
+    .duration = o_duration,
     .fail = o_fail,
 };
 
