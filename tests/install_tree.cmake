@@ -1,6 +1,7 @@
 # Installs the build at BUILD into a fresh PREFIX and checks what a user gets there: both
 # programs answer --version with the project's VERSION, both man pages say that version and
-# render without a warning (when groff is installed). Run by ctest (tests/CMakeLists.txt).
+# render without a warning (when groff is installed), and a plugin's build finds the exporter
+# header through the installed edgeloss.pc. Run by ctest (tests/CMakeLists.txt).
 file(REMOVE_RECURSE "${PREFIX}")
 execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD}" --prefix "${PREFIX}"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -33,4 +34,30 @@ foreach(prog edgeloss mock-ingest)
     endif()
   endif()
 endforeach()
+set(header "${PREFIX}/include/edgeloss/exporter.h")
+if(NOT EXISTS "${header}")
+  message(FATAL_ERROR "not installed: ${header}")
+endif()
+file(GLOB_RECURSE pc "${PREFIX}/*/edgeloss.pc")
+if(NOT pc)
+  message(FATAL_ERROR "no edgeloss.pc installed under ${PREFIX}")
+endif()
+list(GET pc 0 pc)
+find_program(PKG_CONFIG pkg-config)
+if(PKG_CONFIG)
+  get_filename_component(pcdir "${pc}" DIRECTORY)
+  foreach(q --modversion --cflags)
+    execute_process(COMMAND "${CMAKE_COMMAND}" -E env "PKG_CONFIG_PATH=${pcdir}" "${PKG_CONFIG}"
+                            ${q} edgeloss RESULT_VARIABLE rc OUTPUT_VARIABLE got
+                            OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(q STREQUAL "--modversion")
+      set(want "${VERSION}")
+    else()
+      set(want "-I${PREFIX}/include")
+    endif()
+    if(NOT rc EQUAL 0 OR NOT got STREQUAL want)
+      message(FATAL_ERROR "pkg-config ${q} edgeloss: status ${rc}, '${got}', want '${want}'")
+    endif()
+  endforeach()
+endif()
 message(STATUS "installed and checked in ${PREFIX}")
