@@ -588,9 +588,14 @@ static int load_strategy(cctx *c, const cJSON *ex, exp_config *e)
             return c->rc = cfail(c, "$.exporter.options",
                                  "options are a plugin's; a built-in strategy's settings are "
                                  "keys of the exporter object");
-        /* The schema knows the built-ins' names: an unknown one never gets here. */
+        /* The schema knows the built-ins' names: an unknown one never gets here. A built-in
+         * reads its settings from the exporter object itself, validated by the key table. */
         e->desc = exp_builtin_find(str(c, ex, "exporter", "strategy"));
-        e->desc_config = e; /* a built-in's configuration is the exporter settings */
+        void *config = e->desc->config_size ? alloc(s, e->desc->config_size) : NULL;
+        if (exp_configure(e->desc, ex, false, s->file, "$.exporter", config, dup_cb, s, c->err,
+                          c->errlen))
+            return c->rc = SIM_EINPUT;
+        e->desc_config = config;
         return 0;
     }
     if (!forced && cJSON_GetObjectItemCaseSensitive(ex, "strategy"))
@@ -614,8 +619,8 @@ static int load_strategy(cctx *c, const cJSON *ex, exp_config *e)
         return c->rc = SIM_EINPUT;
     }
     void *config = e->desc->config_size ? alloc(s, e->desc->config_size) : NULL;
-    if (exp_plugin_configure(e->desc, opt, s->file, "$.exporter.options", config, dup_cb, s, c->err,
-                             c->errlen))
+    if (exp_configure(e->desc, opt, true, s->file, "$.exporter.options", config, dup_cb, s, c->err,
+                      c->errlen))
         return c->rc = SIM_EINPUT;
     e->desc_config = config;
     return 0;
@@ -1828,26 +1833,13 @@ static int compile(cctx *c, const cJSON *root)
     exp_config *e = &s->exporter;
     if (load_strategy(c, ex, e))
         return c->rc;
-    e->batch_items = (uint32_t)num(c, ex, "exporter", "batch_items");
-    e->batch_bytes = (uint32_t)num(c, ex, "exporter", "batch_bytes");
-    e->backoff_ns = secs(num(c, ex, "exporter", "backoff_s"));
-    const cJSON *br = val(c, ex, "exporter", "breaker");
-    e->breaker_failures = (uint32_t)num(c, br, "exporter.breaker", "failures");
-    e->breaker_open_ns = secs(num(c, br, "exporter.breaker", "open_s"));
-    e->breaker_successes = (uint32_t)num(c, br, "exporter.breaker", "successes");
+    s->batch_items = (uint32_t)num(c, ex, "exporter", "batch_items");
     const cJSON *rt_ = val(c, ex, "exporter", "retry");
     e->retries = (uint32_t)num(c, rt_, "exporter.retry", "count");
     e->retry_backoff = dst(c, rt_, "exporter.retry", "backoff");
     e->honor_retry_after = flag(c, rt_, "exporter.retry", "honor_retry_after");
     e->retry_max_wait_ns = secs(num(c, rt_, "exporter.retry", "max_wait_s"));
-    e->flush_budget_ns = secs(num(c, ex, "exporter", "flush_budget_s"));
     e->fetch_timeout_ns = secs(num(c, ex, "exporter", "timeout_s"));
-    /* The interval strategy is the buffered exporter with an auto-flush timer. */
-    e->interval_ns = e->desc == &exp_interval ? secs(num(c, ex, "exporter", "interval_s")) : 0;
-    const cJSON *ot = val(c, ex, "exporter", "otel");
-    e->otel_max_queue = (uint32_t)num(c, ot, "exporter.otel", "max_queue");
-    e->otel_max_batch = (uint32_t)num(c, ot, "exporter.otel", "max_batch");
-    e->otel_delay_ns = (int64_t)llround(num(c, ot, "exporter.otel", "delay_ms") * 1e6);
     e->service = sdup(s, str(c, ex, "exporter", "service"));
     e->layer1_per_request = strcmp(str(c, ex, "exporter", "layer1"), "request") == 0;
     e->item_overhead_bytes = (uint32_t)num(c, ex, "exporter", "item_overhead_bytes");

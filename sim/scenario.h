@@ -52,6 +52,7 @@ typedef struct scenario {
     app_program program;
     bool has_exporter; /* else telemetry calls are counted no-ops, nothing is sent */
     exp_config exporter;
+    uint32_t batch_items; /* exporter.batch_items, as the batching_migration check reads it */
     net_config network;
     /* faults.rules (fault.h), index i the file's i-th: the network's and the ingest's act
      * through net_set_faults; the runtime's are also runtime.fault_windows and deploys. */

@@ -5,6 +5,7 @@
  * built-in's, and what a host must refuse is refused with a message naming the problem
  * (exit 2 from the command line). Expected fates and instants worked out here by hand.
  */
+#include "exporters/plugin.h"
 #include "scenario.h"
 #include "simtest.h"
 #include "support.h"
@@ -494,6 +495,123 @@ static void test_the_twin_backs_off_as_the_builtin_does(void **state)
     free(tmp);
 }
 
+/* ---- the built-ins' settings against the key table ---- */
+
+/* An el_options that answers every read with its default and checks the default and the range
+ * against the scenario key table's entry for exporter.<key>. */
+typedef struct recorder {
+    el_options pub;
+    const char *strategy;
+    int reads;
+} recorder;
+
+static const sk_key *table_key(recorder *r, const char *key)
+{
+    char path[200];
+    snprintf(path, sizeof path, "exporter.%s", key);
+    const sk_key *k = sk_find(scn_schema(), path);
+    if (!k || !k->def)
+        fail_msg("%s reads %s, which the key table does not document with a default", r->strategy,
+                 path);
+    r->reads++;
+    return k;
+}
+
+static void same_range(recorder *r, const char *key, const sk_key *k, double def, double min,
+                       double max)
+{
+    if (atof(k->def) != def || k->min != min || k->max != max)
+        fail_msg("%s's %s: default %g in [%g, %g]; the key table says %s in [%g, %g]", r->strategy,
+                 key, def, min, max, k->def, k->min, k->max);
+}
+
+static int r_number(el_options *o, const char *key, double def, double min, double max, double *out)
+{
+    recorder *r = (recorder *)o;
+    const sk_key *k = table_key(r, key);
+    assert_int_equal(k->type, SK_NUMBER);
+    same_range(r, key, k, def, min, max);
+    *out = def;
+    return 0;
+}
+
+static int r_integer(el_options *o, const char *key, int64_t def, int64_t min, int64_t max,
+                     int64_t *out)
+{
+    recorder *r = (recorder *)o;
+    const sk_key *k = table_key(r, key);
+    assert_int_equal(k->type, SK_INT);
+    same_range(r, key, k, (double)def, (double)min, (double)max);
+    *out = def;
+    return 0;
+}
+
+static int r_boolean(el_options *o, const char *key, int def, int *out)
+{
+    recorder *r = (recorder *)o;
+    const sk_key *k = table_key(r, key);
+    assert_int_equal(k->type, SK_BOOL);
+    assert_string_equal(k->def, def ? "true" : "false");
+    *out = def;
+    return 0;
+}
+
+static int r_string(el_options *o, const char *key, const char *def, const char **out)
+{
+    (void)o, (void)key;
+    *out = def;
+    fail_msg("no built-in reads a string");
+    return 1;
+}
+
+static int r_duration(el_options *o, const char *key, double def_s, double min_s, double max_s,
+                      int64_t *ns)
+{
+    double v;
+    int rc = r_number(o, key, def_s, min_s, max_s, &v);
+    *ns = (int64_t)(v * 1e9);
+    return rc;
+}
+
+static int r_fail(el_options *o, const char *key, const char *msg)
+{
+    (void)o;
+    fail_msg("%s: %s", key, msg);
+    return 1;
+}
+
+/* A built-in parses its own settings, with the table's defaults and ranges: the table is their
+ * reference (scenarios/README.md) and validates them first, so the two must say the same. */
+static void test_builtin_settings_agree_with_the_key_table(void **state)
+{
+    (void)state;
+    static const el_options_api api = {.size = sizeof api,
+                                       .number = r_number,
+                                       .integer = r_integer,
+                                       .boolean = r_boolean,
+                                       .string = r_string,
+                                       .duration = r_duration,
+                                       .fail = r_fail};
+    static const char *const names[] = {"threshold",     "immediate", "propagate", "exposed",
+                                        "private_reach", "interval",  "otel-batch"};
+    int total = 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const el_exporter *d = exp_builtin_find(names[i]);
+        assert_non_null(d);
+        assert_null(exp_descriptor_problem(d, (char[200]){0}, 200));
+        if (!d->configure)
+            continue;
+        recorder r = {{&api}, names[i], 0};
+        void *config = calloc(1, d->config_size);
+        assert_non_null(config);
+        assert_int_equal(d->configure(config, &r.pub), 0);
+        free(config);
+        total += r.reads;
+    }
+    /* 8 keys for each of the five buffered strategies, interval_s, 3 of otel-batch. */
+    assert_int_equal(total, 5 * 8 + 1 + 3);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -512,6 +630,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_the_command_line_exits_2),
         cmocka_unit_test(test_the_example_plugin_equals_its_builtin_twin),
         cmocka_unit_test(test_the_twin_backs_off_as_the_builtin_does),
+        cmocka_unit_test(test_builtin_settings_agree_with_the_key_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,15 +18,26 @@
  * exporter; they differ in their capabilities (who can call flush(): the SDK
  * asks the descriptor) and, for interval, in a setInterval(flush) made when
  * the exporter is created. Written against the ABI only
- * (include/edgeloss/exporter.h), as a plugin would be; its configuration is
- * the scenario's exporter settings (config.h).
+ * (include/edgeloss/exporter.h), as a plugin would be: it reads its settings
+ * from the scenario's exporter object in configure() (their reference is the
+ * scenario key table, scenarios/README.md; test_plugin checks that the
+ * defaults and ranges here are the table's).
  */
-#include "config.h"
-
 #include <edgeloss/exporter.h>
 
 #include <stdbool.h>
 #include <stdlib.h>
+
+typedef struct buffered_config {
+    uint32_t batch_items; /* POST when this many items are buffered */
+    uint32_t batch_bytes; /* ... or this many bytes of OTLP JSON */
+    int64_t backoff_ns;   /* after a 403 (Retry-After wins when present and honoured) */
+    uint32_t breaker_failures, breaker_successes;
+    int64_t breaker_open_ns;
+    int64_t flush_budget_ns; /* a flush gives up waiting after this (0: never) */
+    int64_t interval_ns;     /* an auto-flush period (0: none; the interval strategy's) */
+    bool honor_retry_after;
+} buffered_config;
 
 typedef struct flush_op {
     struct buffered *b;
@@ -40,7 +51,7 @@ typedef struct flush_op {
 typedef struct buffered {
     el_host *h;
     const el_host_api *api;
-    const exp_config *c;
+    const buffered_config *c;
     el_items buf[EL_SIGNALS];
     uint64_t bytes;
     int64_t backoff_until_ns;
@@ -82,7 +93,7 @@ static uint64_t count(const buffered *b)
 
 static void breaker(buffered *b, bool ok, int64_t now)
 {
-    const exp_config *c = b->c;
+    const buffered_config *c = b->c;
     if (ok) {
         b->failures = 0;
         if (b->half_open && ++b->successes >= c->breaker_successes) {
@@ -195,7 +206,7 @@ static void buffered_export(void *self, el_signal sig, el_item *const *items, si
                             el_call *call)
 {
     buffered *b = self;
-    const exp_config *c = b->c;
+    const buffered_config *c = b->c;
     for (size_t i = 0; i < n; i++) {
         size_t len;
         b->api->item_fragment(items[i], &len);
@@ -217,6 +228,37 @@ static void interval_fire(void *ud)
     buffered_flush(ud, NULL);
 }
 
+static int buffered_configure(void *config, el_options *o)
+{
+    buffered_config *c = config;
+    const el_options_api *api = o->api;
+    int64_t items = 0, bytes = 0, failures = 0, successes = 0;
+    int honor = 0;
+    int rc = api->integer(o, "batch_items", 100, 1, 1000000, &items) ||
+             api->integer(o, "batch_bytes", 51200, 1, 1000000000, &bytes) ||
+             api->duration(o, "backoff_s", 60, 0, 1e6, &c->backoff_ns) ||
+             api->integer(o, "breaker.failures", 5, 1, 1000000, &failures) ||
+             api->duration(o, "breaker.open_s", 60, 0, 1e6, &c->breaker_open_ns) ||
+             api->integer(o, "breaker.successes", 2, 1, 1000000, &successes) ||
+             api->duration(o, "flush_budget_s", 10, 0, 1e6, &c->flush_budget_ns) ||
+             /* The host's retry policy reads it too: a 403's Retry-After is honoured alike. */
+             api->boolean(o, "retry.honor_retry_after", 1, &honor);
+    c->batch_items = (uint32_t)items;
+    c->batch_bytes = (uint32_t)bytes;
+    c->breaker_failures = (uint32_t)failures;
+    c->breaker_successes = (uint32_t)successes;
+    c->honor_retry_after = honor != 0;
+    return rc;
+}
+
+/* The interval strategy is the buffered exporter with an auto-flush timer. */
+static int interval_configure(void *config, el_options *o)
+{
+    buffered_config *c = config;
+    return buffered_configure(config, o) ||
+           o->api->duration(o, "interval_s", 10, 0.001, 1e6, &c->interval_ns);
+}
+
 static void buffered_create(void *self, el_host *h, const void *config)
 {
     buffered *b = self;
@@ -228,21 +270,23 @@ static void buffered_create(void *self, el_host *h, const void *config)
 }
 
 /* These strategies hold nothing but items: shutting down is flushing. */
-#define BUFFERED(sym, nm, cp, bd)                                                                  \
+#define BUFFERED(sym, nm, cp, bd, conf)                                                            \
     const el_exporter sym = {.abi = EL_EXPORTER_ABI,                                               \
                              .size = sizeof(el_exporter),                                          \
                              .name = nm,                                                           \
                              .caps = EL_CAP_BATCHES_ACROSS_REQUESTS | (cp),                        \
                              .bundle = bd,                                                         \
+                             .config_size = sizeof(buffered_config),                               \
                              .state_size = sizeof(buffered),                                       \
+                             .configure = conf,                                                    \
                              .create = buffered_create,                                            \
                              .export_items = buffered_export,                                      \
                              .flush = buffered_flush,                                              \
                              .shutdown = buffered_flush,                                           \
                              .destroy = buffered_destroy}
 
-BUFFERED(exp_threshold, "threshold", 0, EL_BUNDLE_NONE);
-BUFFERED(exp_propagate, "propagate", EL_CAP_FLUSH_REACHES_IT, EL_BUNDLE_NONE);
-BUFFERED(exp_exposed, "exposed", 0, EL_BUNDLE_PUBLIC);
-BUFFERED(exp_private_reach, "private_reach", 0, EL_BUNDLE_PRIVATE);
-BUFFERED(exp_interval, "interval", 0, EL_BUNDLE_NONE);
+BUFFERED(exp_threshold, "threshold", 0, EL_BUNDLE_NONE, buffered_configure);
+BUFFERED(exp_propagate, "propagate", EL_CAP_FLUSH_REACHES_IT, EL_BUNDLE_NONE, buffered_configure);
+BUFFERED(exp_exposed, "exposed", 0, EL_BUNDLE_PUBLIC, buffered_configure);
+BUFFERED(exp_private_reach, "private_reach", 0, EL_BUNDLE_PRIVATE, buffered_configure);
+BUFFERED(exp_interval, "interval", 0, EL_BUNDLE_NONE, interval_configure);

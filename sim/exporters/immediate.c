@@ -3,8 +3,6 @@
  * between calls, so an isolate's death can only cost a response, never a
  * buffer. flush() has nothing to do. Written against the ABI only.
  */
-#include "config.h"
-
 #include <edgeloss/exporter.h>
 
 #include <stdlib.h>

@@ -8,14 +8,19 @@
  *     a setTimeout, so it does not fire while the isolate is idle
  *   forceFlush() (what flush() is here) exports everything and waits
  * A refused batch is dropped, as the OTLP exporter does after its retries.
- * Written against the ABI only.
+ * Written against the ABI only; its settings are the exporter object's `otel`
+ * (scenarios/README.md).
  */
-#include "config.h"
-
 #include <edgeloss/exporter.h>
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+
+typedef struct otel_config {
+    uint32_t max_queue, max_batch;
+    int64_t delay_ns;
+} otel_config;
 
 typedef struct otel otel;
 
@@ -35,7 +40,7 @@ typedef struct force_op {
 struct otel {
     el_host *h;
     const el_host_api *api;
-    const exp_config *c;
+    const otel_config *c;
     el_items q[EL_SIGNALS];
     sig_timer timers[EL_SIGNALS];
     force_op *forces;
@@ -66,7 +71,7 @@ static void on_sent(void *ud, int status, int64_t retry_after_s, el_item *const 
 /* Sends up to max_batch queued items of one signal; returns how many batches went. */
 static int export_batches(otel *o, el_signal sig, bool all, force_op *f)
 {
-    uint32_t max = o->c->otel_max_batch;
+    uint32_t max = o->c->max_batch;
     int sent = 0;
     while (o->q[sig].n && (all || sent == 0)) {
         size_t n = o->q[sig].n < max ? o->q[sig].n : max;
@@ -92,10 +97,10 @@ static void timer_fire(void *ud)
 static void otel_export(void *self, el_signal sig, el_item *const *items, size_t n, el_call *call)
 {
     otel *o = self;
-    const exp_config *c = o->c;
+    const otel_config *c = o->c;
     for (size_t i = 0; i < n; i++) {
         el_item *it = items[i];
-        if (o->q[sig].n >= c->otel_max_queue) {
+        if (o->q[sig].n >= c->max_queue) {
             o->api->drop(o->h, &it, 1, EL_DROPPED_QUEUE_FULL, "queue");
             continue;
         }
@@ -103,11 +108,10 @@ static void otel_export(void *self, el_signal sig, el_item *const *items, size_t
         if (el_items_push(&o->q[sig], it))
             abort();
     }
-    if (o->q[sig].n >= c->otel_max_batch)
+    if (o->q[sig].n >= c->max_batch)
         export_batches(o, sig, false, &o->background);
     else if (o->q[sig].n && !o->timers[sig].timer)
-        o->timers[sig].timer =
-            o->api->timer(o->h, c->otel_delay_ns, 0, timer_fire, &o->timers[sig]);
+        o->timers[sig].timer = o->api->timer(o->h, c->delay_ns, 0, timer_fire, &o->timers[sig]);
     el_done(o->h, call); /* onEnd is synchronous */
 }
 
@@ -144,6 +148,21 @@ static void otel_destroy(void *self, el_cause cause)
     }
 }
 
+static int otel_configure(void *config, el_options *o)
+{
+    otel_config *c = config;
+    const el_options_api *api = o->api;
+    int64_t queue = 0, batch = 0;
+    double delay_ms = 0;
+    int rc = api->integer(o, "otel.max_queue", 2048, 1, 10000000, &queue) ||
+             api->integer(o, "otel.max_batch", 512, 1, 1000000, &batch) ||
+             api->number(o, "otel.delay_ms", 5000, 0, 1e9, &delay_ms);
+    c->max_queue = (uint32_t)queue;
+    c->max_batch = (uint32_t)batch;
+    c->delay_ns = (int64_t)llround(delay_ms * 1e6);
+    return rc;
+}
+
 static void otel_create(void *self, el_host *h, const void *config)
 {
     otel *o = self;
@@ -162,7 +181,9 @@ const el_exporter exp_otel_batch = {.abi = EL_EXPORTER_ABI,
                                     .caps =
                                         EL_CAP_TAKES_SPANS_AT_END | EL_CAP_BATCHES_ACROSS_REQUESTS,
                                     .bundle = EL_BUNDLE_NONE,
+                                    .config_size = sizeof(otel_config),
                                     .state_size = sizeof(otel),
+                                    .configure = otel_configure,
                                     .create = otel_create,
                                     .export_items = otel_export,
                                     .flush = otel_flush,

@@ -166,6 +166,7 @@ static int ofail(opts *o, const char *key, const char *fmt, ...)
     return SIM_EINPUT;
 }
 
+/* The value at a dotted key ("breaker.failures"), or NULL. */
 static const cJSON *lookup(opts *o, const char *key)
 {
     if (!key)
@@ -175,7 +176,20 @@ static const cJSON *lookup(opts *o, const char *key)
         seen = strcmp(o->asked[i], key) == 0;
     if (!seen && o->nasked < ASKED_MAX)
         o->asked[o->nasked++] = key;
-    return o->obj ? cJSON_GetObjectItemCaseSensitive(o->obj, key) : NULL;
+    const cJSON *v = o->obj;
+    const char *p = key;
+    while (v && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        char part[128];
+        if (n == 0 || n >= sizeof part || !cJSON_IsObject(v))
+            return NULL;
+        memcpy(part, p, n);
+        part[n] = '\0';
+        v = cJSON_GetObjectItemCaseSensitive(v, part);
+        p += n + (dot != NULL);
+    }
+    return v == o->obj ? NULL : v;
 }
 
 static const char *kind_of(const cJSON *v)
@@ -281,9 +295,37 @@ static const el_options_api options_api = {
     .fail = o_fail,
 };
 
-int exp_plugin_configure(const el_exporter *d, const cJSON *options, const char *file,
-                         const char *jpath, void *config, char *(*dup)(void *ud, const char *s),
-                         void *dup_ud, char *err, size_t errlen)
+/* Whether `path` (a member, dotted below `options`) is a key asked for or an object that holds
+ * one; else the first member under it that is not, in `bad`. */
+static bool all_asked(const opts *o, const cJSON *obj, const char *prefix, char *bad, size_t badlen)
+{
+    const cJSON *k;
+    cJSON_ArrayForEach(k, obj)
+    {
+        char path[400];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k->string);
+        bool asked = false, under = false;
+        size_t pl = strlen(path);
+        for (size_t i = 0; i < o->nasked; i++) {
+            asked |= strcmp(o->asked[i], path) == 0;
+            under |= strncmp(o->asked[i], path, pl) == 0 && o->asked[i][pl] == '.';
+        }
+        if (asked)
+            continue;
+        if (under && cJSON_IsObject(k)) {
+            if (!all_asked(o, k, path, bad, badlen))
+                return false;
+            continue;
+        }
+        snprintf(bad, badlen, "%s", path);
+        return false;
+    }
+    return true;
+}
+
+int exp_configure(const el_exporter *d, const cJSON *options, bool strict, const char *file,
+                  const char *jpath, void *config, char *(*dup)(void *ud, const char *s),
+                  void *dup_ud, char *err, size_t errlen)
 {
     if (options && !cJSON_IsObject(options)) {
         sk_error(err, errlen, file, jpath, "expected an object of the exporter's options, got %s",
@@ -291,7 +333,7 @@ int exp_plugin_configure(const el_exporter *d, const cJSON *options, const char 
         return SIM_EINPUT;
     }
     if (!d->configure) {
-        if (options && options->child) {
+        if (strict && options && options->child) {
             sk_error(err, errlen, file, jpath, "the exporter %s takes no options", d->name);
             return SIM_EINPUT;
         }
@@ -314,20 +356,14 @@ int exp_plugin_configure(const el_exporter *d, const cJSON *options, const char 
         return SIM_EINPUT;
     }
     /* A key it never asked for is a typo or a setting of another exporter: say which. */
-    const cJSON *k;
-    cJSON_ArrayForEach(k, options)
-    {
-        bool known = false;
-        for (size_t i = 0; i < o.nasked && !known; i++)
-            known = strcmp(o.asked[i], k->string) == 0;
-        if (known)
-            continue;
+    char bad[400];
+    if (strict && options && !all_asked(&o, options, "", bad, sizeof bad)) {
         const char *best = NULL;
         size_t bd = SIZE_MAX;
         char list[600] = "";
         size_t ll = 0;
         for (size_t i = 0; i < o.nasked; i++) {
-            size_t kd = sk_distance(k->string, o.asked[i]);
+            size_t kd = sk_distance(bad, o.asked[i]);
             if (kd < bd) {
                 bd = kd;
                 best = o.asked[i];
@@ -336,8 +372,8 @@ int exp_plugin_configure(const el_exporter *d, const cJSON *options, const char 
             if (w > 0 && (size_t)w < sizeof list - ll)
                 ll += (size_t)w;
         }
-        char jp[400];
-        snprintf(jp, sizeof jp, "%s.%s", jpath, k->string);
+        char jp[800];
+        snprintf(jp, sizeof jp, "%s.%s", jpath, bad);
         if (best && bd <= 2)
             sk_error(err, errlen, file, jp, "unknown option of %s (did you mean %s?)", d->name,
                      best);

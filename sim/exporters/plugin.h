@@ -12,6 +12,7 @@
 #include <edgeloss/exporter.h>
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct exp_plugin exp_plugin;
@@ -25,10 +26,13 @@ void exp_plugin_close(exp_plugin *p);
 const char *exp_descriptor_problem(const el_exporter *d, char *why, size_t whylen);
 
 /* Runs d->configure over `options` (NULL: none given) into `config` (d->config_size bytes,
- * zeroed). `file` and `jpath` ("$.exporter.options") name them in messages. Strings the
- * plugin reads are copied with `dup` (they must live as long as the configuration). */
-int exp_plugin_configure(const el_exporter *d, const cJSON *options, const char *file,
-                         const char *jpath, void *config, char *(*dup)(void *ud, const char *s),
-                         void *dup_ud, char *err, size_t errlen);
+ * zeroed). `file` and `jpath` ("$.exporter.options") name them in messages; keys may be
+ * dotted ("breaker.failures": a member of an object). Strings it reads are copied with `dup`
+ * (they must live as long as the configuration). `strict`: a key it never asked for is
+ * refused (a plugin's options; a built-in reads the exporter object, whose other keys are the
+ * host's or other strategies'). */
+int exp_configure(const el_exporter *d, const cJSON *options, bool strict, const char *file,
+                  const char *jpath, void *config, char *(*dup)(void *ud, const char *s),
+                  void *dup_ud, char *err, size_t errlen);
 
 #endif
