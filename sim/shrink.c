@@ -1408,6 +1408,25 @@ static void relative_to(const char *from, const char *target, char *out, size_t 
     snprintf(out + used, len - used, "%s", rest);
 }
 
+/* A path named relative to `from_file`, renamed so that a file in `to_dir` finds it. */
+static void rebase(cJSON *f, const char *from_file, const char *to_dir)
+{
+    if (!cJSON_IsString(f) || f->valuestring[0] == '/')
+        return;
+    char full[4096], rel[4096];
+    df_resolve(from_file, f->valuestring, full, sizeof full);
+    char *abs = realpath(full, NULL);
+    char cwd[2048];
+    if (abs && to_dir)
+        relative_to(to_dir, abs, rel, sizeof rel);
+    else if (!abs && full[0] != '/' && getcwd(cwd, sizeof cwd))
+        snprintf(rel, sizeof rel, "%s/%s", cwd, full); /* it is not there: say where */
+    else
+        snprintf(rel, sizeof rel, "%s", abs ? abs : full);
+    free(abs);
+    cJSON_SetValuestring(f, rel);
+}
+
 /* Renames every data file named relative to `from_file` so that `to_file` finds it. */
 static void rewrite_data(cJSON *node, const char *from_file, const char *to_dir, int depth)
 {
@@ -1416,23 +1435,10 @@ static void rewrite_data(cJSON *node, const char *from_file, const char *to_dir,
     for (cJSON *c = node ? node->child : NULL; c; c = c->next) {
         if (!cJSON_IsObject(c) && !cJSON_IsArray(c))
             continue;
-        cJSON *f = get(c, "file");
         bool data = c->string &&
                     (strcmp(c->string, "replay") == 0 || strncmp(c->string, "empirical_", 10) == 0);
-        if (data && cJSON_IsString(f) && f->valuestring[0] != '/') {
-            char full[4096], rel[4096];
-            df_resolve(from_file, f->valuestring, full, sizeof full);
-            char *abs = realpath(full, NULL);
-            char cwd[2048];
-            if (abs && to_dir)
-                relative_to(to_dir, abs, rel, sizeof rel);
-            else if (!abs && full[0] != '/' && getcwd(cwd, sizeof cwd))
-                snprintf(rel, sizeof rel, "%s/%s", cwd, full); /* it is not there: say where */
-            else
-                snprintf(rel, sizeof rel, "%s", abs ? abs : full);
-            free(abs);
-            cJSON_SetValuestring(f, rel);
-        }
+        if (data)
+            rebase(get(c, "file"), from_file, to_dir);
         rewrite_data(c, from_file, to_dir, depth + 1);
     }
 }
@@ -1448,6 +1454,8 @@ sim_err shr_write(const cJSON *doc, const char *path, const char *from_file, cha
         return SIM_EIO;
     }
     rewrite_data(d, from_file, to_dir, 0);
+    /* So is an exporter plugin (exporter.plugin), relative to the scenario file. */
+    rebase(get(get(d, "exporter"), "plugin"), from_file, to_dir);
     free(to_dir);
     char *text = shr_print(d);
     cJSON_Delete(d);

@@ -318,6 +318,34 @@ static void write_text(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+/* An exporter plugin named relative to the scenario is named from where the result is written. */
+static void test_plugin_path(void **state)
+{
+    (void)state;
+    char *root = t_mkdtemp();
+    char lib[4096], so[4096], out_dir[4096], out[4096], file[4096], err[4096];
+    snprintf(lib, sizeof lib, "%s/src", root);
+    assert_int_equal(mkdir(lib, 0777), 0);
+    snprintf(lib, sizeof lib, "%s/src/lib", root);
+    assert_int_equal(mkdir(lib, 0777), 0);
+    snprintf(out_dir, sizeof out_dir, "%s/out", root);
+    assert_int_equal(mkdir(out_dir, 0777), 0);
+    snprintf(so, sizeof so, "%s/libx.so", lib);
+    write_text(so, "");
+    snprintf(file, sizeof file, "%s/src/s.json", root);
+    snprintf(out, sizeof out, "%s/x.json", out_dir);
+    cJSON *doc = cJSON_Parse("{\"exporter\": {\"plugin\": \"lib/libx.so\"}}");
+    assert_non_null(doc);
+    assert_int_equal(shr_write(doc, out, file, err, sizeof err), SIM_OK);
+    char *written = t_read_file(out, NULL);
+    assert_non_null(written);
+    assert_non_null(strstr(written, "\"plugin\": \"../src/lib/libx.so\""));
+    free(written);
+    cJSON_Delete(doc);
+    t_rmtree(root);
+    free(root);
+}
+
 /* A replayed workload and an empirical distribution read from files next to the scenario:
  * the result, written in another folder, names them from there and loads. */
 static void test_data_files(void **state)
@@ -616,10 +644,15 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_deterministic),
     };
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reduction_list), cmocka_unit_test(test_print),
-        cmocka_unit_test(test_max_runs),       cmocka_unit_test(test_nothing_to_shrink),
-        cmocka_unit_test(test_unknown_check),  cmocka_unit_test(test_interrupted),
-        cmocka_unit_test(test_data_files),     cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_reduction_list),
+        cmocka_unit_test(test_print),
+        cmocka_unit_test(test_max_runs),
+        cmocka_unit_test(test_nothing_to_shrink),
+        cmocka_unit_test(test_unknown_check),
+        cmocka_unit_test(test_interrupted),
+        cmocka_unit_test(test_data_files),
+        cmocka_unit_test(test_plugin_path),
+        cmocka_unit_test(test_cli),
     };
     int bad = cmocka_run_group_tests_name("shrink", tests, NULL, NULL);
     return bad + cmocka_run_group_tests_name("shrink: one search", shared_tests, group_setup,
