@@ -2125,7 +2125,8 @@ static void merge(cJSON *into, const cJSON *over, const char *kpath)
         cJSON *cur = cJSON_GetObjectItemCaseSensitive(into, m->string);
         /* A plugin's options are not in the table, but they are an object of settings all the
          * same: a variant changes the ones it names. */
-        bool object = k && (k->type == SK_OBJECT || strcmp(kp, "exporter.options") == 0);
+        bool object = (k && k->type == SK_OBJECT) || strcmp(kp, "exporter.options") == 0 ||
+                      strncmp(kp, "exporter.options.", 17) == 0;
         if (cJSON_IsObject(cur) && cJSON_IsObject(m) && object) {
             merge(cur, m, kp);
             continue;
@@ -2160,6 +2161,11 @@ static cJSON *variant_doc(const cJSON *root, const cJSON *v)
              vstrat = cJSON_HasObjectItem(vex, "strategy");
         if (vplugin && !vstrat)
             cJSON_DeleteItemFromObjectCaseSensitive(dex, "strategy");
+        /* Another plugin's options are not this one's. */
+        const cJSON *bp = cJSON_GetObjectItemCaseSensitive(dex, "plugin");
+        const cJSON *vp = cJSON_GetObjectItemCaseSensitive(vex, "plugin");
+        if (cJSON_IsString(vp) && (!cJSON_IsString(bp) || strcmp(bp->valuestring, vp->valuestring)))
+            cJSON_DeleteItemFromObjectCaseSensitive(dex, "options");
         if (vstrat && !vplugin) {
             cJSON_DeleteItemFromObjectCaseSensitive(dex, "plugin");
             cJSON_DeleteItemFromObjectCaseSensitive(dex, "options");

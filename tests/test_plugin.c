@@ -206,6 +206,49 @@ static void test_a_plugin_run_is_deterministic(void **state)
     run_free(&b);
 }
 
+/* A plugin's mistakes cost it, never the run: an item released twice in one list is refused
+ * (and stays held: lost at the eviction); destroy() asking for a timer, a send and the end of a
+ * call that never ended is told the isolate is gone; a periodic timer cleared in its first
+ * firing while more firings were queued (a 1 ms tick behind a 5 ms CPU step) fires once. */
+static void test_a_plugins_mistakes_are_refused(void **state)
+{
+    (void)state;
+    run x = one(HOLDALL ", \"options\": {\"release_twice\": true}",
+                "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"},"
+                " {\"call\": \"exporter.flush\"}, {\"respond\": {}}");
+    char *log = exporter_log(&x);
+    assert_non_null(strstr(log, "release(): item 1 of 2 is not held by this exporter (it is "
+                                "listed twice): ignored"));
+    free(log);
+    expect_fate_of(&x, 1, "lost/evicted-in-buffer@10000000000/exporter");
+    run_free(&x);
+
+    x = one(HOLDALL ", \"options\": {\"rude_destroy\": true, \"hang_flush\": true}",
+            "{\"span\": {\"name\": \"s\", \"do\": []}},"
+            " {\"wait_until\": [{\"call\": \"tracer.flush\"}]}, {\"respond\": {}}");
+    log = exporter_log(&x);
+    assert_non_null(strstr(log, "timer() inside destroy(): the isolate is gone, ignored"));
+    assert_non_null(strstr(log, "send() inside destroy(): the isolate is gone, ignored"));
+    assert_non_null(strstr(log, "done() inside destroy(): the isolate is gone, ignored"));
+    assert_null(strstr(log, "a timer was set in destroy()"));
+    free(log);
+    /* The send was refused: the span is the death's, not in flight. */
+    assert_int_equal(x.s.r.posts, 0);
+    assert_int_equal(x.s.r.report.fate[FATE_LOST], 1);
+    assert_int_equal(x.s.r.report.lost_by[CAUSE_UNEXPLAINED], 0);
+    run_free(&x);
+
+    x = one(HOLDALL ", \"options\": {\"tick_ms\": 1, \"rude_destroy\": true}",
+            "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"},"
+            " {\"cpu\": {\"fixed_ms\": 5}}, {\"respond\": {}}");
+    log = exporter_log(&x);
+    const char *t = strstr(log, "tick");
+    if (!t || strstr(t + 4, "tick"))
+        fail_msg("a cleared timer fired %s:\n%s", t ? "again" : "never", log);
+    free(log);
+    run_free(&x);
+}
+
 /* Parses a one-request scenario with this exporter; returns the error ("" when it parsed). */
 static char *parse_error(const char *exporter, const scn_overrides *ov)
 {
@@ -251,8 +294,11 @@ static void test_what_a_host_refuses(void **state)
                    "t.json: $.exporter.options.hook: expected true or false, got a number", NULL);
     expect_refused(HOLDALL ", \"options\": {\"hok\": true}",
                    "$.exporter.options.hok: unknown option of holdall (did you mean hook?)", NULL);
-    expect_refused(HOLDALL ", \"options\": {\"zzzzzzzz\": 1}",
-                   "unknown option of holdall (it reads: hook, send_on_flush, done_twice)", NULL);
+    expect_refused(
+        HOLDALL ", \"options\": {\"zzzzzzzz\": 1}",
+        "unknown option of holdall (it reads: hook, send_on_flush, done_twice, release_twice, "
+        "tick_ms, rude_destroy, hang_flush)",
+        NULL);
     expect_refused(HOLDALL ", \"options\": [1]", "$.exporter.options: expected an object", NULL);
     /* And what it accepts. */
     assert_string_equal(parse_error(HOLDALL ", \"options\": {\"hook\": false}", NULL), "");
@@ -626,6 +672,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_second_done_is_ignored),
         cmocka_unit_test(test_a_plugins_send_is_judged_like_a_builtins),
         cmocka_unit_test(test_a_plugin_run_is_deterministic),
+        cmocka_unit_test(test_a_plugins_mistakes_are_refused),
         cmocka_unit_test(test_what_a_host_refuses),
         cmocka_unit_test(test_the_command_line_exits_2),
         cmocka_unit_test(test_the_example_plugin_equals_its_builtin_twin),

@@ -33,13 +33,19 @@
  *    given until it hands them back: release (delivered, forget them), drop
  *    (lost, with a cause and the layer that held them), send or fetch (in
  *    flight: the host holds them until the callback gives them back). An item
- *    must not be touched after it was handed back.
+ *    must not be touched after it was handed back; handing back one it does
+ *    not hold (or one twice) is ignored and logged, and a send or fetch so
+ *    refused is never answered. The arrays the host passes are valid only
+ *    during the call.
  *  - Death: when the isolate dies, destroy() runs once. It may drop what it
  *    holds with causes of its own; whatever it still holds is lost to the
  *    death's cause, in the layer its introspection hook names (or
  *    "exporter"), so an exporter that never reports a loss still gets fates.
  *    Sends waiting for a retry die with it; POSTs on the wire meet their own
- *    fate. After destroy() no callback of it runs again.
+ *    fate. After destroy() no callback of it runs again. Inside destroy()
+ *    the isolate is already gone: drop, release, moved, now, random and log
+ *    work; timer, send, fetch and done are ignored (logged), and timer_clear
+ *    only forgets the timer.
  *  - Determinism: the same scenario and seed give the same calls in the same
  *    order at the same virtual instants; use only the host's time and random.
  */
@@ -134,7 +140,7 @@ typedef struct el_host_api {
     /* A line in the run's log (exporter.log in the run directory). */
     void (*log)(el_host *h, const char *msg);
     /* A timer of the isolate: fn(ud) after delay_ns, then every period_ns if not 0; frozen while
-     * the isolate is idle, gone with it. Returns its id (never 0). */
+     * the isolate is idle, gone with it. Returns its id (0: refused, fn NULL or in destroy). */
     uint64_t (*timer)(el_host *h, int64_t delay_ns, int64_t period_ns, el_fn fn, void *ud);
     void (*timer_clear)(el_host *h, uint64_t id);
 

@@ -41,6 +41,7 @@ struct host_timer {
     exp_host *h;
     uint64_t id;
     bool periodic;
+    bool cleared; /* a periodic timer cleared: firings already queued must find it */
     el_fn fn;
     void *ud;
     host_timer *next;
@@ -105,19 +106,38 @@ void host_unhold(exp_host *h, el_item *const *items, size_t n)
             unlink_held(h, items[i]);
 }
 
-/* An exporter that hands back an item it does not hold is broken: say so, touch nothing. */
+/* An exporter that hands back an item it does not hold, or one item twice, is broken: say so,
+ * touch nothing. (Each item is marked while the list is checked, so a repeat is seen.) */
 static bool check_held(exp_host *h, el_item *const *items, size_t n, const char *what)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!held_by(h, items[i])) {
-            char m[160];
-            snprintf(m, sizeof m, "%s: item %zu of %zu is not held by this exporter: ignored", what,
-                     i, n);
-            host_log(h, m);
-            return false;
-        }
+    exp_host *mark = (exp_host *)&h->nocall; /* an address no host is at */
+    size_t i = 0;
+    for (; i < n; i++) {
+        if (!held_by(h, items[i]))
+            break;
+        items[i]->holder = mark;
     }
-    return true;
+    bool twice = i < n && items[i] && items[i]->holder == mark;
+    for (size_t j = 0; j < i; j++)
+        items[j]->holder = h;
+    if (i == n)
+        return true;
+    char m[200];
+    snprintf(m, sizeof m, "%s: item %zu of %zu is not held by this exporter%s: ignored", what, i, n,
+             twice ? " (it is listed twice)" : "");
+    host_log(h, m);
+    return false;
+}
+
+/* Inside destroy() the isolate is already gone: nothing may be set up for it any more. */
+static bool alive(exp_host *h, const char *what)
+{
+    if (!h->dying)
+        return true;
+    char m[160];
+    snprintf(m, sizeof m, "%s inside destroy(): the isolate is gone, ignored", what);
+    host_log(h, m);
+    return false;
 }
 
 /* ---- microtasks ---- */
@@ -140,6 +160,8 @@ static void h_done(el_host *hh, el_call *c)
     exp_host *h = host_of(hh);
     if (!c || c == &h->nocall || !c->fn)
         return;
+    if (!alive(h, "done()"))
+        return; /* its caller dies with the isolate */
     if (c->state != EXP_CALL_PENDING) {
         host_log(h, "done() called again on a finished call: ignored");
         return;
@@ -191,6 +213,8 @@ static void timer_fire(void *ud, rt *r)
     exp_host *h = t->h;
     el_fn fn = t->fn;
     void *fud = t->ud;
+    if (t->cleared)
+        return; /* a firing queued before it was cleared */
     if (!t->periodic) {
         timer_unlink(h, t);
         free(t);
@@ -202,12 +226,12 @@ static void timer_fire(void *ud, rt *r)
 static uint64_t h_timer(el_host *hh, int64_t delay_ns, int64_t period_ns, el_fn fn, void *ud)
 {
     exp_host *h = host_of(hh);
-    if (!fn)
+    if (!fn || !alive(h, "timer()"))
         return 0;
     host_timer *t = calloc(1, sizeof *t);
     if (!t)
         abort();
-    *t = (host_timer){h, 0, period_ns > 0, fn, ud, h->timers};
+    *t = (host_timer){h, 0, period_ns > 0, false, fn, ud, h->timers};
     h->timers = t;
     t->id = rt_set_timer_fn(h->env.r, delay_ns < 0 ? 0 : delay_ns, period_ns > 0 ? period_ns : 0,
                             timer_fire, t);
@@ -218,12 +242,24 @@ static void h_timer_clear(el_host *hh, uint64_t id)
 {
     exp_host *h = host_of(hh);
     for (host_timer *t = h->timers; t; t = t->next) {
-        if (t->id == id) {
-            rt_clear_timer(h->env.r, id);
+        if (t->id != id || t->cleared)
+            continue;
+        if (h->dying) { /* the runtime let go of the isolate's timers already */
             timer_unlink(h, t);
             free(t);
             return;
         }
+        rt_clear_timer(h->env.r, id);
+        /* A periodic timer may have more than one firing queued on a busy isolate, and the
+         * runtime discards only the first: the record stays (until the isolate dies) for the
+         * rest to find it cleared. A one-shot has at most one, which is gone now. */
+        if (t->periodic) {
+            t->cleared = true;
+        } else {
+            timer_unlink(h, t);
+            free(t);
+        }
+        return;
     }
 }
 
@@ -272,6 +308,8 @@ static const char *i_fragment(const el_item *it, size_t *len)
 static void h_moved(el_host *hh, el_item *const *items, size_t n, const char *layer)
 {
     exp_host *h = host_of(hh);
+    if (!check_held(h, items, n, "moved()"))
+        return;
     int64_t t = rt_time(h->env.r);
     for (size_t i = 0; i < n; i++)
         ledger_move(h->env.ledger, items[i]->n, t, layer ? layer : "exporter");
@@ -324,7 +362,8 @@ static void h_send(el_host *hh, el_signal sig, el_item *const *items, size_t n, 
                    void *ud)
 {
     exp_host *h = host_of(hh);
-    if (!cb || !signal_ok(h, sig, "send()") || !check_held(h, items, n, "send()"))
+    if (!cb || !signal_ok(h, sig, "send()") || !check_held(h, items, n, "send()") ||
+        !alive(h, "send()"))
         return;
     send_items(h, (sdk_signal)sig, items, n, cb, ud, NULL);
 }
@@ -332,7 +371,7 @@ static void h_send(el_host *hh, el_signal sig, el_item *const *items, size_t n, 
 static char *h_encode(el_host *hh, el_signal sig, el_item *const *items, size_t n, size_t *len)
 {
     exp_host *h = host_of(hh);
-    if (!signal_ok(h, sig, "encode()"))
+    if (!signal_ok(h, sig, "encode()") || !check_held(h, items, n, "encode()"))
         return NULL;
     const char **frags = malloc((n ? n : 1) * sizeof *frags);
     uint32_t *lens = malloc((n ? n : 1) * sizeof *lens);
@@ -357,7 +396,7 @@ static void h_fetch(el_host *hh, const el_fetch_req *req, el_item *const *items,
 {
     exp_host *h = host_of(hh);
     if (!req || !cb || (!req->body && req->len) || !signal_ok(h, req->signal, "fetch()") ||
-        !check_held(h, items, n, "fetch()"))
+        !check_held(h, items, n, "fetch()") || !alive(h, "fetch()"))
         return;
     send_items(h, (sdk_signal)req->signal, items, n, cb, ud, req);
 }
@@ -460,8 +499,8 @@ void exp_host_destroy(exp_host *h, ledger_cause cause)
         for (tel_item *it = h->held_head; it; it = it->hnext)
             before[i++] = it;
     }
+    h->dying = true;
     h->d->destroy(h->self, (el_cause)cause);
-    h->destroyed = true;
     send_abandon_all(h, cause);
     /* What it did not account for itself is lost to the death, in the layer it held it in. */
     size_t j = 0;

@@ -20,7 +20,7 @@ struct exp_host {
     el_call nocall;                  /* the call of a caller that does not wait */
     send_op *ops;                    /* sends in flight or waiting to retry */
     host_timer *timers;              /* the exporter's timers */
-    bool destroyed;
+    bool dying;                      /* destroy() is running: the isolate is gone */
 };
 
 /* Items the exporter hands to the host (a send) or gets back (its answer). */

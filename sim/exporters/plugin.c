@@ -135,8 +135,6 @@ void exp_plugin_close(exp_plugin *p)
 
 /* ---- options ---- */
 
-#define ASKED_MAX 128
-
 typedef struct opts {
     el_options pub; /* first: the handle configure() gets */
     const cJSON *obj;
@@ -144,8 +142,8 @@ typedef struct opts {
     char *err;
     size_t errlen;
     bool failed;
-    const char *asked[ASKED_MAX];
-    size_t nasked;
+    char **asked; /* every key it asked for, copied (a plugin may build keys in a buffer) */
+    size_t nasked, capasked;
     char *(*dup)(void *ud, const char *s);
     void *dup_ud;
 } opts;
@@ -174,8 +172,19 @@ static const cJSON *lookup(opts *o, const char *key)
     bool seen = false;
     for (size_t i = 0; i < o->nasked && !seen; i++)
         seen = strcmp(o->asked[i], key) == 0;
-    if (!seen && o->nasked < ASKED_MAX)
-        o->asked[o->nasked++] = key;
+    if (!seen) {
+        if (o->nasked == o->capasked) {
+            size_t cap = o->capasked ? 2 * o->capasked : 16;
+            char **na = realloc(o->asked, cap * sizeof *na);
+            if (!na)
+                abort();
+            o->asked = na;
+            o->capasked = cap;
+        }
+        if (!(o->asked[o->nasked] = strdup(key)))
+            abort();
+        o->nasked++;
+    }
     const cJSON *v = o->obj;
     const char *p = key;
     while (v && *p) {
@@ -229,10 +238,14 @@ static int o_integer(el_options *eo, const char *key, int64_t def, int64_t min, 
         return 0;
     }
     double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
-    if (!cJSON_IsNumber(v) || d != (double)(int64_t)d)
+    if (!cJSON_IsNumber(v))
         return ofail(o, key, "expected an integer in [%lld, %lld], got %s", (long long)min,
-                     (long long)max, cJSON_IsNumber(v) ? "a fraction" : kind_of(v));
-    if (d < (double)min || d > (double)max)
+                     (long long)max, kind_of(v));
+    /* The range first: a value past int64 cannot be converted to test it. */
+    if (!(d >= (double)min && d <= (double)max))
+        return ofail(o, key, "expected an integer in [%lld, %lld], got %.17g", (long long)min,
+                     (long long)max, d);
+    if (d != floor(d))
         return ofail(o, key, "expected an integer in [%lld, %lld], got %.17g", (long long)min,
                      (long long)max, d);
     *out = (int64_t)d;
@@ -310,7 +323,7 @@ static bool all_asked(const opts *o, const cJSON *obj, const char *prefix, char 
             asked |= strcmp(o->asked[i], path) == 0;
             under |= strncmp(o->asked[i], path, pl) == 0 && o->asked[i][pl] == '.';
         }
-        if (asked)
+        if (asked && !strchr(k->string, '.'))
             continue;
         if (under && cJSON_IsObject(k)) {
             if (!all_asked(o, k, path, bad, badlen))
@@ -321,6 +334,49 @@ static bool all_asked(const opts *o, const cJSON *obj, const char *prefix, char 
         return false;
     }
     return true;
+}
+
+static int configure_checked(const el_exporter *d, void *config, opts *op, bool strict,
+                             const cJSON *options, char *err, size_t errlen)
+{
+    const char *file = op->file, *jpath = op->jpath;
+    int rc = d->configure(config, &op->pub);
+    const opts *o = op;
+    if (op->failed)
+        return SIM_EINPUT;
+    if (rc) {
+        sk_error(err, errlen, file, jpath, "the exporter %s refused its options (configure: %d)",
+                 d->name, rc);
+        return SIM_EINPUT;
+    }
+    /* A key it never asked for is a typo or a setting of another exporter: say which. */
+    char bad[400];
+    if (strict && options && !all_asked(o, options, "", bad, sizeof bad)) {
+        const char *best = NULL;
+        size_t bd = SIZE_MAX;
+        char list[600] = "";
+        size_t ll = 0;
+        for (size_t i = 0; i < o->nasked; i++) {
+            size_t kd = sk_distance(bad, o->asked[i]);
+            if (kd < bd) {
+                bd = kd;
+                best = o->asked[i];
+            }
+            int w = snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", o->asked[i]);
+            if (w > 0 && (size_t)w < sizeof list - ll)
+                ll += (size_t)w;
+        }
+        char jp[800];
+        snprintf(jp, sizeof jp, "%s.%s", jpath, bad);
+        if (best && bd <= 2)
+            sk_error(err, errlen, file, jp, "unknown option of %s (did you mean %s?)", d->name,
+                     best);
+        else
+            sk_error(err, errlen, file, jp, "unknown option of %s (it reads: %s)", d->name,
+                     o->nasked ? list : "nothing");
+        return SIM_EINPUT;
+    }
+    return 0;
 }
 
 int exp_configure(const el_exporter *d, const cJSON *options, bool strict, const char *file,
@@ -347,40 +403,9 @@ int exp_configure(const el_exporter *d, const cJSON *options, bool strict, const
               .errlen = errlen,
               .dup = dup,
               .dup_ud = dup_ud};
-    int rc = d->configure(config, &o.pub);
-    if (o.failed)
-        return SIM_EINPUT;
-    if (rc) {
-        sk_error(err, errlen, file, jpath, "the exporter %s refused its options (configure: %d)",
-                 d->name, rc);
-        return SIM_EINPUT;
-    }
-    /* A key it never asked for is a typo or a setting of another exporter: say which. */
-    char bad[400];
-    if (strict && options && !all_asked(&o, options, "", bad, sizeof bad)) {
-        const char *best = NULL;
-        size_t bd = SIZE_MAX;
-        char list[600] = "";
-        size_t ll = 0;
-        for (size_t i = 0; i < o.nasked; i++) {
-            size_t kd = sk_distance(bad, o.asked[i]);
-            if (kd < bd) {
-                bd = kd;
-                best = o.asked[i];
-            }
-            int w = snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", o.asked[i]);
-            if (w > 0 && (size_t)w < sizeof list - ll)
-                ll += (size_t)w;
-        }
-        char jp[800];
-        snprintf(jp, sizeof jp, "%s.%s", jpath, bad);
-        if (best && bd <= 2)
-            sk_error(err, errlen, file, jp, "unknown option of %s (did you mean %s?)", d->name,
-                     best);
-        else
-            sk_error(err, errlen, file, jp, "unknown option of %s (it reads: %s)", d->name,
-                     o.nasked ? list : "nothing");
-        return SIM_EINPUT;
-    }
-    return 0;
+    int rc = configure_checked(d, config, &o, strict, options, err, errlen);
+    for (size_t i = 0; i < o.nasked; i++)
+        free(o.asked[i]);
+    free(o.asked);
+    return rc;
 }
