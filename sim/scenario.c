@@ -583,7 +583,8 @@ static int load_strategy(cctx *c, const cJSON *ex, exp_config *e)
     const cJSON *opt = ex ? cJSON_GetObjectItemCaseSensitive(ex, "options") : NULL;
     /* A scenario without an exporter has nothing for --exporter-plugin to replace. */
     const char *forced = ex && c->ov ? c->ov->exporter_plugin : NULL;
-    if (!pl && !forced) {
+    bool plugin = pl || forced;
+    if (!plugin) {
         if (opt)
             return c->rc = cfail(c, "$.exporter.options",
                                  "options are a plugin's; a built-in strategy's settings are "
@@ -591,35 +592,28 @@ static int load_strategy(cctx *c, const cJSON *ex, exp_config *e)
         /* The schema knows the built-ins' names: an unknown one never gets here. A built-in
          * reads its settings from the exporter object itself, validated by the key table. */
         e->desc = exp_builtin_find(str(c, ex, "exporter", "strategy"));
-        void *config = e->desc->config_size ? alloc(s, e->desc->config_size) : NULL;
-        if (exp_configure(e->desc, ex, false, s->file, "$.exporter", config, dup_cb, s, c->err,
-                          c->errlen))
+    } else {
+        if (!forced && cJSON_GetObjectItemCaseSensitive(ex, "strategy"))
+            return c->rc = cfail(c, "$.exporter.strategy",
+                                 "a plugin is the strategy: give `strategy` or `plugin`, not both");
+        char given[4096], path[4200];
+        if (forced)
+            snprintf(given, sizeof given, "%s", forced);
+        else
+            df_resolve(c->path, pl->valuestring, given, sizeof given);
+        /* dlopen would search the library path for a bare name */
+        snprintf(path, sizeof path, "%s%s", strchr(given, '/') ? "" : "./", given);
+        char why[1500];
+        if (exp_plugin_load(path, &s->plugin, &e->desc, why, sizeof why)) {
+            if (!forced)
+                return c->rc = cfail(c, "$.exporter.plugin", "%s", why);
+            snprintf(c->err, c->errlen, "--exporter-plugin: %s", why);
             return c->rc = SIM_EINPUT;
-        e->desc_config = config;
-        return 0;
-    }
-    if (!forced && cJSON_GetObjectItemCaseSensitive(ex, "strategy"))
-        return c->rc = cfail(c, "$.exporter.strategy",
-                             "a plugin is the strategy: give `strategy` or `plugin`, not both");
-    char path[4096];
-    if (forced)
-        snprintf(path, sizeof path, "%s", forced);
-    else
-        df_resolve(c->path, pl->valuestring, path, sizeof path);
-    if (!strchr(path, '/')) { /* dlopen would search the library path for a bare name */
-        char rel[4096];
-        snprintf(rel, sizeof rel, "./%s", path);
-        snprintf(path, sizeof path, "%s", rel);
-    }
-    char why[1500];
-    if (exp_plugin_load(path, &s->plugin, &e->desc, why, sizeof why)) {
-        if (!forced)
-            return c->rc = cfail(c, "$.exporter.plugin", "%s", why);
-        snprintf(c->err, c->errlen, "--exporter-plugin: %s", why);
-        return c->rc = SIM_EINPUT;
+        }
     }
     void *config = e->desc->config_size ? alloc(s, e->desc->config_size) : NULL;
-    if (exp_configure(e->desc, opt, true, s->file, "$.exporter.options", config, dup_cb, s, c->err,
+    if (exp_configure(e->desc, plugin ? opt : ex, plugin, s->file,
+                      plugin ? "$.exporter.options" : "$.exporter", config, dup_cb, s, c->err,
                       c->errlen))
         return c->rc = SIM_EINPUT;
     e->desc_config = config;

@@ -124,7 +124,7 @@ static int unknown(vctx *v, const char *jpath, const char *parent, const char *n
     return fail(v, jpath, "unknown %s \"%s\" (expected one of: %s)", what, name, list);
 }
 
-static const char *type_name(const cJSON *x)
+const char *sk_type_name(const cJSON *x)
 {
     if (cJSON_IsObject(x))
         return "an object";
@@ -161,7 +161,7 @@ static int validate_steps(vctx *v, const cJSON *x, const char *jpath, const sk_k
                           unsigned depth)
 {
     if (!cJSON_IsArray(x))
-        return fail(v, jpath, "expected an array of steps, got %s", type_name(x));
+        return fail(v, jpath, "expected an array of steps, got %s", sk_type_name(x));
     int n = cJSON_GetArraySize(x);
     if (n < k->min)
         return fail(v, jpath, "expected at least %.0f step(s)", k->min);
@@ -197,7 +197,7 @@ static int validate_object(vctx *v, const cJSON *x, const char *jpath, const cha
                            unsigned depth)
 {
     if (!cJSON_IsObject(x))
-        return fail(v, jpath, "expected an object, got %s", type_name(x));
+        return fail(v, jpath, "expected an object, got %s", sk_type_name(x));
     const cJSON *m;
     cJSON_ArrayForEach(m, x)
     {
@@ -235,7 +235,7 @@ static int validate(vctx *v, const cJSON *x, const char *jpath, const char *kpat
         return validate_object(v, x, jpath, kpath, depth);
     case SK_ARRAY: {
         if (!cJSON_IsArray(x))
-            return fail(v, jpath, "expected an array, got %s", type_name(x));
+            return fail(v, jpath, "expected an array, got %s", sk_type_name(x));
         int n = cJSON_GetArraySize(x);
         if (n < k->min || n > k->max)
             return fail(v, jpath, "expected %.0f to %.0f elements, got %d", k->min, k->max, n);
@@ -257,7 +257,7 @@ static int validate(vctx *v, const cJSON *x, const char *jpath, const char *kpat
     case SK_NUMBER:
         if (!cJSON_IsNumber(x))
             return fail(v, jpath, "expected %s, got %s",
-                        k->type == SK_INT ? "a whole number" : "a number", type_name(x));
+                        k->type == SK_INT ? "a whole number" : "a number", sk_type_name(x));
         if (!isfinite(x->valuedouble))
             return fail(v, jpath, "expected a number from %g to %g, got one too large for a double",
                         k->min, k->max);
@@ -269,19 +269,19 @@ static int validate(vctx *v, const cJSON *x, const char *jpath, const char *kpat
         return 0;
     case SK_STRING:
         if (!cJSON_IsString(x))
-            return fail(v, jpath, "expected a string, got %s", type_name(x));
+            return fail(v, jpath, "expected a string, got %s", sk_type_name(x));
         if (strlen(x->valuestring) < k->min)
             return fail(v, jpath, "expected a non-empty string");
         return 0;
     case SK_BOOL:
         if (!cJSON_IsBool(x))
-            return fail(v, jpath, "expected true or false, got %s", type_name(x));
+            return fail(v, jpath, "expected true or false, got %s", sk_type_name(x));
         return 0;
     case SK_ENUM:
         if (!cJSON_IsString(x) || !in_choices(k->choices, x->valuestring))
             return fail(v, jpath, "expected one of %s, got %s%s%s", k->choices,
                         cJSON_IsString(x) ? "\"" : "",
-                        cJSON_IsString(x) ? x->valuestring : type_name(x),
+                        cJSON_IsString(x) ? x->valuestring : sk_type_name(x),
                         cJSON_IsString(x) ? "\"" : "");
         return 0;
     case SK_DIST: {

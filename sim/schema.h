@@ -85,6 +85,9 @@ int sk_error(char *err, size_t errlen, const char *file, const char *jpath, cons
 int sk_verror(char *err, size_t errlen, const char *file, const char *jpath, const char *fmt,
               va_list ap) __attribute__((format(printf, 5, 0)));
 
+/* What a value is, for messages: "a number", "an object", "null"... */
+const char *sk_type_name(const cJSON *x);
+
 /* The edit distance between two names (SIZE_MAX past 64 bytes): every did-you-mean's. */
 size_t sk_distance(const char *a, const char *b);
 

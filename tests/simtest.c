@@ -1,6 +1,7 @@
 #include "simtest.h"
 
 #include "summary.h"
+#include "support.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,4 +174,17 @@ const char *line_starting(const char *text, const char *prefix)
         p = p ? p + 1 : NULL;
     }
     return NULL;
+}
+
+void expect_fate_in(const char *ledger_db, int n, const char *want)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT fate || '/' || COALESCE(cause, '-') || '@' || COALESCE(died_ns, '-') || '/'"
+             " || COALESCE(layer, '-') FROM fates WHERE item = %d",
+             n);
+    char *got = t_sql_str(ledger_db, sql);
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("item %d: %s, want %s", n, got ? got : "(none)", want);
+    free(got);
 }

@@ -47,4 +47,8 @@ int lines_starting(const char *text, const char *prefix);
  * be ordered), or NULL. */
 const char *line_starting(const char *text, const char *prefix);
 
+/* Fails the test unless item n's fate in the ledger is `want`: "fate/cause@died_ns/layer",
+ * "-" for what is NULL (e.g. "lost/evicted-in-buffer@10000000000/exporter"). */
+void expect_fate_in(const char *ledger_db, int n, const char *want);
+
 #endif

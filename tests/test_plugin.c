@@ -77,15 +77,7 @@ static void run_free(run *x)
 /* The fate of item n as "fate/cause@time_ns/layer". */
 static void expect_fate_of(const run *x, int n, const char *want)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT fate || '/' || COALESCE(cause, '-') || '@' || COALESCE(died_ns, '-') || '/'"
-             " || COALESCE(layer, '-') FROM fates WHERE item = %d",
-             n);
-    char *got = t_sql_str(x->ledger_db, sql);
-    if (!got || strcmp(got, want) != 0)
-        fail_msg("item %d: %s, want %s", n, got ? got : "(none)", want);
-    free(got);
+    expect_fate_in(x->ledger_db, n, want);
 }
 
 #define HOLDALL "\"plugin\": \"" HOLDALL_SO "\""

@@ -50,6 +50,23 @@ void item_charge(rt *r, tel_item *it, uint32_t bytes)
     rt_mem_add(r, it->home, bytes);
 }
 
+char *exp_items_payload(const char *service, sdk_signal sig, tel_item *const *items, size_t n,
+                        uint64_t sent_for, size_t *len)
+{
+    const char **frags = malloc((n ? n : 1) * sizeof *frags);
+    uint32_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    if (!frags || !lens)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        frags[i] = items[i]->json;
+        lens[i] = items[i]->len;
+    }
+    char *b = exp_payload(service, sig, frags, lens, n, sent_for, len);
+    free(frags);
+    free(lens);
+    return b;
+}
+
 ledger_cause exp_refusal_cause(int status)
 {
     switch (status) {

@@ -68,6 +68,7 @@ typedef struct el_item {
     /* Held by an exporter (host.c): its list, in the order it was handed over. */
     struct exp_host *holder;
     struct el_item *hprev, *hnext;
+    const char *hlayer; /* the layer its exporter's layer_of named when its isolate died */
 } tel_item;
 
 /* Charges `bytes` more of the item's memory to its isolate. */
@@ -133,6 +134,9 @@ void exp_host_destroy(exp_host *h, ledger_cause cause);
  */
 char *exp_payload(const char *service, sdk_signal sig, const char *const *frags,
                   const uint32_t *lens, size_t n, uint64_t sent_for, size_t *len);
+/* exp_payload around the items' own fragments. */
+char *exp_items_payload(const char *service, sdk_signal sig, tel_item *const *items, size_t n,
+                        uint64_t sent_for, size_t *len);
 /* Why items a failed send carried are lost, by the final status (net.h's runtime refusals). */
 ledger_cause exp_refusal_cause(int status);
 

@@ -315,15 +315,20 @@ static void h_moved(el_host *hh, el_item *const *items, size_t n, const char *la
         ledger_move(h->env.ledger, items[i]->n, t, layer ? layer : "exporter");
 }
 
-static void h_release(el_host *hh, el_item *const *items, size_t n)
+/* Items handed back for good: off the held list, their memory given back. */
+static void forget(exp_host *h, el_item *const *items, size_t n)
 {
-    exp_host *h = host_of(hh);
-    if (!check_held(h, items, n, "release()"))
-        return;
     for (size_t i = 0; i < n; i++) {
         unlink_held(h, items[i]);
         item_free(h->env.r, items[i]);
     }
+}
+
+static void h_release(el_host *hh, el_item *const *items, size_t n)
+{
+    exp_host *h = host_of(hh);
+    if (check_held(h, items, n, "release()"))
+        forget(h, items, n);
 }
 
 static void h_drop(el_host *hh, el_item *const *items, size_t n, el_cause cause, const char *layer)
@@ -337,10 +342,7 @@ static void h_drop(el_host *hh, el_item *const *items, size_t n, el_cause cause,
     }
     item_vec v = {(tel_item **)items, n, n};
     exp_dropped(&h->env, &v, (ledger_cause)cause, layer ? layer : "exporter");
-    for (size_t i = 0; i < n; i++) {
-        unlink_held(h, items[i]);
-        item_free(h->env.r, items[i]);
-    }
+    forget(h, items, n);
 }
 
 static el_cause h_refusal_cause(int status)
@@ -373,19 +375,9 @@ static char *h_encode(el_host *hh, el_signal sig, el_item *const *items, size_t 
     exp_host *h = host_of(hh);
     if (!signal_ok(h, sig, "encode()") || !check_held(h, items, n, "encode()"))
         return NULL;
-    const char **frags = malloc((n ? n : 1) * sizeof *frags);
-    uint32_t *lens = malloc((n ? n : 1) * sizeof *lens);
-    if (!frags || !lens)
-        abort();
-    for (size_t i = 0; i < n; i++) {
-        frags[i] = items[i]->json;
-        lens[i] = items[i]->len;
-    }
     size_t l;
-    char *b = exp_payload(h->env.cfg->service, (sdk_signal)sig, frags, lens, n,
-                          host_running_request(h), &l);
-    free(frags);
-    free(lens);
+    char *b = exp_items_payload(h->env.cfg->service, (sdk_signal)sig, items, n,
+                                host_running_request(h), &l);
     if (len)
         *len = l;
     return b;
@@ -478,48 +470,19 @@ void exp_host_shutdown(exp_host *h, el_call *call)
 void exp_host_destroy(exp_host *h, ledger_cause cause)
 {
     /* The introspection hook names the layers while the exporter's state still says them. */
-    const char **layers = NULL;
-    size_t nheld = 0;
-    for (tel_item *it = h->held_head; it; it = it->hnext)
-        nheld++;
-    if (nheld && h->d->layer_of) {
-        layers = calloc(nheld, sizeof *layers);
-        if (!layers)
-            abort();
-        size_t i = 0;
+    if (h->d->layer_of)
         for (tel_item *it = h->held_head; it; it = it->hnext)
-            layers[i++] = h->d->layer_of(h->self, it);
-    }
-    tel_item **before = NULL;
-    if (layers) {
-        before = malloc(nheld * sizeof *before);
-        if (!before)
-            abort();
-        size_t i = 0;
-        for (tel_item *it = h->held_head; it; it = it->hnext)
-            before[i++] = it;
-    }
+            it->hlayer = h->d->layer_of(h->self, it);
     h->dying = true;
     h->d->destroy(h->self, (el_cause)cause);
     send_abandon_all(h, cause);
     /* What it did not account for itself is lost to the death, in the layer it held it in. */
-    size_t j = 0;
     while (h->held_head) {
         tel_item *it = h->held_head;
-        const char *layer = "exporter";
-        if (before) {
-            while (j < nheld && before[j] != it)
-                j++; /* dropped by destroy() itself */
-            if (j < nheld && layers[j])
-                layer = layers[j];
-        }
         item_vec one = {&it, 1, 1};
-        exp_dropped(&h->env, &one, cause, layer);
-        unlink_held(h, it);
-        item_free(h->env.r, it);
+        exp_dropped(&h->env, &one, cause, it->hlayer ? it->hlayer : "exporter");
+        forget(h, &it, 1);
     }
-    free(before);
-    free(layers);
     while (h->timers) {
         host_timer *nx = h->timers->next;
         free(h->timers);

@@ -201,16 +201,6 @@ static const cJSON *lookup(opts *o, const char *key)
     return v == o->obj ? NULL : v;
 }
 
-static const char *kind_of(const cJSON *v)
-{
-    return cJSON_IsNumber(v)   ? "a number"
-           : cJSON_IsString(v) ? "a string"
-           : cJSON_IsBool(v)   ? "a boolean"
-           : cJSON_IsNull(v)   ? "null"
-           : cJSON_IsArray(v)  ? "an array"
-                               : "an object";
-}
-
 static int o_number(el_options *eo, const char *key, double def, double min, double max,
                     double *out)
 {
@@ -221,7 +211,7 @@ static int o_number(el_options *eo, const char *key, double def, double min, dou
         return 0;
     }
     if (!cJSON_IsNumber(v))
-        return ofail(o, key, "expected a number in [%g, %g], got %s", min, max, kind_of(v));
+        return ofail(o, key, "expected a number in [%g, %g], got %s", min, max, sk_type_name(v));
     if (!(v->valuedouble >= min && v->valuedouble <= max))
         return ofail(o, key, "expected a number in [%g, %g], got %g", min, max, v->valuedouble);
     *out = v->valuedouble;
@@ -240,7 +230,7 @@ static int o_integer(el_options *eo, const char *key, int64_t def, int64_t min, 
     double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
     if (!cJSON_IsNumber(v))
         return ofail(o, key, "expected an integer in [%lld, %lld], got %s", (long long)min,
-                     (long long)max, kind_of(v));
+                     (long long)max, sk_type_name(v));
     /* The range first: a value past int64 cannot be converted to test it. */
     if (!(d >= (double)min && d <= (double)max))
         return ofail(o, key, "expected an integer in [%lld, %lld], got %.17g", (long long)min,
@@ -261,7 +251,7 @@ static int o_boolean(el_options *eo, const char *key, int def, int *out)
         return 0;
     }
     if (!cJSON_IsBool(v))
-        return ofail(o, key, "expected true or false, got %s", kind_of(v));
+        return ofail(o, key, "expected true or false, got %s", sk_type_name(v));
     *out = cJSON_IsTrue(v);
     return 0;
 }
@@ -275,7 +265,7 @@ static int o_string(el_options *eo, const char *key, const char *def, const char
         return 0;
     }
     if (!cJSON_IsString(v))
-        return ofail(o, key, "expected a string, got %s", kind_of(v));
+        return ofail(o, key, "expected a string, got %s", sk_type_name(v));
     *out = o->dup(o->dup_ud, v->valuestring);
     return 0;
 }
@@ -368,7 +358,8 @@ static int configure_checked(const el_exporter *d, void *config, opts *op, bool 
         }
         char jp[800];
         snprintf(jp, sizeof jp, "%s.%s", jpath, bad);
-        if (best && bd <= 2)
+        size_t bl = strlen(bad); /* the key table's rule for a did-you-mean */
+        if (best && bd <= (bl < 6 ? 2 : bl / 3))
             sk_error(err, errlen, file, jp, "unknown option of %s (did you mean %s?)", d->name,
                      best);
         else
@@ -385,7 +376,7 @@ int exp_configure(const el_exporter *d, const cJSON *options, bool strict, const
 {
     if (options && !cJSON_IsObject(options)) {
         sk_error(err, errlen, file, jpath, "expected an object of the exporter's options, got %s",
-                 kind_of(options));
+                 sk_type_name(options));
         return SIM_EINPUT;
     }
     if (!d->configure) {

@@ -21,8 +21,8 @@ typedef struct send_op {
     bool in_flight;    /* else waiting for its retry timer */
     char *raw;         /* an exporter's own body (el_fetch): no retries */
     size_t raw_len;
-    int64_t raw_timeout_ns; /* -1: the config's */
-    bool is_raw;            /* an exporter's own POST (el_fetch): no retries */
+    int64_t timeout_ns; /* each attempt's (exporter.timeout_s, or the raw POST's) */
+    bool is_raw;        /* an exporter's own POST (el_fetch): no retries */
     el_sent_fn cb;
     void *ud;
     struct send_op *next;
@@ -119,8 +119,7 @@ static void post(send_op *op)
                        .done = on_response,
                        .ud = op,
                        .sent_for = op->sent_for,
-                       .timeout_ns =
-                           op->raw_timeout_ns >= 0 ? op->raw_timeout_ns : cfg->fetch_timeout_ns};
+                       .timeout_ns = op->timeout_ns};
     op->in_flight = true;
     net_fetch(h->env.net, h->env.r, &req);
     free(ids);
@@ -188,14 +187,14 @@ void send_items(exp_host *h, sdk_signal sig, el_item *const *items, size_t n, el
     op->sent_for = host_running_request(h);
     op->cb = cb;
     op->ud = ud;
-    op->raw_timeout_ns = -1;
+    op->timeout_ns = h->env.cfg->fetch_timeout_ns;
     if (raw) {
         op->raw = malloc(raw->len ? raw->len : 1);
         if (!op->raw)
             abort();
         memcpy(op->raw, raw->body, raw->len);
         op->raw_len = raw->len;
-        op->raw_timeout_ns = raw->timeout_ns > 0 ? raw->timeout_ns : 0;
+        op->timeout_ns = raw->timeout_ns > 0 ? raw->timeout_ns : 0;
         op->is_raw = true;
     }
     host_unhold(h, items, n);
