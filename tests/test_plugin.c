@@ -241,6 +241,48 @@ static void test_a_plugins_mistakes_are_refused(void **state)
     run_free(&x);
 }
 
+/* Variants: a variant's options merge key by key with the file's (hook from the file,
+ * done_twice from the variant); a variant naming a built-in strategy drops the file's plugin
+ * and options; one naming another plugin does not inherit the file's options. */
+static void test_variants_switch_exporters(void **state)
+{
+    (void)state;
+    char *base = doc(HOLDALL ", \"options\": {\"hook\": true}", SPAN_AND_METRIC);
+    size_t len = strlen(base) + 1024;
+    char *json = malloc(len);
+    assert_non_null(json);
+    /* Close the document with its variants in place of its last brace. */
+    snprintf(json, len,
+             "%.*s, \"variants\": [{\"name\": \"twice\", \"exporter\": {\"options\": "
+             "{\"done_twice\": true}}}, {\"name\": \"builtin\", \"exporter\": {\"strategy\": "
+             "\"immediate\"}}, {\"name\": \"other\", \"exporter\": {\"plugin\": \"" TWIN_SO
+             "\"}}]}",
+             (int)(strlen(base) - 1), base);
+    free(base);
+    char err[2048];
+    scenario *all = NULL;
+    if (scn_parse(json, "v.json", &all, err, sizeof err))
+        fail_msg("%s", err);
+    const char *want[] = {"holdall", "holdall", "immediate", "threshold-twin"};
+    size_t i = 0;
+    for (scenario *v = all; v; v = v->next, i++) {
+        assert_true(i < 4);
+        assert_string_equal(v->exporter.desc->name, want[i]);
+    }
+    assert_int_equal(i, 4);
+    scn_free(all);
+    run x;
+    x.dir = t_mkdtemp();
+    x.s = sim_text_in(json, -1, x.dir, "twice");
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    char *log = exporter_log(&x);
+    assert_non_null(strstr(log, "done() called again"));
+    free(log);
+    expect_fate_of(&x, 1, "lost/evicted-in-buffer@10000000000/holdall-buffer");
+    run_free(&x);
+    free(json);
+}
+
 /* Parses a one-request scenario with this exporter; returns the error ("" when it parsed). */
 static char *parse_error(const char *exporter, const scn_overrides *ov)
 {
@@ -665,6 +707,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_plugins_send_is_judged_like_a_builtins),
         cmocka_unit_test(test_a_plugin_run_is_deterministic),
         cmocka_unit_test(test_a_plugins_mistakes_are_refused),
+        cmocka_unit_test(test_variants_switch_exporters),
         cmocka_unit_test(test_what_a_host_refuses),
         cmocka_unit_test(test_the_command_line_exits_2),
         cmocka_unit_test(test_the_example_plugin_equals_its_builtin_twin),
