@@ -415,6 +415,9 @@ static const struct {
                           "on was refused by the WAF in front of the ingest"},
       {"lost-at-hop", "a carried span lost at a pipeline hop for another reason: refused, stored "
                       "but never notified about (an orphaned object), or never sent on"},
+      {"exporter-crashed", "its exporter ran out of process and its host crashed, hung or broke "
+                           "the protocol while it held the item, or before it was handed over "
+                           "(the run is an error, exit 3)"},
       {"unexplained", "no layer reported it (a bug in the model: every run checks this is 0)"},
 };
 

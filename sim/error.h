@@ -20,6 +20,7 @@
     XX(ELEDGER, 3, "the ledger failed")                                                            \
     XX(EBUDGET, 3, "work budget exceeded while running")                                           \
     XX(ECHILD, 3, "a run's child process crashed")                                                 \
+    XX(EEXPORTER, 3, "the exporter host failed")                                                   \
     XX(EINTR, 130, "interrupted")
 
 typedef enum {

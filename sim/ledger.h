@@ -62,6 +62,7 @@ typedef enum {
     XX(OVERWRITTEN_SHARED_STATE, "overwritten-shared-state")                                       \
     XX(REJECTED_BY_WAF, "rejected-by-waf")                                                         \
     XX(LOST_AT_HOP, "lost-at-hop")                                                                 \
+    XX(EXPORTER_CRASHED, "exporter-crashed")                                                       \
     XX(UNEXPLAINED, "unexplained")
 
 typedef enum {

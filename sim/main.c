@@ -281,6 +281,9 @@ static const cli_opt run_opts[] = {
     {"--exporter-plugin", 0, "SO",
      "use this exporter plugin as every variant's exporter (a shared object built against "
      "<edgeloss/exporter.h>; docs/plugins.md)"},
+    {"--exporter-in-process", 0, NULL,
+     "load plugins into edgeloss itself instead of their own exporter host\n"
+     "process: unprotected, a plugin's crash is edgeloss's"},
     {"--ledger", 0, "MODE",
      "full: keep every row; compact: once the verdict is decided, prune\n"
      "the rows of items that arrived once (delivered or late; counts,\n"
@@ -357,7 +360,8 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
     const char *events_path = OPT("--events"), *trace_path = OPT("--trace");
     bool brief = OPT("--brief") != NULL, quiet = OPT("--quiet") != NULL;
     const char *report = OPT("--report");
-    const scn_overrides ov = {.exporter_plugin = OPT("--exporter-plugin")};
+    const scn_overrides ov = {.exporter_plugin = OPT("--exporter-plugin"),
+                              .exporter_in_process = OPT("--exporter-in-process") != NULL};
     sim_options base = {.ingest_url = OPT("--ingest"),
                         .ingest_db = OPT("--ingest-db"),
                         .swarm = OPT("--swarm") != NULL};
@@ -621,6 +625,8 @@ static const cli_opt check_opts[] = {
     {"--report-dir", 0, "DIR", "write an HTML loss report per scenario file into DIR"},
     {"--exporter-plugin", 0, "SO",
      "use this exporter plugin as every scenario's exporter, as for run"},
+    {"--exporter-in-process", 0, NULL,
+     "load plugins into edgeloss itself (unprotected), as for run"},
     {"--ledger", 0, "MODE", "full, compact or auto (default): as for run"},
     {"--out", 'o', "DIR",
      "the runs' directories go under DIR (default runs/check):\n"
@@ -776,9 +782,15 @@ static void child_main(const job *j, res_set *set, res_run *r, int fd)
     remove(p);
     sim_result res;
     sim_err rc = sim_run(s, &opt, &res, err, sizeof err);
-    if (!rc) {
+    /* A run whose exporter host failed still has its fates: its summary is written too. */
+    if (!rc || rc == SIM_EEXPORTER) {
         summary_ud u = {s, &res};
-        rc = write_atomic(p, write_summary, &u, err, sizeof err);
+        char werr[1024];
+        sim_err wrc = write_atomic(p, write_summary, &u, werr, sizeof werr);
+        if (wrc) {
+            rc = wrc;
+            snprintf(err, sizeof err, "%s", werr);
+        }
     }
     r->err = rc;
     r->message = rc ? strdup(err) : NULL;
@@ -1094,7 +1106,8 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
     }
     const char *junit = OPT("--junit"), *json = OPT("--json"), *out_dir = OPT("--out");
     const char *report_dir = OPT("--report-dir");
-    const scn_overrides ov = {.exporter_plugin = OPT("--exporter-plugin")};
+    const scn_overrides ov = {.exporter_plugin = OPT("--exporter-plugin"),
+                              .exporter_in_process = OPT("--exporter-in-process") != NULL};
     sim_ledger_mode ledger_mode;
     if (parse_ledger_mode("check", OPT("--ledger"), &ledger_mode))
         return sim_exit_code(SIM_EUSAGE);

@@ -9,6 +9,7 @@
 
 #include "datafile.h"
 #include "exporters/plugin.h"
+#include "exporters/remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -190,6 +191,16 @@ static const sk_key keys[] = {
      "`edgeloss run --exporter-plugin` sets it for every variant", 0},
     {"exporter.options", SK_CUSTOM, 0, 0, NULL, NULL,
      "a plugin's own settings: an object its configure() reads (unknown keys are refused)", 0},
+    {"exporter.in_process", SK_BOOL, 0, 0, "false", NULL,
+     "run the plugin inside edgeloss (unprotected: its crash is edgeloss's) instead of in its "
+     "own exporter host process (docs/exporter-protocol.md); `--exporter-in-process` sets it", 0},
+    {"exporter.call_budget", SK_OBJECT, 0, 0, "{}", NULL,
+     "an out-of-process plugin's budget per call: past it the exporter host is killed and the "
+     "run is an error (exit 3)", 0},
+    {"exporter.call_budget.wall_ms", SK_INT, 1, 3.6e6, "10000", NULL,
+     "wall-clock milliseconds one call may take (it decides nothing else)", 0},
+    {"exporter.call_budget.messages", SK_INT, 1, 1e9, "1000000", NULL,
+     "messages the exporter host may send during one call", 0},
 
     {"network", SK_OBJECT, 0, 0, "{}", NULL, "the network between isolates and the ingest", 0},
     {"network.latency", SK_DIST, 0, 0, "{\"lognormal_ms\": {\"p50\": 20, \"p99\": 120}}",
@@ -572,6 +583,50 @@ static char *dup_cb(void *ud, const char *str)
 }
 
 /*
+ * A plugin out of process: its exporter host is started now to read the descriptor and check
+ * the options (the run starts its own), and the strategy is the proxy that speaks to it.
+ */
+static int remote_strategy(cctx *c, const cJSON *ex, const cJSON *opt, const char *path,
+                           bool forced, exp_config *e)
+{
+    scenario *s = c->s;
+    char host[4096], why[2000];
+    if (exp_remote_host_path(host, sizeof host, why, sizeof why)) {
+        snprintf(c->err, c->errlen, "%s: %s", s->file, why);
+        return c->rc = SIM_EINPUT;
+    }
+    exp_remote_cfg *rc = alloc(s, sizeof *rc);
+    rc->host = sdup(s, host);
+    rc->plugin = sdup(s, path);
+    rc->file = s->file;
+    const cJSON *budget = val(c, ex, "exporter", "call_budget");
+    rc->budget_ms = (int64_t)num(c, budget, "exporter.call_budget", "wall_ms");
+    rc->budget_messages = (uint64_t)num(c, budget, "exporter.call_budget", "messages");
+    if (opt) {
+        char *t = cJSON_PrintUnformatted(opt);
+        if (!t)
+            abort();
+        rc->options = sdup(s, t);
+        cJSON_free(t);
+    }
+    el_exporter *d = alloc(s, sizeof *d);
+    char *name = alloc(s, 80);
+    if (exp_remote_probe(rc, d, name, 80, why, sizeof why)) {
+        /* An option's error names its own path; the plugin's own problems are the plugin's. */
+        if (strncmp(why, s->file, strlen(s->file)) == 0)
+            snprintf(c->err, c->errlen, "%s", why);
+        else if (forced)
+            snprintf(c->err, c->errlen, "--exporter-plugin: %s", why);
+        else
+            return c->rc = cfail(c, "$.exporter.plugin", "%s", why);
+        return c->rc = SIM_EINPUT;
+    }
+    e->desc = d;
+    e->desc_config = rc;
+    return 0;
+}
+
+/*
  * The strategy: a built-in by name, or a plugin (the file's `plugin`, or the command line's,
  * which wins), loaded and configured from `options` now, so that a missing file, symbol or
  * option fails before anything runs.
@@ -604,6 +659,10 @@ static int load_strategy(cctx *c, const cJSON *ex, exp_config *e)
         /* dlopen would search the library path for a bare name */
         snprintf(path, sizeof path, "%s%s", strchr(given, '/') ? "" : "./", given);
         char why[1500];
+        bool in_process =
+            (c->ov && c->ov->exporter_in_process) || flag(c, ex, "exporter", "in_process");
+        if (!in_process)
+            return remote_strategy(c, ex, opt, path, forced != NULL, e);
         if (exp_plugin_load(path, &s->plugin, &e->desc, why, sizeof why)) {
             if (!forced)
                 return c->rc = cfail(c, "$.exporter.plugin", "%s", why);

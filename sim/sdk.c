@@ -4,6 +4,7 @@
  */
 #include "sdk.h"
 
+#include "exporters/remote.h"
 #include "grow.h"
 
 #include <inttypes.h>
@@ -70,6 +71,7 @@ struct sdk {
     sdk_stats stats;
     void (*log)(void *ud, const char *line); /* the exporters' log lines */
     void *log_ud;
+    exp_remote *remote; /* an out-of-process plugin's exporter host */
 };
 
 sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *exporter_rng,
@@ -101,7 +103,21 @@ void sdk_set_log(sdk *s, void (*log)(void *ud, const char *line), void *ud)
 
 void sdk_free(sdk *s)
 {
+    if (s)
+        exp_remote_stop(s->remote);
     free(s);
+}
+
+int sdk_start_exporter(sdk *s, char *err, size_t errlen)
+{
+    if (!exp_is_remote(s->d) || s->remote)
+        return 0;
+    return exp_remote_start(s->cfg.desc_config, &s->remote, err, errlen);
+}
+
+const char *sdk_exporter_failure(const sdk *s)
+{
+    return s ? exp_remote_failure(s->remote) : NULL;
 }
 
 const sdk_stats *sdk_get_stats(const sdk *s)
@@ -269,7 +285,8 @@ static void t_born(void *ud, rt *r, rt_isolate_info *iso)
         abort();
     si->s = s;
     si->ref.id = iso->id;
-    si->env = (exp_env){r, s->n, s->l, &s->cfg, {0, iso->id}, s->exp_rng, s->log, s->log_ud};
+    si->env =
+        (exp_env){r, s->n, s->l, &s->cfg, {0, iso->id}, s->exp_rng, s->log, s->log_ud, s->remote};
     iso->tel = si;
 }
 

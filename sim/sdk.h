@@ -40,6 +40,11 @@ typedef struct sdk_stats {
 sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *exporter_rng,
              uint64_t seed);
 void sdk_free(sdk *s);
+/* Starts the run's exporter host when the strategy is an out-of-process plugin (remote.h);
+ * nothing otherwise. 0, or SIM_EINPUT with why in err. */
+int sdk_start_exporter(sdk *s, char *err, size_t errlen);
+/* NULL, or what ended the exporter host during the run: the run is then an error. */
+const char *sdk_exporter_failure(const sdk *s);
 /* Checkpoints of accumulators send their messages to this queue (queue.h). */
 void sdk_set_queue(sdk *s, queue *q);
 /* Where exporters' log lines go (el_host_api.log); unset, they are dropped. */

@@ -309,6 +309,8 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
         }
         if (p->k && !(o && o->memory))
             sdk_set_log(p->k, exporter_log, p);
+        if (p->k && (rc = sdk_start_exporter(p->k, err, errlen)))
+            return rc;
         if (p->k && s->has_pipeline &&
             !(p->pl = pl_new(p->e, &p->r_pipe, &s->pipeline, p->n, p->l))) {
             snprintf(err, errlen, "out of memory");
@@ -667,6 +669,13 @@ sim_err sim_run(const scenario *s, const sim_options *o, sim_result *out, char *
         rc = run_loop(p, err, errlen);
     if (!rc)
         rc = run_verdict(p, err, errlen);
+    /* The run went to its end without its exporter: its results stand (what the exporter held
+     * is lost as exporter-crashed), but the run is an error. */
+    const char *xfail = sdk_exporter_failure(p->k);
+    if (!rc && xfail) {
+        snprintf(err, errlen, "%s", xfail);
+        rc = SIM_EEXPORTER;
+    }
     run_close(p);
     free(p->swarm_mem);
     free(p);

@@ -37,20 +37,25 @@ typedef struct run {
  * One request at t = 0 on a fresh isolate (no cold start), which idles out 10 s after it
  * ended; network 1 ms each way. `exporter` is the exporter object's members.
  */
-static char *doc(const char *exporter, const char *handler)
+static char *docn(const char *exporter, const char *handler, int requests)
 {
     char *json = malloc(8192);
     assert_non_null(json);
     snprintf(
         json, 8192,
-        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,"
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": %d,"
         " \"duration_s\": 0, \"drain_s\": 600},"
         " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 10}},"
         " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
         " \"exporter\": {%s},"
         " \"app\": {\"handler\": [%s]}}",
-        exporter, handler);
+        requests, exporter, handler);
     return json;
+}
+
+static char *doc(const char *exporter, const char *handler)
+{
+    return docn(exporter, handler, 1);
 }
 
 static run one(const char *exporter, const char *handler)
@@ -408,8 +413,10 @@ static int spawn_wait(char *const argv[])
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Runs FILE's VARIANT (its seed) into OUT, with PLUGIN as its exporter if not NULL. */
-static void cli_run(const char *file, const char *variant, const char *plugin, const char *out)
+/* Runs FILE's VARIANT (its seed) into OUT, with PLUGIN as its exporter if not NULL (in
+ * edgeloss's own process when in_process). */
+static void cli_run_mode(const char *file, const char *variant, const char *plugin, bool in_process,
+                         const char *out)
 {
     char *argv[] = {(char *)edgeloss_bin,
                     "run",
@@ -421,11 +428,17 @@ static void cli_run(const char *file, const char *variant, const char *plugin, c
                     (char *)out,
                     plugin ? "--exporter-plugin" : NULL,
                     (char *)plugin,
+                    in_process ? "--exporter-in-process" : NULL,
                     NULL};
     int rc = spawn_wait(argv);
     if (rc != 0 && rc != 1) /* 1: an expectation of the file failed, which is the same for both */
         fail_msg("edgeloss run %s --variant %s%s%s: exit %d", file, variant,
                  plugin ? " --exporter-plugin " : "", plugin ? plugin : "", rc);
+}
+
+static void cli_run(const char *file, const char *variant, const char *plugin, const char *out)
+{
+    cli_run_mode(file, variant, plugin, false, out);
 }
 
 /* The one run directory under OUT (OUT/<variant>/seed-1). */
@@ -469,18 +482,26 @@ static char *outcome(const char *dir)
     return o;
 }
 
+/* The built-in on file_a against the plugin on file_b, out of process and in process. */
 static void expect_twins(const char *file_a, const char *file_b, const char *variant,
                          const char *plugin)
 {
     char *tmp = t_mkdtemp();
-    char *a = t_path(tmp, "a"), *b = t_path(tmp, "b");
+    char *a = t_path(tmp, "a"), *b = t_path(tmp, "b"), *c = t_path(tmp, "c");
     cli_run(file_a, variant, NULL, a);
     cli_run(file_b, variant, plugin, b);
-    char *da = run_dir_of(a), *db = run_dir_of(b);
-    char *oa = outcome(da), *ob = outcome(db);
+    cli_run_mode(file_b, variant, plugin, true, c);
+    char *da = run_dir_of(a), *db = run_dir_of(b), *dc = run_dir_of(c);
+    char *oa = outcome(da), *ob = outcome(db), *oc = outcome(dc);
     if (strcmp(oa, ob) != 0)
         fail_msg("%s (%s): the twin differs:\n built-in %.300s\n plugin   %.300s", file_a, variant,
                  oa, ob);
+    if (strcmp(ob, oc) != 0)
+        fail_msg("%s (%s): out of process differs from in process:\n out %.300s\n in  %.300s",
+                 file_a, variant, ob, oc);
+    free(oc);
+    free(dc);
+    free(c);
     /* Not vacuous: the runs lost and delivered items. */
     assert_non_null(strstr(oa, ":lost/"));
     assert_non_null(strstr(oa, ":delivered/"));
@@ -662,6 +683,228 @@ static int r_fail(el_options *o, const char *key, const char *msg)
 
 /* A built-in parses its own settings, with the table's defaults and ranges: the table is their
  * reference (scenarios/README.md) and validates them first, so the two must say the same. */
+/* ---- the process boundary ---- */
+
+/* A run that may end in an error (sim_run's code and message kept). */
+typedef struct xrun {
+    sim_result r;
+    int rc;
+    char err[2000];
+    char *dir, *ledger_db;
+} xrun;
+
+#define FAULTY "\"plugin\": \"" FAULTY_SO "\""
+/* Keeps the request, so its isolate, active while the answers come (at 2 ms). */
+#define AWAIT_50MS "{\"await\": {\"latency\": {\"fixed_ms\": 50}}}"
+#define SPAN_FLUSH_BOTH                                                                            \
+    "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"},"                     \
+    " {\"call\": \"exporter.flush\"}, {\"respond\": {}}"
+
+static xrun xone(const char *exporter, const char *handler, int requests)
+{
+    char *json = docn(exporter, handler, requests);
+    xrun x = {0};
+    scenario *s;
+    if (scn_parse(json, "t.json", &s, x.err, sizeof x.err))
+        fail_msg("scenario: %s", x.err);
+    free(json);
+    x.dir = t_mkdtemp();
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    sim_options o = {.run_dir = x.dir};
+    x.rc = sim_run(s, &o, &x.r, x.err, sizeof x.err);
+    scn_free(s);
+    return x;
+}
+
+static void xrun_free(xrun *x)
+{
+    sim_result_free(&x->r);
+    t_rmtree(x->dir);
+    free(x->dir);
+    free(x->ledger_db);
+}
+
+/* The run went to its end without the exporter: an error saying what and where, and every
+ * item accounted for (nothing unexplained). */
+static void expect_failed(const xrun *x, const char *want1, const char *want2)
+{
+    assert_int_equal(x->rc, SIM_EEXPORTER);
+    if (!strstr(x->err, want1) || (want2 && !strstr(x->err, want2)))
+        fail_msg("got \"%s\", want \"%s\"%s%s", x->err, want1, want2 ? " and " : "",
+                 want2 ? want2 : "");
+    assert_non_null(strstr(x->err, FAULTY_SO));
+    assert_true(x->r.verified);
+    assert_int_equal(x->r.report.lost_by[CAUSE_UNEXPLAINED], 0);
+}
+
+/*
+ * The plugin aborts in its first export (the tracer's flush of request 1 at 0 s): item 1 is
+ * lost then as exporter-crashed, in layer exporter-host; request 2's span at 1 s, exported to
+ * an exporter that is gone, likewise at 1 s. The run still ends (its isolate idles out at
+ * 11 s) and is an error naming the crash, the call and the instant.
+ */
+static void test_a_crashing_exporter_host_is_reported(void **state)
+{
+    (void)state;
+    xrun x = xone(FAULTY ", \"options\": {\"fail_in\": \"export\"}", SPAN_FLUSH_BOTH, 2);
+    expect_failed(&x, "crashed (killed by signal 6", "during export_items (isolate 1, t = 0.0");
+    expect_fate_in(x.ledger_db, 1, "lost/exporter-crashed@0/exporter-host");
+    expect_fate_in(x.ledger_db, 2, "lost/exporter-crashed@1000000000/exporter-host");
+    assert_int_equal(x.r.report.lost_by[CAUSE_EXPORTER_CRASHED], 2);
+    xrun_free(&x);
+
+    /* In the answer's callback: the POST of item 1 (sent at 0, answered at 2 ms: 1 ms each
+     * way) was acknowledged, so item 1 is delivered whatever its exporter does next; item 2,
+     * at 1 s, never reaches one. */
+    x = xone(FAULTY ", \"options\": {\"fail_in\": \"sent\"}",
+             "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"},"
+             " {\"call\": \"exporter.flush\"}, " AWAIT_50MS ", {\"respond\": {}}",
+             2);
+    expect_failed(&x, "crashed (killed by signal 6", "during a send's answer");
+    expect_fate_in(x.ledger_db, 1, "delivered/-@-/-"); /* acknowledged: the host saw the 200 */
+    expect_fate_in(x.ledger_db, 2, "lost/exporter-crashed@1000000000/exporter-host");
+    xrun_free(&x);
+
+    /* In a timer at 5 ms (the request keeps the isolate awake), and in destroy() at the idle
+     * eviction (10 s after the one request):
+     * what it held then is the crash's. */
+    x = xone(FAULTY ", \"options\": {\"fail_in\": \"timer\", \"timer_ms\": 5}",
+             "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"},"
+             " " AWAIT_50MS ", {\"respond\": {}}",
+             1);
+    expect_failed(&x, "crashed", "during a timer (isolate 1, t = 0.005");
+    expect_fate_in(x.ledger_db, 1, "lost/exporter-crashed@5000000/exporter-host");
+    xrun_free(&x);
+    x = xone(FAULTY ", \"options\": {\"fail_in\": \"destroy\"}",
+             "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"},"
+             " {\"respond\": {}}",
+             1);
+    expect_failed(&x, "crashed", "during destroy (isolate 1, t = 10.0");
+    expect_fate_in(x.ledger_db, 1, "lost/exporter-crashed@10000000000/exporter-host");
+    xrun_free(&x);
+}
+
+/* A call that never returns, one that floods and one that writes what is not a frame: each
+ * stopped by the budget or the framing, the child killed, the run ended and reported. */
+static void test_hangs_floods_and_garbage_are_stopped(void **state)
+{
+    (void)state;
+    xrun x = xone(FAULTY ", \"options\": {\"fail_in\": \"flush\", \"how\": \"spin\"},"
+                         " \"call_budget\": {\"wall_ms\": 300}",
+                  SPAN_FLUSH_BOTH, 2);
+    expect_failed(&x, "did not return within 300 ms of wall time (its per-call budget): killed",
+                  "during flush (isolate 1, t = 0.0");
+    expect_fate_in(x.ledger_db, 1, "lost/exporter-crashed@0/exporter-host");
+    xrun_free(&x);
+
+    x = xone(FAULTY ", \"options\": {\"fail_in\": \"export\", \"how\": \"flood\"},"
+                    " \"call_budget\": {\"messages\": 1000}",
+             SPAN_FLUSH_BOTH, 1);
+    expect_failed(&x, "sent more than 1000 messages in one call (its per-call budget): killed",
+                  "during export_items");
+    expect_fate_in(x.ledger_db, 1, "lost/exporter-crashed@0/exporter-host");
+    xrun_free(&x);
+
+    x = xone(FAULTY ", \"options\": {\"fail_in\": \"export\", \"how\": \"garbage\"}",
+             SPAN_FLUSH_BOTH, 1);
+    expect_failed(&x, "not a frame of the protocol", "during export_items");
+    xrun_free(&x);
+}
+
+/* The round-trip services (random, encode, a raw fetch with a JSON body and one with a body
+ * that is not UTF-8) give the same run out of process as in process: fates, event log and
+ * every line the exporter logged. And two runs out of process are the same run. */
+static void test_out_of_process_is_the_same_run(void **state)
+{
+    (void)state;
+    const char *ex = FAULTY ", \"options\": {\"services\": true, \"timer_ms\": 3}";
+    char exin[512];
+    snprintf(exin, sizeof exin, "%s, \"in_process\": true", ex);
+    const char *handler =
+        "{\"span\": {\"name\": \"a\", \"do\": []}},"
+        " {\"span\": {\"name\": \"b\", \"do\": []}},"
+        " {\"span\": {\"name\": \"c\", \"do\": []}}, {\"call\": \"tracer.flush\"},"
+        " {\"call\": \"exporter.flush\"}, " AWAIT_50MS ", {\"respond\": {}}";
+    run out = one(ex, handler), in = one(exin, handler), again = one(ex, handler);
+    assert_string_equal(out.s.events, in.s.events);
+    assert_string_equal(out.s.events, again.s.events);
+    char *lo = exporter_log(&out), *li = exporter_log(&in);
+    assert_string_equal(lo, li);
+    /* Not vacuous: the services were used and the two fetches met their fates. */
+    assert_non_null(strstr(lo, "random "));
+    assert_non_null(strstr(lo, "timer"));
+    char *fo = t_sql_str(out.ledger_db, "SELECT group_concat(item || fate || COALESCE(cause, ''),"
+                                        " ' ') FROM (SELECT * FROM fates ORDER BY item)");
+    char *fi = t_sql_str(in.ledger_db, "SELECT group_concat(item || fate || COALESCE(cause, ''),"
+                                       " ' ') FROM (SELECT * FROM fates ORDER BY item)");
+    assert_string_equal(fo, fi);
+    expect_fate_of(&out, 1, "delivered/-@-/-");
+    expect_fate_of(&out, 3, "lost/rejected-by-ingest@2000000/faulty");
+    free(fo);
+    free(fi);
+    free(lo);
+    free(li);
+    run_free(&out);
+    run_free(&in);
+    run_free(&again);
+}
+
+/* An exporter host of another protocol version is refused before anything runs (exit 2);
+ * one that crashes makes `check` exit 3 with the command that reproduces it. */
+static void test_the_boundary_from_the_command_line(void **state)
+{
+    (void)state;
+    char *dir = t_mkdtemp();
+    char *host = t_path(dir, "old-host");
+    FILE *f = fopen(host, "w");
+    assert_non_null(f);
+    /* A 27-byte hello of protocol 99, then it waits for its end of the socket to close. */
+    fputs("#!/bin/sh\nprintf '\\000\\000\\000\\033{\"m\":\"hello\",\"protocol\":99}' >&3\n"
+          "exec cat <&3 >/dev/null\n",
+          f);
+    fclose(f);
+    assert_int_equal(chmod(host, 0700), 0);
+    char *file = t_path(dir, "t.json");
+    char *json = doc(FAULTY, SPAN_FLUSH_BOTH);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(json, f);
+    fclose(f);
+    free(json);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "EDGELOSS_EXPORTER_HOST='%s' '%s' run '%s' --quiet --out '%s/o' > '%s/out' 2>&1", host,
+             edgeloss_bin, file, dir, dir);
+    assert_int_equal(exit_code(cmd), 2);
+    char *outp = t_path(dir, "out");
+    char *out = t_read_file(outp, NULL);
+    assert_non_null(out);
+    if (!strstr(out, "speaks exporter protocol 99, this edgeloss speaks protocol 1"))
+        fail_msg("%s", out);
+    free(out);
+
+    json = doc(FAULTY ", \"options\": {\"fail_in\": \"flush\"}", SPAN_FLUSH_BOTH);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(json, f);
+    fclose(f);
+    free(json);
+    snprintf(cmd, sizeof cmd, "'%s' check '%s' --out '%s/c' > '%s/out' 2>&1", edgeloss_bin, file,
+             dir, dir);
+    assert_int_equal(exit_code(cmd), 3);
+    out = t_read_file(outp, NULL);
+    assert_non_null(out);
+    if (!strstr(out, "the exporter host failed: the exporter host of plugin") ||
+        !strstr(out, "reproduce: "))
+        fail_msg("%s", out);
+    free(out);
+    free(outp);
+    free(file);
+    free(host);
+    t_rmtree(dir);
+    free(dir);
+}
+
 static void test_builtin_settings_agree_with_the_key_table(void **state)
 {
     (void)state;
@@ -713,6 +956,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_the_example_plugin_equals_its_builtin_twin),
         cmocka_unit_test(test_the_twin_backs_off_as_the_builtin_does),
         cmocka_unit_test(test_builtin_settings_agree_with_the_key_table),
+        cmocka_unit_test(test_a_crashing_exporter_host_is_reported),
+        cmocka_unit_test(test_hangs_floods_and_garbage_are_stopped),
+        cmocka_unit_test(test_out_of_process_is_the_same_run),
+        cmocka_unit_test(test_the_boundary_from_the_command_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

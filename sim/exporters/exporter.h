@@ -102,6 +102,7 @@ typedef struct exp_env {
     /* exporter.log's lines go here (NULL: dropped); opened by the SDK on the first. */
     void (*log)(void *ud, const char *line);
     void *log_ud;
+    struct exp_remote *remote; /* the run's child exporter host (an out-of-process plugin) */
 } exp_env;
 
 /* A call to an exporter, embedded in its caller's state: fn(ud) resumes the caller (NULL: a

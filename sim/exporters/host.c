@@ -108,7 +108,7 @@ void host_unhold(exp_host *h, el_item *const *items, size_t n)
 
 /* An exporter that hands back an item it does not hold, or one item twice, is broken: say so,
  * touch nothing. (Each item is marked while the list is checked, so a repeat is seen.) */
-static bool check_held(exp_host *h, el_item *const *items, size_t n, const char *what)
+static size_t held_prefix(exp_host *h, el_item *const *items, size_t n, bool *twice)
 {
     exp_host *mark = (exp_host *)&h->nocall; /* an address no host is at */
     size_t i = 0;
@@ -117,9 +117,22 @@ static bool check_held(exp_host *h, el_item *const *items, size_t n, const char 
             break;
         items[i]->holder = mark;
     }
-    bool twice = i < n && items[i] && items[i]->holder == mark;
+    *twice = i < n && items[i] && items[i]->holder == mark;
     for (size_t j = 0; j < i; j++)
         items[j]->holder = h;
+    return i;
+}
+
+bool host_holds(exp_host *h, el_item *const *items, size_t n)
+{
+    bool twice;
+    return held_prefix(h, items, n, &twice) == n;
+}
+
+static bool check_held(exp_host *h, el_item *const *items, size_t n, const char *what)
+{
+    bool twice;
+    size_t i = held_prefix(h, items, n, &twice);
     if (i == n)
         return true;
     char m[200];
@@ -343,6 +356,25 @@ static void h_drop(el_host *hh, el_item *const *items, size_t n, el_cause cause,
     item_vec v = {(tel_item **)items, n, n};
     exp_dropped(&h->env, &v, (ledger_cause)cause, layer ? layer : "exporter");
     forget(h, items, n);
+}
+
+void host_lose(exp_host *h, el_item *const *items, size_t n, ledger_cause cause, const char *layer)
+{
+    if (!check_held(h, items, n, "lose"))
+        return;
+    item_vec v = {(tel_item **)items, n, n};
+    exp_dropped(&h->env, &v, cause, layer);
+    forget(h, items, n);
+}
+
+void host_lose_held(exp_host *h, ledger_cause cause, const char *layer)
+{
+    while (h->held_head) {
+        tel_item *it = h->held_head;
+        item_vec one = {&it, 1, 1};
+        exp_dropped(&h->env, &one, cause, layer);
+        forget(h, &it, 1);
+    }
 }
 
 static el_cause h_refusal_cause(int status)

@@ -26,6 +26,12 @@ struct exp_host {
 /* Items the exporter hands to the host (a send) or gets back (its answer). */
 void host_unhold(exp_host *h, el_item *const *items, size_t n);
 void host_hold(exp_host *h, el_item *const *items, size_t n);
+/* Whether the exporter holds every one of the items, each once (what its hand-backs need). */
+bool host_holds(exp_host *h, el_item *const *items, size_t n);
+/* Items it holds lost for a reason of the host's (not an exporter's cause): its child died. */
+void host_lose(exp_host *h, el_item *const *items, size_t n, ledger_cause cause, const char *layer);
+/* Everything it holds, so lost. */
+void host_lose_held(exp_host *h, ledger_cause cause, const char *layer);
 /* Runs the microtask queue until it is empty: after every return from exporter code. */
 void host_drain(exp_host *h);
 /* The request of the running task, or 0 for a C continuation (a timer's or a response's). */
