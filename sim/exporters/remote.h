@@ -53,12 +53,10 @@ bool exp_is_remote(const el_exporter *d);
 
 /* The run's child. SIM_EINPUT (it cannot start or refuses the plugin) or 0. */
 int exp_remote_start(const exp_remote_cfg *cfg, exp_remote **out, char *err, size_t errlen);
-/* Says goodbye and reaps it (killing it if it does not leave). NULL is fine. */
+/* Says goodbye and reaps it (killing it if it does not leave). NULL is fine. With
+ * EDGELOSS_EXPORTER_STATS set it prints the calls made and their mean round trip on stderr. */
 void exp_remote_stop(exp_remote *r);
 /* NULL, or what ended the child during the run (its crash, hang, flood or protocol error). */
 const char *exp_remote_failure(const exp_remote *r);
-
-/* For the benchmark: calls made and the wall time they took, in ns. */
-void exp_remote_stats(const exp_remote *r, uint64_t *calls, uint64_t *wall_ns);
 
 #endif
