@@ -554,20 +554,19 @@ static void on_export(chost *c, const cJSON *m)
         el_item *it = calloc(1, sizeof *it);
         if (!it)
             abort();
-        const cJSON *f = e->child;
-        it->id = (uint64_t)(f ? f->valuedouble : 0);
-        f = f ? f->next : NULL;
-        it->kind = (el_kind)(f ? f->valueint : 0);
-        f = f ? f->next : NULL;
-        it->request = (uint64_t)(f ? f->valuedouble : 0);
-        f = f ? f->next : NULL;
-        it->name = xstrdup(cJSON_IsString(f) ? f->valuestring : "");
-        f = f ? f->next : NULL;
-        it->start = (int64_t)(f ? f->valuedouble : 0);
-        f = f ? f->next : NULL;
-        it->end = (int64_t)(f ? f->valuedouble : 0);
-        f = f ? f->next : NULL;
-        it->frag = xstrdup(cJSON_IsString(f) ? f->valuestring : "");
+        const cJSON *f[7] = {0}, *x = e->child;
+        for (size_t i = 0; i < 7 && x; i++, x = x->next)
+            f[i] = x;
+        double d[7];
+        for (size_t i = 0; i < 7; i++)
+            d[i] = cJSON_IsNumber(f[i]) ? f[i]->valuedouble : 0;
+        it->id = (uint64_t)d[0];
+        it->kind = (el_kind)(int)d[1];
+        it->request = (uint64_t)d[2];
+        it->name = xstrdup(cJSON_IsString(f[3]) ? f[3]->valuestring : "");
+        it->start = (int64_t)d[4];
+        it->end = (int64_t)d[5];
+        it->frag = xstrdup(cJSON_IsString(f[6]) ? f[6]->valuestring : "");
         it->len = strlen(it->frag);
         it->sig = sig;
         it->iso = ci->key;

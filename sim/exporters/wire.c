@@ -18,7 +18,6 @@ typedef struct buf {
 struct wire {
     int in, out;
     buf r, w;
-    uint64_t frames_in;
     bool is_pipe;
 };
 
@@ -152,7 +151,6 @@ wire_status wire_get(wire *w, int timeout_ms, cJSON **out)
                 cJSON_Delete(j);
                 return WIRE_BAD;
             }
-            w->frames_in++;
             *out = j;
             return WIRE_OK;
         }
@@ -187,11 +185,6 @@ wire_status wire_get(wire *w, int timeout_ms, cJSON **out)
             return WIRE_EOF;
         w->r.n += (size_t)k;
     }
-}
-
-uint64_t wire_frames_in(const wire *w)
-{
-    return w->frames_in;
 }
 
 const char *wire_status_text(wire_status st)

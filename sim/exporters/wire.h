@@ -48,8 +48,6 @@ wire_status wire_flush(wire *w);
 /* The next message, waiting at most timeout_ms (-1: forever) for it; *out is the caller's to
  * cJSON_Delete. A message already read is returned without waiting. */
 wire_status wire_get(wire *w, int timeout_ms, cJSON **out);
-/* Messages received so far. */
-uint64_t wire_frames_in(const wire *w);
 
 const char *wire_status_text(wire_status st);
 
