@@ -281,6 +281,9 @@ static const cli_opt run_opts[] = {
     {"--exporter-plugin", 0, "SO",
      "use this exporter plugin as every variant's exporter (a shared object built against "
      "<edgeloss/exporter.h>; docs/plugins.md)"},
+    {"--exporter-js", 0, "FILE",
+     "use this JavaScript exporter bundle as every variant's exporter (run by Node in one\n"
+     "vm context per isolate; its factory is createExporter; docs/js-exporters.md)"},
     {"--exporter-in-process", 0, NULL,
      "load plugins into edgeloss itself instead of their own exporter host\n"
      "process: unprotected, a plugin's crash is edgeloss's"},
@@ -361,6 +364,7 @@ static int cmd_run(int argc, char **argv, const char *prog_name)
     bool brief = OPT("--brief") != NULL, quiet = OPT("--quiet") != NULL;
     const char *report = OPT("--report");
     const scn_overrides ov = {.exporter_plugin = OPT("--exporter-plugin"),
+                              .exporter_js = OPT("--exporter-js"),
                               .exporter_in_process = OPT("--exporter-in-process") != NULL};
     sim_options base = {.ingest_url = OPT("--ingest"),
                         .ingest_db = OPT("--ingest-db"),
@@ -625,6 +629,8 @@ static const cli_opt check_opts[] = {
     {"--report-dir", 0, "DIR", "write an HTML loss report per scenario file into DIR"},
     {"--exporter-plugin", 0, "SO",
      "use this exporter plugin as every scenario's exporter, as for run"},
+    {"--exporter-js", 0, "FILE",
+     "use this JavaScript exporter bundle as every scenario's exporter, as for run"},
     {"--exporter-in-process", 0, NULL,
      "load plugins into edgeloss itself (unprotected), as for run"},
     {"--ledger", 0, "MODE", "full, compact or auto (default): as for run"},
@@ -1107,6 +1113,7 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
     const char *junit = OPT("--junit"), *json = OPT("--json"), *out_dir = OPT("--out");
     const char *report_dir = OPT("--report-dir");
     const scn_overrides ov = {.exporter_plugin = OPT("--exporter-plugin"),
+                              .exporter_js = OPT("--exporter-js"),
                               .exporter_in_process = OPT("--exporter-in-process") != NULL};
     sim_ledger_mode ledger_mode;
     if (parse_ledger_mode("check", OPT("--ledger"), &ledger_mode))

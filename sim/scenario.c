@@ -189,8 +189,17 @@ static const sk_key keys[] = {
      "a shared object implementing the exporter ABI (<edgeloss/exporter.h>, docs/plugins.md), "
      "relative to the scenario file; it is the strategy (leave `strategy` out). "
      "`edgeloss run --exporter-plugin` sets it for every variant", 0},
+    {"exporter.js", SK_STRING, 1, 0, NULL, NULL,
+     "a JavaScript exporter: a bundle (one script, CommonJS or IIFE) whose factory returns an "
+     "OpenTelemetry exporter or span processor, run by Node in one vm context per isolate "
+     "(docs/js-exporters.md), relative to the scenario file; it is the strategy", 0},
+    {"exporter.factory", SK_STRING, 1, 0, "\"createExporter\"", NULL,
+     "the JavaScript bundle's factory: module.exports.NAME (or a global), called with `options`",
+     0},
     {"exporter.options", SK_CUSTOM, 0, 0, NULL, NULL,
-     "a plugin's own settings: an object its configure() reads (unknown keys are refused)", 0},
+     "a plugin's own settings: an object its configure() reads (unknown keys are refused); for "
+     "a JavaScript exporter, the object its factory gets",
+     0},
     {"exporter.in_process", SK_BOOL, 0, 0, "false", NULL,
      "run the plugin inside edgeloss (unprotected: its crash is edgeloss's) instead of in its "
      "own exporter host process (docs/exporter-protocol.md); `--exporter-in-process` sets it", 0},
@@ -587,16 +596,21 @@ static char *dup_cb(void *ud, const char *str)
  * the options (the run starts its own), and the strategy is the proxy that speaks to it.
  */
 static int remote_strategy(cctx *c, const cJSON *ex, const cJSON *opt, const char *path,
-                           bool forced, exp_config *e)
+                           bool forced, bool js, exp_config *e)
 {
     scenario *s = c->s;
-    char host[4096], why[2000];
-    if (exp_remote_host_path(host, sizeof host, why, sizeof why)) {
+    char host[4096], script[4096], why[2000];
+    if (js ? exp_remote_js_paths(host, sizeof host, script, sizeof script, why, sizeof why)
+           : exp_remote_host_path(host, sizeof host, why, sizeof why)) {
+        if (js)
+            return c->rc = cfail(c, "$.exporter.js", "%s", why);
         snprintf(c->err, c->errlen, "%s: %s", s->file, why);
         return c->rc = SIM_EINPUT;
     }
     exp_remote_cfg *rc = alloc(s, sizeof *rc);
     rc->host = sdup(s, host);
+    rc->script = js ? sdup(s, script) : NULL;
+    rc->factory = js ? sdup(s, str(c, ex, "exporter", "factory")) : NULL;
     rc->plugin = sdup(s, path);
     rc->file = s->file;
     const cJSON *budget = val(c, ex, "exporter", "call_budget");
@@ -616,9 +630,9 @@ static int remote_strategy(cctx *c, const cJSON *ex, const cJSON *opt, const cha
         if (strncmp(why, s->file, strlen(s->file)) == 0)
             snprintf(c->err, c->errlen, "%s", why);
         else if (forced)
-            snprintf(c->err, c->errlen, "--exporter-plugin: %s", why);
+            snprintf(c->err, c->errlen, "--exporter-%s: %s", js ? "js" : "plugin", why);
         else
-            return c->rc = cfail(c, "$.exporter.plugin", "%s", why);
+            return c->rc = cfail(c, js ? "$.exporter.js" : "$.exporter.plugin", "%s", why);
         return c->rc = SIM_EINPUT;
     }
     e->desc = d;
@@ -638,6 +652,37 @@ static int load_strategy(cctx *c, const cJSON *ex, exp_config *e)
     const cJSON *opt = ex ? cJSON_GetObjectItemCaseSensitive(ex, "options") : NULL;
     /* A scenario without an exporter has nothing for --exporter-plugin to replace. */
     const char *forced = ex && c->ov ? c->ov->exporter_plugin : NULL;
+    /* --exporter-js replaces every exporter as --exporter-plugin does (which wins over it). */
+    const char *forced_js = ex && c->ov && !forced ? c->ov->exporter_js : NULL;
+    const cJSON *js = ex && !forced ? cJSON_GetObjectItemCaseSensitive(ex, "js") : NULL;
+    if (js || forced_js) {
+        if (!forced_js && (cJSON_GetObjectItemCaseSensitive(ex, "strategy") || pl))
+            return c->rc = cfail(c, "$.exporter.js",
+                                 "a JavaScript exporter is the strategy: give one of `strategy`, "
+                                 "`plugin` and `js`");
+        if (!forced_js && flag(c, ex, "exporter", "in_process"))
+            return c->rc = cfail(c, "$.exporter.in_process",
+                                 "a JavaScript exporter always runs in a Node process of its "
+                                 "own: in_process is for plugins");
+        char path[4096];
+        if (forced_js)
+            snprintf(path, sizeof path, "%s", forced_js);
+        else
+            df_resolve(c->path, js->valuestring, path, sizeof path);
+        if (access(path, R_OK) != 0) {
+            char why[4400];
+            snprintf(why, sizeof why, "cannot read %s (%s)%s", path, strerror(errno),
+                     errno == ENOENT ? ": a bundle is built (docs/js-exporters.md)" : "");
+            if (!forced_js)
+                return c->rc = cfail(c, "$.exporter.js", "%s", why);
+            snprintf(c->err, c->errlen, "--exporter-js: %s", why);
+            return c->rc = SIM_EINPUT;
+        }
+        return remote_strategy(c, ex, opt, path, forced_js != NULL, true, e);
+    }
+    if (ex && !forced && cJSON_GetObjectItemCaseSensitive(ex, "factory"))
+        return c->rc =
+                   cfail(c, "$.exporter.factory", "a factory is a JavaScript exporter's (`js`)");
     bool plugin = pl || forced;
     if (!plugin) {
         if (opt)
@@ -662,7 +707,7 @@ static int load_strategy(cctx *c, const cJSON *ex, exp_config *e)
         bool in_process =
             (c->ov && c->ov->exporter_in_process) || flag(c, ex, "exporter", "in_process");
         if (!in_process)
-            return remote_strategy(c, ex, opt, path, forced != NULL, e);
+            return remote_strategy(c, ex, opt, path, forced != NULL, false, e);
         if (exp_plugin_load(path, &s->plugin, &e->desc, why, sizeof why)) {
             if (!forced)
                 return c->rc = cfail(c, "$.exporter.plugin", "%s", why);
@@ -2211,9 +2256,19 @@ static cJSON *variant_doc(const cJSON *root, const cJSON *v)
     cJSON *dex = cJSON_GetObjectItemCaseSensitive(doc, "exporter");
     if (cJSON_IsObject(vex) && cJSON_IsObject(dex)) {
         bool vplugin = cJSON_HasObjectItem(vex, "plugin"),
-             vstrat = cJSON_HasObjectItem(vex, "strategy");
-        if (vplugin && !vstrat)
+             vstrat = cJSON_HasObjectItem(vex, "strategy"), vjs = cJSON_HasObjectItem(vex, "js");
+        if ((vplugin || vjs) && !vstrat)
             cJSON_DeleteItemFromObjectCaseSensitive(dex, "strategy");
+        if (vjs && !vplugin)
+            cJSON_DeleteItemFromObjectCaseSensitive(dex, "plugin");
+        if ((vplugin || vstrat) && !vjs) {
+            cJSON_DeleteItemFromObjectCaseSensitive(dex, "js");
+            cJSON_DeleteItemFromObjectCaseSensitive(dex, "factory");
+        }
+        const cJSON *bj = cJSON_GetObjectItemCaseSensitive(dex, "js");
+        const cJSON *vj = cJSON_GetObjectItemCaseSensitive(vex, "js");
+        if (cJSON_IsString(vj) && (!cJSON_IsString(bj) || strcmp(bj->valuestring, vj->valuestring)))
+            cJSON_DeleteItemFromObjectCaseSensitive(dex, "options");
         /* Another plugin's options are not this one's. */
         const cJSON *bp = cJSON_GetObjectItemCaseSensitive(dex, "plugin");
         const cJSON *vp = cJSON_GetObjectItemCaseSensitive(vex, "plugin");

@@ -98,6 +98,7 @@ void scn_slug(char *name);
 /* What the command line replaces in every variant of a file. */
 typedef struct scn_overrides {
     const char *exporter_plugin; /* --exporter-plugin: a path with a slash, or NULL */
+    const char *exporter_js;     /* --exporter-js: a JavaScript bundle, or NULL */
     bool exporter_in_process;    /* --exporter-in-process: exporter.in_process for every one */
 } scn_overrides;
 

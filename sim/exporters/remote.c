@@ -139,6 +139,67 @@ int exp_remote_host_path(char *out, size_t outlen, char *err, size_t errlen)
     return 0;
 }
 
+/* An executable named `name` in $PATH. */
+static int on_path(const char *name, char *out, size_t outlen)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        size_t n = strcspn(path, ":");
+        snprintf(out, outlen, "%.*s/%s", (int)n, n ? path : ".", name);
+        if (access(out, X_OK) == 0)
+            return 0;
+        path += n + (path[n] == ':');
+    }
+    return -1;
+}
+
+int exp_remote_js_paths(char *node, size_t nodelen, char *script, size_t scriptlen, char *err,
+                        size_t errlen)
+{
+    const char *env = getenv("EDGELOSS_NODE");
+    if (env && *env) {
+        snprintf(node, nodelen, "%s", env);
+        if (access(node, X_OK) != 0) {
+            snprintf(err, errlen, "cannot run EDGELOSS_NODE=%s (%s)", node, strerror(errno));
+            return SIM_EINPUT;
+        }
+    } else if (on_path("node", node, nodelen)) {
+        snprintf(err, errlen,
+                 "a JavaScript exporter needs Node.js 18 or later: no `node` on PATH (install "
+                 "Debian's nodejs, or name one in EDGELOSS_NODE)");
+        return SIM_EINPUT;
+    }
+    env = getenv("EDGELOSS_JS_HOST");
+    if (env && *env) {
+        snprintf(script, scriptlen, "%s", env);
+    } else {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) {
+            snprintf(err, errlen, "cannot find the JavaScript host: /proc/self/exe: %s",
+                     strerror(errno));
+            return SIM_EINPUT;
+        }
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = '\0';
+        snprintf(script, scriptlen, "%s/edgeloss-js-host.js", self);
+        if (access(script, R_OK) != 0)
+            snprintf(script, scriptlen, "%s/../share/edgeloss/js/edgeloss-js-host.js", self);
+    }
+    if (access(script, R_OK) != 0) {
+        snprintf(err, errlen,
+                 "cannot read the JavaScript host %s (%s): install edgeloss's share/edgeloss/js, "
+                 "or name edgeloss-js-host.js in EDGELOSS_JS_HOST",
+                 script, strerror(errno));
+        return SIM_EINPUT;
+    }
+    return 0;
+}
+
 static const char *what_ended(pid_t pid, char *buf, size_t len, bool killed)
 {
     int st = 0;
@@ -179,7 +240,9 @@ static int spawn_child(exp_remote *rm, char *err, size_t errlen)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
     posix_spawn_file_actions_adddup2(&fa, 2, 1); /* a plugin's printf must not reach our stdout */
-    char *argv[] = {(char *)rm->cfg->host, "--fd", "3", NULL};
+    char *native[] = {(char *)rm->cfg->host, "--fd", "3", NULL};
+    char *js[] = {(char *)rm->cfg->host, (char *)rm->cfg->script, "--fd", "3", NULL};
+    char **argv = rm->cfg->script ? js : native;
     int rc = posix_spawn(&rm->pid, rm->cfg->host, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(sv[1]);
@@ -267,6 +330,8 @@ static int open_child(const exp_remote_cfg *cfg, exp_remote **out, cJSON **loade
         cJSON *load = cJSON_CreateObject();
         cJSON_AddStringToObject(load, "m", "load");
         cJSON_AddStringToObject(load, "plugin", cfg->plugin);
+        if (cfg->factory)
+            cJSON_AddStringToObject(load, "factory", cfg->factory);
         wire_put(rm->w, load);
         cJSON_Delete(load);
         m = start_answer(rm, "loaded", err, errlen);
@@ -281,11 +346,14 @@ static int open_child(const exp_remote_cfg *cfg, exp_remote **out, cJSON **loade
         wire_put(rm->w, conf);
         cJSON_Delete(conf);
         cJSON *c = start_answer(rm, "configured", err, errlen);
-        if (!c) {
+        /* A JavaScript exporter knows what it is only once its factory ran with the options:
+         * its "configured" carries the descriptor then. */
+        if (!c || cJSON_HasObjectItem(c, "caps")) {
             cJSON_Delete(m);
-            m = NULL;
+            m = c;
+        } else {
+            cJSON_Delete(c);
         }
-        cJSON_Delete(c);
     }
     if (!m) {
         remote_free(rm);
@@ -391,8 +459,9 @@ static void fail(exp_remote *rm, proxy *p, const char *during, const char *fmt, 
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     snprintf(rm->failure, sizeof rm->failure,
-             "the exporter host of plugin %s %s during %s (isolate %" PRIu64
+             "the %s %s %s during %s (isolate %" PRIu64
              ", t = %.9f s); what it held, and all exported after, is lost as exporter-crashed",
+             rm->cfg->script ? "JavaScript host of exporter" : "exporter host of plugin",
              rm->cfg->plugin, what, during, p ? p->h->env.iso.id : 0,
              p ? (double)rt_time(p->h->env.r) / 1e9 : 0.0);
     char line[1600];
@@ -613,6 +682,16 @@ static int rpc(proxy *p, cJSON *m, const char *during, cJSON **ret)
             else
                 cJSON_Delete(a);
             return 0;
+        }
+        if (strcmp(wire_type(a), "fail") == 0) {
+            /* The host says the exporter's own code failed (an exception it did not catch, a
+             * call nothing can finish any more): the same ending as a crash, in its words. */
+            char why[900];
+            snprintf(why, sizeof why, "reported that the exporter failed (%.800s)",
+                     wire_str(a, "message") ? wire_str(a, "message") : "?");
+            cJSON_Delete(a);
+            kill_child(rm, p, during, why);
+            return -1;
         }
         bool ok = serve(rm, p, a);
         cJSON_Delete(a);

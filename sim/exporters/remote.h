@@ -30,7 +30,9 @@
 /* What a child needs: the run's configuration of an out-of-process plugin. */
 typedef struct exp_remote_cfg {
     const char *host;    /* the exporter host program */
-    const char *plugin;  /* the .so it loads */
+    const char *script;  /* its script (the JavaScript host run by node), or NULL */
+    const char *plugin;  /* what it loads: a .so, or a JavaScript bundle */
+    const char *factory; /* a bundle's factory function, or NULL */
     const char *options; /* the options object as JSON text, or NULL */
     const char *file;    /* the scenario file, for messages */
     int64_t budget_ms;   /* wall time per call */
@@ -42,6 +44,12 @@ typedef struct exp_remote exp_remote;
 /* The exporter host to run: $EDGELOSS_EXPORTER_HOST, else edgeloss-exporter-host beside the
  * running program. 0, or SIM_EINPUT when there is none (why in err). */
 int exp_remote_host_path(char *out, size_t outlen, char *err, size_t errlen);
+
+/* A JavaScript exporter's host: node ($EDGELOSS_NODE, else `node` on PATH, version 18 or
+ * later is checked by the host itself) and edgeloss-js-host.js ($EDGELOSS_JS_HOST, else beside
+ * the running program, else in ../share/edgeloss/js/ from it). 0, or SIM_EINPUT (why in err). */
+int exp_remote_js_paths(char *node, size_t nodelen, char *script, size_t scriptlen, char *err,
+                        size_t errlen);
 
 /* Starts a child for cfg, loads and configures its plugin, and fills *desc with the proxy
  * descriptor (name, caps and bundle the plugin's; its name copied into name_buf). Then stops
