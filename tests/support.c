@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -701,4 +702,52 @@ char *t_write_file(const char *dir, const char *name, const char *text)
         return NULL;
     }
     return p;
+}
+
+int t_spawn_quiet(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+char *t_run_dir(const char *out)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "find '%s' -name summary.json", out);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    char line[4096] = "";
+    char *got = fgets(line, sizeof line, p);
+    pclose(p);
+    if (!got || !strchr(line, '/'))
+        return NULL;
+    line[strcspn(line, "\n")] = '\0';
+    *strrchr(line, '/') = '\0';
+    return strdup(line);
+}
+
+char *t_fates(const char *dir)
+{
+    char *db = t_path(dir, "ledger.db");
+    char *fates = t_sql_str(db, "SELECT group_concat(item || ':' || fate || '/' ||"
+                                " COALESCE(cause, '-') || '@' || COALESCE(died_ns, '-') || '/' ||"
+                                " COALESCE(layer, '-'), ' ') FROM (SELECT * FROM fates ORDER BY"
+                                " item)");
+    free(db);
+    return fates;
 }

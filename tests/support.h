@@ -105,4 +105,13 @@ int64_t t_proc_status_kb(int pid, const char *field);
 /* Writes text into dir/name; returns the malloc'd path (NULL when it cannot be written). */
 char *t_write_file(const char *dir, const char *name, const char *text);
 
+/* Runs argv (stdout and stderr to /dev/null, no shell: names may hold quotes); its exit code,
+ * -1 when it did not exit. */
+int t_spawn_quiet(char *const argv[]);
+/* The one run directory under out (out/<variant>/seed-N), malloc'd; NULL when there is none. */
+char *t_run_dir(const char *out);
+/* Every item of a run directory's ledger.db as "item:fate/cause@died_ns/layer", in item order,
+ * space-separated (malloc'd): what two runs that must agree item for item compare. */
+char *t_fates(const char *dir);
+
 #endif

@@ -394,25 +394,6 @@ static void test_the_command_line_exits_2(void **state)
 
 /* ---- the example plugin against its built-in twin ---- */
 
-/* Runs argv (stdout and stderr to /dev/null, no shell: names may hold quotes); its exit code. */
-static int spawn_wait(char *const argv[])
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* Runs FILE's VARIANT (its seed) into OUT, with PLUGIN as its exporter if not NULL (in
  * edgeloss's own process when in_process). */
 static void cli_run_mode(const char *file, const char *variant, const char *plugin, bool in_process,
@@ -430,7 +411,7 @@ static void cli_run_mode(const char *file, const char *variant, const char *plug
                     (char *)plugin,
                     in_process ? "--exporter-in-process" : NULL,
                     NULL};
-    int rc = spawn_wait(argv);
+    int rc = t_spawn_quiet(argv);
     if (rc != 0 && rc != 1) /* 1: an expectation of the file failed, which is the same for both */
         fail_msg("edgeloss run %s --variant %s%s%s: exit %d", file, variant,
                  plugin ? " --exporter-plugin " : "", plugin ? plugin : "", rc);
@@ -441,30 +422,10 @@ static void cli_run(const char *file, const char *variant, const char *plugin, c
     cli_run_mode(file, variant, plugin, false, out);
 }
 
-/* The one run directory under OUT (OUT/<variant>/seed-1). */
-static char *run_dir_of(const char *out)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "find '%s' -name summary.json", out);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char line[4096] = "";
-    char *got = fgets(line, sizeof line, p);
-    pclose(p);
-    assert_non_null(got);
-    line[strcspn(line, "\n")] = '\0';
-    *strrchr(line, '/') = '\0';
-    return strdup(line);
-}
-
 /* Every item's fate, cause, instant and layer, and the log hash: what must be identical. */
 static char *outcome(const char *dir)
 {
-    char *db = t_path(dir, "ledger.db");
-    char *fates = t_sql_str(db, "SELECT group_concat(item || ':' || fate || '/' ||"
-                                " COALESCE(cause, '-') || '@' || COALESCE(died_ns, '-') || '/' ||"
-                                " COALESCE(layer, '-'), ' ') FROM (SELECT * FROM fates ORDER BY"
-                                " item)");
+    char *fates = t_fates(dir);
     char *sum_path = t_path(dir, "summary.json");
     char *sum = t_read_file(sum_path, NULL);
     assert_non_null(fates);
@@ -475,7 +436,6 @@ static char *outcome(const char *dir)
     char *o = malloc(len);
     assert_non_null(o);
     snprintf(o, len, "%.30s %s", h, fates);
-    free(db);
     free(fates);
     free(sum_path);
     free(sum);
@@ -491,7 +451,10 @@ static void expect_twins(const char *file_a, const char *file_b, const char *var
     cli_run(file_a, variant, NULL, a);
     cli_run(file_b, variant, plugin, b);
     cli_run_mode(file_b, variant, plugin, true, c);
-    char *da = run_dir_of(a), *db = run_dir_of(b), *dc = run_dir_of(c);
+    char *da = t_run_dir(a), *db = t_run_dir(b), *dc = t_run_dir(c);
+    assert_non_null(da);
+    assert_non_null(db);
+    assert_non_null(dc);
     char *oa = outcome(da), *ob = outcome(db), *oc = outcome(dc);
     if (strcmp(oa, ob) != 0)
         fail_msg("%s (%s): the twin differs:\n built-in %.300s\n plugin   %.300s", file_a, variant,
@@ -581,7 +544,8 @@ static void test_the_twin_backs_off_as_the_builtin_does(void **state)
     /* The runs did go through the backoff. */
     char *out = t_path(tmp, "check");
     cli_run(fb, "propagate with backoff", NULL, out);
-    char *d = run_dir_of(out);
+    char *d = t_run_dir(out);
+    assert_non_null(d);
     char *db = t_path(d, "ledger.db");
     assert_true(t_sql_int(db, "SELECT count(*) FROM fates WHERE cause = 'dropped-in-backoff'") > 0);
     free(db);
