@@ -38,6 +38,27 @@ endforeach()
 if(NOT EXISTS "${PREFIX}/bin/edgeloss-exporter-host")
   message(FATAL_ERROR "not installed: ${PREFIX}/bin/edgeloss-exporter-host")
 endif()
+# JavaScript exporters: the installed edgeloss finds its Node host in ../share/edgeloss/js, and
+# runs the test suite's exporter with it (when there is a node).
+foreach(f edgeloss-js-host.js edgeloss-js-prelude.js)
+  if(NOT EXISTS "${PREFIX}/share/edgeloss/js/${f}")
+    message(FATAL_ERROR "not installed: ${PREFIX}/share/edgeloss/js/${f}")
+  endif()
+endforeach()
+find_program(NODE node)
+if(NODE)
+  get_filename_component(src "${CMAKE_CURRENT_LIST_DIR}" DIRECTORY)
+  set(scn "${PREFIX}/js-check.json")
+  file(WRITE "${scn}" "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": 1,
+ \"duration_s\": 0}, \"exporter\": {\"js\": \"${src}/tests/js/faulty.js\", \"options\": {\"how\": \"hold\"}},
+ \"app\": {\"handler\": [{\"span\": {\"name\": \"s\", \"do\": []}}, {\"call\": \"tracer.flush\"}, {\"respond\": {}}]}}")
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E env --unset=EDGELOSS_JS_HOST
+                          "${PREFIX}/bin/edgeloss" run "${scn}" --brief --quiet --out "${PREFIX}/js-run"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "1 items: lost 100.0%")
+    message(FATAL_ERROR "the installed edgeloss with a JavaScript exporter: status ${rc}: ${out}")
+  endif()
+endif()
 set(header "${PREFIX}/include/edgeloss/exporter.h")
 if(NOT EXISTS "${header}")
   message(FATAL_ERROR "not installed: ${header}")
