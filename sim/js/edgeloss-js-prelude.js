@@ -27,6 +27,20 @@
   VDate.parse = RealDate.parse;
   VDate.UTC = RealDate.UTC;
   global('Date', VDate);
+  /* Intl formats "now" when given no date: the virtual now. */
+  if (typeof Intl === 'object' && Intl.DateTimeFormat) {
+    const P = Intl.DateTimeFormat.prototype;
+    const getFormat = Object.getOwnPropertyDescriptor(P, 'format').get;
+    const formatToParts = P.formatToParts;
+    Object.defineProperty(P, 'format', {
+      configurable: true,
+      get() {
+        const f = getFormat.call(this);
+        return (d) => f(d === undefined ? new VDate() : d);
+      },
+    });
+    P.formatToParts = function (d) { return formatToParts.call(this, d === undefined ? new VDate() : d); };
+  }
   global('performance', Object.freeze({ timeOrigin: 0, now: () => nowNs() / 1e6 }));
 
   /* ---- randomness: the exporter's seeded stream (sfc32, seeded by one draw) ---- */
@@ -122,6 +136,16 @@
       try { return decodeURIComponent(escape(s)); } catch (e) { return s; }
     }
   }
+  /* Garbage collection must not decide anything: a WeakRef holds its target, and a
+   * FinalizationRegistry never calls back. */
+  global('WeakRef', class WeakRef {
+    constructor(t) { this._t = t; }
+    deref() { return this._t; }
+  });
+  global('FinalizationRegistry', class FinalizationRegistry {
+    register() {}
+    unregister() { return false; }
+  });
   global('TextEncoder', VTextEncoder);
   global('TextDecoder', VTextDecoder);
   global('self', g);

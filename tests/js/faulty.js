@@ -23,7 +23,8 @@ function createExporter(options) {
     export(items, resultCallback) {
       if (how === 'clock') {
         console.log(`seen ${++seen} Date.now ${Date.now()} new Date ${new Date().getTime()} performance ${performance.now()}` +
-          ` random ${Math.random()} uuid ${crypto.randomUUID()} typeof process ${typeof process} require ${typeof require}`);
+          ` random ${Math.random()} uuid ${crypto.randomUUID()} typeof process ${typeof process} require ${typeof require}` +
+          ` intl ${new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', year: 'numeric' }).format()}`);
       }
       if (calls++ >= after) {
         if (how === 'throw') throw new TypeError('cannot read properties of undefined (reading "spanContext")');
