@@ -188,3 +188,34 @@ void expect_fate_in(const char *ledger_db, int n, const char *want)
         fail_msg("item %d: %s, want %s", n, got ? got : "(none)", want);
     free(got);
 }
+
+xrun xrun_text(const char *json)
+{
+    xrun x = {0};
+    scenario *s;
+    if (scn_parse(json, "t.json", &s, x.err, sizeof x.err))
+        fail_msg("scenario: %s", x.err);
+    x.dir = t_mkdtemp();
+    x.ledger_db = t_path(x.dir, "ledger.db");
+    sim_options o = {.run_dir = x.dir};
+    x.rc = sim_run(s, &o, &x.r, x.err, sizeof x.err);
+    scn_free(s);
+    return x;
+}
+
+void xrun_free(xrun *x)
+{
+    sim_result_free(&x->r);
+    t_rmtree(x->dir);
+    free(x->dir);
+    free(x->ledger_db);
+}
+
+char *run_exporter_log(const char *dir)
+{
+    char *p = t_path(dir, "exporter.log");
+    char *text = t_read_file(p, NULL);
+    free(p);
+    assert_non_null(text);
+    return text;
+}

@@ -29,6 +29,19 @@ simrun sim_text_untraced(const char *json, int64_t seed, const char *dir);
  */
 simrun sim_text_in(const char *json, int64_t seed, const char *dir, const char *variant);
 void simrun_free(simrun *s);
+
+/* A run that may end in an error, in a run directory of its own: sim_run's code and message
+ * kept, so that a test can expect an EEXPORTER. A scenario that does not parse fails the test. */
+typedef struct xrun {
+    sim_result r;
+    int rc;
+    char err[2000];
+    char *dir, *ledger_db;
+} xrun;
+xrun xrun_text(const char *json);
+/* The run directory's exporter.log (malloc'd); fails the test when there is none. */
+char *run_exporter_log(const char *dir);
+void xrun_free(xrun *x);
 /* Number of lines in the event log whose type is `type` ("task_wake"...). */
 int events_of(const simrun *s, const char *type);
 /* Number of event lines of `type` whose time is in [from, to) ns. */

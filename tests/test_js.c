@@ -30,14 +30,6 @@ static const char *edgeloss_bin;
     "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"metric\": {\"name\": \"m\"}},"                  \
     " {\"call\": \"tracer.flush\"}, {\"call\": \"metrics.flush\"}, {\"respond\": {}}"
 
-/* A run that may end in an error (sim_run's code and message kept). */
-typedef struct xrun {
-    sim_result r;
-    int rc;
-    char err[2000];
-    char *dir, *ledger_db;
-} xrun;
-
 /*
  * `requests` requests, `gap_s` apart from t = 0, each on an isolate with no cold start that
  * idles out 10 s after its request ended; network 1 ms each way.
@@ -61,34 +53,14 @@ static char *docn(const char *exporter, const char *handler, int requests, doubl
 static xrun xone(const char *exporter, const char *handler, int requests, double gap_s)
 {
     char *json = docn(exporter, handler, requests, gap_s);
-    xrun x = {0};
-    scenario *s;
-    if (scn_parse(json, "t.json", &s, x.err, sizeof x.err))
-        fail_msg("scenario: %s", x.err);
+    xrun x = xrun_text(json);
     free(json);
-    x.dir = t_mkdtemp();
-    x.ledger_db = t_path(x.dir, "ledger.db");
-    sim_options o = {.run_dir = x.dir};
-    x.rc = sim_run(s, &o, &x.r, x.err, sizeof x.err);
-    scn_free(s);
     return x;
-}
-
-static void xrun_free(xrun *x)
-{
-    sim_result_free(&x->r);
-    t_rmtree(x->dir);
-    free(x->dir);
-    free(x->ledger_db);
 }
 
 static char *exporter_log(const xrun *x)
 {
-    char *p = t_path(x->dir, "exporter.log");
-    char *text = t_read_file(p, NULL);
-    free(p);
-    assert_non_null(text);
-    return text;
+    return run_exporter_log(x->dir);
 }
 
 /*

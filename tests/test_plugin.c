@@ -117,11 +117,7 @@ static void test_the_hook_names_the_layer(void **state)
 
 static char *exporter_log(const run *x)
 {
-    char *p = t_path(x->dir, "exporter.log");
-    char *text = t_read_file(p, NULL);
-    free(p);
-    assert_non_null(text);
-    return text;
+    return run_exporter_log(x->dir);
 }
 
 /* done() queues the completion: tracer.flush hands the span over (call 1) and, since flush
@@ -649,14 +645,6 @@ static int r_fail(el_options *o, const char *key, const char *msg)
  * reference (scenarios/README.md) and validates them first, so the two must say the same. */
 /* ---- the process boundary ---- */
 
-/* A run that may end in an error (sim_run's code and message kept). */
-typedef struct xrun {
-    sim_result r;
-    int rc;
-    char err[2000];
-    char *dir, *ledger_db;
-} xrun;
-
 #define FAULTY "\"plugin\": \"" FAULTY_SO "\""
 /* Keeps the request, so its isolate, active while the answers come (at 2 ms). */
 #define AWAIT_50MS "{\"await\": {\"latency\": {\"fixed_ms\": 50}}}"
@@ -667,25 +655,9 @@ typedef struct xrun {
 static xrun xone(const char *exporter, const char *handler, int requests)
 {
     char *json = docn(exporter, handler, requests);
-    xrun x = {0};
-    scenario *s;
-    if (scn_parse(json, "t.json", &s, x.err, sizeof x.err))
-        fail_msg("scenario: %s", x.err);
+    xrun x = xrun_text(json);
     free(json);
-    x.dir = t_mkdtemp();
-    x.ledger_db = t_path(x.dir, "ledger.db");
-    sim_options o = {.run_dir = x.dir};
-    x.rc = sim_run(s, &o, &x.r, x.err, sizeof x.err);
-    scn_free(s);
     return x;
-}
-
-static void xrun_free(xrun *x)
-{
-    sim_result_free(&x->r);
-    t_rmtree(x->dir);
-    free(x->dir);
-    free(x->ledger_db);
 }
 
 /* The run went to its end without the exporter: an error saying what and where, and every

@@ -109,6 +109,21 @@ static const char *intern(exp_remote *rm, const char *s)
 
 /* ---- the child ---- */
 
+/* The directory of the running program, where its hosts are installed. */
+static int self_dir(char *dir, size_t len, const char *what, char *err, size_t errlen)
+{
+    ssize_t n = readlink("/proc/self/exe", dir, len - 1);
+    if (n <= 0) {
+        snprintf(err, errlen, "cannot find %s: /proc/self/exe: %s", what, strerror(errno));
+        return SIM_EINPUT;
+    }
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    return 0;
+}
+
 int exp_remote_host_path(char *out, size_t outlen, char *err, size_t errlen)
 {
     const char *env = getenv("EDGELOSS_EXPORTER_HOST");
@@ -116,16 +131,8 @@ int exp_remote_host_path(char *out, size_t outlen, char *err, size_t errlen)
         snprintf(out, outlen, "%s", env);
     } else {
         char self[4096];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) {
-            snprintf(err, errlen, "cannot find the exporter host: /proc/self/exe: %s",
-                     strerror(errno));
+        if (self_dir(self, sizeof self, "the exporter host", err, errlen))
             return SIM_EINPUT;
-        }
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash)
-            *slash = '\0';
         snprintf(out, outlen, "%s/edgeloss-exporter-host", self);
     }
     if (access(out, X_OK) != 0) {
@@ -176,16 +183,8 @@ int exp_remote_js_paths(char *node, size_t nodelen, char *script, size_t scriptl
         snprintf(script, scriptlen, "%s", env);
     } else {
         char self[4096];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) {
-            snprintf(err, errlen, "cannot find the JavaScript host: /proc/self/exe: %s",
-                     strerror(errno));
+        if (self_dir(self, sizeof self, "the JavaScript host", err, errlen))
             return SIM_EINPUT;
-        }
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash)
-            *slash = '\0';
         snprintf(script, scriptlen, "%s/edgeloss-js-host.js", self);
         if (access(script, R_OK) != 0)
             snprintf(script, scriptlen, "%s/../share/edgeloss/js/edgeloss-js-host.js", self);
