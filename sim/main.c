@@ -1159,7 +1159,20 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
         return sim_exit_code(SIM_EBUSY);
     }
 
-    res_set set = {.prog = prog_name};
+    /* What the command line replaced in every file: part of every reproduce command. */
+    char args[8400] = "";
+    if (ov.exporter_plugin) {
+        res_shell_arg(args, sizeof args, "--exporter-plugin");
+        res_shell_arg(args, sizeof args, ov.exporter_plugin);
+    }
+    if (ov.exporter_js) {
+        res_shell_arg(args, sizeof args, "--exporter-js");
+        res_shell_arg(args, sizeof args, ov.exporter_js);
+    }
+    if (ov.exporter_in_process)
+        res_shell_arg(args, sizeof args, "--exporter-in-process");
+    const char *extra = args[0] == ' ' ? args + 1 : args;
+    res_set set = {.prog = prog_name, .args = extra};
     scenario **loaded = calloc(files.n, sizeof *loaded);
     if (!loaded)
         abort();
@@ -1184,7 +1197,7 @@ static int cmd_check(int argc, char **argv, const char *prog_name)
         abort();
     size_t nj = 0;
     /* Runs in file order, a bad file's error where the file is: rebuild the set in order. */
-    res_set ordered = {.prog = prog_name};
+    res_set ordered = {.prog = prog_name, .args = extra};
     size_t bad = 0;
     for (size_t i = 0; i < files.n; i++) {
         if (!loaded[i]) {

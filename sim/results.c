@@ -130,6 +130,11 @@ void res_reproduce(const res_set *s, const res_run *r, char *buf, size_t len)
     snprintf(seed, sizeof seed, "%" PRIu64, r->seed);
     res_shell_arg(buf, len, "--seed");
     res_shell_arg(buf, len, seed);
+    /* Without the exporter the command line gave, the command would run another one. */
+    if (s->args && *s->args) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, " %s", s->args);
+    }
 }
 
 /* ---- the terminal table ---- */

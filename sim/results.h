@@ -53,6 +53,7 @@ typedef struct res_set {
     res_run *runs;
     size_t n, cap;
     const char *prog; /* how the reproduce commands call edgeloss (argv[0]) */
+    const char *args; /* options every run had (--exporter-js FILE...), shell-quoted, or NULL */
 } res_set;
 
 /* A zeroed run appended to the set (aborts when out of memory). */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *edgeloss_bin;
@@ -266,6 +267,38 @@ static char *fates_of_run(const char *file, const char *variant, const char *js,
     return f;
 }
 
+/* check with --exporter-js: the exporter's failure is exit 3, and the reproduce command names
+ * the bundle, without which it would run another exporter. */
+static void test_check_reproduces_with_the_bundle(void **state)
+{
+    (void)state;
+    char *tmp = t_mkdtemp();
+    char *json = docn("\"strategy\": \"threshold\", \"options\": {\"how\": \"throw\"}",
+                      SPAN_AND_METRIC, 1, 1);
+    char *file = t_write_file(tmp, "t.json", json);
+    free(json);
+    char *out = t_path(tmp, "out"), *log = t_path(tmp, "log");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' check '%s' --quiet --out '%s' --exporter-js '%s' > '%s' 2>&1",
+             edgeloss_bin, file, out, JS_TESTS_DIR "/faulty.js", log);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 3);
+    char *text = t_read_file(log, NULL);
+    assert_non_null(text);
+    char want[4200];
+    snprintf(want, sizeof want, "reproduce: %s run %s --variant baseline --seed 1 --exporter-js %s",
+             edgeloss_bin, file, JS_TESTS_DIR "/faulty.js");
+    if (!strstr(text, want))
+        fail_msg("want \"%s\" in:\n%s", want, text);
+    free(text);
+    free(out);
+    free(log);
+    free(file);
+    t_rmtree(tmp);
+    free(tmp);
+}
+
 /*
  * examples/js-exporters/threshold-twin.js re-creates the first seed's exporter in JavaScript:
  * on the shipped scenarios whose variant runs threshold (idle evictions, a busy isolate,
@@ -340,6 +373,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_refused_post_is_lost_when_the_exporter_gives_up_or_dies),
         cmocka_unit_test(test_throwing_silent_and_spinning_exporters_are_stopped),
         cmocka_unit_test(test_bad_bundles_and_options_are_refused),
+        cmocka_unit_test(test_check_reproduces_with_the_bundle),
         cmocka_unit_test(test_the_javascript_twin_equals_threshold_item_for_item),
         cmocka_unit_test(test_the_otel_sdk_is_deterministic_and_its_fix_works),
     };
