@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 static const char *edgeloss_bin;
 
 #define FAULTY_JS "\"js\": \"" JS_TESTS_DIR "/faulty.js\""
@@ -331,6 +333,59 @@ static void test_the_javascript_twin_equals_threshold_item_for_item(void **state
 }
 
 /*
+ * And through the 403 path: the first seed's cap puts threshold into its 300 s backoff (the
+ * Retry-After ignored) and the items it holds then die as dropped-in-backoff. The twin keeps
+ * the refused items, backs off alike, and names that cause through edgeloss.causeAtDeath:
+ * the same fates, item for item.
+ */
+static void test_the_javascript_twin_backs_off_as_threshold_does(void **state)
+{
+    (void)state;
+    char *text = t_read_file(SCENARIOS_DIR "/seed-000-cap-backoff.json", NULL);
+    assert_non_null(text);
+    char *tmp = t_mkdtemp();
+    char *files[2];
+    for (int w = 0; w < 2; w++) {
+        cJSON *root = cJSON_Parse(text);
+        assert_non_null(root);
+        cJSON_DeleteItemFromObject(root, "variants");
+        cJSON_DeleteItemFromObject(root, "expect");
+        cJSON *ex = cJSON_GetObjectItem(root, "exporter");
+        cJSON_DeleteItemFromObject(ex, "strategy");
+        if (w == 0) {
+            cJSON_AddStringToObject(ex, "strategy", "threshold");
+        } else {
+            cJSON_DeleteItemFromObject(ex, "backoff_s");
+            cJSON_AddStringToObject(ex, "js", EXAMPLES_JS_DIR "/threshold-twin.js");
+            cJSON *o = cJSON_AddObjectToObject(ex, "options");
+            cJSON_AddNumberToObject(o, "backoff_s", 300);
+            cJSON_AddFalseToObject(o, "honor_retry_after");
+        }
+        char *out = cJSON_Print(root);
+        files[w] = t_write_file(tmp, w ? "twin.json" : "builtin.json", out);
+        assert_non_null(files[w]);
+        free(out);
+        cJSON_Delete(root);
+    }
+    char *a = fates_of_run(files[0], "propagate with backoff", NULL, NULL);
+    char *b = fates_of_run(files[1], "propagate with backoff", NULL, NULL);
+    if (strcmp(a, b) != 0)
+        fail_msg("seed-000-cap-backoff: the JavaScript twin differs:\n built-in %.300s\n twin     "
+                 "%.300s",
+                 a, b);
+    /* The runs did go through the backoff. */
+    assert_non_null(strstr(a, ":lost/dropped-in-backoff@"));
+    assert_non_null(strstr(a, ":delivered/"));
+    free(a);
+    free(b);
+    free(files[0]);
+    free(files[1]);
+    free(text);
+    t_rmtree(tmp);
+    free(tmp);
+}
+
+/*
  * The OpenTelemetry JS SDK's own BatchSpanProcessor and OTLP exporter (example 1, bundled from
  * npm): without a flush its queue dies with the evicted isolates; the same scenario and seed
  * give the same fates and log hash twice; flushing in waitUntil delivers every span.
@@ -375,6 +430,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_bundles_and_options_are_refused),
         cmocka_unit_test(test_check_reproduces_with_the_bundle),
         cmocka_unit_test(test_the_javascript_twin_equals_threshold_item_for_item),
+        cmocka_unit_test(test_the_javascript_twin_backs_off_as_threshold_does),
         cmocka_unit_test(test_the_otel_sdk_is_deterministic_and_its_fix_works),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,7 +145,7 @@ function createExporter(options) {
 
   function flush() {
     return new Promise((resolve) => {
-      if (Date.now() < openUntil || count() === 0) return resolve();
+      if (performance.now() < openUntil || count() === 0) return resolve();
       let pending = 0;
       let done = false;
       let budget = null;
@@ -164,7 +164,7 @@ function createExporter(options) {
         buf[sig] = [];
         pending++;
         post(sig, payload(sig, cfg.service, items.map((x) => x.frag))).then(({ status, retryAfter }) => {
-          const now = Date.now();
+          const now = performance.now();
           if (status >= 200 && status < 300) {
             breaker(true, now);
           } else if (status === 403) {
@@ -190,7 +190,7 @@ function createExporter(options) {
         buf[sig].push({ item: it, frag, len: frag.length });
         bytes += frag.length;
       }
-      if (Date.now() < backoffUntil || (count() < cfg.batchItems && bytes < cfg.batchBytes)) {
+      if (performance.now() < backoffUntil || (count() < cfg.batchItems && bytes < cfg.batchBytes)) {
         resultCallback({ code: SUCCESS });
         return;
       }
@@ -206,6 +206,10 @@ function createExporter(options) {
       batchesAcrossRequests: true,
       bundle: 'none',
       signals: SIGNALS,
+      /* What it holds while a 403's backoff lasts dies as dropped-in-backoff, as the seed's
+       * exporter's items do (and threshold's). */
+      causeAtDeath: (item, cause) =>
+        cause === 'evicted-in-buffer' && performance.now() < backoffUntil ? 'dropped-in-backoff' : cause,
     },
   };
 }

@@ -38,6 +38,10 @@ const CAUSE = {
   evicted: 0, stranded: 1, waituntil: 2, never_flushed: 3, rejected: 4, backoff: 5,
   queue_full: 6, network: 7, cpu: 8, subrequests: 9,
 };
+/* Their names, by number: the ledger's (docs/fates.md). */
+const CAUSE_NAMES = ['evicted-in-buffer', 'stranded-at-end', 'waituntil-cancelled', 'never-flushed',
+  'rejected-by-ingest', 'dropped-in-backoff', 'dropped-queue-full', 'network-error', 'cpu-limit',
+  'subrequest-limit'];
 /* The ABI's refusal_cause table (sim/exporters/common.c). */
 function refusalCause(status) {
   switch (status) {
@@ -420,11 +424,21 @@ for (;;) {
       const iso = isos.get(msg.iso);
       if (iso) {
         iso.t = msg.t;
-        /* What came back refused and was never said to be failed dies for its refusal. */
+        /* The exporter may name why what it holds dies (edgeloss.causeAtDeath); else what came
+         * back refused and was never said to be failed dies for its refusal, and the rest for
+         * the isolate's death (the host's default). */
+        const held = [];
+        for (const [id, it] of iso.items) if (!it.flying) held.push(id);
+        iso.bridge.causes = null;
+        if (held.length) iso.deliver({ m: 'death', cause: CAUSE_NAMES[msg.cause], items: held, t: msg.t });
+        const named = iso.bridge.causes;
         const byCause = new Map();
-        for (const [id, it] of iso.items) {
-          if (it.flying || it.refused === undefined) continue;
-          const c = refusalCause(it.refused);
+        for (let i = 0; i < held.length; i++) {
+          const id = held[i];
+          const it = iso.items.get(id);
+          let c = named && named[i] ? CAUSE_NAMES.indexOf(named[i]) : -1;
+          if (c < 0 && it.refused !== undefined) c = refusalCause(it.refused);
+          if (c < 0) continue;
           if (!byCause.has(c)) byCause.set(c, []);
           byCause.get(c).push(id);
         }
