@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -219,3 +221,41 @@ char *run_exporter_log(const char *dir)
     assert_non_null(text);
     return text;
 }
+
+char *cap_backoff_twin_file(const char *scenarios_dir, const char *dir, const char *name,
+                            const char *key, const char *value)
+{
+    char *src = t_path(scenarios_dir, "seed-000-cap-backoff.json");
+    char *text = t_read_file(src, NULL);
+    assert_non_null(text);
+    cJSON *root = cJSON_Parse(text);
+    assert_non_null(root);
+    cJSON_DeleteItemFromObject(root, "variants");
+    cJSON_DeleteItemFromObject(root, "expect");
+    cJSON *ex = cJSON_GetObjectItem(root, "exporter");
+    cJSON_DeleteItemFromObject(ex, "strategy");
+    if (!key) {
+        cJSON_AddStringToObject(ex, "strategy", "threshold");
+    } else {
+        cJSON_DeleteItemFromObject(ex, "backoff_s");
+        cJSON_AddStringToObject(ex, key, value);
+        cJSON *o = cJSON_AddObjectToObject(ex, "options");
+        cJSON_AddNumberToObject(o, "backoff_s", 300);
+        cJSON_AddFalseToObject(o, "honor_retry_after");
+    }
+    char *out = cJSON_Print(root);
+    char *path = t_write_file(dir, name, out);
+    assert_non_null(path);
+    free(out);
+    cJSON_Delete(root);
+    free(text);
+    free(src);
+    return path;
+}
+
+const char *const threshold_twin_cases[THRESHOLD_TWIN_CASES][2] = {
+    {"seed-000-low-volume.json", "threshold"},
+    {"seed-000-busy-worker.json", "threshold"},
+    {"faults-runtime-memory-pressure.json", "threshold (the seed's exporter)"},
+    {"limits-memory.json", "random kills, buffering exporter"},
+};

@@ -39,6 +39,16 @@ typedef struct xrun {
     char *dir, *ledger_db;
 } xrun;
 xrun xrun_text(const char *json);
+/* The shipped scenarios and variants that run threshold (idle evictions, a busy isolate,
+ * memory pressure, random kills): where a re-implementation of it must equal it item for item. */
+#define THRESHOLD_TWIN_CASES 4
+extern const char *const threshold_twin_cases[THRESHOLD_TWIN_CASES][2];
+/* seed-000-cap-backoff.json (in scenarios_dir) written to dir/name as one file, its baseline
+ * ("propagate with backoff") alone: with the built-in threshold when key is NULL, else with
+ * the twin `"key": value` ("plugin" or "js") given threshold's settings as options (backoff_s
+ * 300, Retry-After ignored). The malloc'd path. */
+char *cap_backoff_twin_file(const char *scenarios_dir, const char *dir, const char *name,
+                            const char *key, const char *value);
 /* The run directory's exporter.log (malloc'd); fails the test when there is none. */
 char *run_exporter_log(const char *dir);
 void xrun_free(xrun *x);

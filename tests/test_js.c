@@ -310,13 +310,8 @@ static void test_check_reproduces_with_the_bundle(void **state)
 static void test_the_javascript_twin_equals_threshold_item_for_item(void **state)
 {
     (void)state;
-    static const char *const cases[][2] = {
-        {"seed-000-low-volume.json", "threshold"},
-        {"seed-000-busy-worker.json", "threshold"},
-        {"faults-runtime-memory-pressure.json", "threshold (the seed's exporter)"},
-        {"limits-memory.json", "random kills, buffering exporter"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const char *const(*cases)[2] = threshold_twin_cases;
+    for (size_t i = 0; i < THRESHOLD_TWIN_CASES; i++) {
         char f[4096];
         snprintf(f, sizeof f, "%s/%s", SCENARIOS_DIR, cases[i][0]);
         char *a = fates_of_run(f, cases[i][1], NULL, NULL);
@@ -341,32 +336,12 @@ static void test_the_javascript_twin_equals_threshold_item_for_item(void **state
 static void test_the_javascript_twin_backs_off_as_threshold_does(void **state)
 {
     (void)state;
-    char *text = t_read_file(SCENARIOS_DIR "/seed-000-cap-backoff.json", NULL);
-    assert_non_null(text);
     char *tmp = t_mkdtemp();
-    char *files[2];
-    for (int w = 0; w < 2; w++) {
-        cJSON *root = cJSON_Parse(text);
-        assert_non_null(root);
-        cJSON_DeleteItemFromObject(root, "variants");
-        cJSON_DeleteItemFromObject(root, "expect");
-        cJSON *ex = cJSON_GetObjectItem(root, "exporter");
-        cJSON_DeleteItemFromObject(ex, "strategy");
-        if (w == 0) {
-            cJSON_AddStringToObject(ex, "strategy", "threshold");
-        } else {
-            cJSON_DeleteItemFromObject(ex, "backoff_s");
-            cJSON_AddStringToObject(ex, "js", EXAMPLES_JS_DIR "/threshold-twin.js");
-            cJSON *o = cJSON_AddObjectToObject(ex, "options");
-            cJSON_AddNumberToObject(o, "backoff_s", 300);
-            cJSON_AddFalseToObject(o, "honor_retry_after");
-        }
-        char *out = cJSON_Print(root);
-        files[w] = t_write_file(tmp, w ? "twin.json" : "builtin.json", out);
-        assert_non_null(files[w]);
-        free(out);
-        cJSON_Delete(root);
-    }
+    char *files[2] = {
+        cap_backoff_twin_file(SCENARIOS_DIR, tmp, "builtin.json", NULL, NULL),
+        cap_backoff_twin_file(SCENARIOS_DIR, tmp, "twin.json", "js",
+                              EXAMPLES_JS_DIR "/threshold-twin.js"),
+    };
     char *a = fates_of_run(files[0], "propagate with backoff", NULL, NULL);
     char *b = fates_of_run(files[1], "propagate with backoff", NULL, NULL);
     if (strcmp(a, b) != 0)
@@ -380,7 +355,6 @@ static void test_the_javascript_twin_backs_off_as_threshold_does(void **state)
     free(b);
     free(files[0]);
     free(files[1]);
-    free(text);
     t_rmtree(tmp);
     free(tmp);
 }

@@ -482,13 +482,8 @@ static void expect_twins(const char *file_a, const char *file_b, const char *var
 static void test_the_example_plugin_equals_its_builtin_twin(void **state)
 {
     (void)state;
-    static const char *const cases[][2] = {
-        {"seed-000-low-volume.json", "threshold"},
-        {"seed-000-busy-worker.json", "threshold"},
-        {"faults-runtime-memory-pressure.json", "threshold (the seed's exporter)"},
-        {"limits-memory.json", "random kills, buffering exporter"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const char *const(*cases)[2] = threshold_twin_cases;
+    for (size_t i = 0; i < THRESHOLD_TWIN_CASES; i++) {
         char f[4096];
         snprintf(f, sizeof f, "%s/%s", SCENARIOS_DIR, cases[i][0]);
         expect_twins(f, f, cases[i][1], TWIN_SO);
@@ -503,39 +498,12 @@ static void test_the_example_plugin_equals_its_builtin_twin(void **state)
 static void test_the_twin_backs_off_as_the_builtin_does(void **state)
 {
     (void)state;
-    char src[4096];
-    snprintf(src, sizeof src, "%s/seed-000-cap-backoff.json", SCENARIOS_DIR);
-    char *text = t_read_file(src, NULL);
-    assert_non_null(text);
     char *tmp = t_mkdtemp();
     char *da = t_path(tmp, "builtin"), *dbb = t_path(tmp, "plugin");
     assert_int_equal(mkdir(da, 0700), 0);
     assert_int_equal(mkdir(dbb, 0700), 0);
-    char *fa = t_path(da, "s.json"), *fb = t_path(dbb, "s.json");
-    for (int w = 0; w < 2; w++) {
-        cJSON *root = cJSON_Parse(text);
-        assert_non_null(root);
-        cJSON_DeleteItemFromObject(root, "variants");
-        cJSON_DeleteItemFromObject(root, "expect");
-        cJSON *ex = cJSON_GetObjectItem(root, "exporter");
-        cJSON_DeleteItemFromObject(ex, "strategy");
-        if (w == 0) {
-            cJSON_AddStringToObject(ex, "strategy", "threshold");
-        } else {
-            cJSON_DeleteItemFromObject(ex, "backoff_s");
-            cJSON_AddStringToObject(ex, "plugin", TWIN_SO);
-            cJSON *o = cJSON_AddObjectToObject(ex, "options");
-            cJSON_AddNumberToObject(o, "backoff_s", 300);
-            cJSON_AddFalseToObject(o, "honor_retry_after");
-        }
-        char *out = cJSON_Print(root);
-        FILE *f = fopen(w == 0 ? fa : fb, "w");
-        assert_non_null(f);
-        fputs(out, f);
-        fclose(f);
-        free(out);
-        cJSON_Delete(root);
-    }
+    char *fa = cap_backoff_twin_file(SCENARIOS_DIR, da, "s.json", NULL, NULL);
+    char *fb = cap_backoff_twin_file(SCENARIOS_DIR, dbb, "s.json", "plugin", TWIN_SO);
     expect_twins(fa, fb, "propagate with backoff", NULL);
     /* The runs did go through the backoff. */
     char *out = t_path(tmp, "check");
@@ -547,7 +515,6 @@ static void test_the_twin_backs_off_as_the_builtin_does(void **state)
     free(db);
     free(d);
     free(out);
-    free(text);
     free(fa);
     free(fb);
     free(da);
