@@ -259,3 +259,19 @@ const char *const threshold_twin_cases[THRESHOLD_TWIN_CASES][2] = {
     {"faults-runtime-memory-pressure.json", "threshold (the seed's exporter)"},
     {"limits-memory.json", "random kills, buffering exporter"},
 };
+
+char *exporter_doc(const char *exporter, const char *handler, int requests, double gap_s)
+{
+    char *json = malloc(8192);
+    assert_non_null(json);
+    snprintf(
+        json, 8192,
+        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": %g, \"requests\": %d,"
+        " \"duration_s\": 0, \"drain_s\": 600},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 10}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {%s},"
+        " \"app\": {\"handler\": [%s]}}",
+        1 / gap_s, requests, exporter, handler);
+    return json;
+}

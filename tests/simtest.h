@@ -39,6 +39,12 @@ typedef struct xrun {
     char *dir, *ledger_db;
 } xrun;
 xrun xrun_text(const char *json);
+/*
+ * A scenario for exporter tests (malloc'd): `requests` requests `gap_s` apart from t = 0, on
+ * isolates with no cold start that idle out 10 s after their last request ended; network 1 ms
+ * each way. `exporter` is the exporter object's members, `handler` the handler's steps.
+ */
+char *exporter_doc(const char *exporter, const char *handler, int requests, double gap_s);
 /* The shipped scenarios and variants that run threshold (idle evictions, a busy isolate,
  * memory pressure, random kills): where a re-implementation of it must equal it item for item. */
 #define THRESHOLD_TWIN_CASES 4

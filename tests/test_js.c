@@ -33,29 +33,9 @@ static const char *edgeloss_bin;
     "{\"span\": {\"name\": \"s\", \"do\": []}}, {\"metric\": {\"name\": \"m\"}},"                  \
     " {\"call\": \"tracer.flush\"}, {\"call\": \"metrics.flush\"}, {\"respond\": {}}"
 
-/*
- * `requests` requests, `gap_s` apart from t = 0, each on an isolate with no cold start that
- * idles out 10 s after its request ended; network 1 ms each way.
- */
-static char *docn(const char *exporter, const char *handler, int requests, double gap_s)
-{
-    char *json = malloc(8192);
-    assert_non_null(json);
-    snprintf(
-        json, 8192,
-        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": %g, \"requests\": %d,"
-        " \"duration_s\": 0, \"drain_s\": 600},"
-        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 10}},"
-        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
-        " \"exporter\": {%s},"
-        " \"app\": {\"handler\": [%s]}}",
-        1 / gap_s, requests, exporter, handler);
-    return json;
-}
-
 static xrun xone(const char *exporter, const char *handler, int requests, double gap_s)
 {
-    char *json = docn(exporter, handler, requests, gap_s);
+    char *json = exporter_doc(exporter, handler, requests, gap_s);
     xrun x = xrun_text(json);
     free(json);
     return x;
@@ -195,7 +175,7 @@ static void test_throwing_silent_and_spinning_exporters_are_stopped(void **state
 
 static void expect_refused(const char *exporter, const char *want)
 {
-    char *json = docn(exporter, "{\"respond\": {}}", 1, 1);
+    char *json = exporter_doc(exporter, "{\"respond\": {}}", 1, 1);
     scenario *s = NULL;
     char err[2000] = "";
     int rc = scn_parse(json, "t.json", &s, err, sizeof err);
@@ -221,6 +201,27 @@ static void test_bad_bundles_and_options_are_refused(void **state)
     expect_refused(FAULTY_JS ", \"strategy\": \"threshold\"", "give one of `strategy`");
     expect_refused(FAULTY_JS ", \"in_process\": true", "$.exporter.in_process");
     expect_refused("\"strategy\": \"threshold\", \"factory\": \"f\"", "$.exporter.factory");
+
+    /* A node that cannot run, named by EDGELOSS_NODE. */
+    setenv("EDGELOSS_NODE", "/nonexistent/node", 1);
+    expect_refused(FAULTY_JS, "t.json: $.exporter.js: cannot run EDGELOSS_NODE=/nonexistent/node");
+    unsetenv("EDGELOSS_NODE");
+
+    /* --exporter-js names a bundle that is not there: the option is named, not the file. */
+    char *tmp = t_mkdtemp();
+    char *json = exporter_doc("\"strategy\": \"threshold\"", "{\"respond\": {}}", 1, 1);
+    char *file = t_write_file(tmp, "t.json", json);
+    scn_overrides ov = {.exporter_js = "/nonexistent/x.js"};
+    scenario *s = NULL;
+    char err[2000] = "";
+    assert_int_equal(scn_load_with(file, &ov, &s, err, sizeof err), SIM_EINPUT);
+    scn_free(s);
+    if (!strstr(err, "--exporter-js: cannot read /nonexistent/x.js (No such file"))
+        fail_msg("got \"%s\"", err);
+    free(json);
+    free(file);
+    t_rmtree(tmp);
+    free(tmp);
 }
 
 /* ---- as a user runs them ---- */
@@ -275,8 +276,8 @@ static void test_check_reproduces_with_the_bundle(void **state)
 {
     (void)state;
     char *tmp = t_mkdtemp();
-    char *json = docn("\"strategy\": \"threshold\", \"options\": {\"how\": \"throw\"}",
-                      SPAN_AND_METRIC, 1, 1);
+    char *json = exporter_doc("\"strategy\": \"threshold\", \"options\": {\"how\": \"throw\"}",
+                              SPAN_AND_METRIC, 1, 1);
     char *file = t_write_file(tmp, "t.json", json);
     free(json);
     char *out = t_path(tmp, "out"), *log = t_path(tmp, "log");

@@ -39,18 +39,7 @@ typedef struct run {
  */
 static char *docn(const char *exporter, const char *handler, int requests)
 {
-    char *json = malloc(8192);
-    assert_non_null(json);
-    snprintf(
-        json, 8192,
-        "{\"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": 1, \"requests\": %d,"
-        " \"duration_s\": 0, \"drain_s\": 600},"
-        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}, \"idle_timeout\": {\"fixed_s\": 10}},"
-        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
-        " \"exporter\": {%s},"
-        " \"app\": {\"handler\": [%s]}}",
-        requests, exporter, handler);
-    return json;
+    return exporter_doc(exporter, handler, requests, 1);
 }
 
 static char *doc(const char *exporter, const char *handler)

@@ -151,7 +151,6 @@ let bundlePath = null;
 let bundleScript = null;
 let factoryName = 'createExporter';
 let options = null;
-let meta = null; /* what the probe learnt: caps and the signals it takes */
 const preludeSource = fs.readFileSync(path.join(__dirname, 'edgeloss-js-prelude.js'), 'utf8');
 const preludeScript = new vm.Script(preludeSource, { filename: 'edgeloss-js-prelude.js' });
 const dispatchScript = new vm.Script('__edgeloss_dispatch()', { filename: 'edgeloss-dispatch' });
@@ -174,11 +173,24 @@ function errText(e) {
 
 /* ---- isolates ---- */
 
+/* Drops items with their causes: [id, cause] pairs, one message per cause. */
+function dropAll(iso, pairs) {
+  const byCause = new Map();
+  for (const [id, cause] of pairs) {
+    iso.items.delete(id);
+    if (!byCause.has(cause)) byCause.set(cause, []);
+    byCause.get(cause).push(id);
+  }
+  for (const [cause, items] of byCause) put({ m: 'drop', iso: iso.key, items, cause, layer: 'exporter' });
+}
+
+const defaultName = () => path.basename(bundlePath).replace(/\.[cm]?js$/, '');
+
 class Iso {
   constructor(key) {
     this.key = key;
     this.t = 0;
-    this.items = new Map(); /* id -> {sig, refused, posts} held by the exporter */
+    this.items = new Map(); /* id -> {posts, flying, refused} held by the exporter */
     this.flights = new Map(); /* cb -> ids */
     this.nextId = 0;
     this.timers = 0; /* live timers of the context */
@@ -212,7 +224,6 @@ class Iso {
 }
 
 const isos = new Map();
-let cur = null;
 
 function idsIn(text) {
   const ids = [];
@@ -257,13 +268,8 @@ function makeBridge(iso) {
     fetch(url, body) {
       let text;
       let b64 = null;
-      if (typeof body === 'string') text = body;
-      else if (body && ArrayBuffer.isView(body)) {
-        const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-        text = buf.toString('utf8');
-        if (!Buffer.from(text, 'utf8').equals(buf)) b64 = buf.toString('base64');
-      } else if (body instanceof Object && body.byteLength !== undefined) {
-        const buf = Buffer.from(body);
+      if (body && (ArrayBuffer.isView(body) || body.byteLength !== undefined)) {
+        const buf = ArrayBuffer.isView(body) ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.from(body);
         text = buf.toString('utf8');
         if (!Buffer.from(text, 'utf8').equals(buf)) b64 = buf.toString('base64');
       } else text = body == null ? '' : String(body);
@@ -291,21 +297,14 @@ function makeBridge(iso) {
     },
     /* The exporter said an export failed: what of it was refused is lost now. */
     failed(ids) {
-      const byCause = new Map();
+      const pairs = [];
       for (const id of ids) {
         const it = iso.items.get(id);
-        if (!it || it.flying || it.refused === undefined) continue;
-        const c = refusalCause(it.refused);
-        if (!byCause.has(c)) byCause.set(c, []);
-        byCause.get(c).push(id);
-        iso.items.delete(id);
+        if (it && !it.flying && it.refused !== undefined) pairs.push([id, refusalCause(it.refused)]);
       }
-      for (const [cause, v] of byCause) put({ m: 'drop', iso: iso.key, items: v, cause, layer: 'exporter' });
+      dropAll(iso, pairs);
     },
-    drop(ids, cause) {
-      for (const id of ids) iso.items.delete(id);
-      if (ids.length) put({ m: 'drop', iso: iso.key, items: ids, cause, layer: 'exporter' });
-    },
+    drop: (ids, cause) => dropAll(iso, ids.map((id) => [id, cause])),
     pending: () => iso.timers > 0 || iso.flights.size > 0,
   };
 }
@@ -367,7 +366,7 @@ for (;;) {
         if (msg.factory) factoryName = msg.factory;
         const src = fs.readFileSync(bundlePath, 'utf8');
         bundleScript = new vm.Script(src, { filename: bundlePath });
-        put({ m: 'loaded', name: path.basename(bundlePath).replace(/\.[cm]?js$/, ''), caps: 0, bundle: 1, layer_of: false });
+        put({ m: 'loaded', name: defaultName(), caps: 0, bundle: 1, layer_of: false });
       } catch (e) {
         put({ m: 'error', message: `${msg.plugin}: ${e.code === 'ENOENT' ? 'no such file' : errText(e)}` });
       }
@@ -386,8 +385,7 @@ for (;;) {
         const jpath = (got && got.jpath) || '$.exporter.js';
         put({ m: 'error', message: `${msg.file}: ${jpath}: ${bundlePath}: ${got ? got.error : 'no answer'}` });
       } else {
-        meta = got;
-        put({ m: 'configured', name: got.name || path.basename(bundlePath).replace(/\.[cm]?js$/, ''), caps: got.caps, bundle: got.bundle, layer_of: got.layerOf });
+        put({ m: 'configured', name: got.name || defaultName(), caps: got.caps, bundle: got.bundle, layer_of: got.layerOf });
       }
       flush();
       break;
@@ -409,7 +407,7 @@ for (;;) {
       }
       iso.t = msg.t;
       if (msg.call) iso.calls.add(msg.call);
-      if (msg.m === 'export') for (const e of msg.items) iso.items.set(e[0], { sig: msg.sig, posts: 0, flying: false, refused: undefined });
+      if (msg.m === 'export') for (const e of msg.items) iso.items.set(e[0], { posts: 0, flying: false, refused: undefined });
       if (msg.m === 'sent') settle(iso, msg.cb, msg.status);
       iso.deliver(msg);
       if (msg.m === 'layers') {
@@ -432,17 +430,16 @@ for (;;) {
         iso.bridge.causes = null;
         if (held.length) iso.deliver({ m: 'death', cause: CAUSE_NAMES[msg.cause], items: held, t: msg.t });
         const named = iso.bridge.causes;
-        const byCause = new Map();
+        const pairs = [];
         for (let i = 0; i < held.length; i++) {
-          const id = held[i];
-          const it = iso.items.get(id);
-          let c = named && named[i] ? CAUSE_NAMES.indexOf(named[i]) : -1;
+          const it = iso.items.get(held[i]);
+          let c = named && named[i] != null ? CAUSE_NAMES.indexOf(named[i]) : -1;
+          if (c < 0 && named && named[i] != null)
+            put({ m: 'log', iso: iso.key, msg: `causeAtDeath() returned ${JSON.stringify(named[i])}: not one of ${CAUSE_NAMES.join(', ')}; the default applies` });
           if (c < 0 && it.refused !== undefined) c = refusalCause(it.refused);
-          if (c < 0) continue;
-          if (!byCause.has(c)) byCause.set(c, []);
-          byCause.get(c).push(id);
+          if (c >= 0) pairs.push([held[i], c]);
         }
-        for (const [cause, v] of byCause) put({ m: 'drop', iso: iso.key, items: v, cause, layer: 'exporter' });
+        dropAll(iso, pairs);
         isos.delete(msg.iso); /* the context, its buffers and its timers are gone */
       }
       ret();
