@@ -68,6 +68,33 @@ static void test_the_context_buffer_dies_with_its_isolate(void **state)
 }
 
 /*
+ * The exporter names why what it holds dies (edgeloss.causeAtDeath): the span held at the 10 s
+ * eviction dies as the cause it names; a name that is not a cause is logged and the death's
+ * own applies.
+ */
+static void test_the_exporter_may_name_the_cause_at_death(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"dropped-in-backoff", "lost/dropped-in-backoff@10000000000/exporter"},
+        {"bogus", "lost/evicted-in-buffer@10000000000/exporter"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char ex[300];
+        snprintf(ex, sizeof ex, FAULTY_JS ", \"options\": {\"how\": \"hold\", \"cause\": \"%s\"}",
+                 cases[i][0]);
+        xrun x = xone(ex, SPAN_AND_METRIC, 1, 1);
+        assert_int_equal(x.rc, 0);
+        expect_fate_in(x.ledger_db, 1, cases[i][1]);
+        char *log = exporter_log(&x);
+        bool said = strstr(log, "causeAtDeath() returned \"bogus\": not one of") != NULL;
+        assert_int_equal(said, i == 1);
+        free(log);
+        xrun_free(&x);
+    }
+}
+
+/*
  * Two requests 20 s apart: the first isolate idles out at 10 s, so the second runs in a new
  * one - a new context, whose module state starts again ("seen 1" both times). Every clock
  * reads the virtual time of the call (0 s, then 20 s), nothing of Node is reachable, and the
@@ -399,6 +426,7 @@ int main(int argc, char **argv)
     edgeloss_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_context_buffer_dies_with_its_isolate),
+        cmocka_unit_test(test_the_exporter_may_name_the_cause_at_death),
         cmocka_unit_test(test_each_isolate_has_its_own_context_and_virtual_clocks),
         cmocka_unit_test(test_a_refused_post_is_lost_when_the_exporter_gives_up_or_dies),
         cmocka_unit_test(test_throwing_silent_and_spinning_exporters_are_stopped),

@@ -8,6 +8,7 @@
  *   clock   logs what every clock and random source says, then behaves as hold
  *   post    POSTs each export at once; a refusal fails the export (resultCallback FAILED)
  *   ignore  the same, but calls every export a success (as a processor that drops failures)
+ * options.cause, when given, is what edgeloss.causeAtDeath answers for every item.
  */
 'use strict';
 
@@ -48,7 +49,11 @@ function createExporter(options) {
     },
     forceFlush: async () => {},
     shutdown: async () => {},
-    edgeloss: { name: `faulty-${how}`, flushReachesIt: false },
+    edgeloss: {
+      name: `faulty-${how}`,
+      flushReachesIt: false,
+      causeAtDeath: options.cause === undefined ? undefined : () => options.cause,
+    },
   };
 }
 
