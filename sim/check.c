@@ -131,6 +131,7 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
          r->watch.alerts ? (double)(r->watch.alert_ns[0] - r->watch.episode_ns[0]) / 1e9 : 0,
          r->watch.alerts == 0},
         {"naive_alerts", (double)r->watch.daily_alerts, !r->watch.daily},
+        {"gb_s", r->gb_s, false},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         if (strcmp(t[i].name, name) == 0) {
@@ -153,8 +154,9 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
         "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
         "mixed_request_ratio, evicted.<isolate cause>, "
         "lost_when_evicted.<isolate cause> (isolate causes: idle, lifetime, deploy, memory, "
-        "killed), carried, carried_recorded, orphans, hop_in.<hop>, hop_out.<hop>, "
-        "hop_lost.<hop>, monitor_alerts, monitor_first_alert_s, monitor_latency_s, naive_alerts";
+        "killed, hibernated), carried, carried_recorded, orphans, hop_in.<hop>, hop_out.<hop>, "
+        "hop_lost.<hop>, monitor_alerts, monitor_first_alert_s, monitor_latency_s, naive_alerts, "
+        "gb_s";
     snprintf(list, listlen, "%s", known);
     ledger_report zero;
     memset(&zero, 0, sizeof zero);
@@ -195,7 +197,8 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
                                         "monitor_alerts",
                                         "monitor_first_alert_s",
                                         "monitor_latency_s",
-                                        "naive_alerts"};
+                                        "naive_alerts",
+                                        "gb_s"};
     char name[64];
     size_t n = 0;
 #define EMIT(nm)                                                                                   \

@@ -51,7 +51,9 @@ typedef enum {
        "a = fault window index: a runtime fault's window begins")                                  \
     XX(FAULT_END, 23, "fault_end", RUNTIME, "a = fault window index: it ends")                     \
     XX(FETCH_TIMEOUT, 24, "fetch_timeout", NET,                                                    \
-       "a = fetch slot, b = fetch id: its sender's timeout, while it waits for a connection")
+       "a = fetch slot, b = fetch id: its sender's timeout, while it waits for a connection")      \
+    XX(OBJ_IDLE, 25, "object_idle", RUNTIME,                                                       \
+       "a = isolate slot, b = isolate id: a Durable Object's hibernation or idle eviction")
 
 enum {
 #define EV_ENUM(name, num, str, owner, what) EV_##name = num,

@@ -247,6 +247,9 @@ typedef struct ledger_report {
     ledger_orphan orphan_list[LEDGER_ORPHANS];
     int norphans;
     ledger_watch watch;
+    /* Not the ledger's: the runtime's billed duration of Durable Objects (runtime.h), in GB-s,
+     * set by the run beside the loss so checks can weigh the two (0 for other kinds). */
+    double gb_s;
 } ledger_report;
 
 /* The first receipt of every recorded carried span, sorted (malloc'd, *n of them; NULL

@@ -195,6 +195,7 @@ void net_fetch(net *n, rt *r, net_request *req)
                          req->ud);
     req->body = NULL;
     f->iso = rt_current_isolate_ref(r);
+    rt_io_begin(r, f->iso); /* until deliver: a Durable Object with it cannot hibernate */
     f->request_id = rt_current_task(r)->request_id;
     f->sent_for = req->sent_for;
     f->done = req->done;
@@ -354,6 +355,7 @@ static void deliver(void *ud, rt *r)
     fetch *f = ud;
     net_done done = f->done;
     void *dud = f->ud;
+    rt_io_end(r, f->iso);
     net_response resp = f->resp;
     char *body = f->resp_body;
     f->resp_body = NULL; /* kept for the callback, not the pool */

@@ -32,6 +32,8 @@ const char *rt_evict_key(rt_evict e)
 }
 
 typedef enum { ISO_FREE, ISO_STARTING, ISO_ACTIVE, ISO_IDLE } iso_state;
+/* A Durable Object's lifecycle state (runtime.h); its isolate stays ISO_ACTIVE throughout. */
+typedef enum { OBJ_ACTIVE, OBJ_IDLE, OBJ_HIBERNATABLE } obj_state;
 typedef enum { T_FREE, T_READY, T_RUNNING, T_WAITING, T_SUSPENDED, T_FROZEN, T_PAUSED } task_state;
 
 /* A task stopped mid-segment at an instant something may end it (rt_cpu), to go on there. */
@@ -75,6 +77,13 @@ typedef struct isolate {
      * else runs on this isolate. */
     paused *paused;
     uint32_t npaused, cappaused;
+    /* Kind durable_object: its requests not yet responded, its fetches in flight
+     * (rt_io_begin), where it is in its lifecycle (obj_update), the instants its idle
+     * eviction and its hibernation are due and the one its EV_OBJ_IDLE pops at, and since
+     * when it is billed (-1: not billed now). */
+    uint32_t clients, io;
+    obj_state obj;
+    int64_t obj_evict_at, obj_hib_at, obj_deadline, bill_from;
 } isolate;
 
 /*
@@ -345,10 +354,11 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     }
     r->colo_stats = calloc(r->cfg.ncolos, sizeof *r->colo_stats);
     r->loads = calloc(r->cfg.ncolos, sizeof *r->loads);
-    if (cfg->routing == RT_ROUTE_STICKY && cfg->keys)
+    bool keyed = cfg->routing == RT_ROUTE_STICKY || cfg->kind == RT_OBJECT;
+    assert(cfg->kind != RT_OBJECT || cfg->keys > 0);
+    if (keyed && cfg->keys)
         r->sticky = calloc(cfg->keys, sizeof *r->sticky);
-    if (!r->colo_stats || !r->loads ||
-        (cfg->routing == RT_ROUTE_STICKY && cfg->keys && !r->sticky)) {
+    if (!r->colo_stats || !r->loads || (keyed && cfg->keys && !r->sticky)) {
         free(r->colo_stats);
         free(r->loads);
         free(r);
@@ -459,6 +469,8 @@ const rt_colo_stats *rt_get_colo_stats(const rt *r, uint32_t i)
 
 /* ---------- tasks ---------- */
 
+static void obj_update(rt *r, uint32_t s);
+
 static uint32_t task_new(rt *r, uint32_t iso, uint32_t req, rt_task_kind kind, uint64_t req_id)
 {
     uint32_t s = pool_get(&r->tasks);
@@ -504,6 +516,8 @@ static void task_release(rt *r, uint32_t s)
     t->state = T_FREE;
     t->pub.id = 0;
     pool_put(&r->tasks, s);
+    if (__builtin_expect(r->cfg.kind == RT_OBJECT, 0))
+        obj_update(r, t->iso);
 }
 
 static void ready_push(rt *r, uint32_t iso_slot, uint32_t s)
@@ -966,6 +980,7 @@ static uint32_t isolate_new(rt *r, uint32_t colo)
     iso->state = ISO_STARTING;
     iso->ready_head = iso->ready_tail = NONE;
     iso->tasks = iso->timers = NONE;
+    iso->bill_from = r->cfg.kind == RT_OBJECT ? eng_now(r->e) : -1;
     u32_push(&r->live, &r->nlive, &r->caplive, 64, s);
     load_add(r, s);
     r->stats.isolates_created++;
@@ -993,6 +1008,8 @@ static void timer_release(rt *r, uint32_t s)
         TIMER(r, tm->iso_next).iso_prev = tm->iso_prev;
     tm->id = 0;
     pool_put(&r->timers, s);
+    if (r->cfg.kind == RT_OBJECT)
+        obj_update(r, tm->iso);
 }
 
 static void request_release(rt *r, uint32_t q)
@@ -1015,6 +1032,118 @@ static void waits_cancel(rt *r, uint32_t q, int cause)
         if (!w.is_task && !w.withdrawn && w.w.cancel)
             w.w.cancel(w.w.ud, r, cause);
     }
+}
+
+/* ---------- Durable Objects ---------- */
+
+#define OBJ_HIBERNATE_AFTER_NS (10 * 1000000000LL)
+
+double rt_gb_s(int64_t billed_ns)
+{
+    return (double)billed_ns / 1e9 * (128.0 / 1024.0);
+}
+
+static void bill_on(rt *r, isolate *iso, int64_t t)
+{
+    (void)r;
+    if (iso->bill_from < 0)
+        iso->bill_from = t;
+}
+
+static void bill_off(rt *r, isolate *iso, int64_t t)
+{
+    if (iso->bill_from >= 0) {
+        assert(t >= iso->bill_from);
+        r->stats.billed_ns = eng_add(r->stats.billed_ns, t - iso->bill_from);
+        iso->bill_from = -1;
+    }
+}
+
+/*
+ * Where object s is in its lifecycle, from what it has pending now (runtime.h): called
+ * wherever that changes (a request arrives, responds or leaves, a timer is set or goes, a
+ * task or a fetch ends). Deadlines move with the state; EV_OBJ_IDLE at the due one decides.
+ */
+static void obj_update(rt *r, uint32_t s)
+{
+    isolate *iso = &ISO(r, s);
+    if (iso->dying || iso->state == ISO_FREE)
+        return;
+    int64_t t = rt_time(r);
+    bool busy =
+        iso->clients > 0 || (r->cfg.io_keeps_alive && (iso->in_flight > 0 || iso->timers != NONE));
+    if (busy) {
+        iso->obj = OBJ_ACTIVE;
+        iso->obj_deadline = 0;
+        bill_on(r, iso, t);
+        return;
+    }
+    if (iso->obj == OBJ_ACTIVE) {
+        iso->obj_evict_at = eng_add(t, dist_draw(&r->cfg.idle_timeout, r->rand));
+        iso->obj = OBJ_IDLE;
+    }
+    bool hib = iso->in_flight == 0 && iso->timers == NONE && iso->io == 0 && iso->tasks == NONE &&
+               iso->ready_head == NONE;
+    if (hib && iso->obj != OBJ_HIBERNATABLE) {
+        iso->obj = OBJ_HIBERNATABLE;
+        iso->obj_hib_at = eng_add(t, r->cfg.hibernate_after_ns ? r->cfg.hibernate_after_ns
+                                                               : OBJ_HIBERNATE_AFTER_NS);
+        r->stats.hibernatable_periods++;
+        bill_off(r, iso, t);
+    } else if (!hib && iso->obj == OBJ_HIBERNATABLE) {
+        iso->obj = OBJ_IDLE;
+        bill_on(r, iso, t);
+    } else if (!hib) {
+        bill_on(r, iso, t);
+    }
+    int64_t due = iso->obj_evict_at;
+    if (iso->obj == OBJ_HIBERNATABLE && iso->obj_hib_at < due)
+        due = iso->obj_hib_at;
+    if (due != iso->obj_deadline) {
+        iso->obj_deadline = due;
+        schedule(r, due, EV_OBJ_IDLE, s, iso->info.id);
+    }
+}
+
+/* Why an idle object whose deadline has come goes: it hibernates, or is evicted. */
+static rt_evict obj_cause(const isolate *iso)
+{
+    return iso->obj == OBJ_HIBERNATABLE && iso->obj_hib_at == iso->obj_deadline
+               ? RT_EVICT_HIBERNATED
+               : RT_EVICT_IDLE;
+}
+
+static void evict(rt *r, uint32_t s, rt_evict cause);
+
+/* The object of a request's key: in memory (unless its deadline has come: gone, started
+ * again), or started. */
+static uint32_t obj_route(rt *r, const rt_arrival *a)
+{
+    rt_isolate_ref ref = r->sticky[a->key];
+    if (rt_isolate_alive(r, ref)) {
+        isolate *iso = &ISO(r, ref.slot);
+        if (iso->obj == OBJ_ACTIVE || iso->obj_deadline > eng_now(r->e))
+            return ref.slot;
+        evict(r, ref.slot, obj_cause(iso));
+    }
+    uint32_t s = isolate_new(r, a->colo);
+    r->sticky[a->key] = (rt_isolate_ref){s, ISO(r, s).info.id};
+    return s;
+}
+
+void rt_io_begin(rt *r, rt_isolate_ref ref)
+{
+    if (r->cfg.kind == RT_OBJECT && rt_isolate_alive(r, ref))
+        ISO(r, ref.slot).io++;
+}
+
+void rt_io_end(rt *r, rt_isolate_ref ref)
+{
+    if (r->cfg.kind != RT_OBJECT || !rt_isolate_alive(r, ref))
+        return;
+    assert(ISO(r, ref.slot).io > 0);
+    ISO(r, ref.slot).io--;
+    obj_update(r, ref.slot);
 }
 
 static void evict(rt *r, uint32_t s, rt_evict cause)
@@ -1058,6 +1187,9 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
         }
     }
     r->host.isolate_dies(r->host.ud, r, &iso->info, cause);
+    if (r->cfg.kind == RT_OBJECT)
+        bill_off(r, &ISO(r, s), eng_now(r->e));
+    iso = &ISO(r, s);
     mem_held_moved(r, iso->mem, 0);
     if (r->obs.isolate)
         r->obs.isolate(r->obs.ud, &iso->info, (int)cause, eng_now(r->e));
@@ -1126,6 +1258,10 @@ static void go_idle(rt *r, uint32_t s)
     iso->idle_pending = false;
     if (r->cfg.kind == RT_SERVER)
         return; /* a process: no idle freezing, no idle eviction */
+    if (r->cfg.kind == RT_OBJECT) {
+        obj_update(r, s); /* an object's idleness is its lifecycle's, not a frozen isolate's */
+        return;
+    }
     iso->state = ISO_IDLE;
     iso->idle_deadline_ns = eng_add(eng_now(r->e), dist_draw(&r->cfg.idle_timeout, r->rand));
     schedule(r, iso->idle_deadline_ns, EV_IDLE_EVICT, s, iso->info.id);
@@ -1142,6 +1278,10 @@ static void request_left(rt *r, uint32_t s)
      * engine benchmark's time). */
     uint32_t left = --iso->in_flight;
     load_changed(r, s);
+    if (__builtin_expect(r->cfg.kind == RT_OBJECT, 0)) {
+        obj_update(r, s);
+        return;
+    }
     if (left == 0 && iso->state == ISO_ACTIVE) {
         /* Idle from the instant the request ended: inside a segment that is later than the
          * segment's start, so the idle timeout is drawn then (EV_IDLE), not now. And never
@@ -1272,7 +1412,7 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     assert(a->colo < r->cfg.ncolos && (!r->sticky || a->key < r->cfg.keys));
     r->stats.arrived++;
     r->colo_stats[a->colo].arrived++;
-    uint32_t s = route(r, a);
+    uint32_t s = __builtin_expect(r->cfg.kind == RT_OBJECT, 0) ? obj_route(r, a) : route(r, a);
     isolate *iso = &ISO(r, s);
     /* An isolate lives [idle, idle deadline): an arrival at exactly its deadline finds it
      * evicted, whichever of the two events pops first. */
@@ -1300,6 +1440,11 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     iso->in_flight++;
     load_changed(r, s);
     iso->info.requests_served++;
+    if (__builtin_expect(r->cfg.kind == RT_OBJECT, 0)) {
+        iso->clients++;
+        obj_update(r, s);
+        iso = &ISO(r, s);
+    }
     uint64_t id = rq->id;
     if (r->obs.placed)
         r->obs.placed(r->obs.ud, id, a->route, a->colo);
@@ -1437,6 +1582,8 @@ uint64_t rt_set_timer(rt *r, int64_t delay_ns, int64_t interval_ns, const void *
         TIMER(r, tm->iso_next).iso_prev = ts;
     ISO(r, s).timers = ts;
     schedule(r, tm->due_ns, EV_TIMER, ts, tm->id);
+    if (r->cfg.kind == RT_OBJECT)
+        obj_update(r, s);
     return tm->id;
 }
 
@@ -1674,6 +1821,8 @@ static void request_terminate(rt *r, uint32_t q)
 {
     uint32_t s = REQ(r, q).iso;
     r->stats.cpu_limited++;
+    if (r->cfg.kind == RT_OBJECT && !REQ(r, q).responded)
+        ISO(r, s).clients--;
     r->hold++; /* the kick loop this segment ran in goes on after it, with the thread's time */
     discard_request_tasks(r, q, false, END_CPU_LIMIT);
     waits_cancel(r, q, RT_CPU_LIMIT);
@@ -1938,6 +2087,10 @@ void rt_respond(rt *r, int status)
         return;
     REQ(r, q).responded = true;
     r->stats.responded++;
+    if (r->cfg.kind == RT_OBJECT) {
+        ISO(r, REQ(r, q).iso).clients--;
+        obj_update(r, REQ(r, q).iso);
+    }
     notify_request(r, q, RT_REQ_RESPONDED, rt_task_time(r));
     /* The budget only matters when waitUntil work exists beside the handler. */
     if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1) {
@@ -2039,6 +2192,11 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
             ISO(r, ev->a).idle_deadline_ns == ev->time_ns)
             evict(r, ev->a, RT_EVICT_IDLE);
         return true;
+    case EV_OBJ_IDLE:
+        if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).obj != OBJ_ACTIVE &&
+            ISO(r, ev->a).obj_deadline == ev->time_ns)
+            evict(r, ev->a, obj_cause(&ISO(r, ev->a)));
+        return true;
     case EV_LIFETIME:
         if (iso_valid(r, ev->a, ev->b))
             evict(r, ev->a, RT_EVICT_LIFETIME);
@@ -2062,8 +2220,8 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
         return true;
     case EV_DEPLOY:
         r->next_deploy = ev->a + 1;
-        if (r->cfg.kind == RT_EDGE)
-            while (r->nlive) /* oldest first */
+        if (r->cfg.kind != RT_SERVER) /* edge isolates and Durable Objects restart */
+            while (r->nlive)          /* oldest first */
                 evict(r, r->live[0], RT_EVICT_DEPLOY);
         return true;
     case EV_WU_DEADLINE: {

@@ -46,6 +46,26 @@
  *    that instant, in (due, seq) order, before the request that woke it runs.
  *  - Kind "server" (a long-lived container process): one process, never
  *    evicted, timers always fire; shutdown hooks run at the end.
+ *  - Kind "durable_object" (Cloudflare Durable Objects): each request goes to the object
+ *    of its key (keys objects, ids 0..keys-1), which takes every request sent to it (no
+ *    concurrency limit, no colo routing); the first request to an object that is not in
+ *    memory starts it (cold start: its constructor). Timers always fire while it is in
+ *    memory. Its lifecycle, from the Durable Objects lifecycle documentation:
+ *      active     a request is being handled (from its arrival to its response); with
+ *                 io_keeps_alive also while a request's waitUntil work or a timer is
+ *                 pending (the 2026-10-01 change);
+ *      idle, hibernatable      not active, no request's work left (waitUntil included),
+ *                 no timer set, no fetch in flight and no task pending: it hibernates
+ *                 hibernate_after_ns (10 s) after it entered this state - evicted with
+ *                 cause "hibernated", its in-memory state (globals, buffers) discarded;
+ *      idle, not hibernatable  anything of the above pending: it stays in memory and is
+ *                 evicted (cause "idle") idle_timeout (70-140 s) after it stopped being
+ *                 active, drawn then, pending work and all.
+ *    It lives [entered, deadline): a request at exactly the deadline finds it gone and
+ *    starts it again. Billed duration (rt_stats.billed_ns, Cloudflare's GB-s at 128 MB) is
+ *    the wall time it is in memory and not idle-hibernatable: a hibernatable object is not
+ *    billed even before it hibernates. Deploys restart every object; storage is not
+ *    modelled (what the program keeps is in-memory state).
  *  - Memory (edge kind): the host reports what an isolate holds (rt_mem_add).
  *    Holding more than memory_limit_bytes, even for an instant, evicts it
  *    (cause "memory") at the instant it crossed: the running segment stops
@@ -109,7 +129,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { RT_EDGE, RT_SERVER } rt_kind;
+typedef enum { RT_EDGE, RT_SERVER, RT_OBJECT } rt_kind;
 
 /* Why an isolate died. Append only (the values are hashed into summaries). */
 #define RT_EVICT_MAP(XX)                                                                           \
@@ -117,7 +137,8 @@ typedef enum { RT_EDGE, RT_SERVER } rt_kind;
     XX(LIFETIME, "lifetime", "max lifetime reached")                                               \
     XX(DEPLOY, "deploy", "replaced by a deploy")                                                   \
     XX(MEMORY, "memory", "over the memory limit")                                                  \
-    XX(KILLED, "killed", "killed at random (a fault)")
+    XX(KILLED, "killed", "killed at random (a fault)")                                             \
+    XX(HIBERNATED, "hibernated", "a Durable Object hibernated (its in-memory state discarded)")
 
 typedef enum {
 #define RT_EVICT_ENUM(name, key, text) RT_EVICT_##name,
@@ -190,6 +211,13 @@ typedef struct rt_config {
      * kind); borrowed. */
     const rt_fault_window *fault_windows;
     size_t nfault_windows;
+    /* Kind "durable_object" (see the header comment): an object hibernates this long after it
+     * became idle and hibernatable (0: 10 s); idle_timeout is how long an idle object that
+     * cannot hibernate stays in memory. io_keeps_alive: the 2026-10-01 behaviour (compatibility
+     * flag durable_object_io_tasks_prevent_eviction), under which pending waitUntil work and
+     * timers keep an object active. */
+    int64_t hibernate_after_ns;
+    bool io_keeps_alive;
 } rt_config;
 
 /* Its event types are rows of events.h (owner RUNTIME). */
@@ -279,6 +307,10 @@ typedef struct rt_stats {
     uint64_t peak_memory_bytes; /* of any isolate (what it held: no fault's pressure) */
     /* Evicted for memory at an instant a memory pressure applied to them. */
     uint64_t fault_pressure_evictions;
+    /* Kind durable_object: wall time objects were billed for (active, or idle in memory and
+     * unable to hibernate), summed over objects; and how often one became hibernatable. */
+    int64_t billed_ns;
+    uint64_t hibernatable_periods;
 } rt_stats;
 
 /* Per colo. */
@@ -309,6 +341,9 @@ typedef struct rt_arrival {
     uint32_t route; /* passed to the host in rt_task.route */
     uint32_t key;   /* sticky routing: < keys */
 } rt_arrival;
+
+/* Duration in GB-s for billed_ns of Durable Object wall time (128 MB per object). */
+double rt_gb_s(int64_t billed_ns);
 
 /* A request arrives now: route it, start it (maybe after a cold start). */
 uint64_t rt_request_arrive(rt *r);
@@ -406,6 +441,13 @@ rt_isolate_ref rt_current_isolate_ref(const rt *r);
 rt_isolate_info *rt_task_isolate(rt *r, const rt_task *t);
 rt_isolate_ref rt_task_isolate_ref(const rt *r, const rt_task *t);
 bool rt_isolate_alive(const rt *r, rt_isolate_ref ref);
+
+/* --- I/O outside the runtime's subrequest accounting --- */
+
+/* A fetch from `iso` is in flight (net.h: from its start until its answer is delivered or
+ * lost): a Durable Object with one cannot hibernate. A dead isolate is ignored. */
+void rt_io_begin(rt *r, rt_isolate_ref iso);
+void rt_io_end(rt *r, rt_isolate_ref iso);
 
 /* --- memory --- */
 

@@ -69,18 +69,34 @@ static const sk_key keys[] = {
      "spans each client request carries into the Worker (the third seed: the Worker is the "
      "ingest): ledger items of kind carried, sent on by fetch steps with body carried", 0},
     {"workload.keys", SK_INT, 1, 1e6, "1000", NULL,
-     "distinct request keys (clients), drawn uniformly, for sticky routing", 0},
+     "distinct request keys (clients), drawn uniformly, for sticky routing; durable_object: the "
+     "objects, one per key", 0},
 
     {"runtime", SK_OBJECT, 0, 0, "{}", NULL, "the isolate model and its limits", 0},
-    {"runtime.kind", SK_ENUM, 0, 0, "\"edge\"", "edge|server",
-     "edge isolates, or a long-lived server process (never evicted, timers always fire)", 0},
+    {"runtime.kind", SK_ENUM, 0, 0, "\"edge\"", "edge|server|durable_object",
+     "edge isolates, a long-lived server process (never evicted, timers always fire), or "
+     "Durable Objects (docs/handlers.md: one object per workload key, hibernation, GB-s)", 0},
+    {"runtime.hibernate_after_s", SK_NUMBER, 1e-9, 3600, "10", NULL,
+     "durable_object: an idle object that can hibernate (nothing pending: no request's work, "
+     "timer or fetch) hibernates this long after it could, its in-memory state discarded. "
+     "Cloudflare: after 10 seconds", 0},
+    {"runtime.compatibility_date", SK_STRING, 10, 10, "\"2026-12-01\"", NULL,
+     "the Worker's compatibility date (YYYY-MM-DD): from 2026-10-01, pending waitUntil work and "
+     "timers keep a Durable Object active (durable_object_io_tasks_prevent_eviction)", 0},
+    {"runtime.compatibility_flags", SK_ARRAY, 0, 16, "[]", NULL,
+     "compatibility flags that override the date's behaviour", 0},
+    {"runtime.compatibility_flags[]", SK_ENUM, 0, 0, NULL,
+     "durable_object_io_tasks_prevent_eviction|durable_object_io_tasks_do_not_prevent_eviction",
+     "a flag: pending waitUntil work and timers keep a Durable Object active, or do not", 0},
     {"runtime.max_concurrency", SK_INT, 1, 1e6, "32", NULL,
      "requests in flight per isolate before another isolate starts", 0},
     {"runtime.max_isolates", SK_INT, 0, 1e6, "0", NULL,
      "isolates at most (0: no limit); at the limit requests share the least loaded", 0},
     {"runtime.cold_start", SK_DIST, 0, 0, "{\"fixed_ms\": 5}", NULL, "isolate startup latency", 0},
     {"runtime.idle_timeout", SK_DIST, 0, 0, "{\"uniform_s\": [60, 300]}", NULL,
-     "how long an idle isolate lives before eviction, drawn each time it goes idle", 0},
+     "how long an idle isolate lives before eviction, drawn each time it goes idle; "
+     "durable_object: how long an idle object that cannot hibernate stays in memory (default "
+     "there: 70-140 s, Cloudflare's)", 0},
     {"runtime.max_lifetime_s", SK_NUMBER, 0, BIG_S, "0", NULL,
      "an isolate is evicted this long after its creation, busy or not (0: never)", 0},
     {"runtime.deploys_s", SK_ARRAY, 0, 100000, "[]", NULL,
@@ -362,7 +378,8 @@ static const sk_key keys[] = {
      "exposure_items, "
      "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
      "mixed_request_ratio, evicted.<isolate cause>, "
-     "lost_when_evicted.<isolate cause> (idle, lifetime, deploy, memory, killed)", 0},
+     "lost_when_evicted.<isolate cause> (idle, lifetime, deploy, memory, killed, hibernated), "
+     "gb_s (Durable Objects' billed duration)", 0},
     {"expect[].min", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: lowest acceptable value", 0},
     {"expect[].max", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: highest acceptable value", 0},
     {"expect[].holds", SK_BOOL, 0, 0, "true", NULL,
@@ -970,6 +987,37 @@ static int compile_dest(cctx *c, const cJSON *v, const char *jp, block_ctx where
     return 0;
 }
 
+/* runtime.compatibility_date and _flags: whether pending I/O keeps a Durable Object active
+ * (Cloudflare's change of 2026-10-01: the default from that date, or either flag). */
+static int compile_compat(cctx *c, const cJSON *r, rt_config *rc)
+{
+    const char *date = str(c, r, "runtime", "compatibility_date");
+    bool ok = strlen(date) == 10 && date[4] == '-' && date[7] == '-';
+    for (int i = 0; ok && i < 10; i++)
+        ok = i == 4 || i == 7 || (date[i] >= '0' && date[i] <= '9');
+    if (!ok)
+        return cfail(c, "$.runtime.compatibility_date", "expected a date YYYY-MM-DD, got \"%s\"",
+                     date);
+    rc->io_keeps_alive = strcmp(date, "2026-10-01") >= 0; /* ISO dates order as strings */
+    const cJSON *flags = val(c, r, "runtime", "compatibility_flags");
+    int on = -1, i = 0;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, flags)
+    {
+        int v = strcmp(f->valuestring, "durable_object_io_tasks_prevent_eviction") == 0;
+        if (on >= 0 && on != v) {
+            char jp[64];
+            snprintf(jp, sizeof jp, "$.runtime.compatibility_flags[%d]", i);
+            return cfail(c, jp, "expected one of the two flags, not both (they contradict)");
+        }
+        on = v;
+        i++;
+    }
+    if (on >= 0)
+        rc->io_keeps_alive = on;
+    return 0;
+}
+
 /* zones: each host's routing changes (read before the program: its fetches name hosts). */
 static int compile_zones(cctx *c, const cJSON *root)
 {
@@ -1534,6 +1582,11 @@ static int compile_faults(cctx *c, const cJSON *root)
                          "kind %s acts on edge isolates: runtime.kind \"server\" is one "
                          "long-lived process, never replaced, evicted or CPU-limited",
                          kind);
+        if (runtime && rc->kind == RT_OBJECT && r->kind != FLT_DEPLOY)
+            return cfail(c, jp,
+                         "kind %s acts on edge isolates, not on Durable Objects "
+                         "(runtime.kind \"durable_object\")",
+                         kind);
         if ((r->kind == FLT_LOSS || runtime) && cJSON_GetObjectItemCaseSensitive(x, "probability"))
             return cfail(c, jp, "kind %s takes no probability (%s)", kind,
                          r->kind == FLT_LOSS ? "its channel decides each loss"
@@ -1678,11 +1731,19 @@ static int compile(cctx *c, const cJSON *root)
 
     const cJSON *r = val(c, root, "", "runtime");
     rt_config *rc = &s->runtime;
-    rc->kind = strcmp(str(c, r, "runtime", "kind"), "server") == 0 ? RT_SERVER : RT_EDGE;
+    const char *kind = str(c, r, "runtime", "kind");
+    rc->kind = strcmp(kind, "server") == 0           ? RT_SERVER
+               : strcmp(kind, "durable_object") == 0 ? RT_OBJECT
+                                                     : RT_EDGE;
     rc->max_concurrency = (uint32_t)num(c, r, "runtime", "max_concurrency");
     rc->max_isolates = (uint32_t)num(c, r, "runtime", "max_isolates");
     rc->cold_start = dst(c, r, "runtime", "cold_start");
     rc->idle_timeout = dst(c, r, "runtime", "idle_timeout");
+    if (rc->kind == RT_OBJECT && !cJSON_GetObjectItemCaseSensitive(r, "idle_timeout"))
+        rc->idle_timeout = (dist){.kind = DIST_UNIFORM, .a_ns = secs(70), .b_ns = secs(140)};
+    rc->hibernate_after_ns = secs(num(c, r, "runtime", "hibernate_after_s"));
+    if (compile_compat(c, r, rc))
+        return SIM_EINPUT;
     rc->max_lifetime_ns = secs(num(c, r, "runtime", "max_lifetime_s"));
     rc->wait_until_budget_ns = secs(num(c, r, "runtime", "wait_until_budget_s"));
     const cJSON *deps = val(c, r, "runtime", "deploys_s");
@@ -1865,7 +1926,7 @@ static int compile(cctx *c, const cJSON *root)
     wc->ncolos = rc->ncolos;
     wc->route_weights = route_w;
     wc->nroutes = pg->nroutes;
-    if (rc->routing == RT_ROUTE_STICKY)
+    if (rc->routing == RT_ROUTE_STICKY || rc->kind == RT_OBJECT)
         rc->keys = wc->keys = (uint32_t)num(c, w, "workload", "keys");
     const cJSON *di = val(c, w, "workload", "diurnal");
     wc->trough_rate_per_s = num(c, di, "workload.diurnal", "trough_rate_per_s");

@@ -558,6 +558,7 @@ static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
     out->hash = mix(out->hash, out->report.ingest_hash);
     if (s->has_monitor || s->has_daily)
         watch(p, &out->report.watch);
+    out->report.gb_s = rt_gb_s(out->rt.billed_ns);
     check_run cr = {s->exporter.desc, s->runtime.kind, s->batch_items};
     out->checks = calloc(s->nexpects ? s->nexpects : 1, sizeof *out->checks);
     if (!out->checks)

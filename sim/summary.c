@@ -185,6 +185,12 @@ void sum_print(const scenario *s, const sim_result *r, FILE *out)
     for (int c = 0; c < RT_EVICT_COUNT; c++)
         fprintf(out, " %s %" PRIu64, rt_evict_key((rt_evict)c), st->evicted[c]);
     fputc('\n', out);
+    if (s->runtime.kind == RT_OBJECT)
+        fprintf(out,
+                "durable objects: %" PRIu64 " started, %" PRIu64 " hibernated; billed %.3f s of "
+                "wall time = %.4f GB-s at 128 MB (hibernatable %" PRIu64 " times)\n",
+                st->isolates_created, st->evicted[RT_EVICT_HIBERNATED], (double)st->billed_ns / 1e9,
+                rt_gb_s(st->billed_ns), st->hibernatable_periods);
     if (s->runtime.ncolos > 1) {
         fprintf(out, "colos:");
         for (uint32_t i = 0; i < r->ncolos; i++)
@@ -458,6 +464,14 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
     cJSON *ev = cJSON_AddObjectToObject(o, "evicted");
     for (int c = 0; c < RT_EVICT_COUNT; c++)
         add_u64(ev, rt_evict_key((rt_evict)c), st->evicted[c]);
+    if (s->runtime.kind == RT_OBJECT) {
+        o = cJSON_AddObjectToObject(j, "durable_objects");
+        add_u64(o, "started", st->isolates_created);
+        add_u64(o, "hibernated", st->evicted[RT_EVICT_HIBERNATED]);
+        add_u64(o, "hibernatable_periods", st->hibernatable_periods);
+        cJSON_AddNumberToObject(o, "billed_s", (double)st->billed_ns / 1e9);
+        cJSON_AddNumberToObject(o, "gb_s", rt_gb_s(st->billed_ns));
+    }
     o = cJSON_AddObjectToObject(j, "tasks");
     add_u64(o, "run", st->tasks);
     add_u64(o, "wait_until_cancelled", st->wait_until_cancelled);

@@ -1,0 +1,266 @@
+/*
+ * Invocations beyond a Worker's fetch, each at its boundaries, with the expected figures
+ * worked out here from the scenarios.
+ *
+ * Durable Objects (runtime.kind "durable_object"): one object per key; a request takes 55 ms
+ * on a cold object (5 ms constructor, then 10 ms await, 2 ms CPU, 38 ms await) and 50 ms on
+ * a warm one, its three spans buffered by a threshold exporter that never reaches its
+ * batch. An object with nothing pending becomes hibernatable at its response and hibernates
+ * 10 s later, its buffer discarded; it is billed only while active or idle and unable to
+ * hibernate (a timer set, a fetch or waitUntil work pending).
+ */
+#include "simtest.h"
+#include "support.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_NS  1000000000LL
+#define MS_NS 1000000LL
+
+/*
+ * A Durable Object scenario (malloc'd): `requests` requests to one object `gap_ns` apart from
+ * t = 0. `runtime`: extra members of the runtime ("" for none; the idle timeout is 100 s unless
+ * it sets one); `exporter`: the exporter's strategy member ("": threshold), its batch 100 items;
+ * `wu`: the steps of the handler's waitUntil ("": tracer.flush, as the SDKs' READMEs say).
+ */
+static char *do_doc(int requests, int64_t gap_ns, const char *runtime, const char *exporter,
+                    const char *wu)
+{
+    size_t cap = 4096 + strlen(runtime) + strlen(exporter) + strlen(wu);
+    char *doc = malloc(cap);
+    assert_non_null(doc);
+    /* A constant workload's gap is llround(1e9 / rate): exact for these gaps. */
+    int n = snprintf(
+        doc, cap,
+        "{\"seed\": 1,"
+        " \"workload\": {\"arrivals\": \"constant\", \"rate_per_s\": %.17g, \"requests\": %d,"
+        "   \"keys\": 1, \"drain_s\": 300},"
+        " \"runtime\": {\"kind\": \"durable_object\", \"cold_start\": {\"fixed_ms\": 5},"
+        "   %s%s%s},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"batch_items\": 100, %s},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"request\", \"do\": ["
+        "   {\"span\": {\"name\": \"storage.get\", \"do\": [{\"await\": {\"name\": \"get\","
+        "     \"latency\": {\"fixed_ms\": 10}}}]}},"
+        "   {\"span\": {\"name\": \"work\", \"do\": [{\"cpu\": {\"fixed_ms\": 2}}]}},"
+        "   {\"await\": {\"name\": \"rpc\", \"latency\": {\"fixed_ms\": 38}}}]}},"
+        "   {\"wait_until\": [%s]}, {\"respond\": {\"status\": 200}}]}}",
+        1e9 / (double)gap_ns, requests,
+        strstr(runtime, "idle_timeout") ? "" : "\"idle_timeout\": {\"fixed_s\": 100}",
+        *runtime && !strstr(runtime, "idle_timeout") ? ", " : "", runtime,
+        *exporter ? exporter : "\"strategy\": \"threshold\"",
+        *wu ? wu : "{\"call\": \"tracer.flush\"}");
+    assert_true(n > 0 && (size_t)n < cap);
+    return doc;
+}
+
+static xrun do_run(int requests, int64_t gap_ns, const char *runtime, const char *exporter,
+                   const char *wu)
+{
+    char *doc = do_doc(requests, gap_ns, runtime, exporter, wu);
+    xrun x = xrun_text(doc);
+    free(doc);
+    if (x.rc)
+        fail_msg("run: %s", x.err);
+    return x;
+}
+
+static void expect_billed(const xrun *x, int64_t ns)
+{
+    if (x->r.rt.billed_ns != ns)
+        fail_msg("billed %lld ns, want %lld", (long long)x->r.rt.billed_ns, (long long)ns);
+    assert_true(fabs(x->r.report.gb_s - (double)ns / 1e9 * 0.125) < 1e-12);
+}
+
+/* The second request 1 ns before the hibernation finds the object with its buffer; at the
+ * instant, or 1 ns after, the object has hibernated and the first request's spans with it. */
+static void test_hibernation_at_10s(void **state)
+{
+    (void)state;
+    int64_t hib = 55 * MS_NS + 10 * S_NS; /* 10.055 s: 10 s after the first response */
+
+    xrun before = do_run(2, hib - 1, "", "", "");
+    assert_int_equal(before.r.rt.isolates_created, 1);
+    assert_int_equal(before.r.rt.evicted[RT_EVICT_HIBERNATED], 1);
+    /* Warm: the second response at gap + 50 ms, hibernation 10 s later, all six spans. */
+    int64_t died = hib - 1 + 50 * MS_NS + 10 * S_NS;
+    char want[128];
+    snprintf(want, sizeof want, "lost/evicted-in-buffer@%lld/exporter", (long long)died);
+    for (int i = 1; i <= 6; i++)
+        expect_fate_in(before.ledger_db, i, want);
+    assert_int_equal(before.r.report.lost_when_evicted[RT_EVICT_HIBERNATED], 6);
+    /* Billed: 55 ms, then 50 ms; never while hibernatable. */
+    expect_billed(&before, 105 * MS_NS);
+    xrun_free(&before);
+
+    for (int64_t d = 0; d <= 1; d++) {
+        xrun at = do_run(2, hib + d, "", "", "");
+        assert_int_equal(at.r.rt.isolates_created, 2);
+        assert_int_equal(at.r.rt.evicted[RT_EVICT_HIBERNATED], 2);
+        snprintf(want, sizeof want, "lost/evicted-in-buffer@%lld/exporter", (long long)hib);
+        for (int i = 1; i <= 3; i++)
+            expect_fate_in(at.ledger_db, i, want);
+        /* The second object started cold: its spans go 10 s after its response at +55 ms. */
+        snprintf(want, sizeof want, "lost/evicted-in-buffer@%lld/exporter",
+                 (long long)(hib + d + hib));
+        for (int i = 4; i <= 6; i++)
+            expect_fate_in(at.ledger_db, i, want);
+        expect_billed(&at, 110 * MS_NS);
+        xrun_free(&at);
+    }
+}
+
+/* hibernate_after_s moves the boundary, to the nanosecond. */
+static void test_hibernate_after_setting(void **state)
+{
+    (void)state;
+    xrun x = do_run(1, S_NS, "\"hibernate_after_s\": 2.5", "", "");
+    expect_fate_in(x.ledger_db, 1, "lost/evicted-in-buffer@2555000000/exporter");
+    assert_int_equal(x.r.rt.hibernatable_periods, 1);
+    xrun_free(&x);
+}
+
+/*
+ * A setInterval auto-flush (the interval exporter, 10 s) keeps the object from hibernating.
+ * Before 2026-10-01 it is idle and not hibernatable: evicted (cause idle) 100 s after its
+ * response (idle_timeout fixed here), billed the whole time, its spans flushed at 10 s (late:
+ * after their request ended). From
+ * 2026-10-01 the timer keeps it active: in memory to the run's end at 300 s, billed for it.
+ */
+static void test_timer_blocks_hibernation(void **state)
+{
+    (void)state;
+    xrun old =
+        do_run(1, S_NS, "\"compatibility_date\": \"2026-09-30\"", "\"strategy\": \"interval\"", "");
+    assert_int_equal(old.r.rt.evicted[RT_EVICT_IDLE], 1);
+    assert_int_equal(old.r.rt.evicted[RT_EVICT_HIBERNATED], 0);
+    /* Received after their request ended: late, not lost. */
+    assert_int_equal(old.r.report.fate[FATE_LATE], 3);
+    assert_int_equal(old.r.report.fate[FATE_LOST], 0);
+    expect_billed(&old, 55 * MS_NS + 100 * S_NS);
+    xrun_free(&old);
+
+    xrun now = do_run(1, S_NS, "", "\"strategy\": \"interval\"", "");
+    assert_int_equal(now.r.rt.evicted[RT_EVICT_IDLE], 0);
+    assert_int_equal(now.r.rt.alive_at_end, 1);
+    assert_int_equal(now.r.report.fate[FATE_LATE], 3);
+    expect_billed(&now, 300 * S_NS);
+    xrun_free(&now);
+
+    /* The flag overrides the date, both ways. */
+    xrun flag = do_run(1, S_NS,
+                       "\"compatibility_date\": \"2026-09-30\", \"compatibility_flags\": "
+                       "[\"durable_object_io_tasks_prevent_eviction\"]",
+                       "\"strategy\": \"interval\"", "");
+    expect_billed(&flag, 300 * S_NS);
+    xrun_free(&flag);
+    xrun optout = do_run(1, S_NS,
+                         "\"compatibility_flags\": "
+                         "[\"durable_object_io_tasks_do_not_prevent_eviction\"]",
+                         "\"strategy\": \"interval\"", "");
+    expect_billed(&optout, 55 * MS_NS + 100 * S_NS);
+    xrun_free(&optout);
+}
+
+/*
+ * waitUntil work after the response: 200 s of awaits, then a flush that reaches the exporter
+ * (propagate). Before 2026-10-01 nothing keeps the object: idle at its response (55 ms),
+ * not hibernatable, evicted with the work pending at 100.055 s - its spans lost in the
+ * tracer, not yet flushed. From
+ * 2026-10-01 the work keeps it active: the flush at 200.055 s delivers them, its POST (1 ms
+ * each way) answered at 200.057 s, and it hibernates 10 s later.
+ */
+static void test_waituntil_keeps_alive_from_2026_10_01(void **state)
+{
+    (void)state;
+    const char *wu = "{\"await\": {\"name\": \"slow\", \"latency\": {\"fixed_s\": 200}}},"
+                     " {\"call\": \"tracer.flush\"}";
+    xrun old = do_run(1, S_NS, "\"compatibility_date\": \"2026-09-30\", \"wait_until_budget_s\": 0",
+                      "\"strategy\": \"propagate\"", wu);
+    for (int i = 1; i <= 3; i++)
+        expect_fate_in(old.ledger_db, i, "lost/evicted-in-buffer@100055000000/tracer");
+    assert_int_equal(old.r.rt.evicted[RT_EVICT_IDLE], 1);
+    expect_billed(&old, 55 * MS_NS + 100 * S_NS);
+    xrun_free(&old);
+
+    xrun now = do_run(1, S_NS, "\"wait_until_budget_s\": 0", "\"strategy\": \"propagate\"", wu);
+    assert_int_equal(now.r.report.fate[FATE_DELIVERED], 3);
+    assert_int_equal(now.r.rt.evicted[RT_EVICT_HIBERNATED], 1);
+    expect_billed(&now, 200 * S_NS + 57 * MS_NS);
+    xrun_free(&now);
+}
+
+/* Flushing before idling: the POST in flight blocks hibernation (billed), then the object
+ * hibernates with nothing in its buffer. */
+static void test_flush_before_idle(void **state)
+{
+    (void)state;
+    xrun x = do_run(3, 20 * S_NS, "", "\"strategy\": \"propagate\"", "");
+    assert_int_equal(x.r.report.fate[FATE_DELIVERED], 9);
+    assert_int_equal(x.r.report.fate[FATE_LOST], 0);
+    assert_int_equal(x.r.rt.evicted[RT_EVICT_HIBERNATED], 3);
+    /* Each object: 55 ms to its response, its POST answered 2 ms later. */
+    expect_billed(&x, 3 * 57 * MS_NS);
+    xrun_free(&x);
+}
+
+static void test_deterministic(void **state)
+{
+    (void)state;
+    char *doc = do_doc(5, 7 * S_NS, "\"idle_timeout\": {\"uniform_s\": [70, 140]}",
+                       "\"strategy\": \"interval\"", "");
+    xrun a = xrun_text(doc), b = xrun_text(doc);
+    free(doc);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(a.r.hash, b.r.hash);
+    assert_int_equal(a.r.rt.billed_ns, b.r.rt.billed_ns);
+    xrun_free(&a);
+    xrun_free(&b);
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *runtime, *path;
+    } bad[] = {
+        {"\"compatibility_date\": \"2026-1-01\"", "$.runtime.compatibility_date"},
+        {"\"compatibility_flags\": [\"durable_object_io_tasks_prevent_eviction\","
+         " \"durable_object_io_tasks_do_not_prevent_eviction\"]",
+         "$.runtime.compatibility_flags[1]"},
+        {"\"compatibility_flags\": [\"nodejs_compat\"]", "$.runtime.compatibility_flags[0]"},
+        {"\"hibernate_after_s\": 0", "$.runtime.hibernate_after_s"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *doc = do_doc(1, S_NS, bad[i].runtime, "", "");
+        scenario *s = NULL;
+        char err[1024];
+        assert_int_not_equal(scn_parse(doc, "t.json", &s, err, sizeof err), 0);
+        if (!strstr(err, bad[i].path))
+            fail_msg("%s: %s", bad[i].path, err);
+        free(doc);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hibernation_at_10s),
+        cmocka_unit_test(test_hibernate_after_setting),
+        cmocka_unit_test(test_timer_blocks_hibernation),
+        cmocka_unit_test(test_waituntil_keeps_alive_from_2026_10_01),
+        cmocka_unit_test(test_flush_before_idle),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
