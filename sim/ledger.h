@@ -250,6 +250,9 @@ typedef struct ledger_report {
     /* Not the ledger's: the runtime's billed duration of Durable Objects (runtime.h), in GB-s,
      * set by the run beside the loss so checks can weigh the two (0 for other kinds). */
     double gb_s;
+    /* The same for the runtime's limits: invocations cut at the wall limit (a cron run past
+     * 15 minutes) and requests terminated by the CPU limit. */
+    uint64_t wall_limited, cpu_limited;
 } ledger_report;
 
 /* The first receipt of every recorded carried span, sorted (malloc'd, *n of them; NULL

@@ -1434,6 +1434,10 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->pending = 1;
     rq->cpu_ns = 0;
     rq->wu_deadline_ns = 0;
+    if (__builtin_expect(r->cfg.wall_limit_ns > 0, 0)) {
+        rq->wu_deadline_ns = eng_add(eng_now(r->e), r->cfg.wall_limit_ns);
+        schedule(r, rq->wu_deadline_ns, EV_WU_DEADLINE, q, rq->id);
+    }
     rq->subrequests = rq->conns = 0;
     rq->waits = NULL;
     rq->whead = rq->nwaits = rq->capwaits = 0;
@@ -1657,8 +1661,8 @@ static int64_t ending_at(const rt *r, const task *t)
             r->cfg.memory_limit_bytes > 0)
             e = pressure_start_at(r, t->iso, e);
     }
-    if (t->pub.kind == TASK_WAIT_UNTIL && t->req != NONE && REQ(r, t->req).wu_deadline_ns &&
-        REQ(r, t->req).wu_deadline_ns < e)
+    if ((t->pub.kind == TASK_WAIT_UNTIL || r->cfg.wall_limit_ns) && t->req != NONE &&
+        REQ(r, t->req).wu_deadline_ns && REQ(r, t->req).wu_deadline_ns < e)
         e = REQ(r, t->req).wu_deadline_ns;
     return e;
 }
@@ -2092,8 +2096,9 @@ void rt_respond(rt *r, int status)
         obj_update(r, REQ(r, q).iso);
     }
     notify_request(r, q, RT_REQ_RESPONDED, rt_task_time(r));
-    /* The budget only matters when waitUntil work exists beside the handler. */
-    if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1) {
+    /* The budget only matters when waitUntil work exists beside the handler; a wall limit,
+     * set at arrival, bounds it instead. */
+    if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1 && !r->cfg.wall_limit_ns) {
         REQ(r, q).wu_deadline_ns = eng_add(rt_task_time(r), r->cfg.wait_until_budget_ns);
         schedule(r, REQ(r, q).wu_deadline_ns, EV_WU_DEADLINE, q, REQ(r, q).id);
     }
@@ -2236,7 +2241,11 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
          * connections its cancelled tasks free do not go to them first. */
         REQ(r, q).cancelling = true;
         waits_cancel(r, q, RT_WU_DEADLINE);
-        uint32_t n = discard_request_tasks(r, q, true, END_CANCELLED_BUDGET);
+        /* At a wall limit the handler goes too: the invocation is over. */
+        bool wall = r->cfg.wall_limit_ns > 0;
+        if (wall)
+            r->stats.wall_limited++;
+        uint32_t n = discard_request_tasks(r, q, !wall, END_CANCELLED_BUDGET);
         r->stats.wait_until_cancelled += n;
         REQ(r, q).pending -= n;
         r->hold--;

@@ -108,6 +108,11 @@
  *    it reaches the limit: its tasks are discarded (END_CPU_LIMIT) and it
  *    counts as cpu_limited. Timer callbacks and C continuations run outside
  *    any request's context and are not counted.
+ *  - Wall limit (wall_limit_ns, the invocation kinds that have one: a cron run): an
+ *    invocation is cut at arrival + limit, handler and waitUntil work alike, as waitUntil
+ *    work is at its budget (its segments stop there; its fetches waiting for a connection
+ *    reject); it ended, and counts as wall_limited. Its deadline is set at arrival, so
+ *    a response does not move it.
  *  - Subrequests (rt_subrequest): a request (its handler and waitUntil tasks)
  *    may start subrequest_limit fetches; past it fetch fails at once. At
  *    most max_connections are open at a time; more wait in order for one to
@@ -218,6 +223,11 @@ typedef struct rt_config {
      * timers keep an object active. */
     int64_t hibernate_after_ns;
     bool io_keeps_alive;
+    /* Every invocation is cut this long after it arrived (0: none): its handler and its
+     * waitUntil work are discarded (END_CANCELLED_BUDGET) and it counts as wall_limited.
+     * Cron Triggers, queue consumers and Durable Object alarms: 15 minutes. With it, the
+     * waitUntil budget after a response does not apply: the wall limit bounds it all. */
+    int64_t wall_limit_ns;
 } rt_config;
 
 /* Its event types are rows of events.h (owner RUNTIME). */
@@ -301,6 +311,7 @@ typedef struct rt_stats {
     uint64_t timers_fired;
     uint64_t timers_caught_up; /* fired late, on wake, after being frozen */
     uint64_t cpu_limited;      /* requests terminated by the CPU limit */
+    uint64_t wall_limited;     /* invocations cut at the wall limit (rt_config.wall_limit_ns) */
     uint64_t subrequests;      /* fetches admitted under a request's limits */
     uint64_t subrequests_refused;
     uint64_t connection_waits;  /* fetches that waited for a connection */

@@ -7,6 +7,7 @@
 
 #include "ingest.h"
 
+#include "cron.h"
 #include "datafile.h"
 #include "exporters/plugin.h"
 #include "exporters/remote.h"
@@ -39,9 +40,14 @@ static const sk_key keys[] = {
     {"seeds[]", SK_INT, 0, 9007199254740991.0, NULL, NULL, "a seed, each listed once", 0},
 
     {"workload", SK_OBJECT, 0, 0, NULL, NULL, "the arrival process", SK_REQUIRED},
-    {"workload.arrivals", SK_ENUM, 0, 0, "\"poisson\"", "constant|poisson|bursts|diurnal|replay",
-     "constant rate, Poisson, Poisson during on/off bursts, Poisson following a daily curve, or "
-     "the timestamps of a file", 0},
+    {"workload.arrivals", SK_ENUM, 0, 0, "\"poisson\"",
+     "constant|poisson|bursts|diurnal|replay|cron",
+     "constant rate, Poisson, Poisson during on/off bursts, Poisson following a daily curve, "
+     "the timestamps of a file, or the runs of a Cron Trigger (workload.cron)", 0},
+    {"workload.cron", SK_STRING, 1, 200, NULL, NULL,
+     "cron: the Cron Trigger's schedule, five fields in UTC (\"0 * * * *\": hourly; "
+     "docs/handlers.md); each run is a scheduled invocation, with the 15-minute wall limit "
+     "(runtime.wall_limit_s) and Cloudflare's CPU limit for its interval", 0},
     {"workload.rate_per_s", SK_NUMBER, 1e-9, 1e7, "1", NULL,
      "arrivals per second (during on periods for bursts; at the peak for diurnal)", 0},
     {"workload.start_s", SK_NUMBER, 0, BIG_S, "0", NULL, "virtual time of the first possible arrival", 0},
@@ -126,6 +132,9 @@ static const sk_key keys[] = {
      "fetches per request (the app's and the exporter's); past it fetch fails at once; 0: none. "
      "Workers: 10,000 on Workers Paid (raised from 1,000 on 2026-02-11; configurable up to 10 "
      "million), 50 on Free", 0},
+    {"runtime.wall_limit_s", SK_NUMBER, 0, BIG_S, "0", NULL,
+     "an invocation is cut this long after it started, handler and waitUntil work alike (0: "
+     "none). Default 900 for a cron workload: Cloudflare's 15 minutes for Cron Triggers", 0},
     {"runtime.max_connections", SK_INT, 0, 1e6, "6", NULL,
      "open fetches per request; more wait for one to finish; 0: no limit. Workers: 6", 0},
 
@@ -379,7 +388,7 @@ static const sk_key keys[] = {
      "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
      "mixed_request_ratio, evicted.<isolate cause>, "
      "lost_when_evicted.<isolate cause> (idle, lifetime, deploy, memory, killed, hibernated), "
-     "gb_s (Durable Objects' billed duration)", 0},
+     "gb_s (Durable Objects' billed duration), wall_limited, cpu_limited", 0},
     {"expect[].min", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: lowest acceptable value", 0},
     {"expect[].max", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: highest acceptable value", 0},
     {"expect[].holds", SK_BOOL, 0, 0, "true", NULL,
@@ -984,6 +993,53 @@ static int compile_dest(cctx *c, const cJSON *v, const char *jp, block_ctx where
     nf[pc->nfetches] = f;
     pc->fetches = nf;
     st->dest = ++pc->nfetches;
+    return 0;
+}
+
+/*
+ * workload.cron: the trigger's runs in [start, start + duration) become replayed arrivals,
+ * each a scheduled invocation. Unless the runtime says otherwise, each is cut at 15 minutes
+ * of wall time, and its CPU limit is Cloudflare's for the schedule's interval: 30 s when
+ * runs come less than an hour apart, 15 minutes otherwise.
+ */
+#define CRON_MAX_RUNS 1000000
+
+static int compile_cron(cctx *c, const char *expr, const cJSON *r, wl_config *wc, rt_config *rc)
+{
+    scenario *s = c->s;
+    cron_spec spec;
+    char err[300];
+    if (cron_parse(expr, &spec, err, sizeof err))
+        return cfail(c, "$.workload.cron", "%s", err);
+    if (wc->duration_ns == 0)
+        return cfail(c, "$.workload.duration_s",
+                     "a cron workload needs a duration (its runs are the schedule's instants "
+                     "inside it)");
+    int64_t until = eng_add(wc->start_ns, wc->duration_ns);
+    size_t n = cron_times(&spec, wc->start_ns, until, NULL, 0);
+    if (n == 0)
+        return cfail(c, "$.workload.cron",
+                     "the schedule \"%s\" never fires in [start_s, start_s + duration_s)", expr);
+    if (n > CRON_MAX_RUNS)
+        return cfail(c, "$.workload.duration_s",
+                     "the schedule fires %zu times in it: at most %d runs (shorten the duration)",
+                     n, CRON_MAX_RUNS);
+    int64_t *t = alloc(s, n * sizeof *t);
+    cron_times(&spec, wc->start_ns, until, t, n);
+    int64_t gap = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (i && t[i] - t[i - 1] < gap)
+            gap = t[i] - t[i - 1];
+        t[i] -= wc->start_ns; /* replay offsets */
+    }
+    wc->kind = WL_REPLAY;
+    wc->replay_ns = t;
+    wc->nreplay = n;
+    s->cron = sdup(s, expr);
+    if (!cJSON_GetObjectItemCaseSensitive(r, "wall_limit_s"))
+        rc->wall_limit_ns = secs(900);
+    if (!cJSON_GetObjectItemCaseSensitive(r, "cpu_limit_ms"))
+        rc->cpu_limit_ns = gap < secs(3600) ? secs(30) : secs(900);
     return 0;
 }
 
@@ -1776,6 +1832,7 @@ static int compile(cctx *c, const cJSON *root)
     rc->cpu_limit_ns = (int64_t)llround(num(c, r, "runtime", "cpu_limit_ms") * 1e6);
     rc->subrequest_limit = (uint32_t)num(c, r, "runtime", "subrequest_limit");
     rc->max_connections = (uint32_t)num(c, r, "runtime", "max_connections");
+    rc->wall_limit_ns = secs(num(c, r, "runtime", "wall_limit_s"));
     const cJSON *colos = cJSON_GetObjectItemCaseSensitive(r, "colos");
     double *colo_w = NULL;
     if (colos) {
@@ -1942,6 +1999,12 @@ static int compile(cctx *c, const cJSON *root)
     if (rp && !cJSON_GetObjectItemCaseSensitive(w, "duration_s"))
         wc->duration_ns = 0; /* the file says when it ends */
     if (rp && load_replay(c, rp, wc))
+        return SIM_EINPUT;
+    const cJSON *cr = cJSON_GetObjectItemCaseSensitive(w, "cron");
+    if ((strcmp(arr, "cron") == 0) != (cr != NULL))
+        return cfail(c, cr ? "$.workload.cron" : "$.workload",
+                     "cron goes with \"arrivals\": \"cron\" (and needs a cron schedule)");
+    if (cr && compile_cron(c, cr->valuestring, r, wc, rc))
         return SIM_EINPUT;
     if (wc->duration_ns == 0 && wc->requests == 0 && wc->kind != WL_REPLAY)
         return cfail(c, "$.workload",

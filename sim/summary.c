@@ -185,6 +185,12 @@ void sum_print(const scenario *s, const sim_result *r, FILE *out)
     for (int c = 0; c < RT_EVICT_COUNT; c++)
         fprintf(out, " %s %" PRIu64, rt_evict_key((rt_evict)c), st->evicted[c]);
     fputc('\n', out);
+    if (s->cron)
+        fprintf(out,
+                "scheduled (cron \"%s\"): %" PRIu64 " runs; outcome ok %" PRIu64
+                ", exceeded_wall %" PRIu64 ", exceeded_cpu %" PRIu64 ", killed %" PRIu64 "\n",
+                s->cron, st->arrived, st->completed - st->wall_limited, st->wall_limited,
+                st->cpu_limited, st->killed);
     if (s->runtime.kind == RT_OBJECT)
         fprintf(out,
                 "durable objects: %" PRIu64 " started, %" PRIu64 " hibernated; billed %.3f s of "
@@ -464,6 +470,16 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
     cJSON *ev = cJSON_AddObjectToObject(o, "evicted");
     for (int c = 0; c < RT_EVICT_COUNT; c++)
         add_u64(ev, rt_evict_key((rt_evict)c), st->evicted[c]);
+    if (s->cron) {
+        o = cJSON_AddObjectToObject(j, "scheduled");
+        cJSON_AddStringToObject(o, "cron", s->cron);
+        add_u64(o, "runs", st->arrived);
+        cJSON *oc = cJSON_AddObjectToObject(o, "outcomes");
+        add_u64(oc, "ok", st->completed - st->wall_limited);
+        add_u64(oc, "exceeded_wall", st->wall_limited);
+        add_u64(oc, "exceeded_cpu", st->cpu_limited);
+        add_u64(oc, "killed", st->killed);
+    }
     if (s->runtime.kind == RT_OBJECT) {
         o = cJSON_AddObjectToObject(j, "durable_objects");
         add_u64(o, "started", st->isolates_created);

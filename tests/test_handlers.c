@@ -8,7 +8,12 @@
  * batch. An object with nothing pending becomes hibernatable at its response and hibernates
  * 10 s later, its buffer discarded; it is billed only while active or idle and unable to
  * hibernate (a timer set, a fetch or waitUntil work pending).
+ *
+ * Cron Triggers (workload.arrivals "cron"): the schedule's instants from 1970-01-01T00:00Z (a
+ * Thursday); each run cut at 15 minutes of wall time, handler and waitUntil alike.
+
  */
+#include "cron.h"
 #include "simtest.h"
 #include "support.h"
 
@@ -251,6 +256,161 @@ static void test_refused(void **state)
     }
 }
 
+/* The schedule's instants, in minutes from t = 0, for `hours` of virtual time. */
+static size_t cron_minutes(const char *expr, double hours, int64_t *out, size_t cap)
+{
+    cron_spec c;
+    char err[300];
+    if (cron_parse(expr, &c, err, sizeof err))
+        fail_msg("%s", err);
+    size_t n = cron_times(&c, 0, (int64_t)(hours * 3600 * S_NS), out, cap);
+    for (size_t i = 0; i < n && i < cap; i++) {
+        assert_true(cron_matches(&c, out[i]));
+        out[i] /= 60 * S_NS;
+    }
+    return n;
+}
+
+static void test_cron_expressions(void **state)
+{
+    (void)state;
+    int64_t m[64];
+    assert_int_equal(cron_minutes("*/15 * * * *", 1, m, 64), 4);
+    assert_int_equal(m[0], 0);
+    assert_int_equal(m[3], 45);
+    assert_int_equal(cron_minutes("5,35 */6 * * *", 24, m, 64), 8);
+    assert_int_equal(m[2], 6 * 60 + 5);
+    /* Weekdays at 09:00 over the first week: Thu 1 Jan 1970, Fri 2, then Mon 5 to Wed 7. */
+    assert_int_equal(cron_minutes("0 9 * * MON-FRI", 7 * 24, m, 64), 5);
+    static const int64_t days[] = {0, 1, 4, 5, 6};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(m[i], days[i] * 1440 + 9 * 60);
+    /* Sunday is 0 and 7: Sun 4 Jan. */
+    assert_int_equal(cron_minutes("30 2 * * 7", 7 * 24, m, 64), 1);
+    assert_int_equal(m[0], 3 * 1440 + 150);
+    /* Day of month and day of week both restricted: either matches (the 2nd, a Friday, and
+     * Saturday the 3rd of January). */
+    assert_int_equal(cron_minutes("0 0 3 * FRI", 7 * 24, m, 64), 2);
+    assert_int_equal(m[0], 1 * 1440);
+    assert_int_equal(m[1], 2 * 1440);
+    /* Months: the 1st of each month at midnight in 1970: Feb 1 is day 31, Mar 1 day 59. */
+    assert_int_equal(cron_minutes("0 0 1 * *", 24 * 90, m, 64), 3);
+    assert_int_equal(m[1], 31 * 1440);
+    assert_int_equal(m[2], 59 * 1440);
+    assert_int_equal(cron_minutes("0 0 29 FEB *", 24 * 366 * 3, m, 64), 1); /* 1972 */
+    assert_int_equal(m[0], (365 + 365 + 31 + 28) * 1440);
+
+    static const char *const bad[][2] = {
+        {"* * * *", "expected 5 fields"},        {"* * * * * *", "got more"},
+        {"60 * * * *", "minute field"},          {"0 24 * * *", "hour field"},
+        {"0 0 0 * *", "day of month field"},     {"0 0 L * *", "day of month field"},
+        {"0 0 * * 1#2", "no L, W, # or ?"},      {"5-1 * * * *", "low to high"},
+        {"*/0 * * * *", "a step of at least 1"}, {"0 0 * FOO *", "month field"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cron_spec c;
+        char err[300];
+        assert_int_equal(cron_parse(bad[i][0], &c, err, sizeof err), -1);
+        if (!strstr(err, bad[i][1]))
+            fail_msg("\"%s\": %s (want %s)", bad[i][0], err, bad[i][1]);
+    }
+}
+
+/* One hourly run of a job of `job_s` seconds in one span, flushed in waitUntil (propagate;
+ * network 1 ms each way), optionally with a CPU step of cpu_s seconds. */
+static xrun cron_run(const char *cron, const char *job_s, const char *cpu_s)
+{
+    char doc[2048];
+    snprintf(
+        doc, sizeof doc,
+        "{\"seed\": 1,"
+        " \"workload\": {\"arrivals\": \"cron\", \"cron\": \"%s\", \"duration_s\": 3600,"
+        "   \"drain_s\": 3600},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"propagate\"},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"job\", \"do\": ["
+        "   {\"await\": {\"name\": \"work\", \"latency\": {\"fixed_s\": %s}}}%s%s%s]}},"
+        "   {\"wait_until\": [{\"call\": \"tracer.flush\"}]}, {\"respond\": {\"status\": 200}}]}}",
+        cron, job_s, cpu_s ? ", {\"cpu\": {\"fixed_s\": " : "", cpu_s ? cpu_s : "",
+        cpu_s ? "}}" : "");
+    xrun x = xrun_text(doc);
+    if (x.rc)
+        fail_msg("run: %s", x.err);
+    return x;
+}
+
+/*
+ * The 15-minute wall limit at its boundary. A job ending at 899.99 s flushes in waitUntil
+ * (its POST answered 2 ms later): ok, delivered. One ending 1 ns before 900 s sends its POST,
+ * which reaches the ingest after the cut: recorded but late, and the run exceeded the limit.
+ * One of exactly 900 s is cut in the handler at its end: its open span lost at 900 s.
+ */
+static void test_cron_wall_limit_at_15_minutes(void **state)
+{
+    (void)state;
+    xrun ok = cron_run("0 * * * *", "899.99", NULL);
+    assert_int_equal(ok.r.rt.wall_limited, 0);
+    assert_int_equal(ok.r.rt.completed, 1);
+    assert_int_equal(ok.r.report.fate[FATE_DELIVERED], 1);
+    xrun_free(&ok);
+
+    xrun edge = cron_run("0 * * * *", "899.999999999", NULL);
+    assert_int_equal(edge.r.rt.wall_limited, 1);
+    assert_int_equal(edge.r.report.fate[FATE_LATE], 1);
+    xrun_free(&edge);
+
+    xrun cut = cron_run("0 * * * *", "900", NULL);
+    assert_int_equal(cut.r.rt.wall_limited, 1);
+    assert_int_equal(cut.r.report.wall_limited, 1);
+    expect_fate_in(cut.ledger_db, 1, "lost/waituntil-cancelled@900000000000/open-span");
+    xrun_free(&cut);
+}
+
+/* A cron workload refused, naming the path: a bad schedule, one that never fires in the
+ * window, a schedule without arrivals "cron" and the reverse, no duration. */
+static void test_cron_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"\"arrivals\": \"cron\", \"cron\": \"61 * * * *\", \"duration_s\": 3600",
+         "$.workload.cron: cron \"61 * * * *\": minute field"},
+        {"\"arrivals\": \"cron\", \"cron\": \"0 0 31 2 *\", \"duration_s\": 86400",
+         "$.workload.cron: the schedule \"0 0 31 2 *\" never fires"},
+        {"\"arrivals\": \"constant\", \"cron\": \"0 * * * *\"", "$.workload.cron: cron goes with"},
+        {"\"arrivals\": \"cron\", \"duration_s\": 3600", "$.workload: cron goes with"},
+        {"\"arrivals\": \"cron\", \"cron\": \"* * * * *\", \"duration_s\": 0, \"requests\": 5",
+         "$.workload.duration_s: a cron workload needs a duration"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char doc[1024];
+        snprintf(doc, sizeof doc,
+                 "{\"workload\": {%s}, \"app\": {\"handler\": [{\"respond\": {\"status\": 200}}]}}",
+                 bad[i][0]);
+        scenario *s = NULL;
+        char err[1024];
+        assert_int_not_equal(scn_parse(doc, "t.json", &s, err, sizeof err), 0);
+        if (!strstr(err, bad[i][1]))
+            fail_msg("want %s, got %s", bad[i][1], err);
+    }
+}
+
+/* CPU: 15 minutes for an hourly schedule, 30 s for one every 30 minutes (terminated at 30 s
+ * of CPU: 1 s of await, then the step, so at 31 s). */
+static void test_cron_cpu_limit_by_interval(void **state)
+{
+    (void)state;
+    xrun hourly = cron_run("0 * * * *", "1", "31");
+    assert_int_equal(hourly.r.rt.cpu_limited, 0);
+    assert_int_equal(hourly.r.report.fate[FATE_DELIVERED], 1);
+    xrun_free(&hourly);
+    xrun half = cron_run("*/30 * * * *", "1", "31");
+    assert_int_equal(half.r.rt.arrived, 2);
+    assert_int_equal(half.r.rt.cpu_limited, 2);
+    expect_fate_in(half.ledger_db, 1, "lost/cpu-limit@31000000000/open-span");
+    xrun_free(&half);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +421,10 @@ int main(void)
         cmocka_unit_test(test_flush_before_idle),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_cron_expressions),
+        cmocka_unit_test(test_cron_wall_limit_at_15_minutes),
+        cmocka_unit_test(test_cron_cpu_limit_by_interval),
+        cmocka_unit_test(test_cron_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

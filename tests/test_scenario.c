@@ -37,7 +37,7 @@ static const struct {
     {"{\"workload\": {\"zzz\": 1}, " H "}",
      "$.workload.zzz: unknown key \"zzz\" (expected one of: arrivals,"},
     {"{\"workload\": {\"arrivals\": \"gaussian\"}, " H "}",
-     "$.workload.arrivals: expected one of constant|poisson|bursts|diurnal|replay, got "
+     "$.workload.arrivals: expected one of constant|poisson|bursts|diurnal|replay|cron, got "
      "\"gaussian\""},
     {"{\"workload\": {\"rate_per_s\": \"5\"}, " H "}",
      "$.workload.rate_per_s: expected a number, got a string"},
