@@ -63,7 +63,8 @@ typedef enum {
     XX(REJECTED_BY_WAF, "rejected-by-waf")                                                         \
     XX(LOST_AT_HOP, "lost-at-hop")                                                                 \
     XX(EXPORTER_CRASHED, "exporter-crashed")                                                       \
-    XX(UNEXPLAINED, "unexplained")
+    XX(UNEXPLAINED, "unexplained")                                                                 \
+    XX(DEAD_LETTERED, "dead-lettered")
 
 typedef enum {
 #define LEDGER_CAUSE_ENUM(name, text) CAUSE_##name,

@@ -21,11 +21,20 @@ typedef struct qmsg {
     uint64_t isolate; /* its sender: the ledger's isolate while it travels */
     queue_sent sent;  /* told when send() settles (NULL: nobody waits) */
     void *sent_ud;
+    uint32_t deliveries; /* fan-out: times it was in a delivered batch */
+    bool accepted;       /* fan-out: the ingest answered a 2xx to one of its POSTs */
+    int last_status;     /* fan-out: its last POST's answer (or a refusal) */
     size_t n;
     /* One allocation: n ledger numbers, n lengths, then the fragments back to back. */
     unsigned char *data;
     struct qmsg *next_free;
 } qmsg;
+
+struct qbatch;
+typedef struct qpost {
+    struct qbatch *b;
+    uint32_t i;
+} qpost;
 
 typedef struct qbatch {
     uint64_t id; /* 0: free */
@@ -34,6 +43,9 @@ typedef struct qbatch {
     bool in_flight;
     qmsg **msgs; /* in FIFO order */
     uint32_t nmsgs;
+    /* Fan-out: each message's POST (its callback's ud), answers still awaited. */
+    struct qpost *posts;
+    uint32_t pending;
     struct queue *q;
     struct qbatch *next_free;
 } qbatch;
@@ -129,8 +141,11 @@ static void msg_release(queue *q, qmsg *m)
 static void batch_release(queue *q, qbatch *b)
 {
     for (uint32_t i = 0; i < b->nmsgs; i++)
-        msg_release(q, b->msgs[i]);
+        if (b->msgs[i]) /* (fan-out: messages delivered again left the batch) */
+            msg_release(q, b->msgs[i]);
     free(b->msgs);
+    free(b->posts);
+    b->posts = NULL;
     b->msgs = NULL;
     b->nmsgs = 0;
     b->id = 0;
@@ -144,6 +159,7 @@ void queue_free(queue *q)
         return;
     for (uint32_t i = 0; i < q->nbatches; i++) {
         free(q->batches[i]->msgs);
+        free(q->batches[i]->posts);
         free(q->batches[i]);
     }
     for (uint32_t i = 0; i < q->nmsgs; i++) {
@@ -186,6 +202,9 @@ static qmsg *msg_new(queue *q)
     }
     m->id = q->next_msg++;
     m->next_free = NULL;
+    m->deliveries = 0;
+    m->accepted = false;
+    m->last_status = 0;
     return m;
 }
 
@@ -246,10 +265,54 @@ static size_t batch_items(const qbatch *b)
 }
 
 static void on_answer(void *ud, const net_response *resp);
+static void on_message_answer(void *ud, const net_response *resp);
+static void fan_out_settle(queue *q, qbatch *b);
+
+/* Fan-out: one POST per message, the first subrequest_limit of them; the rest are refused. */
+static void fan_out_post(queue *q, qbatch *b)
+{
+    b->posts = malloc(b->nmsgs * sizeof *b->posts);
+    if (!b->posts)
+        abort();
+    b->pending = 0;
+    b->in_flight = true;
+    for (uint32_t i = 0; i < b->nmsgs; i++) {
+        qmsg *m = b->msgs[i];
+        m->deliveries++;
+        if (q->cfg.subrequest_limit && i >= q->cfg.subrequest_limit) {
+            m->last_status = NET_REFUSED_SUBREQUESTS;
+            q->stats.fetches_refused++;
+            continue;
+        }
+        const uint32_t *lens = msg_lens(m);
+        const char **frags = malloc((m->n ? m->n : 1) * sizeof *frags);
+        if (!frags)
+            abort();
+        const char *f = msg_frags(m);
+        for (size_t j = 0; j < m->n; j++) {
+            frags[j] = f;
+            f += lens[j];
+        }
+        size_t len;
+        char *body = exp_payload(q->cfg.service, q->cfg.sig, frags, lens, m->n, 0, &len);
+        free(frags);
+        b->posts[i] = (qpost){b, i};
+        b->pending++;
+        q->stats.posts++;
+        net_post_direct(q->net, q->rand, q->cfg.path, body, len, m->deliveries, msg_ids(m), m->n,
+                        on_message_answer, &b->posts[i]);
+    }
+    if (b->pending == 0)
+        fan_out_settle(q, b);
+}
 
 /* The batch's POST, attempt b->attempt, leaves now. */
 static void batch_post(queue *q, qbatch *b)
 {
+    if (q->cfg.fan_out_messages) {
+        fan_out_post(q, b);
+        return;
+    }
     size_t n = batch_items(b);
     /* One block for the ledger numbers and the fragments' pointers and lengths. */
     uint64_t *ids = malloc((n ? n : 1) * (sizeof *ids + sizeof(const char *) + sizeof(uint32_t)));
@@ -308,6 +371,74 @@ static void dispatch(queue *q)
     q->timer_gen++; /* the pending timer was this batch's */
     q->stats.batches++;
     batch_post(q, b);
+}
+
+/* Fan-out: m failed its delivery (last_status): delivered again after retry_delay, unless it
+ * is out of deliveries (or the run is over): then dead-lettered or deleted. */
+static void redeliver(queue *q, qmsg *m, int64_t now)
+{
+    if (q->ended || m->deliveries > q->cfg.max_retries) {
+        if (q->cfg.dead_letter && !q->ended)
+            q->stats.dead_lettered++;
+        if (!m->accepted) {
+            if (q->cfg.dead_letter && !q->ended)
+                msg_drop(q, m, now, CAUSE_DEAD_LETTERED, "dead-letter-queue", 0);
+            else
+                msg_drop(q, m, now,
+                         m->last_status == NET_REFUSED_SUBREQUESTS
+                             ? CAUSE_SUBREQUEST_LIMIT
+                             : exp_refusal_cause(m->last_status),
+                         "queue", 0);
+        }
+        msg_release(q, m);
+        return;
+    }
+    q->stats.redeliveries++;
+    m->state = MSG_DELAYED;
+    if (!eng_at(q->e, eng_add(now, q->cfg.retry_delay_ns), EV_QUEUE_VISIBLE, m->slot, m->id))
+        abort();
+}
+
+/* Fan-out: every answer of a delivery is in; the consumer's handler returns (or throws). */
+static void fan_out_settle(queue *q, qbatch *b)
+{
+    int64_t now = eng_now(q->e);
+    b->in_flight = false;
+    bool failed = false;
+    for (uint32_t i = 0; i < b->nmsgs; i++)
+        failed |= b->msgs[i]->last_status < 200 || b->msgs[i]->last_status >= 300;
+    for (uint32_t i = 0; i < b->nmsgs; i++) {
+        qmsg *m = b->msgs[i];
+        bool ok = m->last_status >= 200 && m->last_status < 300;
+        if (ok && !(failed && q->cfg.on_error == QUEUE_ON_ERROR_THROW))
+            continue; /* acknowledged: released with the batch */
+        if (!ok && q->cfg.on_error == QUEUE_ON_ERROR_ACK) {
+            /* Caught and acknowledged: gone, for what its fetch met. */
+            msg_drop(q, m, now,
+                     m->last_status == NET_REFUSED_SUBREQUESTS ? CAUSE_SUBREQUEST_LIMIT
+                                                               : exp_refusal_cause(m->last_status),
+                     "queue", 0);
+            continue;
+        }
+        b->msgs[i] = NULL; /* it leaves the batch: delivered again, or dead-lettered */
+        redeliver(q, m, now);
+    }
+    batch_release(q, b);
+}
+
+static void on_message_answer(void *ud, const net_response *resp)
+{
+    qpost *p = ud;
+    qbatch *b = p->b;
+    queue *q = b->q;
+    qmsg *m = b->msgs[p->i];
+    m->last_status = resp->status;
+    if (resp->status >= 200 && resp->status < 300) {
+        m->accepted = true;
+        q->stats.items_delivered_acked += m->n;
+    }
+    if (--b->pending == 0)
+        fan_out_settle(q, b);
 }
 
 static void became_visible(queue *q, qmsg *m, int64_t t)

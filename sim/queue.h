@@ -16,6 +16,23 @@
  * cause, layer "queue"). A 2xx frees the batch: what the ingest recorded decides its items'
  * fates, never the queue.
  *
+ * The consumer's fan-out (fan_out_messages): instead of one POST per batch, the consumer Worker
+ * makes one fetch per message, and one delivery of a batch is one invocation with its
+ * subrequest limit: messages past the first subrequest_limit of a batch are refused at once
+ * ("Too many subrequests"), the rest POSTed together. What the consumer does with a message
+ * whose fetch failed (refused, or answered with other than a 2xx) is on_error:
+ *   QUEUE_ON_ERROR_ACK    it catches the error and returns: the batch is acknowledged
+ *                         implicitly and those messages are gone (lost for the failure's
+ *                         cause: subrequest-limit for a refusal);
+ *   QUEUE_ON_ERROR_RETRY  msg.retry() for each failed one (explicit acks for the others): it
+ *                         is delivered again after retry_delay, in a later batch;
+ *   QUEUE_ON_ERROR_THROW  the handler throws: the whole batch is delivered again (messages
+ *                         already accepted are sent again: duplicates).
+ * A message is delivered at most 1 + max_retries times; then it goes to the dead-letter queue
+ * (dead_letter: lost as dead-lettered, layer "dead-letter-queue": parked, never reaching the
+ * ingest in the run) or is deleted (lost for its last failure's cause). A message the ingest
+ * accepted once is not lost when it is later dead-lettered: its items were recorded.
+ *
  * Ledger layers: "queue-send" from send() to the arrival, then "queue" until a batch's
  * answer. Everything is in virtual time; the only draws are send_latency's, from the rng
  * given, and the network's own.
@@ -44,8 +61,14 @@ typedef struct queue_config {
     int64_t retry_delay_ns;    /* the wait before each retry */
     sdk_signal sig;            /* the payload's OTLP signal */
     const char *service;       /* resource service.name of the payloads (borrowed) */
-    const char *path; /* the ingest endpoint (borrowed); NULL: the signal's, e.g. /v1/logs */
+    const char *path;      /* the ingest endpoint (borrowed); NULL: the signal's, e.g. /v1/logs */
+    bool fan_out_messages; /* a fetch per message (see above); false: one POST per batch */
+    uint32_t subrequest_limit; /* per delivery of a batch, with fan_out_messages; 0: none */
+    int on_error;              /* a QUEUE_ON_ERROR_*, with fan_out_messages */
+    bool dead_letter;          /* a dead-letter queue takes messages out of retries */
 } queue_config;
+
+enum { QUEUE_ON_ERROR_ACK, QUEUE_ON_ERROR_RETRY, QUEUE_ON_ERROR_THROW };
 
 /* Cloudflare's defaults: batches of 10, 5 s, no delivery delay, 3 retries at once; logs. */
 queue_config queue_config_default(void);
@@ -92,6 +115,9 @@ typedef struct queue_stats {
     uint64_t retries;               /* of them, retries */
     uint64_t items_delivered_acked; /* items in batches answered with a 2xx */
     uint64_t items_dropped;         /* items the queue reported lost (refused, stranded) */
+    uint64_t fetches_refused;       /* fan-out: message fetches past the subrequest limit */
+    uint64_t redeliveries;          /* fan-out: messages delivered again (retry or throw) */
+    uint64_t dead_lettered;         /* messages moved to the dead-letter queue */
 } queue_stats;
 
 const queue_stats *queue_get_stats(const queue *q);

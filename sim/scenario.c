@@ -326,6 +326,22 @@ static const sk_key keys[] = {
      "(max_retries; Cloudflare: default 3)", 0},
     {"queue.retry_delay_s", SK_NUMBER, 0, 43200, "0", NULL,
      "wait before a retry (retry_delay)", 0},
+    {"queue.dead_letter_queue", SK_STRING, 1, 200, NULL, NULL,
+     "the queue's dead-letter queue (its name): a message out of retries goes there (lost as "
+     "dead-lettered: parked, not delivered) instead of being deleted (lost for its last "
+     "failure)", 0},
+    {"queue.consumer", SK_OBJECT, 0, 0, "{}", NULL,
+     "the consumer Worker's handler (docs/handlers.md): one POST per batch, or a fetch per "
+     "message under the invocation's subrequest limit", 0},
+    {"queue.consumer.fan_out", SK_ENUM, 0, 0, "\"batch\"", "batch|message",
+     "batch: one POST for the batch's messages; message: one fetch per message", 0},
+    {"queue.consumer.subrequest_limit", SK_INT, 0, 1e9, "10000", NULL,
+     "fan_out message: fetches one delivery of a batch may make; the rest fail at once (0: no "
+     "limit). Workers: 10,000 on Paid, 50 on Free", 0},
+    {"queue.consumer.on_error", SK_ENUM, 0, 0, "\"throw\"", "ack|retry|throw",
+     "fan_out message, a message whose fetch failed: ack (caught; acknowledged with the batch, "
+     "lost), retry (msg.retry(): delivered again after retry_delay_s), throw (the handler throws: "
+     "the whole batch is delivered again)", 0},
     {"waf", SK_CUSTOM, 0, 0, NULL, NULL,
      "WAF rules in front of the embedded ingest, as mock-ingest's config key waf "
      "(docs/waf.md): custom rules, rate limits, plan, window, counter lag", 0},
@@ -1962,6 +1978,14 @@ static int compile(cctx *c, const cJSON *root)
         qc->max_retries = (uint32_t)num(c, qu, "queue", "retries");
         qc->retry_delay_ns = secs(num(c, qu, "queue", "retry_delay_s"));
         qc->sig = SIG_LOGS;
+        qc->dead_letter = cJSON_GetObjectItemCaseSensitive(qu, "dead_letter_queue") != NULL;
+        const cJSON *co = val(c, qu, "queue", "consumer");
+        qc->fan_out_messages = strcmp(str(c, co, "queue.consumer", "fan_out"), "message") == 0;
+        qc->subrequest_limit = (uint32_t)num(c, co, "queue.consumer", "subrequest_limit");
+        const char *oe = str(c, co, "queue.consumer", "on_error");
+        qc->on_error = strcmp(oe, "ack") == 0     ? QUEUE_ON_ERROR_ACK
+                       : strcmp(oe, "retry") == 0 ? QUEUE_ON_ERROR_RETRY
+                                                  : QUEUE_ON_ERROR_THROW;
     }
 
     const cJSON *w = val(c, root, "", "workload");
