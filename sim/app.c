@@ -751,6 +751,10 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             break;
         case OP_RESPOND:
             rt_respond(r, s->status);
+            if (s->body.n) { /* a streamed body: produced after the headers, to its EOF */
+                assert(at->depth < APP_MAX_DEPTH);
+                at->f[at->depth++] = (frame){.b = &s->body, .kind = FRAME_BLOCK};
+            }
             break;
         case OP_WAIT_UNTIL: {
             /* ctx.waitUntil(async () => send(log)): the closure captures what the task

@@ -497,6 +497,10 @@ static const sk_key keys[] = {
     {"step.respond", SK_OBJECT, 0, 0, NULL, NULL,
      "sends the response; must be the handler's last step", 0},
     {"step.respond.status", SK_INT, 100, 599, "200", NULL, "HTTP status", 0},
+    {"step.respond.body", SK_STEPS, 1, 1e6, NULL, NULL,
+     "a streamed body (docs/handlers.md): steps that produce it after the headers, in the "
+     "handler; the invocation ends when they end (EOF), so a span around the respond step ends "
+     "there and one before it ends at the headers", 0},
     {"step.wait_until", SK_STEPS, 0, 1e6, NULL, NULL,
      "ctx.waitUntil: steps that run on after the response, within the budget", 0},
     {"step.set_timeout", SK_OBJECT, 0, 0, NULL, NULL, "setTimeout", 0},
@@ -1232,7 +1236,12 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
             if (!last)
                 return cfail(c, jp,
                              "respond must be the handler's last step (put work after the "
-                             "response in wait_until)");
+                             "response in wait_until, or in its streamed body)");
+            const cJSON *body = cJSON_GetObjectItemCaseSensitive(v, "body");
+            if (body) {
+                snprintf(jp + strlen(jp), sizeof jp - strlen(jp), ".body");
+                rc = compile_block(c, body, jp, IN_WAIT_UNTIL, false, &s->body);
+            }
         } else if (strcmp(op, "wait_until") == 0) {
             s->op = OP_WAIT_UNTIL;
             rc = compile_block(c, v, jp, IN_WAIT_UNTIL, false, &s->body);

@@ -488,6 +488,41 @@ static void test_queue_retries_and_dead_letters(void **state)
     xrun_free(&retry);
 }
 
+/*
+ * A streamed body (respond.body): the invocation lasts to its EOF. One request, cold (5 ms),
+ * a 5 ms span, a flush at the headers (propagate: it sends that span), then a body of one
+ * span over 1 s: that span starts after the flush and is lost when the request ends, at EOF,
+ * 1.010 s - not at the headers. Flushed at the end of the body instead, it is delivered.
+ */
+static void test_streamed_body_ends_at_eof(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 1},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 5}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"propagate\"},"
+        " \"app\": {\"handler\": ["
+        "   {\"span\": {\"name\": \"fetch\", \"do\": [{\"await\": {\"name\": \"auth\","
+        "     \"latency\": {\"fixed_ms\": 5}}}]}},"
+        "   %s"
+        "   {\"respond\": {\"status\": 200, \"body\": [{\"span\": {\"name\": \"chunk\", \"do\": ["
+        "     {\"await\": {\"name\": \"t\", \"latency\": {\"fixed_s\": 1}}}]}}%s]}}]}}";
+    char text[2048];
+    snprintf(text, sizeof text, doc, "{\"wait_until\": [{\"call\": \"tracer.flush\"}]},", "");
+    xrun at_headers = xrun_text(text);
+    assert_int_equal(at_headers.rc, 0);
+    expect_fate_in(at_headers.ledger_db, 1, "delivered/-@-/-");
+    expect_fate_in(at_headers.ledger_db, 2, "lost/never-flushed@1010000000/tracer");
+    assert_int_equal(at_headers.r.rt.completed, 1);
+    xrun_free(&at_headers);
+    snprintf(text, sizeof text, doc, "", ", {\"wait_until\": [{\"call\": \"tracer.flush\"}]}");
+    xrun at_eof = xrun_text(text);
+    assert_int_equal(at_eof.rc, 0);
+    assert_int_equal(at_eof.r.report.fate[FATE_DELIVERED], 2);
+    xrun_free(&at_eof);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_cron_refused),
         cmocka_unit_test(test_queue_subrequest_limit_across_a_batch),
         cmocka_unit_test(test_queue_retries_and_dead_letters),
+        cmocka_unit_test(test_streamed_body_ends_at_eof),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
