@@ -180,6 +180,7 @@ static const char *const op_names[] = {
     [OP_ONCE] = "once",
     [OP_FETCH] = "fetch",
     [OP_MEMORY] = "memory",
+    [OP_SET_ALARM] = "set_alarm",
 };
 
 static void trace_at(app *a, int64_t t_ns, const rt_task *t, const char *what, const char *name)
@@ -779,6 +780,9 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
         }
         case OP_SET_TIMEOUT:
             rt_set_timer(r, dist_draw(&s->d, a->rand), 0, &s->body);
+            break;
+        case OP_SET_ALARM:
+            rt_set_alarm(r, dist_draw(&s->d, a->rand));
             break;
         case OP_SET_INTERVAL: {
             int64_t every = dist_draw(&s->d, a->rand);

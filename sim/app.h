@@ -36,9 +36,10 @@ typedef enum {
     OP_SET_INTERVAL,
     OP_CALL,
     OP_REPEAT,
-    OP_ONCE,   /* module-scope code: runs its body the first time it is reached on an isolate */
-    OP_FETCH,  /* a subrequest: an await that counts toward the request's limits */
-    OP_MEMORY, /* the program holds bytes: for the rest of the task, or the isolate's life */
+    OP_ONCE,      /* module-scope code: runs its body the first time it is reached on an isolate */
+    OP_FETCH,     /* a subrequest: an await that counts toward the request's limits */
+    OP_MEMORY,    /* the program holds bytes: for the rest of the task, or the isolate's life */
+    OP_SET_ALARM, /* a Durable Object's this.ctx.storage.setAlarm (runtime.h: rt_set_alarm) */
 } app_op;
 
 /*

@@ -53,7 +53,8 @@ typedef enum {
     XX(FETCH_TIMEOUT, 24, "fetch_timeout", NET,                                                    \
        "a = fetch slot, b = fetch id: its sender's timeout, while it waits for a connection")      \
     XX(OBJ_IDLE, 25, "object_idle", RUNTIME,                                                       \
-       "a = isolate slot, b = isolate id: a Durable Object's hibernation or idle eviction")
+       "a = isolate slot, b = isolate id: a Durable Object's hibernation or idle eviction")        \
+    XX(ALARM, 26, "alarm", RUNTIME, "a = object key, b = alarm generation: a Durable Object alarm")
 
 enum {
 #define EV_ENUM(name, num, str, owner, what) EV_##name = num,

@@ -82,6 +82,7 @@ typedef struct isolate {
      * eviction and its hibernation are due and the one its EV_OBJ_IDLE pops at, and since
      * when it is billed (-1: not billed now). */
     uint32_t clients, io;
+    uint32_t key; /* the object's id (its workload key) */
     obj_state obj;
     int64_t obj_evict_at, obj_hib_at, obj_deadline, bill_from;
 } isolate;
@@ -120,6 +121,7 @@ typedef struct request {
     bool responded;
     bool terminated;        /* over the CPU limit: its tasks are being discarded */
     bool cancelling;        /* its waitUntil budget is spent: its work is being cancelled */
+    bool alarm;             /* a Durable Object's alarm() run (its object: the isolate's key) */
     uint32_t pending;       /* unsettled tasks: handler + waitUntil */
     int64_t cpu_ns;         /* used by its handler and waitUntil tasks */
     int64_t wu_deadline_ns; /* its waitUntil work is cancelled then (0: no deadline) */
@@ -241,6 +243,11 @@ struct rt {
     load_heap *loads;       /* one per colo */
     uint32_t indexed_colos; /* how many have their heap on */
     rt_isolate_ref *sticky; /* sticky routing: the isolate of each key */
+    /* Durable Objects: each object's alarm (its storage's; 0: none), the failed runs of it
+     * so far, and a generation that makes an EV_ALARM of a replaced alarm stale. */
+    int64_t *alarm_at;
+    uint32_t *alarm_tries;
+    uint64_t *alarm_gen;
     bool kill_scheduled;
     int64_t next_kill_ns; /* the pending random kill (ENG_TIME_MAX: none) */
     int64_t run_end_ns;   /* the run's end (rt_set_run_end; ENG_TIME_MAX: not known yet) */
@@ -288,6 +295,7 @@ struct rt {
     /* > 0 while the runtime tears something down (a request, waitUntil work, an isolate):
      * callbacks may make tasks ready, but none runs until it is done. */
     uint32_t hold;
+    bool arriving_alarm; /* the arrival being made is an alarm's run (EV_ALARM) */
 };
 
 /* ---------- pools ---------- */
@@ -358,7 +366,18 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     assert(cfg->kind != RT_OBJECT || cfg->keys > 0);
     if (keyed && cfg->keys)
         r->sticky = calloc(cfg->keys, sizeof *r->sticky);
-    if (!r->colo_stats || !r->loads || (keyed && cfg->keys && !r->sticky)) {
+    if (cfg->kind == RT_OBJECT && cfg->keys) {
+        r->alarm_at = calloc(cfg->keys, sizeof *r->alarm_at);
+        r->alarm_tries = calloc(cfg->keys, sizeof *r->alarm_tries);
+        r->alarm_gen = calloc(cfg->keys, sizeof *r->alarm_gen);
+    }
+    if (!r->colo_stats || !r->loads || (keyed && cfg->keys && !r->sticky) ||
+        (cfg->kind == RT_OBJECT && cfg->keys &&
+         (!r->alarm_at || !r->alarm_tries || !r->alarm_gen))) {
+        free(r->alarm_at);
+        free(r->alarm_tries);
+        free(r->alarm_gen);
+        free(r->sticky);
         free(r->colo_stats);
         free(r->loads);
         free(r);
@@ -400,6 +419,9 @@ void rt_free(rt *r)
     free(r->loads);
     free(r->live);
     free(r->sticky);
+    free(r->alarm_at);
+    free(r->alarm_tries);
+    free(r->alarm_gen);
     free(r->choice_reqs);
     free(r->storm_fired);
     pool_free(&r->isos);
@@ -1127,8 +1149,60 @@ static uint32_t obj_route(rt *r, const rt_arrival *a)
         evict(r, ref.slot, obj_cause(iso));
     }
     uint32_t s = isolate_new(r, a->colo);
+    ISO(r, s).key = a->key;
     r->sticky[a->key] = (rt_isolate_ref){s, ISO(r, s).info.id};
     return s;
+}
+
+/* ----- alarms ----- */
+
+#define ALARM_RETRIES     6
+#define ALARM_BACKOFF0_NS (2 * 1000000000LL)
+
+static void alarm_schedule(rt *r, uint32_t key, int64_t at)
+{
+    r->alarm_at[key] = at;
+    schedule(r, at, EV_ALARM, key, ++r->alarm_gen[key]);
+}
+
+void rt_set_alarm(rt *r, int64_t delay_ns)
+{
+    if (r->cfg.kind != RT_OBJECT || !r->alarm_at)
+        return;
+    uint32_t key = ISO(r, TASK(r, r->cur).iso).key;
+    r->alarm_tries[key] = 0;
+    alarm_schedule(r, key, eng_add(rt_time(r), delay_ns > 0 ? delay_ns : 0));
+}
+
+/* An alarm run of object `key` that fired at `fired` ended: it succeeded (the alarm is deleted
+ * unless the run set a new one), or failed (retried with backoff, at most 6 times). */
+static void alarm_ran(rt *r, uint32_t key, int64_t fired, bool ok)
+{
+    if (r->alarm_at[key] != fired)
+        return; /* the run set a new alarm: that one stands */
+    if (ok) {
+        r->alarm_at[key] = 0;
+        r->alarm_tries[key] = 0;
+        r->alarm_gen[key]++;
+        return;
+    }
+    if (r->alarm_tries[key] >= ALARM_RETRIES) {
+        r->stats.alarms_given_up++;
+        r->alarm_at[key] = 0;
+        r->alarm_tries[key] = 0;
+        r->alarm_gen[key]++;
+        return;
+    }
+    int64_t delay = ALARM_BACKOFF0_NS << r->alarm_tries[key]++;
+    r->stats.alarm_retries++;
+    alarm_schedule(r, key, eng_add(rt_time(r), delay));
+}
+
+/* A request that ended (ok: within its limits), or was killed or terminated. */
+static inline void alarm_outcome(rt *r, uint32_t q, bool ok)
+{
+    if (__builtin_expect(REQ(r, q).alarm, 0))
+        alarm_ran(r, ISO(r, REQ(r, q).iso).key, REQ(r, q).arrived_ns, ok);
 }
 
 void rt_io_begin(rt *r, rt_isolate_ref ref)
@@ -1178,6 +1252,8 @@ static void evict(rt *r, uint32_t s, rt_evict cause)
             notify_request(r, q, RT_REQ_KILLED, eng_now(r->e));
             if (r->obs.killed)
                 r->obs.killed(r->obs.ud, REQ(r, q).id, (int)cause, eng_now(r->e));
+            if (!over)
+                alarm_outcome(r, q, false);
             if (!over) {
                 r->stats.killed++;
                 if (!REQ(r, q).responded)
@@ -1302,6 +1378,7 @@ static void request_end(rt *r, uint32_t q)
 {
     uint32_t s = REQ(r, q).iso;
     r->stats.completed++;
+    alarm_outcome(r, q, !REQ(r, q).cancelling); /* (an alarm run is cancelled by its wall limit) */
     /* Fetches still waiting for a connection (C continuations that outlived the
      * handler) go on outside the request's context, without limits. */
     while (REQ(r, q).whead < REQ(r, q).nwaits) {
@@ -1434,8 +1511,10 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->pending = 1;
     rq->cpu_ns = 0;
     rq->wu_deadline_ns = 0;
-    if (__builtin_expect(r->cfg.wall_limit_ns > 0, 0)) {
-        rq->wu_deadline_ns = eng_add(eng_now(r->e), r->cfg.wall_limit_ns);
+    rq->alarm = r->arriving_alarm;
+    int64_t wall = rq->alarm ? r->cfg.alarm_wall_limit_ns : r->cfg.wall_limit_ns;
+    if (__builtin_expect(wall > 0, 0)) {
+        rq->wu_deadline_ns = eng_add(eng_now(r->e), wall);
         schedule(r, rq->wu_deadline_ns, EV_WU_DEADLINE, q, rq->id);
     }
     rq->subrequests = rq->conns = 0;
@@ -1661,7 +1740,8 @@ static int64_t ending_at(const rt *r, const task *t)
             r->cfg.memory_limit_bytes > 0)
             e = pressure_start_at(r, t->iso, e);
     }
-    if ((t->pub.kind == TASK_WAIT_UNTIL || r->cfg.wall_limit_ns) && t->req != NONE &&
+    if (t->req != NONE &&
+        (t->pub.kind == TASK_WAIT_UNTIL || r->cfg.wall_limit_ns || REQ(r, t->req).alarm) &&
         REQ(r, t->req).wu_deadline_ns && REQ(r, t->req).wu_deadline_ns < e)
         e = REQ(r, t->req).wu_deadline_ns;
     return e;
@@ -1827,6 +1907,7 @@ static void request_terminate(rt *r, uint32_t q)
     r->stats.cpu_limited++;
     if (r->cfg.kind == RT_OBJECT && !REQ(r, q).responded)
         ISO(r, s).clients--;
+    alarm_outcome(r, q, false);
     r->hold++; /* the kick loop this segment ran in goes on after it, with the thread's time */
     discard_request_tasks(r, q, false, END_CPU_LIMIT);
     waits_cancel(r, q, RT_CPU_LIMIT);
@@ -2098,7 +2179,8 @@ void rt_respond(rt *r, int status)
     notify_request(r, q, RT_REQ_RESPONDED, rt_task_time(r));
     /* The budget only matters when waitUntil work exists beside the handler; a wall limit,
      * set at arrival, bounds it instead. */
-    if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1 && !r->cfg.wall_limit_ns) {
+    if (r->cfg.wait_until_budget_ns > 0 && REQ(r, q).pending > 1 && !r->cfg.wall_limit_ns &&
+        !REQ(r, q).alarm) {
         REQ(r, q).wu_deadline_ns = eng_add(rt_task_time(r), r->cfg.wait_until_budget_ns);
         schedule(r, REQ(r, q).wu_deadline_ns, EV_WU_DEADLINE, q, REQ(r, q).id);
     }
@@ -2202,6 +2284,16 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
             ISO(r, ev->a).obj_deadline == ev->time_ns)
             evict(r, ev->a, obj_cause(&ISO(r, ev->a)));
         return true;
+    case EV_ALARM:
+        if (r->alarm_at && ev->a < r->cfg.keys && ev->b == r->alarm_gen[ev->a] &&
+            r->alarm_at[ev->a] == ev->time_ns) {
+            r->stats.alarms_run++;
+            rt_arrival al = {0, r->cfg.alarm_route, ev->a};
+            r->arriving_alarm = true;
+            rt_request_arrive_at(r, &al);
+            r->arriving_alarm = false;
+        }
+        return true;
     case EV_LIFETIME:
         if (iso_valid(r, ev->a, ev->b))
             evict(r, ev->a, RT_EVICT_LIFETIME);
@@ -2242,7 +2334,7 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
         REQ(r, q).cancelling = true;
         waits_cancel(r, q, RT_WU_DEADLINE);
         /* At a wall limit the handler goes too: the invocation is over. */
-        bool wall = r->cfg.wall_limit_ns > 0;
+        bool wall = r->cfg.wall_limit_ns > 0 || REQ(r, q).alarm;
         if (wall)
             r->stats.wall_limited++;
         uint32_t n = discard_request_tasks(r, q, !wall, END_CANCELLED_BUDGET);

@@ -61,11 +61,18 @@
  *      idle, not hibernatable  anything of the above pending: it stays in memory and is
  *                 evicted (cause "idle") idle_timeout (70-140 s) after it stopped being
  *                 active, drawn then, pending work and all.
+ *    Alarms (rt_set_alarm, this.ctx.storage.setAlarm): one per object, kept in its storage,
+ *    so hibernation and eviction do not lose it; at its time it runs as an invocation of
+ *    the object (alarm_route), waking or starting it. It is at least once: a run that
+ *    fails - terminated by the CPU limit, cut at alarm_wall_limit_ns, or killed with its
+ *    object - is retried 2 s after the failure, then 4, 8, 16, 32 and 64 s (6 retries),
+ *    then given up. A run that succeeds deletes the alarm unless it set a new one.
+ *    A pending alarm does not keep an object from hibernating.
  *    It lives [entered, deadline): a request at exactly the deadline finds it gone and
  *    starts it again. Billed duration (rt_stats.billed_ns, Cloudflare's GB-s at 128 MB) is
  *    the wall time it is in memory and not idle-hibernatable: a hibernatable object is not
- *    billed even before it hibernates. Deploys restart every object; storage is not
- *    modelled (what the program keeps is in-memory state).
+ *    billed even before it hibernates. Deploys restart every object. Of its storage only
+ *    the alarm is modelled (what the program keeps is in-memory state).
  *  - Memory (edge kind): the host reports what an isolate holds (rt_mem_add).
  *    Holding more than memory_limit_bytes, even for an instant, evicts it
  *    (cause "memory") at the instant it crossed: the running segment stops
@@ -228,6 +235,10 @@ typedef struct rt_config {
      * Cron Triggers, queue consumers and Durable Object alarms: 15 minutes. With it, the
      * waitUntil budget after a response does not apply: the wall limit bounds it all. */
     int64_t wall_limit_ns;
+    /* Durable Object alarms (rt_set_alarm): the route their invocations run (its handler is
+     * the alarm() handler) and their wall limit (0: none; Cloudflare: 15 minutes). */
+    uint32_t alarm_route;
+    int64_t alarm_wall_limit_ns;
 } rt_config;
 
 /* Its event types are rows of events.h (owner RUNTIME). */
@@ -322,6 +333,9 @@ typedef struct rt_stats {
      * unable to hibernate), summed over objects; and how often one became hibernatable. */
     int64_t billed_ns;
     uint64_t hibernatable_periods;
+    /* Durable Object alarms: invocations run (retries included), retries scheduled after a
+     * failed run, and alarms given up after their last retry failed. */
+    uint64_t alarms_run, alarm_retries, alarms_given_up;
 } rt_stats;
 
 /* Per colo. */
@@ -440,6 +454,10 @@ typedef void (*rt_cancel_fn)(void *ud, rt *r, int cause);
  * isolate dies first, cancel (may be NULL) runs instead, with the same ud. */
 bool rt_post(rt *r, struct rt_isolate_ref_s ref, uint64_t request_id, rt_fn fn, rt_cancel_fn cancel,
              void *ud);
+/* this.ctx.storage.setAlarm(now + delay_ns) from a task on a Durable Object: replaces its
+ * alarm (and its retries). Ignored for other kinds. */
+void rt_set_alarm(rt *r, int64_t delay_ns);
+
 /* The running task's isolate (for globals and telemetry state). */
 rt_isolate_info *rt_current_isolate(rt *r);
 const rt_task *rt_current_task(const rt *r);

@@ -147,6 +147,10 @@ static const sk_key keys[] = {
     {"app.routes[].name", SK_STRING, 1, 0, NULL, NULL, "e.g. \"GET /api\"", SK_REQUIRED},
     {"app.routes[].weight", SK_NUMBER, 1e-9, 1e9, "1", NULL, "its share of the arrivals", 0},
     {"app.routes[].handler", SK_STEPS, 1, 1e6, NULL, NULL, "the route's steps", SK_REQUIRED},
+    {"app.alarm", SK_STEPS, 1, 1e6, NULL, NULL,
+     "runtime.kind durable_object: the object's alarm() handler, run when an alarm set by "
+     "set_alarm fires (docs/handlers.md): at least once, retried with backoff from 2 s up to 6 "
+     "times when a run fails (CPU limit, 15-minute wall limit, the object killed)", 0},
     {"app.zone", SK_STRING, 1, 255, NULL, NULL,
      "the Worker's own zone (e.g. flare.dev): every subrequest it makes on a zone carries it as "
      "the WAF's cf.worker.upstream_zone", 0},
@@ -503,6 +507,11 @@ static const sk_key keys[] = {
      "there and one before it ends at the headers", 0},
     {"step.wait_until", SK_STEPS, 0, 1e6, NULL, NULL,
      "ctx.waitUntil: steps that run on after the response, within the budget", 0},
+    {"step.set_alarm", SK_OBJECT, 0, 0, NULL, NULL,
+     "this.ctx.storage.setAlarm(Date.now() + delay) on a Durable Object: replaces its alarm, "
+     "which runs app.alarm then; kept in storage, so hibernation does not lose it", 0},
+    {"step.set_alarm.delay", SK_DIST, 0, 0, NULL, NULL, "when the alarm fires, from now",
+     SK_REQUIRED},
     {"step.set_timeout", SK_OBJECT, 0, 0, NULL, NULL, "setTimeout", 0},
     {"step.set_timeout.delay", SK_DIST, 0, 0, NULL, NULL, "delay", SK_REQUIRED},
     {"step.set_timeout.do", SK_STEPS, 0, 1e6, NULL, NULL, "the callback", SK_REQUIRED},
@@ -577,6 +586,7 @@ typedef struct cctx {
     const char *path;          /* the file as opened: data files are relative to it */
     int rc;                    /* a failure while compiling values (e.g. a data file) */
     unsigned checkpoints;      /* checkpoint steps and accumulators that checkpoint */
+    unsigned alarms;           /* set_alarm steps */
     const cJSON *accumulators; /* app.accumulators, known before the steps are compiled */
     char *err;
     size_t errlen;
@@ -1245,6 +1255,14 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
         } else if (strcmp(op, "wait_until") == 0) {
             s->op = OP_WAIT_UNTIL;
             rc = compile_block(c, v, jp, IN_WAIT_UNTIL, false, &s->body);
+        } else if (strcmp(op, "set_alarm") == 0) {
+            s->op = OP_SET_ALARM;
+            s->d = dstp(c, v, kp, "delay", jp);
+            if (c->s->runtime.kind != RT_OBJECT)
+                return cfail(c, jp,
+                             "set_alarm is a Durable Object's: it needs runtime.kind "
+                             "\"durable_object\"");
+            c->alarms++;
         } else if (strcmp(op, "set_timeout") == 0 || strcmp(op, "set_interval") == 0) {
             bool interval = op[4] == 'i';
             s->op = interval ? OP_SET_INTERVAL : OP_SET_TIMEOUT;
@@ -1941,6 +1959,29 @@ static int compile(cctx *c, const cJSON *root)
         }
     }
 
+    /* app.alarm: a route of its own after the others, never drawn by the workload. */
+    const cJSON *alarm = cJSON_GetObjectItemCaseSensitive(a, "alarm");
+    s->has_alarm = alarm != NULL;
+    if (alarm) {
+        if (rc->kind != RT_OBJECT)
+            return cfail(c, "$.app.alarm",
+                         "an alarm() handler is a Durable Object's: it needs runtime.kind "
+                         "\"durable_object\"");
+        app_route *nr = alloc(s, (pg->nroutes + 1) * sizeof *nr);
+        memcpy(nr, pg->routes, pg->nroutes * sizeof *nr);
+        pg->routes = nr;
+        app_route *ar = &pg->routes[pg->nroutes];
+        ar->name = "alarm";
+        ar->weight = 0;
+        int brc = compile_block(c, alarm, "$.app.alarm", IN_HANDLER, true, &ar->handler);
+        if (brc)
+            return brc;
+        rc->alarm_route = pg->nroutes++;
+        rc->alarm_wall_limit_ns = secs(900); /* Cloudflare: 15 minutes for an alarm */
+    }
+    if (c->alarms && !alarm)
+        return cfail(c, "$.app", "set_alarm needs the alarm() handler it runs: add app.alarm");
+
     const cJSON *accs = val(c, a, "app", "accumulators");
     if (cJSON_GetArraySize(accs) > 0) {
         uint32_t used = pg->nglobals; /* the globals the steps name */
@@ -2015,7 +2056,7 @@ static int compile(cctx *c, const cJSON *root)
     wc->colo_weights = colo_w;
     wc->ncolos = rc->ncolos;
     wc->route_weights = route_w;
-    wc->nroutes = pg->nroutes;
+    wc->nroutes = pg->nroutes - (s->has_alarm ? 1 : 0); /* the workload never draws app.alarm */
     if (rc->routing == RT_ROUTE_STICKY || rc->kind == RT_OBJECT)
         rc->keys = wc->keys = (uint32_t)num(c, w, "workload", "keys");
     const cJSON *di = val(c, w, "workload", "diurnal");

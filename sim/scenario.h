@@ -43,6 +43,7 @@ typedef struct scenario {
     char *description;
     char *variant;          /* this run's name: "baseline" or one of `variants` */
     char *cron;             /* workload.cron: the schedule its runs come from (NULL: none) */
+    bool has_alarm;         /* app.alarm: a Durable Object's alarm() handler, the last route */
     char *slug;             /* the variant's run directory name (scn_slug), unique in the file */
     unsigned variant_index; /* 0 the baseline, then the variants in the file's order */
     uint64_t seed;          /* the first of seeds */

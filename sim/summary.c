@@ -197,6 +197,11 @@ void sum_print(const scenario *s, const sim_result *r, FILE *out)
                 "wall time = %.4f GB-s at 128 MB (hibernatable %" PRIu64 " times)\n",
                 st->isolates_created, st->evicted[RT_EVICT_HIBERNATED], (double)st->billed_ns / 1e9,
                 rt_gb_s(st->billed_ns), st->hibernatable_periods);
+    if (s->has_alarm)
+        fprintf(out,
+                "alarms: %" PRIu64 " runs, %" PRIu64 " retries after a failed run, %" PRIu64
+                " given up after their last retry\n",
+                st->alarms_run, st->alarm_retries, st->alarms_given_up);
     if (s->runtime.ncolos > 1) {
         fprintf(out, "colos:");
         for (uint32_t i = 0; i < r->ncolos; i++)
@@ -487,6 +492,12 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
         add_u64(o, "hibernatable_periods", st->hibernatable_periods);
         cJSON_AddNumberToObject(o, "billed_s", (double)st->billed_ns / 1e9);
         cJSON_AddNumberToObject(o, "gb_s", rt_gb_s(st->billed_ns));
+        if (s->has_alarm) {
+            cJSON *al = cJSON_AddObjectToObject(o, "alarms");
+            add_u64(al, "runs", st->alarms_run);
+            add_u64(al, "retries", st->alarm_retries);
+            add_u64(al, "given_up", st->alarms_given_up);
+        }
     }
     o = cJSON_AddObjectToObject(j, "tasks");
     add_u64(o, "run", st->tasks);

@@ -523,6 +523,78 @@ static void test_streamed_body_ends_at_eof(void **state)
     xrun_free(&at_eof);
 }
 
+/*
+ * Durable Object alarms at least once. A request at 0 (cold: 5 ms) sets an alarm 1 s ahead;
+ * the alarm() handler computes 31 s, past the 30 s CPU limit, so every run fails 30 s after it
+ * started and is retried 2, 4, 8, 16, 32 and 64 s after each failure, then given up. A retry
+ * that finds the object hibernated (10 s after the failure left it idle) starts it again, 5 ms
+ * later: the runs start at 1.005, 33.005, 67.005, 105.005, 151.005 (the object still in
+ * memory each time), then 213.010 (started at 151.010 on a fresh object, failed at 181.010)
+ * and 307.015.
+ */
+static void test_alarm_retries_with_backoff(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 1, \"keys\": 1,"
+        "   \"drain_s\": 600},"
+        " \"runtime\": {\"kind\": \"durable_object\", \"cold_start\": {\"fixed_ms\": 5}},"
+        " \"app\": {\"handler\": [{\"set_alarm\": {\"delay\": {\"fixed_s\": 1}}},"
+        "   {\"respond\": {\"status\": 200}}], \"alarm\": [{\"cpu\": {\"fixed_s\": 31}}]}}";
+    simrun x = sim_text(doc, -1);
+    assert_int_equal(x.r.rt.alarms_run, 7);
+    assert_int_equal(x.r.rt.alarm_retries, 6);
+    assert_int_equal(x.r.rt.alarms_given_up, 1);
+    assert_int_equal(x.r.rt.cpu_limited, 7);
+    assert_int_equal(events_of(&x, "alarm"), 7);
+    static const char *const at[] = {"1005000000 ",   "33005000000 ",  "67005000000 ",
+                                     "105005000000 ", "151005000000 ", "213010000000 ",
+                                     "307015000000 "};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        const char *line = line_starting(x.events, at[i]);
+        if (!line || !strstr(line, " alarm "))
+            fail_msg("no alarm at %s", at[i]);
+    }
+    simrun_free(&x);
+}
+
+/*
+ * An alarm lives in the object's storage: set 30 s ahead, it outlives the hibernation at
+ * 10.005 s and starts the object again at 30.005 s; a run that succeeds deletes it (one run).
+ * The buffer the request left (threshold, flushed into it in waitUntil) was discarded with
+ * the hibernation, so the alarm's exporter.flush finds nothing: the span is lost at 10.005 s.
+ * An alarm 5 s ahead runs on the same object first and its flush delivers the span.
+ */
+static void test_alarm_survives_hibernation(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 1, \"keys\": 1,"
+        "   \"drain_s\": 600},"
+        " \"runtime\": {\"kind\": \"durable_object\", \"cold_start\": {\"fixed_ms\": 5}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"exposed\", \"batch_items\": 100},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"request\", \"do\": []}},"
+        "   {\"wait_until\": [{\"call\": \"tracer.flush\"}]},"
+        "   {\"set_alarm\": {\"delay\": {\"fixed_s\": %d}}}, {\"respond\": {\"status\": 200}}],"
+        "   \"alarm\": [{\"call\": \"exporter.flush\"}]}}";
+    char text[1024];
+    snprintf(text, sizeof text, doc, 30);
+    xrun x = xrun_text(text);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.r.rt.alarms_run, 1);
+    assert_int_equal(x.r.rt.isolates_created, 2);
+    expect_fate_in(x.ledger_db, 1, "lost/evicted-in-buffer@10005000000/exporter");
+    xrun_free(&x);
+    snprintf(text, sizeof text, doc, 5);
+    xrun y = xrun_text(text);
+    assert_int_equal(y.rc, 0);
+    assert_int_equal(y.r.rt.alarms_run, 1);
+    assert_int_equal(y.r.rt.isolates_created, 1);
+    assert_int_equal(y.r.report.fate[FATE_LOST], 0);
+    xrun_free(&y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +612,8 @@ int main(void)
         cmocka_unit_test(test_queue_subrequest_limit_across_a_batch),
         cmocka_unit_test(test_queue_retries_and_dead_letters),
         cmocka_unit_test(test_streamed_body_ends_at_eof),
+        cmocka_unit_test(test_alarm_retries_with_backoff),
+        cmocka_unit_test(test_alarm_survives_hibernation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
