@@ -742,7 +742,10 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             STOP_IF_OVER_MEMORY();
             break;
         case OP_LOG:
-            a->tel->log(a->tel_ud, r, s->name, s->severity);
+            if (s->console && a->tel->console_log)
+                a->tel->console_log(a->tel_ud, r, s->name, s->severity);
+            else
+                a->tel->log(a->tel_ud, r, s->name, s->severity);
             STOP_IF_OVER_MEMORY();
             break;
         case OP_GLOBAL:

@@ -64,7 +64,8 @@ typedef enum {
     XX(LOST_AT_HOP, "lost-at-hop")                                                                 \
     XX(EXPORTER_CRASHED, "exporter-crashed")                                                       \
     XX(UNEXPLAINED, "unexplained")                                                                 \
-    XX(DEAD_LETTERED, "dead-lettered")
+    XX(DEAD_LETTERED, "dead-lettered")                                                             \
+    XX(LOG_SIZE_LIMIT, "log-size-limit")
 
 typedef enum {
 #define LEDGER_CAUSE_ENUM(name, text) CAUSE_##name,

@@ -310,7 +310,7 @@ void net_send_direct(net *n, rng *draws, net_request *req, net_direct_done done,
     f->timeout_ns = req->timeout_ns;
     if (req->ref && !(f->ref = strdup(req->ref)))
         abort();
-    f->sent_ns = f->fetch_ns = eng_now(n->e);
+    f->sent_ns = f->fetch_ns = req->at_ns > eng_now(n->e) ? req->at_ns : eng_now(n->e);
     depart(n, f);
 }
 

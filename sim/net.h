@@ -119,6 +119,9 @@ typedef struct net_request {
      * it go: drop_answer). Still waiting for a connection then, it leaves the queue and
      * rejects at that instant, never sent (EV_FETCH_TIMEOUT). */
     int64_t timeout_ns;
+    /* net_send_direct: it leaves at this instant, when that is later than the engine's now
+     * (a component acting for a task's time inside a segment); 0: now. */
+    int64_t at_ns;
 } net_request;
 
 typedef struct net net;

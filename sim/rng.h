@@ -26,6 +26,7 @@ typedef enum {
     RNG_QUEUE = 9,     /* a queue's send latencies */
     RNG_PIPELINE = 10, /* the third seed's pipeline: routing shares, the origin's job delays */
     RNG_SWARM = 11,    /* which fault families a swarm run switches on (flt_swarm_on) */
+    RNG_WLOGS = 12,    /* Workers Logs' POSTs (wlogs.h) */
 } rng_stream;
 
 void rng_seed(rng *r, uint64_t seed, uint64_t stream);

@@ -132,6 +132,9 @@ static const sk_key keys[] = {
      "fetches per request (the app's and the exporter's); past it fetch fails at once; 0: none. "
      "Workers: 10,000 on Workers Paid (raised from 1,000 on 2026-02-11; configurable up to 10 "
      "million), 50 on Free", 0},
+    {"runtime.log_limit_kb", SK_NUMBER, 0.001, 1e6, "256", NULL,
+     "console.log output recorded per invocation (log steps via console); past it, lines are "
+     "not recorded (lost as log-size-limit). Workers: 256 KB", 0},
     {"runtime.wall_limit_s", SK_NUMBER, 0, BIG_S, "0", NULL,
      "an invocation is cut this long after it started, handler and waitUntil work alike (0: "
      "none). Default 900 for a cron workload: Cloudflare's 15 minutes for Cron Triggers", 0},
@@ -481,6 +484,10 @@ static const sk_key keys[] = {
     {"step.log.body", SK_STRING, 0, 0, NULL, NULL, "the record's body", SK_REQUIRED},
     {"step.log.severity", SK_ENUM, 0, 0, "\"info\"", "trace|debug|info|warn|error|fatal",
      "severity", 0},
+    {"step.log.via", SK_ENUM, 0, 0, "\"sdk\"", "sdk|console",
+     "sdk: the SDK's logger (its exporter); console: console.log of the record's JSON, captured "
+     "by the platform (Workers Logs: shipped when the invocation is over, at most "
+     "runtime.log_limit_kb per invocation; docs/handlers.md)", 0},
     {"step.global", SK_OBJECT, 0, 0, NULL, NULL,
      "an isolate global (shared by every request on the isolate)", 0},
     {"step.global.name", SK_STRING, 1, 0, NULL, NULL, "the global's name", SK_REQUIRED},
@@ -1212,6 +1219,8 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
             s->op = OP_LOG;
             s->name = sdup(c->s, str(c, v, kp, "body"));
             s->severity = severity_number(str(c, v, kp, "severity"));
+            s->console = strcmp(str(c, v, kp, "via"), "console") == 0;
+            c->s->console_logs |= s->console;
         } else if (strcmp(op, "global") == 0) {
             static const char *const ops[] = {"set",   "append", "read",     "take",
                                               "clear", "send",   "put_back", "checkpoint"};
@@ -1876,6 +1885,7 @@ static int compile(cctx *c, const cJSON *root)
     rc->subrequest_limit = (uint32_t)num(c, r, "runtime", "subrequest_limit");
     rc->max_connections = (uint32_t)num(c, r, "runtime", "max_connections");
     rc->wall_limit_ns = secs(num(c, r, "runtime", "wall_limit_s"));
+    s->log_cap_bytes = (int64_t)llround(num(c, r, "runtime", "log_limit_kb") * 1024.0);
     const cJSON *colos = cJSON_GetObjectItemCaseSensitive(r, "colos");
     double *colo_w = NULL;
     if (colos) {

@@ -44,6 +44,8 @@ typedef struct scenario {
     char *variant;          /* this run's name: "baseline" or one of `variants` */
     char *cron;             /* workload.cron: the schedule its runs come from (NULL: none) */
     bool has_alarm;         /* app.alarm: a Durable Object's alarm() handler, the last route */
+    bool console_logs;      /* some log step goes to console.log (Workers Logs: wlogs.h) */
+    int64_t log_cap_bytes;  /* runtime.log_limit_kb: what an invocation's console may record */
     char *slug;             /* the variant's run directory name (scn_slug), unique in the file */
     unsigned variant_index; /* 0 the baseline, then the variants in the file's order */
     uint64_t seed;          /* the first of seeds */

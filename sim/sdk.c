@@ -6,6 +6,7 @@
 
 #include "exporters/remote.h"
 #include "grow.h"
+#include "wlogs.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -64,7 +65,8 @@ struct sdk {
     const el_exporter *d; /* the strategy: what it can do, and its methods */
     ledger *l;
     net *n;
-    queue *q; /* where checkpoints send (NULL: no queue) */
+    queue *q;  /* where checkpoints send (NULL: no queue) */
+    wlogs *wl; /* what the platform captures of console.log (NULL: none) */
     rng *ids;
     rng *exp_rng;
     uint64_t seed;
@@ -88,6 +90,11 @@ sdk *sdk_new(const exp_config *cfg, ledger *l, net *n, rng *ids_rng, rng *export
     s->exp_rng = exporter_rng;
     s->seed = seed;
     return s;
+}
+
+void sdk_set_wlogs(sdk *s, wlogs *w)
+{
+    s->wl = w;
 }
 
 void sdk_set_queue(sdk *s, queue *q)
@@ -313,6 +320,10 @@ static void drop_vec(sdk_iso *si, item_vec *v, ledger_cause cause, const char *l
 static void t_dies(void *ud, rt *r, rt_isolate_info *iso, rt_evict cause)
 {
     sdk *s = ud;
+    /* Console output the platform captured is not the isolate's: it ships (unless the run is
+     * over, when it is stranded with the rest). */
+    if (s->wl && (int)cause != RT_END_OF_RUN)
+        wlogs_isolate_died(s->wl, iso->id, rt_time(r));
     sdk_iso *si = iso->tel;
     if (!si)
         return;
@@ -447,6 +458,28 @@ static void t_metric(void *ud, rt *r, const char *name, double value)
     it->value = value;
     s->stats.metrics++;
     complete(s, iso_state(r), r, it);
+}
+
+/* console.log(JSON.stringify(record)): the record is complete at once and the platform has
+ * its line; the isolate keeps nothing. */
+static void t_log(void *ud, rt *r, const char *body, int severity);
+
+static void t_console_log(void *ud, rt *r, const char *body, int severity)
+{
+    sdk *s = ud;
+    if (!s->wl) {
+        t_log(ud, r, body, severity);
+        return;
+    }
+    tel_item *it = new_item(s, r, SIG_LOGS, body);
+    it->severity = severity;
+    s->stats.logs++;
+    encode(it);
+    ledger_row(s->l, it);
+    const rt_task *t = rt_current_task(r);
+    wlogs_write(s->wl, t->request_id, rt_current_isolate(r)->id, it->n, it->json, it->len,
+                rt_time(r));
+    item_free(r, it);
 }
 
 static void t_log(void *ud, rt *r, const char *body, int severity)
@@ -602,6 +635,8 @@ static void t_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t reque
 {
     sdk *s = ud;
     (void)r;
+    if (s->wl)
+        wlogs_invocation_over(s->wl, request, rt_time(r));
     sdk_iso *si = iso->tel;
     if (!si || !s->cfg.layer1_per_request || timers)
         return;
@@ -618,6 +653,8 @@ static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
     sdk *s = ud;
     if (why != END_CANCELLED_BUDGET && why != END_CPU_LIMIT)
         return; /* evictions and the end of the run are handled per isolate */
+    if (why == END_CPU_LIMIT && s->wl) /* terminated: the invocation is over */
+        wlogs_invocation_over(s->wl, t->request_id, rt_time(r));
     sdk_iso *si = rt_task_isolate(r, t)->tel;
     if (!si)
         return;
@@ -854,6 +891,7 @@ const tel_ops *sdk_ops(void)
         .shutdown = t_shutdown,
         .task_ends = t_task_ends,
         .request_ends = t_request_ends,
+        .console_log = t_console_log,
     };
     return &ops;
 }

@@ -47,6 +47,9 @@ int sdk_start_exporter(sdk *s, char *err, size_t errlen);
 const char *sdk_exporter_failure(const sdk *s);
 /* Checkpoints of accumulators send their messages to this queue (queue.h). */
 void sdk_set_queue(sdk *s, queue *q);
+/* Where console.log lines go (wlogs.h; NULL: console logs are SDK logs). */
+struct wlogs;
+void sdk_set_wlogs(sdk *s, struct wlogs *w);
 /* Where exporters' log lines go (el_host_api.log); unset, they are dropped. */
 void sdk_set_log(sdk *s, void (*log)(void *ud, const char *line), void *ud);
 const tel_ops *sdk_ops(void);

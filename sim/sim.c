@@ -4,6 +4,7 @@
 #include "net.h"
 #include "pipeline.h"
 #include "queue.h"
+#include "wlogs.h"
 #include "transport.h"
 #include "rng.h"
 #include "workload.h"
@@ -128,12 +129,14 @@ typedef struct run_parts {
     const sim_options *o;
     sim_result *out;
     rng r_workload, r_runtime, r_app, r_net, r_ids, r_exp, r_faults, r_place, r_queue, r_pipe;
+    rng r_wlogs;
     eng *e;
     ledger *l;
     transport *tp;
     net *n;
     flt *faults;            /* when the scenario has fault rules */
     queue *q;               /* when the scenario has one */
+    wlogs *wl;              /* what the platform captures of console.log (console logs) */
     pipeline *pl;           /* when the scenario has one */
     rt_observer ledger_obs; /* what the fan-out observer passes on */
     sdk *k;
@@ -279,6 +282,7 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
     rng_seed(&p->r_place, out->seed, RNG_PLACEMENT);
     rng_seed(&p->r_queue, out->seed, RNG_QUEUE);
     rng_seed(&p->r_pipe, out->seed, RNG_PIPELINE);
+    rng_seed(&p->r_wlogs, out->seed, RNG_WLOGS);
     if (!(p->e = eng_new())) {
         snprintf(err, errlen, "out of memory");
         return SIM_ENOMEM;
@@ -306,6 +310,14 @@ static sim_err run_open(run_parts *p, char *err, size_t errlen)
                 return SIM_ENOMEM;
             }
             sdk_set_queue(p->k, p->q);
+        }
+        if (p->k && s->console_logs) {
+            if (!(p->wl = wlogs_new(p->e, p->n, &p->r_wlogs, p->l, s->exporter.service,
+                                    s->log_cap_bytes))) {
+                snprintf(err, errlen, "out of memory");
+                return SIM_ENOMEM;
+            }
+            sdk_set_wlogs(p->k, p->wl);
         }
         if (p->k && !(o && o->memory))
             sdk_set_log(p->k, exporter_log, p);
@@ -453,6 +465,8 @@ over:
     if ((rc = over_budget(s, p->e, p->rtm, p->a, p->k, p->pl, &p->out->tel, wall0, err, errlen)))
         return rc;
     rt_end(p->rtm);
+    if (p->wl)
+        wlogs_end(p->wl, eng_now(p->e));
     if (p->q)
         queue_end(p->q, eng_now(p->e));
     if (p->pl) /* the origin's jobs not started */
@@ -582,6 +596,7 @@ static void run_close(run_parts *p)
     wl_free(p->w);
     rt_free(p->rtm);
     queue_free(p->q);
+    wlogs_free(p->wl);
     pl_free(p->pl);
     flt_free(p->faults);
     app_free(p->a);

@@ -71,6 +71,9 @@ typedef struct tel_ops {
     void (*span_end)(void *ud, rt *r, uint64_t span);
     void (*metric)(void *ud, rt *r, const char *name, double value);
     void (*log)(void *ud, rt *r, const char *body, int severity);
+    /* console.log of a log record: the platform captures it (Workers Logs, wlogs.h), not the
+     * SDK. NULL: treated as log. */
+    void (*console_log)(void *ud, rt *r, const char *body, int severity);
     /*
      * Entries of isolate globals (a flag-resolve log record): telemetry items of their own
      * (kind "entry"), envelope-attributed - the consumer credits an entry to the request

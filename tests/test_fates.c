@@ -159,6 +159,9 @@ static void test_every_fate_and_cause(void **state)
     /* 26: a queue message out of retries, parked in the dead-letter queue. */
     ledger_item(f->l, "span", "s", 1, 1, 1 * S);
     ledger_drop(f->l, 26, 3 * S, CAUSE_DEAD_LETTERED, "dead-letter-queue", 0);
+    /* 27: a console.log line past its invocation's 256 KB. */
+    ledger_item(f->l, "log", "l", 1, 1, 1 * S);
+    ledger_drop(f->l, 27, 1 * S, CAUSE_LOG_SIZE_LIMIT, "workers-logs", 1);
     ledger_drop(f->l, 5, 30 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
     ledger_drop(f->l, 6, 30 * S, CAUSE_STRANDED_AT_END, "tracer", 1);
     ledger_drop(f->l, 7, 30 * S, CAUSE_WAITUNTIL_CANCELLED, "open-span", 1);
@@ -218,12 +221,13 @@ static void test_every_fate_and_cause(void **state)
     expect_fate(f, 24, "delivered/-");
     expect_fate(f, 25, "lost/exporter-crashed");
     expect_fate(f, 26, "lost/dead-lettered");
-    assert_int_equal(r.items, 26);
+    expect_fate(f, 27, "lost/log-size-limit");
+    assert_int_equal(r.items, 27);
     assert_int_equal(r.fate[FATE_DELIVERED], 5);
     assert_int_equal(r.fate[FATE_DUPLICATED], 1);
     assert_int_equal(r.fate[FATE_MISATTRIBUTED], 2);
     assert_int_equal(r.fate[FATE_LATE], 1);
-    assert_int_equal(r.fate[FATE_LOST], 17);
+    assert_int_equal(r.fate[FATE_LOST], 18);
     assert_int_equal(r.entries, 4);
     assert_int_equal(r.mixed_items, 1);
     assert_int_equal(r.mixed_requests, 1);
@@ -245,7 +249,7 @@ static void test_every_fate_and_cause(void **state)
         fail_msg("%s", err);
     expect_fate(f, 1, "lost/unexplained");
     assert_int_equal(r.fate[FATE_DELIVERED], 4);
-    assert_int_equal(r.fate[FATE_LOST], 18);
+    assert_int_equal(r.fate[FATE_LOST], 19);
     teardown_run(f);
 }
 

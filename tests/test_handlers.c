@@ -595,6 +595,116 @@ static void test_alarm_survives_hibernation(void **state)
     xrun_free(&y);
 }
 
+/*
+ * Workers Logs' cap per invocation. Two requests 1 s apart each console.log three records,
+ * 10 ms apart (their lines are the records' JSON, ~220 bytes each). With the cap at exactly
+ * the first request's three lines, all six are recorded; one byte less, its third line is
+ * not (lost at its write, 20 ms), and the second request, an invocation of its own, keeps all
+ * of its own. Lines ship when their invocation is over, so what is recorded arrives late.
+ */
+static char *console_doc(const char *limit_kb, int lines, int body_bytes)
+{
+    static const char fmt[] =
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 2,"
+        "   \"rate_per_s\": 1},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}%s%s},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"immediate\"},"
+        " \"app\": {\"handler\": [{\"repeat\": {\"times\": %d, \"do\": ["
+        "   {\"log\": {\"body\": \"%s\", \"via\": \"console\"}},"
+        "   {\"await\": {\"name\": \"db\", \"latency\": {\"fixed_ms\": 10}}}]}},"
+        "   {\"respond\": {\"status\": 200}}]}}";
+    char *body = malloc((size_t)body_bytes + 1);
+    assert_non_null(body);
+    memset(body, 'x', (size_t)body_bytes);
+    body[body_bytes] = '\0';
+    size_t cap = sizeof fmt + (size_t)body_bytes + 64;
+    char *doc = malloc(cap);
+    assert_non_null(doc);
+    snprintf(doc, cap, fmt, limit_kb ? ", \"log_limit_kb\": " : "", limit_kb ? limit_kb : "", lines,
+             body);
+    free(body);
+    return doc;
+}
+
+static void test_log_cap_per_invocation(void **state)
+{
+    (void)state;
+    char *doc = console_doc(NULL, 3, 15);
+    xrun probe = xrun_text(doc);
+    free(doc);
+    assert_int_equal(probe.rc, 0);
+    assert_int_equal(probe.r.report.fate[FATE_LATE], 6);
+    int64_t first = t_sql_int(probe.ledger_db, "SELECT SUM(bytes) FROM items WHERE request = 1");
+    int64_t second = t_sql_int(probe.ledger_db, "SELECT SUM(bytes) FROM items WHERE request = 2");
+    int64_t two = t_sql_int(probe.ledger_db, "SELECT SUM(bytes) FROM items WHERE id IN (4, 5)");
+    /* (Later ids and times print longer: the second request's lines are no shorter.) */
+    assert_true(first > 600 && first < 800 && second >= first && two < first);
+    xrun_free(&probe);
+
+    char kb[64];
+    snprintf(kb, sizeof kb, "%.17g", (double)second / 1024.0);
+    doc = console_doc(kb, 3, 15);
+    xrun at = xrun_text(doc);
+    free(doc);
+    assert_int_equal(at.rc, 0);
+    assert_int_equal(at.r.report.fate[FATE_LOST], 0);
+    xrun_free(&at);
+
+    /* One byte under the first invocation's three lines: each invocation loses its third. */
+    snprintf(kb, sizeof kb, "%.17g", (double)(first - 1) / 1024.0);
+    doc = console_doc(kb, 3, 15);
+    xrun over = xrun_text(doc);
+    free(doc);
+    assert_int_equal(over.rc, 0);
+    assert_int_equal(over.r.report.fate[FATE_LOST], 2);
+    expect_fate_in(over.ledger_db, 3, "lost/log-size-limit@20000000/workers-logs");
+    expect_fate_in(over.ledger_db, 6, "lost/log-size-limit@1020000000/workers-logs");
+    xrun_free(&over);
+}
+
+/* The default cap, 256 KB: 300 lines of ~1.2 KB in each of two invocations (overlapping: 3 s
+ * each, 1 s apart); in each, the lines recorded are those whose running total stays within
+ * 262144 bytes, and every later one is lost, from the instant of the first that does not fit. */
+static void test_log_cap_256_kb(void **state)
+{
+    (void)state;
+    char *doc = console_doc(NULL, 300, 1000);
+    xrun x = xrun_text(doc);
+    free(doc);
+    assert_int_equal(x.rc, 0);
+    int64_t lost = 0;
+    for (int q = 1; q <= 2; q++) {
+        int64_t total = 0, kept = 0;
+        for (int i = 0; i < 300; i++) {
+            int64_t b = t_sql_intf(x.ledger_db,
+                                   "SELECT bytes FROM items WHERE request = %d ORDER BY id "
+                                   "LIMIT 1 OFFSET %d",
+                                   q, i);
+            if (total + b > 256 * 1024)
+                break;
+            total += b;
+            kept++;
+        }
+        assert_true(kept > 150 && kept < 300);
+        assert_int_equal(t_sql_intf(x.ledger_db,
+                                    "SELECT COUNT(*) FROM fates f JOIN items i ON i.id = f.item "
+                                    "WHERE i.request = %d AND f.cause = 'log-size-limit'",
+                                    q),
+                         300 - kept);
+        int first_lost = (int)t_sql_intf(
+            x.ledger_db, "SELECT id FROM items WHERE request = %d ORDER BY id LIMIT 1 OFFSET %lld",
+            q, (long long)kept);
+        char want[96];
+        snprintf(want, sizeof want, "lost/log-size-limit@%lld/workers-logs",
+                 (long long)((q - 1) * 1000000000LL + kept * 10000000));
+        expect_fate_in(x.ledger_db, first_lost, want);
+        lost += 300 - kept;
+    }
+    assert_int_equal(x.r.report.lost_by[CAUSE_LOG_SIZE_LIMIT], lost);
+    xrun_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +724,8 @@ int main(void)
         cmocka_unit_test(test_streamed_body_ends_at_eof),
         cmocka_unit_test(test_alarm_retries_with_backoff),
         cmocka_unit_test(test_alarm_survives_hibernation),
+        cmocka_unit_test(test_log_cap_per_invocation),
+        cmocka_unit_test(test_log_cap_256_kb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
