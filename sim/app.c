@@ -181,6 +181,7 @@ static const char *const op_names[] = {
     [OP_FETCH] = "fetch",
     [OP_MEMORY] = "memory",
     [OP_SET_ALARM] = "set_alarm",
+    [OP_THROW] = "throw",
 };
 
 static void trace_at(app *a, int64_t t_ns, const rt_task *t, const char *what, const char *name)
@@ -786,6 +787,17 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             break;
         case OP_SET_ALARM:
             rt_set_alarm(r, dist_draw(&s->d, a->rand));
+            break;
+        case OP_THROW:
+            /* Uncaught: the runtime answers a handler that has not responded with a 500; the
+             * blocks unwind as finally clauses would, their spans ending on the way out. */
+            rt_threw(r);
+            if (t->kind == TASK_HANDLER)
+                rt_respond(r, 500);
+            for (uint32_t d = 0; d < at->depth; d++) {
+                at->f[d].pc = at->f[d].b->n;
+                at->f[d].times = 0;
+            }
             break;
         case OP_SET_INTERVAL: {
             int64_t every = dist_draw(&s->d, a->rand);

@@ -40,6 +40,7 @@ typedef enum {
     OP_FETCH,     /* a subrequest: an await that counts toward the request's limits */
     OP_MEMORY,    /* the program holds bytes: for the rest of the task, or the isolate's life */
     OP_SET_ALARM, /* a Durable Object's this.ctx.storage.setAlarm (runtime.h: rt_set_alarm) */
+    OP_THROW,     /* an uncaught exception: the task's remaining steps are skipped */
 } app_op;
 
 /*

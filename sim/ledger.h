@@ -254,7 +254,7 @@ typedef struct ledger_report {
     double gb_s;
     /* The same for the runtime's limits: invocations cut at the wall limit (a cron run past
      * 15 minutes) and requests terminated by the CPU limit. */
-    uint64_t wall_limited, cpu_limited;
+    uint64_t wall_limited, cpu_limited, exceptions;
 } ledger_report;
 
 /* The first receipt of every recorded carried span, sorted (malloc'd, *n of them; NULL

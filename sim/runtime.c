@@ -128,6 +128,7 @@ typedef struct request {
     uint32_t subrequests, conns;
     waiting *waits; /* FIFO: waits[whead..nwaits) */
     uint32_t whead, nwaits, capwaits;
+    bool threw; /* a task of it threw (rt_threw): its outcome is exception */
 } request;
 
 typedef struct task {
@@ -1165,6 +1166,14 @@ static void alarm_schedule(rt *r, uint32_t key, int64_t at)
     schedule(r, at, EV_ALARM, key, ++r->alarm_gen[key]);
 }
 
+void rt_threw(rt *r)
+{
+    assert(r->cur != NONE);
+    uint32_t q = TASK(r, r->cur).req;
+    if (q != NONE)
+        REQ(r, q).threw = true;
+}
+
 void rt_set_alarm(rt *r, int64_t delay_ns)
 {
     if (r->cfg.kind != RT_OBJECT || !r->alarm_at)
@@ -1378,7 +1387,10 @@ static void request_end(rt *r, uint32_t q)
 {
     uint32_t s = REQ(r, q).iso;
     r->stats.completed++;
-    alarm_outcome(r, q, !REQ(r, q).cancelling); /* (an alarm run is cancelled by its wall limit) */
+    /* (An alarm run is cancelled by its wall limit.) */
+    alarm_outcome(r, q, !REQ(r, q).cancelling && !REQ(r, q).threw);
+    if (REQ(r, q).threw && !REQ(r, q).cancelling)
+        r->stats.exceptions++;
     /* Fetches still waiting for a connection (C continuations that outlived the
      * handler) go on outside the request's context, without limits. */
     while (REQ(r, q).whead < REQ(r, q).nwaits) {
@@ -1520,6 +1532,7 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->subrequests = rq->conns = 0;
     rq->waits = NULL;
     rq->whead = rq->nwaits = rq->capwaits = 0;
+    rq->threw = false;
     iso->in_flight++;
     load_changed(r, s);
     iso->info.requests_served++;

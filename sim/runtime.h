@@ -64,15 +64,15 @@
  *    Alarms (rt_set_alarm, this.ctx.storage.setAlarm): one per object, kept in its storage,
  *    so hibernation and eviction do not lose it; at its time it runs as an invocation of
  *    the object (alarm_route), waking or starting it. It is at least once: a run that
- *    fails - terminated by the CPU limit, cut at alarm_wall_limit_ns, or killed with its
- *    object - is retried 2 s after the failure, then 4, 8, 16, 32 and 64 s (6 retries),
- *    then given up. A run that succeeds deletes the alarm unless it set a new one.
- *    A pending alarm does not keep an object from hibernating.
- *    It lives [entered, deadline): a request at exactly the deadline finds it gone and
- *    starts it again. Billed duration (rt_stats.billed_ns, Cloudflare's GB-s at 128 MB) is
- *    the wall time it is in memory and not idle-hibernatable: a hibernatable object is not
- *    billed even before it hibernates. Deploys restart every object. Of its storage only
- *    the alarm is modelled (what the program keeps is in-memory state).
+ *    fails - it threw (rt_threw), was terminated by the CPU limit, cut at
+ *    alarm_wall_limit_ns, or killed with its object - is retried 2 s after the failure, then 4, 8,
+ * 16, 32 and 64 s (6 retries), then given up. A run that succeeds deletes the alarm unless it set a
+ * new one. A pending alarm does not keep an object from hibernating. It lives [entered, deadline):
+ * a request at exactly the deadline finds it gone and starts it again. Billed duration
+ * (rt_stats.billed_ns, Cloudflare's GB-s at 128 MB) is the wall time it is in memory and not
+ * idle-hibernatable: a hibernatable object is not billed even before it hibernates. Deploys restart
+ * every object. Of its storage only the alarm is modelled (what the program keeps is in-memory
+ * state).
  *  - Memory (edge kind): the host reports what an isolate holds (rt_mem_add).
  *    Holding more than memory_limit_bytes, even for an instant, evicts it
  *    (cause "memory") at the instant it crossed: the running segment stops
@@ -323,6 +323,7 @@ typedef struct rt_stats {
     uint64_t timers_caught_up; /* fired late, on wake, after being frozen */
     uint64_t cpu_limited;      /* requests terminated by the CPU limit */
     uint64_t wall_limited;     /* invocations cut at the wall limit (rt_config.wall_limit_ns) */
+    uint64_t exceptions;       /* invocations that ended normally but a task of theirs threw */
     uint64_t subrequests;      /* fetches admitted under a request's limits */
     uint64_t subrequests_refused;
     uint64_t connection_waits;  /* fetches that waited for a connection */
@@ -454,6 +455,10 @@ typedef void (*rt_cancel_fn)(void *ud, rt *r, int cause);
  * isolate dies first, cancel (may be NULL) runs instead, with the same ud. */
 bool rt_post(rt *r, struct rt_isolate_ref_s ref, uint64_t request_id, rt_fn fn, rt_cancel_fn cancel,
              void *ud);
+/* The running task threw (an uncaught exception): its request's outcome is exception, and an
+ * alarm run that threw is retried. The host finishes the task as usual. */
+void rt_threw(rt *r);
+
 /* this.ctx.storage.setAlarm(now + delay_ns) from a task on a Durable Object: replaces its
  * alarm (and its retries). Ignored for other kinds. */
 void rt_set_alarm(rt *r, int64_t delay_ns);

@@ -411,7 +411,7 @@ static const sk_key keys[] = {
      "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
      "mixed_request_ratio, evicted.<isolate cause>, "
      "lost_when_evicted.<isolate cause> (idle, lifetime, deploy, memory, killed, hibernated), "
-     "gb_s (Durable Objects' billed duration), wall_limited, cpu_limited", 0},
+     "gb_s (Durable Objects' billed duration), wall_limited, cpu_limited, exceptions", 0},
     {"expect[].min", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: lowest acceptable value", 0},
     {"expect[].max", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: highest acceptable value", 0},
     {"expect[].holds", SK_BOOL, 0, 0, "true", NULL,
@@ -519,6 +519,10 @@ static const sk_key keys[] = {
      "which runs app.alarm then; kept in storage, so hibernation does not lose it", 0},
     {"step.set_alarm.delay", SK_DIST, 0, 0, NULL, NULL, "when the alarm fires, from now",
      SK_REQUIRED},
+    {"step.throw", SK_STRING, 0, 0, NULL, NULL,
+     "throws an uncaught error (its message): the task's remaining steps are skipped and its "
+     "spans end on the way out; a handler that has not responded answers 500; the "
+     "invocation's outcome is exception (a cron run's status; an alarm run is retried)", 0},
     {"step.set_timeout", SK_OBJECT, 0, 0, NULL, NULL, "setTimeout", 0},
     {"step.set_timeout.delay", SK_DIST, 0, 0, NULL, NULL, "delay", SK_REQUIRED},
     {"step.set_timeout.do", SK_STEPS, 0, 1e6, NULL, NULL, "the callback", SK_REQUIRED},
@@ -1264,6 +1268,9 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
         } else if (strcmp(op, "wait_until") == 0) {
             s->op = OP_WAIT_UNTIL;
             rc = compile_block(c, v, jp, IN_WAIT_UNTIL, false, &s->body);
+        } else if (strcmp(op, "throw") == 0) {
+            s->op = OP_THROW;
+            s->name = sdup(c->s, v->valuestring);
         } else if (strcmp(op, "set_alarm") == 0) {
             s->op = OP_SET_ALARM;
             s->d = dstp(c, v, kp, "delay", jp);

@@ -188,9 +188,10 @@ void sum_print(const scenario *s, const sim_result *r, FILE *out)
     if (s->cron)
         fprintf(out,
                 "scheduled (cron \"%s\"): %" PRIu64 " runs; outcome ok %" PRIu64
-                ", exceeded_wall %" PRIu64 ", exceeded_cpu %" PRIu64 ", killed %" PRIu64 "\n",
-                s->cron, st->arrived, st->completed - st->wall_limited, st->wall_limited,
-                st->cpu_limited, st->killed);
+                ", exception %" PRIu64 ", exceeded_wall %" PRIu64 ", exceeded_cpu %" PRIu64
+                ", killed %" PRIu64 "\n",
+                s->cron, st->arrived, st->completed - st->wall_limited - st->exceptions,
+                st->exceptions, st->wall_limited, st->cpu_limited, st->killed);
     if (s->runtime.kind == RT_OBJECT)
         fprintf(out,
                 "durable objects: %" PRIu64 " started, %" PRIu64 " hibernated; billed %.3f s of "
@@ -480,7 +481,8 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
         cJSON_AddStringToObject(o, "cron", s->cron);
         add_u64(o, "runs", st->arrived);
         cJSON *oc = cJSON_AddObjectToObject(o, "outcomes");
-        add_u64(oc, "ok", st->completed - st->wall_limited);
+        add_u64(oc, "ok", st->completed - st->wall_limited - st->exceptions);
+        add_u64(oc, "exception", st->exceptions);
         add_u64(oc, "exceeded_wall", st->wall_limited);
         add_u64(oc, "exceeded_cpu", st->cpu_limited);
         add_u64(oc, "killed", st->killed);

@@ -705,6 +705,63 @@ static void test_log_cap_256_kb(void **state)
     xrun_free(&x);
 }
 
+/*
+ * An uncaught exception (throw). Two hourly cron runs, each a 1 s job in a span, then a
+ * waitUntil that flushes (propagate: the span is sent and answered, 2 ms) and throws, as a raw
+ * waitUntil(flushAndDispose(client)) did: each run's outcome is exception, its span delivered
+ * all the same. An alarm() that throws fails its run at once and is retried 2, 4, 8, 16, 32 and
+ * 64 s after each failure; retries that find the object hibernated (10 s after a failure)
+ * start it again, 5 ms later: runs at 1.005, 3.005, 7.005, 15.005, 31.005, 63.010, 127.015.
+ */
+static void test_throw_outcomes(void **state)
+{
+    (void)state;
+    static const char cron[] =
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"cron\", \"cron\": \"0 * * * *\","
+        "   \"duration_s\": 7200, \"drain_s\": 60},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 0}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"propagate\"},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"job\", \"do\": [{\"await\": {\"name\": "
+        "   \"work\", \"latency\": {\"fixed_s\": 1}}}]}},"
+        "   {\"wait_until\": [{\"call\": \"tracer.flush\"}%s]}, {\"respond\": {\"status\": "
+        "200}}]}}";
+    char doc[1024];
+    snprintf(doc, sizeof doc, cron, ", {\"throw\": \"client disposed\"}");
+    xrun raw = xrun_text(doc);
+    assert_int_equal(raw.rc, 0);
+    assert_int_equal(raw.r.rt.arrived, 2);
+    assert_int_equal(raw.r.rt.exceptions, 2);
+    assert_int_equal(raw.r.report.exceptions, 2);
+    assert_int_equal(raw.r.report.fate[FATE_DELIVERED], 2);
+    xrun_free(&raw);
+    snprintf(doc, sizeof doc, cron, "");
+    xrun caught = xrun_text(doc);
+    assert_int_equal(caught.r.rt.exceptions, 0);
+    assert_int_equal(caught.r.report.fate[FATE_DELIVERED], 2);
+    xrun_free(&caught);
+
+    static const char alarm[] =
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 1, \"keys\": 1,"
+        "   \"drain_s\": 600},"
+        " \"runtime\": {\"kind\": \"durable_object\", \"cold_start\": {\"fixed_ms\": 5}},"
+        " \"app\": {\"handler\": [{\"set_alarm\": {\"delay\": {\"fixed_s\": 1}}},"
+        "   {\"respond\": {\"status\": 200}}], \"alarm\": [{\"throw\": \"boom\"}]}}";
+    simrun x = sim_text(alarm, -1);
+    assert_int_equal(x.r.rt.alarms_run, 7);
+    assert_int_equal(x.r.rt.alarm_retries, 6);
+    assert_int_equal(x.r.rt.alarms_given_up, 1);
+    assert_int_equal(x.r.rt.exceptions, 7);
+    static const char *const at[] = {"1005000000 ",  "3005000000 ",  "7005000000 ",  "15005000000 ",
+                                     "31005000000 ", "63010000000 ", "127015000000 "};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        const char *line = line_starting(x.events, at[i]);
+        if (!line || !strstr(line, " alarm "))
+            fail_msg("no alarm at %s", at[i]);
+    }
+    simrun_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_alarm_survives_hibernation),
         cmocka_unit_test(test_log_cap_per_invocation),
         cmocka_unit_test(test_log_cap_256_kb),
+        cmocka_unit_test(test_throw_outcomes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
