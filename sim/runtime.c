@@ -296,7 +296,9 @@ struct rt {
     /* > 0 while the runtime tears something down (a request, waitUntil work, an isolate):
      * callbacks may make tasks ready, but none runs until it is done. */
     uint32_t hold;
-    bool arriving_alarm; /* the arrival being made is an alarm's run (EV_ALARM) */
+    /* Arrivals do more than the common case (arrival_extras): a wall limit, an alarm's wall
+     * limit or Durable Objects. */
+    bool arrival_extras;
 };
 
 /* ---------- pools ---------- */
@@ -353,6 +355,8 @@ rt *rt_new(eng *e, rng *runtime_rng, const rt_config *cfg, const rt_host *host)
     r->cfg = *cfg;
     r->next_kill_ns = ENG_TIME_MAX;
     r->run_end_ns = ENG_TIME_MAX;
+    r->arrival_extras =
+        cfg->kind == RT_OBJECT || cfg->wall_limit_ns > 0 || cfg->alarm_wall_limit_ns > 0;
     if (!r->cfg.load_index_min)
         r->cfg.load_index_min = LOAD_INDEX_MIN;
     r->host = *host;
@@ -1207,11 +1211,23 @@ static void alarm_ran(rt *r, uint32_t key, int64_t fired, bool ok)
     alarm_schedule(r, key, eng_add(rt_time(r), delay));
 }
 
+/* A request that threw or ran an alarm ended: an exception, unless its wall limit cut it
+ * (an alarm run is cancelled by nothing else); an alarm run that did either failed. */
+static __attribute__((noinline)) void request_outcome(rt *r, uint32_t q);
+
 /* A request that ended (ok: within its limits), or was killed or terminated. */
 static inline void alarm_outcome(rt *r, uint32_t q, bool ok)
 {
     if (__builtin_expect(REQ(r, q).alarm, 0))
         alarm_ran(r, ISO(r, REQ(r, q).iso).key, REQ(r, q).arrived_ns, ok);
+}
+
+static void request_outcome(rt *r, uint32_t q)
+{
+    bool cut = REQ(r, q).cancelling;
+    if (REQ(r, q).threw && !cut)
+        r->stats.exceptions++;
+    alarm_outcome(r, q, !cut && !REQ(r, q).threw);
 }
 
 void rt_io_begin(rt *r, rt_isolate_ref ref)
@@ -1387,10 +1403,8 @@ static void request_end(rt *r, uint32_t q)
 {
     uint32_t s = REQ(r, q).iso;
     r->stats.completed++;
-    /* (An alarm run is cancelled by its wall limit.) */
-    alarm_outcome(r, q, !REQ(r, q).cancelling && !REQ(r, q).threw);
-    if (REQ(r, q).threw && !REQ(r, q).cancelling)
-        r->stats.exceptions++;
+    if (__builtin_expect(REQ(r, q).alarm | REQ(r, q).threw, 0))
+        request_outcome(r, q);
     /* Fetches still waiting for a connection (C continuations that outlived the
      * handler) go on outside the request's context, without limits. */
     while (REQ(r, q).whead < REQ(r, q).nwaits) {
@@ -1496,7 +1510,26 @@ static __attribute__((noinline)) uint32_t reroute(rt *r, const rt_arrival *a, ui
     return s;
 }
 
-uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
+/* The arrival, inlined into its two entry points: the workload's (rt_request_arrive_at, whose
+ * single call site the run loop inlines) and an alarm's (alarm_arrive, out of line), so that
+ * the alarms do not make the hot arrival a call of its own. */
+/* What an arrival does beyond the common case: a wall limit's deadline, a Durable Object's
+ * bookkeeping. Out of line: most runs have neither. */
+static __attribute__((noinline)) void arrival_extras(rt *r, uint32_t q, uint32_t s, bool alarm)
+{
+    request *rq = &REQ(r, q);
+    int64_t wall = alarm ? r->cfg.alarm_wall_limit_ns : r->cfg.wall_limit_ns;
+    if (wall > 0) {
+        rq->wu_deadline_ns = eng_add(eng_now(r->e), wall);
+        schedule(r, rq->wu_deadline_ns, EV_WU_DEADLINE, q, rq->id);
+    }
+    if (r->cfg.kind == RT_OBJECT) {
+        ISO(r, s).clients++;
+        obj_update(r, s);
+    }
+}
+
+static inline __attribute__((always_inline)) uint64_t arrive(rt *r, const rt_arrival *a, bool alarm)
 {
     assert(a->colo < r->cfg.ncolos && (!r->sticky || a->key < r->cfg.keys));
     r->stats.arrived++;
@@ -1523,12 +1556,7 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     rq->pending = 1;
     rq->cpu_ns = 0;
     rq->wu_deadline_ns = 0;
-    rq->alarm = r->arriving_alarm;
-    int64_t wall = rq->alarm ? r->cfg.alarm_wall_limit_ns : r->cfg.wall_limit_ns;
-    if (__builtin_expect(wall > 0, 0)) {
-        rq->wu_deadline_ns = eng_add(eng_now(r->e), wall);
-        schedule(r, rq->wu_deadline_ns, EV_WU_DEADLINE, q, rq->id);
-    }
+    rq->alarm = alarm;
     rq->subrequests = rq->conns = 0;
     rq->waits = NULL;
     rq->whead = rq->nwaits = rq->capwaits = 0;
@@ -1536,9 +1564,8 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     iso->in_flight++;
     load_changed(r, s);
     iso->info.requests_served++;
-    if (__builtin_expect(r->cfg.kind == RT_OBJECT, 0)) {
-        iso->clients++;
-        obj_update(r, s);
+    if (__builtin_expect(r->arrival_extras, 0)) {
+        arrival_extras(r, q, s, alarm);
         iso = &ISO(r, s);
     }
     uint64_t id = rq->id;
@@ -1551,6 +1578,16 @@ uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
     r->host.handler_start(r->host.ud, r, &TASK(r, ts).pub);
     make_ready(r, s, ts, eng_now(r->e));
     return id;
+}
+
+uint64_t rt_request_arrive_at(rt *r, const rt_arrival *a)
+{
+    return arrive(r, a, false);
+}
+
+static __attribute__((noinline)) void alarm_arrive(rt *r, const rt_arrival *a)
+{
+    arrive(r, a, true);
 }
 
 /* ---------- timers ---------- */
@@ -2302,9 +2339,7 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
             r->alarm_at[ev->a] == ev->time_ns) {
             r->stats.alarms_run++;
             rt_arrival al = {0, r->cfg.alarm_route, ev->a};
-            r->arriving_alarm = true;
-            rt_request_arrive_at(r, &al);
-            r->arriving_alarm = false;
+            alarm_arrive(r, &al);
         }
         return true;
     case EV_LIFETIME:
