@@ -532,29 +532,40 @@ static void test_streamed_body_ends_at_eof(void **state)
  * memory each time), then 213.010 (started at 151.010 on a fresh object, failed at 181.010)
  * and 307.015.
  */
-static void test_alarm_retries_with_backoff(void **state)
+/* One request to one object (cold: 5 ms) sets an alarm 1 s ahead; `alarm` is the alarm()
+ * handler's one step. Checks the alarm's seven runs (six retries, then given up) and their
+ * instants in the event log ("<ns> "). */
+static simrun failing_alarm(const char *alarm, const char *const at[7])
 {
-    (void)state;
-    static const char doc[] =
-        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 1, \"keys\": 1,"
-        "   \"drain_s\": 600},"
-        " \"runtime\": {\"kind\": \"durable_object\", \"cold_start\": {\"fixed_ms\": 5}},"
-        " \"app\": {\"handler\": [{\"set_alarm\": {\"delay\": {\"fixed_s\": 1}}},"
-        "   {\"respond\": {\"status\": 200}}], \"alarm\": [{\"cpu\": {\"fixed_s\": 31}}]}}";
+    char doc[1024];
+    snprintf(doc, sizeof doc,
+             "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 1,"
+             "   \"keys\": 1, \"drain_s\": 600},"
+             " \"runtime\": {\"kind\": \"durable_object\", \"cold_start\": {\"fixed_ms\": 5}},"
+             " \"app\": {\"handler\": [{\"set_alarm\": {\"delay\": {\"fixed_s\": 1}}},"
+             "   {\"respond\": {\"status\": 200}}], \"alarm\": [%s]}}",
+             alarm);
     simrun x = sim_text(doc, -1);
     assert_int_equal(x.r.rt.alarms_run, 7);
     assert_int_equal(x.r.rt.alarm_retries, 6);
     assert_int_equal(x.r.rt.alarms_given_up, 1);
-    assert_int_equal(x.r.rt.cpu_limited, 7);
     assert_int_equal(events_of(&x, "alarm"), 7);
-    static const char *const at[] = {"1005000000 ",   "33005000000 ",  "67005000000 ",
-                                     "105005000000 ", "151005000000 ", "213010000000 ",
-                                     "307015000000 "};
-    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+    for (size_t i = 0; i < 7; i++) {
         const char *line = line_starting(x.events, at[i]);
         if (!line || !strstr(line, " alarm "))
             fail_msg("no alarm at %s", at[i]);
     }
+    return x;
+}
+
+static void test_alarm_retries_with_backoff(void **state)
+{
+    (void)state;
+    static const char *const at[7] = {"1005000000 ",   "33005000000 ",  "67005000000 ",
+                                      "105005000000 ", "151005000000 ", "213010000000 ",
+                                      "307015000000 "};
+    simrun x = failing_alarm("{\"cpu\": {\"fixed_s\": 31}}", at);
+    assert_int_equal(x.r.rt.cpu_limited, 7);
     simrun_free(&x);
 }
 
@@ -741,24 +752,11 @@ static void test_throw_outcomes(void **state)
     assert_int_equal(caught.r.report.fate[FATE_DELIVERED], 2);
     xrun_free(&caught);
 
-    static const char alarm[] =
-        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 1, \"keys\": 1,"
-        "   \"drain_s\": 600},"
-        " \"runtime\": {\"kind\": \"durable_object\", \"cold_start\": {\"fixed_ms\": 5}},"
-        " \"app\": {\"handler\": [{\"set_alarm\": {\"delay\": {\"fixed_s\": 1}}},"
-        "   {\"respond\": {\"status\": 200}}], \"alarm\": [{\"throw\": \"boom\"}]}}";
-    simrun x = sim_text(alarm, -1);
-    assert_int_equal(x.r.rt.alarms_run, 7);
-    assert_int_equal(x.r.rt.alarm_retries, 6);
-    assert_int_equal(x.r.rt.alarms_given_up, 1);
+    static const char *const at[7] = {"1005000000 ",  "3005000000 ",  "7005000000 ",
+                                      "15005000000 ", "31005000000 ", "63010000000 ",
+                                      "127015000000 "};
+    simrun x = failing_alarm("{\"throw\": \"boom\"}", at);
     assert_int_equal(x.r.rt.exceptions, 7);
-    static const char *const at[] = {"1005000000 ",  "3005000000 ",  "7005000000 ",  "15005000000 ",
-                                     "31005000000 ", "63010000000 ", "127015000000 "};
-    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
-        const char *line = line_starting(x.events, at[i]);
-        if (!line || !strstr(line, " alarm "))
-            fail_msg("no alarm at %s", at[i]);
-    }
     simrun_free(&x);
 }
 
