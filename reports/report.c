@@ -1185,9 +1185,57 @@ static void sec_pipeline(rpt *R)
     fputs("</section>\n", o);
 }
 
+/* Invocations beyond fetch (docs/handlers.md): each Durable Object run's billed duration
+ * beside its loss, and each cron run's outcomes. */
+static void sec_handlers(rpt *R)
+{
+    FILE *o = R->out;
+    bool any = false;
+    for (size_t k = 0; k < R->n; k++)
+        any |= charted(&R->runs[k]) &&
+               (at(R->runs[k].sum, "durable_objects") || at(R->runs[k].sum, "scheduled"));
+    if (!any)
+        return;
+    fputs("<section id=\"handlers\"><h2>Beyond fetch: cost and outcomes</h2>\n<p>A Durable "
+          "Object is billed for its wall time while it is active or idle but unable to "
+          "hibernate (<b>GB-s</b> at 128 MB), so what keeps one awake is a cost beside what it "
+          "loses. A cron run's <b>outcome</b> is what Cloudflare records for it.</p>\n<table>"
+          "<tr><th>run</th><th>lost</th><th>GB-s</th><th>objects started</th><th>hibernated"
+          "</th><th>cron runs</th><th>ok</th><th>exception</th><th>exceeded wall</th>"
+          "<th>exceeded CPU</th></tr>\n",
+          o);
+    static const char *const cols[] = {"durable_objects.gb_s",
+                                       "durable_objects.started",
+                                       "durable_objects.hibernated",
+                                       "scheduled.runs",
+                                       "scheduled.outcomes.ok",
+                                       "scheduled.outcomes.exception",
+                                       "scheduled.outcomes.exceeded_wall",
+                                       "scheduled.outcomes.exceeded_cpu"};
+    for (size_t k = 0; k < R->n; k++) {
+        const run *r = &R->runs[k];
+        if (!charted(r) || !(at(r->sum, "durable_objects") || at(r->sum, "scheduled")))
+            continue;
+        char t[300];
+        fputs("<tr><td>", o);
+        esc(R, run_title(r, t, sizeof t));
+        fputs("</td><td>", o);
+        num(R, k, "fates.lost");
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+            fputs("</td><td>", o);
+            if (at(r->sum, cols[c]))
+                num(R, k, cols[c]);
+            else
+                fputs("–", o);
+        }
+        fputs("</td></tr>\n", o);
+    }
+    fputs("</table></section>\n", o);
+}
+
 /* The report, a section at a time: adding one is adding a function here. */
 static void (*const sections[])(rpt *) = {
-    sec_verdict, sec_definitions, sec_funnel,   sec_pipeline, sec_causes,
+    sec_verdict, sec_definitions, sec_funnel,   sec_pipeline, sec_handlers, sec_causes,
     sec_faults,  sec_time,        sec_isolates, sec_stories,  sec_runs,
 };
 

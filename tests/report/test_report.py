@@ -28,8 +28,10 @@ import tempfile
 from html.parser import HTMLParser
 
 SKIP = 77
+# (handlers-*: the "Beyond fetch" section, Durable Objects' GB-s and cron outcomes.)
 REPORTED = ("seed-000-low-volume.json", "seed-000-busy-worker.json", "limits-memory.json",
-            "seed-002-weekend-dip.json")
+            "seed-002-weekend-dip.json", "handlers-do-hibernation.json",
+            "handlers-cron-exception.json")
 
 # Every fault family, a deploy (an instant), a window without an end, and random kills (a
 # kind that fires without a rule): what the Faults section and the fault bands draw.
@@ -359,7 +361,8 @@ def main():
         else:
             # Scenarios through `check --report-dir`, chosen for what their reports draw:
             # eight variants side by side with 200+ isolates (the aggregated timeline), two
-            # isolates (a row each) with a deploy, and memory evictions and random kills.
+            # isolates (a row each) with a deploy, and memory evictions and random kills;
+            # a Durable Object's and a cron's costs and outcomes.
             # (The gate over every scenario is check_scenarios; this keeps the sanitizer
             # build's CI time down.)
             # Every faults-*.json scenario too: the Faults section and the fault bands.
