@@ -48,6 +48,9 @@ static const sk_key keys[] = {
      "cron: the Cron Trigger's schedule, five fields in UTC (\"0 * * * *\": hourly; "
      "docs/handlers.md); each run is a scheduled invocation, with the 15-minute wall limit "
      "(runtime.wall_limit_s) and Cloudflare's CPU limit for its interval", 0},
+    {"workload.cron_times_s", SK_ARRAY, 1, 1000000, NULL, NULL,
+     "cron, instead of a schedule: the runs' times, in increasing order (from start_s)", 0},
+    {"workload.cron_times_s[]", SK_NUMBER, 0, BIG_S, NULL, NULL, "a run's time", 0},
     {"workload.rate_per_s", SK_NUMBER, 1e-9, 1e7, "1", NULL,
      "arrivals per second (during on periods for bursts; at the peak for diurnal)", 0},
     {"workload.start_s", SK_NUMBER, 0, BIG_S, "0", NULL, "virtual time of the first possible arrival", 0},
@@ -1045,28 +1048,53 @@ static int compile_dest(cctx *c, const cJSON *v, const char *jp, block_ctx where
  */
 #define CRON_MAX_RUNS 1000000
 
-static int compile_cron(cctx *c, const char *expr, const cJSON *r, wl_config *wc, rt_config *rc)
+static int compile_cron(cctx *c, const char *expr, const cJSON *list, const cJSON *r, wl_config *wc,
+                        rt_config *rc)
 {
     scenario *s = c->s;
-    cron_spec spec;
-    char err[300];
-    if (cron_parse(expr, &spec, err, sizeof err))
-        return cfail(c, "$.workload.cron", "%s", err);
-    if (wc->duration_ns == 0)
-        return cfail(c, "$.workload.duration_s",
-                     "a cron workload needs a duration (its runs are the schedule's instants "
-                     "inside it)");
-    int64_t until = eng_add(wc->start_ns, wc->duration_ns);
-    size_t n = cron_times(&spec, wc->start_ns, until, NULL, 0);
-    if (n == 0)
-        return cfail(c, "$.workload.cron",
-                     "the schedule \"%s\" never fires in [start_s, start_s + duration_s)", expr);
-    if (n > CRON_MAX_RUNS)
-        return cfail(c, "$.workload.duration_s",
-                     "the schedule fires %zu times in it: at most %d runs (shorten the duration)",
-                     n, CRON_MAX_RUNS);
-    int64_t *t = alloc(s, n * sizeof *t);
-    cron_times(&spec, wc->start_ns, until, t, n);
+    size_t n;
+    int64_t *t;
+    if (expr) {
+        cron_spec spec;
+        char err[300];
+        if (cron_parse(expr, &spec, err, sizeof err))
+            return cfail(c, "$.workload.cron", "%s", err);
+        if (wc->duration_ns == 0)
+            return cfail(c, "$.workload.duration_s",
+                         "a cron workload needs a duration (its runs are the schedule's "
+                         "instants inside it)");
+        int64_t until = eng_add(wc->start_ns, wc->duration_ns);
+        n = cron_times(&spec, wc->start_ns, until, NULL, 0);
+        if (n == 0)
+            return cfail(c, "$.workload.cron",
+                         "the schedule \"%s\" never fires in [start_s, start_s + duration_s)",
+                         expr);
+        if (n > CRON_MAX_RUNS)
+            return cfail(c, "$.workload.duration_s",
+                         "the schedule fires %zu times in it: at most %d runs (shorten the "
+                         "duration)",
+                         n, CRON_MAX_RUNS);
+        t = alloc(s, n * sizeof *t);
+        cron_times(&spec, wc->start_ns, until, t, n);
+    } else {
+        /* The runs' times, listed (after start_s, in increasing order). */
+        n = (size_t)cJSON_GetArraySize(list);
+        t = alloc(s, (n ? n : 1) * sizeof *t);
+        size_t i = 0;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, list)
+        {
+            t[i] = eng_add(wc->start_ns, secs(x->valuedouble));
+            if (i && t[i] <= t[i - 1]) {
+                char jp[64];
+                snprintf(jp, sizeof jp, "$.workload.cron_times_s[%zu]", i);
+                return cfail(c, jp, "expected run times in increasing order");
+            }
+            i++;
+        }
+        wc->duration_ns = 0; /* the list says when it ends */
+        expr = "(cron_times_s)";
+    }
     int64_t gap = INT64_MAX;
     for (size_t i = 0; i < n; i++) {
         if (i && t[i] - t[i - 1] < gap)
@@ -2092,10 +2120,17 @@ static int compile(cctx *c, const cJSON *root)
     if (rp && load_replay(c, rp, wc))
         return SIM_EINPUT;
     const cJSON *cr = cJSON_GetObjectItemCaseSensitive(w, "cron");
-    if ((strcmp(arr, "cron") == 0) != (cr != NULL))
-        return cfail(c, cr ? "$.workload.cron" : "$.workload",
-                     "cron goes with \"arrivals\": \"cron\" (and needs a cron schedule)");
-    if (cr && compile_cron(c, cr->valuestring, r, wc, rc))
+    const cJSON *ct = cJSON_GetObjectItemCaseSensitive(w, "cron_times_s");
+    if (cr && ct)
+        return cfail(c, "$.workload.cron_times_s", "give cron or cron_times_s, not both");
+    if ((strcmp(arr, "cron") == 0) != (cr || ct))
+        return cfail(c,
+                     cr   ? "$.workload.cron"
+                     : ct ? "$.workload.cron_times_s"
+                          : "$.workload",
+                     "cron and cron_times_s go with \"arrivals\": \"cron\" (which needs one "
+                     "of them)");
+    if ((cr || ct) && compile_cron(c, cr ? cr->valuestring : NULL, ct, r, wc, rc))
         return SIM_EINPUT;
     if (wc->duration_ns == 0 && wc->requests == 0 && wc->kind != WL_REPLAY)
         return cfail(c, "$.workload",

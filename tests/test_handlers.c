@@ -379,10 +379,16 @@ static void test_cron_refused(void **state)
          "$.workload.cron: cron \"61 * * * *\": minute field"},
         {"\"arrivals\": \"cron\", \"cron\": \"0 0 31 2 *\", \"duration_s\": 86400",
          "$.workload.cron: the schedule \"0 0 31 2 *\" never fires"},
-        {"\"arrivals\": \"constant\", \"cron\": \"0 * * * *\"", "$.workload.cron: cron goes with"},
-        {"\"arrivals\": \"cron\", \"duration_s\": 3600", "$.workload: cron goes with"},
+        {"\"arrivals\": \"constant\", \"cron\": \"0 * * * *\"",
+         "$.workload.cron: cron and cron_times_s go with"},
+        {"\"arrivals\": \"cron\", \"duration_s\": 3600",
+         "$.workload: cron and cron_times_s go with"},
         {"\"arrivals\": \"cron\", \"cron\": \"* * * * *\", \"duration_s\": 0, \"requests\": 5",
          "$.workload.duration_s: a cron workload needs a duration"},
+        {"\"arrivals\": \"cron\", \"cron_times_s\": [60, 60]",
+         "$.workload.cron_times_s[1]: expected run times in increasing order"},
+        {"\"arrivals\": \"cron\", \"cron\": \"* * * * *\", \"cron_times_s\": [60]",
+         "$.workload.cron_times_s: give cron or cron_times_s, not both"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char doc[1024];
@@ -395,6 +401,24 @@ static void test_cron_refused(void **state)
         if (!strstr(err, bad[i][1]))
             fail_msg("want %s, got %s", bad[i][1], err);
     }
+}
+
+/* A list of run times instead of a schedule: runs at 0, 30 min and 90 min, so the smallest gap
+ * (30 min) gives the 30 s CPU limit; each run's 31 s step is terminated at 30 s of CPU. */
+static void test_cron_times_list(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"cron\", \"cron_times_s\": [0, 1800, 5400],"
+        "   \"drain_s\": 60},"
+        " \"app\": {\"handler\": [{\"cpu\": {\"fixed_s\": 31}}, {\"respond\": {\"status\": "
+        "200}}]}}";
+    simrun x = sim_text(doc, -1);
+    assert_int_equal(x.r.rt.arrived, 3);
+    assert_int_equal(x.r.rt.cpu_limited, 3);
+    assert_int_equal(lines_starting(x.events, "1800000000000 "), 1);
+    assert_int_equal(x.r.end_ns, 5460LL * S_NS);
+    simrun_free(&x);
 }
 
 /* CPU: 15 minutes for an hourly schedule, 30 s for one every 30 minutes (terminated at 30 s
@@ -774,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_cron_wall_limit_at_15_minutes),
         cmocka_unit_test(test_cron_cpu_limit_by_interval),
         cmocka_unit_test(test_cron_refused),
+        cmocka_unit_test(test_cron_times_list),
         cmocka_unit_test(test_queue_subrequest_limit_across_a_batch),
         cmocka_unit_test(test_queue_retries_and_dead_letters),
         cmocka_unit_test(test_streamed_body_ends_at_eof),
