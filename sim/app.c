@@ -298,6 +298,8 @@ static void h_discard(void *ud, rt *r, rt_task *t, rt_task_end why)
         trace_at(a, rt_now(r), t, "stranded", "run over");
     else if (a->trace && why == END_CPU_LIMIT)
         trace_at(a, rt_time(r), t, "terminated", "request over the CPU limit");
+    else if (a->trace && why == END_DISCONNECTED)
+        trace_at(a, rt_now(r), t, "cancelled", "client disconnected");
     if (at->local.n) {
         /* Taken and never sent (nor put back): the take stole them from the global. */
         char note[200];
@@ -756,6 +758,8 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             break;
         case OP_RESPOND:
             rt_respond(r, s->status);
+            if (s->disconnects)
+                rt_disconnect_after(r, dist_draw(&s->d, a->rand));
             if (s->body.n) { /* a streamed body: produced after the headers, to its EOF */
                 assert(at->depth < APP_MAX_DEPTH);
                 at->f[at->depth++] = (frame){.b = &s->body, .kind = FRAME_BLOCK};

@@ -96,6 +96,7 @@ struct app_step {
     int64_t bytes;    /* OP_MEMORY */
     bool for_isolate; /* OP_MEMORY: held until the isolate dies (else until the task ends) */
     bool console;     /* OP_LOG: console.log, captured by the platform (else the SDK's logger) */
+    bool disconnects; /* OP_RESPOND with a body: its client disconnects `d` after the headers */
     app_global_op gop;
     bool on_unset_fresh;             /* GLOBAL_APPEND into an unset global: a fresh value */
     const char *flag, *flag_variant; /* GLOBAL_APPEND: the resolve the entry records */

@@ -135,6 +135,7 @@ static bool metric_value(const char *name, const ledger_report *r, metric *out)
         {"wall_limited", (double)r->wall_limited, false},
         {"cpu_limited", (double)r->cpu_limited, false},
         {"exceptions", (double)r->exceptions, false},
+        {"truncated", (double)r->truncated, false},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         if (strcmp(t[i].name, name) == 0) {
@@ -159,7 +160,7 @@ bool check_metric_known(const char *metric_name, char *list, size_t listlen)
         "lost_when_evicted.<isolate cause> (isolate causes: idle, lifetime, deploy, memory, "
         "killed, hibernated), carried, carried_recorded, orphans, hop_in.<hop>, hop_out.<hop>, "
         "hop_lost.<hop>, monitor_alerts, monitor_first_alert_s, monitor_latency_s, naive_alerts, "
-        "gb_s, wall_limited, cpu_limited, exceptions";
+        "gb_s, wall_limited, cpu_limited, exceptions, truncated";
     snprintf(list, listlen, "%s", known);
     ledger_report zero;
     memset(&zero, 0, sizeof zero);
@@ -204,7 +205,8 @@ size_t check_metrics(const ledger_report *r, check_metric *out, size_t cap)
                                         "gb_s",
                                         "wall_limited",
                                         "cpu_limited",
-                                        "exceptions"};
+                                        "exceptions",
+                                        "truncated"};
     char name[64];
     size_t n = 0;
 #define EMIT(nm)                                                                                   \

@@ -54,7 +54,10 @@ typedef enum {
        "a = fetch slot, b = fetch id: its sender's timeout, while it waits for a connection")      \
     XX(OBJ_IDLE, 25, "object_idle", RUNTIME,                                                       \
        "a = isolate slot, b = isolate id: a Durable Object's hibernation or idle eviction")        \
-    XX(ALARM, 26, "alarm", RUNTIME, "a = object key, b = alarm generation: a Durable Object alarm")
+    XX(ALARM, 26, "alarm", RUNTIME,                                                                \
+       "a = object key, b = alarm generation: a Durable Object alarm")                             \
+    XX(DISCONNECT, 27, "disconnect", RUNTIME,                                                      \
+       "a = request slot, b = request id: its client disconnects from a streamed body")
 
 enum {
 #define EV_ENUM(name, num, str, owner, what) EV_##name = num,

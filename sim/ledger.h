@@ -65,7 +65,8 @@ typedef enum {
     XX(EXPORTER_CRASHED, "exporter-crashed")                                                       \
     XX(UNEXPLAINED, "unexplained")                                                                 \
     XX(DEAD_LETTERED, "dead-lettered")                                                             \
-    XX(LOG_SIZE_LIMIT, "log-size-limit")
+    XX(LOG_SIZE_LIMIT, "log-size-limit")                                                           \
+    XX(CLIENT_DISCONNECTED, "client-disconnected")
 
 typedef enum {
 #define LEDGER_CAUSE_ENUM(name, text) CAUSE_##name,
@@ -254,7 +255,7 @@ typedef struct ledger_report {
     double gb_s;
     /* The same for the runtime's limits: invocations cut at the wall limit (a cron run past
      * 15 minutes) and requests terminated by the CPU limit. */
-    uint64_t wall_limited, cpu_limited, exceptions;
+    uint64_t wall_limited, cpu_limited, exceptions, truncated;
 } ledger_report;
 
 /* The first receipt of every recorded carried span, sorted (malloc'd, *n of them; NULL

@@ -260,6 +260,12 @@ struct rt {
     uint64_t pressure_windows, storm_windows, faults_started;
     uint32_t fault_events;    /* of theirs still pending: never "something going on" */
     storm_fired *storm_fired; /* by request slot; only with an observer of faults */
+    /* Client disconnects pending (rt_disconnect_after), by request slot while it is `id`. */
+    struct disconnect {
+        uint64_t id;
+        int64_t at_ns;
+    } * disc;
+    uint32_t capdisc;
     uint32_t capstorm;
     rt_host host;
     rt_observer obs;
@@ -429,6 +435,7 @@ void rt_free(rt *r)
     free(r->alarm_gen);
     free(r->choice_reqs);
     free(r->storm_fired);
+    free(r->disc);
     pool_free(&r->isos);
     pool_free(&r->reqs);
     pool_free(&r->tasks);
@@ -1170,6 +1177,60 @@ static void alarm_schedule(rt *r, uint32_t key, int64_t at)
     schedule(r, at, EV_ALARM, key, ++r->alarm_gen[key]);
 }
 
+void rt_disconnect_after(rt *r, int64_t delay_ns)
+{
+    assert(r->cur != NONE);
+    uint32_t q = TASK(r, r->cur).req;
+    if (q == NONE || TASK(r, r->cur).pub.kind != TASK_HANDLER)
+        return;
+    if (q >= r->capdisc) {
+        uint32_t cap = r->capdisc ? r->capdisc : 64;
+        while (cap <= q)
+            cap *= 2;
+        struct disconnect *v = realloc(r->disc, cap * sizeof *v);
+        if (!v)
+            abort();
+        memset(v + r->capdisc, 0, (cap - r->capdisc) * sizeof *v);
+        r->disc = v;
+        r->capdisc = cap;
+    }
+    int64_t at = eng_add(rt_task_time(r), delay_ns > 0 ? delay_ns : 0);
+    r->disc[q] = (struct disconnect){REQ(r, q).id, at};
+    schedule(r, at, EV_DISCONNECT, q, REQ(r, q).id);
+}
+
+static void ready_remove(rt *r, uint32_t iso_slot, uint32_t ts);
+static void request_end(rt *r, uint32_t q);
+
+/* The client of request q went away with its body still being produced: the handler goes
+ * (its waitUntil work stays); the request ends if nothing else of it is left. */
+static void disconnect(rt *r, uint32_t q)
+{
+    uint32_t s = REQ(r, q).iso;
+    r->hold++;
+    uint32_t n = 0;
+    for (uint32_t ts = ISO(r, s).tasks; ts != NONE;) {
+        uint32_t nx = TASK(r, ts).iso_next;
+        task *t = &TASK(r, ts);
+        if (t->req == q && t->pub.kind == TASK_HANDLER) {
+            if (t->state == T_READY)
+                ready_remove(r, s, ts);
+            r->host.discard(r->host.ud, r, &t->pub, END_DISCONNECTED);
+            task_release(r, ts);
+            n++;
+        }
+        ts = nx;
+    }
+    r->hold--;
+    if (!n)
+        return;
+    r->stats.disconnected++;
+    REQ(r, q).pending -= n;
+    if (REQ(r, q).pending == 0)
+        request_end(r, q);
+    kick(r, s);
+}
+
 void rt_threw(rt *r)
 {
     assert(r->cur != NONE);
@@ -1790,6 +1851,9 @@ static int64_t ending_at(const rt *r, const task *t)
             r->cfg.memory_limit_bytes > 0)
             e = pressure_start_at(r, t->iso, e);
     }
+    if (__builtin_expect(r->disc != NULL, 0) && t->pub.kind == TASK_HANDLER && t->req != NONE &&
+        t->req < r->capdisc && r->disc[t->req].id == REQ(r, t->req).id && r->disc[t->req].at_ns < e)
+        e = r->disc[t->req].at_ns;
     if (t->req != NONE &&
         (t->pub.kind == TASK_WAIT_UNTIL || r->cfg.wall_limit_ns || REQ(r, t->req).alarm) &&
         REQ(r, t->req).wu_deadline_ns && REQ(r, t->req).wu_deadline_ns < e)
@@ -2333,6 +2397,10 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
         if (iso_valid(r, ev->a, ev->b) && ISO(r, ev->a).obj != OBJ_ACTIVE &&
             ISO(r, ev->a).obj_deadline == ev->time_ns)
             evict(r, ev->a, obj_cause(&ISO(r, ev->a)));
+        return true;
+    case EV_DISCONNECT:
+        if (ev->a < r->reqs.n && REQ(r, ev->a).id == ev->b)
+            disconnect(r, ev->a);
         return true;
     case EV_ALARM:
         if (r->alarm_at && ev->a < r->cfg.keys && ev->b == r->alarm_gen[ev->a] &&

@@ -250,7 +250,8 @@ typedef enum {
     END_CANCELLED_BUDGET,
     END_EVICTED,
     END_RUN_OVER,
-    END_CPU_LIMIT /* its request went over the CPU limit */
+    END_CPU_LIMIT,   /* its request went over the CPU limit */
+    END_DISCONNECTED /* its client disconnected while it produced a streamed body */
 } rt_task_end;
 
 typedef struct rt rt;
@@ -324,6 +325,7 @@ typedef struct rt_stats {
     uint64_t cpu_limited;      /* requests terminated by the CPU limit */
     uint64_t wall_limited;     /* invocations cut at the wall limit (rt_config.wall_limit_ns) */
     uint64_t exceptions;       /* invocations that ended normally but a task of theirs threw */
+    uint64_t disconnected;     /* streamed bodies cut by their client's disconnect (truncated) */
     uint64_t subrequests;      /* fetches admitted under a request's limits */
     uint64_t subrequests_refused;
     uint64_t connection_waits;  /* fetches that waited for a connection */
@@ -455,6 +457,12 @@ typedef void (*rt_cancel_fn)(void *ud, rt *r, int cause);
  * isolate dies first, cancel (may be NULL) runs instead, with the same ud. */
 bool rt_post(rt *r, struct rt_isolate_ref_s ref, uint64_t request_id, rt_fn fn, rt_cancel_fn cancel,
              void *ud);
+/* The running handler's client disconnects delay_ns from now (after the headers of a streamed
+ * body): if the handler still runs then, it is discarded there (END_DISCONNECTED: the body is
+ * truncated, counted in disconnected); its waitUntil work goes on. Its segments stop at that
+ * instant, as at any ending. */
+void rt_disconnect_after(rt *r, int64_t delay_ns);
+
 /* The running task threw (an uncaught exception): its request's outcome is exception, and an
  * alarm run that threw is retried. The host finishes the task as usual. */
 void rt_threw(rt *r);

@@ -414,7 +414,7 @@ static const sk_key keys[] = {
      "exposure_bytes, private_accesses, requests, entries, mixed_items, mixed_requests, "
      "mixed_request_ratio, evicted.<isolate cause>, "
      "lost_when_evicted.<isolate cause> (idle, lifetime, deploy, memory, killed, hibernated), "
-     "gb_s (Durable Objects' billed duration), wall_limited, cpu_limited, exceptions", 0},
+     "gb_s (Durable Objects' billed duration), wall_limited, cpu_limited, exceptions, truncated", 0},
     {"expect[].min", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: lowest acceptable value", 0},
     {"expect[].max", SK_NUMBER, -1e18, 1e18, NULL, NULL, "metric: highest acceptable value", 0},
     {"expect[].holds", SK_BOOL, 0, 0, "true", NULL,
@@ -515,6 +515,10 @@ static const sk_key keys[] = {
      "a streamed body (docs/handlers.md): steps that produce it after the headers, in the "
      "handler; the invocation ends when they end (EOF), so a span around the respond step ends "
      "there and one before it ends at the headers", 0},
+    {"step.respond.client_disconnects_after", SK_DIST, 0, 0, NULL, NULL,
+     "with a body: the client goes away this long after the headers; a body still being "
+     "produced then is truncated (its steps cancelled, what they held lost as "
+     "client-disconnected; waitUntil work goes on)", 0},
     {"step.wait_until", SK_STEPS, 0, 1e6, NULL, NULL,
      "ctx.waitUntil: steps that run on after the response, within the budget", 0},
     {"step.set_alarm", SK_OBJECT, 0, 0, NULL, NULL,
@@ -1289,6 +1293,14 @@ static int compile_block(cctx *c, const cJSON *arr, const char *jpath, block_ctx
                              "respond must be the handler's last step (put work after the "
                              "response in wait_until, or in its streamed body)");
             const cJSON *body = cJSON_GetObjectItemCaseSensitive(v, "body");
+            if (cJSON_GetObjectItemCaseSensitive(v, "client_disconnects_after")) {
+                if (!body)
+                    return cfail(c, jp,
+                                 "client_disconnects_after needs a streamed body (a response "
+                                 "without one is over at its headers)");
+                s->d = dstp(c, v, kp, "client_disconnects_after", jp);
+                s->disconnects = true;
+            }
             if (body) {
                 snprintf(jp + strlen(jp), sizeof jp - strlen(jp), ".body");
                 rc = compile_block(c, body, jp, IN_WAIT_UNTIL, false, &s->body);

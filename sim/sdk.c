@@ -531,6 +531,7 @@ static void t_entry_lost(void *ud, rt *r, tel_entry *e, tel_loss how, int why, c
     else if (how == TEL_LOST_TASK)
         c = why == END_CPU_LIMIT          ? CAUSE_CPU_LIMIT
             : why == END_CANCELLED_BUDGET ? CAUSE_WAITUNTIL_CANCELLED
+            : why == END_DISCONNECTED     ? CAUSE_CLIENT_DISCONNECTED
             : why == END_RUN_OVER         ? CAUSE_STRANDED_AT_END
                                           : CAUSE_EVICTED_IN_BUFFER;
     int64_t t = rt_time(r);
@@ -651,14 +652,16 @@ static void t_request_ends(void *ud, rt *r, rt_isolate_info *iso, uint64_t reque
 static void t_task_ends(void *ud, rt *r, const rt_task *t, rt_task_end why)
 {
     sdk *s = ud;
-    if (why != END_CANCELLED_BUDGET && why != END_CPU_LIMIT)
+    if (why != END_CANCELLED_BUDGET && why != END_CPU_LIMIT && why != END_DISCONNECTED)
         return; /* evictions and the end of the run are handled per isolate */
     if (why == END_CPU_LIMIT && s->wl) /* terminated: the invocation is over */
         wlogs_invocation_over(s->wl, t->request_id, rt_time(r));
     sdk_iso *si = rt_task_isolate(r, t)->tel;
     if (!si)
         return;
-    ledger_cause cause = why == END_CPU_LIMIT ? CAUSE_CPU_LIMIT : CAUSE_WAITUNTIL_CANCELLED;
+    ledger_cause cause = why == END_CPU_LIMIT      ? CAUSE_CPU_LIMIT
+                         : why == END_DISCONNECTED ? CAUSE_CLIENT_DISCONNECTED
+                                                   : CAUSE_WAITUNTIL_CANCELLED;
     /* A call it was waiting for kept it waiting until now: that is the exporter's cost to
      * the request, even though the call never returns to it (a hung POST holds a waitUntil
      * until its budget cuts it). */

@@ -576,6 +576,7 @@ static sim_err run_verdict(run_parts *p, char *err, size_t errlen)
     out->report.wall_limited = out->rt.wall_limited;
     out->report.cpu_limited = out->rt.cpu_limited;
     out->report.exceptions = out->rt.exceptions;
+    out->report.truncated = out->rt.disconnected;
     check_run cr = {s->exporter.desc, s->runtime.kind, s->batch_items};
     out->checks = calloc(s->nexpects ? s->nexpects : 1, sizeof *out->checks);
     if (!out->checks)

@@ -185,6 +185,10 @@ void sum_print(const scenario *s, const sim_result *r, FILE *out)
     for (int c = 0; c < RT_EVICT_COUNT; c++)
         fprintf(out, " %s %" PRIu64, rt_evict_key((rt_evict)c), st->evicted[c]);
     fputc('\n', out);
+    if (st->disconnected)
+        fprintf(out,
+                "responses: %" PRIu64 " streamed bodies truncated (their client disconnected)\n",
+                st->disconnected);
     if (s->cron)
         fprintf(out,
                 "scheduled (cron \"%s\"): %" PRIu64 " runs; outcome ok %" PRIu64
@@ -470,6 +474,7 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
     add_u64(o, "completed", st->completed);
     add_u64(o, "killed", st->killed);
     add_u64(o, "lost_responses", st->lost_responses);
+    add_u64(o, "truncated", st->disconnected);
     o = cJSON_AddObjectToObject(j, "isolates");
     add_u64(o, "created", st->isolates_created);
     add_u64(o, "alive_at_end", st->alive_at_end);

@@ -162,6 +162,9 @@ static void test_every_fate_and_cause(void **state)
     /* 27: a console.log line past its invocation's 256 KB. */
     ledger_item(f->l, "log", "l", 1, 1, 1 * S);
     ledger_drop(f->l, 27, 1 * S, CAUSE_LOG_SIZE_LIMIT, "workers-logs", 1);
+    /* 28: open in a streamed body when its client disconnected. */
+    ledger_item(f->l, "span", "s", 1, 1, 1 * S);
+    ledger_drop(f->l, 28, 2 * S, CAUSE_CLIENT_DISCONNECTED, "open-span", 1);
     ledger_drop(f->l, 5, 30 * S, CAUSE_EVICTED_IN_BUFFER, "exporter", 1);
     ledger_drop(f->l, 6, 30 * S, CAUSE_STRANDED_AT_END, "tracer", 1);
     ledger_drop(f->l, 7, 30 * S, CAUSE_WAITUNTIL_CANCELLED, "open-span", 1);
@@ -222,12 +225,13 @@ static void test_every_fate_and_cause(void **state)
     expect_fate(f, 25, "lost/exporter-crashed");
     expect_fate(f, 26, "lost/dead-lettered");
     expect_fate(f, 27, "lost/log-size-limit");
-    assert_int_equal(r.items, 27);
+    expect_fate(f, 28, "lost/client-disconnected");
+    assert_int_equal(r.items, 28);
     assert_int_equal(r.fate[FATE_DELIVERED], 5);
     assert_int_equal(r.fate[FATE_DUPLICATED], 1);
     assert_int_equal(r.fate[FATE_MISATTRIBUTED], 2);
     assert_int_equal(r.fate[FATE_LATE], 1);
-    assert_int_equal(r.fate[FATE_LOST], 18);
+    assert_int_equal(r.fate[FATE_LOST], 19);
     assert_int_equal(r.entries, 4);
     assert_int_equal(r.mixed_items, 1);
     assert_int_equal(r.mixed_requests, 1);
@@ -249,7 +253,7 @@ static void test_every_fate_and_cause(void **state)
         fail_msg("%s", err);
     expect_fate(f, 1, "lost/unexplained");
     assert_int_equal(r.fate[FATE_DELIVERED], 4);
-    assert_int_equal(r.fate[FATE_LOST], 19);
+    assert_int_equal(r.fate[FATE_LOST], 20);
     teardown_run(f);
 }
 

@@ -548,6 +548,42 @@ static void test_streamed_body_ends_at_eof(void **state)
 }
 
 /*
+ * A client that disconnects mid-body: cold (5 ms), a span, a waitUntil that waits 2 s and
+ * flushes (propagate), then the headers and a body that computes 1 s inside a span; the client
+ * goes 0.5 s after the headers. The body is cut at 0.505 s - inside its CPU step, at that
+ * instant - its span lost as client-disconnected, the response truncated; the waitUntil goes
+ * on and its flush at 2.005 s delivers the first span. Without the disconnect, nothing is cut.
+ */
+static void test_client_disconnect_truncates_the_body(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"seed\": 1, \"workload\": {\"arrivals\": \"constant\", \"requests\": 1},"
+        " \"runtime\": {\"cold_start\": {\"fixed_ms\": 5}},"
+        " \"network\": {\"latency\": {\"fixed_ms\": 1}},"
+        " \"exporter\": {\"strategy\": \"propagate\"},"
+        " \"app\": {\"handler\": [{\"span\": {\"name\": \"fetch\", \"do\": []}},"
+        "   {\"wait_until\": [{\"await\": {\"name\": \"w\", \"latency\": {\"fixed_s\": 2}}},"
+        "     {\"call\": \"tracer.flush\"}]},"
+        "   {\"respond\": {\"status\": 200%s, \"body\": [{\"span\": {\"name\": \"chunk\","
+        "     \"do\": [{\"cpu\": {\"fixed_s\": 1}}]}}]}}]}}";
+    char text[1024];
+    snprintf(text, sizeof text, doc, ", \"client_disconnects_after\": {\"fixed_ms\": 500}");
+    xrun cut = xrun_text(text);
+    assert_int_equal(cut.rc, 0);
+    assert_int_equal(cut.r.rt.disconnected, 1);
+    assert_int_equal(cut.r.report.truncated, 1);
+    expect_fate_in(cut.ledger_db, 1, "delivered/-@-/-");
+    expect_fate_in(cut.ledger_db, 2, "lost/client-disconnected@505000000/open-span");
+    xrun_free(&cut);
+    snprintf(text, sizeof text, doc, "");
+    xrun whole = xrun_text(text);
+    assert_int_equal(whole.rc, 0);
+    assert_int_equal(whole.r.rt.disconnected, 0);
+    xrun_free(&whole);
+}
+
+/*
  * Durable Object alarms at least once. A request at 0 (cold: 5 ms) sets an alarm 1 s ahead;
  * the alarm() handler computes 31 s, past the 30 s CPU limit, so every run fails 30 s after it
  * started and is retried 2, 4, 8, 16, 32 and 64 s after each failure, then given up. A retry
@@ -802,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_queue_subrequest_limit_across_a_batch),
         cmocka_unit_test(test_queue_retries_and_dead_letters),
         cmocka_unit_test(test_streamed_body_ends_at_eof),
+        cmocka_unit_test(test_client_disconnect_truncates_the_body),
         cmocka_unit_test(test_alarm_retries_with_backoff),
         cmocka_unit_test(test_alarm_survives_hibernation),
         cmocka_unit_test(test_log_cap_per_invocation),
