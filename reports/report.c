@@ -1187,22 +1187,31 @@ static void sec_pipeline(rpt *R)
 
 /* Invocations beyond fetch (docs/handlers.md): each Durable Object run's billed duration
  * beside its loss, and each cron run's outcomes. */
+static bool beyond_fetch(const run *r)
+{
+    return at(r->sum, "durable_objects") || at(r->sum, "scheduled") ||
+           num_at(r->sum, "requests.streamed_bodies") > 0 ||
+           num_at(r->sum, "requests.truncated") > 0;
+}
+
 static void sec_handlers(rpt *R)
 {
     FILE *o = R->out;
     bool any = false;
     for (size_t k = 0; k < R->n; k++)
-        any |= charted(&R->runs[k]) &&
-               (at(R->runs[k].sum, "durable_objects") || at(R->runs[k].sum, "scheduled"));
+        any |= charted(&R->runs[k]) && beyond_fetch(&R->runs[k]);
     if (!any)
         return;
     fputs("<section id=\"handlers\"><h2>Beyond fetch: cost and outcomes</h2>\n<p>A Durable "
           "Object is billed for its wall time while it is active or idle but unable to "
           "hibernate (<b>GB-s</b> at 128 MB), so what keeps one awake is a cost beside what it "
-          "loses. A cron run's <b>outcome</b> is what Cloudflare records for it.</p>\n<table>"
+          "loses. A cron run's <b>outcome</b> is what Cloudflare records for it. A streamed "
+          "response's <b>headers to EOF</b> is what a span ended at the headers leaves out of "
+          "its request; a <b>truncated</b> one lost its client mid-body.</p>\n<table>"
           "<tr><th>run</th><th>lost</th><th>GB-s</th><th>objects started</th><th>hibernated"
           "</th><th>cron runs</th><th>ok</th><th>exception</th><th>exceeded wall</th>"
-          "<th>exceeded CPU</th></tr>\n",
+          "<th>exceeded CPU</th><th>streamed bodies</th><th>headers to EOF (s)</th>"
+          "<th>truncated</th></tr>\n",
           o);
     static const char *const cols[] = {"durable_objects.gb_s",
                                        "durable_objects.started",
@@ -1211,10 +1220,13 @@ static void sec_handlers(rpt *R)
                                        "scheduled.outcomes.ok",
                                        "scheduled.outcomes.exception",
                                        "scheduled.outcomes.exceeded_wall",
-                                       "scheduled.outcomes.exceeded_cpu"};
+                                       "scheduled.outcomes.exceeded_cpu",
+                                       "requests.streamed_bodies",
+                                       "requests.body_mean_s",
+                                       "requests.truncated"};
     for (size_t k = 0; k < R->n; k++) {
         const run *r = &R->runs[k];
-        if (!charted(r) || !(at(r->sum, "durable_objects") || at(r->sum, "scheduled")))
+        if (!charted(r) || !beyond_fetch(r))
             continue;
         char t[300];
         fputs("<tr><td>", o);

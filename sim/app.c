@@ -77,6 +77,7 @@ typedef struct app_task {
     const app_step *dest_step; /* the answered step, until the task runs again */
     int dest_status;
     rt_task_ref dest_ref;
+    int64_t body_from_ns; /* a streamed body's headers went at this instant (-1: no body) */
 } app_task;
 
 struct app {
@@ -254,6 +255,7 @@ static app_task *task_alloc(app *a, const app_block *b)
     t->starting = false;
     t->dest_wait = false;
     t->dest_step = NULL;
+    t->body_from_ns = -1;
     return t;
 }
 
@@ -670,6 +672,10 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             if (--at->depth == 0) {
                 if (a->trace)
                     trace(a, r, t, "ends", NULL);
+                if (at->body_from_ns >= 0) { /* EOF: the body is complete */
+                    a->stats.bodies++;
+                    a->stats.body_ns += rt_task_time(r) - at->body_from_ns;
+                }
                 rt_finish(r);
                 return;
             }
@@ -761,6 +767,7 @@ static __attribute__((noinline)) void run_steps(app *a, rt *r, rt_task *t, app_t
             if (s->disconnects)
                 rt_disconnect_after(r, dist_draw(&s->d, a->rand));
             if (s->body.n) { /* a streamed body: produced after the headers, to its EOF */
+                at->body_from_ns = rt_task_time(r);
                 assert(at->depth < APP_MAX_DEPTH);
                 at->f[at->depth++] = (frame){.b = &s->body, .kind = FRAME_BLOCK};
             }

@@ -135,6 +135,9 @@ typedef struct app_stats {
     uint64_t checkpoints;          /* accumulator drains that sent a message */
     uint64_t fetches;
     uint64_t fetches_refused; /* past the subrequest limit (the program goes on, as if it caught) */
+    uint64_t bodies;          /* streamed bodies produced to their EOF */
+    int64_t body_ns;          /* their headers-to-EOF times, summed (what a span ended at the
+                                 headers leaves out) */
 } app_stats;
 
 typedef struct app app;

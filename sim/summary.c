@@ -185,9 +185,12 @@ void sum_print(const scenario *s, const sim_result *r, FILE *out)
     for (int c = 0; c < RT_EVICT_COUNT; c++)
         fprintf(out, " %s %" PRIu64, rt_evict_key((rt_evict)c), st->evicted[c]);
     fputc('\n', out);
-    if (st->disconnected)
+    if (r->app.bodies || st->disconnected)
         fprintf(out,
-                "responses: %" PRIu64 " streamed bodies truncated (their client disconnected)\n",
+                "streamed responses: %" PRIu64 " bodies to EOF, %.3f s from headers to EOF on "
+                "average; %" PRIu64 " truncated (their client disconnected)\n",
+                r->app.bodies,
+                r->app.bodies ? (double)r->app.body_ns / 1e9 / (double)r->app.bodies : 0.0,
                 st->disconnected);
     if (s->cron)
         fprintf(out,
@@ -475,6 +478,10 @@ cJSON *sum_json(const scenario *s, const sim_result *r)
     add_u64(o, "killed", st->killed);
     add_u64(o, "lost_responses", st->lost_responses);
     add_u64(o, "truncated", st->disconnected);
+    add_u64(o, "streamed_bodies", r->app.bodies);
+    cJSON_AddNumberToObject(o, "body_mean_s",
+                            r->app.bodies ? (double)r->app.body_ns / 1e9 / (double)r->app.bodies
+                                          : 0.0);
     o = cJSON_AddObjectToObject(j, "isolates");
     add_u64(o, "created", st->isolates_created);
     add_u64(o, "alive_at_end", st->alive_at_end);

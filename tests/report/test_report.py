@@ -31,7 +31,7 @@ SKIP = 77
 # (handlers-*: the "Beyond fetch" section, Durable Objects' GB-s and cron outcomes.)
 REPORTED = ("seed-000-low-volume.json", "seed-000-busy-worker.json", "limits-memory.json",
             "seed-002-weekend-dip.json", "handlers-do-hibernation.json",
-            "handlers-cron-exception.json")
+            "handlers-cron-exception.json", "handlers-streamed-response.json")
 
 # Every fault family, a deploy (an instant), a window without an end, and random kills (a
 # kind that fires without a rule): what the Faults section and the fault bands draw.
