@@ -1199,8 +1199,8 @@ void rt_disconnect_after(rt *r, int64_t delay_ns)
     schedule(r, at, EV_DISCONNECT, q, REQ(r, q).id);
 }
 
-static void ready_remove(rt *r, uint32_t iso_slot, uint32_t ts);
 static void request_end(rt *r, uint32_t q);
+static uint32_t discard_request_tasks(rt *r, uint32_t q, int only, rt_task_end why);
 
 /* The client of request q went away with its body still being produced: the handler goes
  * (its waitUntil work stays); the request ends if nothing else of it is left. */
@@ -1208,19 +1208,7 @@ static void disconnect(rt *r, uint32_t q)
 {
     uint32_t s = REQ(r, q).iso;
     r->hold++;
-    uint32_t n = 0;
-    for (uint32_t ts = ISO(r, s).tasks; ts != NONE;) {
-        uint32_t nx = TASK(r, ts).iso_next;
-        task *t = &TASK(r, ts);
-        if (t->req == q && t->pub.kind == TASK_HANDLER) {
-            if (t->state == T_READY)
-                ready_remove(r, s, ts);
-            r->host.discard(r->host.ud, r, &t->pub, END_DISCONNECTED);
-            task_release(r, ts);
-            n++;
-        }
-        ts = nx;
-    }
+    uint32_t n = discard_request_tasks(r, q, TASK_HANDLER, END_DISCONNECTED);
     r->hold--;
     if (!n)
         return;
@@ -1991,17 +1979,17 @@ static bool cpu_resume(rt *r, int64_t cpu_ns)
 }
 
 /*
- * Discards a request's tasks (only its waitUntil ones, or all), from inside a
+ * Discards a request's tasks (only those of kind `only`, or all: -1), from inside a
  * teardown (r->hold set: nothing runs meanwhile); returns how many.
  */
-static uint32_t discard_request_tasks(rt *r, uint32_t q, bool wait_until_only, rt_task_end why)
+static uint32_t discard_request_tasks(rt *r, uint32_t q, int only, rt_task_end why)
 {
     uint32_t s = REQ(r, q).iso, n = 0;
     uint32_t ts = ISO(r, s).tasks;
     while (ts != NONE) {
         uint32_t nx = TASK(r, ts).iso_next;
         task *t = &TASK(r, ts);
-        if (t->req == q && (!wait_until_only || t->pub.kind == TASK_WAIT_UNTIL)) {
+        if (t->req == q && (only < 0 || t->pub.kind == (rt_task_kind)only)) {
             if (t->state == T_READY)
                 ready_remove(r, s, ts);
             r->host.discard(r->host.ud, r, &t->pub, why);
@@ -2023,7 +2011,7 @@ static void request_terminate(rt *r, uint32_t q)
         ISO(r, s).clients--;
     alarm_outcome(r, q, false);
     r->hold++; /* the kick loop this segment ran in goes on after it, with the thread's time */
-    discard_request_tasks(r, q, false, END_CPU_LIMIT);
+    discard_request_tasks(r, q, -1, END_CPU_LIMIT);
     waits_cancel(r, q, RT_CPU_LIMIT);
     notify_request(r, q, RT_REQ_KILLED, rt_time(r));
     if (r->obs.killed)
@@ -2453,7 +2441,7 @@ static __attribute__((noinline)) bool handle_other(rt *r, const eng_event *ev)
         bool wall = r->cfg.wall_limit_ns > 0 || REQ(r, q).alarm;
         if (wall)
             r->stats.wall_limited++;
-        uint32_t n = discard_request_tasks(r, q, !wall, END_CANCELLED_BUDGET);
+        uint32_t n = discard_request_tasks(r, q, wall ? -1 : TASK_WAIT_UNTIL, END_CANCELLED_BUDGET);
         r->stats.wait_until_cancelled += n;
         REQ(r, q).pending -= n;
         r->hold--;
